@@ -1,0 +1,39 @@
+# roamsign — build and test entry points. See README.md.
+
+GO      ?= go
+PKGS    ?= ./...
+TIMEOUT ?= 60m
+
+.PHONY: all deps test vet fmt-check build nocgo serve fuzz bench
+
+all: build
+
+## deps: install the Debian packages the tests need (SoftHSM2, OpenSC, poppler, qpdf, NSS tools, Chromium, ...)
+deps:
+	./scripts/install-deps.sh
+
+## test: the whole test suite against real parts (SoftHSM2, SMTP, SQLite, PostgreSQL, Chromium, openssl/pdfsig/qpdf)
+test: deps fmt-check vet nocgo
+	$(GO) test -race -count=1 -timeout $(TIMEOUT) $(PKGS)
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt-check:
+	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+build:
+	$(GO) build $(PKGS)
+
+## nocgo: the SDK must build without cgo (PKCS#11 backend stubbed)
+nocgo:
+	CGO_ENABLED=0 $(GO) build $(PKGS)
+
+## serve: run the example sign server on embedded defaults
+serve:
+	$(GO) run ./examples/signserver serve
+
+## bench: benchmarks with their raw baselines
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)

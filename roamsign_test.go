@@ -1,0 +1,242 @@
+package roamsign_test
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/roamsign/roamsign"
+)
+
+func TestErrorKinds(t *testing.T) {
+	seen := map[string]bool{}
+	for _, k := range roamsign.Kinds() {
+		if k.Code() == "" || k.Code() == "unknown" || seen[k.Code()] {
+			t.Fatalf("kind %d has a bad or duplicate code %q", int(k), k.Code())
+		}
+		seen[k.Code()] = true
+		if roamsign.KindFromCode(k.Code()) != k {
+			t.Fatalf("KindFromCode(%q) != %v", k.Code(), k)
+		}
+		err := fmt.Errorf("outer: %w", roamsign.E(k, "op", "detail %d", 1))
+		if !errors.Is(err, k) {
+			t.Fatalf("errors.Is(%v, %v) = false", err, k)
+		}
+		if roamsign.KindOf(err) != k {
+			t.Fatalf("KindOf = %v, want %v", roamsign.KindOf(err), k)
+		}
+		for _, other := range roamsign.Kinds() {
+			if other != k && errors.Is(err, other) {
+				t.Fatalf("%v matches %v", k, other)
+			}
+		}
+	}
+	if roamsign.KindOf(nil) != roamsign.KindUnknown || roamsign.KindOf(errors.New("x")) != roamsign.KindUnknown {
+		t.Fatal("KindOf of plain errors must be unknown")
+	}
+	if roamsign.KindOf(fmt.Errorf("w: %w", roamsign.ErrLocked)) != roamsign.ErrLocked {
+		t.Fatal("bare kind not found")
+	}
+	cause := errors.New("cause")
+	w := roamsign.Wrap(roamsign.ErrUnavailable, "hsm.Sign", cause, "session lost")
+	if !errors.Is(w, cause) || !errors.Is(w, roamsign.ErrUnavailable) || w.Error() != "hsm.Sign: session lost: cause" {
+		t.Fatalf("Wrap: %v", w)
+	}
+	if roamsign.Wrap(roamsign.ErrInternal, "x", nil, "m") != nil {
+		t.Fatal("Wrap(nil) must be nil")
+	}
+	if roamsign.Kind(999).Code() != "unknown" || roamsign.Kind(-1).Code() != "unknown" {
+		t.Fatal("out-of-range kind")
+	}
+}
+
+func TestHashAlgorithms(t *testing.T) {
+	cases := []struct {
+		a    roamsign.HashAlgorithm
+		name string
+		size int
+		oid  string
+		h    crypto.Hash
+	}{
+		{roamsign.SHA256, "SHA-256", 32, "2.16.840.1.101.3.4.2.1", crypto.SHA256},
+		{roamsign.SHA384, "SHA-384", 48, "2.16.840.1.101.3.4.2.2", crypto.SHA384},
+		{roamsign.SHA512, "SHA-512", 64, "2.16.840.1.101.3.4.2.3", crypto.SHA512},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.a.String() != c.name || c.a.Size() != c.size || c.a.OID().String() != c.oid || c.a.CryptoHash() != c.h {
+				t.Fatalf("descriptor mismatch for %v", c.a)
+			}
+			if len(c.a.Sum([]byte("x"))) != c.size || c.h.Size() != c.size {
+				t.Fatal("Sum size")
+			}
+			for _, s := range []string{c.name, strings.ToLower(c.name), strings.ReplaceAll(c.name, "-", "")} {
+				if got, err := roamsign.ParseHashAlgorithm(s); err != nil || got != c.a {
+					t.Fatalf("Parse(%q) = %v, %v", s, got, err)
+				}
+			}
+			if got, _ := roamsign.HashAlgorithmFromOID(c.a.OID()); got != c.a {
+				t.Fatal("FromOID")
+			}
+			if got, _ := roamsign.HashAlgorithmFromCrypto(c.h); got != c.a {
+				t.Fatal("FromCrypto")
+			}
+		})
+	}
+	if _, err := roamsign.ParseHashAlgorithm("MD5"); !errors.Is(err, roamsign.ErrInvalidInput) {
+		t.Fatalf("MD5: %v", err)
+	}
+	if _, err := roamsign.HashAlgorithmFromCrypto(crypto.SHA1); !errors.Is(err, roamsign.ErrUnsupported) {
+		t.Fatalf("SHA1: %v", err)
+	}
+	if roamsign.HashAlgorithm(0).Valid() || roamsign.HashAlgorithm(9).Size() != 0 || roamsign.HashAlgorithm(9).OID() != nil {
+		t.Fatal("invalid algorithm accepted")
+	}
+}
+
+func TestHashValidateAndJSON(t *testing.T) {
+	h := roamsign.NewHash(roamsign.SHA256, []byte("document"))
+	if err := h.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back roamsign.Hash
+	if err := json.Unmarshal(b, &back); err != nil || back.String() != h.String() {
+		t.Fatalf("round trip %s: %v", b, err)
+	}
+	if !strings.Contains(string(b), `"SHA-256"`) {
+		t.Fatalf("algorithm not by name: %s", b)
+	}
+	bad := roamsign.Hash{Algorithm: roamsign.SHA384, Value: h.Value}
+	if err := bad.Validate(); !errors.Is(err, roamsign.ErrInvalidInput) {
+		t.Fatalf("wrong length accepted: %v", err)
+	}
+	if err := roamsign.ValidateHashes(nil, 10); !errors.Is(err, roamsign.ErrInvalidInput) {
+		t.Fatal("empty list accepted")
+	}
+	if err := roamsign.ValidateHashes([]roamsign.Hash{h, h, h}, 2); !errors.Is(err, roamsign.ErrTooLarge) {
+		t.Fatal("over limit accepted")
+	}
+	if err := roamsign.ValidateHashes([]roamsign.Hash{h, bad}, 0); !errors.Is(err, roamsign.ErrInvalidInput) {
+		t.Fatal("bad entry accepted")
+	}
+}
+
+func TestHashListDigest(t *testing.T) {
+	a := roamsign.NewHash(roamsign.SHA256, []byte("a"))
+	b := roamsign.NewHash(roamsign.SHA256, []byte("b"))
+	c := roamsign.Hash{Algorithm: roamsign.SHA384, Value: append(append([]byte{}, a.Value...), make([]byte, 16)...)}
+	d1 := roamsign.HashListDigest([]roamsign.Hash{a, b})
+	lists := [][]roamsign.Hash{{b, a}, {a}, {a, b, a}, {c, b}, {}}
+	for i, l := range lists {
+		if roamsign.HashListDigest(l) == d1 {
+			t.Fatalf("list %d collides with [a b]", i)
+		}
+	}
+	if roamsign.HashListDigest([]roamsign.Hash{a, b}) != d1 {
+		t.Fatal("not deterministic")
+	}
+}
+
+func TestUserID(t *testing.T) {
+	good := map[string]string{
+		"900101145678":   "900101145678",
+		"900101-14-5678": "900101145678",
+		"000229 10 0001": "000229100001", // 2000 was a leap year
+		"850715015123":   "850715015123",
+		"991231985555":   "991231985555",
+	}
+	for in, want := range good {
+		got, err := roamsign.ParseUserID(in)
+		if err != nil || string(got) != want || !got.Valid() {
+			t.Errorf("ParseUserID(%q) = %q, %v", in, got, err)
+		}
+	}
+	bad := []string{"", "90010114567", "9001011456789", "901301145678", "900132145678", "010229145678" /* 1901, 2001 not leap */, "900101005678", "900101175678", "900101705678", "900101955678", "90010114567a", "-900101145678", "9001-01145678", strings.Repeat("9", 100)}
+	for _, in := range bad {
+		if _, err := roamsign.ParseUserID(in); !errors.Is(err, roamsign.ErrInvalidInput) {
+			t.Errorf("ParseUserID(%q) accepted or wrong error: %v", in, err)
+		}
+	}
+	if roamsign.UserID("900101145678").Masked() != "9001******78" {
+		t.Fatal("mask")
+	}
+	var u struct{ U roamsign.UserID }
+	if err := json.Unmarshal([]byte(`{"U":"900101-14-5678"}`), &u); err != nil || u.U != "900101145678" {
+		t.Fatalf("json: %v %q", err, u.U)
+	}
+	if err := json.Unmarshal([]byte(`{"U":"123"}`), &u); err == nil {
+		t.Fatal("bad id decoded")
+	}
+}
+
+func FuzzParseUserID(f *testing.F) {
+	for _, s := range []string{"900101145678", "900101-14-5678", "", "abc", "000229-10-0001"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		id, err := roamsign.ParseUserID(s)
+		if err != nil {
+			if !errors.Is(err, roamsign.ErrInvalidInput) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		if len(id) != 12 || !id.Valid() {
+			t.Fatalf("accepted %q as %q", s, id)
+		}
+	})
+}
+
+func TestMediumKind(t *testing.T) {
+	for _, s := range []string{"token", "softcert", "roaming", "roaming+otp", "ROAMING_OTP"} {
+		if _, err := roamsign.ParseMediumKind(s); err != nil {
+			t.Errorf("%q: %v", s, err)
+		}
+	}
+	if _, err := roamsign.ParseMediumKind("smartphone"); !errors.Is(err, roamsign.ErrInvalidInput) {
+		t.Fatal("unknown medium accepted")
+	}
+	if !roamsign.MediumRoamingOTP.ServerSide() || roamsign.MediumToken.ServerSide() {
+		t.Fatal("ServerSide")
+	}
+}
+
+func TestSecretNeverShows(t *testing.T) {
+	const pin = "739184"
+	req := roamsign.SignRequest{PIN: pin, OTP: "552211", ChallengeID: "c1"}
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	log.Info("sign", "req", req, "pin", req.PIN)
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("sign", "req", req, "otp", req.OTP)
+	j, _ := json.Marshal(req)
+	out := buf.String() + string(j) + fmt.Sprintf("%v %+v %#v %s %q %x", req, req, req, req.PIN, req.OTP, req.PIN)
+	if strings.Contains(out, pin) || strings.Contains(out, "552211") || strings.Contains(out, "373339") {
+		t.Fatalf("secret leaked: %s", out)
+	}
+	if req.PIN.Reveal() != pin {
+		t.Fatal("Reveal")
+	}
+}
+
+func TestHostContext(t *testing.T) {
+	if _, ok := roamsign.HostFromContext(context.Background()); ok {
+		t.Fatal("host in empty context")
+	}
+	ctx := roamsign.WithHost(context.Background(), "ifmis")
+	if h, ok := roamsign.HostFromContext(ctx); !ok || h != "ifmis" {
+		t.Fatal("host lost")
+	}
+	if _, ok := roamsign.HostFromContext(roamsign.WithHost(context.Background(), "")); ok {
+		t.Fatal("empty host accepted")
+	}
+}
