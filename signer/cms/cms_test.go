@@ -51,7 +51,26 @@ func testPKI(t testing.TB) *pki {
 	return pkiVal
 }
 
-func newPKI() (*pki, error) {
+var (
+	ecOnce sync.Once
+	ecVal  *pki
+	ecErr  error
+)
+
+// ecPKI is testPKI without the RSA key, for fuzz targets: RSA key
+// generation under coverage instrumentation takes too long.
+func ecPKI(t testing.TB) *pki {
+	t.Helper()
+	ecOnce.Do(func() { ecVal, ecErr = newPKIWith(false) })
+	if ecErr != nil {
+		t.Fatal(ecErr)
+	}
+	return ecVal
+}
+
+func newPKI() (*pki, error) { return newPKIWith(true) }
+
+func newPKIWith(withRSA bool) (*pki, error) {
 	root, err := testpki.NewRoot(testpki.Options{})
 	if err != nil {
 		return nil, err
@@ -61,13 +80,17 @@ func newPKI() (*pki, error) {
 		return nil, err
 	}
 	p := &pki{root: root, inter: inter, keys: map[string]crypto.Signer{}, chains: map[string][]*x509.Certificate{}}
-	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return nil, err
-	}
 	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	for name, k := range map[string]crypto.Signer{"rsa": rsaKey, "p256": p256, "p384": p384} {
+	keys := map[string]crypto.Signer{"p256": p256, "p384": p384}
+	if withRSA {
+		rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			return nil, err
+		}
+		keys["rsa"] = rsaKey
+	}
+	for name, k := range keys {
 		if err := p.add(name, k); err != nil {
 			return nil, err
 		}

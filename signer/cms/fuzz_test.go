@@ -10,8 +10,8 @@ import (
 )
 
 func FuzzUnmarshalPrepared(f *testing.F) {
-	p := testPKI(f)
-	for _, key := range []string{"rsa", "p256"} {
+	p := ecPKI(f)
+	for _, key := range []string{"p256", "p384"} {
 		prep, err := cms.Prepare(roamsign.SHA256.Sum(nil), p.chains[key], cms.Options{AlgorithmProtection: true})
 		if err != nil {
 			f.Fatal(err)
@@ -41,8 +41,8 @@ func FuzzUnmarshalPrepared(f *testing.F) {
 }
 
 func FuzzSignatureValue(f *testing.F) {
-	p := testPKI(f)
-	for _, key := range []string{"rsa", "p256"} {
+	p := ecPKI(f)
+	for _, key := range []string{"p256", "p384"} {
 		der, err := cms.Sign(context.Background(), p.keys[key], bytes.NewReader([]byte("x")), p.chains[key], cms.Options{})
 		if err != nil {
 			f.Fatal(err)
