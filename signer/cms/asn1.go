@@ -26,7 +26,6 @@ var (
 	oidECDSAWithSHA256    = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
 	oidECDSAWithSHA384    = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 3}
 	oidECDSAWithSHA512    = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 4}
-	oidHashSHA256         = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
 	tagCtx0               = cbasn1.Tag(0).Constructed().ContextSpecific()
 	tagCtx1               = cbasn1.Tag(1).Constructed().ContextSpecific()
 	tagCtx2               = cbasn1.Tag(2).Constructed().ContextSpecific()

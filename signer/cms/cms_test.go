@@ -557,3 +557,31 @@ func tsaToken(t testing.TB, p *pki, data []byte) []byte {
 	}
 	return parsed.RawToken
 }
+
+func TestSignDigestRefusesOtherKey(t *testing.T) {
+	p := testPKI(t)
+	k := &ctxKey{Signer: p.keys["p384"]}
+	_, err := cms.SignDigest(context.Background(), k, roamsign.SHA256.Sum(nil), p.chains["p256"], cms.Options{})
+	if !errors.Is(err, roamsign.ErrInvalidInput) || k.calls != 0 {
+		t.Fatalf("err = %v, key used %d times", err, k.calls)
+	}
+}
+
+// faultyRSA returns a corrupted signature, as a faulty HSM might.
+type faultyRSA struct{ crypto.Signer }
+
+func (f faultyRSA) Sign(r io.Reader, d []byte, o crypto.SignerOpts) ([]byte, error) {
+	s, err := f.Signer.Sign(r, d, o)
+	if err != nil {
+		return nil, err
+	}
+	return flip(s), nil
+}
+
+func TestSignDigestRefusesFaultyRSA(t *testing.T) {
+	p := testPKI(t)
+	_, err := cms.SignDigest(context.Background(), faultyRSA{p.keys["rsa"]}, roamsign.SHA256.Sum(nil), p.chains["rsa"], cms.Options{})
+	if !errors.Is(err, roamsign.ErrInvalidSignature) {
+		t.Fatalf("err = %v, want ErrInvalidSignature", err)
+	}
+}

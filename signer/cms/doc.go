@@ -36,7 +36,9 @@
 //
 // Complete never embeds a signature that does not verify with the leaf's
 // key ([roamsign.ErrInvalidSignature]), so a faulty or wrong remote signer
-// cannot produce an invalid file. The state written by
+// cannot produce an invalid file. The one-step [SignDigest] refuses a key
+// that does not match the leaf before using it and verifies RSA signatures;
+// it does not re-verify ECDSA signatures of that local key. The state written by
 // [Prepared.MarshalBinary] holds only public data; [UnmarshalPrepared]
 // accepts at most [MaxStateSize] bytes and checks that the attributes name
 // the leaf certificate. [SignatureValue] and [AddTimestampToken] accept at

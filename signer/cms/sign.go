@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
 	"io"
@@ -21,8 +22,14 @@ type ContextSigner interface {
 
 // SignDigest signs contentDigest (the digest of the detached content under
 // opts.Hash) with key in one step: [Prepare], the key's signature of
-// [Prepared.Digest], [Prepared.Complete]. chain[0] must hold key's public
-// key.
+// [Prepared.Digest], then the assembly of [Prepared.Complete]. chain[0] must
+// hold key's public key; a key that does not match is refused before it is
+// used.
+//
+// RSA signatures are verified before they are embedded, as Complete does (a
+// faulty RSA-CRT signature would expose the key). ECDSA signatures of the
+// local key are not re-verified: the key was matched against the
+// certificate, and verification would cost more than the signature.
 func SignDigest(ctx context.Context, key crypto.Signer, contentDigest []byte, chain []*x509.Certificate, opts Options) ([]byte, error) {
 	const op = "cms.SignDigest"
 	if key == nil {
@@ -32,11 +39,16 @@ func SignDigest(ctx context.Context, key crypto.Signer, contentDigest []byte, ch
 	if err != nil {
 		return nil, err
 	}
+	pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
+	if !ok || !pub.Equal(p.chain[0].PublicKey) {
+		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "key does not match the signer certificate")
+	}
 	sig, err := signWith(ctx, key, p.Digest(), p.SignerOpts())
 	if err != nil {
 		return nil, roamsign.Wrap(kindOrUnavailable(err), op, err, "sign")
 	}
-	return p.complete(op, sig, true)
+	_, isRSA := p.chain[0].PublicKey.(*rsa.PublicKey)
+	return p.complete(op, sig, isRSA)
 }
 
 // Sign reads the whole content, hashes it under opts.Hash and signs it with
