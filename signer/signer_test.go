@@ -289,7 +289,6 @@ func TestBatchKeyFailsSomeItems(t *testing.T) {
 	}
 }
 
-
 func TestBatchCorruptECDSAWithVerify(t *testing.T) {
 	_, e256, _ := keys(t)
 	k := &countingKey{Signer: e256, conc: 2, corrupt: func(d []byte) bool { return d[0]%2 == 0 }}
