@@ -2,7 +2,6 @@ package cms
 
 import (
 	"encoding/asn1"
-	"time"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
@@ -31,17 +30,6 @@ var (
 	tagCtx2               = cbasn1.Tag(2).Constructed().ContextSpecific()
 	tagCtx4               = cbasn1.Tag(4).Constructed().ContextSpecific()
 )
-
-// addTime appends a signing time as UTCTime for the years 1950 to 2049 and as
-// GeneralizedTime otherwise (RFC 5652 section 11.3).
-func addTime(b *cryptobyte.Builder, t time.Time) {
-	t = t.UTC().Truncate(time.Second)
-	if y := t.Year(); y >= 1950 && y < 2050 {
-		b.AddASN1UTCTime(t)
-		return
-	}
-	b.AddASN1GeneralizedTime(t)
-}
 
 // addAttribute appends Attribute ::= SEQUENCE { attrType, attrValues SET }
 // with a single value written by val.

@@ -55,6 +55,8 @@ type Prepared struct {
 	chain       []*x509.Certificate // leaf first
 	sigAlg      []byte              // DER AlgorithmIdentifier of the signature
 	digestAlg   []byte              // DER AlgorithmIdentifier of the digest
+	ctDER       []byte              // DER OBJECT IDENTIFIER of the content type
+	serialDER   []byte              // DER INTEGER of the leaf's serial number
 }
 
 // Prepare builds the signed attributes for contentDigest (the digest of the
@@ -126,7 +128,13 @@ func newPrepared(op string, h roamsign.HashAlgorithm, pss bool, ct asn1.ObjectId
 	if p.sigAlg, err = signatureAlgorithm(chain[0].PublicKey, h, pss); err != nil {
 		return nil, roamsign.Wrap(roamsign.KindOf(err), op, err, "signer certificate")
 	}
-	p.digestAlg = digestAlgorithm(h)
+	p.digestAlg = derDigestAlgorithms[h]
+	if ct.Equal(oidData) {
+		p.ctDER = derOIDData
+	} else if p.ctDER, err = asn1.Marshal(p.contentType); err != nil {
+		return nil, roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "bad content type")
+	}
+	p.serialDER = encodeInteger(chain[0].SerialNumber)
 	return p, nil
 }
 
@@ -142,50 +150,20 @@ func checkOID(oid asn1.ObjectIdentifier) error {
 	return err
 }
 
-// digestAlgorithm encodes the AlgorithmIdentifier of h with absent
-// parameters (RFC 5754 section 2).
-func digestAlgorithm(h roamsign.HashAlgorithm) []byte {
-	b := cryptobyte.NewBuilder(make([]byte, 0, 16))
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(h.OID()) })
-	return b.BytesOrPanic()
-}
-
-// signatureAlgorithm encodes the signatureAlgorithm of a SignerInfo for a
+// signatureAlgorithm returns the signatureAlgorithm of a SignerInfo for a
 // key: rsaEncryption (RFC 3370), RSASSA-PSS with explicit parameters (RFC
-// 4056) or ecdsa-with-SHAxxx (RFC 5753).
+// 4056) or ecdsa-with-SHAxxx (RFC 5753). The result is shared and must not
+// be modified.
 func signatureAlgorithm(pub crypto.PublicKey, h roamsign.HashAlgorithm, pss bool) ([]byte, error) {
-	b := cryptobyte.NewBuilder(make([]byte, 0, 80))
 	switch k := pub.(type) {
 	case *rsa.PublicKey:
 		if k.N == nil || k.N.BitLen() < 2048 {
 			return nil, roamsign.E(roamsign.ErrUnsupported, "", "RSA keys below 2048 bits are not supported")
 		}
-		if !pss {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				b.AddASN1ObjectIdentifier(oidRSAEncryption)
-				b.AddASN1NULL()
-			})
-			break
+		if pss {
+			return derRSAPSS[h], nil
 		}
-		hashAlg := func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				b.AddASN1ObjectIdentifier(h.OID())
-				b.AddASN1NULL()
-			})
-		}
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1ObjectIdentifier(oidRSASSAPSS)
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				b.AddASN1(tagCtx0, hashAlg)
-				b.AddASN1(tagCtx1, func(b *cryptobyte.Builder) {
-					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-						b.AddASN1ObjectIdentifier(oidMGF1)
-						hashAlg(b)
-					})
-				})
-				b.AddASN1(tagCtx2, func(b *cryptobyte.Builder) { b.AddASN1Int64(int64(h.Size())) })
-			})
-		})
+		return derRSAEncryption, nil
 	case *ecdsa.PublicKey:
 		if pss {
 			return nil, roamsign.E(roamsign.ErrInvalidInput, "", "PSS requires an RSA key")
@@ -195,93 +173,92 @@ func signatureAlgorithm(pub crypto.PublicKey, h roamsign.HashAlgorithm, pss bool
 		default:
 			return nil, roamsign.E(roamsign.ErrUnsupported, "", "unsupported elliptic curve")
 		}
-		oid := map[roamsign.HashAlgorithm]asn1.ObjectIdentifier{
-			roamsign.SHA256: oidECDSAWithSHA256, roamsign.SHA384: oidECDSAWithSHA384, roamsign.SHA512: oidECDSAWithSHA512,
-		}[h]
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(oid) })
-	default:
-		return nil, roamsign.E(roamsign.ErrUnsupported, "", "unsupported public key type %T", pub)
+		return derECDSA[h], nil
 	}
-	return b.Bytes()
+	return nil, roamsign.E(roamsign.ErrUnsupported, "", "unsupported public key type %T", pub)
 }
 
-// buildAttrs encodes the signed attributes as a DER SET OF Attribute.
+// buildAttrs encodes the signed attributes as a DER SET OF Attribute, in
+// DER order.
 func (p *Prepared) buildAttrs(contentDigest []byte, signingTime time.Time, algProtection bool) ([]byte, error) {
 	leaf := p.chain[0]
 	certHash := sha256.Sum256(leaf.Raw)
-	elems := make([][]byte, 0, 5)
-	add := func(oid asn1.ObjectIdentifier, val cryptobyte.BuilderContinuation) {
-		b := cryptobyte.NewBuilder(make([]byte, 0, 64))
-		addAttribute(b, oid, val)
-		e, err := b.Bytes()
-		if err != nil {
-			e = nil
-		}
-		elems = append(elems, e)
+	w := derWriter{b: make([]byte, 0, 192+len(contentDigest)+len(p.ctDER)+len(leaf.RawIssuer)+len(p.serialDER)+len(p.sigAlg))}
+	var spans [5][2]int
+	n := 0
+	attr := func(oid []byte) (int, int) {
+		a := w.open(tagSequence)
+		w.raw(oid)
+		return a, w.open(tagSet)
 	}
-	add(oidAttrContentType, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(p.contentType) })
-	add(oidAttrMessageDigest, func(b *cryptobyte.Builder) { b.AddASN1OctetString(contentDigest) })
+	end := func(a, v int) {
+		w.close(v)
+		w.close(a)
+		spans[n] = [2]int{a - 2, len(w.b)}
+		n++
+	}
+
+	a, v := attr(derAttrContentType)
+	w.raw(p.ctDER)
+	end(a, v)
+
+	a, v = attr(derAttrMessageDigest)
+	w.tlv(tagOctetString, contentDigest)
+	end(a, v)
+
 	if !signingTime.IsZero() {
-		add(oidAttrSigningTime, func(b *cryptobyte.Builder) { addTime(b, signingTime) })
+		a, v = attr(derAttrSigningTime)
+		w.time(signingTime)
+		end(a, v)
 	}
+
 	// SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2 }
 	// ESSCertIDv2 ::= SEQUENCE { hashAlgorithm DEFAULT sha256 (omitted),
 	//   certHash OCTET STRING, issuerSerial IssuerSerial }
-	add(oidAttrSigningCertV2, func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-					b.AddASN1OctetString(certHash[:])
-					addIssuerSerial(b, leaf)
-				})
-			})
-		})
-	})
+	// IssuerSerial ::= SEQUENCE { issuer GeneralNames, serialNumber }
+	a, v = attr(derAttrSigningCertV2)
+	sc := w.open(tagSequence)
+	certs := w.open(tagSequence)
+	id := w.open(tagSequence)
+	w.tlv(tagOctetString, certHash[:])
+	is := w.open(tagSequence)
+	gns := w.open(tagSequence)
+	w.tlv(tagCtxCons4, leaf.RawIssuer)
+	w.close(gns)
+	w.raw(p.serialDER)
+	w.close(is)
+	w.close(id)
+	w.close(certs)
+	w.close(sc)
+	end(a, v)
+
 	if algProtection {
 		// CMSAlgorithmProtection ::= SEQUENCE { digestAlgorithm,
-		//   signatureAlgorithm [1] IMPLICIT OPTIONAL, ... }
-		add(oidAttrAlgProtection, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				b.AddBytes(p.digestAlg)
-				// Re-tag the SEQUENCE of the AlgorithmIdentifier as [1].
-				var inner cryptobyte.String
-				s := cryptobyte.String(p.sigAlg)
-				s.ReadASN1(&inner, cbasn1.SEQUENCE)
-				b.AddASN1(tagCtx1, addRaw(inner))
-			})
-		})
+		//   signatureAlgorithm [1] IMPLICIT AlgorithmIdentifier, ... }
+		a, v = attr(derAttrAlgProtection)
+		ap := w.open(tagSequence)
+		w.raw(p.digestAlg)
+		start := len(w.b)
+		w.raw(p.sigAlg)
+		w.b[start] = tagCtxCons1 // the SEQUENCE re-tagged as [1]
+		w.close(ap)
+		end(a, v)
 	}
-	for _, e := range elems {
-		if e == nil {
-			return nil, roamsign.E(roamsign.ErrInvalidInput, "", "attribute encoding failed")
-		}
+
+	elems := make([][]byte, n)
+	total := 0
+	for i := range n {
+		elems[i] = w.b[spans[i][0]:spans[i][1]]
+		total += len(elems[i])
 	}
 	sortDER(elems)
-	b := cryptobyte.NewBuilder(make([]byte, 0, 512))
-	b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
-		for _, e := range elems {
-			b.AddBytes(e)
-		}
-	})
-	return b.Bytes()
-}
-
-// addIssuerSerial appends IssuerSerial ::= SEQUENCE { issuer GeneralNames,
-// serialNumber } with the issuer as a directoryName.
-func addIssuerSerial(b *cryptobyte.Builder, c *x509.Certificate) {
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1(tagCtx4, addRaw(c.RawIssuer))
-		})
-		addSerial(b, c.SerialNumber)
-	})
-}
-
-func addSerial(b *cryptobyte.Builder, n *big.Int) {
-	if n == nil {
-		n = new(big.Int)
+	out := derWriter{b: make([]byte, 0, total+4)}
+	set := out.open(tagSet)
+	for _, e := range elems {
+		out.raw(e)
 	}
-	b.AddASN1BigInt(n)
+	out.close(set)
+	return out.b, nil
 }
 
 // SignedAttributes returns the DER encoding of the SET OF signed attributes:
@@ -389,59 +366,58 @@ func (p *Prepared) verify(sig []byte) error {
 // prepared state, sig, and optional already encoded unsigned attributes
 // (the content of the [1] IMPLICIT SET).
 func (p *Prepared) encode(sig []byte, unsigned []byte) ([]byte, error) {
-	size := 256 + len(p.attrs) + len(sig) + len(unsigned)
+	leaf := p.chain[0]
+	size := 96 + 2*len(p.digestAlg) + len(p.ctDER) + len(leaf.RawIssuer) + len(p.serialDER) +
+		len(p.attrs) + len(p.sigAlg) + len(sig) + len(unsigned)
 	for _, c := range p.chain {
 		size += len(c.Raw)
 	}
-	version := int64(1)
+	version := derVersion1
 	if !p.contentType.Equal(oidData) {
-		version = 3
+		version = derVersion3
 	}
-	leaf := p.chain[0]
-	b := cryptobyte.NewBuilder(make([]byte, 0, size))
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1ObjectIdentifier(oidSignedData)
-		b.AddASN1(tagCtx0, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				b.AddASN1Int64(version)
-				b.AddASN1(cbasn1.SET, addRaw(p.digestAlg))
-				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-					b.AddASN1ObjectIdentifier(p.contentType)
-				})
-				b.AddASN1(tagCtx0, func(b *cryptobyte.Builder) {
-					for _, c := range p.chain {
-						b.AddBytes(c.Raw)
-					}
-				})
-				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
-					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-						b.AddASN1Int64(1)
-						b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-							b.AddBytes(leaf.RawIssuer)
-							addSerial(b, leaf.SerialNumber)
-						})
-						b.AddBytes(p.digestAlg)
-						// [0] IMPLICIT: the SET's content under a context tag.
-						b.AddASN1(tagCtx0, addRaw(setContent(p.attrs)))
-						b.AddBytes(p.sigAlg)
-						b.AddASN1OctetString(sig)
-						if len(unsigned) > 0 {
-							b.AddASN1(tagCtx1, addRaw(unsigned))
-						}
-					})
-				})
-			})
-		})
-	})
-	return b.Bytes()
+	w := derWriter{b: make([]byte, 0, size)}
+	ci := w.open(tagSequence)
+	w.raw(derOIDSignedData)
+	explicit := w.open(tagCtxCons0)
+	sd := w.open(tagSequence)
+	w.raw(version)
+	w.tlv(tagSet, p.digestAlg)
+	w.tlv(tagSequence, p.ctDER) // encapContentInfo without eContent: detached
+	certs := w.open(tagCtxCons0)
+	for _, c := range p.chain {
+		w.raw(c.Raw)
+	}
+	w.close(certs)
+	infos := w.open(tagSet)
+	si := w.open(tagSequence)
+	w.raw(derVersion1)
+	sid := w.open(tagSequence) // issuerAndSerialNumber
+	w.raw(leaf.RawIssuer)
+	w.raw(p.serialDER)
+	w.close(sid)
+	w.raw(p.digestAlg)
+	w.tlv(tagCtxCons0, setContent(p.attrs)) // [0] IMPLICIT SET OF Attribute
+	w.raw(p.sigAlg)
+	w.tlv(tagOctetString, sig)
+	if len(unsigned) > 0 {
+		w.tlv(tagCtxCons1, unsigned)
+	}
+	w.close(si)
+	w.close(infos)
+	w.close(sd)
+	w.close(explicit)
+	w.close(ci)
+	return w.b, nil
 }
 
-// setContent returns the content octets of a DER SET.
+// setContent returns the content octets of a well-formed DER SET.
 func setContent(der []byte) []byte {
-	s := cryptobyte.String(der)
-	var inner cryptobyte.String
-	if !s.ReadASN1(&inner, cbasn1.SET) {
+	if len(der) < 2 {
 		return nil
 	}
-	return inner
+	if der[1] < 0x80 {
+		return der[2:]
+	}
+	return der[2+int(der[1]&0x7f):]
 }
