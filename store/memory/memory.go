@@ -70,7 +70,9 @@ func (s *Store) lock(ctx context.Context, op string) error {
 	return nil
 }
 
-func notFound(op, what string) error { return roamsign.E(roamsign.ErrNotFound, op, "%s not found", what) }
+func notFound(op, what string) error {
+	return roamsign.E(roamsign.ErrNotFound, op, "%s not found", what)
+}
 
 // CreateChallenge implements [store.Store].
 func (s *Store) CreateChallenge(ctx context.Context, c *roamsign.ChallengeRecord) error {
