@@ -156,10 +156,15 @@ func parseCRL(der []byte, max int64) (c *CRL, err error) {
 		return nil, roamsign.E(roamsign.ErrTooLarge, op, "CRL of %d bytes exceeds the %d byte limit", len(der), max)
 	}
 	bad := func(what string) error { return roamsign.E(roamsign.ErrInvalidInput, op, "malformed CRL: %s", what) }
+	defer func() {
+		if p := recover(); p != nil {
+			c, err = nil, bad(fmt.Sprint("parser fault: ", p))
+		}
+	}()
 	// Keys are substrings of one copy of the DER, so the map costs no
 	// allocation per entry.
 	keys := string(der)
-	base := len(der)
+	base := cap(der)
 	input := cryptobyte.String(der)
 	var outer, tbsFull cryptobyte.String
 	if !input.ReadASN1(&outer, cbasn1.SEQUENCE) || !input.Empty() {

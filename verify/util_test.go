@@ -1,0 +1,13 @@
+package verify
+
+import (
+	"os"
+	"testing"
+)
+
+func writeFile(t testing.TB, path string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
