@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"os"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/internal/pdfx"
