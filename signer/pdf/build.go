@@ -125,12 +125,12 @@ func buildUpdate(ra io.ReaderAt, size int64, sp sigParams) (upd []byte, br, ct *
 	br = &pdfx.Placeholder{Width: 60, Fill: ' '}
 	ct = &pdfx.Placeholder{Width: 2 * sp.contentsSize, Fill: '0', Prefix: "<", Suffix: ">"}
 	sig := pdfx.Dict{
-		"Type":      pdfx.Name("Sig"),
-		"Filter":    pdfx.Name("Adobe.PPKLite"),
-		"SubFilter": pdfx.Name("ETSI.CAdES.detached"),
-		"ByteRange": br,
-		"Contents":  ct,
-		"M":         pdfDate(sp.when),
+		"Type":       pdfx.Name("Sig"),
+		"Filter":     pdfx.Name("Adobe.PPKLite"),
+		"SubFilter":  pdfx.Name("ETSI.CAdES.detached"),
+		"ByteRange":  br,
+		"Contents":   ct,
+		"M":          pdfDate(sp.when),
 		"Prop_Build": pdfx.Dict{"App": pdfx.Dict{"Name": pdfx.Name("roamsign")}},
 	}
 	for k, v := range map[pdfx.Name]string{"Name": sp.name, "Reason": sp.reason, "Location": sp.location, "ContactInfo": sp.contact} {

@@ -28,7 +28,7 @@ type testPKI struct {
 	// A second signer for approval levels.
 	key2   crypto.Signer
 	chain2 []*x509.Certificate
-	nssDir      string
+	nssDir string
 }
 
 var (
