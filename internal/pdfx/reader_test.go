@@ -55,6 +55,7 @@ func variants(t *testing.T) map[string][]byte {
 		"linearized": pdfxtest.QPDF(t, classic, "--linearize"),
 		"linobjstm":  pdfxtest.QPDF(t, classic, "--linearize", "--object-streams=generate"),
 		"pdf20":      pdfxtest.Generate(pdfxtest.Options{Version: "2.0", Pages: 3}),
+		"hybrid":     pdfxtest.Hybrid(),
 	}
 }
 
@@ -62,8 +63,24 @@ func TestOpenVariants(t *testing.T) {
 	for name, data := range variants(t) {
 		t.Run(name, func(t *testing.T) {
 			r := open(t, data)
-			if got := pageCount(t, r); got != 3 {
+			want := 3
+			if name == "hybrid" {
+				want = 1
+			}
+			if got := pageCount(t, r); got != want {
 				t.Fatalf("pages = %d, want 3", got)
+			}
+			if name == "hybrid" {
+				if r.Sections()[0].XRefStm == 0 {
+					t.Fatal("hybrid section has no /XRefStm")
+				}
+				font, err := r.Get(pdfx.Ref{Num: 3})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d, _ := font.(pdfx.Dict); d["BaseFont"] != pdfx.Name("Helvetica") {
+					t.Fatalf("compressed object 3 = %v", font)
+				}
 			}
 			if name == "objstm" && !r.Sections()[0].Stream {
 				t.Fatalf("expected an xref stream section")
@@ -108,7 +125,7 @@ func TestUpdateRoundTrip(t *testing.T) {
 				if string(c2["Lang"].(pdfx.String)) != "ms-MY" {
 					t.Fatalf("catalog update not visible")
 				}
-				if got := pageCount(t, r2); got != 3 {
+				if got := pageCount(t, r2); got != pageCount(t, r) {
 					t.Fatalf("pages = %d", got)
 				}
 				doc = next

@@ -151,11 +151,11 @@ func TestDocumentRefusals(t *testing.T) {
 		sp   sigParams
 		kind roamsign.Kind
 	}{
-		"encrypted": {enc, DefaultMaxSize, sp, roamsign.ErrUnsupported},
-		"truncated": {good[:len(good)-40], DefaultMaxSize, sp, roamsign.ErrInvalidInput},
-		"too large": {good, int64(len(good) - 1), sp, roamsign.ErrTooLarge},
-		"garbage":   {bytes.Repeat([]byte{0xff}, 500), DefaultMaxSize, sp, roamsign.ErrInvalidInput},
-		"no page 9": {good, DefaultMaxSize, sigParams{hash: roamsign.SHA256, contentsSize: 8000, app: &Appearance{Page: 9, Rect: [4]float64{0, 0, 10, 10}}}, roamsign.ErrInvalidInput},
+		"encrypted":   {enc, DefaultMaxSize, sp, roamsign.ErrUnsupported},
+		"truncated":   {good[:len(good)-40], DefaultMaxSize, sp, roamsign.ErrInvalidInput},
+		"too large":   {good, int64(len(good) - 1), sp, roamsign.ErrTooLarge},
+		"garbage":     {bytes.Repeat([]byte{0xff}, 500), DefaultMaxSize, sp, roamsign.ErrInvalidInput},
+		"no page 9":   {good, DefaultMaxSize, sigParams{hash: roamsign.SHA256, contentsSize: 8000, app: &Appearance{Page: 9, Rect: [4]float64{0, 0, 10, 10}}}, roamsign.ErrInvalidInput},
 		"field taken": {docs(t)["acroform"], DefaultMaxSize, sigParams{hash: roamsign.SHA256, contentsSize: 8000, field: "name"}, roamsign.ErrConflict},
 		"broken xref": {brokenXref(good), DefaultMaxSize, sp, roamsign.ErrInvalidInput},
 	}

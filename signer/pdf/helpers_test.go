@@ -3,16 +3,26 @@ package pdf
 import (
 	"bytes"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/digitorus/timestamp"
 	"github.com/roamsign/roamsign/internal/pdfx"
 	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
 	"github.com/roamsign/roamsign/internal/testpki"
@@ -160,6 +170,7 @@ func docs(t testing.TB) map[string][]byte {
 		"acroform":   form,
 		"acroobjstm": pdfxtest.QPDF(t, form, "--object-streams=generate"),
 		"linearized": pdfxtest.QPDF(t, classic, "--linearize"),
+		"hybrid":     pdfxtest.Hybrid(),
 		"pdf20":      pdfxtest.Generate(pdfxtest.Options{Version: "2.0", Pages: 1}),
 		"multirev":   addRevision(t, addRevision(t, multi)),
 	}
@@ -187,4 +198,62 @@ func addRevision(t testing.TB, doc []byte) []byte {
 		t.Fatal(err)
 	}
 	return append(append([]byte(nil), doc...), upd...)
+}
+
+// tsaServer is a local RFC 3161 time-stamping authority built on
+// digitorus/timestamp, with its own certificate from the test PKI.
+type tsaServer struct {
+	*httptest.Server
+	hits atomic.Int64
+}
+
+func newTSA(t testing.TB, p *testPKI) *tsaServer {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := p.inter.Issue(&x509.Certificate{
+		Subject:     pkix.Name{CommonName: "roamsign Test TSA", Country: []string{"MY"}},
+		NotBefore:   time.Now().Add(-time.Hour),
+		NotAfter:    time.Now().Add(24 * time.Hour),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping},
+	}, key.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &tsaServer{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.hits.Add(1)
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+		if err != nil || r.Header.Get("Content-Type") != "application/timestamp-query" {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		req, err := timestamp.ParseRequest(body)
+		if err != nil {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		ts := timestamp.Timestamp{
+			HashAlgorithm:     req.HashAlgorithm,
+			HashedMessage:     req.HashedMessage,
+			Time:              time.Now().UTC(),
+			Policy:            asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1},
+			Nonce:             req.Nonce,
+			AddTSACertificate: req.Certificates,
+			Ordering:          true,
+			Qualified:         false,
+		}
+		resp, err := ts.CreateResponseWithOpts(cert, key, crypto.SHA256)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/timestamp-reply")
+		_, _ = w.Write(resp)
+	}))
+	t.Cleanup(s.Close)
+	return s
 }

@@ -142,3 +142,37 @@ func Check(t testing.TB, data []byte) {
 		t.Fatalf("qpdf --check failed: %v\n%s", err, out)
 	}
 }
+
+// Hybrid writes a one-page hybrid-reference file (ISO 32000-2, 7.5.8.4): a
+// classic table whose trailer has /XRefStm pointing to an xref stream that
+// locates the page's font, stored in an object stream.
+func Hybrid() []byte {
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.5\n%\xe2\xe3\xcf\xd3\n")
+	offs := map[int]int{}
+	put := func(n int, body string) {
+		offs[n] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", n, body)
+	}
+	put(1, "<< /Type /Catalog /Pages 2 0 R >>")
+	put(2, "<< /Type /Pages /Count 1 /Kids [4 0 R] >>")
+	put(4, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents 5 0 R >>")
+	content := "BT /F1 24 Tf 72 760 Td (Hybrid reference test document) Tj ET"
+	put(5, fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content))
+	font := "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+	hdr := "3 0 "
+	put(6, fmt.Sprintf("<< /Type /ObjStm /N 1 /First %d /Length %d >>\nstream\n%s%s\nendstream", len(hdr), len(hdr)+len(font), hdr, font))
+	xs := []byte{2, 0, 6, 0, 0}
+	put(7, fmt.Sprintf("<< /Type /XRef /Size 8 /W [1 2 2] /Index [3 1] /Length %d >>\nstream\n%s\nendstream", len(xs), xs))
+	xref := b.Len()
+	b.WriteString("xref\n0 8\n0000000000 65535 f \n")
+	for n := 1; n < 8; n++ {
+		if n == 3 {
+			b.WriteString("0000000000 00000 f \n")
+			continue
+		}
+		fmt.Fprintf(&b, "%010d 00000 n \n", offs[n])
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size 8 /Root 1 0 R /XRefStm %d >>\nstartxref\n%d\n%%%%EOF\n", offs[7], xref)
+	return b.Bytes()
+}
