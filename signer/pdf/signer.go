@@ -3,6 +3,7 @@
 package pdf
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -179,4 +180,38 @@ func Sign(ctx context.Context, in io.ReaderAt, size int64, out io.Writer, key cr
 		return roamsign.Wrap(roamsign.ErrUnavailable, "pdf.Sign", err, "signing failed")
 	}
 	return p.Complete(ctx, sig, out)
+}
+
+// MarshalBinary serializes the prepared state (not the document, not the
+// Timestamper) so that a host can complete the signature in a later request
+// with [Resume]. The state holds no secret but should be stored where the
+// host keeps its own documents: a changed state yields a broken signature
+// or an error, never a silently different document.
+func (p *Prepared) MarshalBinary() ([]byte, error) {
+	cs, err := p.cms.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	return p.doc.marshal(cs), nil
+}
+
+// Resume restores a state from [Prepared.MarshalBinary] for the same
+// document r of size bytes; tsa may be nil.
+func Resume(state []byte, r io.ReaderAt, size int64, tsa Timestamper) (*Prepared, error) {
+	d, cs, err := unmarshalDocument(state)
+	if err != nil {
+		return nil, err
+	}
+	if d.size != size {
+		return nil, roamsign.E(roamsign.ErrConflict, "pdf.Resume", "the document size differs from the prepared one")
+	}
+	cp, err := cms.UnmarshalPrepared(cs)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(cp.Digest(), cp.Digest()) || cp.Hash() != d.hash {
+		return nil, roamsign.E(roamsign.ErrInvalidInput, "pdf.Resume", "prepared state is inconsistent")
+	}
+	d.ra = r
+	return &Prepared{doc: d, cms: cp, tsa: tsa}, nil
 }
