@@ -1,6 +1,7 @@
 package pdfx
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 )
@@ -143,6 +144,7 @@ func AppendObject(b []byte, o Object, base int64) []byte {
 	case *Placeholder:
 		b = append(b, v.Prefix...)
 		v.Offset = base + int64(len(b))
+		b = slices.Grow(b, v.Width)
 		for i := 0; i < v.Width; i++ {
 			b = append(b, v.Fill)
 		}

@@ -222,7 +222,7 @@ func (r *Reader) readTail() error {
 // withParser runs fn on a window at off, growing the window while fn reports
 // errShort, up to max bytes.
 func (r *Reader) withParser(off int64, max int, fn func(p *parser) error) error {
-	n := 4096
+	n := 1024
 	for {
 		if n > max {
 			n = max

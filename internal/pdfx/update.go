@@ -62,7 +62,7 @@ func (u *Update) Bytes() ([]byte, error) {
 		return nil, roamsign.E(roamsign.ErrInternal, "pdfx.Update", "empty update")
 	}
 	base := u.r.size
-	var b []byte
+	b := make([]byte, 0, 4096)
 	if !u.r.eofEnd {
 		b = append(b, '\n')
 	}

@@ -10,6 +10,7 @@ import (
 	"hash"
 	"io"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/roamsign/roamsign"
@@ -44,9 +45,18 @@ type sigParams struct {
 
 const readBuf = 256 << 10
 
+var bufPool = sync.Pool{New: func() any { b := make([]byte, readBuf); return &b }}
+
 // hashOriginal hashes the first size bytes of ra into h, streaming.
 func hashOriginal(ctx context.Context, h hash.Hash, ra io.ReaderAt, size int64, w io.Writer) error {
-	buf := make([]byte, readBuf)
+	var buf []byte
+	if size < readBuf {
+		buf = make([]byte, size)
+	} else {
+		bp := bufPool.Get().(*[]byte)
+		defer bufPool.Put(bp)
+		buf = *bp
+	}
 	var dst io.Writer = h
 	if w != nil {
 		dst = io.MultiWriter(w, h)
@@ -128,8 +138,8 @@ func (d *document) write(ctx context.Context, der []byte, w io.Writer) error {
 		return roamsign.E(roamsign.ErrTooLarge, op,
 			"signature container of %d bytes does not fit the %d bytes reserved (raise Options.ContentsSize)", len(der), d.contentsLen/2)
 	}
-	upd := bytes.Clone(d.update)
-	hex.Encode(upd[d.contentsOff:], der)
+	hx := make([]byte, 2*len(der))
+	hex.Encode(hx, der)
 	h := d.hash.CryptoHash().New()
 	if err := hashOriginal(ctx, h, d.ra, d.size, w); err != nil {
 		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "copying the document failed")
@@ -137,8 +147,10 @@ func (d *document) write(ctx context.Context, der []byte, w io.Writer) error {
 	if !bytes.Equal(hashState(h), d.origState) {
 		return roamsign.E(roamsign.ErrConflict, op, "the document changed between Prepare and Complete; discard the output")
 	}
-	if _, err := w.Write(upd); err != nil {
-		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "writing the signed document failed")
+	for _, part := range [][]byte{d.update[:d.contentsOff], hx, d.update[d.contentsOff+int64(len(hx)):]} {
+		if _, err := w.Write(part); err != nil {
+			return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "writing the signed document failed")
+		}
 	}
 	return nil
 }
