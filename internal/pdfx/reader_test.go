@@ -2,6 +2,7 @@ package pdfx_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"testing"
@@ -241,4 +242,26 @@ func FuzzOpen(f *testing.F) {
 		}
 		walk(r)
 	})
+}
+
+func TestEOFMarkers(t *testing.T) {
+	doc := pdfxtest.Generate(pdfxtest.Options{})
+	r := open(t, doc)
+	u := r.NewUpdate()
+	u.Add(pdfx.Dict{"A": int64(1)})
+	upd, err := u.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	two := append(bytes.Clone(doc), upd...)
+	got, err := pdfx.EOFMarkers(context.Background(), bytes.NewReader(two), int64(len(two)), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0] != int64(len(doc)) || got[1] != int64(len(two)) {
+		t.Fatalf("markers = %v, want [%d %d]", got, len(doc), len(two))
+	}
+	if _, err := pdfx.EOFMarkers(context.Background(), bytes.NewReader(two), int64(len(two)), 1); !errors.Is(err, roamsign.ErrTooLarge) {
+		t.Fatalf("err = %v", err)
+	}
 }
