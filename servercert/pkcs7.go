@@ -32,7 +32,7 @@ func ParsePKCS7Certificates(der []byte) ([]*x509.Certificate, error) {
 	// ContentInfo ::= SEQUENCE { contentType OID, content [0] EXPLICIT ANY }
 	var ci struct {
 		ContentType asn1.ObjectIdentifier
-		Content     asn1.RawValue `asn1:"explicit,optional,tag:0"`
+		Content     asn1.RawValue `asn1:"optional"`
 	}
 	rest, err := asn1.Unmarshal(der, &ci)
 	if err != nil {
@@ -44,14 +44,14 @@ func ParsePKCS7Certificates(der []byte) ([]*x509.Certificate, error) {
 	if !ci.ContentType.Equal(oidSignedData) {
 		return nil, corrupt(fmt.Sprintf("content type %v is not SignedData", ci.ContentType), nil)
 	}
-	if len(ci.Content.FullBytes) == 0 {
+	if ci.Content.Class != asn1.ClassContextSpecific || ci.Content.Tag != 0 || !ci.Content.IsCompound || len(ci.Content.Bytes) == 0 {
 		return nil, corrupt("SignedData content is missing", nil)
 	}
 	// SignedData ::= SEQUENCE { version, digestAlgorithms SET,
 	//   encapContentInfo SEQUENCE, certificates [0] IMPLICIT SET OPTIONAL,
 	//   crls [1] IMPLICIT OPTIONAL, signerInfos SET }
 	var sd asn1.RawValue
-	if _, err := asn1.Unmarshal(ci.Content.FullBytes, &sd); err != nil {
+	if rest, err := asn1.Unmarshal(ci.Content.Bytes, &sd); err != nil || len(rest) != 0 {
 		return nil, corrupt("SignedData does not parse", err)
 	}
 	if sd.Class != asn1.ClassUniversal || sd.Tag != asn1.TagSequence || !sd.IsCompound {
@@ -153,8 +153,8 @@ func EncodePKCS7Certificates(certs []*x509.Certificate) ([]byte, error) {
 	}
 	out, err := asn1.Marshal(struct {
 		ContentType asn1.ObjectIdentifier
-		Content     asn1.RawValue `asn1:"explicit,tag:0"`
-	}{oidSignedData, asn1.RawValue{FullBytes: sdDER}})
+		Content     asn1.RawValue
+	}{oidSignedData, asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: sdDER}})
 	if err != nil {
 		return nil, roamsign.Wrap(roamsign.ErrInternal, "servercert.EncodePKCS7Certificates", err, "encode ContentInfo")
 	}
