@@ -141,3 +141,14 @@ func base64Wrap(der []byte) string {
 	b.WriteString(s)
 	return b.String()
 }
+
+// exampleServerTemplate is the server certificate the examples issue.
+var exampleServerTemplate = x509.Certificate{
+	Subject:               pkix.Name{Country: []string{"MY"}, Organization: []string{"Agency"}, CommonName: "agency.gov.my"},
+	DNSNames:              []string{"agency.gov.my", "*.agency.gov.my"},
+	NotBefore:             time.Now().Add(-time.Hour),
+	NotAfter:              time.Now().AddDate(1, 0, 0),
+	KeyUsage:              x509.KeyUsageDigitalSignature,
+	ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	BasicConstraintsValid: true,
+}
