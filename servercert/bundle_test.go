@@ -357,3 +357,24 @@ func TestPKCS12(t *testing.T) {
 		t.Fatalf("hardware key: %v", err)
 	}
 }
+
+// A DER certificate whose last byte looks like white space must parse, with
+// or without a trailing newline in the file.
+func TestDEREndingInWhitespaceByte(t *testing.T) {
+	p := newPKI(t)
+	for i := 0; i < 20000; i++ {
+		sc := p.leaf(t, []string{"a.agency.gov.my"}, leafOpts{key: p.inter.Key})
+		last := sc.cert.Raw[len(sc.cert.Raw)-1]
+		if !strings.ContainsRune(" \t\r\n", rune(last)) {
+			continue
+		}
+		for _, data := range [][]byte{sc.cert.Raw, append(bytes.Clone(sc.cert.Raw), '\r', '\n')} {
+			certs, f, err := servercert.ParseCertificates(data)
+			if err != nil || f != servercert.FormatDER || !bytes.Equal(certs[0].Raw, sc.cert.Raw) {
+				t.Fatalf("DER ending in %#x: %v %q", last, err, f)
+			}
+		}
+		return
+	}
+	t.Fatal("no certificate ending in a white-space byte was produced")
+}

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"slices"
@@ -47,6 +48,8 @@ type GradeRequest struct {
 	SkipHTTP bool
 	// HTTPPath is the path requested for the HSTS check; empty means "/".
 	HTTPPath string
+	// Logger receives one debug record per probe; nil discards them.
+	Logger *slog.Logger
 }
 
 // ProtocolResult says whether one protocol version was accepted.
@@ -129,6 +132,9 @@ func Grade(ctx context.Context, req GradeRequest) (*GradeReport, error) {
 	p := &prober{req: req, serverName: req.ServerName}
 	if p.serverName == "" {
 		p.serverName = host
+	}
+	if p.req.Logger == nil {
+		p.req.Logger = slog.New(slog.DiscardHandler)
 	}
 	if p.req.Timeout == 0 {
 		p.req.Timeout = 5 * time.Second
@@ -260,9 +266,13 @@ func (p *prober) handshake(ctx context.Context, cfg *tls.Config) (*tls.Connectio
 	defer raw.Close()
 	c := tls.Client(raw, cfg)
 	if err := c.HandshakeContext(ctx); err != nil {
+		p.req.Logger.LogAttrs(ctx, slog.LevelDebug, "tls probe refused", slog.String("addr", p.req.Address),
+			slog.String("max_version", tls.VersionName(cfg.MaxVersion)), slog.Int("suites", len(cfg.CipherSuites)), slog.String("error", err.Error()))
 		return nil, err
 	}
 	st := c.ConnectionState()
+	p.req.Logger.LogAttrs(ctx, slog.LevelDebug, "tls probe accepted", slog.String("addr", p.req.Address),
+		slog.String("version", tls.VersionName(st.Version)), slog.String("suite", tls.CipherSuiteName(st.CipherSuite)))
 	return &st, nil
 }
 
@@ -458,8 +468,10 @@ func (p *prober) checkHSTS(ctx context.Context, rep *GradeReport) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.req.Timeout)
 	defer cancel()
+	cfg := p.config()
+	cfg.MinVersion, cfg.CipherSuites = tls.VersionTLS10, allSuiteIDs() // reach any server that answered a probe
 	tr := &http.Transport{
-		TLSClientConfig: p.config(),
+		TLSClientConfig: cfg,
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return p.dial(ctx)
 		},

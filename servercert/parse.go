@@ -126,16 +126,21 @@ func ParseCertificates(data []byte) ([]*x509.Certificate, Format, error) {
 }
 
 // parseDERCerts parses a DER certificate or a DER PKCS#7 bundle.
-func parseDERCerts(der []byte) ([]*x509.Certificate, Format, error) {
-	der = bytes.TrimSpace(der)
+//
+// Leading white space and trailing white space after the DER structure (a
+// file saved with a final newline) are ignored; the DER itself is never
+// trimmed, since its last bytes may be any value.
+func parseDERCerts(data []byte) ([]*x509.Certificate, Format, error) {
+	data = bytes.TrimLeft(data, " \t\r\n")
 	var outer asn1.RawValue
-	rest, err := asn1.Unmarshal(der, &outer)
+	rest, err := asn1.Unmarshal(data, &outer)
 	if err != nil {
 		return nil, formatUnknown, &CorruptCertificateError{Reason: "DER structure is broken", Err: err}
 	}
-	if len(rest) != 0 {
+	if len(bytes.TrimSpace(rest)) != 0 {
 		return nil, formatUnknown, &CorruptCertificateError{Reason: fmt.Sprintf("%d bytes of trailing data after the DER structure", len(rest))}
 	}
+	der := outer.FullBytes
 	if isPKCS7(outer) {
 		certs, err := ParsePKCS7Certificates(der)
 		if err != nil {
