@@ -168,8 +168,14 @@ type PKCS12Options struct {
 // PKCS12 returns a password-protected PKCS#12 (.pfx) file holding key and
 // the ordered chain, for import into IIS. The key must be a software key;
 // an HSM-held key cannot be exported ([roamsign.ErrUnsupported]).
-func (r *BundleReport) PKCS12(key crypto.Signer, password string, opts PKCS12Options) ([]byte, error) {
+func (r *BundleReport) PKCS12(key crypto.Signer, password string, opts PKCS12Options) (pfx []byte, err error) {
 	const op = "servercert.PKCS12"
+	defer func() {
+		// The encoder is a dependency: a panic in it must not escape.
+		if v := recover(); v != nil {
+			pfx, err = nil, roamsign.E(roamsign.ErrInternal, op, "PKCS#12 encoder failed: %v", v)
+		}
+	}()
 	if len(r.Chain) == 0 {
 		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "no certificate")
 	}
@@ -192,7 +198,7 @@ func (r *BundleReport) PKCS12(key crypto.Signer, password string, opts PKCS12Opt
 	if opts.Legacy {
 		enc = pkcs12.LegacyDES
 	}
-	pfx, err := enc.Encode(key, r.Chain[0], cas, password)
+	pfx, err = enc.Encode(key, r.Chain[0], cas, password)
 	if err != nil {
 		return nil, roamsign.Wrap(roamsign.ErrInternal, op, err, "PKCS#12 encoding failed")
 	}

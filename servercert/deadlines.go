@@ -70,6 +70,12 @@ func (d Date) String() string {
 	return d.t.Format(time.DateOnly)
 }
 
+var (
+	_ json.Marshaler   = Date{}
+	_ json.Unmarshaler = (*Date)(nil)
+	_ fmt.Stringer     = Date{}
+)
+
 // MarshalJSON writes "2006-01-02" or null.
 func (d Date) MarshalJSON() ([]byte, error) {
 	if d.IsZero() {

@@ -71,6 +71,8 @@ func (e *CorruptCertificateError) Error() string {
 	return b.String()
 }
 
+var _ error = (*CorruptCertificateError)(nil)
+
 // Unwrap returns the underlying parse error.
 func (e *CorruptCertificateError) Unwrap() error { return e.Err }
 
