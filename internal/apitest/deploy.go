@@ -123,8 +123,10 @@ func (d *MemDeployment) Env() *Env {
 		OTP: func(t testing.TB, u roamsign.UserID, _ *roamsign.OTPResponse) string {
 			return d.Challenges.LastOTP(u)
 		},
-		CA:    d.CA,
-		Audit: func(ctx context.Context, fn func(*roamsign.AuditRecord) error) error { return d.Store.ScanAudit(ctx, 1, fn) },
-		Logs:  d.Logs.String,
+		CA: d.CA,
+		Audit: func(ctx context.Context, fn func(*roamsign.AuditRecord) error) error {
+			return d.Store.ScanAudit(ctx, 1, fn)
+		},
+		Logs: d.Logs.String,
 	}
 }

@@ -9,8 +9,8 @@ package apitest
 import (
 	"context"
 	"crypto/ecdsa"
-	"crypto/rsa"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"errors"
 	"fmt"
