@@ -8,10 +8,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"net/http"
-	"net/http/httptest"
 	"io"
 	"log"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -165,3 +166,5 @@ func TestHostAuthentication(t *testing.T) {
 func isKind(err error, k roamsign.Kind) bool {
 	return err != nil && roamsign.KindOf(err) == k
 }
+
+func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
