@@ -374,6 +374,9 @@ func (s *PKCS11Store) recover(op string, seen uint64, cause error) error {
 // is recovered and fn runs once more on a fresh session; a second fault
 // fails closed with roamsign.ErrUnavailable.
 func (s *PKCS11Store) withSession(ctx context.Context, op string, fn func(*p11Session) error) error {
+	if err := ctx.Err(); err != nil {
+		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "context done")
+	}
 	for attempt := 0; ; attempt++ {
 		if s.closed.Load() {
 			return roamsign.E(roamsign.ErrClosed, op, "key store closed")
