@@ -94,12 +94,12 @@ func TestPKCS11SessionWaitCancelled(t *testing.T) {
 	tok := softhsmtest.New(t)
 	ks := openPKCS11(t, tok, 1)
 	ctx := context.Background()
-	k, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "slow", Algorithm: roamsign.RSA4096})
+	k, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "slow", Algorithm: roamsign.RSA2048})
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := digestOf(crypto.SHA256, "x")
-	// Keep the single session busy with 4096-bit signatures while another
+	// Keep the single session busy with RSA signatures while another
 	// caller waits with a short deadline; at least one such wait must time out.
 	stop := make(chan struct{})
 	var busy sync.WaitGroup

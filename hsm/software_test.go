@@ -165,4 +165,3 @@ func TestSoftwareAtRest(t *testing.T) {
 	_, err = hsm.OpenSoftware(ctx, hsm.SoftwareConfig{Dir: dir, Passphrase: pass})
 	wantKind(t, err, roamsign.ErrInternal)
 }
-
