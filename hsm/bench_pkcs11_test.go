@@ -7,9 +7,7 @@ import (
 	"crypto"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/miekg/pkcs11"
 
@@ -21,34 +19,6 @@ import (
 // digestInfoSHA256 is the DER prefix of a SHA-256 DigestInfo: the raw
 // baseline signs a prepared DigestInfo, the key store builds it per call.
 var digestInfoSHA256 = []byte{0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20}
-
-// runSplit runs n operations over g goroutines, each with its own state
-// from setup, and stops the benchmark on the first error.
-func runSplit(b *testing.B, g int, op func(worker int) error) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var once sync.Once
-	var first error
-	n := int64(b.N)
-	b.ResetTimer()
-	for w := 0; w < g; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for next.Add(1) <= n {
-				if err := op(w); err != nil {
-					once.Do(func() { first = err })
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	b.StopTimer()
-	if first != nil {
-		b.Fatal(first)
-	}
-}
 
 // BenchmarkPKCS11Sign compares, in one run, a raw miekg/pkcs11 loop
 // (C_SignInit + C_Sign on one session per goroutine) with Key.SignContext
@@ -120,61 +90,6 @@ func BenchmarkPKCS11Sign(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/g=%d/paired", a.name, g), func(b *testing.B) { runPaired(b, g, raw, store) })
 		}
 	}
-}
-
-// runPaired runs b.N raw and b.N key-store operations in alternating
-// batches (order swapped every round) and reports ns/op of each and
-// keystore/raw, the key store's rate relative to the raw loop.
-func runPaired(b *testing.B, g int, raw, store func(int) error) {
-	const batch = 64
-	var tRaw, tStore time.Duration
-	b.ResetTimer()
-	for done, round := 0, 0; done < b.N; round++ {
-		n := min(batch, b.N-done)
-		phases := []struct {
-			op func(int) error
-			t  *time.Duration
-		}{{raw, &tRaw}, {store, &tStore}}
-		if round%2 == 1 {
-			phases[0], phases[1] = phases[1], phases[0]
-		}
-		for _, ph := range phases {
-			start := time.Now()
-			if err := splitN(n, g, ph.op); err != nil {
-				b.Fatal(err)
-			}
-			*ph.t += time.Since(start)
-		}
-		done += n
-	}
-	b.StopTimer()
-	rawNs := float64(tRaw.Nanoseconds()) / float64(b.N)
-	storeNs := float64(tStore.Nanoseconds()) / float64(b.N)
-	b.ReportMetric(rawNs, "raw-ns/op")
-	b.ReportMetric(storeNs, "keystore-ns/op")
-	b.ReportMetric(rawNs/storeNs, "keystore/raw")
-}
-
-// splitN runs n operations over g goroutines.
-func splitN(n, g int, op func(int) error) error {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, g)
-	for w := 0; w < g; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for next.Add(1) <= int64(n) {
-				if err := op(w); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
 }
 
 func warm(b *testing.B, k hsm.Key, g int, digest []byte) {

@@ -10,6 +10,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -17,6 +19,9 @@ import (
 	"github.com/roamsign/roamsign/hsm"
 	"github.com/roamsign/roamsign/internal/testpki"
 )
+
+// quiet discards the stores' logs in tests.
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // allAlgorithms are the key algorithms every backend supports.
 var allAlgorithms = []roamsign.KeyAlgorithm{

@@ -8,7 +8,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/x509"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -25,8 +24,6 @@ import (
 	"github.com/roamsign/roamsign/internal/softhsmtest"
 	"github.com/roamsign/roamsign/internal/testpki"
 )
-
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func openPKCS11(t testing.TB, tok *softhsmtest.Token, sessions int) *hsm.PKCS11Store {
 	t.Helper()

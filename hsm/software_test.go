@@ -22,7 +22,7 @@ var testKDF = hsm.KDFParams{Time: 1, MemoryKiB: 8 * 1024, Threads: 1}
 
 func openSoftware(t testing.TB, dir string, pass string) *hsm.SoftwareStore {
 	t.Helper()
-	ks, err := hsm.OpenSoftware(context.Background(), hsm.SoftwareConfig{Dir: dir, Passphrase: roamsign.Secret(pass), KDF: testKDF})
+	ks, err := hsm.OpenSoftware(context.Background(), hsm.SoftwareConfig{Dir: dir, Passphrase: roamsign.Secret(pass), KDF: testKDF, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
