@@ -261,10 +261,12 @@ func runConformance(t *testing.T, open func(t *testing.T) hsm.KeyStore) {
 		got, _ = ks.Chain(ctx, k.ID())
 		sameChain(t, got, []*x509.Certificate{leaf2, root.Cert})
 
-		// Delete.
+		// Delete: a key held by a caller can no longer sign.
 		if err := ks.Delete(ctx, k.ID()); err != nil {
 			t.Fatal(err)
 		}
+		_, err = k.Sign(nil, digestOf(crypto.SHA256, "x"), crypto.SHA256)
+		wantKind(t, err, roamsign.ErrNotFound)
 		_, err = ks.Key(ctx, k.ID())
 		wantKind(t, err, roamsign.ErrNotFound)
 		wantKind(t, ks.Delete(ctx, k.ID()), roamsign.ErrNotFound)
@@ -274,10 +276,13 @@ func runConformance(t *testing.T, open func(t *testing.T) hsm.KeyStore) {
 		if err != nil || len(list) != 1 || list[0].ID != "default-alg" {
 			t.Fatalf("List after delete: %+v %v", list, err)
 		}
-		// The ID can be used again.
+		// The ID can be used again; the old Key value never signs with the
+		// new key.
 		if _, err := ks.Generate(ctx, hsm.GenerateRequest{ID: k.ID(), Algorithm: roamsign.ECP256}); err != nil {
 			t.Fatal(err)
 		}
+		_, err = k.Sign(nil, digestOf(crypto.SHA256, "x"), crypto.SHA256)
+		wantKind(t, err, roamsign.ErrNotFound)
 		got, _ = ks.Chain(ctx, k.ID())
 		if len(got) != 0 {
 			t.Fatal("a new key inherited the old key's chain")

@@ -70,13 +70,14 @@
 // When a PKCS#11 call fails with CKR_SESSION_HANDLE_INVALID,
 // CKR_SESSION_CLOSED, CKR_DEVICE_REMOVED, CKR_TOKEN_NOT_PRESENT,
 // CKR_USER_NOT_LOGGED_IN, CKR_DEVICE_ERROR, CKR_CRYPTOKI_NOT_INITIALIZED,
-// CKR_SLOT_ID_INVALID or a stale object handle, the store drops the
+// or CKR_SLOT_ID_INVALID, the store drops the
 // session, re-initialises the module if it was finalised, finds the token
 // again (by the label and serial found at open; slot numbers may change),
 // reads its PIN flags, logs in again, finds the key again by CKA_ID
 // (re-checking its attributes), and retries the operation once. A second
 // failure fails closed with roamsign.ErrUnavailable. One goroutine recovers
-// for all; the others reopen their sessions lazily.
+// for all; the others reopen their sessions lazily. A stale key handle
+// (CKR_KEY_HANDLE_INVALID) only makes the key be found again by CKA_ID.
 //
 // The PKCS#11 library is shared process-wide: stores on the same module
 // share one initialisation, counted by reference, and the library is

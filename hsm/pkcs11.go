@@ -494,6 +494,10 @@ type p11Key struct {
 	pub   crypto.PublicKey
 	mech  []*pkcs11.Mechanism // for PKCS#1 v1.5 and ECDSA
 	h     atomic.Pointer[keyHandle]
+
+	// deleted is set by Delete, so a Key value held by a caller never
+	// signs with an object that may reuse its handle.
+	deleted atomic.Bool
 }
 
 type keyHandle struct {
@@ -522,6 +526,9 @@ func (k *p11Key) SignContext(ctx context.Context, digest []byte, opts crypto.Sig
 	if err != nil {
 		return nil, err
 	}
+	if k.deleted.Load() {
+		return nil, roamsign.E(roamsign.ErrNotFound, op, "key %q was deleted", k.id)
+	}
 	mech, data := k.mech, digest
 	if _, isRSA := k.pub.(*rsa.PublicKey); isRSA {
 		if m.pss {
@@ -538,7 +545,17 @@ func (k *p11Key) SignContext(ctx context.Context, digest []byte, opts crypto.Sig
 		if err != nil {
 			return err
 		}
-		if err := p.SignInit(ss.h, mech, h); err != nil {
+		err = p.SignInit(ss.h, mech, h)
+		if isRV(err, pkcs11.CKR_KEY_HANDLE_INVALID) || isRV(err, pkcs11.CKR_OBJECT_HANDLE_INVALID) {
+			// The cached handle went stale (the object was re-created or
+			// the token renumbered it): find the key again, once.
+			k.h.Store(nil)
+			if h, err = k.handle(op, ss); err != nil {
+				return err
+			}
+			err = p.SignInit(ss.h, mech, h)
+		}
+		if err != nil {
 			return err
 		}
 		sig, err = p.Sign(ss.h, data)
@@ -564,9 +581,18 @@ func (k *p11Key) handle(op string, ss *p11Session) (pkcs11.ObjectHandle, error) 
 	if c := k.h.Load(); c != nil && c.epoch == ss.epoch {
 		return c.h, nil
 	}
-	h, _, err := k.s.findPrivate(op, ss, k.id)
+	h, a, err := k.s.findPrivate(op, ss, k.id)
 	if err != nil {
 		return 0, err
+	}
+	// The ID may now name another key (deleted and generated again):
+	// never sign with a key whose public key is not the one callers hold.
+	pub, err := k.s.readPublic(op, ss, k.id, a.keyType, h)
+	if err != nil {
+		return 0, err
+	}
+	if !samePublicKey(k.pub, pub) {
+		return 0, roamsign.E(roamsign.ErrNotFound, op, "key %q was replaced by another key", k.id)
 	}
 	k.h.Store(&keyHandle{epoch: ss.epoch, h: h})
 	return h, nil
@@ -1009,6 +1035,9 @@ func (s *PKCS11Store) Delete(ctx context.Context, id string) error {
 		return nil
 	})
 	s.keysMu.Lock()
+	if k := s.keys[id]; k != nil && err == nil {
+		k.deleted.Store(true)
+	}
 	delete(s.keys, id)
 	s.keysMu.Unlock()
 	return err
@@ -1124,8 +1153,6 @@ var faults = map[uint]bool{
 	pkcs11.CKR_DEVICE_ERROR:             true,
 	pkcs11.CKR_CRYPTOKI_NOT_INITIALIZED: true,
 	pkcs11.CKR_SLOT_ID_INVALID:          true,
-	pkcs11.CKR_KEY_HANDLE_INVALID:       true,
-	pkcs11.CKR_OBJECT_HANDLE_INVALID:    true,
 }
 
 func isFault(err error) bool {

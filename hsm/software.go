@@ -445,6 +445,9 @@ func (s *SoftwareStore) Delete(ctx context.Context, id string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if k := s.keys[id]; k != nil {
+		k.deleted.Store(true)
+	}
 	delete(s.keys, id)
 	if err := os.Remove(filepath.Join(s.dir, id+keySuffix)); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -539,6 +542,8 @@ type softKey struct {
 	label string
 	alg   roamsign.KeyAlgorithm
 	priv  crypto.Signer
+
+	deleted atomic.Bool // set by Delete: the key may no longer sign
 }
 
 func (k *softKey) Public() crypto.PublicKey         { return k.priv.Public() }
@@ -562,6 +567,9 @@ func (k *softKey) SignContext(ctx context.Context, digest []byte, opts crypto.Si
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "context done")
+	}
+	if k.deleted.Load() {
+		return nil, roamsign.E(roamsign.ErrNotFound, op, "key %q was deleted", k.id)
 	}
 	m, err := checkSign(op, k.priv.Public(), digest, opts)
 	if err != nil {
