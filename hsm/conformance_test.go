@@ -289,6 +289,78 @@ func runConformance(t *testing.T, open func(t *testing.T) hsm.KeyStore) {
 		}
 	})
 
+	t.Run("MAC", func(t *testing.T) {
+		ks := open(t)
+		defer ks.Close()
+		ms, ok := ks.(hsm.MACKeyStore)
+		if !ok {
+			t.Fatal("store has no MAC keys")
+		}
+		// A signing key and a MAC key may share an ID.
+		if _, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "pepper", Algorithm: roamsign.ECP256}); err != nil {
+			t.Fatal(err)
+		}
+		m, err := ms.GenerateMAC(ctx, "pepper")
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := ms.GenerateMAC(ctx, "otp-mac")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = ms.GenerateMAC(ctx, "pepper")
+		wantKind(t, err, roamsign.ErrConflict)
+		_, err = ms.GenerateMAC(ctx, "../x")
+		wantKind(t, err, roamsign.ErrInvalidInput)
+		a1, err := m.MAC(ctx, []byte("123456"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a2, _ := m.MAC(ctx, []byte("123456"))
+		b1, _ := m.MAC(ctx, []byte("123457"))
+		c1, _ := other.MAC(ctx, []byte("123456"))
+		if len(a1) != 32 || string(a1) != string(a2) || string(a1) == string(b1) || string(a1) == string(c1) {
+			t.Fatal("MAC is not a keyed deterministic 32-byte function")
+		}
+		_, err = m.MAC(ctx, make([]byte, hsm.MaxMACInput+1))
+		wantKind(t, err, roamsign.ErrTooLarge)
+		again, err := ms.MACKey(ctx, "pepper")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a3, _ := again.MAC(ctx, []byte("123456")); string(a3) != string(a1) || again.ID() != "pepper" {
+			t.Fatal("looked-up MAC key differs")
+		}
+		_, err = ms.MACKey(ctx, "absent")
+		wantKind(t, err, roamsign.ErrNotFound)
+		// MAC keys are not signing keys, and deleting one leaves the other.
+		if list, _ := ks.List(ctx); len(list) != 1 {
+			t.Fatalf("List shows MAC keys: %+v", list)
+		}
+		if err := ms.DeleteMAC(ctx, "pepper"); err != nil {
+			t.Fatal(err)
+		}
+		_, err = m.MAC(ctx, []byte("123456"))
+		wantKind(t, err, roamsign.ErrNotFound)
+		_, err = ms.MACKey(ctx, "pepper")
+		wantKind(t, err, roamsign.ErrNotFound)
+		wantKind(t, ms.DeleteMAC(ctx, "pepper"), roamsign.ErrNotFound)
+		if _, err := ks.Key(ctx, "pepper"); err != nil {
+			t.Fatalf("signing key gone with the MAC key: %v", err)
+		}
+		if err := ks.Delete(ctx, "pepper"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := other.MAC(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		ks.Close()
+		_, err = other.MAC(ctx, nil)
+		wantKind(t, err, roamsign.ErrClosed)
+		_, err = ms.MACKey(ctx, "otp-mac")
+		wantKind(t, err, roamsign.ErrClosed)
+	})
+
 	t.Run("Close", func(t *testing.T) {
 		ks := open(t)
 		k, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "c", Algorithm: roamsign.ECP256})

@@ -17,6 +17,11 @@
 //     tests), generated inside it and never leaving it.
 //   - [OpenSoftware]: keys live in files in a directory, encrypted at rest.
 //
+// Both stores also hold secret HMAC-SHA256 keys ([MACKeyStore]): in
+// PKCS#11 a non-extractable CKK_GENERIC_SECRET key used with
+// CKM_SHA256_HMAC, in software a sealed random key. The service can use one
+// as a PIN-verifier pepper or an OTP MAC key.
+//
 // # Signatures
 //
 // The digest passed to Sign must be the output of opts.HashFunc(), one of

@@ -452,6 +452,39 @@ func TestPKCS11Attributes(t *testing.T) {
 		}
 	}
 
+	// MAC keys: sensitive, never extractable, value unreadable.
+	if _, err := ks.GenerateMAC(ctx, "mac"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.FindObjectsInit(s, []*pkcs11.Attribute{
+		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_SECRET_KEY),
+		pkcs11.NewAttribute(pkcs11.CKA_ID, []byte("mac")),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	mh, _, err := p.FindObjects(s, 2)
+	_ = p.FindObjectsFinal(s)
+	if err != nil || len(mh) != 1 {
+		t.Fatalf("find MAC key: %v %d", err, len(mh))
+	}
+	got, err := p.GetAttributeValue(s, mh[0], []*pkcs11.Attribute{
+		pkcs11.NewAttribute(pkcs11.CKA_SENSITIVE, nil),
+		pkcs11.NewAttribute(pkcs11.CKA_EXTRACTABLE, nil),
+		pkcs11.NewAttribute(pkcs11.CKA_ALWAYS_SENSITIVE, nil),
+		pkcs11.NewAttribute(pkcs11.CKA_NEVER_EXTRACTABLE, nil),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []bool{true, false, true, true} {
+		if v := len(got[i].Value) == 1 && got[i].Value[0] != 0; v != want {
+			t.Errorf("MAC key attribute %#x = %v, want %v", got[i].Type, v, want)
+		}
+	}
+	if _, err := p.GetAttributeValue(s, mh[0], []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_VALUE, nil)}); !softhsmtest.IsRV(err, pkcs11.CKR_ATTRIBUTE_SENSITIVE) {
+		t.Errorf("reading the MAC key value gave %v", err)
+	}
+
 	// Certificates.
 	k, err := ks.Key(ctx, "attr-ec-p256")
 	if err != nil {
