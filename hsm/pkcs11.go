@@ -134,6 +134,7 @@ type PKCS11Store struct {
 	login     pkcs11.SessionHandle
 	haveLogin bool
 	loginErr  error // latched: a rejected PIN is never tried again
+	latched   atomic.Bool
 
 	keysMu sync.Mutex
 	keys   map[string]*p11Key
@@ -292,9 +293,11 @@ func (s *PKCS11Store) loginLocked(op string, first bool) error {
 			return roamsign.E(roamsign.ErrUnavailable, op, "the token's user PIN is not initialised")
 		case ti.Flags&pkcs11.CKF_USER_PIN_LOCKED != 0:
 			s.loginErr = roamsign.E(roamsign.ErrLocked, op, "the token's user PIN is locked")
+			s.latched.Store(true)
 			return s.loginErr
 		case ti.Flags&pkcs11.CKF_USER_PIN_FINAL_TRY != 0:
 			s.loginErr = roamsign.E(roamsign.ErrLocked, op, "the token's user PIN is on its final try; refusing to log in")
+			s.latched.Store(true)
 			return s.loginErr
 		case ti.Flags&pkcs11.CKF_USER_PIN_COUNT_LOW != 0:
 			s.log.Warn("token reports failed PIN attempts", "token", trimPad(ti.Label))
@@ -319,6 +322,7 @@ func (s *PKCS11Store) loginLocked(op string, first bool) error {
 			}
 			// Never try this PIN again: a wrong PIN must not lock the token.
 			s.loginErr = roamsign.Wrap(kind, op, err, "token login failed")
+			s.latched.Store(true)
 			return s.loginErr
 		}
 	}
@@ -379,6 +383,12 @@ func (s *PKCS11Store) withSession(ctx context.Context, op string, fn func(*p11Se
 	if err := ctx.Err(); err != nil {
 		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "context done")
 	}
+	if s.latched.Load() {
+		s.mu.Lock()
+		err := s.loginErr
+		s.mu.Unlock()
+		return err
+	}
 	for attempt := 0; ; attempt++ {
 		if s.closed.Load() {
 			return roamsign.E(roamsign.ErrClosed, op, "key store closed")
@@ -431,9 +441,15 @@ func (s *PKCS11Store) ensureOpen(ss *p11Session) error {
 		ss.open = false
 	}
 	s.mu.Lock()
-	slot := s.slot
+	slot, loggedIn := s.slot, s.haveLogin
 	ep = s.epoch.Load()
 	s.mu.Unlock()
+	if !loggedIn {
+		// An earlier recovery failed: a new session would not be logged
+		// in. Report the lost login so that recovery is tried again.
+		ss.epoch = ep
+		return pkcs11.Error(pkcs11.CKR_USER_NOT_LOGGED_IN)
+	}
 	h, err := p.OpenSession(slot, pkcs11.CKF_SERIAL_SESSION|pkcs11.CKF_RW_SESSION)
 	if err != nil {
 		ss.epoch = ep
@@ -650,6 +666,13 @@ func (s *PKCS11Store) findKeyObject(op string, ss *p11Session, class uint, id st
 	}
 	switch len(hs) {
 	case 0:
+		// A session that lost its login sees no private objects: report
+		// the lost login (a fault) rather than a missing key.
+		if si, err := s.mod.ctx.GetSessionInfo(ss.h); err != nil {
+			return 0, privAttrs{}, err
+		} else if si.State == pkcs11.CKS_RO_PUBLIC_SESSION || si.State == pkcs11.CKS_RW_PUBLIC_SESSION {
+			return 0, privAttrs{}, pkcs11.Error(pkcs11.CKR_USER_NOT_LOGGED_IN)
+		}
 		return 0, privAttrs{}, roamsign.E(roamsign.ErrNotFound, op, "no key with id %q", id)
 	case 1:
 	default:
