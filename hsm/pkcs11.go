@@ -212,7 +212,14 @@ func OpenPKCS11(ctx context.Context, cfg PKCS11Config) (*PKCS11Store, error) {
 		s.pool <- &p11Session{}
 	}
 	s.mu.Lock()
+	gen := mod.gen.Load()
 	err = s.loginLocked(op, true)
+	if isRV(err, pkcs11.CKR_CRYPTOKI_NOT_INITIALIZED) {
+		// Another user of the shared library finalised it.
+		if err = mod.reinit(gen); err == nil {
+			err = s.loginLocked(op, true)
+		}
+	}
 	s.mu.Unlock()
 	if err != nil {
 		_ = mod.release()

@@ -596,3 +596,32 @@ func TestPKCS11ReloginFailureLatched(t *testing.T) {
 		t.Fatal("token locked")
 	}
 }
+
+// A store opened after another user finalised the shared library
+// initialises it again; a store opened before recovers on its next call.
+func TestPKCS11OpenAfterFinalize(t *testing.T) {
+	ctx := context.Background()
+	tok := softhsmtest.New(t)
+	a := openPKCS11(t, tok, 1)
+	k, err := a.Generate(ctx, hsm.GenerateRequest{ID: "k", Algorithm: roamsign.ECP256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := softhsmtest.Module(t)
+	if err := p.Finalize(); err != nil {
+		t.Fatal(err)
+	}
+	b := openPKCS11(t, tok, 1)
+	kb, err := b.Key(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := digestOf(crypto.SHA256, "x")
+	for _, key := range []hsm.Key{k, kb} {
+		sig, err := key.Sign(nil, d, crypto.SHA256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		verify(t, k.Public(), crypto.SHA256, d, sig, crypto.SHA256)
+	}
+}
