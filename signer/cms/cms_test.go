@@ -82,7 +82,8 @@ func newPKIWith(withRSA bool) (*pki, error) {
 	p := &pki{root: root, inter: inter, keys: map[string]crypto.Signer{}, chains: map[string][]*x509.Certificate{}}
 	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	keys := map[string]crypto.Signer{"p256": p256, "p384": p384}
+	p521, _ := ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
+	keys := map[string]crypto.Signer{"p256": p256, "p384": p384, "p521": p521}
 	if withRSA {
 		rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
 		if err != nil {
@@ -165,6 +166,7 @@ var algorithms = []struct {
 	{"P-256 SHA-256 protected", "p256", cms.Options{AlgorithmProtection: true}},
 	{"P-384 SHA-384", "p384", cms.Options{Hash: roamsign.SHA384}},
 	{"P-384 SHA-512 protected", "p384", cms.Options{Hash: roamsign.SHA512, AlgorithmProtection: true}},
+	{"P-521 SHA-512", "p521", cms.Options{Hash: roamsign.SHA512}},
 }
 
 func TestSignVerifiesWithOpenSSL(t *testing.T) {
@@ -235,6 +237,9 @@ func TestPrepareCompleteRemote(t *testing.T) {
 			der, err := back.Complete(sig)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if max := back.MaxSize(); len(der) > max || max > len(der)+16 {
+				t.Fatalf("MaxSize %d for a CMS of %d bytes", max, len(der))
 			}
 			mustVerify(t, p, der, content)
 
