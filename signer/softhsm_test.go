@@ -49,6 +49,9 @@ func TestSoftHSMBatch(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("%s %+v", c.alg, c.opts), func(t *testing.T) {
 			_, key := hsmKey(t, c.alg, 3)
+			if cc, ok := key.(signer.Concurrent); !ok || cc.Concurrency() != 3 {
+				t.Fatal("an hsm key should report its session count through signer.Concurrent")
+			}
 			s, err := signer.New(key, signer.Config{VerifyECDSA: true})
 			if err != nil {
 				t.Fatal(err)
@@ -231,3 +234,6 @@ func BenchmarkSoftHSMBatch(b *testing.B) {
 		})
 	}
 }
+
+// Keys of package hsm take a context.
+var _ signer.ContextSigner = hsm.Key(nil)

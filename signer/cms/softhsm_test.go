@@ -17,6 +17,7 @@ import (
 	"github.com/roamsign/roamsign/hsm"
 	"github.com/roamsign/roamsign/internal/softhsmtest"
 	"github.com/roamsign/roamsign/internal/testpki"
+	"github.com/roamsign/roamsign/signer"
 	"github.com/roamsign/roamsign/signer/cms"
 )
 
@@ -191,3 +192,9 @@ func BenchmarkSoftHSMCMS(b *testing.B) {
 		})
 	}
 }
+
+// Keys of package hsm take a context, and cms and signer agree on it.
+var (
+	_ cms.ContextSigner    = hsm.Key(nil)
+	_ signer.ContextSigner = cms.ContextSigner(nil)
+)
