@@ -590,3 +590,29 @@ func TestSignDigestRefusesFaultyRSA(t *testing.T) {
 		t.Fatalf("err = %v, want ErrInvalidSignature", err)
 	}
 }
+
+func TestPreparedConcurrentComplete(t *testing.T) {
+	p := testPKI(t)
+	prep, err := cms.Prepare(roamsign.SHA256.Sum(nil), p.chains["p256"], cms.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := remoteSign(t, p.keys["p256"], prep.Digest(), prep.SignerOpts())
+	want, err := prep.Complete(sig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			got, err := prep.Complete(sig)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Errorf("concurrent Complete: %v", err)
+			}
+			if _, err := prep.Complete(flip(sig)); err == nil {
+				t.Error("bad signature accepted")
+			}
+		})
+	}
+	wg.Wait()
+}
