@@ -6,7 +6,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/rsa"
-	"fmt"
 	"log/slog"
 	"math/big"
 	"runtime"
@@ -166,7 +165,7 @@ func (s *Signer) sign(ctx context.Context, op string, h roamsign.Hash, opts Opti
 	so := signerOpts(h.Algorithm, opts.PSS)
 	defer func() {
 		if r := recover(); r != nil {
-			sig, err = nil, roamsign.E(roamsign.ErrInternal, op, "key panicked: %s", fmt.Sprint(r))
+			sig, err = nil, roamsign.E(roamsign.ErrInternal, op, "key panicked (%T)", r)
 		}
 	}()
 	if cs, ok := s.key.(ContextSigner); ok {

@@ -77,8 +77,7 @@ func Prepare(contentDigest []byte, chain []*x509.Certificate, opts Options) (*Pr
 	ct := opts.ContentType
 	if ct == nil {
 		ct = oidData
-	}
-	if err := checkOID(ct); err != nil {
+	} else if err := checkOID(ct); err != nil {
 		return nil, roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "bad content type")
 	}
 	p, err := newPrepared(op, h, opts.PSS, ct, chain)

@@ -616,3 +616,15 @@ func TestPreparedConcurrentComplete(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+type panicKey struct{ crypto.Signer }
+
+func (panicKey) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) { panic("token removed") }
+
+func TestSignDigestRecoversKeyPanic(t *testing.T) {
+	p := testPKI(t)
+	_, err := cms.SignDigest(context.Background(), panicKey{p.keys["p256"]}, roamsign.SHA256.Sum(nil), p.chains["p256"], cms.Options{})
+	if !errors.Is(err, roamsign.ErrInternal) {
+		t.Fatalf("err = %v", err)
+	}
+}
