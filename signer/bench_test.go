@@ -12,6 +12,30 @@ import (
 	"github.com/roamsign/roamsign/signer"
 )
 
+// meter accumulates the wall-clock and CPU time of the calls it runs.
+type meter struct{ wall, cpu time.Duration }
+
+func (m *meter) run(f func()) {
+	w, c := time.Now(), cpuTime()
+	f()
+	m.wall += time.Since(w)
+	m.cpu += cpuTime() - c
+}
+
+// report writes the rate of each meter in signatures per second (wall
+// clock) and the ratios of the later ones to the first (wall and CPU).
+func report(b *testing.B, sigs float64, names []string, ms []*meter) {
+	for i, m := range ms {
+		b.ReportMetric(sigs/m.wall.Seconds(), names[i]+"-sig/s")
+		if i > 0 {
+			b.ReportMetric(float64(ms[0].wall)/float64(m.wall), names[i]+"/"+names[0]+"-wall")
+			if m.cpu > 0 {
+				b.ReportMetric(float64(ms[0].cpu)/float64(m.cpu), names[i]+"/"+names[0]+"-cpu")
+			}
+		}
+	}
+}
+
 // BenchmarkBatchInMemory signs batches of 1000 SHA-256 digests with an
 // in-memory key, alternating a raw baseline (GOMAXPROCS goroutines calling
 // Sign, taking the next digest) and SignBatch, and reports the ratio.
@@ -28,9 +52,8 @@ func BenchmarkBatchInMemory(b *testing.B) {
 			}
 			hs := digests(1000)
 			workers := 2
-			var tRaw, tBatch time.Duration
+			var raw, batch meter
 			runRaw := func() {
-				t0 := time.Now()
 				var wg sync.WaitGroup
 				var next atomic.Int64
 				for range workers {
@@ -48,30 +71,24 @@ func BenchmarkBatchInMemory(b *testing.B) {
 					})
 				}
 				wg.Wait()
-				tRaw += time.Since(t0)
 			}
 			runBatch := func() {
-				t0 := time.Now()
 				if _, err := s.SignBatch(context.Background(), hs, signer.Options{}); err != nil {
 					b.Fatal(err)
 				}
-				tBatch += time.Since(t0)
 			}
 			i := 0
 			for b.Loop() {
 				if i%2 == 0 {
-					runRaw()
-					runBatch()
+					raw.run(runRaw)
+					batch.run(runBatch)
 				} else {
-					runBatch()
-					runRaw()
+					batch.run(runBatch)
+					raw.run(runRaw)
 				}
 				i++
 			}
-			n := float64(b.N) * float64(len(hs))
-			b.ReportMetric(n/tRaw.Seconds(), "raw-sig/s")
-			b.ReportMetric(n/tBatch.Seconds(), "batch-sig/s")
-			b.ReportMetric(float64(tRaw)/float64(tBatch), "batch/raw")
+			report(b, float64(b.N)*float64(len(hs)), []string{"raw", "batch"}, []*meter{&raw, &batch})
 		})
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/miekg/pkcs11"
 	"github.com/roamsign/roamsign"
@@ -180,23 +179,16 @@ func BenchmarkSoftHSMBatch(b *testing.B) {
 			}
 			hs := digests(batch)
 			ctx := context.Background()
-			var tRaw, tBatch, tKey time.Duration
-			runRaw := func() {
-				t0 := time.Now()
-				raw.signAll(b, hs)
-				tRaw += time.Since(t0)
-			}
+			var mRaw, mBatch, mKey meter
+			runRaw := func() { raw.signAll(b, hs) }
 			runBatch := func() {
-				t0 := time.Now()
 				if _, err := s.SignBatch(ctx, hs, signer.Options{}); err != nil {
 					b.Fatal(err)
 				}
-				tBatch += time.Since(t0)
 			}
 			// The hsm key alone, driven like the raw baseline: separates the
 			// key store's cost from the batch signer's.
 			runKey := func() {
-				t0 := time.Now()
 				var wg sync.WaitGroup
 				var next atomic.Int64
 				for range sessions {
@@ -214,23 +206,17 @@ func BenchmarkSoftHSMBatch(b *testing.B) {
 					})
 				}
 				wg.Wait()
-				tKey += time.Since(t0)
 			}
-			order := [][]func(){{runRaw, runBatch, runKey}, {runBatch, runKey, runRaw}, {runKey, runRaw, runBatch}}
+			steps := []func(){func() { mRaw.run(runRaw) }, func() { mBatch.run(runBatch) }, func() { mKey.run(runKey) }}
 			i := 0
 			for b.Loop() {
 				// Rotate the order so that no side always runs first.
-				for _, f := range order[i%len(order)] {
-					f()
+				for j := range steps {
+					steps[(i+j)%len(steps)]()
 				}
 				i++
 			}
-			n := float64(b.N) * batch
-			b.ReportMetric(n/tRaw.Seconds(), "raw-sig/s")
-			b.ReportMetric(n/tBatch.Seconds(), "batch-sig/s")
-			b.ReportMetric(n/tKey.Seconds(), "hsmkey-sig/s")
-			b.ReportMetric(float64(tRaw)/float64(tBatch), "batch/raw")
-			b.ReportMetric(float64(tRaw)/float64(tKey), "hsmkey/raw")
+			report(b, float64(b.N)*batch, []string{"raw", "batch", "hsmkey"}, []*meter{&mRaw, &mBatch, &mKey})
 		})
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"testing"
-	"time"
 
 	"github.com/miekg/pkcs11"
 	"github.com/roamsign/roamsign"
@@ -159,36 +158,25 @@ func BenchmarkSoftHSMCMS(b *testing.B) {
 			raw := newRawSigner(b, tok, key)
 			ctx := context.Background()
 			digest := roamsign.SHA256.Sum([]byte("content"))
-			var tRaw, tKey, tCMS time.Duration
-			timed := func(d *time.Duration, f func() error) {
-				t0 := time.Now()
-				if err := f(); err != nil {
-					b.Fatal(err)
-				}
-				*d += time.Since(t0)
+			var mRaw, mKey, mCMS meter
+			steps := []func(){
+				func() { mRaw.run(b, func() error { return raw.sign(digest) }) },
+				func() {
+					mKey.run(b, func() error { _, err := key.SignContext(ctx, digest, crypto.SHA256); return err })
+				},
+				func() {
+					mCMS.run(b, func() error { _, err := cms.SignDigest(ctx, key, digest, chain, cms.Options{}); return err })
+				},
 			}
-			runRaw := func() { timed(&tRaw, func() error { return raw.sign(digest) }) }
-			runKey := func() {
-				timed(&tKey, func() error { _, err := key.SignContext(ctx, digest, crypto.SHA256); return err })
-			}
-			runCMS := func() {
-				timed(&tCMS, func() error { _, err := cms.SignDigest(ctx, key, digest, chain, cms.Options{}); return err })
-			}
-			// Rotate the order so that no side always runs first.
-			order := [][]func(){{runRaw, runKey, runCMS}, {runKey, runCMS, runRaw}, {runCMS, runRaw, runKey}}
 			i := 0
 			for b.Loop() {
-				for _, f := range order[i%len(order)] {
-					f()
+				// Rotate the order so that no side always runs first.
+				for j := range steps {
+					steps[(i+j)%len(steps)]()
 				}
 				i++
 			}
-			n := float64(b.N)
-			b.ReportMetric(float64(tRaw.Nanoseconds())/n, "raw-ns/sig")
-			b.ReportMetric(float64(tKey.Nanoseconds())/n, "hsmkey-ns/sig")
-			b.ReportMetric(float64(tCMS.Nanoseconds())/n, "cms-ns/sig")
-			b.ReportMetric(float64(tRaw)/float64(tCMS), "cms/raw")
-			b.ReportMetric(float64(tKey)/float64(tCMS), "cms/hsmkey")
+			report(b, []string{"raw", "hsmkey", "cms"}, []*meter{&mRaw, &mKey, &mCMS})
 		})
 	}
 }
