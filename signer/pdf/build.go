@@ -58,6 +58,7 @@ func buildUpdate(ra io.ReaderAt, size int64, sp sigParams) (upd []byte, br, ct *
 	}
 
 	u := r.NewUpdate()
+	u.Grow(2*sp.contentsSize + 8192)
 	sigRef := u.Alloc()
 	widgetRef := u.Alloc()
 	apRef := u.Alloc()
