@@ -234,3 +234,61 @@ func ecSigner(t testing.TB, p *testPKI, name, id string) (crypto.Signer, []*x509
 	}
 	return k, append([]*x509.Certificate{leaf}, p.inter.Chain()...)
 }
+
+// TestInputEdges covers files that end without an end-of-line, with padding
+// white space, and files refused rather than repaired.
+func TestInputEdges(t *testing.T) {
+	p := newPKI(t)
+	nss := p.nss(t)
+	classic := docs(t)["classic"]
+	noEOL := bytes.TrimSuffix(classic, []byte("\n"))
+	requireValid(t, signDoc(t, noEOL, p.key, p.chain, Options{}), 1, nss)
+	padded := append(bytes.Clone(classic), "\r\n  \n"...)
+	requireValid(t, signDoc(t, padded, p.key, p.chain, Options{}), 1, nss)
+
+	refused := map[string][]byte{
+		"junk after %%EOF":  append(bytes.Clone(classic), "garbage"...),
+		"late header":       append([]byte("MIME junk\r\n"), classic...),
+		"no %%EOF":          bytes.TrimSuffix(classic, []byte("%%EOF\n")),
+		"truncated":         classic[:len(classic)*2/3],
+		"xref outside file": bytes.Replace(classic, []byte("startxref\n"), []byte("startxref\n99"), 1),
+	}
+	for name, in := range refused {
+		t.Run(name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := Sign(context.Background(), bytes.NewReader(in), int64(len(in)), &out, p.key, p.chain, Options{})
+			if !errors.Is(err, roamsign.ErrInvalidInput) || out.Len() != 0 {
+				t.Fatalf("err = %v, wrote %d bytes", err, out.Len())
+			}
+		})
+	}
+}
+
+// TestConcurrentSign signs one shared document from many goroutines.
+func TestConcurrentSign(t *testing.T) {
+	p := newPKI(t)
+	in := docs(t)["objstm"]
+	ra := bytes.NewReader(in)
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		go func() {
+			var out bytes.Buffer
+			errs <- Sign(context.Background(), ra, int64(len(in)), &out, p.key, p.chain, Options{})
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestContextCancelled(t *testing.T) {
+	p := newPKI(t)
+	in := docs(t)["classic"]
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Prepare(ctx, bytes.NewReader(in), int64(len(in)), p.chain, Options{}); err == nil {
+		t.Fatal("cancelled context accepted")
+	}
+}
