@@ -9,11 +9,20 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
 	"github.com/roamsign/roamsign/internal/testpki"
 )
 
@@ -291,4 +300,90 @@ func TestContextCancelled(t *testing.T) {
 	if _, err := Prepare(ctx, bytes.NewReader(in), int64(len(in)), p.chain, Options{}); err == nil {
 		t.Fatal("cancelled context accepted")
 	}
+}
+
+func testImages(t testing.TB) map[string][]byte {
+	img := image.NewNRGBA(image.Rect(0, 0, 40, 20))
+	for y := 0; y < 20; y++ {
+		for x := 0; x < 40; x++ {
+			img.Set(x, y, color.NRGBA{R: uint8(6 * x), G: 0, B: 120, A: uint8(255 - 5*y)})
+		}
+	}
+	var pngBuf, jpgBuf bytes.Buffer
+	if err := png.Encode(&pngBuf, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := jpeg.Encode(&jpgBuf, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	return map[string][]byte{"png": pngBuf.Bytes(), "jpeg": jpgBuf.Bytes()}
+}
+
+// TestVisibleAppearance signs with images and renders the page with
+// poppler's pdftoppm to see that the widget is drawn where it belongs.
+func TestVisibleAppearance(t *testing.T) {
+	p := newPKI(t)
+	nss := p.nss(t)
+	in := docs(t)["pdf20"]
+	for name, img := range testImages(t) {
+		t.Run(name, func(t *testing.T) {
+			out := signDoc(t, in, p.key, p.chain, Options{Reason: "Perakuan 1", Location: "Kuala Lumpur",
+				Appearance: &Appearance{Page: 1, Rect: [4]float64{300, 40, 560, 110}, Image: img}})
+			requireValid(t, out, 1, nss)
+			dark := renderDarkPixels(t, out, 300, 40, 560, 110)
+			if dark < 200 {
+				t.Fatalf("only %d dark pixels in the signature rectangle", dark)
+			}
+			if outside := renderDarkPixels(t, out, 300, 200, 560, 270); outside != 0 {
+				t.Fatalf("%d dark pixels outside the signature rectangle", outside)
+			}
+		})
+	}
+	invisible := signDoc(t, in, p.key, p.chain, Options{})
+	if dark := renderDarkPixels(t, invisible, 300, 40, 560, 110); dark != 0 {
+		t.Fatalf("invisible signature drew %d pixels", dark)
+	}
+	bad := Options{Appearance: &Appearance{Rect: [4]float64{0, 0, 100, 50}, Image: []byte("GIF89a not supported")}}
+	if err := Sign(context.Background(), bytes.NewReader(in), int64(len(in)), io.Discard, p.key, p.chain, bad); !errors.Is(err, roamsign.ErrInvalidInput) {
+		t.Fatalf("bad image: err = %v", err)
+	}
+}
+
+// renderDarkPixels renders page 1 at 72 dpi with pdftoppm and counts
+// non-white pixels inside the rectangle (PDF coordinates, origin bottom-left,
+// page 595x842).
+func renderDarkPixels(t testing.TB, doc []byte, llx, lly, urx, ury int) int {
+	t.Helper()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.pdf")
+	if err := os.WriteFile(in, doc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	outBase := filepath.Join(dir, "page")
+	if out, err := exec.Command(pdfxtest.Tool(t, "pdftoppm"), "-r", "72", "-f", "1", "-l", "1", "-singlefile", in, outBase).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v\n%s", err, out)
+	}
+	f, err := os.Open(outBase + ".ppm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var w, h, maxv int
+	if _, err := fmt.Fscanf(f, "P6\n%d %d\n%d\n", &w, &h, &maxv); err != nil {
+		t.Fatal(err)
+	}
+	pix, err := io.ReadAll(f)
+	if err != nil || len(pix) < w*h*3 {
+		t.Fatalf("short image: %v", err)
+	}
+	n := 0
+	for y := h - ury; y < h-lly; y++ {
+		for x := llx; x < urx; x++ {
+			i := (y*w + x) * 3
+			if pix[i] < 200 || pix[i+1] < 200 || pix[i+2] < 200 {
+				n++
+			}
+		}
+	}
+	return n
 }
