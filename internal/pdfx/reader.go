@@ -183,7 +183,7 @@ func (r *Reader) readHeader() error {
 }
 
 func (r *Reader) readTail() error {
-	n := int64(2048)
+	n := int64(1024)
 	if n > r.size {
 		n = r.size
 	}
@@ -279,11 +279,6 @@ func (r *Reader) readSections() error {
 			}
 		}
 		r.sections = append(r.sections, sec)
-		for n, e := range sec.Entries {
-			if _, ok := r.entries[n]; !ok {
-				r.entries[n] = e
-			}
-		}
 		prev, hasPrev := sec.Trailer["Prev"]
 		if !hasPrev {
 			break
@@ -295,6 +290,17 @@ func (r *Reader) readSections() error {
 		off = pv
 	}
 	r.trailer = r.sections[0].Trailer
+	if len(r.sections) == 1 {
+		r.entries = r.sections[0].Entries
+	} else {
+		for _, sec := range r.sections {
+			for n, e := range sec.Entries {
+				if _, ok := r.entries[n]; !ok {
+					r.entries[n] = e
+				}
+			}
+		}
+	}
 	if len(r.entries) > r.lim.MaxObjects {
 		return roamsign.E(roamsign.ErrTooLarge, op, "more than %d objects", r.lim.MaxObjects)
 	}
