@@ -24,6 +24,7 @@ import (
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
 	"github.com/roamsign/roamsign/internal/testpki"
+	"github.com/roamsign/roamsign/signer/cms"
 )
 
 func signDoc(t testing.TB, in []byte, key crypto.Signer, chain []*x509.Certificate, opts Options) []byte {
@@ -130,6 +131,16 @@ func TestTwoHalvesEquivalence(t *testing.T) {
 	if err := prep.Complete(context.Background(), bad, &none); !errors.Is(err, roamsign.ErrInvalidSignature) || none.Len() != 0 {
 		t.Fatalf("bad signature: err = %v, wrote %d bytes", err, none.Len())
 	}
+	// A CMS built elsewhere over the document digest is embedded as it is.
+	ext, err := cms.SignDigest(context.Background(), p.key2, prep.DocumentDigest(), p.chain2, cms.Options{OmitSigningTime: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var external bytes.Buffer
+	if err := prep.CompleteCMS(context.Background(), ext, &external); err != nil {
+		t.Fatal(err)
+	}
+	requireValid(t, external.Bytes(), 1, nss)
 	if _, err := Resume(state, bytes.NewReader(in), int64(len(in))+1, nil); !errors.Is(err, roamsign.ErrConflict) {
 		t.Fatalf("resume with another size: err = %v", err)
 	}
