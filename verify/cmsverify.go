@@ -114,7 +114,7 @@ func (v *Verifier) checkSigner(r *Result, sd *signedData, si *signerInfo, conten
 		r.add(CheckFormat, Invalid, "the signer's certificate is not in the signature")
 		return nil
 	}
-	ci := certInfo(cert)
+	ci := v.info(cert)
 	r.Signer = &ci
 	r.add(CheckFormat, Valid, "")
 	h, ok := digestAlgorithm(si.digestAlg)
