@@ -318,4 +318,3 @@ func mustKey(t *testing.T) otp.MACKey {
 	}
 	return k
 }
-
