@@ -320,7 +320,9 @@ func (s *Store) tryTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return tx.Commit()
 }
 
-func notFound(op, what string) error { return roamsign.E(roamsign.ErrNotFound, op, "%s not found", what) }
+func notFound(op, what string) error {
+	return roamsign.E(roamsign.ErrNotFound, op, "%s not found", what)
+}
 
 // Ping implements [store.Store].
 func (s *Store) Ping(ctx context.Context) error {
