@@ -250,7 +250,9 @@ func (s *Store) tx(ctx context.Context, op string, fn func(pgx.Tx) error) error 
 	}
 }
 
-func notFound(op, what string) error { return roamsign.E(roamsign.ErrNotFound, op, "%s not found", what) }
+func notFound(op, what string) error {
+	return roamsign.E(roamsign.ErrNotFound, op, "%s not found", what)
+}
 
 // Ping implements [store.Store].
 func (s *Store) Ping(ctx context.Context) error {
