@@ -74,8 +74,11 @@ type ChallengeSpec struct {
 // the challenge (only a MAC of the OTP), delivers the OTP by the channel
 // policy and enforces issuance rate limits. CheckOTP compares otp with the
 // challenge's MAC in constant time for the given nonce and exact hashes;
-// on a mismatch it counts a try on the challenge and returns
-// [roamsign.ErrAuthorization]. CheckOTP never consumes the challenge.
+// on a mismatch it counts a try on the challenge and a consecutive OTP
+// failure against the user, and returns an error of kind
+// [roamsign.ErrAuthorization]; a user locked out of OTP gives
+// [roamsign.ErrLocked]. CheckOTP never consumes the challenge: the service
+// does, atomically with the transaction record.
 type Challenger interface {
 	Issue(ctx context.Context, spec ChallengeSpec) (*roamsign.OTPResponse, error)
 	CheckOTP(ctx context.Context, challengeID string, nonce []byte, otp string, hashes []roamsign.Hash) error
