@@ -91,6 +91,7 @@ func Client(t testing.TB, srv *httptest.Server, cert *tls.Certificate, key strin
 		tr.TLSClientConfig.Certificates = []tls.Certificate{*cert}
 	}
 	tr.MaxIdleConnsPerHost = 128
+	t.Cleanup(tr.CloseIdleConnections)
 	c, err := httpapi.NewClient(srv.URL, httpapi.ClientOptions{HTTPClient: &http.Client{Transport: tr, Timeout: time.Minute}, APIKey: key})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,197 @@
+package adapt_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/hsm"
+	"github.com/roamsign/roamsign/internal/apitest"
+	"github.com/roamsign/roamsign/internal/softhsmtest"
+	"github.com/roamsign/roamsign/internal/testpki"
+	"github.com/roamsign/roamsign/otp"
+	"github.com/roamsign/roamsign/service"
+	"github.com/roamsign/roamsign/service/adapt"
+	"github.com/roamsign/roamsign/store/memory"
+)
+
+// mailbox is an otp.Sender that keeps delivered OTPs by challenge id.
+type mailbox struct {
+	mu  sync.Mutex
+	got map[string]string
+}
+
+func (m *mailbox) Channel() roamsign.Channel { return roamsign.ChannelEmail }
+
+func (m *mailbox) Send(_ context.Context, to otp.Recipient, msg *otp.Message) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.got[msg.ChallengeID] = msg.OTP.Reveal()
+	return otp.MaskEmail(to.Email), nil
+}
+
+func (m *mailbox) otp(t testing.TB, _ roamsign.UserID, ch *roamsign.OTPResponse) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	code, ok := m.got[ch.ChallengeID]
+	if !ok {
+		t.Fatalf("no OTP delivered for challenge %s", ch.ChallengeID)
+	}
+	return code
+}
+
+// auditStore is what the suite needs besides service.Store.
+type auditStore interface {
+	service.Store
+	otp.Store
+	ScanAudit(ctx context.Context, from int64, fn func(*roamsign.AuditRecord) error) error
+}
+
+// realParts is a service over SoftHSM (PKCS#11), the otp manager, a store
+// backend and the raw and CMS signers.
+type realParts struct {
+	svc  *service.Service
+	keys *hsm.PKCS11Store
+	st   auditStore
+	mail *mailbox
+	logs *apitest.LogBuffer
+	ca   *testpki.CA
+}
+
+func newRealParts(t testing.TB, st auditStore, sessions int) *realParts {
+	t.Helper()
+	ctx := context.Background()
+	tok := softhsmtest.New(t)
+	keys, err := hsm.OpenPKCS11(ctx, hsm.PKCS11Config{URI: tok.URI(), Sessions: sessions})
+	if err != nil {
+		t.Fatalf("OpenPKCS11: %v", err)
+	}
+	t.Cleanup(func() { _ = keys.Close() })
+	r := &realParts{keys: keys, st: st, mail: &mailbox{got: map[string]string{}}, logs: &apitest.LogBuffer{}}
+	macKey := make([]byte, 32)
+	_, _ = rand.Read(macKey)
+	k, _ := otp.NewHMACKey(macKey)
+	mgr, err := otp.New(otp.Config{Store: st, Key: k, Delivery: &otp.Delivery{Email: r.mail, Logger: r.logs.Logger()},
+		UserRate: -1, HostRate: -1, Logger: r.logs.Logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.svc, err = service.New(service.Config{PIN: apitest.FastPIN}, service.Deps{
+		Store: st, Keys: adapt.Keys(keys), Challenges: adapt.OTP(mgr), Logger: r.logs.Logger(),
+		Forms: map[roamsign.OutputForm]service.FormSigner{roamsign.FormRaw: adapt.Raw{}, roamsign.FormCMS: adapt.CMS{}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := testpki.NewRoot(testpki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ca, err = root.NewIntermediate(testpki.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (r *realParts) env() *apitest.Env {
+	return &apitest.Env{
+		API:   func(h roamsign.HostID) roamsign.API { return apitest.AsHost(r.svc, h) },
+		Admin: r.svc,
+		OTP:   r.mail.otp,
+		CA:    r.ca,
+		Forms: []roamsign.OutputForm{roamsign.FormRaw, roamsign.FormCMS},
+		CheckSignature: func(t testing.TB, f roamsign.OutputForm, chain [][]byte, h roamsign.Hash, sig []byte) {
+			if f == roamsign.FormRaw {
+				apitest.CheckRaw(t, chain, h, sig)
+				return
+			}
+			leaf, _ := x509.ParseCertificate(chain[0])
+			if err := adapt.CheckCMSDigest(sig, h, leaf); err != nil {
+				t.Fatalf("CMS: %v", err)
+			}
+		},
+		Audit: func(ctx context.Context, fn func(*roamsign.AuditRecord) error) error { return r.st.ScanAudit(ctx, 1, fn) },
+		Logs:  r.logs.String,
+	}
+}
+
+func TestConformanceSoftHSMMemoryStore(t *testing.T) {
+	r := newRealParts(t, memory.New(memory.Options{}), 4)
+	t.Run("InProcess", func(t *testing.T) { apitest.Run(t, r.env()) })
+	t.Run("HTTP", func(t *testing.T) {
+		h := apitest.ServeHTTP(t, r.svc, r.svc, r.logs.Logger())
+		apitest.Run(t, h.Env(t, r.env()))
+	})
+}
+
+// TestCMSBatchOpenSSL signs 100 documents' hashes as CMS with an RSA-2048
+// SoftHSM key and checks every CMS with openssl cms -verify.
+func TestCMSBatchOpenSSL(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Fatalf("openssl is required (install it with make deps): %v", err)
+	}
+	r := newRealParts(t, memory.New(memory.Options{}), 4)
+	e := r.env()
+	e.Algorithm = roamsign.RSA2048
+	u := e.Enrol(t, apitest.HostA)
+	dir := t.TempDir()
+	docs := make([][]byte, 100)
+	hs := make([]roamsign.Hash, len(docs))
+	for i := range docs {
+		docs[i] = make([]byte, 200+i)
+		_, _ = rand.Read(docs[i])
+		hs[i] = roamsign.NewHash(roamsign.SHA256, docs[i])
+	}
+	ch, code := e.Challenge(t, apitest.HostA, u.ID, hs)
+	res, err := e.API(apitest.HostA).Sign(context.Background(), roamsign.SignRequest{
+		ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: apitest.PIN, OTP: code, Hashes: hs,
+		RequestID: apitest.RequestID(), Form: roamsign.FormCMS,
+	})
+	if err != nil {
+		t.Fatalf("Sign: %v", err)
+	}
+	root := r.ca.Root().Cert
+	caFile := filepath.Join(dir, "root.pem")
+	chainFile := filepath.Join(dir, "chain.pem")
+	must(t, os.WriteFile(caFile, testpki.PEM(root), 0o600))
+	must(t, os.WriteFile(chainFile, testpki.PEM(r.ca.Cert), 0o600))
+	for i, it := range res.Items {
+		if it.Status != roamsign.ItemSigned {
+			t.Fatalf("item %d: %+v", i, it)
+		}
+		content := filepath.Join(dir, "doc")
+		sig := filepath.Join(dir, "doc.p7s")
+		must(t, os.WriteFile(content, docs[i], 0o600))
+		must(t, os.WriteFile(sig, it.Signature, 0o600))
+		out, err := exec.Command("openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", sig, "-content", content,
+			"-CAfile", caFile, "-certfile", chainFile, "-purpose", "any", "-out", os.DevNull).CombinedOutput()
+		if err != nil {
+			t.Fatalf("openssl cms -verify of item %d: %v\n%s", i, err, out)
+		}
+		if i == 0 {
+			// A tampered document must fail.
+			docs[0][0] ^= 1
+			must(t, os.WriteFile(content, docs[0], 0o600))
+			if out, err := exec.Command("openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", sig, "-content", content,
+				"-CAfile", caFile, "-certfile", chainFile, "-purpose", "any", "-out", os.DevNull).CombinedOutput(); err == nil {
+				t.Fatalf("openssl accepted a tampered document: %s", out)
+			}
+		}
+	}
+	if n := len(res.Chain); n != 3 {
+		t.Fatalf("chain of %d certificates, want leaf, intermediate, root", n)
+	}
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
