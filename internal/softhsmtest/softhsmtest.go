@@ -1,3 +1,5 @@
+//go:build cgo
+
 // Package softhsmtest creates throwaway SoftHSM2 tokens for tests.
 //
 // # Overview
