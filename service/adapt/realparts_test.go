@@ -18,7 +18,9 @@ import (
 	"github.com/roamsign/roamsign/otp"
 	"github.com/roamsign/roamsign/service"
 	"github.com/roamsign/roamsign/service/adapt"
+	"github.com/roamsign/roamsign/store"
 	"github.com/roamsign/roamsign/store/memory"
+	"github.com/roamsign/roamsign/verify"
 )
 
 // mailbox is an otp.Sender that keeps delivered OTPs by challenge id.
@@ -62,6 +64,7 @@ type realParts struct {
 	mail *mailbox
 	logs *apitest.LogBuffer
 	ca   *testpki.CA
+	crls *testpki.CRLServer
 }
 
 func newRealParts(t testing.TB, st auditStore, sessions int) *realParts {
@@ -89,14 +92,35 @@ func newRealParts(t testing.TB, st auditStore, sessions int) *realParts {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, err := testpki.NewRoot(testpki.Options{})
+	r.crls = testpki.NewCRLServer()
+	t.Cleanup(r.crls.Close)
+	root, err := testpki.NewRoot(testpki.Options{CRLURL: r.crls.URLFor("/root.crl")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.ca, err = root.NewIntermediate(testpki.Options{}); err != nil {
+	if r.ca, err = root.NewIntermediate(testpki.Options{CRLURL: r.crls.URLFor("/int.crl")}); err != nil {
 		t.Fatal(err)
 	}
+	for path, ca := range map[string]*testpki.CA{"/root.crl": root, "/int.crl": r.ca} {
+		crl, err := ca.CRL(testpki.CRLOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.crls.Set(path, crl)
+	}
 	return r
+}
+
+// checkAudit verifies the store's audit hash chain with package store.
+func (r *realParts) checkAudit(t testing.TB) {
+	t.Helper()
+	res, err := store.VerifyAudit(context.Background(), r.st, store.VerifyOptions{})
+	if err != nil {
+		t.Fatalf("audit chain: %v", err)
+	}
+	if res.Records == 0 {
+		t.Fatal("empty audit log")
+	}
 }
 
 func (r *realParts) env() *apitest.Env {
@@ -128,6 +152,7 @@ func TestConformanceSoftHSMMemoryStore(t *testing.T) {
 		h := apitest.ServeHTTP(t, r.svc, r.svc, r.logs.Logger())
 		apitest.Run(t, h.Env(t, r.env()))
 	})
+	r.checkAudit(t)
 }
 
 // TestCMSBatchOpenSSL signs 100 documents' hashes as CMS with an RSA-2048
@@ -184,6 +209,19 @@ func TestCMSBatchOpenSSL(t *testing.T) {
 			}
 		}
 	}
+	// Every CMS verifies with package verify (chain, key usage, CRLs).
+	v, err := verify.New(verify.Config{Anchors: []*x509.Certificate{root}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs[0][0] ^= 1
+	for i, it := range res.Items {
+		results, err := v.VerifyCMS(context.Background(), verify.CMSRequest{Signature: it.Signature, Content: docs[i]})
+		if err != nil || len(results) != 1 || results[0].Verdict != verify.Valid {
+			t.Fatalf("verify.VerifyCMS item %d: %v %+v", i, err, results)
+		}
+	}
+	r.checkAudit(t)
 	if n := len(res.Chain); n != 3 {
 		t.Fatalf("chain of %d certificates, want leaf, intermediate, root", n)
 	}
