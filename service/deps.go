@@ -112,8 +112,9 @@ type Directory interface {
 }
 
 // Metrics receives counts and latencies per step. Steps are "medium",
-// "request_otp", "activation", "sign_batch", "self_check", "finish",
-// "status" and the admin calls; outcome is "ok" or an error kind code.
+// "request_otp", "sign" (the whole call), "activation", "pin_verify" (one
+// Argon2id), "sign_batch", "self_check", "finish", "status" and the admin
+// calls; outcome is "ok" or an error kind code.
 // Implementations must be safe for concurrent use.
 type Metrics interface {
 	ObserveStep(step, outcome string, d time.Duration)

@@ -67,7 +67,7 @@ type realParts struct {
 	crls *testpki.CRLServer
 }
 
-func newRealParts(t testing.TB, st auditStore, sessions int) *realParts {
+func newRealParts(t testing.TB, st auditStore, sessions int, cfg service.Config, met service.Metrics) *realParts {
 	t.Helper()
 	ctx := context.Background()
 	tok := softhsmtest.New(t)
@@ -85,8 +85,11 @@ func newRealParts(t testing.TB, st auditStore, sessions int) *realParts {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.svc, err = service.New(service.Config{PIN: apitest.FastPIN}, service.Deps{
-		Store: st, Keys: adapt.Keys(keys), Challenges: adapt.OTP(mgr), Logger: r.logs.Logger(),
+	if cfg.PIN == (service.PINParams{}) {
+		cfg.PIN = apitest.FastPIN
+	}
+	r.svc, err = service.New(cfg, service.Deps{
+		Store: st, Keys: adapt.Keys(keys), Challenges: adapt.OTP(mgr), Logger: r.logs.Logger(), Metrics: met,
 		Forms: map[roamsign.OutputForm]service.FormSigner{roamsign.FormRaw: adapt.Raw{}, roamsign.FormCMS: adapt.CMS{}},
 	})
 	if err != nil {
@@ -146,7 +149,7 @@ func (r *realParts) env() *apitest.Env {
 }
 
 func TestConformanceSoftHSMMemoryStore(t *testing.T) {
-	r := newRealParts(t, memory.New(memory.Options{}), 4)
+	r := newRealParts(t, memory.New(memory.Options{}), 4, service.Config{}, nil)
 	t.Run("InProcess", func(t *testing.T) { apitest.Run(t, r.env()) })
 	t.Run("HTTP", func(t *testing.T) {
 		h := apitest.ServeHTTP(t, r.svc, r.svc, r.logs.Logger())
@@ -161,7 +164,7 @@ func TestCMSBatchOpenSSL(t *testing.T) {
 	if _, err := exec.LookPath("openssl"); err != nil {
 		t.Fatalf("openssl is required (install it with make deps): %v", err)
 	}
-	r := newRealParts(t, memory.New(memory.Options{}), 4)
+	r := newRealParts(t, memory.New(memory.Options{}), 4, service.Config{}, nil)
 	e := r.env()
 	e.Algorithm = roamsign.RSA2048
 	u := e.Enrol(t, apitest.HostA)
