@@ -38,7 +38,7 @@ func (s *Service) Sign(ctx context.Context, req roamsign.SignRequest) (resp *roa
 		return nil, err
 	}
 	digest := roamsign.HashListDigest(req.Hashes)
-	log := s.log.With(reqAttrs(host, req.RequestID)...)
+	log := s.log.With(reqAttrs(ctx, host, req.RequestID)...)
 
 	prev, err := s.store.GetTransactionByRequest(ctx, host, req.RequestID)
 	switch {

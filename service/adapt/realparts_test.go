@@ -143,8 +143,10 @@ func (r *realParts) env() *apitest.Env {
 				t.Fatalf("CMS: %v", err)
 			}
 		},
-		Audit: func(ctx context.Context, fn func(*roamsign.AuditRecord) error) error { return r.st.ScanAudit(ctx, 1, fn) },
-		Logs:  r.logs.String,
+		Audit: func(ctx context.Context, fn func(*roamsign.AuditRecord) error) error {
+			return r.st.ScanAudit(ctx, 1, fn)
+		},
+		Logs: r.logs.String,
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/roamsign/roamsign"
@@ -16,6 +17,16 @@ func TestConformanceHTTP(t *testing.T) {
 	d := apitest.NewMemDeployment(t, service.Config{})
 	h := apitest.ServeHTTP(t, d.Service, d.Service, d.Logs.Logger())
 	apitest.Run(t, h.Env(t, d.Env()))
+	// Service log lines carry the transport's correlation id.
+	found := false
+	for _, line := range strings.Split(d.Logs.String(), "\n") {
+		if strings.Contains(line, `"msg":"signature activated"`) && strings.Contains(line, `"correlation_id":"`) {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("no service log line with a correlation id")
+	}
 }
 
 func TestHostAuthentication(t *testing.T) {
