@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/x509"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"github.com/roamsign/roamsign/service/adapt"
 	"github.com/roamsign/roamsign/store"
 	"github.com/roamsign/roamsign/store/memory"
+	"github.com/roamsign/roamsign/transport/httpapi"
 	"github.com/roamsign/roamsign/verify"
 )
 
@@ -67,7 +69,7 @@ type realParts struct {
 	crls *testpki.CRLServer
 }
 
-func newRealParts(t testing.TB, st auditStore, sessions int, cfg service.Config, met service.Metrics) *realParts {
+func newRealParts(t testing.TB, st auditStore, sessions int, cfg service.Config, met service.Metrics, otpOpts ...func(*otp.Config)) *realParts {
 	t.Helper()
 	ctx := context.Background()
 	tok := softhsmtest.New(t)
@@ -80,8 +82,12 @@ func newRealParts(t testing.TB, st auditStore, sessions int, cfg service.Config,
 	macKey := make([]byte, 32)
 	_, _ = rand.Read(macKey)
 	k, _ := otp.NewHMACKey(macKey)
-	mgr, err := otp.New(otp.Config{Store: st, Key: k, Delivery: &otp.Delivery{Email: r.mail, Logger: r.logs.Logger()},
-		UserRate: -1, HostRate: -1, Logger: r.logs.Logger()})
+	ocfg := otp.Config{Store: st, Key: k, Delivery: &otp.Delivery{Email: r.mail, Logger: r.logs.Logger()},
+		UserRate: -1, HostRate: -1, Logger: r.logs.Logger()}
+	for _, o := range otpOpts {
+		o(&ocfg)
+	}
+	mgr, err := otp.New(ocfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,5 +242,25 @@ func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRateLimitOverHTTP: the OTP manager's per-user issuance limit reaches
+// the host as 429 with Retry-After.
+func TestRateLimitOverHTTP(t *testing.T) {
+	r := newRealParts(t, memory.New(memory.Options{}), 2, service.Config{}, nil, func(c *otp.Config) { c.UserRate = 2 })
+	h := apitest.ServeHTTP(t, r.svc, r.svc, r.logs.Logger())
+	e := h.Env(t, r.env())
+	u := e.Enrol(t, apitest.HostA)
+	hs := apitest.Hashes(1)
+	e.Challenge(t, apitest.HostA, u.ID, hs)
+	e.Challenge(t, apitest.HostA, u.ID, hs)
+	_, err := e.API(apitest.HostA).RequestOTP(context.Background(), roamsign.OTPRequest{User: u.ID, Hashes: hs})
+	if !errors.Is(err, roamsign.ErrRateLimited) {
+		t.Fatalf("third OTP in the window: %v", err)
+	}
+	var p *httpapi.Problem
+	if !errors.As(err, &p) || p.Status != 429 || p.RetryAfter <= 0 {
+		t.Fatalf("problem %+v", p)
 	}
 }
