@@ -30,6 +30,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/x509"
+	"errors"
 	"sync"
 
 	"github.com/roamsign/roamsign"
@@ -134,4 +135,17 @@ func algName(pub crypto.PublicKey, hashes []roamsign.Hash) string {
 		return "ECDSA-" + h
 	}
 	return h
+}
+
+// KeyStoreCheck returns a readiness check for ks: it looks up a key id
+// that never exists, which needs a working session (PKCS#11: a logged-in
+// session of the pool), and treats "not found" as healthy.
+func KeyStoreCheck(ks hsm.KeyStore) func(context.Context) error {
+	return func(ctx context.Context) error {
+		_, err := ks.Key(ctx, "roamsign-readiness-probe")
+		if err == nil || errors.Is(err, roamsign.ErrNotFound) {
+			return nil
+		}
+		return err
+	}
 }

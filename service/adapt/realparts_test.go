@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -262,5 +264,31 @@ func TestRateLimitOverHTTP(t *testing.T) {
 	var p *httpapi.Problem
 	if !errors.As(err, &p) || p.Status != 429 || p.RetryAfter <= 0 {
 		t.Fatalf("problem %+v", p)
+	}
+}
+
+// TestReadiness: /readyz reports the SoftHSM session and the store, and
+// turns 503 once the key store is closed.
+func TestReadiness(t *testing.T) {
+	r := newRealParts(t, memory.New(memory.Options{}), 2, service.Config{}, nil)
+	st := r.st.(interface{ Ping(context.Context) error })
+	srv := httptest.NewServer(httpapi.OpsHandler(httpapi.OpsOptions{Ready: map[string]httpapi.Check{
+		"hsm": adapt.KeyStoreCheck(r.keys), "db": st.Ping,
+	}}))
+	defer srv.Close()
+	status := func() int {
+		resp, err := http.Get(srv.URL + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := status(); s != 200 {
+		t.Fatalf("readyz %d with a working HSM", s)
+	}
+	_ = r.keys.Close()
+	if s := status(); s != 503 {
+		t.Fatalf("readyz %d with the HSM closed", s)
 	}
 }
