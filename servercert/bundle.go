@@ -372,8 +372,10 @@ func CheckBundle(req BundleRequest) (*BundleReport, error) {
 		// Keep the ordered chain that x509 found (it may have skipped a
 		// cross-certificate), minus the anchor.
 		rep.Complete = true
-		chain = v[:len(v)-1]
-		root = v[len(v)-1]
+		chain, root = v, nil
+		if len(v) > 1 {
+			chain, root = v[:len(v)-1], v[len(v)-1]
+		}
 		add(SeverityOK, CodeChainComplete, "chain is complete: %s", chainNames(v))
 	} else {
 		top := chain[len(chain)-1]

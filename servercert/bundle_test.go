@@ -3,6 +3,8 @@ package servercert_test
 import (
 	"bytes"
 	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/pem"
 	"errors"
 	"os"
@@ -377,4 +379,22 @@ func TestDEREndingInWhitespaceByte(t *testing.T) {
 		return
 	}
 	t.Fatal("no certificate ending in a white-space byte was produced")
+}
+
+func TestBundleWeakKey(t *testing.T) {
+	p := newPKI(t)
+	small, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := p.leaf(t, []string{"a.agency.gov.my"}, leafOpts{key: small})
+	rep, err := servercert.CheckBundle(servercert.BundleRequest{
+		Certificate: servercert.Input{Data: testpki.PEM(sc.cert, p.inter.Cert)}, Key: small, Roots: p.roots,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK || !rep.Has(servercert.CodeWeakKey) || rep.Has(servercert.CodeKeyOK) {
+		t.Fatalf("findings %+v", rep.Findings)
+	}
 }

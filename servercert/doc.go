@@ -26,7 +26,8 @@
 //     complete and in order up to a trusted root (reordered when needed,
 //     a missing intermediate named with its download address), validity
 //     dates, host names covered (RFC 6125 wildcard rules), key and signature
-//     algorithms. [BundleReport.FullChainPEM] writes the ordered
+//     algorithms. [FetchIssuer] downloads a missing intermediate from the
+//     certificate's AIA address. [BundleReport.FullChainPEM] writes the ordered
 //     fullchain.pem for nginx and Apache, [BundleReport.PKCS12] a .pfx for
 //     IIS. A certificate that does not parse is a
 //     [*CorruptCertificateError] naming the warranty-claim deadline.
@@ -116,8 +117,11 @@
 //   - TLS 1.3 suites cannot be chosen by Go's client; the negotiated one is
 //     reported. Finite-field DHE suites are not offered by Go's client and
 //     are not probed.
-//   - Intermediates are not downloaded from the AIA address; a missing one
-//     is named with its address for the operator to fetch.
+//   - [CheckBundle] and [Grade] do no network fetches of their own: a
+//     missing intermediate is named with its AIA address, and
+//     [FetchIssuer] downloads it on request (certcheck bundle
+//     --fetch-missing); the fetched certificate counts only if the chain
+//     then verifies to a trusted root.
 //   - PKCS#7 bundles must be DER (or PEM of DER); BER with indefinite
 //     lengths is refused.
 //   - PKCS#12 output uses software.sslmate.com/src/go-pkcs12; choose

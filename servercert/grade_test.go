@@ -88,6 +88,11 @@ func TestGradeCryptoTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	rsaLeaf := p.leaf(t, []string{hostName}, leafOpts{key: rsaKey})
+	smallKey, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	smallLeaf := p.leaf(t, []string{hostName}, leafOpts{key: smallKey})
 	expired := p.leaf(t, []string{hostName}, leafOpts{notBefore: time.Now().AddDate(-2, 0, 0), notAfter: time.Now().AddDate(0, 0, -1)})
 	other := p.leaf(t, []string{"other.agency.gov.my"}, leafOpts{})
 
@@ -208,6 +213,12 @@ func TestGradeCryptoTLS(t *testing.T) {
 				CipherSuites: []uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_RSA_WITH_AES_256_GCM_SHA384}},
 			hsts: longHSTS,
 			caps: [][2]string{{"B", "no forward secrecy"}},
+		},
+		{
+			name: "RSA 1024 key", grade: "B",
+			cfg:  &tls.Config{Certificates: []tls.Certificate{tlsCert(smallLeaf, p.inter.Cert)}, MinVersion: tls.VersionTLS12, CipherSuites: goodSuites},
+			hsts: longHSTS,
+			caps: [][2]string{{"B", "RSA key of 1024 bits"}},
 		},
 		{
 			name: "expired", grade: "T", ignoring: "A+",

@@ -29,12 +29,15 @@ type Format string
 
 // The recognised input formats.
 const (
-	FormatPEM         Format = "pem"       // one or more CERTIFICATE blocks
-	FormatDER         Format = "der"       // a single DER certificate (.cer/.crt)
-	FormatPKCS7DER    Format = "pkcs7-der" // a certs-only PKCS#7 bundle (.p7b) in DER
-	FormatPKCS7PEM    Format = "pkcs7-pem" // a PKCS7 PEM block
-	FormatBase64      Format = "base64"    // bare base64 of a DER certificate or PKCS#7, no PEM armour
-	FormatMixedPEM    Format = "pem-mixed" // PEM holding both certificates and PKCS7 blocks
+	FormatPEM      Format = "pem"       // one or more CERTIFICATE blocks
+	FormatDER      Format = "der"       // a single DER certificate (.cer/.crt)
+	FormatPKCS7DER Format = "pkcs7-der" // a certs-only PKCS#7 bundle (.p7b) in DER
+	FormatPKCS7PEM Format = "pkcs7-pem" // a PKCS7 PEM block
+	FormatBase64   Format = "base64"    // bare base64 of a DER certificate or PKCS#7, no PEM armour
+	FormatMixedPEM Format = "pem-mixed" // PEM holding both certificates and PKCS7 blocks
+)
+
+const (
 	formatUnknown     Format = ""
 	errCorruptDefault        = "not a certificate in any known form (PEM, DER, PKCS#7, base64)"
 )

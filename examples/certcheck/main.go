@@ -8,7 +8,7 @@
 //	certcheck csr       --dns NAME[,NAME...] [--cn CN] [--org O] [--country MY] [--alg p256] --key-out server.key --csr-out server.csr
 //	certcheck recsr     (--from-cert server.crt | --from-csr old.csr) (--key server.key | --alg p256 --key-out new.key) --csr-out new.csr
 //	certcheck bundle    --cert server.crt [--chain chain.p7b ...] [--key server.key] [--name HOST ...] [--roots roots.pem]
-//	                    [--accepted YYYY-MM-DD] [--fullchain fullchain.pem] [--pfx site.pfx --pfx-password-file FILE [--pfx-legacy]]
+//	                    [--accepted YYYY-MM-DD] [--fetch-missing] [--fullchain fullchain.pem] [--pfx site.pfx --pfx-password-file FILE [--pfx-legacy]]
 //	certcheck grade     --addr HOST:PORT [--servername HOST] [--roots roots.pem] [--intermediates inter.pem] [--timeout 5s] [--no-http]
 //	certcheck deadlines --delivered YYYY-MM-DD [--accepted YYYY-MM-DD] [--installed YYYY-MM-DD] [--grade A+] [--today YYYY-MM-DD]
 //
@@ -28,6 +28,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -360,11 +361,12 @@ func cmdReCSR(ctx context.Context, args []string, e env) int {
 
 type bundleResult struct {
 	*servercert.BundleReport
-	FullChainFile string `json:"fullchain_file,omitempty"`
-	PFXFile       string `json:"pfx_file,omitempty"`
+	FullChainFile string   `json:"fullchain_file,omitempty"`
+	PFXFile       string   `json:"pfx_file,omitempty"`
+	Fetched       []string `json:"fetched,omitempty"`
 }
 
-func cmdBundle(_ context.Context, args []string, e env) int {
+func cmdBundle(ctx context.Context, args []string, e env) int {
 	fs, js := newFlags("bundle", e)
 	certFile := fs.String("cert", "", "the received certificate (PEM, DER .cer/.crt, .p7b, or a saved e-mail)")
 	var chain, names list
@@ -377,6 +379,7 @@ func cmdBundle(_ context.Context, args []string, e env) int {
 	pfx := fs.String("pfx", "", "write a PKCS#12 (.pfx) for IIS here; needs --key and a password")
 	pfxPassFile := fs.String("pfx-password-file", "", "file holding the .pfx password (else $CERTCHECK_PFX_PASSWORD)")
 	pfxLegacy := fs.Bool("pfx-legacy", false, "3DES/SHA-1 .pfx for Windows Server 2016 and older")
+	fetch := fs.Bool("fetch-missing", false, "download a missing intermediate from the certificate's AIA address")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -437,6 +440,21 @@ func cmdBundle(_ context.Context, args []string, e env) int {
 		return fail(e, *js, "bundle", err)
 	}
 	res := bundleResult{BundleReport: rep}
+	// A missing intermediate may be fetched, one level at a time; the
+	// fetched certificate is trusted only if the chain then verifies.
+	for i := 0; *fetch && i < 4 && rep.MissingIssuer() != nil; i++ {
+		issuer, from, err := servercert.FetchIssuer(ctx, nil, rep.MissingIssuer())
+		if err != nil {
+			res.Fetched = append(res.Fetched, "not fetched: "+err.Error())
+			break
+		}
+		req.Chain = append(req.Chain, servercert.Input{Name: from, Data: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: issuer.Raw})})
+		if rep, err = servercert.CheckBundle(req); err != nil {
+			return fail(e, *js, "bundle", err)
+		}
+		res.BundleReport = rep
+		res.Fetched = append(res.Fetched, fmt.Sprintf("fetched %q from %s", issuer.Subject.CommonName, from))
+	}
 	// Files are written only for a bundle fit to install.
 	if rep.OK && *fullchain != "" {
 		if err := servercert.WriteFile(*fullchain, rep.FullChainPEM(), 0o644); err != nil {
@@ -463,6 +481,9 @@ func cmdBundle(_ context.Context, args []string, e env) int {
 		}
 		for _, f := range rep.Findings {
 			fmt.Fprintf(e.stdout, "%-8s %s\n", strings.ToUpper(string(f.Severity)), f.Message)
+		}
+		for _, f := range res.Fetched {
+			fmt.Fprintf(e.stdout, "AIA      %s\n", f)
 		}
 		if res.FullChainFile != "" {
 			fmt.Fprintf(e.stdout, "Wrote %s (server certificate first, then intermediates).\n", res.FullChainFile)

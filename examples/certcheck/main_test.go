@@ -254,3 +254,36 @@ func mustWrite(t *testing.T, path string, data []byte, perm os.FileMode) {
 		t.Fatal(err)
 	}
 }
+
+func TestCLIFetchMissing(t *testing.T) {
+	dir := t.TempDir()
+	at := func(n string) string { return filepath.Join(dir, n) }
+	root, _ := testpki.NewRoot(testpki.Options{})
+	inter, _ := root.NewIntermediate(testpki.Options{})
+	srv := testpki.NewCRLServer()
+	defer srv.Close()
+	srv.Set("/issuer.crt", inter.Cert.Raw)
+	key, _ := servercert.GenerateKey(servercert.P256)
+	cert, err := inter.Issue(&x509.Certificate{
+		DNSNames: []string{"a.agency.gov.my"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(1, 0, 0),
+		IssuingCertificateURL: []string{srv.URLFor("/issuer.crt")},
+	}, key.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, at("server.crt"), testpki.PEM(cert), 0o644)
+	mustWrite(t, at("root.pem"), testpki.PEM(root.Cert), 0o644)
+
+	r := runCLI(t, nil, "bundle", "--cert", at("server.crt"), "--roots", at("root.pem"))
+	if r.code != 1 || !strings.Contains(r.stdout, "missing intermediate") || !strings.Contains(r.stdout, srv.URLFor("/issuer.crt")) {
+		t.Fatalf("without fetch: %+v", r)
+	}
+	r = runCLI(t, nil, "bundle", "--cert", at("server.crt"), "--roots", at("root.pem"), "--fetch-missing", "--fullchain", at("fullchain.pem"))
+	if r.code != 0 || !strings.Contains(r.stdout, "AIA      fetched") {
+		t.Fatalf("with fetch: %+v", r)
+	}
+	certs, _, err := servercert.ParseCertificates(mustFile(t, at("fullchain.pem")))
+	if err != nil || len(certs) != 2 || !bytes.Equal(certs[1].Raw, inter.Cert.Raw) {
+		t.Fatalf("fullchain: %v %d", err, len(certs))
+	}
+}
