@@ -263,7 +263,9 @@ func TestParallelCorrectSubmissions(t *testing.T) {
 			switch {
 			case err == nil:
 				ok.Add(1)
-			case errors.Is(err, otp.ErrAlreadyUsed):
+			case errors.Is(err, otp.ErrAlreadyUsed), errors.Is(err, otp.ErrTooManyTries):
+				// Losers see the challenge consumed, or find every attempt
+				// ticket taken by submissions still in flight.
 				used.Add(1)
 			default:
 				t.Errorf("unexpected: %v", err)
@@ -273,7 +275,47 @@ func TestParallelCorrectSubmissions(t *testing.T) {
 	close(start)
 	wg.Wait()
 	if ok.Load() != 1 || used.Load() != 99 {
-		t.Fatalf("successes %d, already used %d; want 1 and 99", ok.Load(), used.Load())
+		t.Fatalf("successes %d, refused %d; want 1 and 99", ok.Load(), used.Load())
+	}
+	u, _ := e.store.GetUser(context.Background(), testUser)
+	if u.OTPFailures != 0 {
+		t.Fatalf("correct submissions counted as failures: %d", u.OTPFailures)
+	}
+}
+
+// TestParallelGuesses fires 100 wrong guesses at one challenge at once: no
+// more than MaxTries of them may be compared, so at most MaxTries count as
+// wrong OTPs and the rest are refused as too many tries.
+func TestParallelGuesses(t *testing.T) {
+	e := newEnv(t, func(c *otp.Config) { c.MaxUserFailures = 1000 })
+	hs := hashes("doc")
+	c, code := e.issue(t, hs)
+	var wrongOTP, tooMany atomic.Int32
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, err := e.m.Verify(context.Background(), otp.VerifyRequest{ID: c.ID, Nonce: c.Nonce, OTP: roamsign.Secret(wrong(code, i)), Hashes: hs})
+			switch {
+			case errors.Is(err, otp.ErrWrongOTP):
+				wrongOTP.Add(1)
+			case errors.Is(err, otp.ErrTooManyTries):
+				tooMany.Add(1)
+			default:
+				t.Errorf("unexpected: %v", err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if wrongOTP.Load() != otp.DefaultMaxTries || tooMany.Load() != 100-otp.DefaultMaxTries {
+		t.Fatalf("compared %d guesses (want %d), refused %d", wrongOTP.Load(), otp.DefaultMaxTries, tooMany.Load())
+	}
+	if err := e.verify(c, c.Nonce, code, hs); !errors.Is(err, otp.ErrTooManyTries) {
+		t.Fatalf("correct OTP after the tries: %v", err)
 	}
 }
 
