@@ -27,9 +27,10 @@
 //
 // Refusals are distinct errors that also match root kinds: [ErrWrongNonce],
 // [ErrHashMismatch] and [ErrWrongOTP] (roamsign.ErrAuthorization),
-// [ErrExpired], [ErrAlreadyUsed] (roamsign.ErrUsed), [ErrTooManyTries] and
-// [ErrUserLocked] (roamsign.ErrLocked), [ErrUndeliverable]
-// (roamsign.ErrDelivery), [ErrRateLimited].
+// [ErrExpired] and [ErrTooManyTries] (roamsign.ErrExpired: request a new
+// OTP), [ErrAlreadyUsed] (roamsign.ErrUsed), [ErrUserLocked]
+// (roamsign.ErrLocked: an administrator must reset the user's OTP failure
+// count), [ErrUndeliverable] (roamsign.ErrDelivery), [ErrRateLimited].
 //
 // # Delivery
 //

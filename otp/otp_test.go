@@ -192,7 +192,7 @@ func TestRefusals(t *testing.T) {
 				}
 			}
 			return e.verify(c, c.Nonce, code, hsA)
-		}, otp.ErrTooManyTries, roamsign.ErrLocked, otp.ErrTooManyTries},
+		}, otp.ErrTooManyTries, roamsign.ErrExpired, otp.ErrTooManyTries},
 		{"unknown challenge", func(e *env, c *otp.Challenge, code string) error {
 			_, err := e.m.Verify(ctx, otp.VerifyRequest{ID: "nope", Nonce: c.Nonce, OTP: roamsign.Secret(code), Hashes: hsA})
 			return err
