@@ -383,6 +383,34 @@ func TestUserFailuresSurviveNewChallengeAndResetOnSuccess(t *testing.T) {
 	}
 }
 
+// TestBindingFailuresCountTriesNotUser: a wrong nonce or other hashes use
+// up the challenge's attempts but are not OTP guesses, so they do not count
+// against the user; a wrong OTP counts against both.
+func TestBindingFailuresCountTriesNotUser(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	hs := hashes("doc")
+	c, code := e.issue(t, hs)
+	bad := bytes.Clone(c.Nonce)
+	bad[3] ^= 0x80
+	_ = e.verify(c, bad, code, hs)
+	_ = e.verify(c, c.Nonce, code, hashes("other"))
+	rec, _ := e.store.GetChallenge(ctx, c.ID)
+	u, _ := e.store.GetUser(ctx, testUser)
+	if rec.Tries != 2 || u.OTPFailures != 0 {
+		t.Fatalf("tries %d, user failures %d", rec.Tries, u.OTPFailures)
+	}
+	_ = e.verify(c, c.Nonce, wrong(code, 5), hs)
+	u, _ = e.store.GetUser(ctx, testUser)
+	if u.OTPFailures != 1 {
+		t.Fatalf("user failures %d", u.OTPFailures)
+	}
+	if err := e.verify(c, c.Nonce, code, hs); !errors.Is(err, otp.ErrTooManyTries) {
+		t.Fatalf("fourth attempt: %v", err)
+	}
+	noOTPLeak(t, e)
+}
+
 func TestRateLimits(t *testing.T) {
 	e := newEnv(t, func(c *otp.Config) { c.UserRate = 3 })
 	hs := hashes("doc")
@@ -437,9 +465,12 @@ func TestDeliveryPolicy(t *testing.T) {
 			t.Fatalf("%v", err)
 		}
 		// The stored challenge is marked and can never be consumed.
-		byUser, _, _ := e.store.CountChallenges(ctx, testUser, "hr", time.Time{})
-		if byUser != 1 {
-			t.Fatalf("challenges %d", byUser)
+		cs := e.store.Challenges()
+		if len(cs) != 1 || !cs[0].Undeliverable || cs[0].Channel != "" {
+			t.Fatalf("stored challenges %+v", cs)
+		}
+		if err := e.store.ConsumeChallenge(ctx, cs[0].ID, e.clock.Now()); !errors.Is(err, roamsign.ErrForbidden) {
+			t.Fatalf("consume undeliverable: %v", err)
 		}
 	})
 	t.Run("prefer e-mail", func(t *testing.T) {
