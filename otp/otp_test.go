@@ -596,3 +596,17 @@ func TestVerificationCode(t *testing.T) {
 		t.Fatalf("%d of 1000 codes collide (%s %s)", same, a, b)
 	}
 }
+
+func TestSentinelKinds(t *testing.T) {
+	for err, kind := range map[error]roamsign.Kind{
+		otp.ErrWrongNonce: roamsign.ErrAuthorization, otp.ErrHashMismatch: roamsign.ErrAuthorization,
+		otp.ErrWrongOTP: roamsign.ErrAuthorization, otp.ErrExpired: roamsign.ErrExpired,
+		otp.ErrAlreadyUsed: roamsign.ErrUsed, otp.ErrTooManyTries: roamsign.ErrExpired,
+		otp.ErrUserLocked: roamsign.ErrLocked, otp.ErrUndeliverable: roamsign.ErrDelivery,
+		otp.ErrRateLimited: roamsign.ErrRateLimited, otp.ErrReplay: roamsign.ErrUsed,
+	} {
+		if !errors.Is(err, kind) {
+			t.Errorf("%v does not match %v", err, kind)
+		}
+	}
+}
