@@ -145,10 +145,12 @@ func writeUpdate(w io.Writer, upd []byte, off int64, der []byte) error {
 	if _, err := w.Write(upd[:off]); err != nil {
 		return err
 	}
-	var hx [4096]byte
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	hx := *bp
 	for rest := der; len(rest) > 0; {
 		n := min(len(rest), len(hx)/2)
-		hex.Encode(hx[:], rest[:n])
+		hex.Encode(hx, rest[:n])
 		if _, err := w.Write(hx[:2*n]); err != nil {
 			return err
 		}
