@@ -33,7 +33,7 @@ type document struct {
 	origState   []byte   // CRC-32C of the original bytes, big-endian
 }
 
-// signatureDict values decided before building.
+// sigParams holds the values of one signature, decided before building.
 type sigParams struct {
 	name, reason, location, contact string
 	when                            time.Time
