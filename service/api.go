@@ -75,9 +75,7 @@ func pickMedium(u *roamsign.UserRecord) roamsign.MediumKind {
 			return m
 		}
 	}
-	if len(u.Media) > 0 {
-		return u.Media[0]
-	}
+	// No usable medium: roaming is disabled or not yet certified.
 	return ""
 }
 
@@ -110,10 +108,10 @@ func (s *Service) RequestOTP(ctx context.Context, req roamsign.OTPRequest) (resp
 	}
 	resp, err = s.chal.Issue(ctx, ChallengeSpec{User: u, Host: host, Hashes: req.Hashes, DataHeader: req.DataHeader, Channel: req.Channel})
 	if err != nil {
-		s.log.WarnContext(ctx, "otp request failed", "op", op, "user", u.ID.Masked(), "host", string(host), "kind", roamsign.KindOf(err).Code())
+		s.log.With(reqAttrs(ctx, host, "")...).WarnContext(ctx, "otp request failed", "user", u.ID.Masked(), "kind", roamsign.KindOf(err).Code())
 		return nil, roamsign.Wrap(kindOr(err, roamsign.ErrUnavailable), op, err, "")
 	}
-	s.log.InfoContext(ctx, "otp requested", "user", u.ID.Masked(), "host", string(host), "challenge", resp.ChallengeID,
+	s.log.With(reqAttrs(ctx, host, "")...).InfoContext(ctx, "otp requested", "user", u.ID.Masked(), "challenge", resp.ChallengeID,
 		"hashes", len(req.Hashes), "channel", string(resp.Channel))
 	return resp, nil
 }
@@ -201,7 +199,15 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// logAttrs are the request-scoped log attributes.
-func reqAttrs(host roamsign.HostID, requestID string) []any {
-	return []any{slog.String("host", string(host)), slog.String("request_id", requestID)}
+// reqAttrs are the request-scoped log attributes: host, the Sign request
+// id (when given) and the transport's correlation id.
+func reqAttrs(ctx context.Context, host roamsign.HostID, requestID string) []any {
+	a := []any{slog.String("host", string(host))}
+	if requestID != "" {
+		a = append(a, slog.String("request_id", requestID))
+	}
+	if c := roamsign.CorrelationID(ctx); c != "" {
+		a = append(a, slog.String("correlation_id", c))
+	}
+	return a
 }

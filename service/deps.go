@@ -74,8 +74,11 @@ type ChallengeSpec struct {
 // the challenge (only a MAC of the OTP), delivers the OTP by the channel
 // policy and enforces issuance rate limits. CheckOTP compares otp with the
 // challenge's MAC in constant time for the given nonce and exact hashes;
-// on a mismatch it counts a try on the challenge and returns
-// [roamsign.ErrAuthorization]. CheckOTP never consumes the challenge.
+// on a mismatch it counts a try on the challenge and a consecutive OTP
+// failure against the user, and returns an error of kind
+// [roamsign.ErrAuthorization]; a user locked out of OTP gives
+// [roamsign.ErrLocked]. CheckOTP never consumes the challenge: the service
+// does, atomically with the transaction record.
 type Challenger interface {
 	Issue(ctx context.Context, spec ChallengeSpec) (*roamsign.OTPResponse, error)
 	CheckOTP(ctx context.Context, challengeID string, nonce []byte, otp string, hashes []roamsign.Hash) error
@@ -109,8 +112,9 @@ type Directory interface {
 }
 
 // Metrics receives counts and latencies per step. Steps are "medium",
-// "request_otp", "activation", "sign_batch", "self_check", "finish",
-// "status" and the admin calls; outcome is "ok" or an error kind code.
+// "request_otp", "sign" (the whole call), "activation", "pin_verify" (one
+// Argon2id), "sign_batch", "self_check", "finish", "status" and the admin
+// calls; outcome is "ok" or an error kind code.
 // Implementations must be safe for concurrent use.
 type Metrics interface {
 	ObserveStep(step, outcome string, d time.Duration)

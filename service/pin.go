@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -199,14 +200,15 @@ func parseVerifier(v []byte) (*parsedVerifier, error) {
 	return &pv, nil
 }
 
-// dummyVerifier is checked when a user has no usable verifier, so that the
-// time taken does not reveal it.
+// dummySalt is used when a user has no usable verifier, so that the time
+// taken does not reveal it.
 var dummySalt = make([]byte, 16)
 
 // verifyPIN reports whether pin matches the verifier, comparing in constant
 // time. It always spends one Argon2id evaluation, also for an empty or
 // malformed verifier, so timing does not tell them apart.
-func (s *Service) verifyPIN(ctx context.Context, verifier []byte, pin string) (bool, error) {
+func (s *Service) verifyPIN(ctx context.Context, verifier []byte, pin string) (_ bool, err error) {
+	defer s.observe("pin_verify", time.Now(), &err)
 	pv, perr := parseVerifier(verifier)
 	if perr != nil {
 		pv = &parsedVerifier{p: s.cfg.PIN, salt: dummySalt, tag: make([]byte, s.cfg.PIN.KeyLen)}

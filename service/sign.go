@@ -38,7 +38,7 @@ func (s *Service) Sign(ctx context.Context, req roamsign.SignRequest) (resp *roa
 		return nil, err
 	}
 	digest := roamsign.HashListDigest(req.Hashes)
-	log := s.log.With(reqAttrs(host, req.RequestID)...)
+	log := s.log.With(reqAttrs(ctx, host, req.RequestID)...)
 
 	prev, err := s.store.GetTransactionByRequest(ctx, host, req.RequestID)
 	switch {
@@ -171,7 +171,12 @@ func (s *Service) activate(ctx context.Context, host roamsign.HostID, req *roams
 			otpOK = true
 		case errors.Is(cerr, roamsign.ErrAuthorization):
 		case errors.Is(cerr, roamsign.ErrLocked):
-			return nil, roamsign.E(roamsign.ErrExpired, op, "challenge has no tries left; request a new OTP")
+			return nil, roamsign.E(roamsign.ErrLocked, op, "OTP locked after too many failures")
+		case errors.Is(cerr, roamsign.ErrInvalidInput):
+			// A malformed OTP is a wrong OTP; it counts as a try here.
+			if _, ferr := s.store.FailChallenge(ctx, ch.ID); ferr != nil && !isGone(ferr) {
+				return nil, wrapStore(op, ferr)
+			}
 		default:
 			return nil, roamsign.Wrap(kindOr(cerr, roamsign.ErrUnavailable), op, cerr, "")
 		}
@@ -190,9 +195,6 @@ func (s *Service) activate(ctx context.Context, host roamsign.HostID, req *roams
 		CertSerial: certSerial(u.Chain),
 	}
 	if !otpOK {
-		if _, ferr := s.store.AddOTPFailure(ctx, u.ID); ferr != nil {
-			return nil, wrapStore(op, ferr)
-		}
 		s.audit(ctx, base, roamsign.AuditAuthFailed, roamsign.ErrAuthorization.Code(), "")
 		return nil, errAuth(op)
 	}

@@ -27,6 +27,7 @@ type ChallengeStore interface {
 	GetChallenge(ctx context.Context, id string) (*roamsign.ChallengeRecord, error)
 	MarkDelivered(ctx context.Context, id string, ch roamsign.Channel, sentTo string) error
 	FailChallenge(ctx context.Context, id string) (tries int, err error)
+	AddOTPFailure(ctx context.Context, id roamsign.UserID) (failures int, err error)
 }
 
 // MemChallenger is a test [service.Challenger]: it stores challenges with
@@ -131,6 +132,9 @@ func (c *MemChallenger) CheckOTP(ctx context.Context, id string, nonce []byte, o
 	}
 	if !hmac.Equal(rec.MAC, c.mac(id, nonce, otp, roamsign.HashListDigest(hashes))) {
 		if _, err := c.Store.FailChallenge(ctx, id); err != nil {
+			return err
+		}
+		if _, err := c.Store.AddOTPFailure(ctx, rec.User); err != nil {
 			return err
 		}
 		return roamsign.E(roamsign.ErrAuthorization, "memchallenger.CheckOTP", "mismatch")

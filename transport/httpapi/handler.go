@@ -198,7 +198,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"status", rec.status, "ms", d.Milliseconds(), "request_id", rid, "host", string(host))
 	}()
 
-	ctx := context.WithValue(r.Context(), keyRequestID, rid)
+	ctx := roamsign.WithCorrelationID(context.WithValue(r.Context(), keyRequestID, rid), rid)
 	if r.URL.Path != PathOpenAPI {
 		if s.opts.Auth == nil {
 			writeProblem(rec, r, roamsign.E(roamsign.ErrUnauthenticated, "httpapi", "no authenticator configured"), 0, rid, 0)

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"io"
@@ -277,4 +278,14 @@ func FuzzDecodeSign(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestNewServer(t *testing.T) {
+	s := httpapi.NewServer(":0", http.NotFoundHandler(), &tls.Config{}, discard())
+	if s.ReadHeaderTimeout == 0 || s.ReadTimeout == 0 || s.WriteTimeout == 0 || s.IdleTimeout == 0 || s.MaxHeaderBytes == 0 {
+		t.Fatalf("server without limits: %+v", s)
+	}
+	if s.TLSConfig.MinVersion != tls.VersionTLS12 {
+		t.Fatalf("TLS minimum %x", s.TLSConfig.MinVersion)
+	}
 }
