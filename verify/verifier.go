@@ -81,6 +81,8 @@ type Config struct {
 	// (timestamped) signing time invalid too. By default such a signature is
 	// valid and the revocation is reported with AfterSigningTime.
 	RejectRevokedAfterSigning bool
+	// MaxPDFSize caps a PDF document; zero means DefaultMaxPDFSize.
+	MaxPDFSize int64
 	// MaxSignatureSize caps a CMS signature; zero means 4 MiB.
 	MaxSignatureSize int
 	// Now is the clock; nil means time.Now.
