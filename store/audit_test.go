@@ -181,3 +181,33 @@ func ExampleCheckpoint() {
 	fmt.Println(cp.Seq, res.Checkpoints, err)
 	// Output: 2 1 <nil>
 }
+
+func TestRunCheckpoints(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	s := memory.New(memory.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- store.RunCheckpoints(ctx, s, store.Checkpoint{Signer: priv, KeyID: "k"}, time.Millisecond, nil) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		seq, _, _ := s.AuditHead(context.Background())
+		if seq >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no checkpoints written")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("RunCheckpoints returned %v", err)
+	}
+	res, err := store.VerifyAudit(context.Background(), s, store.VerifyOptions{CheckpointKey: pub})
+	if err != nil || res.Checkpoints != int(res.Records) {
+		t.Fatalf("VerifyAudit: %+v, %v", res, err)
+	}
+	if err := store.RunCheckpoints(context.Background(), s, store.Checkpoint{Signer: priv}, 0, nil); !errors.Is(err, roamsign.ErrInvalidInput) {
+		t.Fatalf("zero interval: %v", err)
+	}
+}

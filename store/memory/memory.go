@@ -173,7 +173,7 @@ func (s *Store) consume(op, id string, now time.Time) error {
 	if !ok {
 		return notFound(op, "challenge")
 	}
-	if err := store.ChallengeState(c, now); err != nil {
+	if err := store.ChallengeState(op, c, now); err != nil {
 		return err
 	}
 	c.Consumed, c.ConsumedAt = true, store.NormTime(now)
@@ -379,7 +379,7 @@ func (s *Store) BeginTransaction(ctx context.Context, challengeID string, now ti
 	if !ok {
 		return notFound(op, "challenge")
 	}
-	if err := store.ChallengeState(c, now); err != nil {
+	if err := store.ChallengeState(op, c, now); err != nil {
 		return err
 	}
 	if _, ok := s.txs[tx.ID]; ok {
