@@ -187,7 +187,9 @@ func TestRunCheckpoints(t *testing.T) {
 	s := memory.New(memory.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- store.RunCheckpoints(ctx, s, store.Checkpoint{Signer: priv, KeyID: "k"}, time.Millisecond, nil) }()
+	go func() {
+		done <- store.RunCheckpoints(ctx, s, store.Checkpoint{Signer: priv, KeyID: "k"}, time.Millisecond, nil)
+	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		seq, _, _ := s.AuditHead(context.Background())
