@@ -256,3 +256,19 @@ type DisableRequest struct {
 	User   UserID `json:"user"`
 	Reason string `json:"reason,omitempty"`
 }
+
+type correlationKey struct{}
+
+// WithCorrelationID returns a context carrying a correlation id (for
+// example the HTTP X-Request-ID) that servers put into their log lines, so
+// one host request can be followed through the transport and the service.
+// It is not the idempotency key of [SignRequest.RequestID].
+func WithCorrelationID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, correlationKey{}, id)
+}
+
+// CorrelationID returns the id set by [WithCorrelationID], or "".
+func CorrelationID(ctx context.Context) string {
+	id, _ := ctx.Value(correlationKey{}).(string)
+	return id
+}

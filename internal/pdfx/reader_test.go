@@ -1,0 +1,290 @@
+package pdfx_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/internal/pdfx"
+	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
+)
+
+func open(t testing.TB, data []byte) *pdfx.Reader {
+	t.Helper()
+	r, err := pdfx.Open(bytes.NewReader(data), int64(len(data)), pdfx.Limits{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return r
+}
+
+// pageCount walks the page tree and returns the number of leaves.
+func pageCount(t testing.TB, r *pdfx.Reader) int {
+	t.Helper()
+	cat, err := r.Catalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walk func(o pdfx.Object, depth int) int
+	walk = func(o pdfx.Object, depth int) int {
+		d, err := r.ResolveDict(o, "page node")
+		if err != nil || depth > 20 {
+			t.Fatalf("page tree: %v", err)
+		}
+		if d["Type"] == pdfx.Name("Page") {
+			return 1
+		}
+		n := 0
+		kids, _ := r.Resolve(d["Kids"])
+		for _, k := range kids.(pdfx.Array) {
+			n += walk(k, depth+1)
+		}
+		return n
+	}
+	return walk(cat["Pages"], 0)
+}
+
+func variants(t *testing.T) map[string][]byte {
+	classic := pdfxtest.Generate(pdfxtest.Options{Pages: 3, AcroForm: true, Info: true})
+	return map[string][]byte{
+		"classic":    classic,
+		"objstm":     pdfxtest.QPDF(t, classic, "--object-streams=generate"),
+		"linearized": pdfxtest.QPDF(t, classic, "--linearize"),
+		"linobjstm":  pdfxtest.QPDF(t, classic, "--linearize", "--object-streams=generate"),
+		"pdf20":      pdfxtest.Generate(pdfxtest.Options{Version: "2.0", Pages: 3}),
+		"hybrid":     pdfxtest.Hybrid(),
+	}
+}
+
+func TestOpenVariants(t *testing.T) {
+	for name, data := range variants(t) {
+		t.Run(name, func(t *testing.T) {
+			r := open(t, data)
+			want := 3
+			if name == "hybrid" {
+				want = 1
+			}
+			if got := pageCount(t, r); got != want {
+				t.Fatalf("pages = %d, want 3", got)
+			}
+			if name == "hybrid" {
+				if r.Sections()[0].XRefStm == 0 {
+					t.Fatal("hybrid section has no /XRefStm")
+				}
+				font, err := r.Get(pdfx.Ref{Num: 3})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d, _ := font.(pdfx.Dict); d["BaseFont"] != pdfx.Name("Helvetica") {
+					t.Fatalf("compressed object 3 = %v", font)
+				}
+			}
+			if name == "objstm" && !r.Sections()[0].Stream {
+				t.Fatalf("expected an xref stream section")
+			}
+		})
+	}
+}
+
+func TestUpdateRoundTrip(t *testing.T) {
+	for name, data := range variants(t) {
+		t.Run(name, func(t *testing.T) {
+			doc := data
+			for rev := 0; rev < 3; rev++ {
+				r := open(t, doc)
+				u := r.NewUpdate()
+				info := u.Add(pdfx.Dict{"Title": pdfx.TextString("Revision ü"), "Producer": pdfx.String("pdfx")})
+				cat, err := r.Catalog()
+				if err != nil {
+					t.Fatal(err)
+				}
+				cat = cat.Clone()
+				cat["Lang"] = pdfx.String("ms-MY")
+				u.Put(r.Trailer()["Root"].(pdfx.Ref), cat)
+				_ = info
+				upd, err := u.Bytes()
+				if err != nil {
+					t.Fatal(err)
+				}
+				next := append(append([]byte(nil), doc...), upd...)
+				if !bytes.Equal(next[:len(doc)], doc) {
+					t.Fatal("original bytes changed")
+				}
+				pdfxtest.Check(t, next)
+				r2 := open(t, next)
+				if len(r2.Sections()) <= len(r.Sections()) {
+					t.Fatalf("no new section")
+				}
+				if r2.Sections()[0].Stream != r.Sections()[0].Stream {
+					t.Fatalf("update section kind differs from the previous one")
+				}
+				c2, _ := r2.Catalog()
+				if string(c2["Lang"].(pdfx.String)) != "ms-MY" {
+					t.Fatalf("catalog update not visible")
+				}
+				if got := pageCount(t, r2); got != pageCount(t, r) {
+					t.Fatalf("pages = %d", got)
+				}
+				doc = next
+			}
+		})
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	good := pdfxtest.Generate(pdfxtest.Options{})
+	cases := map[string]struct {
+		data []byte
+		kind roamsign.Kind
+	}{
+		"empty":       {nil, roamsign.ErrInvalidInput},
+		"not pdf":     {bytes.Repeat([]byte("hello "), 20), roamsign.ErrInvalidInput},
+		"late header": {append([]byte("junk\n"), good...), roamsign.ErrInvalidInput},
+		"no eof":      {bytes.TrimSuffix(good, []byte("%%EOF\n")), roamsign.ErrInvalidInput},
+		"truncated":   {good[:len(good)/2], roamsign.ErrInvalidInput},
+		"bad startxref": {bytes.Replace(good, []byte("startxref\n"), []byte("startxref\n9"), 1),
+			roamsign.ErrInvalidInput},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := pdfx.Open(bytes.NewReader(c.data), int64(len(c.data)), pdfx.Limits{})
+			if !errors.Is(err, c.kind) {
+				t.Fatalf("err = %v, want %v", err, c.kind)
+			}
+		})
+	}
+}
+
+func TestLimits(t *testing.T) {
+	doc := pdfxtest.Generate(pdfxtest.Options{Pages: 50})
+	_, err := pdfx.Open(bytes.NewReader(doc), int64(len(doc)), pdfx.Limits{MaxObjects: 10})
+	if !errors.Is(err, roamsign.ErrTooLarge) {
+		t.Fatalf("err = %v, want ErrTooLarge", err)
+	}
+	deep := bytes.Replace(doc, []byte("/Type /Catalog"), []byte("/Type /Catalog /X "+string(bytes.Repeat([]byte("["), 200))+string(bytes.Repeat([]byte("]"), 200))), 1)
+	// The catalog moved: only reading it must fail, not the process.
+	r, err := pdfx.Open(bytes.NewReader(deep), int64(len(deep)), pdfx.Limits{})
+	if err == nil {
+		if _, err = r.Catalog(); err == nil {
+			t.Fatal("deeply nested object accepted")
+		}
+	}
+}
+
+// walk resolves everything reachable from the trailer, bounded, as the
+// signer's preparation does.
+func walk(r *pdfx.Reader) {
+	seen := map[pdfx.Ref]bool{}
+	budget := 2000
+	var visit func(o pdfx.Object, depth int)
+	visit = func(o pdfx.Object, depth int) {
+		budget--
+		if budget < 0 || depth > 30 {
+			return
+		}
+		if ref, ok := o.(pdfx.Ref); ok {
+			if seen[ref] {
+				return
+			}
+			seen[ref] = true
+			v, err := r.Get(ref)
+			if err != nil {
+				return
+			}
+			o = v
+		}
+		switch v := o.(type) {
+		case pdfx.Dict:
+			for _, e := range v {
+				visit(e, depth+1)
+			}
+		case pdfx.Array:
+			for _, e := range v {
+				visit(e, depth+1)
+			}
+		case *pdfx.Stream:
+			_, _ = r.StreamData(v)
+			visit(v.Dict, depth+1)
+		}
+	}
+	visit(r.Trailer(), 0)
+	if len(r.Sections()) > 0 {
+		u := r.NewUpdate()
+		u.Add(pdfx.Dict{"A": pdfx.Array{int64(1), 2.5, pdfx.Name("x y"), pdfx.String("(\\)")}})
+		_, _ = u.Bytes()
+	}
+}
+
+func FuzzOpen(f *testing.F) {
+	classic := pdfxtest.Generate(pdfxtest.Options{Pages: 2, AcroForm: true, Info: true})
+	f.Add(classic)
+	for _, name := range []string{"testdata/objstm.pdf", "testdata/linearized.pdf"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add(pdfxtest.Generate(pdfxtest.Options{Version: "2.0"}))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tm := time.AfterFunc(3*time.Second, func() { panic("hang") })
+		defer tm.Stop()
+		r, err := pdfx.Open(bytes.NewReader(data), int64(len(data)), pdfx.Limits{MaxObjects: 10000, MaxStreamBytes: 1 << 20, MaxObjectBytes: 1 << 20})
+		if err != nil {
+			if roamsign.KindOf(err) == roamsign.KindUnknown {
+				t.Fatalf("untyped error: %v", err)
+			}
+			return
+		}
+		walk(r)
+	})
+}
+
+func TestEOFMarkers(t *testing.T) {
+	doc := pdfxtest.Generate(pdfxtest.Options{})
+	r := open(t, doc)
+	u := r.NewUpdate()
+	u.Add(pdfx.Dict{"A": int64(1)})
+	upd, err := u.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	two := append(bytes.Clone(doc), upd...)
+	got, err := pdfx.EOFMarkers(context.Background(), bytes.NewReader(two), int64(len(two)), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0] != int64(len(doc)) || got[1] != int64(len(two)) {
+		t.Fatalf("markers = %v, want [%d %d]", got, len(doc), len(two))
+	}
+	if _, err := pdfx.EOFMarkers(context.Background(), bytes.NewReader(two), int64(len(two)), 1); !errors.Is(err, roamsign.ErrTooLarge) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestReadObjectAt(t *testing.T) {
+	doc := pdfxtest.Generate(pdfxtest.Options{Pages: 2})
+	r := open(t, doc)
+	e, ok := r.Lookup(1)
+	if !ok || e.Type != pdfx.EntryInFile {
+		t.Fatalf("entry 1 = %v", e)
+	}
+	ref, obj, err := r.ReadObjectAt(e.Offset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref != (pdfx.Ref{Num: 1}) || obj.(pdfx.Dict)["Type"] != pdfx.Name("Catalog") {
+		t.Fatalf("got %v %v", ref, obj)
+	}
+	if _, _, err := r.ReadObjectAt(e.Offset + 3); !errors.Is(err, roamsign.ErrInvalidInput) {
+		t.Fatalf("misaligned offset: err = %v", err)
+	}
+	// A reference with the wrong generation is the null object.
+	if o, err := r.Get(pdfx.Ref{Num: 1, Gen: 1}); o != nil || err != nil {
+		t.Fatalf("wrong generation: %v %v", o, err)
+	}
+}

@@ -1,0 +1,190 @@
+package pdfx
+
+import (
+	"sort"
+	"strconv"
+
+	"github.com/roamsign/roamsign"
+)
+
+// Update collects new and replaced objects and serializes them as an
+// incremental update (ISO 32000-2, 7.5.6) to be appended to the file. The
+// original bytes are never touched.
+type Update struct {
+	r    *Reader
+	next int
+	objs []pending
+	idx  map[int]int
+	hint int
+}
+
+// Grow tells the writer to expect about n bytes of output, so that
+// [Update.Bytes] allocates once.
+func (u *Update) Grow(n int) {
+	if n > 0 {
+		u.hint = n
+	}
+}
+
+type pending struct {
+	ref Ref
+	obj Object
+}
+
+// NewUpdate starts an incremental update of the file r reads.
+func (r *Reader) NewUpdate() *Update {
+	return &Update{r: r, next: r.MaxObjectNumber() + 1, idx: map[int]int{}}
+}
+
+// Add allocates a new object number for obj and returns its reference.
+func (u *Update) Add(obj Object) Ref {
+	ref := u.Alloc()
+	u.Put(ref, obj)
+	return ref
+}
+
+// Alloc allocates a new object number; the object is given later by Put.
+func (u *Update) Alloc() Ref {
+	ref := Ref{Num: u.next}
+	u.next++
+	return ref
+}
+
+// Put sets the object for ref: a new object from Alloc, or a new version of
+// an existing object (ref keeps its generation).
+func (u *Update) Put(ref Ref, obj Object) {
+	if i, ok := u.idx[ref.Num]; ok {
+		u.objs[i].obj = obj
+		return
+	}
+	u.idx[ref.Num] = len(u.objs)
+	u.objs = append(u.objs, pending{ref, obj})
+}
+
+// Bytes serializes the update: an end-of-line when the file does not end
+// with one, the objects, then a cross-reference section of the same kind as
+// the newest one in the file (a stream after a pure xref stream, else a
+// table), a trailer chained by /Prev, startxref and %%EOF. Placeholders in
+// the objects receive offsets relative to the start of the returned bytes.
+func (u *Update) Bytes() ([]byte, error) {
+	if len(u.objs) == 0 {
+		return nil, roamsign.E(roamsign.ErrInternal, "pdfx.Update", "empty update")
+	}
+	base := u.r.size
+	b := make([]byte, 0, max(u.hint, 4096))
+	if !u.r.eofEnd {
+		b = append(b, '\n')
+	}
+	offsets := make(map[int]int64, len(u.objs)+1)
+	gens := make(map[int]int, len(u.objs)+1)
+	for _, p := range u.objs {
+		offsets[p.ref.Num] = base + int64(len(b))
+		gens[p.ref.Num] = p.ref.Gen
+		b = strconv.AppendInt(b, int64(p.ref.Num), 10)
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, int64(p.ref.Gen), 10)
+		b = append(b, " obj\n"...)
+		b = AppendObject(b, p.obj, base)
+		b = append(b, "\nendobj\n"...)
+	}
+	old := u.r.trailer
+	tr := Dict{"Prev": u.r.startxref}
+	for _, k := range []Name{"Root", "Info", "ID"} {
+		if v, ok := old[k]; ok {
+			tr[k] = v
+		}
+	}
+	stream := u.r.sections[0].Stream
+	size := u.next
+	if stream {
+		size++ // the xref stream object itself
+	}
+	if s, ok := Int(old["Size"]); ok && s > int64(size) {
+		size = int(s)
+	}
+	tr["Size"] = int64(size)
+
+	var xrefOff int64
+	if stream {
+		num := u.next
+		xrefOff = base + int64(len(b))
+		offsets[num] = xrefOff
+		gens[num] = 0
+		nums := sortedNums(offsets)
+		w := 1
+		for v := base + int64(len(b)); v > 0xff; v >>= 8 {
+			w++
+		}
+		var data []byte
+		var index Array
+		for i := 0; i < len(nums); {
+			j := i
+			for j+1 < len(nums) && nums[j+1] == nums[j]+1 {
+				j++
+			}
+			index = append(index, int64(nums[i]), int64(j-i+1))
+			for k := i; k <= j; k++ {
+				data = append(data, 1)
+				off := offsets[nums[k]]
+				for s := w - 1; s >= 0; s-- {
+					data = append(data, byte(off>>(8*s)))
+				}
+				g := gens[nums[k]]
+				data = append(data, byte(g>>8), byte(g))
+			}
+			i = j + 1
+		}
+		tr["Type"] = Name("XRef")
+		tr["W"] = Array{int64(1), int64(w), int64(2)}
+		tr["Index"] = index
+		b = strconv.AppendInt(b, int64(num), 10)
+		b = append(b, " 0 obj\n"...)
+		b = AppendObject(b, &Stream{Dict: tr, Data: data}, base)
+		b = append(b, "\nendobj\n"...)
+	} else {
+		xrefOff = base + int64(len(b))
+		nums := sortedNums(offsets)
+		b = append(b, "xref\n"...)
+		for i := 0; i < len(nums); {
+			j := i
+			for j+1 < len(nums) && nums[j+1] == nums[j]+1 {
+				j++
+			}
+			b = strconv.AppendInt(b, int64(nums[i]), 10)
+			b = append(b, ' ')
+			b = strconv.AppendInt(b, int64(j-i+1), 10)
+			b = append(b, '\n')
+			for k := i; k <= j; k++ {
+				b = appendPadded(b, offsets[nums[k]], 10)
+				b = append(b, ' ')
+				b = appendPadded(b, int64(gens[nums[k]]), 5)
+				b = append(b, " n\r\n"...)
+			}
+			i = j + 1
+		}
+		b = append(b, "trailer\n"...)
+		b = AppendObject(b, tr, base)
+		b = append(b, '\n')
+	}
+	b = append(b, "startxref\n"...)
+	b = strconv.AppendInt(b, xrefOff, 10)
+	b = append(b, "\n%%EOF\n"...)
+	return b, nil
+}
+
+func sortedNums(m map[int]int64) []int {
+	nums := make([]int, 0, len(m))
+	for n := range m {
+		nums = append(nums, n)
+	}
+	sort.Ints(nums)
+	return nums
+}
+
+func appendPadded(b []byte, v int64, width int) []byte {
+	s := strconv.FormatInt(v, 10)
+	for i := len(s); i < width; i++ {
+		b = append(b, '0')
+	}
+	return append(b, s...)
+}

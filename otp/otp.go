@@ -1,0 +1,550 @@
+package otp
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/roamsign/roamsign"
+)
+
+// Store is the challenge and user state this package needs. It is a subset
+// of the store contract shared with package store, whose backends satisfy
+// it; otp/otptest has an in-memory one for tests.
+type Store interface {
+	CreateChallenge(ctx context.Context, c *roamsign.ChallengeRecord) error
+	GetChallenge(ctx context.Context, id string) (*roamsign.ChallengeRecord, error)
+	MarkDelivered(ctx context.Context, id string, ch roamsign.Channel, sentTo string) error
+	MarkUndeliverable(ctx context.Context, id string) error
+	FailChallenge(ctx context.Context, id string) (tries int, err error)
+	ConsumeChallenge(ctx context.Context, id string, now time.Time) error
+	CountChallenges(ctx context.Context, user roamsign.UserID, host roamsign.HostID, since time.Time) (byUser, byHost int, err error)
+	GetUser(ctx context.Context, id roamsign.UserID) (*roamsign.UserRecord, error)
+	AddOTPFailure(ctx context.Context, id roamsign.UserID) (failures int, err error)
+	ResetOTPFailures(ctx context.Context, id roamsign.UserID) error
+}
+
+// MACKey computes HMAC-SHA-256 under the server's OTP key. It is an
+// interface so that the key may stay in an HSM; [NewHMACKey] holds it in
+// memory.
+type MACKey interface {
+	// MAC returns HMAC-SHA-256(key, msg).
+	MAC(ctx context.Context, msg []byte) ([]byte, error)
+}
+
+type hmacKey struct{ k []byte }
+
+// NewHMACKey returns a MACKey holding a copy of key in memory. The key must
+// be at least 32 bytes.
+func NewHMACKey(key []byte) (MACKey, error) {
+	if len(key) < 32 {
+		return nil, roamsign.E(roamsign.ErrInvalidInput, "otp.NewHMACKey", "key must be at least 32 bytes, got %d", len(key))
+	}
+	return &hmacKey{k: slices.Clone(key)}, nil
+}
+
+func (h *hmacKey) MAC(_ context.Context, msg []byte) ([]byte, error) {
+	m := hmac.New(sha256.New, h.k)
+	m.Write(msg)
+	return m.Sum(nil), nil
+}
+
+// Defaults and limits of [Config].
+const (
+	DefaultTTL             = 5 * time.Minute
+	MaxTTL                 = 10 * time.Minute
+	DefaultMaxTries        = 3
+	DefaultMaxUserFailures = 10
+	DefaultUserRate        = 5
+	DefaultHostRate        = 1000
+	DefaultRateWindow      = 15 * time.Minute
+	DefaultMaxHashes       = 1000
+	MaxDataHeader          = 256 // characters
+	OTPDigits              = 6
+)
+
+// Config configures a [Manager]. Zero values select the documented
+// defaults; a Config is never modified.
+type Config struct {
+	// Store holds challenges and user counters. Required.
+	Store Store
+	// Key is the server key the OTP MACs are computed under. Required.
+	Key MACKey
+	// Delivery sends the OTP. Required for Issue.
+	Delivery *Delivery
+	// TTL is a challenge's lifetime: default 5 minutes, at most 10.
+	TTL time.Duration
+	// MaxTries is the number of verification attempts per challenge
+	// (default 3).
+	MaxTries int
+	// MaxUserFailures is the number of consecutive OTP failures, across
+	// challenges, after which the user is locked out of OTP (default 10).
+	// Issuing a new challenge never resets the count; a success does, and
+	// so does an administrator calling the store's ResetOTPFailures.
+	MaxUserFailures int
+	// UserRate and HostRate limit the challenges issued per user and per
+	// host within RateWindow (defaults 5, 1000 and 15 minutes). A negative
+	// rate disables that limit.
+	UserRate, HostRate int
+	RateWindow         time.Duration
+	// MaxHashes limits the hashes bound to one challenge (default 1000).
+	MaxHashes int
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Rand is the randomness source for ids, nonces and OTPs (default
+	// crypto/rand.Reader).
+	Rand io.Reader
+	// Logger receives operational logs (default slog.Default()). It never
+	// receives an OTP.
+	Logger *slog.Logger
+}
+
+// Manager issues and verifies OTP challenges. It is safe for concurrent
+// use; all state lives in the Store.
+type Manager struct {
+	store           Store
+	key             MACKey
+	delivery        *Delivery
+	ttl             time.Duration
+	maxTries        int
+	maxUserFailures int
+	userRate        int
+	hostRate        int
+	window          time.Duration
+	maxHashes       int
+	now             func() time.Time
+	rand            io.Reader
+	log             *slog.Logger
+}
+
+// New returns a Manager for cfg.
+func New(cfg Config) (*Manager, error) {
+	const op = "otp.New"
+	if cfg.Store == nil || cfg.Key == nil {
+		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "Store and Key are required")
+	}
+	m := &Manager{
+		store: cfg.Store, key: cfg.Key, delivery: cfg.Delivery,
+		ttl: cfg.TTL, maxTries: cfg.MaxTries, maxUserFailures: cfg.MaxUserFailures,
+		userRate: cfg.UserRate, hostRate: cfg.HostRate, window: cfg.RateWindow,
+		maxHashes: cfg.MaxHashes, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger,
+	}
+	switch {
+	case m.ttl == 0:
+		m.ttl = DefaultTTL
+	case m.ttl < 0 || m.ttl > MaxTTL:
+		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "TTL must be between 0 and %v", MaxTTL)
+	}
+	if m.maxTries < 0 || m.maxUserFailures < 0 || m.maxHashes < 0 || m.window < 0 {
+		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "negative limit")
+	}
+	if m.maxTries == 0 {
+		m.maxTries = DefaultMaxTries
+	}
+	if m.maxUserFailures == 0 {
+		m.maxUserFailures = DefaultMaxUserFailures
+	}
+	if m.userRate == 0 {
+		m.userRate = DefaultUserRate
+	}
+	if m.hostRate == 0 {
+		m.hostRate = DefaultHostRate
+	}
+	if m.window == 0 {
+		m.window = DefaultRateWindow
+	}
+	if m.maxHashes == 0 {
+		m.maxHashes = DefaultMaxHashes
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.rand == nil {
+		m.rand = rand.Reader
+	}
+	if m.log == nil {
+		m.log = slog.Default()
+	}
+	return m, nil
+}
+
+// IssueRequest asks for a challenge.
+type IssueRequest struct {
+	User       roamsign.UserID
+	Host       roamsign.HostID
+	Hashes     []roamsign.Hash
+	DataHeader string           // the host's document reference, shown in the message
+	Channel    roamsign.Channel // preferred channel; empty: policy decides
+}
+
+// Challenge is an issued, delivered challenge as the host sees it. It never
+// holds the OTP.
+type Challenge struct {
+	ID               string
+	User             roamsign.UserID
+	Host             roamsign.HostID
+	Nonce            []byte
+	HashList         [32]byte // roamsign.HashListDigest of the bound hashes
+	Count            int
+	DataHeader       string
+	VerificationCode string // 4 digits, see VerificationCode
+	Channel          roamsign.Channel
+	SentTo           string // masked destination
+	CreatedAt        time.Time
+	ExpiresAt        time.Time
+}
+
+// Issue creates a challenge bound to the user, host, data header and the
+// exact hashes, and delivers its OTP by the channel policy. The store gets
+// only a MAC of the OTP. When no channel delivers, the challenge is marked
+// undeliverable and the error matches both [ErrUndeliverable] and
+// roamsign.ErrDelivery.
+func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Challenge, error) {
+	const op = "otp.Issue"
+	if !req.User.Valid() {
+		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "invalid user id")
+	}
+	if req.Host == "" || len(req.Host) > 256 {
+		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "host id missing or too long")
+	}
+	if err := roamsign.ValidateHashes(req.Hashes, m.maxHashes); err != nil {
+		return nil, err
+	}
+	if err := checkDataHeader(req.DataHeader); err != nil {
+		return nil, roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "invalid data header")
+	}
+	if req.Channel != "" && !req.Channel.Valid() {
+		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "unknown channel")
+	}
+	if m.delivery == nil {
+		return nil, roamsign.E(roamsign.ErrUnsupported, op, "no OTP delivery configured")
+	}
+	user, err := m.store.GetUser(ctx, req.User)
+	if err != nil {
+		return nil, storeErr(op, err, "user")
+	}
+	if user.Disabled {
+		return nil, roamsign.E(roamsign.ErrForbidden, op, "user is disabled")
+	}
+	if len(user.Hosts) > 0 && !slices.Contains(user.Hosts, req.Host) {
+		return nil, roamsign.E(roamsign.ErrForbidden, op, "user is not enrolled for this host")
+	}
+	if user.OTPFailures >= m.maxUserFailures {
+		m.log.WarnContext(ctx, "otp refused: user locked", "user", req.User.Masked(), "host", req.Host)
+		return nil, fail(op, ErrUserLocked)
+	}
+	now := m.now()
+	if m.userRate > 0 || m.hostRate > 0 {
+		byUser, byHost, err := m.store.CountChallenges(ctx, req.User, req.Host, now.Add(-m.window))
+		if err != nil {
+			return nil, storeErr(op, err, "challenge count")
+		}
+		if (m.userRate > 0 && byUser >= m.userRate) || (m.hostRate > 0 && byHost >= m.hostRate) {
+			m.log.WarnContext(ctx, "otp refused: rate limited", "user", req.User.Masked(), "host", req.Host)
+			return nil, fail(op, ErrRateLimited)
+		}
+	}
+
+	nonce := make([]byte, 16)
+	if _, err := io.ReadFull(m.rand, nonce); err != nil {
+		return nil, roamsign.Wrap(roamsign.ErrInternal, op, err, "reading randomness")
+	}
+	code, err := generateOTP(m.rand)
+	if err != nil {
+		return nil, roamsign.Wrap(roamsign.ErrInternal, op, err, "reading randomness")
+	}
+	digest := roamsign.HashListDigest(req.Hashes)
+	rec := &roamsign.ChallengeRecord{
+		User: req.User, Host: req.Host, Nonce: nonce, HashList: digest,
+		Count: len(req.Hashes), DataHeader: req.DataHeader,
+		CreatedAt: now, ExpiresAt: now.Add(m.ttl), MaxTries: m.maxTries,
+	}
+	for attempt := 0; ; attempt++ {
+		idb := make([]byte, 16)
+		if _, err := io.ReadFull(m.rand, idb); err != nil {
+			return nil, roamsign.Wrap(roamsign.ErrInternal, op, err, "reading randomness")
+		}
+		rec.ID = base64.RawURLEncoding.EncodeToString(idb)
+		rec.MAC, err = m.mac(ctx, rec.ID, nonce, code, digest)
+		if err != nil {
+			return nil, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "computing OTP MAC")
+		}
+		err = m.store.CreateChallenge(ctx, rec)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, roamsign.ErrConflict) || attempt >= 2 {
+			return nil, storeErr(op, err, "challenge")
+		}
+	}
+	ch := &Challenge{
+		ID: rec.ID, User: rec.User, Host: rec.Host, Nonce: slices.Clone(nonce),
+		HashList: digest, Count: rec.Count, DataHeader: rec.DataHeader,
+		VerificationCode: VerificationCode(nonce, digest),
+		CreatedAt:        rec.CreatedAt, ExpiresAt: rec.ExpiresAt,
+	}
+	msg := &Message{
+		ChallengeID: ch.ID, User: ch.User, Host: ch.Host, OTP: roamsign.Secret(code),
+		VerificationCode: ch.VerificationCode, DataHeader: ch.DataHeader,
+		Count: ch.Count, ExpiresAt: ch.ExpiresAt,
+	}
+	rcpt := Recipient{User: user.ID, Email: user.Email, Devices: slices.Clone(user.Devices)}
+	used, sentTo, derr := m.delivery.Deliver(ctx, rcpt, msg, req.Channel)
+	if derr != nil {
+		// The challenge must never become usable: mark it with a context
+		// that outlives a cancelled request.
+		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		uerr := m.store.MarkUndeliverable(mctx, ch.ID)
+		cancel()
+		m.log.WarnContext(ctx, "otp delivery failed", "challenge", ch.ID, "user", req.User.Masked(), "host", req.Host, "error", derr)
+		if uerr != nil {
+			m.log.ErrorContext(ctx, "marking challenge undeliverable failed", "challenge", ch.ID, "error", uerr)
+		}
+		return nil, &roamsign.Error{Kind: roamsign.ErrDelivery, Op: op, Err: errors.Join(ErrUndeliverable, derr)}
+	}
+	if err := m.store.MarkDelivered(ctx, ch.ID, used, sentTo); err != nil {
+		return nil, storeErr(op, err, "challenge")
+	}
+	ch.Channel, ch.SentTo = used, sentTo
+	m.log.InfoContext(ctx, "otp issued", "challenge", ch.ID, "user", req.User.Masked(), "host", req.Host,
+		"channel", string(used), "hashes", ch.Count, "expires", ch.ExpiresAt)
+	return ch, nil
+}
+
+// VerifyRequest is what the signer (through the host) presents.
+type VerifyRequest struct {
+	ID     string
+	Nonce  []byte
+	OTP    roamsign.Secret
+	Hashes []roamsign.Hash
+}
+
+// Verify checks req against its challenge and, when everything holds,
+// consumes the challenge (single use, by the store's compare-and-set) and
+// resets the user's OTP failure count. Of many concurrent correct
+// submissions exactly one succeeds; the others get [ErrAlreadyUsed].
+// It returns the consumed challenge's record.
+//
+// Refusals are distinct errors ([ErrWrongNonce], [ErrHashMismatch],
+// [ErrWrongOTP], [ErrExpired], [ErrAlreadyUsed], [ErrTooManyTries],
+// [ErrUserLocked], [ErrUndeliverable]) that also match root kinds and never
+// reveal anything about the OTP. A wrong nonce, other hashes or a wrong OTP
+// count as a failed try of the challenge; a wrong OTP also counts against
+// the user.
+func (m *Manager) Verify(ctx context.Context, req VerifyRequest) (*roamsign.ChallengeRecord, error) {
+	const op = "otp.Verify"
+	rec, err := m.check(ctx, op, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.store.ConsumeChallenge(ctx, rec.ID, m.now()); err != nil {
+		return nil, storeErr(op, err, "challenge")
+	}
+	if err := m.Confirmed(ctx, rec); err != nil {
+		return nil, err
+	}
+	rec.Consumed, rec.ConsumedAt = true, m.now()
+	m.log.InfoContext(ctx, "otp verified", "challenge", rec.ID, "user", rec.User.Masked(), "host", rec.Host)
+	return rec, nil
+}
+
+// Check verifies req like [Manager.Verify] (counting failures the same
+// way) but does not consume the challenge. It is for a caller that consumes
+// the challenge itself, atomically with other writes: the service calls
+// Check, then the store's BeginTransaction (which runs ConsumeChallenge in
+// the same database transaction as the transaction and audit records), and
+// then [Manager.Confirmed]. A Check success is not an authorisation on its
+// own: only a successful consumption is.
+func (m *Manager) Check(ctx context.Context, req VerifyRequest) (*roamsign.ChallengeRecord, error) {
+	return m.check(ctx, "otp.Check", req)
+}
+
+// Confirmed records that rec's challenge was consumed successfully by the
+// caller: it resets the user's consecutive OTP failure count.
+func (m *Manager) Confirmed(ctx context.Context, rec *roamsign.ChallengeRecord) error {
+	if err := m.store.ResetOTPFailures(ctx, rec.User); err != nil {
+		return storeErr("otp.Confirmed", err, "user")
+	}
+	return nil
+}
+
+func (m *Manager) check(ctx context.Context, op string, req VerifyRequest) (*roamsign.ChallengeRecord, error) {
+	if req.ID == "" || len(req.ID) > 64 {
+		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "challenge id missing or too long")
+	}
+	if len(req.Nonce) == 0 || len(req.Nonce) > 64 {
+		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "nonce missing or too long")
+	}
+	if !validOTPFormat(req.OTP.Reveal()) {
+		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "OTP must be %d digits", OTPDigits)
+	}
+	if err := roamsign.ValidateHashes(req.Hashes, m.maxHashes); err != nil {
+		return nil, err
+	}
+	rec, err := m.store.GetChallenge(ctx, req.ID)
+	if err != nil {
+		return nil, storeErr(op, err, "challenge")
+	}
+	user, err := m.store.GetUser(ctx, rec.User)
+	if err != nil {
+		return nil, storeErr(op, err, "user")
+	}
+	now := m.now()
+	switch {
+	case user.OTPFailures >= m.maxUserFailures:
+		return nil, fail(op, ErrUserLocked)
+	case rec.Undeliverable:
+		return nil, fail(op, ErrUndeliverable)
+	case rec.Consumed:
+		return nil, fail(op, ErrAlreadyUsed)
+	case !now.Before(rec.ExpiresAt):
+		return nil, fail(op, ErrExpired)
+	case rec.Tries >= rec.MaxTries:
+		return nil, fail(op, ErrTooManyTries)
+	}
+	if subtle.ConstantTimeCompare(req.Nonce, rec.Nonce) != 1 {
+		return nil, m.failTry(ctx, op, rec, ErrWrongNonce, false)
+	}
+	digest := roamsign.HashListDigest(req.Hashes)
+	if subtle.ConstantTimeCompare(digest[:], rec.HashList[:]) != 1 {
+		return nil, m.failTry(ctx, op, rec, ErrHashMismatch, false)
+	}
+	mac, err := m.mac(ctx, rec.ID, req.Nonce, req.OTP.Reveal(), digest)
+	if err != nil {
+		return nil, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "computing OTP MAC")
+	}
+	if !hmac.Equal(mac, rec.MAC) {
+		return nil, m.failTry(ctx, op, rec, ErrWrongOTP, true)
+	}
+	return rec, nil
+}
+
+// failTry counts a failed attempt on the challenge (and, for a wrong OTP,
+// against the user) and returns the refusal.
+func (m *Manager) failTry(ctx context.Context, op string, rec *roamsign.ChallengeRecord, reason error, userFailure bool) error {
+	tries, err := m.store.FailChallenge(ctx, rec.ID)
+	if err != nil {
+		return storeErr(op, err, "challenge")
+	}
+	attrs := []any{"challenge", rec.ID, "user", rec.User.Masked(), "host", rec.Host, "reason", reason.Error(), "tries", tries}
+	if userFailure {
+		n, err := m.store.AddOTPFailure(ctx, rec.User)
+		if err != nil {
+			return storeErr(op, err, "user")
+		}
+		attrs = append(attrs, "userFailures", n)
+		if n >= m.maxUserFailures {
+			m.log.WarnContext(ctx, "user locked out of OTP", attrs...)
+		}
+	}
+	m.log.InfoContext(ctx, "otp refused", attrs...)
+	return fail(op, reason)
+}
+
+// mac computes the stored MAC: HMAC-SHA-256 under the server key over a
+// domain label and the length-prefixed id, nonce and OTP, then the 32-byte
+// hash-list digest.
+func (m *Manager) mac(ctx context.Context, id string, nonce []byte, code string, digest [32]byte) ([]byte, error) {
+	b := make([]byte, 0, 32+len(id)+len(nonce)+len(code)+6+32)
+	b = append(b, "roamsign/otp-mac/v1\x00"...)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(id)))
+	b = append(b, id...)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(nonce)))
+	b = append(b, nonce...)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(code)))
+	b = append(b, code...)
+	b = append(b, digest[:]...)
+	return m.key.MAC(ctx, b)
+}
+
+// generateOTP returns OTPDigits uniformly random decimal digits, by
+// rejection sampling of 32-bit values from r.
+func generateOTP(r io.Reader) (string, error) {
+	const n = 1_000_000
+	const limit = (1 << 32) - (1<<32)%n // largest multiple of n not above 2^32
+	var b [4]byte
+	for {
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return "", err
+		}
+		v := binary.BigEndian.Uint32(b[:])
+		if uint64(v) < limit {
+			return formatDigits(v%n, OTPDigits), nil
+		}
+	}
+}
+
+func formatDigits(v uint32, digits int) string {
+	b := make([]byte, digits)
+	for i := digits - 1; i >= 0; i-- {
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return string(b)
+}
+
+func validOTPFormat(s string) bool {
+	if len(s) != OTPDigits {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// VerificationCode returns the 4-digit code derived from a challenge's
+// nonce and hash-list digest. The host shows it on the signing screen and
+// the OTP message repeats it, so the signer sees that both belong to the
+// same signing. Anyone holding the nonce and hashes can recompute it; it
+// is a visual binding, not a secret. The code is uniform over 0000–9999
+// (rejection sampling over SHA-256 output).
+func VerificationCode(nonce []byte, digest [32]byte) string {
+	const n = 10_000
+	const limit = (1 << 32) - (1<<32)%n
+	for counter := uint32(0); ; counter++ {
+		h := sha256.New()
+		h.Write([]byte("roamsign/verification-code/v1\x00"))
+		var l [4]byte
+		binary.BigEndian.PutUint32(l[:], uint32(len(nonce)))
+		h.Write(l[:])
+		h.Write(nonce)
+		h.Write(digest[:])
+		binary.BigEndian.PutUint32(l[:], counter)
+		h.Write(l[:])
+		sum := h.Sum(nil)
+		for i := 0; i+4 <= len(sum); i += 4 {
+			v := binary.BigEndian.Uint32(sum[i:])
+			if uint64(v) < limit {
+				return formatDigits(v%n, 4)
+			}
+		}
+	}
+}
+
+func checkDataHeader(s string) error {
+	if !utf8.ValidString(s) {
+		return errors.New("not valid UTF-8")
+	}
+	if utf8.RuneCountInString(s) > MaxDataHeader {
+		return errors.New("longer than 256 characters")
+	}
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		return errors.New("contains control characters")
+	}
+	return nil
+}

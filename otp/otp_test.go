@@ -1,0 +1,525 @@
+package otp_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/otp"
+	"github.com/roamsign/roamsign/otp/otptest"
+)
+
+const testUser roamsign.UserID = "900101145678"
+
+var testKey = bytes.Repeat([]byte{0x42}, 32)
+
+type env struct {
+	m     *otp.Manager
+	store *otptest.Store
+	app   *otptest.Capture
+	email *otptest.Capture
+	clock *otptest.Clock
+	logs  *syncBuffer
+	errs  []error // every error returned, for the no-OTP-in-errors check
+	otps  []string
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newEnv(t testing.TB, mod func(*otp.Config)) *env {
+	t.Helper()
+	e := &env{
+		store: otptest.NewStore(&roamsign.UserRecord{
+			ID: testUser, Name: "Aminah", Hosts: []roamsign.HostID{"hr"},
+			Email: "aminah@agency.gov.my", Devices: []string{"dev-1234567"},
+		}),
+		app:   &otptest.Capture{Ch: roamsign.ChannelApp},
+		email: &otptest.Capture{Ch: roamsign.ChannelEmail},
+		clock: otptest.NewClock(time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)),
+		logs:  &syncBuffer{},
+	}
+	key, err := otp.NewHMACKey(testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := otp.Config{
+		Store:    e.store,
+		Key:      key,
+		Delivery: &otp.Delivery{App: e.app, Email: e.email, Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))},
+		Now:      e.clock.Now,
+		Logger:   slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	e.m, err = otp.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func hashes(s ...string) []roamsign.Hash {
+	var hs []roamsign.Hash
+	for _, x := range s {
+		hs = append(hs, roamsign.NewHash(roamsign.SHA256, []byte(x)))
+	}
+	return hs
+}
+
+// issue issues a challenge and returns it with the delivered OTP.
+func (e *env) issue(t testing.TB, hs []roamsign.Hash) (*otp.Challenge, string) {
+	t.Helper()
+	c, err := e.m.Issue(context.Background(), otp.IssueRequest{User: testUser, Host: "hr", Hashes: hs, DataHeader: "DOC-1/900101145678"})
+	if err != nil {
+		t.Fatalf("issue: %v", err)
+	}
+	msg, ok := e.app.Last()
+	if !ok || msg.ChallengeID != c.ID {
+		t.Fatal("no message captured")
+	}
+	code := msg.OTP.Reveal()
+	e.otps = append(e.otps, code)
+	return c, code
+}
+
+func (e *env) verify(c *otp.Challenge, nonce []byte, code string, hs []roamsign.Hash) error {
+	_, err := e.m.Verify(context.Background(), otp.VerifyRequest{ID: c.ID, Nonce: nonce, OTP: roamsign.Secret(code), Hashes: hs})
+	if err != nil {
+		e.errs = append(e.errs, err)
+	}
+	return err
+}
+
+// wrong returns a 6-digit OTP different from code.
+func wrong(code string, i int) string {
+	for {
+		g := fmt.Sprintf("%06d", i%1_000_000)
+		if g != code {
+			return g
+		}
+		i++
+	}
+}
+
+func TestIssueAndVerify(t *testing.T) {
+	e := newEnv(t, nil)
+	hs := hashes("a", "b")
+	c, code := e.issue(t, hs)
+	if len(c.ID) < 22 || len(c.Nonce) < 16 || len(code) != 6 || len(c.VerificationCode) != 4 {
+		t.Fatalf("bad challenge %+v", c)
+	}
+	if c.Channel != roamsign.ChannelApp || c.SentTo == "" {
+		t.Fatalf("channel %q sentTo %q", c.Channel, c.SentTo)
+	}
+	if !c.ExpiresAt.Equal(e.clock.Now().Add(otp.DefaultTTL)) {
+		t.Fatalf("expiry %v", c.ExpiresAt)
+	}
+	rec, _ := e.store.GetChallenge(context.Background(), c.ID)
+	if bytes.Contains(rec.MAC, []byte(code)) || rec.Channel != roamsign.ChannelApp {
+		t.Fatalf("stored record %+v", rec)
+	}
+	if err := e.verify(c, c.Nonce, code, hs); err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	// Reused OTP.
+	err := e.verify(c, c.Nonce, code, hs)
+	if !errors.Is(err, otp.ErrAlreadyUsed) || !errors.Is(err, roamsign.ErrUsed) {
+		t.Fatalf("reuse: %v", err)
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	ctx := context.Background()
+	hsA, hsB := hashes("A"), hashes("B")
+	cases := []struct {
+		name  string
+		run   func(e *env, c *otp.Challenge, code string) error
+		want  error
+		kind  roamsign.Kind
+		after error // what the correct submission gets afterwards (nil: success)
+	}{
+		{"hash A used for hash B", func(e *env, c *otp.Challenge, code string) error {
+			return e.verify(c, c.Nonce, code, hsB)
+		}, otp.ErrHashMismatch, roamsign.ErrAuthorization, nil},
+		{"hash order swapped", func(e *env, c *otp.Challenge, code string) error {
+			return e.verify(c, c.Nonce, code, append(hashes("x"), hsA...))
+		}, otp.ErrHashMismatch, roamsign.ErrAuthorization, nil},
+		{"wrong nonce", func(e *env, c *otp.Challenge, code string) error {
+			n := bytes.Clone(c.Nonce)
+			n[0] ^= 1
+			return e.verify(c, n, code, hsA)
+		}, otp.ErrWrongNonce, roamsign.ErrAuthorization, nil},
+		{"nonce of another challenge", func(e *env, c *otp.Challenge, code string) error {
+			e.clock.Advance(time.Second)
+			c2, _ := e.issue(t, hsA)
+			return e.verify(c, c2.Nonce, code, hsA)
+		}, otp.ErrWrongNonce, roamsign.ErrAuthorization, nil},
+		{"wrong otp", func(e *env, c *otp.Challenge, code string) error {
+			return e.verify(c, c.Nonce, wrong(code, 123456), hsA)
+		}, otp.ErrWrongOTP, roamsign.ErrAuthorization, nil},
+		{"expired", func(e *env, c *otp.Challenge, code string) error {
+			e.clock.Advance(otp.DefaultTTL)
+			return e.verify(c, c.Nonce, code, hsA)
+		}, otp.ErrExpired, roamsign.ErrExpired, otp.ErrExpired},
+		{"too many tries", func(e *env, c *otp.Challenge, code string) error {
+			for i := 0; i < otp.DefaultMaxTries; i++ {
+				if err := e.verify(c, c.Nonce, wrong(code, i), hsA); !errors.Is(err, otp.ErrWrongOTP) {
+					t.Fatalf("try %d: %v", i, err)
+				}
+			}
+			return e.verify(c, c.Nonce, code, hsA)
+		}, otp.ErrTooManyTries, roamsign.ErrLocked, otp.ErrTooManyTries},
+		{"unknown challenge", func(e *env, c *otp.Challenge, code string) error {
+			_, err := e.m.Verify(ctx, otp.VerifyRequest{ID: "nope", Nonce: c.Nonce, OTP: roamsign.Secret(code), Hashes: hsA})
+			return err
+		}, roamsign.ErrNotFound, roamsign.ErrNotFound, nil},
+		{"otp not digits", func(e *env, c *otp.Challenge, code string) error {
+			return e.verify(c, c.Nonce, "12a456", hsA)
+		}, roamsign.ErrInvalidInput, roamsign.ErrInvalidInput, nil},
+		{"replayed after success", func(e *env, c *otp.Challenge, code string) error {
+			if err := e.verify(c, c.Nonce, code, hsA); err != nil {
+				t.Fatal(err)
+			}
+			return e.verify(c, c.Nonce, code, hsA)
+		}, otp.ErrAlreadyUsed, roamsign.ErrUsed, otp.ErrAlreadyUsed},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			c, code := e.issue(t, hsA)
+			err := tc.run(e, c, code)
+			if !errors.Is(err, tc.want) || !errors.Is(err, tc.kind) || roamsign.KindOf(err) != tc.kind {
+				t.Fatalf("got %v (kind %v), want %v / %v", err, roamsign.KindOf(err), tc.want, tc.kind)
+			}
+			err = e.verify(c, c.Nonce, code, hsA)
+			if tc.after == nil && err != nil {
+				t.Fatalf("correct submission afterwards: %v", err)
+			}
+			if tc.after != nil && !errors.Is(err, tc.after) {
+				t.Fatalf("correct submission afterwards: %v, want %v", err, tc.after)
+			}
+			noOTPLeak(t, e)
+		})
+	}
+}
+
+// noOTPLeak checks that no OTP issued in e appears in a log line or an
+// error string.
+func noOTPLeak(t *testing.T, e *env) {
+	t.Helper()
+	logs := e.logs.String()
+	if logs == "" {
+		t.Fatal("no logs captured")
+	}
+	for _, code := range e.otps {
+		if strings.Contains(logs, code) {
+			t.Fatalf("OTP %s appears in the logs:\n%s", code, logs)
+		}
+		for _, err := range e.errs {
+			if strings.Contains(err.Error(), code) || strings.Contains(fmt.Sprintf("%+v %#v", err, err), code) {
+				t.Fatalf("OTP appears in error %v", err)
+			}
+		}
+	}
+}
+
+func TestParallelCorrectSubmissions(t *testing.T) {
+	e := newEnv(t, nil)
+	hs := hashes("doc")
+	c, code := e.issue(t, hs)
+	var ok, used atomic.Int32
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, err := e.m.Verify(context.Background(), otp.VerifyRequest{ID: c.ID, Nonce: c.Nonce, OTP: roamsign.Secret(code), Hashes: hs})
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case errors.Is(err, otp.ErrAlreadyUsed):
+				used.Add(1)
+			default:
+				t.Errorf("unexpected: %v", err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if ok.Load() != 1 || used.Load() != 99 {
+		t.Fatalf("successes %d, already used %d; want 1 and 99", ok.Load(), used.Load())
+	}
+}
+
+func TestBruteForce(t *testing.T) {
+	const maxFailures = 10
+	e := newEnv(t, func(c *otp.Config) { c.MaxUserFailures = maxFailures })
+	hs := hashes("doc")
+	c, code := e.issue(t, hs)
+	successes, lockedRefusals := 0, 0
+	for i := 0; i < 10_000; i++ {
+		guess := wrong(code, i)
+		err := e.verify(c, c.Nonce, guess, hs)
+		switch {
+		case err == nil:
+			successes++
+		case errors.Is(err, otp.ErrUserLocked):
+			lockedRefusals++
+		case errors.Is(err, otp.ErrTooManyTries):
+			// The attacker asks for a fresh challenge (outside the rate
+			// window); this never resets the user's count.
+			e.clock.Advance(otp.DefaultRateWindow)
+			nc, err := e.m.Issue(context.Background(), otp.IssueRequest{User: testUser, Host: "hr", Hashes: hs})
+			if err != nil {
+				if !errors.Is(err, otp.ErrUserLocked) {
+					t.Fatalf("issue: %v", err)
+				}
+				continue
+			}
+			m, _ := e.app.Last()
+			c, code = nc, m.OTP.Reveal()
+			e.otps = append(e.otps, code)
+		case errors.Is(err, otp.ErrWrongOTP):
+		default:
+			t.Fatalf("guess %d: %v", i, err)
+		}
+	}
+	u, _ := e.store.GetUser(context.Background(), testUser)
+	if successes != 0 || u.OTPFailures != maxFailures || lockedRefusals == 0 {
+		t.Fatalf("successes %d, user failures %d (want %d), locked refusals %d", successes, u.OTPFailures, maxFailures, lockedRefusals)
+	}
+	// Even the correct OTP of the current challenge is refused now.
+	if err := e.verify(c, c.Nonce, code, hs); !errors.Is(err, otp.ErrUserLocked) {
+		t.Fatalf("correct OTP after lock: %v", err)
+	}
+	noOTPLeak(t, e)
+}
+
+func TestUserFailuresSurviveNewChallengeAndResetOnSuccess(t *testing.T) {
+	e := newEnv(t, nil)
+	hs := hashes("doc")
+	c, code := e.issue(t, hs)
+	_ = e.verify(c, c.Nonce, wrong(code, 1), hs)
+	_ = e.verify(c, c.Nonce, wrong(code, 2), hs)
+	c2, code2 := e.issue(t, hs)
+	u, _ := e.store.GetUser(context.Background(), testUser)
+	if u.OTPFailures != 2 {
+		t.Fatalf("failures after new challenge %d, want 2", u.OTPFailures)
+	}
+	if err := e.verify(c2, c2.Nonce, code2, hs); err != nil {
+		t.Fatal(err)
+	}
+	u, _ = e.store.GetUser(context.Background(), testUser)
+	if u.OTPFailures != 0 {
+		t.Fatalf("failures after success %d", u.OTPFailures)
+	}
+}
+
+func TestRateLimits(t *testing.T) {
+	e := newEnv(t, func(c *otp.Config) { c.UserRate = 3 })
+	hs := hashes("doc")
+	for i := 0; i < 3; i++ {
+		e.issue(t, hs)
+	}
+	_, err := e.m.Issue(context.Background(), otp.IssueRequest{User: testUser, Host: "hr", Hashes: hs})
+	if !errors.Is(err, otp.ErrRateLimited) || !errors.Is(err, roamsign.ErrRateLimited) {
+		t.Fatalf("fourth issue: %v", err)
+	}
+	e.clock.Advance(otp.DefaultRateWindow + time.Second)
+	e.issue(t, hs)
+
+	h := newEnv(t, func(c *otp.Config) { c.HostRate = 2; c.UserRate = -1 })
+	h.issue(t, hs)
+	h.issue(t, hs)
+	if _, err := h.m.Issue(context.Background(), otp.IssueRequest{User: testUser, Host: "hr", Hashes: hs}); !errors.Is(err, otp.ErrRateLimited) {
+		t.Fatalf("host limit: %v", err)
+	}
+}
+
+func TestDeliveryPolicy(t *testing.T) {
+	ctx := context.Background()
+	hs := hashes("doc")
+	t.Run("push fails, e-mail fallback", func(t *testing.T) {
+		e := newEnv(t, nil)
+		e.app.SetFail(errors.New("gateway down"))
+		c, err := e.m.Issue(ctx, otp.IssueRequest{User: testUser, Host: "hr", Hashes: hs})
+		if err != nil || c.Channel != roamsign.ChannelEmail || e.email.Count() != 1 {
+			t.Fatalf("%v %+v", err, c)
+		}
+		rec, _ := e.store.GetChallenge(ctx, c.ID)
+		if rec.Channel != roamsign.ChannelEmail || rec.SentTo != c.SentTo {
+			t.Fatalf("stored channel %q", rec.Channel)
+		}
+	})
+	t.Run("no device, e-mail", func(t *testing.T) {
+		e := newEnv(t, nil)
+		u, _ := e.store.GetUser(ctx, testUser)
+		u.Devices = nil
+		e.store.PutUser(u)
+		c, err := e.m.Issue(ctx, otp.IssueRequest{User: testUser, Host: "hr", Hashes: hs})
+		if err != nil || c.Channel != roamsign.ChannelEmail || e.app.Count() != 0 {
+			t.Fatalf("%v %+v", err, c)
+		}
+	})
+	t.Run("e-mail forbidden, push fails: undeliverable", func(t *testing.T) {
+		e := newEnv(t, func(c *otp.Config) { c.Delivery.ForbidEmail = true })
+		e.app.SetFail(errors.New("gateway down"))
+		_, err := e.m.Issue(ctx, otp.IssueRequest{User: testUser, Host: "hr", Hashes: hs})
+		if !errors.Is(err, roamsign.ErrDelivery) || !errors.Is(err, otp.ErrUndeliverable) || e.email.Count() != 0 {
+			t.Fatalf("%v", err)
+		}
+		// The stored challenge is marked and can never be consumed.
+		byUser, _, _ := e.store.CountChallenges(ctx, testUser, "hr", time.Time{})
+		if byUser != 1 {
+			t.Fatalf("challenges %d", byUser)
+		}
+	})
+	t.Run("prefer e-mail", func(t *testing.T) {
+		e := newEnv(t, nil)
+		c, err := e.m.Issue(ctx, otp.IssueRequest{User: testUser, Host: "hr", Hashes: hs, Channel: roamsign.ChannelEmail})
+		if err != nil || c.Channel != roamsign.ChannelEmail {
+			t.Fatalf("%v %+v", err, c)
+		}
+	})
+}
+
+func TestUndeliverableCannotBeUsed(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	hs := hashes("doc")
+	c, code := e.issue(t, hs)
+	if err := e.store.MarkUndeliverable(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.verify(c, c.Nonce, code, hs); !errors.Is(err, otp.ErrUndeliverable) || !errors.Is(err, roamsign.ErrDelivery) {
+		t.Fatalf("%v", err)
+	}
+}
+
+func TestCheckDoesNotConsume(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	hs := hashes("doc")
+	c, code := e.issue(t, hs)
+	req := otp.VerifyRequest{ID: c.ID, Nonce: c.Nonce, OTP: roamsign.Secret(code), Hashes: hs}
+	for i := 0; i < 2; i++ {
+		if _, err := e.m.Check(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The caller consumes it in its own transaction.
+	if err := e.store.ConsumeChallenge(ctx, c.ID, e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.m.Check(ctx, req); !errors.Is(err, otp.ErrAlreadyUsed) {
+		t.Fatalf("%v", err)
+	}
+	req.OTP = roamsign.Secret(wrong(code, 7))
+	e2 := newEnv(t, nil)
+	c2, _ := e2.issue(t, hs)
+	req.ID, req.Nonce = c2.ID, c2.Nonce
+	if _, err := e2.m.Check(ctx, req); !errors.Is(err, otp.ErrWrongOTP) {
+		t.Fatalf("%v", err)
+	}
+	rec, _ := e2.store.GetChallenge(ctx, c2.ID)
+	if rec.Tries != 1 {
+		t.Fatalf("Check did not count the failure: tries %d", rec.Tries)
+	}
+}
+
+func TestIssueValidation(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	good := otp.IssueRequest{User: testUser, Host: "hr", Hashes: hashes("x")}
+	bad := []func(r *otp.IssueRequest){
+		func(r *otp.IssueRequest) { r.User = "123" },
+		func(r *otp.IssueRequest) { r.Host = "" },
+		func(r *otp.IssueRequest) { r.Hashes = nil },
+		func(r *otp.IssueRequest) { r.Hashes = []roamsign.Hash{{Algorithm: roamsign.SHA256, Value: []byte{1}}} },
+		func(r *otp.IssueRequest) { r.DataHeader = "a\r\nBcc: x@y" },
+		func(r *otp.IssueRequest) { r.DataHeader = strings.Repeat("x", 257) },
+		func(r *otp.IssueRequest) { r.Channel = "sms" },
+	}
+	for i, mod := range bad {
+		r := good
+		mod(&r)
+		if _, err := e.m.Issue(ctx, r); !errors.Is(err, roamsign.ErrInvalidInput) && !errors.Is(err, roamsign.ErrTooLarge) {
+			t.Errorf("case %d: %v", i, err)
+		}
+	}
+	if e.app.Count() != 0 {
+		t.Fatal("bad input delivered an OTP")
+	}
+	r := good
+	r.Host = "other"
+	if _, err := e.m.Issue(ctx, r); !errors.Is(err, roamsign.ErrForbidden) {
+		t.Fatalf("host not enrolled: %v", err)
+	}
+	r = good
+	r.User = "850505105555"
+	if _, err := e.m.Issue(ctx, r); !errors.Is(err, roamsign.ErrNotFound) {
+		t.Fatalf("unknown user: %v", err)
+	}
+}
+
+func TestConfig(t *testing.T) {
+	key, _ := otp.NewHMACKey(testKey)
+	st := otptest.NewStore()
+	if _, err := otp.New(otp.Config{Store: st, Key: key, TTL: 11 * time.Minute}); !errors.Is(err, roamsign.ErrInvalidInput) {
+		t.Fatalf("TTL above max: %v", err)
+	}
+	if _, err := otp.New(otp.Config{Key: key}); err == nil {
+		t.Fatal("missing store accepted")
+	}
+	if _, err := otp.NewHMACKey(make([]byte, 16)); err == nil {
+		t.Fatal("short key accepted")
+	}
+}
+
+func TestVerificationCode(t *testing.T) {
+	d1 := roamsign.HashListDigest(hashes("a"))
+	d2 := roamsign.HashListDigest(hashes("b"))
+	n := []byte("0123456789abcdef")
+	a, b := otp.VerificationCode(n, d1), otp.VerificationCode(n, d2)
+	if len(a) != 4 || a != otp.VerificationCode(n, d1) {
+		t.Fatalf("code %q", a)
+	}
+	// Different hashes almost always give a different code; over many
+	// nonces they must differ most of the time.
+	same := 0
+	for i := 0; i < 1000; i++ {
+		n := []byte(fmt.Sprintf("nonce-%d", i))
+		if otp.VerificationCode(n, d1) == otp.VerificationCode(n, d2) {
+			same++
+		}
+	}
+	if same > 5 {
+		t.Fatalf("%d of 1000 codes collide (%s %s)", same, a, b)
+	}
+}

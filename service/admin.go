@@ -1,0 +1,381 @@
+package service
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"errors"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/roamsign/roamsign"
+)
+
+// OIDs of the name attributes in the roaming subject.
+var (
+	oidSurname      = asn1.ObjectIdentifier{2, 5, 4, 4}
+	oidSerialNumber = asn1.ObjectIdentifier{2, 5, 4, 5}
+)
+
+// RoamingSubject returns the subject of a roaming certificate:
+// C=MY, CN=<name>, SURNAME=<id>, SERIALNUMBER=<id>.
+func RoamingSubject(name string, id roamsign.UserID) pkix.Name {
+	return pkix.Name{
+		Country:    []string{"MY"},
+		CommonName: name,
+		ExtraNames: []pkix.AttributeTypeAndValue{
+			{Type: oidSurname, Value: string(id)},
+			{Type: oidSerialNumber, Value: string(id)},
+		},
+	}
+}
+
+// Enrol creates a user for the named hosts, generates the key in the key
+// store and returns a CSR in the roaming subject form. Enrolling an existing
+// user adds the hosts and media, updates the e-mail and returns a CSR for
+// the existing key.
+func (s *Service) Enrol(ctx context.Context, req roamsign.EnrolRequest) (resp *roamsign.EnrolResponse, err error) {
+	const op = "service.Enrol"
+	defer s.observe("enrol", time.Now(), &err)
+	if err := checkEnrol(op, &req); err != nil {
+		return nil, err
+	}
+	if req.Algorithm == "" {
+		req.Algorithm = s.cfg.DefaultAlgorithm
+	}
+	now := s.now().UTC()
+	var key crypto.Signer
+	existing, err := s.store.GetUser(ctx, req.User)
+	switch {
+	case err == nil:
+		err = s.store.UpdateUser(ctx, req.User, func(u *roamsign.UserRecord) error {
+			u.Name = req.Name
+			u.Hosts = mergeHosts(u.Hosts, req.Hosts)
+			u.Media = mergeMedia(u.Media, req.Media)
+			if req.Email != "" {
+				u.Email = req.Email
+			}
+			u.UpdatedAt = now
+			return nil
+		})
+		if err != nil {
+			return nil, wrapStore(op, err)
+		}
+		if existing.KeyRef == "" {
+			return nil, roamsign.E(roamsign.ErrConflict, op, "user exists without a key")
+		}
+		key, err = s.keys.Signer(ctx, existing.KeyRef)
+		if err != nil {
+			return nil, roamsign.Wrap(kindOr(err, roamsign.ErrUnavailable), op, err, "user key unavailable")
+		}
+		resp = &roamsign.EnrolResponse{User: req.User, KeyID: existing.KeyRef}
+	case errors.Is(err, roamsign.ErrNotFound):
+		ref, k, gerr := s.keys.GenerateKey(ctx, req.Algorithm, "roamsign:"+string(req.User))
+		if gerr != nil {
+			return nil, roamsign.Wrap(kindOr(gerr, roamsign.ErrUnavailable), op, gerr, "key generation failed")
+		}
+		key = k
+		u := &roamsign.UserRecord{
+			ID: req.User, Name: req.Name, Hosts: mergeHosts(nil, req.Hosts), Media: mergeMedia(nil, req.Media),
+			Email: req.Email, KeyRef: ref, CreatedAt: now, UpdatedAt: now,
+		}
+		if err := s.store.CreateUser(ctx, u); err != nil {
+			return nil, wrapStore(op, err)
+		}
+		resp = &roamsign.EnrolResponse{User: req.User, KeyID: ref}
+	default:
+		return nil, wrapStore(op, err)
+	}
+	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: RoamingSubject(req.Name, req.User)}, key)
+	if err != nil {
+		return nil, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "building the CSR with the user's key failed")
+	}
+	resp.CSR = csr
+	s.audit(ctx, roamsign.AuditRecord{Time: now, User: req.User}, roamsign.AuditEnrolled, "ok", "hosts="+joinHosts(req.Hosts))
+	s.log.InfoContext(ctx, "user enrolled", "user", req.User.Masked(), "key", resp.KeyID)
+	return resp, nil
+}
+
+func checkEnrol(op string, req *roamsign.EnrolRequest) error {
+	if !req.User.Valid() {
+		return roamsign.E(roamsign.ErrInvalidInput, op, "user id must be a 12-digit MyKad number")
+	}
+	req.Name = strings.TrimSpace(req.Name)
+	if req.Name == "" || len(req.Name) > 64 || !utf8.ValidString(req.Name) {
+		return roamsign.E(roamsign.ErrInvalidInput, op, "name must be 1 to 64 bytes of UTF-8")
+	}
+	if len(req.Hosts) == 0 || len(req.Hosts) > 64 {
+		return roamsign.E(roamsign.ErrInvalidInput, op, "name 1 to 64 host systems")
+	}
+	for _, h := range req.Hosts {
+		if !validID(string(h)) {
+			return roamsign.E(roamsign.ErrInvalidInput, op, "malformed host id")
+		}
+	}
+	for _, m := range req.Media {
+		if !m.Valid() {
+			return roamsign.E(roamsign.ErrInvalidInput, op, "unknown medium %q", truncate(string(m), 16))
+		}
+	}
+	if len(req.Email) > 254 || (req.Email != "" && !strings.Contains(req.Email, "@")) {
+		return roamsign.E(roamsign.ErrInvalidInput, op, "malformed e-mail address")
+	}
+	if req.Algorithm != "" && !req.Algorithm.Valid() {
+		return roamsign.E(roamsign.ErrInvalidInput, op, "unknown key algorithm %q", truncate(string(req.Algorithm), 16))
+	}
+	return nil
+}
+
+func mergeHosts(a, b []roamsign.HostID) []roamsign.HostID {
+	out := append([]roamsign.HostID(nil), a...)
+	for _, h := range b {
+		if !enrolledFor(&roamsign.UserRecord{Hosts: out}, h) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+func mergeMedia(a, b []roamsign.MediumKind) []roamsign.MediumKind {
+	out := append([]roamsign.MediumKind(nil), a...)
+	if len(a) == 0 && len(b) == 0 {
+		return []roamsign.MediumKind{roamsign.MediumRoamingOTP}
+	}
+next:
+	for _, m := range b {
+		for _, x := range out {
+			if x == m {
+				continue next
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func joinHosts(hs []roamsign.HostID) string {
+	ss := make([]string, len(hs))
+	for i, h := range hs {
+		ss[i] = string(h)
+	}
+	return strings.Join(ss, ",")
+}
+
+// ImportChain stores the chain the CA issued for the user's key after
+// checking that the leaf certifies that key and carries the user's id.
+func (s *Service) ImportChain(ctx context.Context, req roamsign.ImportChainRequest) (err error) {
+	const op = "service.ImportChain"
+	defer s.observe("import_chain", time.Now(), &err)
+	if !req.User.Valid() {
+		return roamsign.E(roamsign.ErrInvalidInput, op, "user id must be a 12-digit MyKad number")
+	}
+	chain, err := parseChain(op, req.Chain)
+	if err != nil {
+		return err
+	}
+	u, err := s.store.GetUser(ctx, req.User)
+	if err != nil {
+		return wrapStore(op, err)
+	}
+	if u.KeyRef == "" {
+		return roamsign.E(roamsign.ErrConflict, op, "user has no key")
+	}
+	key, err := s.keys.Signer(ctx, u.KeyRef)
+	if err != nil {
+		return roamsign.Wrap(kindOr(err, roamsign.ErrUnavailable), op, err, "user key unavailable")
+	}
+	if !samePublicKey(key.Public(), chain[0].PublicKey) {
+		return roamsign.E(roamsign.ErrInvalidInput, op, "leaf certificate does not certify the user's key")
+	}
+	if !subjectHasID(chain[0].Subject, req.User) {
+		return roamsign.E(roamsign.ErrInvalidInput, op, "leaf certificate subject does not carry the user id")
+	}
+	for i := 0; i+1 < len(chain); i++ {
+		if err := chain[i].CheckSignatureFrom(chain[i+1]); err != nil {
+			return roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "chain is not in order leaf first")
+		}
+	}
+	ders := make([][]byte, len(chain))
+	for i, c := range chain {
+		ders[i] = c.Raw
+	}
+	now := s.now().UTC()
+	err = s.store.UpdateUser(ctx, req.User, func(u *roamsign.UserRecord) error {
+		u.Chain, u.UpdatedAt = ders, now
+		return nil
+	})
+	if err != nil {
+		return wrapStore(op, err)
+	}
+	s.log.InfoContext(ctx, "chain imported", "user", req.User.Masked(), "serial", certSerial(ders))
+	return nil
+}
+
+func samePublicKey(a, b crypto.PublicKey) bool {
+	e, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && e.Equal(b)
+}
+
+func subjectHasID(n pkix.Name, id roamsign.UserID) bool {
+	for _, a := range n.Names {
+		if a.Type.Equal(oidSerialNumber) || a.Type.Equal(oidSurname) {
+			if v, ok := a.Value.(string); ok && v == string(id) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// SetPIN sets the first PIN, or changes it given the old one. A wrong old
+// PIN counts as a PIN failure.
+func (s *Service) SetPIN(ctx context.Context, req roamsign.SetPINRequest) (err error) {
+	const op = "service.SetPIN"
+	defer s.observe("set_pin", time.Now(), &err)
+	if !req.User.Valid() {
+		return roamsign.E(roamsign.ErrInvalidInput, op, "user id must be a 12-digit MyKad number")
+	}
+	if len(req.Old) > maxSecretLen || len(req.New) > maxSecretLen {
+		return roamsign.E(roamsign.ErrInvalidInput, op, "PIN too long")
+	}
+	if err := CheckPINRules(req.User, req.New.Reveal()); err != nil {
+		return err
+	}
+	u, err := s.store.GetUser(ctx, req.User)
+	if err != nil {
+		return wrapStore(op, err)
+	}
+	if u.Locked {
+		return roamsign.E(roamsign.ErrLocked, op, "PIN locked; an administrator must reset it")
+	}
+	if len(u.PINVerifier) > 0 {
+		if req.Old.Empty() {
+			return roamsign.E(roamsign.ErrInvalidInput, op, "the current PIN is required to change it")
+		}
+		ok, err := s.verifyPIN(ctx, u.PINVerifier, req.Old.Reveal())
+		if err != nil {
+			return err
+		}
+		if !ok {
+			_, locked, ferr := s.store.AddPINFailure(ctx, u.ID, s.cfg.MaxPINFailures, s.now())
+			if ferr != nil {
+				return wrapStore(op, ferr)
+			}
+			if locked {
+				s.audit(ctx, roamsign.AuditRecord{Time: s.now().UTC(), User: u.ID}, roamsign.AuditLocked, roamsign.ErrLocked.Code(), "change PIN")
+				return roamsign.E(roamsign.ErrLocked, op, "PIN locked; an administrator must reset it")
+			}
+			return roamsign.E(roamsign.ErrAuthorization, op, "current PIN does not match")
+		}
+	}
+	v, err := s.makeVerifier(ctx, req.New.Reveal())
+	if err != nil {
+		return err
+	}
+	old := u.PINVerifier
+	now := s.now().UTC()
+	err = s.store.UpdateUser(ctx, req.User, func(u *roamsign.UserRecord) error {
+		if u.Locked {
+			return roamsign.E(roamsign.ErrLocked, op, "PIN locked; an administrator must reset it")
+		}
+		if string(u.PINVerifier) != string(old) {
+			return roamsign.E(roamsign.ErrConflict, op, "PIN changed concurrently")
+		}
+		u.PINVerifier, u.PINFailures, u.UpdatedAt = v, 0, now
+		return nil
+	})
+	if err != nil {
+		return wrapStore(op, err)
+	}
+	s.audit(ctx, roamsign.AuditRecord{Time: now, User: req.User}, roamsign.AuditPINSet, "ok", "")
+	return nil
+}
+
+// ResetPIN is the administrator's reset: it clears the lock and the
+// failure counts and sets a new PIN.
+func (s *Service) ResetPIN(ctx context.Context, req roamsign.ResetPINRequest) (err error) {
+	const op = "service.ResetPIN"
+	defer s.observe("reset_pin", time.Now(), &err)
+	if !req.User.Valid() {
+		return roamsign.E(roamsign.ErrInvalidInput, op, "user id must be a 12-digit MyKad number")
+	}
+	if len(req.New) > maxSecretLen {
+		return roamsign.E(roamsign.ErrInvalidInput, op, "PIN too long")
+	}
+	if err := CheckPINRules(req.User, req.New.Reveal()); err != nil {
+		return err
+	}
+	v, err := s.makeVerifier(ctx, req.New.Reveal())
+	if err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	err = s.store.UpdateUser(ctx, req.User, func(u *roamsign.UserRecord) error {
+		u.PINVerifier, u.PINFailures, u.OTPFailures = v, 0, 0
+		u.Locked, u.LockedAt, u.UpdatedAt = false, time.Time{}, now
+		return nil
+	})
+	if err != nil {
+		return wrapStore(op, err)
+	}
+	s.audit(ctx, roamsign.AuditRecord{Time: now, User: req.User}, roamsign.AuditPINReset, "ok", "")
+	s.log.InfoContext(ctx, "PIN reset", "user", req.User.Masked())
+	return nil
+}
+
+// RegisterDevice adds a push device for OTP delivery.
+func (s *Service) RegisterDevice(ctx context.Context, req roamsign.RegisterDeviceRequest) (err error) {
+	const op = "service.RegisterDevice"
+	defer s.observe("register_device", time.Now(), &err)
+	if !req.User.Valid() {
+		return roamsign.E(roamsign.ErrInvalidInput, op, "user id must be a 12-digit MyKad number")
+	}
+	if len(req.DeviceID) == 0 || len(req.DeviceID) > 256 || !utf8.ValidString(req.DeviceID) {
+		return roamsign.E(roamsign.ErrInvalidInput, op, "device id must be 1 to 256 bytes")
+	}
+	err = s.store.UpdateUser(ctx, req.User, func(u *roamsign.UserRecord) error {
+		for _, d := range u.Devices {
+			if d == req.DeviceID {
+				return nil
+			}
+		}
+		if len(u.Devices) >= 16 {
+			return roamsign.E(roamsign.ErrTooLarge, op, "at most 16 devices per user")
+		}
+		u.Devices = append(u.Devices, req.DeviceID)
+		u.UpdatedAt = s.now().UTC()
+		return nil
+	})
+	if err != nil {
+		return wrapStore(op, err)
+	}
+	return nil
+}
+
+// Disable revokes the user's roaming signing; Sign and RequestOTP refuse
+// from then on.
+func (s *Service) Disable(ctx context.Context, req roamsign.DisableRequest) (err error) {
+	const op = "service.Disable"
+	defer s.observe("disable", time.Now(), &err)
+	if !req.User.Valid() {
+		return roamsign.E(roamsign.ErrInvalidInput, op, "user id must be a 12-digit MyKad number")
+	}
+	if len(req.Reason) > 256 || !utf8.ValidString(req.Reason) {
+		return roamsign.E(roamsign.ErrInvalidInput, op, "reason must be at most 256 bytes of UTF-8")
+	}
+	now := s.now().UTC()
+	err = s.store.UpdateUser(ctx, req.User, func(u *roamsign.UserRecord) error {
+		u.Disabled, u.UpdatedAt = true, now
+		return nil
+	})
+	if err != nil {
+		return wrapStore(op, err)
+	}
+	s.audit(ctx, roamsign.AuditRecord{Time: now, User: req.User}, roamsign.AuditDisabled, "ok", req.Reason)
+	s.log.InfoContext(ctx, "user disabled", "user", req.User.Masked())
+	return nil
+}

@@ -1,0 +1,160 @@
+package service_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/internal/apitest"
+	"github.com/roamsign/roamsign/service"
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+type countingMetrics struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (m *countingMetrics) ObserveStep(step, outcome string, _ time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.n[step+"/"+outcome]++
+}
+
+// brokenForm signs with the key but returns a signature of other data, so
+// the self-check must catch it.
+type brokenForm struct{ service.RawSigner }
+
+func (b brokenForm) SignBatch(ctx context.Context, key crypto.Signer, chain []*x509.Certificate, hs []roamsign.Hash) ([][]byte, string, error) {
+	other := apitest.Hashes(len(hs))
+	return b.RawSigner.SignBatch(ctx, key, chain, other)
+}
+
+type rig struct {
+	d   *apitest.MemDeployment
+	svc *service.Service
+	clk *clock
+	met *countingMetrics
+	env *apitest.Env
+}
+
+func newRig(t *testing.T, forms map[roamsign.OutputForm]service.FormSigner) *rig {
+	r := &rig{d: apitest.NewMemDeployment(t, service.Config{}), clk: &clock{t: time.Now()}, met: &countingMetrics{n: map[string]int{}}}
+	r.d.Challenges.Now = r.clk.Now
+	svc, err := service.New(service.Config{PIN: apitest.FastPIN, PendingTimeout: time.Minute, Retention: time.Hour}, service.Deps{
+		Store: r.d.Store, Keys: r.d.Keys, Challenges: r.d.Challenges, Forms: forms,
+		Metrics: r.met, Logger: r.d.Logs.Logger(), Now: r.clk.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.svc = svc
+	r.d.Service = svc
+	r.env = r.d.Env()
+	return r
+}
+
+func TestChallengeExpires(t *testing.T) {
+	r := newRig(t, nil)
+	u := r.env.Enrol(t, apitest.HostA)
+	hs := apitest.Hashes(1)
+	ch, otp := r.env.Challenge(t, apitest.HostA, u.ID, hs)
+	r.clk.Add(5*time.Minute + time.Second)
+	_, err := r.env.API(apitest.HostA).Sign(context.Background(), roamsign.SignRequest{
+		ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: apitest.PIN, OTP: otp, Hashes: hs, RequestID: apitest.RequestID()})
+	if !errors.Is(err, roamsign.ErrExpired) {
+		t.Fatalf("expired challenge: %v", err)
+	}
+}
+
+func TestSelfCheckFailureIsRecorded(t *testing.T) {
+	r := newRig(t, map[roamsign.OutputForm]service.FormSigner{roamsign.FormRaw: brokenForm{}})
+	u := r.env.Enrol(t, apitest.HostA)
+	hs := apitest.Hashes(3)
+	ch, otp := r.env.Challenge(t, apitest.HostA, u.ID, hs)
+	req := roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: apitest.PIN, OTP: otp, Hashes: hs, RequestID: apitest.RequestID()}
+	api := r.env.API(apitest.HostA)
+	_, err := api.Sign(context.Background(), req)
+	if !errors.Is(err, roamsign.ErrInvalidSignature) {
+		t.Fatalf("self-check: %v", err)
+	}
+	tx, err := r.d.Store.GetTransactionByRequest(context.Background(), apitest.HostA, req.RequestID)
+	if err != nil || tx.State != roamsign.TxFailed || tx.Error != roamsign.ErrInvalidSignature.Code() {
+		t.Fatalf("transaction %+v %v", tx, err)
+	}
+	for _, it := range tx.Items {
+		if it.Status != roamsign.ItemFailed || it.Signature != nil {
+			t.Fatalf("item %+v", it)
+		}
+	}
+	st, err := api.Status(context.Background(), roamsign.StatusRequest{TransactionID: tx.ID})
+	if err != nil || st.State != roamsign.TxFailed || len(st.Items) != 3 {
+		t.Fatalf("status %+v %v", st, err)
+	}
+	if _, err := api.Sign(context.Background(), req); !errors.Is(err, roamsign.ErrInvalidSignature) {
+		t.Fatalf("replay of a failed request: %v", err)
+	}
+	r.met.mu.Lock()
+	defer r.met.mu.Unlock()
+	if r.met.n["self_check/invalid_signature"] != 1 || r.met.n["activation/ok"] != 1 {
+		t.Fatalf("metrics %v", r.met.n)
+	}
+}
+
+func TestStatusRetention(t *testing.T) {
+	r := newRig(t, nil)
+	u := r.env.Enrol(t, apitest.HostA)
+	hs := apitest.Hashes(1)
+	ch, otp := r.env.Challenge(t, apitest.HostA, u.ID, hs)
+	api := r.env.API(apitest.HostA)
+	res, err := api.Sign(context.Background(), roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: apitest.PIN, OTP: otp, Hashes: hs, RequestID: apitest.RequestID()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A pending transaction older than PendingTimeout reads as expired.
+	pending := &roamsign.TransactionRecord{ID: "pending1", User: u.ID, Host: apitest.HostA, RequestID: "r-pending", State: roamsign.TxPending,
+		CreatedAt: r.clk.Now(), UpdatedAt: r.clk.Now()}
+	ch2, _ := r.env.Challenge(t, apitest.HostA, u.ID, hs)
+	if err := r.d.Store.BeginTransaction(context.Background(), ch2.ChallengeID, r.clk.Now(), pending, &roamsign.AuditRecord{}); err != nil {
+		t.Fatal(err)
+	}
+	r.clk.Add(2 * time.Minute)
+	st, err := api.Status(context.Background(), roamsign.StatusRequest{TransactionID: "pending1"})
+	if err != nil || st.State != roamsign.TxExpired {
+		t.Fatalf("stale pending: %+v %v", st, err)
+	}
+	failed, deleted, err := r.svc.Sweep(context.Background())
+	if err != nil || failed != 1 || deleted != 0 {
+		t.Fatalf("sweep: %d %d %v", failed, deleted, err)
+	}
+	r.clk.Add(2 * time.Hour)
+	if _, deleted, _ := r.svc.Sweep(context.Background()); deleted != 2 {
+		t.Fatalf("retention deleted %d, want 2", deleted)
+	}
+	if _, err := api.Status(context.Background(), roamsign.StatusRequest{TransactionID: res.TransactionID}); !errors.Is(err, roamsign.ErrNotFound) {
+		t.Fatalf("after retention: %v", err)
+	}
+}
+
+func TestNewRequiresDeps(t *testing.T) {
+	if _, err := service.New(service.Config{}, service.Deps{}); !errors.Is(err, roamsign.ErrInvalidInput) {
+		t.Fatalf("New without deps: %v", err)
+	}
+}

@@ -1,0 +1,156 @@
+package service
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"fmt"
+	"sync"
+
+	"github.com/roamsign/roamsign"
+)
+
+// RawSigner is the [FormSigner] of [roamsign.FormRaw]: a bare signature
+// value per hash (RSA PKCS#1 v1.5 or ECDSA ASN.1 DER) made directly with the
+// crypto.Signer. Workers bounds the signatures made concurrently, which lets
+// a pooled HSM key store use several sessions; zero means 4.
+type RawSigner struct {
+	Workers int
+}
+
+var _ FormSigner = RawSigner{}
+
+// SignBatch signs each hash with key.
+func (r RawSigner) SignBatch(ctx context.Context, key crypto.Signer, chain []*x509.Certificate, hashes []roamsign.Hash) ([][]byte, string, error) {
+	const op = "service.RawSigner.SignBatch"
+	alg, err := rawAlgName(key.Public(), hashes)
+	if err != nil {
+		return nil, "", err
+	}
+	sigs := make([][]byte, len(hashes))
+	err = parallel(ctx, r.Workers, len(hashes), func(i int) error {
+		h := hashes[i]
+		sig, err := key.Sign(rand.Reader, h.Value, h.Algorithm.CryptoHash())
+		if err != nil {
+			return roamsign.Wrap(kindOr(err, roamsign.ErrUnavailable), op, err, fmt.Sprintf("signing hash %d", i))
+		}
+		sigs[i] = sig
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return sigs, alg, nil
+}
+
+// CheckBatch verifies each signature with the leaf certificate's key.
+func (RawSigner) CheckBatch(ctx context.Context, chain []*x509.Certificate, hashes []roamsign.Hash, sigs [][]byte) error {
+	const op = "service.RawSigner.CheckBatch"
+	if len(chain) == 0 {
+		return roamsign.E(roamsign.ErrInternal, op, "no certificate to check against")
+	}
+	if len(sigs) != len(hashes) {
+		return roamsign.E(roamsign.ErrInvalidSignature, op, "%d signatures for %d hashes", len(sigs), len(hashes))
+	}
+	pub := chain[0].PublicKey
+	for i, h := range hashes {
+		if err := verifyRaw(pub, h, sigs[i]); err != nil {
+			return roamsign.Wrap(roamsign.ErrInvalidSignature, op, err, fmt.Sprintf("signature %d does not verify", i))
+		}
+	}
+	return nil
+}
+
+func verifyRaw(pub crypto.PublicKey, h roamsign.Hash, sig []byte) error {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		return rsa.VerifyPKCS1v15(k, h.Algorithm.CryptoHash(), h.Value, sig)
+	case *ecdsa.PublicKey:
+		if !ecdsa.VerifyASN1(k, h.Value, sig) {
+			return fmt.Errorf("ecdsa verification failed")
+		}
+		return nil
+	}
+	return fmt.Errorf("unsupported public key type %T", pub)
+}
+
+func rawAlgName(pub crypto.PublicKey, hashes []roamsign.Hash) (string, error) {
+	var kname string
+	switch pub.(type) {
+	case *rsa.PublicKey:
+		kname = "RSA"
+	case *ecdsa.PublicKey:
+		kname = "ECDSA"
+	case ed25519.PublicKey:
+		return "", roamsign.E(roamsign.ErrUnsupported, "service.RawSigner", "Ed25519 keys cannot sign precomputed hashes")
+	default:
+		return "", roamsign.E(roamsign.ErrUnsupported, "service.RawSigner", "unsupported key type %T", pub)
+	}
+	alg := hashes[0].Algorithm
+	for _, h := range hashes[1:] {
+		if h.Algorithm != alg {
+			return kname + "-mixed", nil
+		}
+	}
+	if kname == "RSA" {
+		return alg.String() + "-RSA-PKCS1v15", nil
+	}
+	return "ECDSA-" + alg.String(), nil
+}
+
+// parallel runs fn(0..n-1) on at most workers goroutines and returns the
+// first error. It stops handing out work after an error or when ctx ends.
+func parallel(ctx context.Context, workers, n int, fn func(i int) error) error {
+	if workers <= 0 {
+		workers = 4
+	}
+	if workers > n {
+		workers = n
+	}
+	var (
+		mu    sync.Mutex
+		next  int
+		first error
+		wg    sync.WaitGroup
+	)
+	take := func() (int, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if first != nil || next >= n {
+			return 0, false
+		}
+		if err := ctx.Err(); err != nil {
+			first = roamsign.Wrap(roamsign.ErrUnavailable, "service.parallel", err, "cancelled")
+			return 0, false
+		}
+		i := next
+		next++
+		return i, true
+	}
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i, ok := take()
+				if !ok {
+					return
+				}
+				if err := fn(i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}

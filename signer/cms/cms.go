@@ -1,0 +1,441 @@
+package cms
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/asn1"
+	"math/big"
+	"time"
+
+	"github.com/roamsign/roamsign"
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+)
+
+// MaxChain is the largest number of certificates accepted in a chain.
+const MaxChain = 10
+
+// Options tunes a signature. The zero value signs with SHA-256, the current
+// time as signing time and id-data as content type.
+type Options struct {
+	// Hash is the digest algorithm of the content and of the signed
+	// attributes. Zero means SHA-256.
+	Hash roamsign.HashAlgorithm
+	// SigningTime is put in the signing-time attribute. Zero means Now().
+	SigningTime time.Time
+	// Now is the clock. Nil means time.Now.
+	Now func() time.Time
+	// ContentType is the eContentType and the content-type attribute. Nil
+	// means id-data (1.2.840.113549.1.7.1).
+	ContentType asn1.ObjectIdentifier
+	// AlgorithmProtection adds the CMSAlgorithmProtection attribute (RFC
+	// 6211), binding the digest and signature algorithms into what is signed.
+	AlgorithmProtection bool
+	// PSS signs with RSASSA-PSS (salt length = digest length, MGF1 with the
+	// same digest) instead of PKCS #1 v1.5. It requires an RSA key.
+	PSS bool
+	// OmitSigningTime leaves out the signing-time attribute (PAdES carries
+	// the time in the signature dictionary's /M entry instead).
+	OmitSigningTime bool
+}
+
+// Prepared is the first half of a CMS signature: the signed attributes for a
+// content digest and a certificate chain, waiting for the signature over
+// them. It is immutable and safe for concurrent use.
+type Prepared struct {
+	hash        roamsign.HashAlgorithm
+	pss         bool
+	contentType asn1.ObjectIdentifier
+	attrs       []byte              // DER SET OF Attribute
+	digest      []byte              // hash of attrs
+	chain       []*x509.Certificate // leaf first
+	sigAlg      []byte              // DER AlgorithmIdentifier of the signature
+	digestAlg   []byte              // DER AlgorithmIdentifier of the digest
+	ctDER       []byte              // DER OBJECT IDENTIFIER of the content type
+	serialDER   []byte              // DER INTEGER of the leaf's serial number
+}
+
+// Prepare builds the signed attributes for contentDigest (the digest of the
+// detached content under opts.Hash) and the certificate chain, leaf first.
+// The leaf's key must be RSA or ECDSA (P-256, P-384, P-521).
+func Prepare(contentDigest []byte, chain []*x509.Certificate, opts Options) (*Prepared, error) {
+	const op = "cms.Prepare"
+	h := opts.Hash
+	if h == 0 {
+		h = roamsign.SHA256
+	}
+	if !h.Valid() {
+		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "unknown hash algorithm %d", uint8(h))
+	}
+	if len(contentDigest) != h.Size() {
+		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "%s content digest must be %d bytes, got %d", h, h.Size(), len(contentDigest))
+	}
+	ct := opts.ContentType
+	if ct == nil {
+		ct = oidData
+	} else if err := checkOID(ct); err != nil {
+		return nil, roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "bad content type")
+	}
+	p, err := newPrepared(op, h, opts.PSS, ct, chain)
+	if err != nil {
+		return nil, err
+	}
+	var signingTime time.Time
+	if !opts.OmitSigningTime {
+		signingTime = opts.SigningTime
+		if signingTime.IsZero() {
+			now := opts.Now
+			if now == nil {
+				now = time.Now
+			}
+			signingTime = now()
+		}
+	}
+	attrs, err := p.buildAttrs(contentDigest, signingTime, opts.AlgorithmProtection)
+	if err != nil {
+		return nil, roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "encode signed attributes")
+	}
+	p.setAttrs(attrs)
+	return p, nil
+}
+
+// newPrepared checks the chain and the key type and fills in everything but
+// the attributes.
+func newPrepared(op string, h roamsign.HashAlgorithm, pss bool, ct asn1.ObjectIdentifier, chain []*x509.Certificate) (*Prepared, error) {
+	if len(chain) == 0 || chain[0] == nil {
+		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "no signer certificate")
+	}
+	if len(chain) > MaxChain {
+		return nil, roamsign.E(roamsign.ErrTooLarge, op, "chain of %d certificates exceeds the limit of %d", len(chain), MaxChain)
+	}
+	for i, c := range chain {
+		if c == nil || len(c.Raw) == 0 {
+			return nil, roamsign.E(roamsign.ErrInvalidInput, op, "certificate %d is empty", i)
+		}
+	}
+	p := &Prepared{
+		hash:        h,
+		pss:         pss,
+		contentType: append(asn1.ObjectIdentifier(nil), ct...),
+		chain:       append([]*x509.Certificate(nil), chain...),
+	}
+	var err error
+	if p.sigAlg, err = signatureAlgorithm(chain[0].PublicKey, h, pss); err != nil {
+		return nil, roamsign.Wrap(roamsign.KindOf(err), op, err, "signer certificate")
+	}
+	p.digestAlg = derDigestAlgorithms[h]
+	if ct.Equal(oidData) {
+		p.ctDER = derOIDData
+	} else if p.ctDER, err = asn1.Marshal(p.contentType); err != nil {
+		return nil, roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "bad content type")
+	}
+	p.serialDER = encodeInteger(chain[0].SerialNumber)
+	return p, nil
+}
+
+func (p *Prepared) setAttrs(attrs []byte) {
+	p.attrs = attrs
+	p.digest = p.hash.Sum(attrs)
+}
+
+func checkOID(oid asn1.ObjectIdentifier) error {
+	b := cryptobyte.NewBuilder(nil)
+	b.AddASN1ObjectIdentifier(oid)
+	_, err := b.Bytes()
+	return err
+}
+
+// signatureAlgorithm returns the signatureAlgorithm of a SignerInfo for a
+// key: rsaEncryption (RFC 3370), RSASSA-PSS with explicit parameters (RFC
+// 4056) or ecdsa-with-SHAxxx (RFC 5753). The result is shared and must not
+// be modified.
+func signatureAlgorithm(pub crypto.PublicKey, h roamsign.HashAlgorithm, pss bool) ([]byte, error) {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		if k.N == nil || k.N.BitLen() < 2048 {
+			return nil, roamsign.E(roamsign.ErrUnsupported, "", "RSA keys below 2048 bits are not supported")
+		}
+		if pss {
+			return derRSAPSS[h], nil
+		}
+		return derRSAEncryption, nil
+	case *ecdsa.PublicKey:
+		if pss {
+			return nil, roamsign.E(roamsign.ErrInvalidInput, "", "PSS requires an RSA key")
+		}
+		switch k.Curve {
+		case elliptic.P256(), elliptic.P384(), elliptic.P521():
+		default:
+			return nil, roamsign.E(roamsign.ErrUnsupported, "", "unsupported elliptic curve")
+		}
+		return derECDSA[h], nil
+	}
+	return nil, roamsign.E(roamsign.ErrUnsupported, "", "unsupported public key type %T", pub)
+}
+
+// buildAttrs encodes the signed attributes as a DER SET OF Attribute, in
+// DER order.
+func (p *Prepared) buildAttrs(contentDigest []byte, signingTime time.Time, algProtection bool) ([]byte, error) {
+	leaf := p.chain[0]
+	certHash := sha256.Sum256(leaf.Raw)
+	w := derWriter{b: make([]byte, 0, 192+len(contentDigest)+len(p.ctDER)+len(leaf.RawIssuer)+len(p.serialDER)+len(p.sigAlg))}
+	var spans [5][2]int
+	n := 0
+	attr := func(oid []byte) (int, int) {
+		a := w.open(tagSequence)
+		w.raw(oid)
+		return a, w.open(tagSet)
+	}
+	end := func(a, v int) {
+		w.close(v)
+		w.close(a)
+		spans[n] = [2]int{a - 2, len(w.b)}
+		n++
+	}
+
+	a, v := attr(derAttrContentType)
+	w.raw(p.ctDER)
+	end(a, v)
+
+	a, v = attr(derAttrMessageDigest)
+	w.tlv(tagOctetString, contentDigest)
+	end(a, v)
+
+	if !signingTime.IsZero() {
+		a, v = attr(derAttrSigningTime)
+		w.time(signingTime)
+		end(a, v)
+	}
+
+	// SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2 }
+	// ESSCertIDv2 ::= SEQUENCE { hashAlgorithm DEFAULT sha256 (omitted),
+	//   certHash OCTET STRING, issuerSerial IssuerSerial }
+	// IssuerSerial ::= SEQUENCE { issuer GeneralNames, serialNumber }
+	a, v = attr(derAttrSigningCertV2)
+	sc := w.open(tagSequence)
+	certs := w.open(tagSequence)
+	id := w.open(tagSequence)
+	w.tlv(tagOctetString, certHash[:])
+	is := w.open(tagSequence)
+	gns := w.open(tagSequence)
+	w.tlv(tagCtxCons4, leaf.RawIssuer)
+	w.close(gns)
+	w.raw(p.serialDER)
+	w.close(is)
+	w.close(id)
+	w.close(certs)
+	w.close(sc)
+	end(a, v)
+
+	if algProtection {
+		// CMSAlgorithmProtection ::= SEQUENCE { digestAlgorithm,
+		//   signatureAlgorithm [1] IMPLICIT AlgorithmIdentifier, ... }
+		a, v = attr(derAttrAlgProtection)
+		ap := w.open(tagSequence)
+		w.raw(p.digestAlg)
+		start := len(w.b)
+		w.raw(p.sigAlg)
+		w.b[start] = tagCtxCons1 // the SEQUENCE re-tagged as [1]
+		w.close(ap)
+		end(a, v)
+	}
+
+	elems := make([][]byte, n)
+	total := 0
+	for i := range n {
+		elems[i] = w.b[spans[i][0]:spans[i][1]]
+		total += len(elems[i])
+	}
+	sortDER(elems)
+	out := derWriter{b: make([]byte, 0, total+4)}
+	set := out.open(tagSet)
+	for _, e := range elems {
+		out.raw(e)
+	}
+	out.close(set)
+	return out.b, nil
+}
+
+// SignedAttributes returns the DER encoding of the SET OF signed attributes:
+// the bytes the signature covers. The caller must not modify it.
+func (p *Prepared) SignedAttributes() []byte { return p.attrs }
+
+// Digest returns the hash of [Prepared.SignedAttributes] under the chosen
+// algorithm: the value a remote key signs ("Data Hash To Sign"). The caller
+// must not modify it.
+func (p *Prepared) Digest() []byte { return p.digest }
+
+// Hash returns the digest algorithm.
+func (p *Prepared) Hash() roamsign.HashAlgorithm { return p.hash }
+
+// Chain returns a copy of the certificate chain, leaf first.
+func (p *Prepared) Chain() []*x509.Certificate {
+	return append([]*x509.Certificate(nil), p.chain...)
+}
+
+// MaxSize returns an upper bound of the length of the DER that
+// [Prepared.Complete] returns (the largest signature the leaf's key can
+// produce), before any timestamp token is added. A PDF signer reserves
+// /Contents from it.
+func (p *Prepared) MaxSize() int {
+	var n int
+	switch k := p.chain[0].PublicKey.(type) {
+	case *rsa.PublicKey:
+		n = (k.N.BitLen() + 7) / 8
+	case *ecdsa.PublicKey:
+		// SEQUENCE header (up to 3 bytes) and two INTEGERs of up to n+1
+		// bytes with 2-byte headers.
+		c := (k.Curve.Params().BitSize + 7) / 8
+		n = 3 + 2*(2+c+1)
+	}
+	der, _ := p.encode(make([]byte, n), nil)
+	return len(der)
+}
+
+// SignerOpts returns the options to pass to [crypto.Signer.Sign] with
+// [Prepared.Digest]: a [*rsa.PSSOptions] for PSS, otherwise the hash.
+func (p *Prepared) SignerOpts() crypto.SignerOpts {
+	if p.pss {
+		return &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: p.hash.CryptoHash()}
+	}
+	return p.hash.CryptoHash()
+}
+
+// Complete returns the detached CMS SignedData (a DER ContentInfo) around
+// signature, the signature of [Prepared.Digest] by the leaf's key. The
+// signature is checked against the leaf's public key first; a signature
+// that does not verify gives an error of kind [roamsign.ErrInvalidSignature].
+// ECDSA signatures may be ASN.1 DER or raw r‖s (as PKCS #11 returns them).
+func (p *Prepared) Complete(signature []byte) ([]byte, error) {
+	return p.complete("cms.Complete", signature, true)
+}
+
+func (p *Prepared) complete(op string, signature []byte, check bool) ([]byte, error) {
+	sig, err := p.normalize(signature)
+	if err != nil {
+		return nil, roamsign.Wrap(roamsign.ErrInvalidSignature, op, err, "malformed signature")
+	}
+	if check {
+		if err := p.verify(sig); err != nil {
+			return nil, roamsign.Wrap(roamsign.ErrInvalidSignature, op, err, "signature does not verify with the signer certificate")
+		}
+	}
+	out, err := p.encode(sig, nil)
+	if err != nil {
+		return nil, roamsign.Wrap(roamsign.ErrInternal, op, err, "encode SignedData")
+	}
+	return out, nil
+}
+
+// normalize converts a raw r‖s ECDSA signature to DER; other signatures are
+// returned as they are.
+func (p *Prepared) normalize(sig []byte) ([]byte, error) {
+	if len(sig) == 0 {
+		return nil, roamsign.E(roamsign.ErrInvalidInput, "", "empty signature")
+	}
+	k, ok := p.chain[0].PublicKey.(*ecdsa.PublicKey)
+	if !ok {
+		return sig, nil
+	}
+	n := (k.Curve.Params().BitSize + 7) / 8
+	if len(sig) != 2*n || sig[0] == 0x30 && isDERSig(sig) {
+		return sig, nil
+	}
+	r := new(big.Int).SetBytes(sig[:n])
+	s := new(big.Int).SetBytes(sig[n:])
+	b := cryptobyte.NewBuilder(make([]byte, 0, 2*n+8))
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1BigInt(r)
+		b.AddASN1BigInt(s)
+	})
+	return b.Bytes()
+}
+
+func isDERSig(sig []byte) bool {
+	s := cryptobyte.String(sig)
+	var inner cryptobyte.String
+	var r, q big.Int
+	return s.ReadASN1(&inner, cbasn1.SEQUENCE) && s.Empty() &&
+		inner.ReadASN1Integer(&r) && inner.ReadASN1Integer(&q) && inner.Empty()
+}
+
+// verify checks sig over the prepared digest with the leaf's key.
+func (p *Prepared) verify(sig []byte) error {
+	switch k := p.chain[0].PublicKey.(type) {
+	case *rsa.PublicKey:
+		if p.pss {
+			return rsa.VerifyPSS(k, p.hash.CryptoHash(), p.digest, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
+		}
+		return rsa.VerifyPKCS1v15(k, p.hash.CryptoHash(), p.digest, sig)
+	case *ecdsa.PublicKey:
+		if !ecdsa.VerifyASN1(k, p.digest, sig) {
+			return roamsign.E(roamsign.ErrInvalidSignature, "", "ECDSA verification failed")
+		}
+		return nil
+	}
+	return roamsign.E(roamsign.ErrUnsupported, "", "unsupported key")
+}
+
+// encode writes ContentInfo { id-signedData, [0] SignedData } around the
+// prepared state, sig, and optional already encoded unsigned attributes
+// (the content of the [1] IMPLICIT SET).
+func (p *Prepared) encode(sig []byte, unsigned []byte) ([]byte, error) {
+	leaf := p.chain[0]
+	size := 96 + 2*len(p.digestAlg) + len(p.ctDER) + len(leaf.RawIssuer) + len(p.serialDER) +
+		len(p.attrs) + len(p.sigAlg) + len(sig) + len(unsigned)
+	for _, c := range p.chain {
+		size += len(c.Raw)
+	}
+	version := derVersion1
+	if !p.contentType.Equal(oidData) {
+		version = derVersion3
+	}
+	w := derWriter{b: make([]byte, 0, size)}
+	ci := w.open(tagSequence)
+	w.raw(derOIDSignedData)
+	explicit := w.open(tagCtxCons0)
+	sd := w.open(tagSequence)
+	w.raw(version)
+	w.tlv(tagSet, p.digestAlg)
+	w.tlv(tagSequence, p.ctDER) // encapContentInfo without eContent: detached
+	certs := w.open(tagCtxCons0)
+	for _, c := range p.chain {
+		w.raw(c.Raw)
+	}
+	w.close(certs)
+	infos := w.open(tagSet)
+	si := w.open(tagSequence)
+	w.raw(derVersion1)
+	sid := w.open(tagSequence) // issuerAndSerialNumber
+	w.raw(leaf.RawIssuer)
+	w.raw(p.serialDER)
+	w.close(sid)
+	w.raw(p.digestAlg)
+	w.tlv(tagCtxCons0, setContent(p.attrs)) // [0] IMPLICIT SET OF Attribute
+	w.raw(p.sigAlg)
+	w.tlv(tagOctetString, sig)
+	if len(unsigned) > 0 {
+		w.tlv(tagCtxCons1, unsigned)
+	}
+	w.close(si)
+	w.close(infos)
+	w.close(sd)
+	w.close(explicit)
+	w.close(ci)
+	return w.b, nil
+}
+
+// setContent returns the content octets of a well-formed DER SET.
+func setContent(der []byte) []byte {
+	if len(der) < 2 {
+		return nil
+	}
+	if der[1] < 0x80 {
+		return der[2:]
+	}
+	return der[2+int(der[1]&0x7f):]
+}

@@ -1,0 +1,395 @@
+package pdf
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/internal/pdfx"
+)
+
+const maxFields = 100_000
+
+// buildUpdate reads the document and builds the incremental update that
+// adds the signature field, widget, signature dictionary and appearance.
+// It returns the update bytes and the ByteRange and Contents placeholders
+// (offsets absolute in the signed file).
+func buildUpdate(ra io.ReaderAt, size int64, sp sigParams) (upd []byte, br, ct *pdfx.Placeholder, err error) {
+	const op = "pdf.Prepare"
+	defer func() {
+		// The reader is written not to panic; this is the package boundary
+		// guarantee should a bug slip through.
+		if p := recover(); p != nil {
+			err = roamsign.E(roamsign.ErrInvalidInput, op, "malformed PDF (%v)", p)
+		}
+	}()
+	r, err := pdfx.Open(ra, size, pdfx.Limits{})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if r.Encrypted() {
+		return nil, nil, nil, roamsign.E(roamsign.ErrUnsupported, op, "encrypted PDF files cannot be signed; remove the encryption first")
+	}
+	rootRef := r.Trailer()["Root"].(pdfx.Ref)
+	cat, err := r.Catalog()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if cat["Type"] != nil && cat["Type"] != pdfx.Name("Catalog") {
+		return nil, nil, nil, roamsign.E(roamsign.ErrInvalidInput, op, "/Root is not a document catalog")
+	}
+	cat = cat.Clone()
+	catChanged := false
+
+	// Existing certification and signatures.
+	if err := checkDocMDP(r, cat, sp.certify); err != nil {
+		return nil, nil, nil, err
+	}
+
+	pageNo := 1
+	if sp.app != nil && sp.app.Page > 0 {
+		pageNo = sp.app.Page
+	}
+	pageRef, page, err := findPage(r, cat["Pages"], pageNo)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+
+	u := r.NewUpdate()
+	u.Grow(2*sp.contentsSize + 8192)
+	sigRef := u.Alloc()
+	widgetRef := u.Alloc()
+	apRef := u.Alloc()
+
+	// AcroForm.
+	var acro pdfx.Dict
+	acroRef, acroIsRef := cat["AcroForm"].(pdfx.Ref)
+	switch {
+	case acroIsRef:
+		if acro, err = r.ResolveDict(acroRef, "/AcroForm"); err != nil {
+			return nil, nil, nil, err
+		}
+	case cat["AcroForm"] != nil:
+		d, ok := cat["AcroForm"].(pdfx.Dict)
+		if !ok {
+			return nil, nil, nil, roamsign.E(roamsign.ErrInvalidInput, op, "/AcroForm is not a dictionary")
+		}
+		acro = d
+	}
+	acro = acro.Clone()
+	fieldsObj, err := r.Resolve(acro["Fields"])
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	fields, _ := fieldsObj.(pdfx.Array)
+	if len(fields) > maxFields {
+		return nil, nil, nil, roamsign.E(roamsign.ErrTooLarge, op, "more than %d form fields", maxFields)
+	}
+	names := map[string]bool{}
+	for _, f := range fields {
+		fd, err := r.ResolveDict(f, "form field")
+		if err != nil {
+			if errors.Is(err, roamsign.ErrInvalidInput) {
+				continue
+			}
+			return nil, nil, nil, err
+		}
+		if t, ok := fd["T"].(pdfx.String); ok {
+			names[string(t)] = true
+		}
+	}
+	field := sp.field
+	if field == "" {
+		for i := 1; ; i++ {
+			field = "Signature" + itoa(i)
+			if !names[field] {
+				break
+			}
+		}
+	} else if names[field] {
+		return nil, nil, nil, roamsign.E(roamsign.ErrConflict, op, "a form field named %q already exists", field)
+	}
+	newFields := append(append(pdfx.Array{}, fields...), widgetRef)
+	acro["Fields"] = newFields
+	flags, _ := pdfx.Int(acro["SigFlags"])
+	acro["SigFlags"] = flags | 3
+	if acroIsRef {
+		u.Put(acroRef, acro)
+	} else {
+		cat["AcroForm"] = u.Add(acro)
+		catChanged = true
+	}
+
+	// Signature dictionary.
+	br = &pdfx.Placeholder{Width: 60, Fill: ' '}
+	ct = &pdfx.Placeholder{Width: 2 * sp.contentsSize, Fill: '0', Prefix: "<", Suffix: ">"}
+	sig := pdfx.Dict{
+		"Type":       pdfx.Name("Sig"),
+		"Filter":     pdfx.Name("Adobe.PPKLite"),
+		"SubFilter":  pdfx.Name("ETSI.CAdES.detached"),
+		"ByteRange":  br,
+		"Contents":   ct,
+		"M":          pdfDate(sp.when),
+		"Prop_Build": pdfx.Dict{"App": pdfx.Dict{"Name": pdfx.Name("roamsign")}},
+	}
+	for k, v := range map[pdfx.Name]string{"Name": sp.name, "Reason": sp.reason, "Location": sp.location, "ContactInfo": sp.contact} {
+		if v != "" {
+			sig[k] = pdfx.TextString(v)
+		}
+	}
+	if sp.certify != Approval {
+		sig["Reference"] = pdfx.Array{pdfx.Dict{
+			"Type":            pdfx.Name("SigRef"),
+			"TransformMethod": pdfx.Name("DocMDP"),
+			"TransformParams": pdfx.Dict{
+				"Type": pdfx.Name("TransformParams"),
+				"P":    int64(sp.certify),
+				"V":    pdfx.Name("1.2"),
+			},
+		}}
+		perms, _ := r.ResolveDict(cat["Perms"], "/Perms")
+		perms = perms.Clone()
+		perms["DocMDP"] = sigRef
+		cat["Perms"] = perms
+		catChanged = true
+	}
+	u.Put(sigRef, sig)
+
+	// Widget annotation merged with the field, and its appearance.
+	rect := pdfx.Array{int64(0), int64(0), int64(0), int64(0)}
+	var ap *pdfx.Stream
+	if sp.app != nil {
+		a := sp.app
+		rect = pdfx.Array{a.Rect[0], a.Rect[1], a.Rect[2], a.Rect[3]}
+		if ap, err = appearanceStream(u, a, sp); err != nil {
+			return nil, nil, nil, err
+		}
+	} else {
+		ap = &pdfx.Stream{Dict: pdfx.Dict{"Type": pdfx.Name("XObject"), "Subtype": pdfx.Name("Form"),
+			"BBox": pdfx.Array{int64(0), int64(0), int64(0), int64(0)}}, Data: []byte{}}
+	}
+	u.Put(apRef, ap)
+	u.Put(widgetRef, pdfx.Dict{
+		"Type":    pdfx.Name("Annot"),
+		"Subtype": pdfx.Name("Widget"),
+		"FT":      pdfx.Name("Sig"),
+		"T":       pdfx.TextString(field),
+		"V":       sigRef,
+		"F":       int64(132), // Print | Locked
+		"Rect":    rect,
+		"P":       pageRef,
+		"AP":      pdfx.Dict{"N": apRef},
+	})
+
+	// Page /Annots.
+	page = page.Clone()
+	switch a := page["Annots"].(type) {
+	case pdfx.Ref:
+		arrObj, err := r.Get(a)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		arr, _ := arrObj.(pdfx.Array)
+		u.Put(a, append(append(pdfx.Array{}, arr...), widgetRef))
+	case pdfx.Array:
+		page["Annots"] = append(append(pdfx.Array{}, a...), widgetRef)
+		u.Put(pageRef, page)
+	default:
+		page["Annots"] = pdfx.Array{widgetRef}
+		u.Put(pageRef, page)
+	}
+
+	if catChanged {
+		u.Put(rootRef, cat)
+	}
+	upd, err = u.Bytes()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return upd, br, ct, nil
+}
+
+// checkDocMDP refuses to add a signature a certification forbids, and a
+// certification signature to a document that already has signatures.
+func checkDocMDP(r *pdfx.Reader, cat pdfx.Dict, certify Permission) error {
+	const op = "pdf.Prepare"
+	if perms, err := r.ResolveDict(cat["Perms"], "/Perms"); err == nil && perms["DocMDP"] != nil {
+		if certify != Approval {
+			return roamsign.E(roamsign.ErrConflict, op, "the document is already certified; only approval signatures can be added")
+		}
+		sig, err := r.ResolveDict(perms["DocMDP"], "DocMDP signature")
+		if err != nil {
+			return err
+		}
+		refs, _ := r.Resolve(sig["Reference"])
+		arr, _ := refs.(pdfx.Array)
+		for _, ref := range arr {
+			rd, err := r.ResolveDict(ref, "signature reference")
+			if err != nil || rd["TransformMethod"] != pdfx.Name("DocMDP") {
+				continue
+			}
+			tp, _ := r.ResolveDict(rd["TransformParams"], "TransformParams")
+			p, ok := pdfx.Int(tp["P"])
+			if !ok {
+				p = 2
+			}
+			if p == 1 {
+				return roamsign.E(roamsign.ErrConflict, op, "the document is certified with no changes allowed (DocMDP P=1)")
+			}
+		}
+	}
+	if certify == Approval {
+		return nil
+	}
+	acro, _ := r.ResolveDict(cat["AcroForm"], "/AcroForm")
+	fo, _ := r.Resolve(acro["Fields"])
+	fields, _ := fo.(pdfx.Array)
+	for _, f := range fields {
+		fd, err := r.ResolveDict(f, "form field")
+		if err == nil && fd["FT"] == pdfx.Name("Sig") && fd["V"] != nil {
+			return roamsign.E(roamsign.ErrConflict, op, "a certification signature must be the first signature of the document")
+		}
+	}
+	return nil
+}
+
+// findPage returns the n-th (1-based) page of the page tree.
+func findPage(r *pdfx.Reader, root pdfx.Object, n int) (pdfx.Ref, pdfx.Dict, error) {
+	const op = "pdf.Prepare"
+	count := 0
+	visited := 0
+	var walk func(o pdfx.Object, depth int) (pdfx.Ref, pdfx.Dict, error)
+	walk = func(o pdfx.Object, depth int) (pdfx.Ref, pdfx.Dict, error) {
+		visited++
+		if depth > 64 || visited > 1_000_000 {
+			return pdfx.Ref{}, nil, roamsign.E(roamsign.ErrInvalidInput, op, "page tree too deep or cyclic")
+		}
+		ref, isRef := o.(pdfx.Ref)
+		d, err := r.ResolveDict(o, "page tree node")
+		if err != nil {
+			return pdfx.Ref{}, nil, err
+		}
+		kidsObj, err := r.Resolve(d["Kids"])
+		if err != nil {
+			return pdfx.Ref{}, nil, err
+		}
+		kids, isNode := kidsObj.(pdfx.Array)
+		if d["Type"] == pdfx.Name("Page") || (!isNode && d["Type"] != pdfx.Name("Pages")) {
+			count++
+			if count == n {
+				if !isRef {
+					return pdfx.Ref{}, nil, roamsign.E(roamsign.ErrInvalidInput, op, "page %d is not an indirect object", n)
+				}
+				return ref, d, nil
+			}
+			return pdfx.Ref{}, nil, nil
+		}
+		if c, ok := pdfx.Int(d["Count"]); ok && c >= 0 && count+int(c) < n && depth > 0 {
+			count += int(c)
+			return pdfx.Ref{}, nil, nil
+		}
+		for _, k := range kids {
+			pr, pd, err := walk(k, depth+1)
+			if err != nil || pd != nil {
+				return pr, pd, err
+			}
+		}
+		return pdfx.Ref{}, nil, nil
+	}
+	pr, pd, err := walk(root, 0)
+	if err != nil {
+		return pr, nil, err
+	}
+	if pd == nil {
+		return pr, nil, roamsign.E(roamsign.ErrInvalidInput, op, "the document has no page %d", n)
+	}
+	return pr, pd, nil
+}
+
+// appearanceStream draws a bordered box with the signature text.
+func appearanceStream(u *pdfx.Update, a *Appearance, sp sigParams) (*pdfx.Stream, error) {
+	w, h := a.Rect[2]-a.Rect[0], a.Rect[3]-a.Rect[1]
+	if w < 0 {
+		w = -w
+	}
+	if h < 0 {
+		h = -h
+	}
+	lines := a.Lines
+	if len(lines) == 0 {
+		lines = append(lines, "Digitally signed by "+sp.name)
+		lines = append(lines, "Date: "+sp.when.Format("2006-01-02 15:04:05 -07:00"))
+		if sp.reason != "" {
+			lines = append(lines, "Reason: "+sp.reason)
+		}
+		if sp.location != "" {
+			lines = append(lines, "Location: "+sp.location)
+		}
+	}
+	fs := a.FontSize
+	if fs <= 0 {
+		fs = (h - 4) / (float64(len(lines)) * 1.2)
+		if fs > 10 {
+			fs = 10
+		}
+		if fs < 1 {
+			fs = 1
+		}
+	}
+	var b strings.Builder
+	res := pdfx.Dict{"Font": pdfx.Dict{"F1": pdfx.Dict{
+		"Type": pdfx.Name("Font"), "Subtype": pdfx.Name("Type1"),
+		"BaseFont": pdfx.Name("Helvetica"), "Encoding": pdfx.Name("WinAnsiEncoding"),
+	}}}
+	fmt.Fprintf(&b, "q 0.4 0.4 0.4 RG 0.5 w 0.25 0.25 %.2f %.2f re S Q\n", w-0.5, h-0.5)
+	textX := 2.0
+	if len(a.Image) > 0 {
+		img, iw, ih, err := imageXObject(u, a.Image)
+		if err != nil {
+			return nil, err
+		}
+		dh := h - 4
+		dw := dh * float64(iw) / float64(ih)
+		if dw > w/2 {
+			dw = w / 2
+			dh = dw * float64(ih) / float64(iw)
+		}
+		res["XObject"] = pdfx.Dict{"Im1": img}
+		fmt.Fprintf(&b, "q %.2f 0 0 %.2f 2 %.2f cm /Im1 Do Q\n", dw, dh, (h-dh)/2)
+		textX = dw + 6
+	}
+	fmt.Fprintf(&b, "BT 0 g /F1 %.2f Tf %.2f TL %.2f %.2f Td\n", fs, fs*1.2, textX, h-2-fs)
+	for i, l := range lines {
+		if i > 0 {
+			b.WriteString("T* ")
+		}
+		b.Write(pdfx.AppendObject(nil, pdfx.String(winAnsi(l)), 0))
+		b.WriteString(" Tj\n")
+	}
+	b.WriteString("ET\n")
+	return &pdfx.Stream{
+		Dict: pdfx.Dict{
+			"Type":      pdfx.Name("XObject"),
+			"Subtype":   pdfx.Name("Form"),
+			"BBox":      pdfx.Array{int64(0), int64(0), w, h},
+			"Resources": res,
+		},
+		Data: []byte(b.String()),
+	}, nil
+}
+
+// winAnsi maps s to WinAnsiEncoding bytes, replacing what it cannot encode.
+func winAnsi(s string) []byte {
+	out := make([]byte, 0, len(s))
+	for _, r := range s {
+		switch {
+		case r >= 0x20 && r < 0x7f, r >= 0xa0 && r <= 0xff:
+			out = append(out, byte(r))
+		default:
+			out = append(out, '?')
+		}
+	}
+	return out
+}

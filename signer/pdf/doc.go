@@ -1,0 +1,76 @@
+// Package pdf adds PAdES signatures to PDF documents by incremental update.
+//
+// # Overview
+//
+// A signature is made in two halves so that the private key may live
+// elsewhere (a remote signing service that sees only hashes):
+//
+//  1. [Prepare] reads the document through an io.ReaderAt, builds an
+//     incremental update that adds a signature field (invisible, or visible
+//     with an appearance showing signer, date and reason), a signature
+//     dictionary with a /Contents placeholder sized for the certificate
+//     chain and an optional timestamp, and computes the digest of the
+//     /ByteRange while streaming the file. It then prepares the CMS signed
+//     attributes over that digest. [Prepared.Digest] is the "Data Hash To
+//     Sign".
+//  2. [Prepared.Complete] turns the signature value into a CMS SignedData
+//     (CAdES, /SubFilter /ETSI.CAdES.detached), optionally adds an RFC 3161
+//     signature timestamp (PAdES-B-T), and writes the original bytes
+//     followed by the update with the CMS hex-encoded in /Contents. No other
+//     byte changes. [Prepared.CompleteCMS] embeds a CMS built elsewhere.
+//
+// [Sign] does both halves with a local crypto.Signer.
+//
+// Approval signatures and certification signatures (DocMDP P=1, 2 or 3,
+// /Perms /DocMDP and a /Reference with /TransformMethod /DocMDP) are
+// supported; several signatures are added one after another, each in its
+// own revision, and every earlier signature stays valid.
+//
+// # Configuration
+//
+// [Options] has documented zero values: SHA-256, an invisible approval
+// signature named after the signer certificate, dated by the injected clock,
+// no timestamp, a 512 MiB input limit. [TSAClient] is a [Timestamper] for
+// an RFC 3161 TSA reached by HTTP POST.
+//
+// # Input handling
+//
+// The reader (internal/pdfx) handles classic cross-reference tables, xref
+// streams, hybrid files (/XRefStm), object streams, any number of earlier
+// revisions, linearized files and PDF 1.x and 2.0 headers. The update uses
+// an xref stream when the newest section is one, else a table.
+//
+// Encrypted documents are refused with roamsign.ErrUnsupported. Damaged
+// documents give roamsign.ErrInvalidInput and no output; that includes
+// files whose "%PDF-" header is not at offset 0 or that do not end with
+// "startxref … %%EOF": such files are refused, not repaired, because a repair
+// rewrites bytes the signer never saw. Rewrite them with a PDF tool (for
+// example `qpdf in.pdf out.pdf`) before signing. Inputs beyond
+// Options.MaxSize and structures beyond the reader's limits (objects,
+// nesting, stream sizes) give roamsign.ErrTooLarge.
+//
+// # Concurrency
+//
+// Prepare and Sign may run concurrently on different documents. A
+// [Prepared] is not safe for concurrent use. The document must not change
+// between Prepare and Complete; Complete re-reads it, and if its bytes
+// differ it fails with roamsign.ErrConflict (the output is then incomplete
+// and must be discarded).
+//
+// # Security
+//
+// Memory use does not grow with the document: the file is hashed and
+// copied in fixed-size chunks, and only cross-reference data and the few
+// objects touched are held. PAdES puts the claimed signing time in /M, so
+// the CMS carries no signing-time attribute; a trusted time comes only from
+// a timestamp.
+//
+// # Limitations
+//
+// Appearances use the standard Helvetica font with WinAnsi encoding;
+// characters outside it are drawn as "?" (the /Name, /Reason and
+// /Location entries keep the full text). An appearance may show a JPEG or
+// PNG image. DSS/LTV data (PAdES-B-LT) and document timestamps are not
+// produced. Existing empty signature fields are not filled; each signature
+// adds its own field.
+package pdf

@@ -1,0 +1,191 @@
+package pdf
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/internal/pdfx"
+)
+
+// document is the host-side half of a signature that does not involve CMS:
+// the incremental update with its placeholders, the ByteRange and its
+// digest, and a fingerprint of the original bytes.
+type document struct {
+	ra          io.ReaderAt
+	size        int64
+	hash        roamsign.HashAlgorithm
+	update      []byte   // the incremental update, /Contents still zeros
+	byteRange   [4]int64 // absolute offsets
+	contentsOff int64    // offset of the first hex digit in update
+	contentsLen int      // reserved hex digits
+	digest      []byte   // digest of the ByteRange
+	origState   []byte   // hash state after the original bytes
+}
+
+// signatureDict values decided before building.
+type sigParams struct {
+	name, reason, location, contact string
+	when                            time.Time
+	certify                         Permission
+	field                           string
+	app                             *Appearance
+	contentsSize                    int
+	hash                            roamsign.HashAlgorithm
+}
+
+const readBuf = 256 << 10
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, readBuf); return &b }}
+
+// hashOriginal hashes the first size bytes of ra into h, streaming.
+func hashOriginal(ctx context.Context, h hash.Hash, ra io.ReaderAt, size int64, w io.Writer) error {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	var dst io.Writer = h
+	if w != nil {
+		dst = io.MultiWriter(w, h)
+	}
+	sr := io.NewSectionReader(ra, 0, size)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n, err := io.ReadFull(sr, buf)
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return werr
+			}
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func hashState(h hash.Hash) []byte {
+	m, ok := h.(encoding.BinaryMarshaler)
+	if !ok {
+		return h.Sum(nil)
+	}
+	b, err := m.MarshalBinary()
+	if err != nil {
+		return h.Sum(nil)
+	}
+	return b
+}
+
+// newDocument opens the file, builds the update and computes the digest.
+func newDocument(ctx context.Context, ra io.ReaderAt, size int64, sp sigParams, maxSize int64) (*document, error) {
+	const op = "pdf.Prepare"
+	if size > maxSize {
+		return nil, roamsign.E(roamsign.ErrTooLarge, op, "document of %d bytes exceeds the limit of %d", size, maxSize)
+	}
+	upd, brPH, ctPH, err := buildUpdate(ra, size, sp)
+	if err != nil {
+		return nil, err
+	}
+	d := &document{ra: ra, size: size, hash: sp.hash, update: upd, contentsLen: ctPH.Width}
+	total := size + int64(len(upd))
+	start, end := ctPH.Offset-1, ctPH.Offset+int64(ctPH.Width)+1
+	d.byteRange = [4]int64{0, start, end, total - end}
+	br := fmt.Appendf(nil, "[0 %d %d %d]", start, end, total-end)
+	if len(br) > brPH.Width {
+		return nil, roamsign.E(roamsign.ErrInternal, op, "ByteRange placeholder too small")
+	}
+	copy(upd[brPH.Offset-size:], br)
+	d.contentsOff = ctPH.Offset - size
+
+	h := sp.hash.CryptoHash().New()
+	if err := hashOriginal(ctx, h, ra, size, nil); err != nil {
+		return nil, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "reading the document failed")
+	}
+	d.origState = hashState(h)
+	h.Write(upd[:start-size])
+	h.Write(upd[end-size:])
+	d.digest = h.Sum(nil)
+	return d, nil
+}
+
+// write embeds der into /Contents and writes the signed document to w. It
+// re-reads the original bytes and fails with roamsign.ErrConflict when they
+// differ from those prepared; the output is then incomplete and must be
+// discarded.
+func (d *document) write(ctx context.Context, der []byte, w io.Writer) error {
+	const op = "pdf.Complete"
+	if len(der) == 0 {
+		return roamsign.E(roamsign.ErrInvalidInput, op, "empty signature container")
+	}
+	if 2*len(der) > d.contentsLen {
+		return roamsign.E(roamsign.ErrTooLarge, op,
+			"signature container of %d bytes does not fit the %d bytes reserved (raise Options.ContentsSize)", len(der), d.contentsLen/2)
+	}
+	h := d.hash.CryptoHash().New()
+	if err := hashOriginal(ctx, h, d.ra, d.size, w); err != nil {
+		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "copying the document failed")
+	}
+	if !bytes.Equal(hashState(h), d.origState) {
+		return roamsign.E(roamsign.ErrConflict, op, "the document changed between Prepare and Complete; discard the output")
+	}
+	if err := writeUpdate(w, d.update, d.contentsOff, der); err != nil {
+		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "writing the signed document failed")
+	}
+	return nil
+}
+
+// writeUpdate writes upd with der hex-encoded at off, in chunks.
+func writeUpdate(w io.Writer, upd []byte, off int64, der []byte) error {
+	if _, err := w.Write(upd[:off]); err != nil {
+		return err
+	}
+	var hx [4096]byte
+	for rest := der; len(rest) > 0; {
+		n := min(len(rest), len(hx)/2)
+		hex.Encode(hx[:], rest[:n])
+		if _, err := w.Write(hx[:2*n]); err != nil {
+			return err
+		}
+		rest = rest[n:]
+	}
+	_, err := w.Write(upd[off+int64(2*len(der)):])
+	return err
+}
+
+// pdfDate formats t as a PDF date string.
+func pdfDate(t time.Time) pdfx.String {
+	_, off := t.Zone()
+	sign := byte('+')
+	if off < 0 {
+		sign, off = '-', -off
+	}
+	s := t.Format("D:20060102150405") + string(sign) +
+		fmt.Sprintf("%02d'%02d'", off/3600, (off%3600)/60)
+	return pdfx.String(s)
+}
+
+// estimateContents returns the bytes to reserve for a CMS container.
+func estimateContents(chain []*x509.Certificate, timestamp bool) int {
+	n := 2560
+	for _, c := range chain {
+		n += len(c.Raw)
+	}
+	if timestamp {
+		n += 12288
+	}
+	return n
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

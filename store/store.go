@@ -1,0 +1,143 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/roamsign/roamsign"
+)
+
+// ChallengeStore holds OTP challenges. See [Store] for the semantics of each
+// method.
+type ChallengeStore interface {
+	CreateChallenge(ctx context.Context, c *roamsign.ChallengeRecord) error
+	GetChallenge(ctx context.Context, id string) (*roamsign.ChallengeRecord, error)
+	MarkDelivered(ctx context.Context, id string, ch roamsign.Channel, sentTo string) error
+	MarkUndeliverable(ctx context.Context, id string) error
+	FailChallenge(ctx context.Context, id string) (tries int, err error)
+	ConsumeChallenge(ctx context.Context, id string, now time.Time) error
+	CountChallenges(ctx context.Context, user roamsign.UserID, host roamsign.HostID, since time.Time) (byUser, byHost int, err error)
+	PurgeChallenges(ctx context.Context, expiredBefore time.Time) (deleted int, err error)
+}
+
+// UserStore holds enrolled users.
+type UserStore interface {
+	CreateUser(ctx context.Context, u *roamsign.UserRecord) error
+	GetUser(ctx context.Context, id roamsign.UserID) (*roamsign.UserRecord, error)
+	UpdateUser(ctx context.Context, id roamsign.UserID, fn func(*roamsign.UserRecord) error) error
+	ListUsers(ctx context.Context, after roamsign.UserID, limit int) ([]roamsign.UserRecord, error)
+	AddPINFailure(ctx context.Context, id roamsign.UserID, max int, now time.Time) (failures int, locked bool, err error)
+	ResetPINFailures(ctx context.Context, id roamsign.UserID) error
+	AddOTPFailure(ctx context.Context, id roamsign.UserID) (failures int, err error)
+	ResetOTPFailures(ctx context.Context, id roamsign.UserID) error
+}
+
+// TransactionStore holds signing transactions.
+type TransactionStore interface {
+	BeginTransaction(ctx context.Context, challengeID string, now time.Time, tx *roamsign.TransactionRecord, audit *roamsign.AuditRecord) error
+	FinishTransaction(ctx context.Context, tx *roamsign.TransactionRecord, audit *roamsign.AuditRecord) error
+	GetTransaction(ctx context.Context, id string) (*roamsign.TransactionRecord, error)
+	GetTransactionByRequest(ctx context.Context, host roamsign.HostID, requestID string) (*roamsign.TransactionRecord, error)
+	ExpireTransactions(ctx context.Context, pendingBefore, deleteBefore time.Time) (failed, deleted int, err error)
+}
+
+// AuditScanner streams the audit log in Seq order. It is all that
+// [VerifyAudit] needs.
+type AuditScanner interface {
+	// ScanAudit calls fn for every record with Seq >= from, in Seq order,
+	// without loading the log into memory. The record passed to fn is only
+	// valid during the call. An error from fn stops the scan and is
+	// returned.
+	ScanAudit(ctx context.Context, from int64, fn func(*roamsign.AuditRecord) error) error
+}
+
+// AuditHeader reports the head of the chain as the store keeps it apart from
+// the records, so that [VerifyAudit] can detect records deleted from the
+// end of the log.
+type AuditHeader interface {
+	// AuditHead returns the Seq and Hash of the last appended record, or
+	// (0, nil) for an empty log.
+	AuditHead(ctx context.Context) (seq int64, hash []byte, err error)
+}
+
+// AuditLog is the append-only, hash-chained audit log.
+type AuditLog interface {
+	AuditScanner
+	AuditHeader
+	AppendAudit(ctx context.Context, a *roamsign.AuditRecord) error
+	AppendCheckpoint(ctx context.Context, cp Checkpoint) (*roamsign.AuditRecord, error)
+}
+
+// Store is the full persistence contract every backend implements
+// (store/memory, store/sqlite, store/postgres). Consumers should depend on
+// the narrow subset they use, declared in their own package.
+//
+// Errors carry root kinds: [roamsign.ErrNotFound], [roamsign.ErrConflict],
+// [roamsign.ErrUsed], [roamsign.ErrExpired], [roamsign.ErrLocked],
+// [roamsign.ErrForbidden], [roamsign.ErrInvalidInput] for rejected records
+// (nothing is changed), [roamsign.ErrUnavailable] when the database cannot
+// be reached or written, and [roamsign.ErrClosed] after Close.
+//
+// Every time is stored in UTC with microsecond precision (the precision of
+// PostgreSQL); a value read back is Equal to the value written truncated to
+// the microsecond.
+//
+// Challenges:
+//
+//   - CreateChallenge stores a new challenge; ErrConflict if the id exists.
+//   - GetChallenge returns a copy; ErrNotFound.
+//   - MarkDelivered records the channel and masked destination.
+//   - MarkUndeliverable makes the challenge unusable forever.
+//   - FailChallenge atomically increments Tries of an unconsumed challenge
+//     and returns the new count (ErrUsed if consumed, ErrNotFound).
+//   - ConsumeChallenge is the single-use compare-and-set: it succeeds only if
+//     !Consumed && !Undeliverable && Tries < MaxTries && now < ExpiresAt, and
+//     then sets Consumed and ConsumedAt = now. Otherwise, checked in this
+//     order: ErrNotFound, ErrUsed, ErrForbidden (undeliverable), ErrLocked
+//     (tries exhausted), ErrExpired.
+//   - CountChallenges counts challenges created at or after since, by user
+//     and by host, for rate limits.
+//   - PurgeChallenges deletes challenges that expired before the given time.
+//
+// Users:
+//
+//   - CreateUser (ErrConflict if it exists), GetUser (ErrNotFound).
+//   - UpdateUser reads, applies fn and writes back atomically; fn may be
+//     called more than once; an error from fn aborts and is returned; fn may
+//     not change the ID.
+//   - ListUsers returns up to limit users with ID > after, in ID order.
+//   - AddPINFailure atomically increments PINFailures; when the count reaches
+//     max the user becomes Locked with LockedAt = now (exactly once). It
+//     returns the new count and the lock state.
+//   - ResetPINFailures clears the count and the lock.
+//   - AddOTPFailure / ResetOTPFailures count consecutive OTP failures.
+//
+// Transactions:
+//
+//   - BeginTransaction is one database transaction: ConsumeChallenge(challengeID,
+//     now), insert tx in state pending ((Host, RequestID) and ID unique, else
+//     ErrConflict) and AppendAudit(audit). Any failure rolls it all back; the
+//     challenge stays unconsumed and no audit record is written.
+//   - FinishTransaction moves a pending transaction to tx.State (signed or
+//     failed), storing Items, Chain, SigAlg, Error and UpdatedAt, and appends
+//     audit, in one database transaction; ErrConflict if it is not pending.
+//   - GetTransaction, GetTransactionByRequest: ErrNotFound.
+//   - ExpireTransactions marks pending transactions created before
+//     pendingBefore as failed (Error "expired") and deletes finished ones
+//     updated before deleteBefore.
+//
+// Audit: AppendAudit assigns Seq, PrevHash and Hash (serialised across
+// replicas; gap-free) and stores the record; ScanAudit streams it;
+// AuditHead reports the chain head; AppendCheckpoint appends a signed
+// checkpoint (see [Checkpoint]).
+type Store interface {
+	ChallengeStore
+	UserStore
+	TransactionStore
+	AuditLog
+	// Ping checks that the database is reachable.
+	Ping(ctx context.Context) error
+	// Close releases the store. It is idempotent; every call after it
+	// returns ErrClosed.
+	Close() error
+}

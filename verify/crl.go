@@ -1,0 +1,566 @@
+package verify
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/asn1"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/roamsign/roamsign"
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+)
+
+// DefaultMaxCRLSize is the size cap for a CRL (32 MiB).
+const DefaultMaxCRLSize = 32 << 20
+
+// CRL extension and entry extension identifiers (RFC 5280 §5.2, §5.3).
+var (
+	oidCRLNumber         = asn1.ObjectIdentifier{2, 5, 29, 20}
+	oidDeltaCRLIndicator = asn1.ObjectIdentifier{2, 5, 29, 27}
+	oidIssuingDP         = asn1.ObjectIdentifier{2, 5, 29, 28}
+	oidAuthorityKeyID    = asn1.ObjectIdentifier{2, 5, 29, 35}
+	oidFreshestCRL       = asn1.ObjectIdentifier{2, 5, 29, 46}
+	oidIssuerAltName     = asn1.ObjectIdentifier{2, 5, 29, 18}
+	oidExpiredCertsOnCRL = asn1.ObjectIdentifier{2, 5, 29, 60}
+	oidReasonCode        = asn1.ObjectIdentifier{2, 5, 29, 21}
+	oidInvalidityDate    = asn1.ObjectIdentifier{2, 5, 29, 24}
+	oidCertificateIssuer = asn1.ObjectIdentifier{2, 5, 29, 29}
+)
+
+// RFC 5280 CRLReason values.
+const (
+	ReasonUnspecified          = 0
+	ReasonKeyCompromise        = 1
+	ReasonCACompromise         = 2
+	ReasonAffiliationChanged   = 3
+	ReasonSuperseded           = 4
+	ReasonCessationOfOperation = 5
+	ReasonCertificateHold      = 6
+	ReasonRemoveFromCRL        = 8
+	ReasonPrivilegeWithdrawn   = 9
+	ReasonAACompromise         = 10
+)
+
+var reasonNames = map[int]string{
+	0: "unspecified", 1: "keyCompromise", 2: "cACompromise", 3: "affiliationChanged",
+	4: "superseded", 5: "cessationOfOperation", 6: "certificateHold", 8: "removeFromCRL",
+	9: "privilegeWithdrawn", 10: "aACompromise",
+}
+
+// ReasonName returns the RFC 5280 name of a CRLReason value.
+func ReasonName(r int) string {
+	if n, ok := reasonNames[r]; ok {
+		return n
+	}
+	return fmt.Sprintf("reason(%d)", r)
+}
+
+// RevokedEntry is the revocation record of one serial number.
+type RevokedEntry struct {
+	RevokedAt time.Time
+	// InvalidityDate is zero when the CRL entry has none.
+	InvalidityDate time.Time
+	Reason         int
+}
+
+// entry is the compact in-memory form of a CRL entry.
+type entry struct {
+	at      int64 // unix seconds
+	reason  int8
+	invalid bool // an invalidity date is in CRL.invalidity
+}
+
+// serialKeyLen bounds the serials held in the fixed-size map: RFC 5280
+// allows 20 octets, plus one leading zero octet for a positive sign.
+const serialKeyLen = 21
+
+// fixedKey is a serial of at most serialKeyLen octets: length, then bytes.
+type fixedKey [serialKeyLen + 1]byte
+
+func makeKey(b []byte) (fixedKey, bool) {
+	var k fixedKey
+	if len(b) > serialKeyLen {
+		return k, false
+	}
+	k[0] = byte(len(b))
+	copy(k[1:], b)
+	return k, true
+}
+
+// CRL is a parsed certificate revocation list. It is immutable after
+// [ParseCRL] and safe for concurrent use. Lookups by serial number are O(1).
+type CRL struct {
+	RawIssuer  []byte
+	ThisUpdate time.Time
+	// NextUpdate is zero when the CRL has none (such a CRL is never accepted).
+	NextUpdate time.Time
+	// Number is the cRLNumber, nil when absent.
+	Number *big.Int
+	// DeltaBase is the BaseCRLNumber of a delta CRL, nil for a complete CRL.
+	DeltaBase *big.Int
+	// AuthorityKeyID is the keyIdentifier of the AKI extension, if any.
+	AuthorityKeyID []byte
+	// FreshestCRL lists delta CRL URLs advertised by this CRL.
+	FreshestCRL []string
+	// ExpiredCertsOnCRL is non-zero when the CRL keeps entries of certificates
+	// that expired on or after that date.
+	ExpiredCertsOnCRL time.Time
+	// IDP holds the issuing distribution point, nil when absent.
+	IDP *IssuingDP
+	// Unusable is non-empty when the CRL carries something this package
+	// cannot honour (an unknown critical extension, an indirect CRL entry);
+	// such a CRL never decides a status.
+	Unusable string
+
+	sigAlg     x509.SignatureAlgorithm
+	tbs        []byte
+	sig        []byte
+	entries    map[fixedKey]entry
+	long       map[string]entry   // serials longer than serialKeyLen (non-conforming CAs)
+	invalidity map[fixedKey]int64 // invalidity dates, keyed like entries
+	longInv    map[string]int64
+}
+
+// IssuingDP is the issuing distribution point extension of a CRL.
+type IssuingDP struct {
+	URIs           []string
+	OnlyUser       bool
+	OnlyCA         bool
+	OnlyAttr       bool
+	OnlySomeReason bool
+	Indirect       bool
+}
+
+// Len returns the number of entries.
+func (c *CRL) Len() int { return len(c.entries) + len(c.long) }
+
+// Lookup returns the entry for a serial number.
+func (c *CRL) Lookup(serial *big.Int) (RevokedEntry, bool) {
+	if serial != nil && serial.Sign() > 0 {
+		// Fast path without allocation: the minimal positive encoding.
+		n := serial.BitLen()/8 + 1
+		if n <= serialKeyLen {
+			var buf [serialKeyLen]byte
+			serial.FillBytes(buf[:n])
+			if buf[0] == 0 && n > 1 && buf[1]&0x80 == 0 {
+				return c.lookupKey(buf[1:n])
+			}
+			return c.lookupKey(buf[:n])
+		}
+	}
+	return c.lookupKey(serialKey(serial))
+}
+
+func (c *CRL) lookupKey(key []byte) (RevokedEntry, bool) {
+	var e entry
+	var ok bool
+	var inv int64
+	if k, fits := makeKey(key); fits {
+		if e, ok = c.entries[k]; ok && e.invalid {
+			inv = c.invalidity[k]
+		}
+	} else if e, ok = c.long[string(key)]; ok && e.invalid {
+		inv = c.longInv[string(key)]
+	}
+	if !ok {
+		return RevokedEntry{}, false
+	}
+	r := RevokedEntry{RevokedAt: time.Unix(e.at, 0).UTC(), Reason: int(e.reason)}
+	if e.invalid {
+		r.InvalidityDate = time.Unix(inv, 0).UTC()
+	}
+	return r, true
+}
+
+// CheckSignatureFrom verifies the CRL's signature with the issuer's key.
+func (c *CRL) CheckSignatureFrom(issuer *x509.Certificate) error {
+	if err := issuer.CheckSignature(c.sigAlg, c.tbs, c.sig); err != nil {
+		return roamsign.Wrap(roamsign.ErrInvalidSignature, "verify.CRL.CheckSignatureFrom", err, "CRL signature does not verify")
+	}
+	return nil
+}
+
+// ParseCRL parses a DER CRL. It enforces [DefaultMaxCRLSize]; errors are of
+// kind ErrTooLarge or ErrInvalidInput. A CRL with an unknown critical
+// extension parses, with Unusable set.
+func ParseCRL(der []byte) (*CRL, error) {
+	return parseCRL(der, DefaultMaxCRLSize)
+}
+
+func parseCRL(der []byte, max int64) (c *CRL, err error) {
+	const op = "verify.ParseCRL"
+	if int64(len(der)) > max {
+		return nil, roamsign.E(roamsign.ErrTooLarge, op, "CRL of %d bytes exceeds the %d byte limit", len(der), max)
+	}
+	bad := func(what string) error { return roamsign.E(roamsign.ErrInvalidInput, op, "malformed CRL: %s", what) }
+	defer func() {
+		if p := recover(); p != nil {
+			c, err = nil, bad(fmt.Sprint("parser fault: ", p))
+		}
+	}()
+	input := cryptobyte.String(der)
+	var outer, tbsFull cryptobyte.String
+	if !input.ReadASN1(&outer, cbasn1.SEQUENCE) || !input.Empty() {
+		return nil, bad("not a DER SEQUENCE")
+	}
+	if !outer.ReadASN1Element(&tbsFull, cbasn1.SEQUENCE) {
+		return nil, bad("tbsCertList")
+	}
+	c = &CRL{tbs: tbsFull}
+	outerAlg, ok := readAlgorithm(&outer)
+	if !ok {
+		return nil, bad("signatureAlgorithm")
+	}
+	var sigBits asn1.BitString
+	if !outer.ReadASN1BitString(&sigBits) || sigBits.BitLength%8 != 0 || !outer.Empty() {
+		return nil, bad("signature")
+	}
+	c.sig = sigBits.Bytes
+
+	var tbs cryptobyte.String
+	tbsCopy := tbsFull
+	tbsCopy.ReadASN1(&tbs, cbasn1.SEQUENCE)
+	var version int64
+	if tbs.PeekASN1Tag(cbasn1.INTEGER) {
+		if !tbs.ReadASN1Int64WithTag(&version, cbasn1.INTEGER) || version != 1 {
+			return nil, bad("version")
+		}
+	}
+	innerAlg, ok := readAlgorithm(&tbs)
+	if !ok || !bytes.Equal(innerAlg.raw, outerAlg.raw) {
+		return nil, bad("signature algorithms differ")
+	}
+	if c.sigAlg, ok = signatureAlgorithm(outerAlg); !ok {
+		return nil, roamsign.E(roamsign.ErrUnsupported, op, "unsupported CRL signature algorithm %v", outerAlg.oid)
+	}
+	var issuer cryptobyte.String
+	if !tbs.ReadASN1Element(&issuer, cbasn1.SEQUENCE) {
+		return nil, bad("issuer")
+	}
+	c.RawIssuer = issuer
+	if c.ThisUpdate, ok = readTime(&tbs); !ok {
+		return nil, bad("thisUpdate")
+	}
+	if tbs.PeekASN1Tag(cbasn1.UTCTime) || tbs.PeekASN1Tag(cbasn1.GeneralizedTime) {
+		if c.NextUpdate, ok = readTime(&tbs); !ok {
+			return nil, bad("nextUpdate")
+		}
+	}
+	if tbs.PeekASN1Tag(cbasn1.SEQUENCE) {
+		var list cryptobyte.String
+		if !tbs.ReadASN1(&list, cbasn1.SEQUENCE) {
+			return nil, bad("revokedCertificates")
+		}
+		n := 0
+		for cnt := list; !cnt.Empty(); n++ {
+			if !cnt.SkipASN1(cbasn1.SEQUENCE) {
+				return nil, bad("revoked entry")
+			}
+		}
+		c.entries = make(map[fixedKey]entry, n)
+		for !list.Empty() {
+			var e cryptobyte.String
+			if !list.ReadASN1(&e, cbasn1.SEQUENCE) {
+				return nil, bad("revoked entry")
+			}
+			serial, ok := readIntegerBytes(&e)
+			if !ok || len(serial) > 64 {
+				return nil, bad("entry serial")
+			}
+			at, ok := readTime(&e)
+			if !ok {
+				return nil, bad("entry revocationDate")
+			}
+			ent := entry{at: at.Unix()}
+			var inv int64
+			if !e.Empty() {
+				if version != 1 {
+					return nil, bad("entry extensions in a v1 CRL")
+				}
+				if err := c.entryExtensions(&e, &ent, &inv); err != nil {
+					return nil, bad(err.Error())
+				}
+				if !e.Empty() {
+					return nil, bad("trailing data in entry")
+				}
+			}
+			c.add(serial, ent, inv)
+		}
+	}
+	if tbs.PeekASN1Tag(cbasn1.Tag(0).Constructed().ContextSpecific()) {
+		if version != 1 {
+			return nil, bad("extensions in a v1 CRL")
+		}
+		var exts cryptobyte.String
+		if !tbs.ReadASN1(&exts, cbasn1.Tag(0).Constructed().ContextSpecific()) {
+			return nil, bad("crlExtensions")
+		}
+		if err := c.crlExtensions(exts); err != nil {
+			return nil, bad(err.Error())
+		}
+	}
+	if !tbs.Empty() {
+		return nil, bad("trailing data in tbsCertList")
+	}
+	if c.entries == nil {
+		c.entries = map[fixedKey]entry{}
+	}
+	return c, nil
+}
+
+// add records an entry; of a repeated serial the earliest record is kept.
+func (c *CRL) add(serial []byte, ent entry, inv int64) {
+	if k, ok := makeKey(serial); ok {
+		if old, dup := c.entries[k]; dup && old.at <= ent.at {
+			return
+		}
+		c.entries[k] = ent
+		if ent.invalid {
+			if c.invalidity == nil {
+				c.invalidity = map[fixedKey]int64{}
+			}
+			c.invalidity[k] = inv
+		}
+		return
+	}
+	if c.long == nil {
+		c.long, c.longInv = map[string]entry{}, map[string]int64{}
+	}
+	if old, dup := c.long[string(serial)]; dup && old.at <= ent.at {
+		return
+	}
+	c.long[string(serial)] = ent
+	if ent.invalid {
+		c.longInv[string(serial)] = inv
+	}
+}
+
+type extension struct {
+	oid      asn1.ObjectIdentifier
+	critical bool
+	value    cryptobyte.String
+}
+
+func readExtensions(s cryptobyte.String, fn func(extension) error) error {
+	var seq cryptobyte.String
+	if !s.ReadASN1(&seq, cbasn1.SEQUENCE) || !s.Empty() || seq.Empty() {
+		return fmt.Errorf("extensions")
+	}
+	seen := map[string]bool{}
+	for !seq.Empty() {
+		var e cryptobyte.String
+		var x extension
+		if !seq.ReadASN1(&e, cbasn1.SEQUENCE) || !e.ReadASN1ObjectIdentifier(&x.oid) {
+			return fmt.Errorf("extension")
+		}
+		if e.PeekASN1Tag(cbasn1.BOOLEAN) {
+			if !e.ReadASN1Boolean(&x.critical) || !x.critical {
+				return fmt.Errorf("extension critical flag")
+			}
+		}
+		if !e.ReadASN1(&x.value, cbasn1.OCTET_STRING) || !e.Empty() {
+			return fmt.Errorf("extension value")
+		}
+		k := x.oid.String()
+		if seen[k] {
+			return fmt.Errorf("duplicate extension %s", k)
+		}
+		seen[k] = true
+		if err := fn(x); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *CRL) entryExtensions(s *cryptobyte.String, ent *entry, inv *int64) error {
+	var raw cryptobyte.String
+	if !s.ReadASN1Element(&raw, cbasn1.SEQUENCE) {
+		return fmt.Errorf("crlEntryExtensions")
+	}
+	return readExtensions(raw, func(x extension) error {
+		v := x.value
+		switch {
+		case x.oid.Equal(oidReasonCode):
+			var r int
+			if !v.ReadASN1Enum(&r) || !v.Empty() || r < 0 || r > 10 || r == 7 {
+				return fmt.Errorf("reasonCode")
+			}
+			ent.reason = int8(r)
+		case x.oid.Equal(oidInvalidityDate):
+			t, ok := readGeneralizedTime(&v)
+			if !ok || !v.Empty() {
+				return fmt.Errorf("invalidityDate")
+			}
+			ent.invalid, *inv = true, t.Unix()
+		case x.oid.Equal(oidCertificateIssuer):
+			if c.Unusable == "" {
+				c.Unusable = "indirect CRL entries (certificateIssuer) are not supported"
+			}
+		default:
+			if x.critical && c.Unusable == "" {
+				c.Unusable = "unknown critical CRL entry extension " + x.oid.String()
+			}
+		}
+		return nil
+	})
+}
+
+func (c *CRL) crlExtensions(s cryptobyte.String) error {
+	return readExtensions(s, func(x extension) error {
+		v := x.value
+		switch {
+		case x.oid.Equal(oidCRLNumber):
+			n := new(big.Int)
+			if !v.ReadASN1Integer(n) || !v.Empty() || n.Sign() < 0 {
+				return fmt.Errorf("cRLNumber")
+			}
+			c.Number = n
+		case x.oid.Equal(oidDeltaCRLIndicator):
+			n := new(big.Int)
+			if !v.ReadASN1Integer(n) || !v.Empty() || n.Sign() < 0 {
+				return fmt.Errorf("deltaCRLIndicator")
+			}
+			c.DeltaBase = n
+		case x.oid.Equal(oidAuthorityKeyID):
+			var seq cryptobyte.String
+			if !v.ReadASN1(&seq, cbasn1.SEQUENCE) || !v.Empty() {
+				return fmt.Errorf("authorityKeyIdentifier")
+			}
+			var id cryptobyte.String
+			var has bool
+			if !seq.ReadOptionalASN1(&id, &has, cbasn1.Tag(0).ContextSpecific()) {
+				return fmt.Errorf("authorityKeyIdentifier")
+			}
+			if has {
+				c.AuthorityKeyID = id
+			}
+		case x.oid.Equal(oidFreshestCRL):
+			if x.critical {
+				c.Unusable = "critical freshestCRL extension"
+			}
+			uris, err := distributionPointURIs(v)
+			if err != nil {
+				return fmt.Errorf("freshestCRL: %w", err)
+			}
+			c.FreshestCRL = uris
+		case x.oid.Equal(oidIssuingDP):
+			idp, err := parseIDP(v)
+			if err != nil {
+				return err
+			}
+			c.IDP = idp
+		case x.oid.Equal(oidExpiredCertsOnCRL):
+			t, ok := readGeneralizedTime(&v)
+			if !ok || !v.Empty() {
+				return fmt.Errorf("expiredCertsOnCRL")
+			}
+			c.ExpiredCertsOnCRL = t
+		case x.oid.Equal(oidIssuerAltName):
+		default:
+			if x.critical && c.Unusable == "" {
+				c.Unusable = "unknown critical CRL extension " + x.oid.String()
+			}
+		}
+		return nil
+	})
+}
+
+// distributionPointURIs reads CRLDistributionPoints syntax and returns the
+// URIs of full names.
+func distributionPointURIs(v cryptobyte.String) ([]string, error) {
+	var seq cryptobyte.String
+	if !v.ReadASN1(&seq, cbasn1.SEQUENCE) || !v.Empty() {
+		return nil, errMalformed
+	}
+	var out []string
+	for !seq.Empty() {
+		var dp cryptobyte.String
+		if !seq.ReadASN1(&dp, cbasn1.SEQUENCE) {
+			return nil, errMalformed
+		}
+		var name cryptobyte.String
+		var has bool
+		if !dp.ReadOptionalASN1(&name, &has, cbasn1.Tag(0).Constructed().ContextSpecific()) {
+			return nil, errMalformed
+		}
+		if has {
+			uris, err := fullNameURIs(name)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, uris...)
+		}
+	}
+	return out, nil
+}
+
+// fullNameURIs reads a DistributionPointName and returns the URIs of its
+// fullName; a nameRelativeToCRLIssuer yields none.
+func fullNameURIs(name cryptobyte.String) ([]string, error) {
+	var out []string
+	var full cryptobyte.String
+	var has bool
+	if !name.ReadOptionalASN1(&full, &has, cbasn1.Tag(0).Constructed().ContextSpecific()) {
+		return nil, errMalformed
+	}
+	for has && !full.Empty() {
+		var gn cryptobyte.String
+		var tag cbasn1.Tag
+		if !full.ReadAnyASN1(&gn, &tag) {
+			return nil, errMalformed
+		}
+		if tag == cbasn1.Tag(6).ContextSpecific() {
+			out = append(out, string(gn))
+		}
+	}
+	return out, nil
+}
+
+func parseIDP(v cryptobyte.String) (*IssuingDP, error) {
+	var seq cryptobyte.String
+	if !v.ReadASN1(&seq, cbasn1.SEQUENCE) || !v.Empty() {
+		return nil, fmt.Errorf("issuingDistributionPoint")
+	}
+	idp := &IssuingDP{}
+	var name cryptobyte.String
+	var has bool
+	if !seq.ReadOptionalASN1(&name, &has, cbasn1.Tag(0).Constructed().ContextSpecific()) {
+		return nil, fmt.Errorf("issuingDistributionPoint name")
+	}
+	if has {
+		uris, err := fullNameURIs(name)
+		if err != nil {
+			return nil, fmt.Errorf("issuingDistributionPoint name")
+		}
+		idp.URIs = uris
+	}
+	flag := func(tag int, dst *bool) bool {
+		var b cryptobyte.String
+		var has bool
+		if !seq.ReadOptionalASN1(&b, &has, cbasn1.Tag(tag).ContextSpecific()) {
+			return false
+		}
+		if has {
+			if len(b) != 1 || b[0] != 0xff {
+				return false
+			}
+			*dst = true
+		}
+		return true
+	}
+	if !flag(1, &idp.OnlyUser) || !flag(2, &idp.OnlyCA) {
+		return nil, fmt.Errorf("issuingDistributionPoint flags")
+	}
+	var reasons cryptobyte.String
+	if !seq.ReadOptionalASN1(&reasons, &idp.OnlySomeReason, cbasn1.Tag(3).ContextSpecific()) {
+		return nil, fmt.Errorf("issuingDistributionPoint reasons")
+	}
+	if !flag(4, &idp.Indirect) || !flag(5, &idp.OnlyAttr) || !seq.Empty() {
+		return nil, fmt.Errorf("issuingDistributionPoint flags")
+	}
+	return idp, nil
+}

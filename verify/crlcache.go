@@ -1,0 +1,130 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"sync"
+	"time"
+
+	"github.com/roamsign/roamsign"
+	"golang.org/x/sync/singleflight"
+)
+
+// CRLCache holds downloaded, signature-checked CRLs per issuer and URL until
+// their nextUpdate (or a maximum age). It is safe for concurrent use and may
+// be shared by many verifiers; concurrent requests for the same CRL share
+// one download.
+type CRLCache struct {
+	mu sync.Mutex
+	m  map[string]cachedCRL
+	sf singleflight.Group
+}
+
+type cachedCRL struct {
+	crl       *CRL
+	fetchedAt time.Time
+}
+
+// NewCRLCache returns an empty cache.
+func NewCRLCache() *CRLCache { return &CRLCache{m: map[string]cachedCRL{}} }
+
+// maxCacheEntries bounds the cache; when full it is emptied.
+const maxCacheEntries = 4096
+
+func issuerID(c *x509.Certificate) string {
+	h := sha256.New()
+	h.Write(c.RawSubject)
+	h.Write(c.RawSubjectPublicKeyInfo)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// crlFetch describes one CRL to obtain.
+type crlFetch struct {
+	fetcher Fetcher
+	issuer  *x509.Certificate
+	url     string
+	now     time.Time
+	maxAge  time.Duration
+	maxSize int64
+}
+
+func (f crlFetch) fresh(e cachedCRL) bool {
+	c := e.crl
+	if c.NextUpdate.IsZero() || !f.now.Before(c.NextUpdate) || f.now.Before(c.ThisUpdate) {
+		return false
+	}
+	return f.maxAge <= 0 || f.now.Sub(e.fetchedAt) < f.maxAge
+}
+
+func (cc *CRLCache) lookup(key string, f crlFetch) (*CRL, bool) {
+	cc.mu.Lock()
+	e, ok := cc.m[key]
+	cc.mu.Unlock()
+	if ok && f.fresh(e) {
+		return e.crl, true
+	}
+	return nil, false
+}
+
+// get returns a CRL for issuer and URL whose signature, issuer name and
+// issuer key usage were checked. Freshness is checked by the caller.
+func (cc *CRLCache) get(ctx context.Context, f crlFetch) (*CRL, error) {
+	key := issuerID(f.issuer) + "|" + f.url
+	if c, ok := cc.lookup(key, f); ok {
+		return c, nil
+	}
+	ch := cc.sf.DoChan(key, func() (any, error) {
+		if c, ok := cc.lookup(key, f); ok {
+			return c, nil
+		}
+		// The download is shared: it must not die with the first caller.
+		fctx := context.WithoutCancel(ctx)
+		der, err := f.fetcher.Fetch(fctx, f.url, f.maxSize)
+		if err != nil {
+			return nil, err
+		}
+		c, err := parseCRL(der, f.maxSize)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkCRLIssuer(c, f.issuer); err != nil {
+			return nil, err
+		}
+		cc.mu.Lock()
+		if len(cc.m) >= maxCacheEntries {
+			cc.m = map[string]cachedCRL{}
+		}
+		cc.m[key] = cachedCRL{crl: c, fetchedAt: f.now}
+		cc.mu.Unlock()
+		return c, nil
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*CRL), nil
+	case <-ctx.Done():
+		return nil, roamsign.Wrap(roamsign.ErrUnavailable, "verify.CRLCache", ctx.Err(), "waiting for CRL")
+	}
+}
+
+// checkCRLIssuer applies the time-independent acceptance rules: the issuer
+// name matches, the issuer may sign CRLs, the key identifiers agree and the
+// signature verifies.
+func checkCRLIssuer(c *CRL, issuer *x509.Certificate) error {
+	const op = "verify.checkCRLIssuer"
+	if !bytes.Equal(c.RawIssuer, issuer.RawSubject) {
+		return roamsign.E(roamsign.ErrInvalidSignature, op, "CRL issuer name does not match the certificate issuer")
+	}
+	if issuer.KeyUsage&x509.KeyUsageCRLSign == 0 {
+		return roamsign.E(roamsign.ErrInvalidSignature, op, "CRL issuer lacks the cRLSign key usage")
+	}
+	if len(c.AuthorityKeyID) > 0 && len(issuer.SubjectKeyId) > 0 && !bytes.Equal(c.AuthorityKeyID, issuer.SubjectKeyId) {
+		return roamsign.E(roamsign.ErrInvalidSignature, op, "CRL authority key identifier does not match the issuer")
+	}
+	return c.CheckSignatureFrom(issuer)
+}

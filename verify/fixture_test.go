@@ -1,0 +1,79 @@
+package verify
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"testing"
+	"time"
+
+	"github.com/roamsign/roamsign/internal/testpki"
+)
+
+// pki is a root → intermediate → leaf hierarchy whose CRLs are published by
+// a local CRL server.
+type pki struct {
+	t     testing.TB
+	srv   *testpki.CRLServer
+	root  *testpki.CA
+	inter *testpki.CA
+	leaf  *x509.Certificate
+	key   crypto.Signer
+	now   time.Time
+}
+
+func newPKI(t testing.TB) *pki {
+	t.Helper()
+	srv := testpki.NewCRLServer()
+	t.Cleanup(srv.Close)
+	now := time.Now().Truncate(time.Second)
+	root, err := testpki.NewRoot(testpki.Options{CRLURL: srv.URLFor("/root.crl"), NotBefore: now.Add(-48 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inter, err := root.NewIntermediate(testpki.Options{CRLURL: srv.URLFor("/inter.crl"), NotBefore: now.Add(-48 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	leaf, err := inter.IssueLeaf("ALI BIN ABU", "900101145678", key.Public(), testpki.LeafOptions{NotBefore: now.Add(-24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &pki{t: t, srv: srv, root: root, inter: inter, leaf: leaf, key: key, now: now}
+	p.publish("/root.crl", root, testpki.CRLSpec{})
+	p.publish("/inter.crl", inter, testpki.CRLSpec{})
+	return p
+}
+
+func (p *pki) publish(path string, ca *testpki.CA, spec testpki.CRLSpec) {
+	p.t.Helper()
+	if spec.ThisUpdate.IsZero() {
+		spec.ThisUpdate = p.now.Add(-time.Hour)
+	}
+	der, err := ca.BuildCRL(spec)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.srv.Set(path, der)
+}
+
+func (p *pki) verifier(mod ...func(*Config)) *Verifier {
+	p.t.Helper()
+	cfg := Config{Anchors: []*x509.Certificate{p.root.Cert}, Now: func() time.Time { return p.now }}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	v, err := New(cfg)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return v
+}
+
+func (p *pki) check(v *Verifier, leaf *x509.Certificate) *Result {
+	return v.VerifyChain(context.Background(), ChainRequest{Leaf: leaf, Intermediates: []*x509.Certificate{p.inter.Cert}})
+}
