@@ -158,3 +158,49 @@ func TestNewRequiresDeps(t *testing.T) {
 		t.Fatalf("New without deps: %v", err)
 	}
 }
+
+// TestPINLimitAcrossReplicas: two services over one store (two replicas)
+// receive parallel wrong PINs with valid OTPs; no more PINs are evaluated
+// than the limit, because each attempt is counted before it is evaluated.
+func TestPINLimitAcrossReplicas(t *testing.T) {
+	d := apitest.NewMemDeployment(t, service.Config{})
+	replica, err := service.New(service.Config{PIN: apitest.FastPIN}, service.Deps{Store: d.Store, Keys: d.Keys, Challenges: d.Challenges, Logger: d.Logs.Logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := d.Env()
+	u := e.Enrol(t, apitest.HostA)
+	hs := apitest.Hashes(1)
+	const n = 12
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		ch, otp := e.Challenge(t, apitest.HostA, u.ID, hs)
+		api := roamsign.API(d.Service)
+		if i%2 == 1 {
+			api = replica
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = apitest.AsHost(api, apitest.HostA).Sign(context.Background(), roamsign.SignRequest{
+				ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: "Wr0ng-PIN-r", OTP: otp, Hashes: hs, RequestID: apitest.RequestID()})
+		}()
+	}
+	wg.Wait()
+	auth := 0
+	for _, err := range errs {
+		if errors.Is(err, roamsign.ErrAuthorization) {
+			auth++
+		} else if !errors.Is(err, roamsign.ErrLocked) {
+			t.Fatalf("unexpected %v", err)
+		}
+	}
+	if auth > 4 {
+		t.Fatalf("%d wrong PINs answered 'authorization failed' across replicas; at most 4 may be before the lock", auth)
+	}
+	rec, _ := d.Store.GetUser(context.Background(), u.ID)
+	if !rec.Locked {
+		t.Fatal("user not locked")
+	}
+}
