@@ -348,3 +348,36 @@ func orderChain(pub crypto.PublicKey, certs []*x509.Certificate) []*x509.Certifi
 	}
 	return append(out, left...)
 }
+
+// MACKeyStore is an optional capability of a [KeyStore] (both backends
+// have it): secret HMAC-SHA256 keys that never leave the store, for uses
+// such as a PIN-verifier pepper or an OTP MAC key. MAC keys share the ID
+// rules of signing keys but live in their own namespace and are not listed
+// by [KeyStore.List].
+type MACKeyStore interface {
+	// GenerateMAC creates a 256-bit MAC key (roamsign.ErrConflict when the
+	// ID is used).
+	GenerateMAC(ctx context.Context, id string) (MACKey, error)
+	// MACKey looks a MAC key up (roamsign.ErrNotFound when absent).
+	MACKey(ctx context.Context, id string) (MACKey, error)
+	// DeleteMAC removes a MAC key.
+	DeleteMAC(ctx context.Context, id string) error
+}
+
+// MACKey computes HMAC-SHA256 with a key held in a [MACKeyStore].
+type MACKey interface {
+	ID() string
+	// MAC returns the 32-byte HMAC-SHA256 of data (at most [MaxMACInput]
+	// bytes).
+	MAC(ctx context.Context, data []byte) ([]byte, error)
+}
+
+// MaxMACInput is the largest input MACKey.MAC accepts.
+const MaxMACInput = 1 << 20
+
+func checkMACInput(op string, data []byte) error {
+	if len(data) > MaxMACInput {
+		return roamsign.E(roamsign.ErrTooLarge, op, "MAC input longer than %d bytes", MaxMACInput)
+	}
+	return nil
+}

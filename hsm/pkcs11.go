@@ -134,9 +134,11 @@ type PKCS11Store struct {
 	login     pkcs11.SessionHandle
 	haveLogin bool
 	loginErr  error // latched: a rejected PIN is never tried again
+	latched   atomic.Bool
 
 	keysMu sync.Mutex
 	keys   map[string]*p11Key
+	macs   map[string]*p11MAC
 	genMu  sync.Mutex
 }
 
@@ -203,13 +205,21 @@ func OpenPKCS11(ctx context.Context, cfg PKCS11Config) (*PKCS11Store, error) {
 		pool: make(chan *p11Session, n),
 		done: make(chan struct{}),
 		keys: map[string]*p11Key{},
+		macs: map[string]*p11MAC{},
 	}
 	s.uri.PINValue = ""
 	for i := 0; i < n; i++ {
 		s.pool <- &p11Session{}
 	}
 	s.mu.Lock()
+	gen := mod.gen.Load()
 	err = s.loginLocked(op, true)
+	if isRV(err, pkcs11.CKR_CRYPTOKI_NOT_INITIALIZED) {
+		// Another user of the shared library finalised it.
+		if err = mod.reinit(gen); err == nil {
+			err = s.loginLocked(op, true)
+		}
+	}
 	s.mu.Unlock()
 	if err != nil {
 		_ = mod.release()
@@ -290,9 +300,11 @@ func (s *PKCS11Store) loginLocked(op string, first bool) error {
 			return roamsign.E(roamsign.ErrUnavailable, op, "the token's user PIN is not initialised")
 		case ti.Flags&pkcs11.CKF_USER_PIN_LOCKED != 0:
 			s.loginErr = roamsign.E(roamsign.ErrLocked, op, "the token's user PIN is locked")
+			s.latched.Store(true)
 			return s.loginErr
 		case ti.Flags&pkcs11.CKF_USER_PIN_FINAL_TRY != 0:
 			s.loginErr = roamsign.E(roamsign.ErrLocked, op, "the token's user PIN is on its final try; refusing to log in")
+			s.latched.Store(true)
 			return s.loginErr
 		case ti.Flags&pkcs11.CKF_USER_PIN_COUNT_LOW != 0:
 			s.log.Warn("token reports failed PIN attempts", "token", trimPad(ti.Label))
@@ -317,6 +329,7 @@ func (s *PKCS11Store) loginLocked(op string, first bool) error {
 			}
 			// Never try this PIN again: a wrong PIN must not lock the token.
 			s.loginErr = roamsign.Wrap(kind, op, err, "token login failed")
+			s.latched.Store(true)
 			return s.loginErr
 		}
 	}
@@ -374,6 +387,15 @@ func (s *PKCS11Store) recover(op string, seen uint64, cause error) error {
 // is recovered and fn runs once more on a fresh session; a second fault
 // fails closed with roamsign.ErrUnavailable.
 func (s *PKCS11Store) withSession(ctx context.Context, op string, fn func(*p11Session) error) error {
+	if err := ctx.Err(); err != nil {
+		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "context done")
+	}
+	if s.latched.Load() {
+		s.mu.Lock()
+		err := s.loginErr
+		s.mu.Unlock()
+		return err
+	}
 	for attempt := 0; ; attempt++ {
 		if s.closed.Load() {
 			return roamsign.E(roamsign.ErrClosed, op, "key store closed")
@@ -426,9 +448,15 @@ func (s *PKCS11Store) ensureOpen(ss *p11Session) error {
 		ss.open = false
 	}
 	s.mu.Lock()
-	slot := s.slot
+	slot, loggedIn := s.slot, s.haveLogin
 	ep = s.epoch.Load()
 	s.mu.Unlock()
+	if !loggedIn {
+		// An earlier recovery failed: a new session would not be logged
+		// in. Report the lost login so that recovery is tried again.
+		ss.epoch = ep
+		return pkcs11.Error(pkcs11.CKR_USER_NOT_LOGGED_IN)
+	}
 	h, err := p.OpenSession(slot, pkcs11.CKF_SERIAL_SESSION|pkcs11.CKF_RW_SESSION)
 	if err != nil {
 		ss.epoch = ep
@@ -491,6 +519,10 @@ type p11Key struct {
 	pub   crypto.PublicKey
 	mech  []*pkcs11.Mechanism // for PKCS#1 v1.5 and ECDSA
 	h     atomic.Pointer[keyHandle]
+
+	// deleted is set by Delete, so a Key value held by a caller never
+	// signs with an object that may reuse its handle.
+	deleted atomic.Bool
 }
 
 type keyHandle struct {
@@ -519,6 +551,9 @@ func (k *p11Key) SignContext(ctx context.Context, digest []byte, opts crypto.Sig
 	if err != nil {
 		return nil, err
 	}
+	if k.deleted.Load() {
+		return nil, roamsign.E(roamsign.ErrNotFound, op, "key %q was deleted", k.id)
+	}
 	mech, data := k.mech, digest
 	if _, isRSA := k.pub.(*rsa.PublicKey); isRSA {
 		if m.pss {
@@ -535,7 +570,17 @@ func (k *p11Key) SignContext(ctx context.Context, digest []byte, opts crypto.Sig
 		if err != nil {
 			return err
 		}
-		if err := p.SignInit(ss.h, mech, h); err != nil {
+		err = p.SignInit(ss.h, mech, h)
+		if isRV(err, pkcs11.CKR_KEY_HANDLE_INVALID) || isRV(err, pkcs11.CKR_OBJECT_HANDLE_INVALID) {
+			// The cached handle went stale (the object was re-created or
+			// the token renumbered it): find the key again, once.
+			k.h.Store(nil)
+			if h, err = k.handle(op, ss); err != nil {
+				return err
+			}
+			err = p.SignInit(ss.h, mech, h)
+		}
+		if err != nil {
 			return err
 		}
 		sig, err = p.Sign(ss.h, data)
@@ -561,9 +606,18 @@ func (k *p11Key) handle(op string, ss *p11Session) (pkcs11.ObjectHandle, error) 
 	if c := k.h.Load(); c != nil && c.epoch == ss.epoch {
 		return c.h, nil
 	}
-	h, _, err := k.s.findPrivate(op, ss, k.id)
+	h, a, err := k.s.findPrivate(op, ss, k.id)
 	if err != nil {
 		return 0, err
+	}
+	// The ID may now name another key (deleted and generated again):
+	// never sign with a key whose public key is not the one callers hold.
+	pub, err := k.s.readPublic(op, ss, k.id, a.keyType, h)
+	if err != nil {
+		return 0, err
+	}
+	if !samePublicKey(k.pub, pub) {
+		return 0, roamsign.E(roamsign.ErrNotFound, op, "key %q was replaced by another key", k.id)
 	}
 	k.h.Store(&keyHandle{epoch: ss.epoch, h: h})
 	return h, nil
@@ -604,8 +658,14 @@ func (s *PKCS11Store) findObjects(ss *p11Session, tmpl []*pkcs11.Attribute, max 
 // be used: CKA_SIGN, CKA_SENSITIVE, !CKA_EXTRACTABLE, CKA_ALWAYS_SENSITIVE
 // and CKA_NEVER_EXTRACTABLE.
 func (s *PKCS11Store) findPrivate(op string, ss *p11Session, id string) (pkcs11.ObjectHandle, privAttrs, error) {
+	return s.findKeyObject(op, ss, pkcs11.CKO_PRIVATE_KEY, id)
+}
+
+// findKeyObject finds the key of class (private or secret) with CKA_ID id
+// and checks its attributes as findPrivate describes.
+func (s *PKCS11Store) findKeyObject(op string, ss *p11Session, class uint, id string) (pkcs11.ObjectHandle, privAttrs, error) {
 	hs, err := s.findObjects(ss, []*pkcs11.Attribute{
-		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PRIVATE_KEY),
+		pkcs11.NewAttribute(pkcs11.CKA_CLASS, class),
 		pkcs11.NewAttribute(pkcs11.CKA_ID, []byte(id)),
 	}, 2)
 	if err != nil {
@@ -613,10 +673,17 @@ func (s *PKCS11Store) findPrivate(op string, ss *p11Session, id string) (pkcs11.
 	}
 	switch len(hs) {
 	case 0:
-		return 0, privAttrs{}, roamsign.E(roamsign.ErrNotFound, op, "no private key with id %q", id)
+		// A session that lost its login sees no private objects: report
+		// the lost login (a fault) rather than a missing key.
+		if si, err := s.mod.ctx.GetSessionInfo(ss.h); err != nil {
+			return 0, privAttrs{}, err
+		} else if si.State == pkcs11.CKS_RO_PUBLIC_SESSION || si.State == pkcs11.CKS_RW_PUBLIC_SESSION {
+			return 0, privAttrs{}, pkcs11.Error(pkcs11.CKR_USER_NOT_LOGGED_IN)
+		}
+		return 0, privAttrs{}, roamsign.E(roamsign.ErrNotFound, op, "no key with id %q", id)
 	case 1:
 	default:
-		return 0, privAttrs{}, roamsign.E(roamsign.ErrConflict, op, "several private keys with id %q", id)
+		return 0, privAttrs{}, roamsign.E(roamsign.ErrConflict, op, "several keys with id %q", id)
 	}
 	attrs, err := s.mod.ctx.GetAttributeValue(ss.h, hs[0], []*pkcs11.Attribute{
 		pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, nil),
@@ -634,11 +701,11 @@ func (s *PKCS11Store) findPrivate(op string, ss *p11Session, id string) (pkcs11.
 	sign, sens, extr, always, never := attrBool(attrs[2].Value), attrBool(attrs[3].Value), attrBool(attrs[4].Value), attrBool(attrs[5].Value), attrBool(attrs[6].Value)
 	if !sens || extr || !always || !never {
 		return 0, a, roamsign.E(roamsign.ErrForbidden, op,
-			"private key %q is not sensitive and non-extractable since generation (ALWAYS_SENSITIVE=%t NEVER_EXTRACTABLE=%t SENSITIVE=%t EXTRACTABLE=%t); refusing to use it",
+			"key %q is not sensitive and non-extractable since generation (ALWAYS_SENSITIVE=%t NEVER_EXTRACTABLE=%t SENSITIVE=%t EXTRACTABLE=%t); refusing to use it",
 			id, always, never, sens, extr)
 	}
 	if !sign {
-		return 0, a, roamsign.E(roamsign.ErrForbidden, op, "private key %q may not sign (CKA_SIGN false)", id)
+		return 0, a, roamsign.E(roamsign.ErrForbidden, op, "key %q may not sign (CKA_SIGN false)", id)
 	}
 	return hs[0], a, nil
 }
@@ -904,12 +971,17 @@ func (s *PKCS11Store) Generate(ctx context.Context, req GenerateRequest) (Key, e
 	defer s.genMu.Unlock()
 	var k *p11Key
 	err = s.withSession(ctx, op, func(ss *p11Session) error {
-		hs, err := s.findObjects(ss, []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_ID, id)}, 1)
-		if err != nil {
-			return err
-		}
-		if len(hs) > 0 {
-			return roamsign.E(roamsign.ErrConflict, op, "a key with id %q exists", req.ID)
+		for _, class := range []uint{pkcs11.CKO_PRIVATE_KEY, pkcs11.CKO_PUBLIC_KEY} {
+			hs, err := s.findObjects(ss, []*pkcs11.Attribute{
+				pkcs11.NewAttribute(pkcs11.CKA_CLASS, class),
+				pkcs11.NewAttribute(pkcs11.CKA_ID, id),
+			}, 1)
+			if err != nil {
+				return err
+			}
+			if len(hs) > 0 {
+				return roamsign.E(roamsign.ErrConflict, op, "a key with id %q exists", req.ID)
+			}
 		}
 		if _, _, err := s.mod.ctx.GenerateKeyPair(ss.h, mech, pubT, privT); err != nil {
 			return err
@@ -972,7 +1044,8 @@ func (s *PKCS11Store) List(ctx context.Context) ([]KeyInfo, error) {
 	return out, nil
 }
 
-// Delete destroys the key pair and every certificate with its CKA_ID.
+// Delete destroys the key pair and every certificate with its CKA_ID (MAC
+// keys with the same ID are left alone).
 func (s *PKCS11Store) Delete(ctx context.Context, id string) error {
 	const op = "hsm.PKCS11Store.Delete"
 	if err := s.checkOpen(op); err != nil {
@@ -994,9 +1067,16 @@ func (s *PKCS11Store) Delete(ctx context.Context, id string) error {
 		if len(priv) == 0 {
 			return roamsign.E(roamsign.ErrNotFound, op, "no key with id %q", id)
 		}
-		all, err := s.findObjects(ss, []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_ID, []byte(id))}, 1000)
-		if err != nil {
-			return err
+		all := priv
+		for _, class := range []uint{pkcs11.CKO_PUBLIC_KEY, pkcs11.CKO_CERTIFICATE} {
+			hs, err := s.findObjects(ss, []*pkcs11.Attribute{
+				pkcs11.NewAttribute(pkcs11.CKA_CLASS, class),
+				pkcs11.NewAttribute(pkcs11.CKA_ID, []byte(id)),
+			}, 1000)
+			if err != nil {
+				return err
+			}
+			all = append(all, hs...)
 		}
 		for _, h := range all {
 			if err := s.mod.ctx.DestroyObject(ss.h, h); err != nil {
@@ -1006,6 +1086,9 @@ func (s *PKCS11Store) Delete(ctx context.Context, id string) error {
 		return nil
 	})
 	s.keysMu.Lock()
+	if k := s.keys[id]; k != nil && err == nil {
+		k.deleted.Store(true)
+	}
 	delete(s.keys, id)
 	s.keysMu.Unlock()
 	return err
@@ -1121,8 +1204,6 @@ var faults = map[uint]bool{
 	pkcs11.CKR_DEVICE_ERROR:             true,
 	pkcs11.CKR_CRYPTOKI_NOT_INITIALIZED: true,
 	pkcs11.CKR_SLOT_ID_INVALID:          true,
-	pkcs11.CKR_KEY_HANDLE_INVALID:       true,
-	pkcs11.CKR_OBJECT_HANDLE_INVALID:    true,
 }
 
 func isFault(err error) bool {
@@ -1172,5 +1253,202 @@ func mapErr(def roamsign.Kind, op string, err error, msg string) error {
 
 func randRead(b []byte) error {
 	_, err := rand.Read(b)
+	return err
+}
+
+// ---------------------------------------------------------------------------
+// MAC keys.
+
+var (
+	_ MACKeyStore = (*PKCS11Store)(nil)
+	_ MACKey      = (*p11MAC)(nil)
+)
+
+// p11MAC is a CKK_GENERIC_SECRET key used with CKM_SHA256_HMAC.
+type p11MAC struct {
+	s       *PKCS11Store
+	id      string
+	h       atomic.Pointer[keyHandle]
+	deleted atomic.Bool
+}
+
+var hmacMech = []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_SHA256_HMAC, nil)}
+
+func (m *p11MAC) ID() string { return m.id }
+
+// MAC computes HMAC-SHA256 in the token.
+func (m *p11MAC) MAC(ctx context.Context, data []byte) ([]byte, error) {
+	const op = "hsm.MAC"
+	if err := checkMACInput(op, data); err != nil {
+		return nil, err
+	}
+	if m.deleted.Load() {
+		return nil, roamsign.E(roamsign.ErrNotFound, op, "MAC key %q was deleted", m.id)
+	}
+	p := m.s.mod.ctx
+	var out []byte
+	err := m.s.withSession(ctx, op, func(ss *p11Session) error {
+		for try := 0; ; try++ {
+			c := m.h.Load()
+			if c == nil || c.epoch != ss.epoch {
+				h, _, err := m.s.findKeyObject(op, ss, pkcs11.CKO_SECRET_KEY, m.id)
+				if err != nil {
+					return err
+				}
+				c = &keyHandle{epoch: ss.epoch, h: h}
+				m.h.Store(c)
+			}
+			err := p.SignInit(ss.h, hmacMech, c.h)
+			if try == 0 && (isRV(err, pkcs11.CKR_KEY_HANDLE_INVALID) || isRV(err, pkcs11.CKR_OBJECT_HANDLE_INVALID)) {
+				m.h.Store(nil) // stale handle: find the key again, once
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			out, err = p.Sign(ss.h, data)
+			return err
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// GenerateMAC creates a 256-bit CKK_GENERIC_SECRET token key: CKA_SENSITIVE,
+// CKA_SIGN and CKA_VERIFY true; CKA_EXTRACTABLE, CKA_ENCRYPT, CKA_DECRYPT,
+// CKA_WRAP, CKA_UNWRAP and CKA_DERIVE false.
+func (s *PKCS11Store) GenerateMAC(ctx context.Context, id string) (MACKey, error) {
+	const op = "hsm.PKCS11Store.GenerateMAC"
+	if err := s.checkOpen(op); err != nil {
+		return nil, err
+	}
+	if err := validID(op, id); err != nil {
+		return nil, err
+	}
+	tmpl := []*pkcs11.Attribute{
+		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_SECRET_KEY),
+		pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_GENERIC_SECRET),
+		pkcs11.NewAttribute(pkcs11.CKA_VALUE_LEN, 32),
+		pkcs11.NewAttribute(pkcs11.CKA_TOKEN, true),
+		pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, true),
+		pkcs11.NewAttribute(pkcs11.CKA_SENSITIVE, true),
+		pkcs11.NewAttribute(pkcs11.CKA_EXTRACTABLE, false),
+		pkcs11.NewAttribute(pkcs11.CKA_SIGN, true),
+		pkcs11.NewAttribute(pkcs11.CKA_VERIFY, true),
+		pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, false),
+		pkcs11.NewAttribute(pkcs11.CKA_DECRYPT, false),
+		pkcs11.NewAttribute(pkcs11.CKA_WRAP, false),
+		pkcs11.NewAttribute(pkcs11.CKA_UNWRAP, false),
+		pkcs11.NewAttribute(pkcs11.CKA_DERIVE, false),
+		pkcs11.NewAttribute(pkcs11.CKA_ID, []byte(id)),
+		pkcs11.NewAttribute(pkcs11.CKA_LABEL, id),
+	}
+	s.genMu.Lock()
+	defer s.genMu.Unlock()
+	m := &p11MAC{s: s, id: id}
+	err := s.withSession(ctx, op, func(ss *p11Session) error {
+		hs, err := s.findObjects(ss, []*pkcs11.Attribute{
+			pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_SECRET_KEY),
+			pkcs11.NewAttribute(pkcs11.CKA_ID, []byte(id)),
+		}, 1)
+		if err != nil {
+			return err
+		}
+		if len(hs) > 0 {
+			return roamsign.E(roamsign.ErrConflict, op, "a MAC key with id %q exists", id)
+		}
+		h, err := s.mod.ctx.GenerateKey(ss.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_GENERIC_SECRET_KEY_GEN, nil)}, tmpl)
+		if err != nil {
+			return err
+		}
+		m.h.Store(&keyHandle{epoch: ss.epoch, h: h})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.keysMu.Lock()
+	s.macs[id] = m
+	s.keysMu.Unlock()
+	return m, nil
+}
+
+// MACKey looks a MAC key up and checks its attributes.
+func (s *PKCS11Store) MACKey(ctx context.Context, id string) (MACKey, error) {
+	const op = "hsm.PKCS11Store.MACKey"
+	if err := s.checkOpen(op); err != nil {
+		return nil, err
+	}
+	if err := validID(op, id); err != nil {
+		return nil, err
+	}
+	s.keysMu.Lock()
+	m := s.macs[id]
+	s.keysMu.Unlock()
+	if m != nil {
+		return m, nil
+	}
+	m = &p11MAC{s: s, id: id}
+	err := s.withSession(ctx, op, func(ss *p11Session) error {
+		h, a, err := s.findKeyObject(op, ss, pkcs11.CKO_SECRET_KEY, id)
+		if err != nil {
+			return err
+		}
+		if a.keyType != pkcs11.CKK_GENERIC_SECRET {
+			return roamsign.E(roamsign.ErrUnsupported, op, "secret key %q is not a generic secret", id)
+		}
+		m.h.Store(&keyHandle{epoch: ss.epoch, h: h})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.keysMu.Lock()
+	if c := s.macs[id]; c != nil {
+		m = c
+	} else {
+		s.macs[id] = m
+	}
+	s.keysMu.Unlock()
+	return m, nil
+}
+
+// DeleteMAC destroys the MAC key.
+func (s *PKCS11Store) DeleteMAC(ctx context.Context, id string) error {
+	const op = "hsm.PKCS11Store.DeleteMAC"
+	if err := s.checkOpen(op); err != nil {
+		return err
+	}
+	if err := validID(op, id); err != nil {
+		return err
+	}
+	s.genMu.Lock()
+	defer s.genMu.Unlock()
+	err := s.withSession(ctx, op, func(ss *p11Session) error {
+		hs, err := s.findObjects(ss, []*pkcs11.Attribute{
+			pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_SECRET_KEY),
+			pkcs11.NewAttribute(pkcs11.CKA_ID, []byte(id)),
+		}, 16)
+		if err != nil {
+			return err
+		}
+		if len(hs) == 0 {
+			return roamsign.E(roamsign.ErrNotFound, op, "no MAC key with id %q", id)
+		}
+		for _, h := range hs {
+			if err := s.mod.ctx.DestroyObject(ss.h, h); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	s.keysMu.Lock()
+	if m := s.macs[id]; m != nil && err == nil {
+		m.deleted.Store(true)
+	}
+	delete(s.macs, id)
+	s.keysMu.Unlock()
 	return err
 }

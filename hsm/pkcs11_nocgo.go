@@ -14,7 +14,10 @@ import (
 // roamsign.ErrUnsupported.
 type PKCS11Store struct{}
 
-var _ KeyStore = (*PKCS11Store)(nil)
+var (
+	_ KeyStore    = (*PKCS11Store)(nil)
+	_ MACKeyStore = (*PKCS11Store)(nil)
+)
 
 func errNoCgo(op string) error {
 	return roamsign.E(roamsign.ErrUnsupported, op, "PKCS#11 needs a build with cgo (CGO_ENABLED=1)")
@@ -68,3 +71,18 @@ func (s *PKCS11Store) Chain(context.Context, string) ([]*x509.Certificate, error
 
 // Close does nothing.
 func (s *PKCS11Store) Close() error { return nil }
+
+// GenerateMAC returns roamsign.ErrUnsupported.
+func (s *PKCS11Store) GenerateMAC(context.Context, string) (MACKey, error) {
+	return nil, errNoCgo("hsm.PKCS11Store.GenerateMAC")
+}
+
+// MACKey returns roamsign.ErrUnsupported.
+func (s *PKCS11Store) MACKey(context.Context, string) (MACKey, error) {
+	return nil, errNoCgo("hsm.PKCS11Store.MACKey")
+}
+
+// DeleteMAC returns roamsign.ErrUnsupported.
+func (s *PKCS11Store) DeleteMAC(context.Context, string) error {
+	return errNoCgo("hsm.PKCS11Store.DeleteMAC")
+}

@@ -7,8 +7,10 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/ecdsa"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -87,8 +89,9 @@ type SoftwareStore struct {
 	log    *slog.Logger
 	closed atomic.Bool
 
-	mu   sync.Mutex // serialises writes and guards keys
+	mu   sync.Mutex // serialises writes and guards keys and macs
 	keys map[string]*softKey
+	macs map[string]*softMAC
 }
 
 var (
@@ -183,7 +186,7 @@ func OpenSoftware(ctx context.Context, cfg SoftwareConfig) (*SoftwareStore, erro
 			return nil, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "cannot write the store header")
 		}
 		log.Info("software key store created", "dir", cfg.Dir)
-		return &SoftwareStore{dir: cfg.Dir, aead: aead, log: log, keys: map[string]*softKey{}}, nil
+		return &SoftwareStore{dir: cfg.Dir, aead: aead, log: log, keys: map[string]*softKey{}, macs: map[string]*softMAC{}}, nil
 	case err != nil:
 		return nil, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "cannot read the store header")
 	}
@@ -197,7 +200,7 @@ func OpenSoftware(ctx context.Context, cfg SoftwareConfig) (*SoftwareStore, erro
 	if pt, err := open(aead, h.Check, []byte(headerFile)); err != nil || string(pt) != checkContent {
 		return nil, roamsign.E(roamsign.ErrUnauthenticated, op, "wrong passphrase for the key store")
 	}
-	return &SoftwareStore{dir: cfg.Dir, aead: aead, log: log, keys: map[string]*softKey{}}, nil
+	return &SoftwareStore{dir: cfg.Dir, aead: aead, log: log, keys: map[string]*softKey{}, macs: map[string]*softMAC{}}, nil
 }
 
 func deriveAEAD(pass roamsign.Secret, h storeHeader) (cipher.AEAD, error) {
@@ -445,6 +448,9 @@ func (s *SoftwareStore) Delete(ctx context.Context, id string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if k := s.keys[id]; k != nil {
+		k.deleted.Store(true)
+	}
 	delete(s.keys, id)
 	if err := os.Remove(filepath.Join(s.dir, id+keySuffix)); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -527,7 +533,7 @@ func (s *SoftwareStore) Close() error {
 		return nil
 	}
 	s.mu.Lock()
-	s.keys = nil
+	s.keys, s.macs = nil, nil
 	s.mu.Unlock()
 	return nil
 }
@@ -539,6 +545,8 @@ type softKey struct {
 	label string
 	alg   roamsign.KeyAlgorithm
 	priv  crypto.Signer
+
+	deleted atomic.Bool // set by Delete: the key may no longer sign
 }
 
 func (k *softKey) Public() crypto.PublicKey         { return k.priv.Public() }
@@ -563,6 +571,9 @@ func (k *softKey) SignContext(ctx context.Context, digest []byte, opts crypto.Si
 	if err := ctx.Err(); err != nil {
 		return nil, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "context done")
 	}
+	if k.deleted.Load() {
+		return nil, roamsign.E(roamsign.ErrNotFound, op, "key %q was deleted", k.id)
+	}
 	m, err := checkSign(op, k.priv.Public(), digest, opts)
 	if err != nil {
 		return nil, err
@@ -584,4 +595,140 @@ func (k *softKey) SignContext(ctx context.Context, digest []byte, opts crypto.Si
 		return nil, roamsign.Wrap(roamsign.ErrInternal, op, err, "signing failed")
 	}
 	return sig, nil
+}
+
+// MAC keys of the software store: 32 random bytes sealed like signing keys,
+// in "<id>.mac" files.
+
+var (
+	_ MACKeyStore = (*SoftwareStore)(nil)
+	_ MACKey      = (*softMAC)(nil)
+)
+
+const macSuffix = ".mac"
+
+type macFile struct {
+	Version int    `json:"version"`
+	ID      string `json:"id"`
+	Sealed  []byte `json:"sealed"`
+}
+
+func macAAD(id string) []byte { return []byte(aadPrefix + "mac\x00" + id) }
+
+// GenerateMAC creates a 256-bit HMAC key with crypto/rand.
+func (s *SoftwareStore) GenerateMAC(ctx context.Context, id string) (MACKey, error) {
+	const op = "hsm.SoftwareStore.GenerateMAC"
+	if err := s.checkOpen(op); err != nil {
+		return nil, err
+	}
+	if err := validID(op, id); err != nil {
+		return nil, err
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, roamsign.Wrap(roamsign.ErrInternal, op, err, "random key")
+	}
+	sealed, err := seal(s.aead, key, macAAD(id))
+	if err != nil {
+		return nil, roamsign.Wrap(roamsign.ErrInternal, op, err, "encrypting the key")
+	}
+	body, _ := json.Marshal(macFile{Version: 1, ID: id, Sealed: sealed})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.checkOpen(op); err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(s.dir, id+macSuffix, body, false); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil, roamsign.E(roamsign.ErrConflict, op, "a MAC key with id %q exists", id)
+		}
+		return nil, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "cannot write the key file")
+	}
+	m := &softMAC{s: s, id: id, key: key}
+	s.macs[id] = m
+	return m, nil
+}
+
+// MACKey decrypts a MAC key (once; it is then cached in memory).
+func (s *SoftwareStore) MACKey(ctx context.Context, id string) (MACKey, error) {
+	const op = "hsm.SoftwareStore.MACKey"
+	if err := s.checkOpen(op); err != nil {
+		return nil, err
+	}
+	if err := validID(op, id); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m := s.macs[id]; m != nil {
+		return m, nil
+	}
+	raw, err := readLimited(filepath.Join(s.dir, id+macSuffix))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, roamsign.E(roamsign.ErrNotFound, op, "no MAC key with id %q", id)
+	}
+	if err != nil {
+		return nil, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "cannot read the key file")
+	}
+	var mf macFile
+	if err := json.Unmarshal(raw, &mf); err != nil || mf.Version != 1 || mf.ID != id {
+		return nil, roamsign.E(roamsign.ErrInternal, op, "MAC key file %q is damaged", id)
+	}
+	key, err := open(s.aead, mf.Sealed, macAAD(id))
+	if err != nil || len(key) != 32 {
+		return nil, roamsign.E(roamsign.ErrInternal, op, "MAC key file %q fails authentication", id)
+	}
+	m := &softMAC{s: s, id: id, key: key}
+	s.macs[id] = m
+	return m, nil
+}
+
+// DeleteMAC removes the MAC key file.
+func (s *SoftwareStore) DeleteMAC(ctx context.Context, id string) error {
+	const op = "hsm.SoftwareStore.DeleteMAC"
+	if err := s.checkOpen(op); err != nil {
+		return err
+	}
+	if err := validID(op, id); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := os.Remove(filepath.Join(s.dir, id+macSuffix)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return roamsign.E(roamsign.ErrNotFound, op, "no MAC key with id %q", id)
+		}
+		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "cannot delete the key file")
+	}
+	if m := s.macs[id]; m != nil {
+		m.deleted.Store(true)
+	}
+	delete(s.macs, id)
+	return syncDir(s.dir)
+}
+
+type softMAC struct {
+	s       *SoftwareStore
+	id      string
+	key     []byte
+	deleted atomic.Bool
+}
+
+func (m *softMAC) ID() string { return m.id }
+
+// MAC computes HMAC-SHA256 in process.
+func (m *softMAC) MAC(ctx context.Context, data []byte) ([]byte, error) {
+	const op = "hsm.MAC"
+	if err := m.s.checkOpen(op); err != nil {
+		return nil, err
+	}
+	if err := checkMACInput(op, data); err != nil {
+		return nil, err
+	}
+	if m.deleted.Load() {
+		return nil, roamsign.E(roamsign.ErrNotFound, op, "MAC key %q was deleted", m.id)
+	}
+	h := hmac.New(sha256.New, m.key)
+	h.Write(data)
+	return h.Sum(nil), nil
 }

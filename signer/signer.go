@@ -6,7 +6,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/rsa"
-	"fmt"
 	"log/slog"
 	"math/big"
 	"runtime"
@@ -166,7 +165,7 @@ func (s *Signer) sign(ctx context.Context, op string, h roamsign.Hash, opts Opti
 	so := signerOpts(h.Algorithm, opts.PSS)
 	defer func() {
 		if r := recover(); r != nil {
-			sig, err = nil, roamsign.E(roamsign.ErrInternal, op, "key panicked: %s", fmt.Sprint(r))
+			sig, err = nil, roamsign.E(roamsign.ErrInternal, op, "key panicked (%T)", r)
 		}
 	}()
 	if cs, ok := s.key.(ContextSigner); ok {
@@ -198,27 +197,28 @@ func (s *Signer) sign(ctx context.Context, op string, h roamsign.Hash, opts Opti
 	return nil, roamsign.E(roamsign.ErrInternal, op, "unexpected key type")
 }
 
-// ecdsaOut parses an ECDSA signature (DER, or r‖s as some keys return it),
-// verifies it when configured and encodes it as asked.
+// ecdsaOut checks an ECDSA signature (DER, or r‖s as some keys return
+// it), verifies it when configured and encodes it as asked.
 func (s *Signer) ecdsaOut(op string, pub *ecdsa.PublicKey, digest, sig []byte, raw bool) ([]byte, error) {
 	n := (pub.Curve.Params().BitSize + 7) / 8
-	r, ss, isDER := parseDERSig(sig)
+	r, ss, isDER := splitDERSig(sig)
 	if !isDER {
 		if len(sig) != 2*n {
 			return nil, roamsign.E(roamsign.ErrInvalidSignature, op, "key returned a malformed ECDSA signature")
 		}
-		r, ss = new(big.Int).SetBytes(sig[:n]), new(big.Int).SetBytes(sig[n:])
+		r, ss = sig[:n], sig[n:]
 	}
-	if r.Sign() <= 0 || ss.Sign() <= 0 || r.BitLen() > 8*n || ss.BitLen() > 8*n {
+	r, ss = trimZeros(r), trimZeros(ss)
+	if len(r) == 0 || len(ss) == 0 || len(r) > n || len(ss) > n {
 		return nil, roamsign.E(roamsign.ErrInvalidSignature, op, "key returned an ECDSA signature out of range")
 	}
-	if s.verifyEC && !ecdsa.Verify(pub, digest, r, ss) {
+	if s.verifyEC && !ecdsa.Verify(pub, digest, new(big.Int).SetBytes(r), new(big.Int).SetBytes(ss)) {
 		return nil, roamsign.E(roamsign.ErrInvalidSignature, op, "key returned a signature that does not verify")
 	}
 	if raw {
 		out := make([]byte, 2*n)
-		r.FillBytes(out[:n])
-		ss.FillBytes(out[n:])
+		copy(out[n-len(r):n], r)
+		copy(out[2*n-len(ss):], ss)
 		return out, nil
 	}
 	if isDER {
@@ -226,20 +226,34 @@ func (s *Signer) ecdsaOut(op string, pub *ecdsa.PublicKey, digest, sig []byte, r
 	}
 	b := cryptobyte.NewBuilder(make([]byte, 0, 2*n+8))
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1BigInt(r)
-		b.AddASN1BigInt(ss)
+		b.AddASN1BigInt(new(big.Int).SetBytes(r))
+		b.AddASN1BigInt(new(big.Int).SetBytes(ss))
 	})
 	return b.Bytes()
 }
 
-// parseDERSig parses ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }.
-func parseDERSig(sig []byte) (r, s *big.Int, ok bool) {
+// splitDERSig splits a DER ECDSA-Sig-Value ::= SEQUENCE { r INTEGER,
+// s INTEGER } into the big-endian magnitudes of two positive integers.
+func splitDERSig(sig []byte) (r, s []byte, ok bool) {
 	in := cryptobyte.String(sig)
-	var seq cryptobyte.String
-	r, s = new(big.Int), new(big.Int)
+	var seq, ri, si cryptobyte.String
 	if !in.ReadASN1(&seq, cbasn1.SEQUENCE) || !in.Empty() ||
-		!seq.ReadASN1Integer(r) || !seq.ReadASN1Integer(s) || !seq.Empty() {
+		!seq.ReadASN1(&ri, cbasn1.INTEGER) || !seq.ReadASN1(&si, cbasn1.INTEGER) || !seq.Empty() {
 		return nil, nil, false
 	}
-	return r, s, true
+	// DER integers are minimal; a positive one starts with a clear top bit
+	// or a single 0x00 before a set top bit.
+	for _, v := range []cryptobyte.String{ri, si} {
+		if len(v) == 0 || v[0]&0x80 != 0 || len(v) > 1 && v[0] == 0 && v[1]&0x80 == 0 {
+			return nil, nil, false
+		}
+	}
+	return ri, si, true
+}
+
+func trimZeros(b []byte) []byte {
+	for len(b) > 0 && b[0] == 0 {
+		b = b[1:]
+	}
+	return b
 }

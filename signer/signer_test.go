@@ -72,6 +72,11 @@ func verify(t *testing.T, pub crypto.PublicKey, h roamsign.Hash, sig []byte, opt
 	}
 }
 
+func ecdsaVerifyRaw(pub *ecdsa.PublicKey, digest, sig []byte) bool {
+	n := len(sig) / 2
+	return ecdsa.Verify(pub, digest, new(big.Int).SetBytes(sig[:n]), new(big.Int).SetBytes(sig[n:]))
+}
+
 func TestSignEveryAlgorithm(t *testing.T) {
 	r, e256, e384 := keys(t)
 	cases := []struct {

@@ -167,3 +167,32 @@ func ValidateTransaction(tx *roamsign.TransactionRecord) error {
 	}
 	return checkBlobs(op, "certificate chain", tx.Chain)
 }
+
+// PrepareBegin validates the arguments of BeginTransaction, defaulting
+// tx.State to pending and tx.ChallengeID to challengeID.
+func PrepareBegin(op, challengeID string, tx *roamsign.TransactionRecord, audit *roamsign.AuditRecord) error {
+	if tx != nil && tx.State == "" {
+		tx.State = roamsign.TxPending
+	}
+	if tx != nil && tx.ChallengeID == "" {
+		tx.ChallengeID = challengeID
+	}
+	if err := ValidateTransaction(tx); err != nil {
+		return err
+	}
+	if tx.State != roamsign.TxPending || tx.ChallengeID != challengeID {
+		return roamsign.E(roamsign.ErrInvalidInput, op, "a new transaction must be pending and name its challenge")
+	}
+	return ValidateAudit(audit)
+}
+
+// PrepareFinish validates the arguments of FinishTransaction.
+func PrepareFinish(op string, tx *roamsign.TransactionRecord, audit *roamsign.AuditRecord) error {
+	if err := ValidateTransaction(tx); err != nil {
+		return err
+	}
+	if tx.State != roamsign.TxSigned && tx.State != roamsign.TxFailed {
+		return roamsign.E(roamsign.ErrInvalidInput, op, "a finished transaction is signed or failed")
+	}
+	return ValidateAudit(audit)
+}

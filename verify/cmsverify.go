@@ -49,26 +49,43 @@ func (v *Verifier) VerifyCMS(ctx context.Context, req CMSRequest) ([]*Result, er
 	case !sd.hasEContent:
 		content = req.Content
 	}
-	certs := make([]*x509.Certificate, 0, len(sd.certs)+len(req.Intermediates))
+	return v.verifySignedData(ctx, sd, bytesDigester(content), req.Intermediates)
+}
+
+// digester returns the digest of the signed content with h.
+type digester func(h crypto.Hash) ([]byte, error)
+
+func bytesDigester(b []byte) digester {
+	return func(h crypto.Hash) ([]byte, error) {
+		hh := h.New()
+		hh.Write(b)
+		return hh.Sum(nil), nil
+	}
+}
+
+// verifySignedData verifies every signer of a parsed SignedData whose
+// content digest dig provides.
+func (v *Verifier) verifySignedData(ctx context.Context, sd *signedData, dig digester, extra []*x509.Certificate) ([]*Result, error) {
+	certs := make([]*x509.Certificate, 0, len(sd.certs)+len(extra))
 	for _, der := range sd.certs {
 		c, err := v.parseCert(der)
 		if err != nil {
-			return nil, roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "malformed certificate in the signature")
+			return nil, roamsign.Wrap(roamsign.ErrInvalidInput, "verify.CMS", err, "malformed certificate in the signature")
 		}
 		certs = append(certs, c)
 	}
-	certs = append(certs, req.Intermediates...)
+	certs = append(certs, extra...)
 	now := v.now()
 	out := make([]*Result, 0, len(sd.signers))
 	for i := range sd.signers {
-		out = append(out, v.verifySigner(ctx, sd, &sd.signers[i], content, certs, now))
+		out = append(out, v.verifySigner(ctx, sd, &sd.signers[i], dig, certs, now))
 	}
 	return out, nil
 }
 
-func (v *Verifier) verifySigner(ctx context.Context, sd *signedData, si *signerInfo, content []byte, certs []*x509.Certificate, now time.Time) *Result {
+func (v *Verifier) verifySigner(ctx context.Context, sd *signedData, si *signerInfo, dig digester, certs []*x509.Certificate, now time.Time) *Result {
 	r := &Result{TrustedTime: now, TimeSource: "verification-time"}
-	cert := v.checkSigner(r, sd, si, content, certs, oidData, false)
+	cert := v.checkSigner(r, sd, si, dig, certs, oidData, false)
 	if cert == nil {
 		return r
 	}
@@ -77,7 +94,7 @@ func (v *Verifier) verifySigner(ctx context.Context, sd *signedData, si *signerI
 		r.TimestampPresent = true
 		if len(ts.values) != 1 {
 			r.add(CheckTimestamp, Indeterminate, "more than one timestamp token")
-		} else if gen, verdict, reason := v.verifyTimestamp(ctx, ts.values[0], si.signature, now); verdict != Valid {
+		} else if gen, verdict, reason := v.verifyTimestamp(ctx, ts.values[0], bytesDigester(si.signature), now); verdict != Valid {
 			r.add(CheckTimestamp, verdict, reason)
 		} else {
 			r.add(CheckTimestamp, Valid, "genTime "+gen.UTC().Format(time.RFC3339))
@@ -97,7 +114,7 @@ func (v *Verifier) verifySigner(ctx context.Context, sd *signedData, si *signerI
 
 // checkSigner adds the format, attribute, digest and signature checks of one
 // SignerInfo and returns the signer certificate when all of them passed.
-func (v *Verifier) checkSigner(r *Result, sd *signedData, si *signerInfo, content []byte, certs []*x509.Certificate, wantCT asn1.ObjectIdentifier, requireESS bool) *x509.Certificate {
+func (v *Verifier) checkSigner(r *Result, sd *signedData, si *signerInfo, dig digester, certs []*x509.Certificate, wantCT asn1.ObjectIdentifier, requireESS bool) *x509.Certificate {
 	var cert *x509.Certificate
 	for _, c := range certs {
 		if si.ski != nil {
@@ -114,7 +131,7 @@ func (v *Verifier) checkSigner(r *Result, sd *signedData, si *signerInfo, conten
 		r.add(CheckFormat, Invalid, "the signer's certificate is not in the signature")
 		return nil
 	}
-	ci := certInfo(cert)
+	ci := v.info(cert)
 	r.Signer = &ci
 	r.add(CheckFormat, Valid, "")
 	h, ok := digestAlgorithm(si.digestAlg)
@@ -130,9 +147,12 @@ func (v *Verifier) checkSigner(r *Result, sd *signedData, si *signerInfo, conten
 	md := attr(si.attrs, oidAttrMessageDigest).values[0]
 	var want cryptobyte.String
 	md.ReadASN1(&want, cbasn1.OCTET_STRING)
-	hh := h.New()
-	hh.Write(content)
-	if !bytes.Equal(hh.Sum(nil), want) {
+	got, err := dig(h)
+	if err != nil {
+		r.add(CheckDigest, Indeterminate, "the signed content could not be read: "+err.Error())
+		return nil
+	}
+	if !bytes.Equal(got, want) {
 		r.add(CheckDigest, Invalid, "the content digest does not match the message-digest attribute")
 		return nil
 	}
@@ -363,9 +383,9 @@ func verifySignerSignature(si *signerInfo, cert *x509.Certificate, h crypto.Hash
 	return VerifyDigestSignature(cert.PublicKey, h, hh.Sum(nil), si.signature, pss)
 }
 
-// verifyTimestamp verifies an RFC 3161 token over sigValue and returns its
-// genTime when valid.
-func (v *Verifier) verifyTimestamp(ctx context.Context, token []byte, sigValue []byte, now time.Time) (time.Time, Verdict, string) {
+// verifyTimestamp verifies an RFC 3161 token whose message imprint must be
+// imprintOf(hash) and returns its genTime when valid.
+func (v *Verifier) verifyTimestamp(ctx context.Context, token []byte, imprintOf digester, now time.Time) (time.Time, Verdict, string) {
 	sd, err := parseSignedData(token, v.maxSig)
 	if err != nil {
 		return time.Time{}, Invalid, "timestamp token: " + err.Error()
@@ -382,7 +402,7 @@ func (v *Verifier) verifyTimestamp(ctx context.Context, token []byte, sigValue [
 		certs = append(certs, c)
 	}
 	tr := &Result{}
-	cert := v.checkSigner(tr, sd, &sd.signers[0], sd.eContent, certs, oidTSTInfo, true)
+	cert := v.checkSigner(tr, sd, &sd.signers[0], bytesDigester(sd.eContent), certs, oidTSTInfo, true)
 	if cert == nil {
 		f := tr.Failed()
 		return time.Time{}, Invalid, "timestamp token: " + f.Name + ": " + f.Reason
@@ -391,9 +411,11 @@ func (v *Verifier) verifyTimestamp(ctx context.Context, token []byte, sigValue [
 	if err != nil {
 		return time.Time{}, Invalid, "timestamp token: " + err.Error()
 	}
-	hh := imprintHash.New()
-	hh.Write(sigValue)
-	if !bytes.Equal(hh.Sum(nil), imprint) {
+	want, err := imprintOf(imprintHash)
+	if err != nil {
+		return time.Time{}, Indeterminate, "timestamped data could not be read: " + err.Error()
+	}
+	if !bytes.Equal(want, imprint) {
 		return time.Time{}, Invalid, "timestamp token covers another signature"
 	}
 	if gen.After(now.Add(time.Minute)) {

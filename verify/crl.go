@@ -69,8 +69,25 @@ type RevokedEntry struct {
 // entry is the compact in-memory form of a CRL entry.
 type entry struct {
 	at      int64 // unix seconds
-	invalid int64 // unix seconds, 0 when absent
 	reason  int8
+	invalid bool // an invalidity date is in CRL.invalidity
+}
+
+// serialKeyLen bounds the serials held in the fixed-size map: RFC 5280
+// allows 20 octets, plus one leading zero octet for a positive sign.
+const serialKeyLen = 21
+
+// fixedKey is a serial of at most serialKeyLen octets: length, then bytes.
+type fixedKey [serialKeyLen + 1]byte
+
+func makeKey(b []byte) (fixedKey, bool) {
+	var k fixedKey
+	if len(b) > serialKeyLen {
+		return k, false
+	}
+	k[0] = byte(len(b))
+	copy(k[1:], b)
+	return k, true
 }
 
 // CRL is a parsed certificate revocation list. It is immutable after
@@ -98,11 +115,13 @@ type CRL struct {
 	// such a CRL never decides a status.
 	Unusable string
 
-	sigAlg  x509.SignatureAlgorithm
-	tbs     []byte
-	sig     []byte
-	keys    string // backing store of the map keys
-	entries map[string]entry
+	sigAlg     x509.SignatureAlgorithm
+	tbs        []byte
+	sig        []byte
+	entries    map[fixedKey]entry
+	long       map[string]entry   // serials longer than serialKeyLen (non-conforming CAs)
+	invalidity map[fixedKey]int64 // invalidity dates, keyed like entries
+	longInv    map[string]int64
 }
 
 // IssuingDP is the issuing distribution point extension of a CRL.
@@ -116,21 +135,42 @@ type IssuingDP struct {
 }
 
 // Len returns the number of entries.
-func (c *CRL) Len() int { return len(c.entries) }
+func (c *CRL) Len() int { return len(c.entries) + len(c.long) }
 
 // Lookup returns the entry for a serial number.
 func (c *CRL) Lookup(serial *big.Int) (RevokedEntry, bool) {
+	if serial != nil && serial.Sign() > 0 {
+		// Fast path without allocation: the minimal positive encoding.
+		n := serial.BitLen()/8 + 1
+		if n <= serialKeyLen {
+			var buf [serialKeyLen]byte
+			serial.FillBytes(buf[:n])
+			if buf[0] == 0 && n > 1 && buf[1]&0x80 == 0 {
+				return c.lookupKey(buf[1:n])
+			}
+			return c.lookupKey(buf[:n])
+		}
+	}
 	return c.lookupKey(serialKey(serial))
 }
 
 func (c *CRL) lookupKey(key []byte) (RevokedEntry, bool) {
-	e, ok := c.entries[string(key)]
+	var e entry
+	var ok bool
+	var inv int64
+	if k, fits := makeKey(key); fits {
+		if e, ok = c.entries[k]; ok && e.invalid {
+			inv = c.invalidity[k]
+		}
+	} else if e, ok = c.long[string(key)]; ok && e.invalid {
+		inv = c.longInv[string(key)]
+	}
 	if !ok {
 		return RevokedEntry{}, false
 	}
 	r := RevokedEntry{RevokedAt: time.Unix(e.at, 0).UTC(), Reason: int(e.reason)}
-	if e.invalid != 0 {
-		r.InvalidityDate = time.Unix(e.invalid, 0).UTC()
+	if e.invalid {
+		r.InvalidityDate = time.Unix(inv, 0).UTC()
 	}
 	return r, true
 }
@@ -161,10 +201,6 @@ func parseCRL(der []byte, max int64) (c *CRL, err error) {
 			c, err = nil, bad(fmt.Sprint("parser fault: ", p))
 		}
 	}()
-	// Keys are substrings of one copy of the DER, so the map costs no
-	// allocation per entry.
-	keys := string(der)
-	base := cap(der)
 	input := cryptobyte.String(der)
 	var outer, tbsFull cryptobyte.String
 	if !input.ReadASN1(&outer, cbasn1.SEQUENCE) || !input.Empty() {
@@ -173,7 +209,7 @@ func parseCRL(der []byte, max int64) (c *CRL, err error) {
 	if !outer.ReadASN1Element(&tbsFull, cbasn1.SEQUENCE) {
 		return nil, bad("tbsCertList")
 	}
-	c = &CRL{tbs: tbsFull, keys: keys}
+	c = &CRL{tbs: tbsFull}
 	outerAlg, ok := readAlgorithm(&outer)
 	if !ok {
 		return nil, bad("signatureAlgorithm")
@@ -218,7 +254,13 @@ func parseCRL(der []byte, max int64) (c *CRL, err error) {
 		if !tbs.ReadASN1(&list, cbasn1.SEQUENCE) {
 			return nil, bad("revokedCertificates")
 		}
-		c.entries = make(map[string]entry, len(list)/32)
+		n := 0
+		for cnt := list; !cnt.Empty(); n++ {
+			if !cnt.SkipASN1(cbasn1.SEQUENCE) {
+				return nil, bad("revoked entry")
+			}
+		}
+		c.entries = make(map[fixedKey]entry, n)
 		for !list.Empty() {
 			var e cryptobyte.String
 			if !list.ReadASN1(&e, cbasn1.SEQUENCE) {
@@ -233,23 +275,19 @@ func parseCRL(der []byte, max int64) (c *CRL, err error) {
 				return nil, bad("entry revocationDate")
 			}
 			ent := entry{at: at.Unix()}
+			var inv int64
 			if !e.Empty() {
 				if version != 1 {
 					return nil, bad("entry extensions in a v1 CRL")
 				}
-				if err := c.entryExtensions(&e, &ent); err != nil {
+				if err := c.entryExtensions(&e, &ent, &inv); err != nil {
 					return nil, bad(err.Error())
 				}
 				if !e.Empty() {
 					return nil, bad("trailing data in entry")
 				}
 			}
-			off := base - cap(serial)
-			key := keys[off : off+len(serial)]
-			if old, dup := c.entries[key]; dup && old.at <= ent.at {
-				continue // keep the earliest record of a repeated serial
-			}
-			c.entries[key] = ent
+			c.add(serial, ent, inv)
 		}
 	}
 	if tbs.PeekASN1Tag(cbasn1.Tag(0).Constructed().ContextSpecific()) {
@@ -268,9 +306,36 @@ func parseCRL(der []byte, max int64) (c *CRL, err error) {
 		return nil, bad("trailing data in tbsCertList")
 	}
 	if c.entries == nil {
-		c.entries = map[string]entry{}
+		c.entries = map[fixedKey]entry{}
 	}
 	return c, nil
+}
+
+// add records an entry; of a repeated serial the earliest record is kept.
+func (c *CRL) add(serial []byte, ent entry, inv int64) {
+	if k, ok := makeKey(serial); ok {
+		if old, dup := c.entries[k]; dup && old.at <= ent.at {
+			return
+		}
+		c.entries[k] = ent
+		if ent.invalid {
+			if c.invalidity == nil {
+				c.invalidity = map[fixedKey]int64{}
+			}
+			c.invalidity[k] = inv
+		}
+		return
+	}
+	if c.long == nil {
+		c.long, c.longInv = map[string]entry{}, map[string]int64{}
+	}
+	if old, dup := c.long[string(serial)]; dup && old.at <= ent.at {
+		return
+	}
+	c.long[string(serial)] = ent
+	if ent.invalid {
+		c.longInv[string(serial)] = inv
+	}
 }
 
 type extension struct {
@@ -311,7 +376,7 @@ func readExtensions(s cryptobyte.String, fn func(extension) error) error {
 	return nil
 }
 
-func (c *CRL) entryExtensions(s *cryptobyte.String, ent *entry) error {
+func (c *CRL) entryExtensions(s *cryptobyte.String, ent *entry, inv *int64) error {
 	var raw cryptobyte.String
 	if !s.ReadASN1Element(&raw, cbasn1.SEQUENCE) {
 		return fmt.Errorf("crlEntryExtensions")
@@ -330,10 +395,7 @@ func (c *CRL) entryExtensions(s *cryptobyte.String, ent *entry) error {
 			if !ok || !v.Empty() {
 				return fmt.Errorf("invalidityDate")
 			}
-			ent.invalid = t.Unix()
-			if ent.invalid == 0 {
-				ent.invalid = -1
-			}
+			ent.invalid, *inv = true, t.Unix()
 		case x.oid.Equal(oidCertificateIssuer):
 			if c.Unusable == "" {
 				c.Unusable = "indirect CRL entries (certificateIssuer) are not supported"

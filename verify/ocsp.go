@@ -109,7 +109,8 @@ func parseOCSP(body []byte, cert, issuer *x509.Certificate) (r *ocsp.Response, e
 // ocspStatus decides the status of cert from OCSP; anything undecidable is
 // RevUnknown.
 func (v *Verifier) ocspStatus(ctx context.Context, cert, issuer *x509.Certificate, rc revocationCtx) RevocationInfo {
-	info := RevocationInfo{Subject: cert.Subject.String(), Serial: cert.SerialNumber.Text(16), Status: RevUnknown, Source: "ocsp"}
+	ci := v.info(cert)
+	info := RevocationInfo{Subject: ci.Subject, Serial: ci.Serial, Status: RevUnknown, Source: "ocsp"}
 	if v.cfg.OCSP == nil {
 		info.Detail = "no OCSP client configured"
 		return info

@@ -75,7 +75,7 @@ func (v *Verifier) VerifyDigest(ctx context.Context, req DigestRequest) *Result 
 	}
 	if err := VerifyDigestSignature(req.Certificate.PublicKey, req.Hash, req.Digest, req.Signature, req.PSS); err != nil {
 		r.add(CheckSignature, Invalid, err.Error())
-		ci := certInfo(req.Certificate)
+		ci := v.info(req.Certificate)
 		r.Signer = &ci
 		return r
 	}

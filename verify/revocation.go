@@ -20,7 +20,8 @@ type revocationCtx struct {
 // crlStatus decides the status of cert (issued by issuer) from its CRL
 // distribution points. Every path that cannot decide returns RevUnknown.
 func (v *Verifier) crlStatus(ctx context.Context, cert, issuer *x509.Certificate, rc revocationCtx) RevocationInfo {
-	info := RevocationInfo{Subject: cert.Subject.String(), Serial: cert.SerialNumber.Text(16), Status: RevUnknown}
+	ci := v.info(cert)
+	info := RevocationInfo{Subject: ci.Subject, Serial: ci.Serial, Status: RevUnknown}
 	if len(cert.CRLDistributionPoints) == 0 {
 		info.Detail = "certificate names no CRL distribution point"
 		return info

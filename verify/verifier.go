@@ -108,6 +108,7 @@ type Verifier struct {
 	chains  map[[32]byte][][]*x509.Certificate
 	certMu  sync.Mutex
 	certs   map[[32]byte]*x509.Certificate
+	infos   map[*x509.Certificate]CertInfo
 }
 
 // New builds a verifier from cfg.
@@ -133,6 +134,7 @@ func New(cfg Config) (*Verifier, error) {
 		keyUsage:   cfg.KeyUsage,
 		chains:     map[[32]byte][][]*x509.Certificate{},
 		certs:      map[[32]byte]*x509.Certificate{},
+		infos:      map[*x509.Certificate]CertInfo{},
 	}
 	for _, a := range cfg.Anchors {
 		if a == nil {
@@ -213,7 +215,7 @@ func (v *Verifier) VerifyChain(ctx context.Context, req ChainRequest) *Result {
 
 // checkCert adds the key-usage, chain and revocation checks for leaf.
 func (v *Verifier) checkCert(ctx context.Context, r *Result, leaf *x509.Certificate, inter []*x509.Certificate, rc revocationCtx) {
-	ci := certInfo(leaf)
+	ci := v.info(leaf)
 	r.Signer = &ci
 	kv, kr := v.keyUsageVerdict(leaf)
 	r.add(CheckKeyUsage, kv, kr)
@@ -237,9 +239,9 @@ func (v *Verifier) checkCert(ctx context.Context, r *Result, leaf *x509.Certific
 		}
 	}
 	for _, c := range bestChain {
-		r.Chain = append(r.Chain, certInfo(c))
+		r.Chain = append(r.Chain, v.info(c))
 	}
-	r.add(CheckChain, Valid, fmt.Sprintf("chains to %q at %s", bestChain[len(bestChain)-1].Subject.String(), rc.trusted.UTC().Format(time.RFC3339)))
+	r.add(CheckChain, Valid, fmt.Sprintf("chains to %q at %s", v.info(bestChain[len(bestChain)-1]).Subject, rc.trusted.UTC().Format(time.RFC3339)))
 	r.Revocation = best
 	r.add(CheckRevocation, bestV, bestReason)
 }
@@ -391,6 +393,24 @@ func (v *Verifier) status(ctx context.Context, cert, issuer *x509.Certificate, r
 	default:
 		return v.crlStatus(ctx, cert, issuer, rc)
 	}
+}
+
+// info returns the display form of c, cached: formatting names is costly.
+func (v *Verifier) info(c *x509.Certificate) CertInfo {
+	v.certMu.Lock()
+	ci, ok := v.infos[c]
+	v.certMu.Unlock()
+	if ok {
+		return ci
+	}
+	ci = certInfo(c)
+	v.certMu.Lock()
+	if len(v.infos) > 4096 {
+		v.infos = map[*x509.Certificate]CertInfo{}
+	}
+	v.infos[c] = ci
+	v.certMu.Unlock()
+	return ci
 }
 
 func certInfo(c *x509.Certificate) CertInfo {

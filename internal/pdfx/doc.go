@@ -18,6 +18,17 @@
 // appends [Update.Bytes] to them. [Placeholder] objects reserve bytes whose
 // final value is known only later (a signature's /ByteRange and /Contents).
 //
+// # For verifiers
+//
+// [Reader.Sections] gives each revision's own entries and trailer (newest
+// first), so the objects a later revision added or replaced are known.
+// [EOFMarkers] lists where revisions end (a signature's ByteRange should end
+// at one of them). [Reader.ReadObjectAt] parses the object at an offset
+// whatever the cross-reference says, and [ParseObject] parses one object
+// from bytes. References to free or missing objects resolve to null, an
+// entry that points at another object is an error, and loops in /Prev are
+// refused.
+//
 // # Limits
 //
 // Every read is bounded by [Limits]: object count, nesting depth, the bytes

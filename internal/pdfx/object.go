@@ -144,9 +144,14 @@ func AppendObject(b []byte, o Object, base int64) []byte {
 	case *Placeholder:
 		b = append(b, v.Prefix...)
 		v.Offset = base + int64(len(b))
-		b = slices.Grow(b, v.Width)
-		for i := 0; i < v.Width; i++ {
-			b = append(b, v.Fill)
+		n := len(b)
+		b = slices.Grow(b, v.Width)[:n+v.Width]
+		fill := b[n:]
+		if len(fill) > 0 {
+			fill[0] = v.Fill
+			for k := 1; k < len(fill); k *= 2 {
+				copy(fill[k:], fill[:k])
+			}
 		}
 		return append(b, v.Suffix...)
 	}

@@ -183,7 +183,7 @@ func (r *Reader) readHeader() error {
 }
 
 func (r *Reader) readTail() error {
-	n := int64(2048)
+	n := int64(1024)
 	if n > r.size {
 		n = r.size
 	}
@@ -279,11 +279,6 @@ func (r *Reader) readSections() error {
 			}
 		}
 		r.sections = append(r.sections, sec)
-		for n, e := range sec.Entries {
-			if _, ok := r.entries[n]; !ok {
-				r.entries[n] = e
-			}
-		}
 		prev, hasPrev := sec.Trailer["Prev"]
 		if !hasPrev {
 			break
@@ -295,6 +290,17 @@ func (r *Reader) readSections() error {
 		off = pv
 	}
 	r.trailer = r.sections[0].Trailer
+	if len(r.sections) == 1 {
+		r.entries = r.sections[0].Entries
+	} else {
+		for _, sec := range r.sections {
+			for n, e := range sec.Entries {
+				if _, ok := r.entries[n]; !ok {
+					r.entries[n] = e
+				}
+			}
+		}
+	}
 	if len(r.entries) > r.lim.MaxObjects {
 		return roamsign.E(roamsign.ErrTooLarge, op, "more than %d objects", r.lim.MaxObjects)
 	}
@@ -331,7 +337,7 @@ func (r *Reader) readSection(off int64) (Section, error) {
 		return sec, nil
 	}
 	sec.Stream = true
-	num, obj, err := r.parseIndirectAt(off)
+	_, obj, err := r.parseIndirectAt(off)
 	if err != nil {
 		return sec, err
 	}
@@ -339,7 +345,6 @@ func (r *Reader) readSection(off int64) (Section, error) {
 	if !ok || s.Dict["Type"] != Name("XRef") {
 		return sec, invalid("startxref does not point to a cross-reference table or stream")
 	}
-	_ = num
 	sec.Trailer = s.Dict
 	sec.Entries, err = r.parseXRefStream(s)
 	return sec, err
@@ -486,7 +491,7 @@ func (r *Reader) parseXRefStream(s *Stream) (map[int]Entry, error) {
 }
 
 // parseIndirectAt parses "n g obj ... endobj" at off.
-func (r *Reader) parseIndirectAt(off int64) (int, Object, error) {
+func (r *Reader) parseIndirectAt(off int64) (Ref, Object, error) {
 	var num, gen int64
 	var obj Object
 	var streamDict Dict
@@ -533,32 +538,42 @@ func (r *Reader) parseIndirectAt(off int64) (int, Object, error) {
 		return nil
 	})
 	if err != nil {
-		return 0, nil, err
+		return Ref{}, nil, err
 	}
 	if num > int64(r.lim.MaxObjects) {
-		return 0, nil, invalid("object number %d too large", num)
+		return Ref{}, nil, invalid("object number %d too large", num)
 	}
 	if streamDict != nil {
 		lo := streamDict["Length"]
 		if ref, ok := lo.(Ref); ok {
 			if r.resolving > 4 {
-				return 0, nil, invalid("stream /Length references nest too deeply")
+				return Ref{}, nil, invalid("stream /Length references nest too deeply")
 			}
 			r.resolving++
 			lo, err = r.Get(ref)
 			r.resolving--
 			if err != nil {
-				return 0, nil, err
+				return Ref{}, nil, err
 			}
 		}
 		n, ok := Int(lo)
 		if !ok || n < 0 || dataOff+n > r.size {
-			return 0, nil, invalid("stream at offset %d has a bad /Length", off)
+			return Ref{}, nil, invalid("stream at offset %d has a bad /Length", off)
 		}
 		obj = &Stream{Dict: streamDict, Offset: dataOff, Length: n}
 	}
-	_ = gen
-	return int(num), obj, nil
+	return Ref{Num: int(num), Gen: int(gen)}, obj, nil
+}
+
+// ReadObjectAt parses the indirect object "n g obj … endobj" at a byte
+// offset, whatever the cross-reference sections say. A verifier uses it to
+// compare what different revisions put at the same place.
+func (r *Reader) ReadObjectAt(off int64) (Ref, Object, error) {
+	ref, obj, err := r.parseIndirectAt(off)
+	if err != nil {
+		return Ref{}, nil, wrapSyntax(err)
+	}
+	return ref, obj, nil
 }
 
 // Version returns the version in the file header, for example "1.7".
@@ -602,7 +617,7 @@ func (r *Reader) MaxObjectNumber() int {
 // object yields nil (the null object), as ISO 32000 requires.
 func (r *Reader) Get(ref Ref) (Object, error) {
 	e, ok := r.entries[ref.Num]
-	if !ok || e.Type == EntryFree {
+	if !ok || e.Type == EntryFree || (e.Type == EntryInFile && e.Gen != ref.Gen) || (e.Type == EntryCompressed && ref.Gen != 0) {
 		return nil, nil
 	}
 	if o, ok := r.cache[ref.Num]; ok {
@@ -611,21 +626,15 @@ func (r *Reader) Get(ref Ref) (Object, error) {
 	var obj Object
 	switch e.Type {
 	case EntryInFile:
-		if e.Gen != ref.Gen {
-			return nil, nil
-		}
-		num, o, err := r.parseIndirectAt(e.Offset)
+		got, o, err := r.parseIndirectAt(e.Offset)
 		if err != nil {
 			return nil, wrapSyntax(err)
 		}
-		if num != ref.Num {
-			return nil, invalid("cross-reference entry for object %d points to object %d", ref.Num, num)
+		if got != ref {
+			return nil, invalid("cross-reference entry for object %d %d points to object %d %d", ref.Num, ref.Gen, got.Num, got.Gen)
 		}
 		obj = o
 	case EntryCompressed:
-		if ref.Gen != 0 {
-			return nil, nil
-		}
 		o, err := r.compressed(ref.Num, e)
 		if err != nil {
 			return nil, wrapSyntax(err)
@@ -650,7 +659,7 @@ func (r *Reader) compressed(num int, e Entry) (Object, error) {
 			return nil, err
 		}
 		s, ok := o.(*Stream)
-		if n != e.Stream || !ok || s.Dict["Type"] != Name("ObjStm") {
+		if n.Num != e.Stream || !ok || s.Dict["Type"] != Name("ObjStm") {
 			return nil, invalid("object %d is not an object stream", e.Stream)
 		}
 		os, err = r.loadObjStm(s)

@@ -265,3 +265,26 @@ func TestEOFMarkers(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestReadObjectAt(t *testing.T) {
+	doc := pdfxtest.Generate(pdfxtest.Options{Pages: 2})
+	r := open(t, doc)
+	e, ok := r.Lookup(1)
+	if !ok || e.Type != pdfx.EntryInFile {
+		t.Fatalf("entry 1 = %v", e)
+	}
+	ref, obj, err := r.ReadObjectAt(e.Offset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref != (pdfx.Ref{Num: 1}) || obj.(pdfx.Dict)["Type"] != pdfx.Name("Catalog") {
+		t.Fatalf("got %v %v", ref, obj)
+	}
+	if _, _, err := r.ReadObjectAt(e.Offset + 3); !errors.Is(err, roamsign.ErrInvalidInput) {
+		t.Fatalf("misaligned offset: err = %v", err)
+	}
+	// A reference with the wrong generation is the null object.
+	if o, err := r.Get(pdfx.Ref{Num: 1, Gen: 1}); o != nil || err != nil {
+		t.Fatalf("wrong generation: %v %v", o, err)
+	}
+}

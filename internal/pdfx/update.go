@@ -15,6 +15,15 @@ type Update struct {
 	next int
 	objs []pending
 	idx  map[int]int
+	hint int
+}
+
+// Grow tells the writer to expect about n bytes of output, so that
+// [Update.Bytes] allocates once.
+func (u *Update) Grow(n int) {
+	if n > 0 {
+		u.hint = n
+	}
 }
 
 type pending struct {
@@ -62,7 +71,7 @@ func (u *Update) Bytes() ([]byte, error) {
 		return nil, roamsign.E(roamsign.ErrInternal, "pdfx.Update", "empty update")
 	}
 	base := u.r.size
-	b := make([]byte, 0, 4096)
+	b := make([]byte, 0, max(u.hint, 4096))
 	if !u.r.eofEnd {
 		b = append(b, '\n')
 	}

@@ -77,8 +77,7 @@ func Prepare(contentDigest []byte, chain []*x509.Certificate, opts Options) (*Pr
 	ct := opts.ContentType
 	if ct == nil {
 		ct = oidData
-	}
-	if err := checkOID(ct); err != nil {
+	} else if err := checkOID(ct); err != nil {
 		return nil, roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "bad content type")
 	}
 	p, err := newPrepared(op, h, opts.PSS, ct, chain)
@@ -276,6 +275,25 @@ func (p *Prepared) Hash() roamsign.HashAlgorithm { return p.hash }
 // Chain returns a copy of the certificate chain, leaf first.
 func (p *Prepared) Chain() []*x509.Certificate {
 	return append([]*x509.Certificate(nil), p.chain...)
+}
+
+// MaxSize returns an upper bound of the length of the DER that
+// [Prepared.Complete] returns (the largest signature the leaf's key can
+// produce), before any timestamp token is added. A PDF signer reserves
+// /Contents from it.
+func (p *Prepared) MaxSize() int {
+	var n int
+	switch k := p.chain[0].PublicKey.(type) {
+	case *rsa.PublicKey:
+		n = (k.N.BitLen() + 7) / 8
+	case *ecdsa.PublicKey:
+		// SEQUENCE header (up to 3 bytes) and two INTEGERs of up to n+1
+		// bytes with 2-byte headers.
+		c := (k.Curve.Params().BitSize + 7) / 8
+		n = 3 + 2*(2+c+1)
+	}
+	der, _ := p.encode(make([]byte, n), nil)
+	return len(der)
 }
 
 // SignerOpts returns the options to pass to [crypto.Signer.Sign] with

@@ -82,7 +82,8 @@ func newPKIWith(withRSA bool) (*pki, error) {
 	p := &pki{root: root, inter: inter, keys: map[string]crypto.Signer{}, chains: map[string][]*x509.Certificate{}}
 	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	keys := map[string]crypto.Signer{"p256": p256, "p384": p384}
+	p521, _ := ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
+	keys := map[string]crypto.Signer{"p256": p256, "p384": p384, "p521": p521}
 	if withRSA {
 		rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
 		if err != nil {
@@ -165,6 +166,7 @@ var algorithms = []struct {
 	{"P-256 SHA-256 protected", "p256", cms.Options{AlgorithmProtection: true}},
 	{"P-384 SHA-384", "p384", cms.Options{Hash: roamsign.SHA384}},
 	{"P-384 SHA-512 protected", "p384", cms.Options{Hash: roamsign.SHA512, AlgorithmProtection: true}},
+	{"P-521 SHA-512", "p521", cms.Options{Hash: roamsign.SHA512}},
 }
 
 func TestSignVerifiesWithOpenSSL(t *testing.T) {
@@ -235,6 +237,9 @@ func TestPrepareCompleteRemote(t *testing.T) {
 			der, err := back.Complete(sig)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if max := back.MaxSize(); len(der) > max || max > len(der)+16 {
+				t.Fatalf("MaxSize %d for a CMS of %d bytes", max, len(der))
 			}
 			mustVerify(t, p, der, content)
 
@@ -583,5 +588,43 @@ func TestSignDigestRefusesFaultyRSA(t *testing.T) {
 	_, err := cms.SignDigest(context.Background(), faultyRSA{p.keys["rsa"]}, roamsign.SHA256.Sum(nil), p.chains["rsa"], cms.Options{})
 	if !errors.Is(err, roamsign.ErrInvalidSignature) {
 		t.Fatalf("err = %v, want ErrInvalidSignature", err)
+	}
+}
+
+func TestPreparedConcurrentComplete(t *testing.T) {
+	p := testPKI(t)
+	prep, err := cms.Prepare(roamsign.SHA256.Sum(nil), p.chains["p256"], cms.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := remoteSign(t, p.keys["p256"], prep.Digest(), prep.SignerOpts())
+	want, err := prep.Complete(sig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			got, err := prep.Complete(sig)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Errorf("concurrent Complete: %v", err)
+			}
+			if _, err := prep.Complete(flip(sig)); err == nil {
+				t.Error("bad signature accepted")
+			}
+		})
+	}
+	wg.Wait()
+}
+
+type panicKey struct{ crypto.Signer }
+
+func (panicKey) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) { panic("token removed") }
+
+func TestSignDigestRecoversKeyPanic(t *testing.T) {
+	p := testPKI(t)
+	_, err := cms.SignDigest(context.Background(), panicKey{p.keys["p256"]}, roamsign.SHA256.Sum(nil), p.chains["p256"], cms.Options{})
+	if !errors.Is(err, roamsign.ErrInternal) {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -74,3 +74,31 @@ func FuzzSignatureValue(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAddTimestampToken fuzzes the token parser against a fixed, valid CMS.
+func FuzzAddTimestampToken(f *testing.F) {
+	p := ecPKI(f)
+	der, err := cms.Sign(context.Background(), p.keys["p256"], bytes.NewReader([]byte("x")), p.chains["p256"], cms.Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	sv, _ := cms.SignatureValue(der)
+	f.Add(tsaToken(f, p, sv))
+	f.Add(tsaToken(f, p, []byte("other")))
+	f.Add([]byte{0x30, 0x00})
+	f.Fuzz(func(t *testing.T, token []byte) {
+		out, err := cms.AddTimestampToken(der, token)
+		if err != nil {
+			if k := roamsign.KindOf(err); k != roamsign.ErrInvalidInput && k != roamsign.ErrUnsupported && k != roamsign.ErrTooLarge {
+				t.Fatalf("kind %v: %v", k, err)
+			}
+			return
+		}
+		if !bytes.Contains(out, token) {
+			t.Fatal("accepted token not embedded verbatim")
+		}
+		if sv2, err := cms.SignatureValue(out); err != nil || !bytes.Equal(sv, sv2) {
+			t.Fatalf("stamped CMS lost its signature value: %v", err)
+		}
+	})
+}

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"fmt"
 	"io"
 
 	"github.com/roamsign/roamsign"
@@ -92,7 +91,7 @@ func signWith(ctx context.Context, key crypto.Signer, digest []byte, opts crypto
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			sig, err = nil, roamsign.E(roamsign.ErrInternal, "", "key panicked: %v", fmt.Sprint(r))
+			sig, err = nil, roamsign.E(roamsign.ErrInternal, "", "key panicked (%T)", r)
 		}
 	}()
 	if cs, ok := key.(ContextSigner); ok {

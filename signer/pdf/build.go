@@ -58,6 +58,7 @@ func buildUpdate(ra io.ReaderAt, size int64, sp sigParams) (upd []byte, br, ct *
 	}
 
 	u := r.NewUpdate()
+	u.Grow(2*sp.contentsSize + 8192)
 	sigRef := u.Alloc()
 	widgetRef := u.Alloc()
 	apRef := u.Alloc()
@@ -162,7 +163,9 @@ func buildUpdate(ra io.ReaderAt, size int64, sp sigParams) (upd []byte, br, ct *
 	if sp.app != nil {
 		a := sp.app
 		rect = pdfx.Array{a.Rect[0], a.Rect[1], a.Rect[2], a.Rect[3]}
-		ap = appearanceStream(a, sp)
+		if ap, err = appearanceStream(u, a, sp); err != nil {
+			return nil, nil, nil, err
+		}
 	} else {
 		ap = &pdfx.Stream{Dict: pdfx.Dict{"Type": pdfx.Name("XObject"), "Subtype": pdfx.Name("Form"),
 			"BBox": pdfx.Array{int64(0), int64(0), int64(0), int64(0)}}, Data: []byte{}}
@@ -306,7 +309,7 @@ func findPage(r *pdfx.Reader, root pdfx.Object, n int) (pdfx.Ref, pdfx.Dict, err
 }
 
 // appearanceStream draws a bordered box with the signature text.
-func appearanceStream(a *Appearance, sp sigParams) *pdfx.Stream {
+func appearanceStream(u *pdfx.Update, a *Appearance, sp sigParams) (*pdfx.Stream, error) {
 	w, h := a.Rect[2]-a.Rect[0], a.Rect[3]-a.Rect[1]
 	if w < 0 {
 		w = -w
@@ -336,8 +339,28 @@ func appearanceStream(a *Appearance, sp sigParams) *pdfx.Stream {
 		}
 	}
 	var b strings.Builder
+	res := pdfx.Dict{"Font": pdfx.Dict{"F1": pdfx.Dict{
+		"Type": pdfx.Name("Font"), "Subtype": pdfx.Name("Type1"),
+		"BaseFont": pdfx.Name("Helvetica"), "Encoding": pdfx.Name("WinAnsiEncoding"),
+	}}}
 	fmt.Fprintf(&b, "q 0.4 0.4 0.4 RG 0.5 w 0.25 0.25 %.2f %.2f re S Q\n", w-0.5, h-0.5)
-	fmt.Fprintf(&b, "BT 0 g /F1 %.2f Tf %.2f TL 2 %.2f Td\n", fs, fs*1.2, h-2-fs)
+	textX := 2.0
+	if len(a.Image) > 0 {
+		img, iw, ih, err := imageXObject(u, a.Image)
+		if err != nil {
+			return nil, err
+		}
+		dh := h - 4
+		dw := dh * float64(iw) / float64(ih)
+		if dw > w/2 {
+			dw = w / 2
+			dh = dw * float64(ih) / float64(iw)
+		}
+		res["XObject"] = pdfx.Dict{"Im1": img}
+		fmt.Fprintf(&b, "q %.2f 0 0 %.2f 2 %.2f cm /Im1 Do Q\n", dw, dh, (h-dh)/2)
+		textX = dw + 6
+	}
+	fmt.Fprintf(&b, "BT 0 g /F1 %.2f Tf %.2f TL %.2f %.2f Td\n", fs, fs*1.2, textX, h-2-fs)
 	for i, l := range lines {
 		if i > 0 {
 			b.WriteString("T* ")
@@ -348,16 +371,13 @@ func appearanceStream(a *Appearance, sp sigParams) *pdfx.Stream {
 	b.WriteString("ET\n")
 	return &pdfx.Stream{
 		Dict: pdfx.Dict{
-			"Type":    pdfx.Name("XObject"),
-			"Subtype": pdfx.Name("Form"),
-			"BBox":    pdfx.Array{int64(0), int64(0), w, h},
-			"Resources": pdfx.Dict{"Font": pdfx.Dict{"F1": pdfx.Dict{
-				"Type": pdfx.Name("Font"), "Subtype": pdfx.Name("Type1"),
-				"BaseFont": pdfx.Name("Helvetica"), "Encoding": pdfx.Name("WinAnsiEncoding"),
-			}}},
+			"Type":      pdfx.Name("XObject"),
+			"Subtype":   pdfx.Name("Form"),
+			"BBox":      pdfx.Array{int64(0), int64(0), w, h},
+			"Resources": res,
 		},
 		Data: []byte(b.String()),
-	}
+	}, nil
 }
 
 // winAnsi maps s to WinAnsiEncoding bytes, replacing what it cannot encode.

@@ -69,6 +69,8 @@
 //
 // Appearances use the standard Helvetica font with WinAnsi encoding;
 // characters outside it are drawn as "?" (the /Name, /Reason and
-// /Location entries keep the full text). Images in appearances, DSS/LTV
-// data (PAdES-B-LT) and document timestamps are not produced.
+// /Location entries keep the full text). An appearance may show a JPEG or
+// PNG image. DSS/LTV data (PAdES-B-LT) and document timestamps are not
+// produced. Existing empty signature fields are not filled; each signature
+// adds its own field.
 package pdf

@@ -17,6 +17,7 @@ func BenchmarkDocumentLayer5K(b *testing.B) {
 	doc := pdfxtest.Generate(pdfxtest.Options{Pages: 2, Padding: 4000})
 	der := make([]byte, 3000)
 	b.ReportAllocs()
+	defer reportCPU(b)()
 	for b.Loop() {
 		d, err := newDocument(context.Background(), bytes.NewReader(doc), int64(len(doc)),
 			sigParams{hash: roamsign.SHA256, contentsSize: 8192, when: time.Unix(1700000000, 0), name: "bench"}, DefaultMaxSize)
@@ -24,6 +25,18 @@ func BenchmarkDocumentLayer5K(b *testing.B) {
 			b.Fatal(err)
 		}
 		if err := d.write(context.Background(), der, io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkOpen5K measures reading the structure of a 5 KB file.
+func BenchmarkOpen5K(b *testing.B) {
+	doc := pdfxtest.Generate(pdfxtest.Options{Pages: 2, Padding: 4000})
+	b.ReportAllocs()
+	defer reportCPU(b)()
+	for b.Loop() {
+		if _, _, _, err := buildUpdate(bytes.NewReader(doc), int64(len(doc)), sigParams{hash: roamsign.SHA256, contentsSize: 8192, when: time.Unix(1700000000, 0), name: "bench"}); err != nil {
 			b.Fatal(err)
 		}
 	}

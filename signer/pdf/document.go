@@ -49,14 +49,9 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, readBuf); return &b 
 
 // hashOriginal hashes the first size bytes of ra into h, streaming.
 func hashOriginal(ctx context.Context, h hash.Hash, ra io.ReaderAt, size int64, w io.Writer) error {
-	var buf []byte
-	if size < readBuf {
-		buf = make([]byte, size)
-	} else {
-		bp := bufPool.Get().(*[]byte)
-		defer bufPool.Put(bp)
-		buf = *bp
-	}
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
 	var dst io.Writer = h
 	if w != nil {
 		dst = io.MultiWriter(w, h)
@@ -138,8 +133,6 @@ func (d *document) write(ctx context.Context, der []byte, w io.Writer) error {
 		return roamsign.E(roamsign.ErrTooLarge, op,
 			"signature container of %d bytes does not fit the %d bytes reserved (raise Options.ContentsSize)", len(der), d.contentsLen/2)
 	}
-	hx := make([]byte, 2*len(der))
-	hex.Encode(hx, der)
 	h := d.hash.CryptoHash().New()
 	if err := hashOriginal(ctx, h, d.ra, d.size, w); err != nil {
 		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "copying the document failed")
@@ -147,12 +140,28 @@ func (d *document) write(ctx context.Context, der []byte, w io.Writer) error {
 	if !bytes.Equal(hashState(h), d.origState) {
 		return roamsign.E(roamsign.ErrConflict, op, "the document changed between Prepare and Complete; discard the output")
 	}
-	for _, part := range [][]byte{d.update[:d.contentsOff], hx, d.update[d.contentsOff+int64(len(hx)):]} {
-		if _, err := w.Write(part); err != nil {
-			return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "writing the signed document failed")
-		}
+	if err := writeUpdate(w, d.update, d.contentsOff, der); err != nil {
+		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "writing the signed document failed")
 	}
 	return nil
+}
+
+// writeUpdate writes upd with der hex-encoded at off, in chunks.
+func writeUpdate(w io.Writer, upd []byte, off int64, der []byte) error {
+	if _, err := w.Write(upd[:off]); err != nil {
+		return err
+	}
+	var hx [4096]byte
+	for rest := der; len(rest) > 0; {
+		n := min(len(rest), len(hx)/2)
+		hex.Encode(hx[:], rest[:n])
+		if _, err := w.Write(hx[:2*n]); err != nil {
+			return err
+		}
+		rest = rest[n:]
+	}
+	_, err := w.Write(upd[off+int64(2*len(der)):])
+	return err
 }
 
 // pdfDate formats t as a PDF date string.
@@ -169,7 +178,7 @@ func pdfDate(t time.Time) pdfx.String {
 
 // estimateContents returns the bytes to reserve for a CMS container.
 func estimateContents(chain []*x509.Certificate, timestamp bool) int {
-	n := 4096
+	n := 2560
 	for _, c := range chain {
 		n += len(c.Raw)
 	}

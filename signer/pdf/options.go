@@ -86,6 +86,10 @@ type Appearance struct {
 	Lines []string
 	// FontSize in points; default fitted to the rectangle, at most 10.
 	FontSize float64
+	// Image, a JPEG or PNG file (at most MaxImageSize bytes), is drawn at
+	// the left of the rectangle, scaled to its height (at most half its
+	// width), with the text to its right.
+	Image []byte
 }
 
 // Timestamper obtains an RFC 3161 time-stamp token over data (the value of

@@ -1,5 +1,3 @@
-//go:build cmsglue
-
 package pdf
 
 import (

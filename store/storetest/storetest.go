@@ -1,6 +1,3 @@
-// Package storetest is the conformance suite every store backend must pass
-// (store/memory, store/sqlite, store/postgres), plus helpers for tamper tests
-// and benchmarks. It is test support: only _test.go files import it.
 package storetest
 
 import (

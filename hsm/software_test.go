@@ -1,0 +1,167 @@
+package hsm_test
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/x509"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/hsm"
+)
+
+// testKDF keeps Argon2id cheap in tests (the minimum memory the store
+// accepts).
+var testKDF = hsm.KDFParams{Time: 1, MemoryKiB: 8 * 1024, Threads: 1}
+
+func openSoftware(t testing.TB, dir string, pass string) *hsm.SoftwareStore {
+	t.Helper()
+	ks, err := hsm.OpenSoftware(context.Background(), hsm.SoftwareConfig{Dir: dir, Passphrase: roamsign.Secret(pass), KDF: testKDF, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ks
+}
+
+func TestSoftwareConformance(t *testing.T) {
+	runConformance(t, func(t *testing.T) hsm.KeyStore {
+		return openSoftware(t, t.TempDir(), "correct horse battery staple")
+	})
+}
+
+func TestSoftwareAtRest(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "keys") // created by the store
+	const pass = "s3cret passphrase"
+	ks := openSoftware(t, dir, pass)
+	k, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "ec", Algorithm: roamsign.ECP256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "other", Algorithm: roamsign.ECP256}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ks.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Files are 0600, hold neither the private scalar nor the passphrase,
+	// and no temporary files are left behind.
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkcs8Header := []byte{0x30, 0x81, 0x87, 0x02, 0x01, 0x00, 0x30, 0x13} // PKCS#8 P-256
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".tmp-") {
+			t.Fatalf("temporary file left: %s", e.Name())
+		}
+		fi, _ := e.Info()
+		if fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s has mode %v", e.Name(), fi.Mode().Perm())
+		}
+		b, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+		if bytes.Contains(b, []byte(pass)) {
+			t.Fatalf("%s holds the passphrase", e.Name())
+		}
+		if strings.HasSuffix(e.Name(), ".key") {
+			var kf struct{ Sealed []byte }
+			if err := json.Unmarshal(b, &kf); err != nil {
+				t.Fatal(err)
+			}
+			if len(kf.Sealed) < 12+16+100 || bytes.Contains(kf.Sealed, pkcs8Header) {
+				t.Fatalf("%s: sealed key looks unencrypted", e.Name())
+			}
+			if _, err := x509.ParsePKCS8PrivateKey(kf.Sealed[12:]); err == nil {
+				t.Fatalf("%s holds a clear PKCS#8 key", e.Name())
+			}
+		}
+	}
+	if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o700 {
+		t.Fatalf("directory mode %v", fi.Mode().Perm())
+	}
+
+	// A wrong passphrase is refused.
+	_, err = hsm.OpenSoftware(ctx, hsm.SoftwareConfig{Dir: dir, Passphrase: "wrong", KDF: testKDF})
+	wantKind(t, err, roamsign.ErrUnauthenticated)
+	if strings.Contains(err.Error(), "wrong") && strings.Contains(err.Error(), pass) {
+		t.Fatal("error names a passphrase")
+	}
+	_, err = hsm.OpenSoftware(ctx, hsm.SoftwareConfig{Dir: dir})
+	wantKind(t, err, roamsign.ErrInvalidInput)
+	_, err = hsm.OpenSoftware(ctx, hsm.SoftwareConfig{Passphrase: "x"})
+	wantKind(t, err, roamsign.ErrInvalidInput)
+
+	// Reopened, the key signs and is the same key.
+	ks = openSoftware(t, dir, pass)
+	k2, err := ks.Key(ctx, "ec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !k2.Public().(*ecdsa.PublicKey).Equal(k.Public()) {
+		t.Fatal("reopened key differs")
+	}
+	d := digestOf(crypto.SHA256, "persist")
+	sig, err := k2.Sign(nil, d, crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verify(t, k.Public(), crypto.SHA256, d, sig, crypto.SHA256)
+	ks.Close()
+
+	// Tampering: a changed label, a key file moved to another name and a
+	// flipped ciphertext bit are all detected.
+	tamper := func(name string, f func(m map[string]any)) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		f(m)
+		b, _ = json.Marshal(m)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tamper("ec.key", func(m map[string]any) { m["label"] = "evil" })
+	ks = openSoftware(t, dir, pass)
+	_, err = ks.Key(ctx, "ec")
+	wantKind(t, err, roamsign.ErrInternal)
+	ks.Close()
+
+	otherBytes, _ := os.ReadFile(filepath.Join(dir, "other.key"))
+	if err := os.WriteFile(filepath.Join(dir, "ec.key"), otherBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ks = openSoftware(t, dir, pass)
+	_, err = ks.Key(ctx, "ec")
+	wantKind(t, err, roamsign.ErrInternal)
+	ks.Close()
+
+	tamper("other.key", func(m map[string]any) {
+		s := m["sealed"].(string)
+		m["sealed"] = s[:10] + string(rune('A'+(s[10]-'A'+1)%26)) + s[11:]
+	})
+	ks = openSoftware(t, dir, pass)
+	_, err = ks.Key(ctx, "other")
+	wantKind(t, err, roamsign.ErrInternal)
+	ks.Close()
+
+	// A header asking for absurd KDF cost is refused before deriving.
+	tamper("keystore.json", func(m map[string]any) {
+		m["params"].(map[string]any)["MemoryKiB"] = 1 << 30
+	})
+	_, err = hsm.OpenSoftware(ctx, hsm.SoftwareConfig{Dir: dir, Passphrase: pass})
+	wantKind(t, err, roamsign.ErrInternal)
+}

@@ -1,0 +1,400 @@
+package pdf
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
+	"github.com/roamsign/roamsign/internal/testpki"
+	"github.com/roamsign/roamsign/signer/cms"
+)
+
+func signDoc(t testing.TB, in []byte, key crypto.Signer, chain []*x509.Certificate, opts Options) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	if err := Sign(context.Background(), bytes.NewReader(in), int64(len(in)), &out, key, chain, opts); err != nil {
+		t.Fatalf("Sign: %v", err)
+	}
+	if !bytes.Equal(out.Bytes()[:len(in)], in) {
+		t.Fatal("original bytes changed")
+	}
+	return out.Bytes()
+}
+
+// TestSignDocuments signs every kind of input twice (approval levels by two
+// signers, the second visible) and checks both signatures with qpdf and
+// pdfsig against the test root.
+func TestSignDocuments(t *testing.T) {
+	p := newPKI(t)
+	nss := p.nss(t)
+	for name, in := range docs(t) {
+		t.Run(name, func(t *testing.T) {
+			one := signDoc(t, in, p.key, p.chain, Options{Reason: "Perakuan 1", Location: "Putrajaya", ContactInfo: "ahmad@example.my"})
+			requireValid(t, one, 1, nss)
+			two := signDoc(t, one, p.key2, p.chain2, Options{Reason: "Perakuan 2",
+				Appearance: &Appearance{Page: 1, Rect: [4]float64{300, 40, 560, 110}}})
+			requireValid(t, two, 2, nss)
+			out := pdfsig(t, two, nss)
+			for _, want := range []string{"Signer Certificate Common Name: AHMAD BIN ALI", "Signer Certificate Common Name: SITI BINTI OMAR", "ETSI.CAdES.detached", "Total document signed"} {
+				if !bytes.Contains([]byte(out), []byte(want)) {
+					t.Fatalf("pdfsig output lacks %q:\n%s", want, out)
+				}
+			}
+		})
+	}
+}
+
+// TestApprovalLevels adds four signatures (certification P=2, then three
+// approvals), as a workflow of certifiers, receipt and reviewer would.
+func TestApprovalLevels(t *testing.T) {
+	p := newPKI(t)
+	nss := p.nss(t)
+	doc := docs(t)["acroform"]
+	// poppler's pdfsig (22.x) reports "Unknown issue with Certificate" when
+	// one certificate signs twice in a file, so each level has its own signer.
+	k3, c3 := ecSigner(t, p, "RECEIPT CLERK", "910404145555")
+	k4, c4 := ecSigner(t, p, "REVIEWER", "920505145555")
+	steps := []struct {
+		key   crypto.Signer
+		chain []*x509.Certificate
+		opts  Options
+	}{
+		{p.key, p.chain, Options{Certify: FormFilling, Reason: "Perakuan 1"}},
+		{p.key2, p.chain2, Options{Reason: "Perakuan 2", Appearance: &Appearance{Page: 2, Rect: [4]float64{50, 50, 250, 100}}}},
+		{k3, c3, Options{Reason: "Akuan Terima", FieldName: "Receipt"}},
+		{k4, c4, Options{Reason: "Penyemak", Appearance: &Appearance{Rect: [4]float64{300, 50, 500, 100}, Lines: []string{"Disemak oleh / Reviewed by", "SITI"}}}},
+	}
+	for i, s := range steps {
+		doc = signDoc(t, doc, s.key, s.chain, s.opts)
+		requireValid(t, doc, i+1, nss)
+	}
+}
+
+func TestTwoHalvesEquivalence(t *testing.T) {
+	p := newPKI(t)
+	nss := p.nss(t)
+	in := docs(t)["objstm"]
+	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	opts := Options{SigningTime: at, Reason: "Perakuan 1"}
+
+	oneStep := signDoc(t, in, p.key, p.chain, opts)
+
+	// The host prepares; the "server" sees only the digest; the host completes.
+	prep, err := Prepare(context.Background(), bytes.NewReader(in), int64(len(in)), p.chain, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(prep.Digest()) != 32 || len(prep.DocumentDigest()) != 32 || len(prep.SignedAttributes()) == 0 {
+		t.Fatal("prepared values missing")
+	}
+	remoteSig := remoteSign(t, p.key, prep.Digest(), prep.SignerOpts())
+	// The state survives a round trip through storage.
+	state, err := prep.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resumed, err := Resume(state, bytes.NewReader(in), int64(len(in)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var twoStep bytes.Buffer
+	if err := resumed.Complete(context.Background(), remoteSig, &twoStep); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(twoStep.Bytes(), oneStep) {
+		t.Fatal("two-step output differs from the one-step output")
+	}
+	requireValid(t, twoStep.Bytes(), 1, nss)
+
+	// A wrong signature value is refused and writes nothing.
+	var none bytes.Buffer
+	bad := bytes.Clone(remoteSig)
+	bad[10] ^= 1
+	if err := prep.Complete(context.Background(), bad, &none); !errors.Is(err, roamsign.ErrInvalidSignature) || none.Len() != 0 {
+		t.Fatalf("bad signature: err = %v, wrote %d bytes", err, none.Len())
+	}
+	// A CMS built elsewhere over the document digest is embedded as it is.
+	ext, err := cms.SignDigest(context.Background(), p.key2, prep.DocumentDigest(), p.chain2, cms.Options{OmitSigningTime: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var external bytes.Buffer
+	if err := prep.CompleteCMS(context.Background(), ext, &external); err != nil {
+		t.Fatal(err)
+	}
+	requireValid(t, external.Bytes(), 1, nss)
+	if _, err := Resume(state, bytes.NewReader(in), int64(len(in))+1, nil); !errors.Is(err, roamsign.ErrConflict) {
+		t.Fatalf("resume with another size: err = %v", err)
+	}
+}
+
+// remoteSign stands for the signing service: it receives only a digest.
+func remoteSign(t testing.TB, key crypto.Signer, digest []byte, opts crypto.SignerOpts) []byte {
+	t.Helper()
+	sig, err := key.Sign(rand.Reader, digest, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sig
+}
+
+func TestAlgorithms(t *testing.T) {
+	p := newPKI(t)
+	nss := p.nss(t)
+	ec, ecChain := ecSigner(t, p, "ECDSA SIGNER", "900303125555")
+	in := docs(t)["pdf20"]
+	cases := map[string]struct {
+		key   crypto.Signer
+		chain []*x509.Certificate
+		opts  Options
+	}{
+		"rsa-sha384-algprot": {p.key, p.chain, Options{Hash: roamsign.SHA384, AlgorithmProtection: true}},
+		"rsa-pss-sha256":     {p.key, p.chain, Options{PSS: true}},
+		"ecdsa-p256-sha512":  {ec, ecChain, Options{Hash: roamsign.SHA512}},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			requireValid(t, signDoc(t, in, c.key, c.chain, c.opts), 1, nss)
+		})
+	}
+}
+
+func TestTimestamp(t *testing.T) {
+	p := newPKI(t)
+	nss := p.nss(t)
+	tsa := newTSA(t, p)
+	in := docs(t)["classic"]
+	out := signDoc(t, in, p.key, p.chain, Options{Timestamper: &TSAClient{URL: tsa.URL}})
+	if tsa.hits.Load() != 1 {
+		t.Fatalf("TSA hits = %d", tsa.hits.Load())
+	}
+	requireValid(t, out, 1, nss)
+	// The token is in the unsigned attributes: the container grew.
+	plain := signDoc(t, in, p.key, p.chain, Options{ContentsSize: estimateContents(p.chain, true)})
+	if !bytes.Contains(out, []byte("060b2a864886f70d010910020e")) || bytes.Contains(plain, []byte("060b2a864886f70d010910020e")) {
+		t.Fatal("signature time-stamp token attribute (1.2.840.113549.1.9.16.2.14) not found in /Contents")
+	}
+	// A TSA that fails makes Complete fail; nothing is written.
+	var w bytes.Buffer
+	tsa.Close()
+	err := Sign(context.Background(), bytes.NewReader(in), int64(len(in)), &w, p.key, p.chain, Options{Timestamper: &TSAClient{URL: tsa.URL}})
+	if !errors.Is(err, roamsign.ErrUnavailable) || w.Len() != 0 {
+		t.Fatalf("TSA down: err = %v, wrote %d", err, w.Len())
+	}
+}
+
+func TestTamperedSignedDocument(t *testing.T) {
+	p := newPKI(t)
+	nss := p.nss(t)
+	in := docs(t)["classic"]
+	signed := signDoc(t, in, p.key, p.chain, Options{Reason: "Perakuan 1"})
+	requireValid(t, signed, 1, nss)
+	for _, marker := range []string{"roamsign test document", "Perakuan 1"} {
+		i := bytes.LastIndex(signed, []byte(marker))
+		bad := bytes.Clone(signed)
+		bad[i] ^= 1
+		requireInvalid(t, bad, nss)
+	}
+}
+
+func TestPrepareOptions(t *testing.T) {
+	p := newPKI(t)
+	in := docs(t)["classic"]
+	bad := map[string]Options{
+		"hash":      {Hash: 9},
+		"docmdp":    {Certify: 4},
+		"rect":      {Appearance: &Appearance{Rect: [4]float64{10, 10, 5, 5}}},
+		"contents":  {ContentsSize: 2 << 20},
+		"too small": {ContentsSize: 100},
+	}
+	for name, o := range bad {
+		t.Run(name, func(t *testing.T) {
+			err := Sign(context.Background(), bytes.NewReader(in), int64(len(in)), io.Discard, p.key, p.chain, o)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if k := roamsign.KindOf(err); k != roamsign.ErrInvalidInput && k != roamsign.ErrTooLarge {
+				t.Fatalf("err = %v", err)
+			}
+		})
+	}
+	if _, err := Prepare(context.Background(), bytes.NewReader(in), int64(len(in)), nil, Options{}); !errors.Is(err, roamsign.ErrInvalidInput) {
+		t.Fatalf("no chain: err = %v", err)
+	}
+}
+
+// ecSigner issues a P-256 signer certificate under the test intermediate.
+func ecSigner(t testing.TB, p *testPKI, name, id string) (crypto.Signer, []*x509.Certificate) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := p.inter.IssueLeaf(name, id, k.Public(), testpki.LeafOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, append([]*x509.Certificate{leaf}, p.inter.Chain()...)
+}
+
+// TestInputEdges covers files that end without an end-of-line, with padding
+// white space, and files refused rather than repaired.
+func TestInputEdges(t *testing.T) {
+	p := newPKI(t)
+	nss := p.nss(t)
+	classic := docs(t)["classic"]
+	noEOL := bytes.TrimSuffix(classic, []byte("\n"))
+	requireValid(t, signDoc(t, noEOL, p.key, p.chain, Options{}), 1, nss)
+	padded := append(bytes.Clone(classic), "\r\n  \n"...)
+	requireValid(t, signDoc(t, padded, p.key, p.chain, Options{}), 1, nss)
+
+	refused := map[string][]byte{
+		"junk after %%EOF":  append(bytes.Clone(classic), "garbage"...),
+		"late header":       append([]byte("MIME junk\r\n"), classic...),
+		"no %%EOF":          bytes.TrimSuffix(classic, []byte("%%EOF\n")),
+		"truncated":         classic[:len(classic)*2/3],
+		"xref outside file": bytes.Replace(classic, []byte("startxref\n"), []byte("startxref\n99"), 1),
+	}
+	for name, in := range refused {
+		t.Run(name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := Sign(context.Background(), bytes.NewReader(in), int64(len(in)), &out, p.key, p.chain, Options{})
+			if !errors.Is(err, roamsign.ErrInvalidInput) || out.Len() != 0 {
+				t.Fatalf("err = %v, wrote %d bytes", err, out.Len())
+			}
+		})
+	}
+}
+
+// TestConcurrentSign signs one shared document from many goroutines.
+func TestConcurrentSign(t *testing.T) {
+	p := newPKI(t)
+	in := docs(t)["objstm"]
+	ra := bytes.NewReader(in)
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		go func() {
+			var out bytes.Buffer
+			errs <- Sign(context.Background(), ra, int64(len(in)), &out, p.key, p.chain, Options{})
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestContextCancelled(t *testing.T) {
+	p := newPKI(t)
+	in := docs(t)["classic"]
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Prepare(ctx, bytes.NewReader(in), int64(len(in)), p.chain, Options{}); err == nil {
+		t.Fatal("cancelled context accepted")
+	}
+}
+
+func testImages(t testing.TB) map[string][]byte {
+	img := image.NewNRGBA(image.Rect(0, 0, 40, 20))
+	for y := 0; y < 20; y++ {
+		for x := 0; x < 40; x++ {
+			img.Set(x, y, color.NRGBA{R: uint8(6 * x), G: 0, B: 120, A: uint8(255 - 5*y)})
+		}
+	}
+	var pngBuf, jpgBuf bytes.Buffer
+	if err := png.Encode(&pngBuf, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := jpeg.Encode(&jpgBuf, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	return map[string][]byte{"png": pngBuf.Bytes(), "jpeg": jpgBuf.Bytes()}
+}
+
+// TestVisibleAppearance signs with images and renders the page with
+// poppler's pdftoppm to see that the widget is drawn where it belongs.
+func TestVisibleAppearance(t *testing.T) {
+	p := newPKI(t)
+	nss := p.nss(t)
+	in := docs(t)["pdf20"]
+	for name, img := range testImages(t) {
+		t.Run(name, func(t *testing.T) {
+			out := signDoc(t, in, p.key, p.chain, Options{Reason: "Perakuan 1", Location: "Kuala Lumpur",
+				Appearance: &Appearance{Page: 1, Rect: [4]float64{300, 40, 560, 110}, Image: img}})
+			requireValid(t, out, 1, nss)
+			dark := renderDarkPixels(t, out, 300, 40, 560, 110)
+			if dark < 200 {
+				t.Fatalf("only %d dark pixels in the signature rectangle", dark)
+			}
+			if outside := renderDarkPixels(t, out, 300, 200, 560, 270); outside != 0 {
+				t.Fatalf("%d dark pixels outside the signature rectangle", outside)
+			}
+		})
+	}
+	invisible := signDoc(t, in, p.key, p.chain, Options{})
+	if dark := renderDarkPixels(t, invisible, 300, 40, 560, 110); dark != 0 {
+		t.Fatalf("invisible signature drew %d pixels", dark)
+	}
+	bad := Options{Appearance: &Appearance{Rect: [4]float64{0, 0, 100, 50}, Image: []byte("GIF89a not supported")}}
+	if err := Sign(context.Background(), bytes.NewReader(in), int64(len(in)), io.Discard, p.key, p.chain, bad); !errors.Is(err, roamsign.ErrInvalidInput) {
+		t.Fatalf("bad image: err = %v", err)
+	}
+}
+
+// renderDarkPixels renders page 1 at 72 dpi with pdftoppm and counts
+// non-white pixels inside the rectangle (PDF coordinates, origin bottom-left,
+// page 595x842).
+func renderDarkPixels(t testing.TB, doc []byte, llx, lly, urx, ury int) int {
+	t.Helper()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.pdf")
+	if err := os.WriteFile(in, doc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	outBase := filepath.Join(dir, "page")
+	if out, err := exec.Command(pdfxtest.Tool(t, "pdftoppm"), "-r", "72", "-f", "1", "-l", "1", "-singlefile", in, outBase).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v\n%s", err, out)
+	}
+	f, err := os.Open(outBase + ".ppm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var w, h, maxv int
+	if _, err := fmt.Fscanf(f, "P6\n%d %d\n%d\n", &w, &h, &maxv); err != nil {
+		t.Fatal(err)
+	}
+	pix, err := io.ReadAll(f)
+	if err != nil || len(pix) < w*h*3 {
+		t.Fatalf("short image: %v", err)
+	}
+	n := 0
+	for y := h - ury; y < h-lly; y++ {
+		for x := llx; x < urx; x++ {
+			i := (y*w + x) * 3
+			if pix[i] < 200 || pix[i+1] < 200 || pix[i+2] < 200 {
+				n++
+			}
+		}
+	}
+	return n
+}

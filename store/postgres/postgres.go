@@ -1,0 +1,276 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"net"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// SchemaVersion is the schema version this build writes and understands.
+var SchemaVersion = func() int {
+	ms, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		panic(err)
+	}
+	return len(ms)
+}()
+
+// Options configure [Open] and [New]. The zero value uses the pool's
+// defaults and time.Now.
+type Options struct {
+	// Now is the clock for audit records without a time and for
+	// ExpireTransactions; time.Now when nil.
+	Now func() time.Time
+	// MaxConns bounds the pool [Open] creates; pgxpool's default when zero.
+	MaxConns int32
+	// MaxRetries bounds the retries of a transaction after a serialization
+	// failure or deadlock; 20 when zero.
+	MaxRetries int
+	// SkipMigrate leaves the schema alone (it must be current); for
+	// deployments that migrate separately or connect with a role that may
+	// not run DDL.
+	SkipMigrate bool
+}
+
+// Store is the PostgreSQL [store.Store].
+type Store struct {
+	pool       *pgxpool.Pool
+	ownPool    bool
+	now        func() time.Time
+	maxRetries int
+	closed     atomic.Bool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database named by dsn (a PostgreSQL URL or keyword
+// string), applies pending migrations and returns the store, which owns
+// the pool.
+func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	const op = "postgres.Open"
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, roamsign.Wrap(roamsign.ErrInvalidInput, op, errors.New("malformed connection string"), "bad DSN")
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, classify(op, err)
+	}
+	s, err := New(ctx, pool, opts)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s.ownPool = true
+	return s, nil
+}
+
+// New returns a store over an existing pool, applying pending migrations.
+// Close does not close a pool passed to New.
+func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) {
+	const op = "postgres.Open"
+	if pool == nil {
+		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "nil pool")
+	}
+	s := &Store{pool: pool, now: opts.Now, maxRetries: opts.MaxRetries}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.maxRetries <= 0 {
+		s.maxRetries = 20
+	}
+	if err := pool.Ping(ctx); err != nil {
+		return nil, classify(op, err)
+	}
+	if opts.SkipMigrate {
+		var v int
+		if err := pool.QueryRow(ctx, `SELECT version FROM schema_version WHERE id = 1`).Scan(&v); err != nil {
+			return nil, classify(op, err)
+		}
+		if err := checkVersion(v); err != nil {
+			return nil, err
+		}
+		if v < SchemaVersion {
+			return nil, fmt.Errorf("%w: database has version %d, this build needs %d", store.ErrSchemaTooOld, v, SchemaVersion)
+		}
+		return s, nil
+	}
+	if err := s.migrate(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func checkVersion(v int) error {
+	if v > SchemaVersion {
+		return fmt.Errorf("%w: database has version %d, this build knows %d", store.ErrSchemaTooNew, v, SchemaVersion)
+	}
+	return nil
+}
+
+// migrate applies pending migrations in one transaction that holds the
+// schema_version row lock, so replicas starting together migrate once.
+func (s *Store) migrate(ctx context.Context) error {
+	const op = "postgres.Open"
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return roamsign.Wrap(roamsign.ErrInternal, op, err, "reading migrations")
+	}
+	sort.Strings(names)
+	// Concurrent CREATE TABLE IF NOT EXISTS may collide in the catalog; the
+	// retry in tx absorbs that (unique violation on pg_type).
+	return s.tx(ctx, op, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO schema_version (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING`); err != nil {
+			return err
+		}
+		var v int
+		if err := tx.QueryRow(ctx, `SELECT version FROM schema_version WHERE id = 1 FOR UPDATE`).Scan(&v); err != nil {
+			return err
+		}
+		if err := checkVersion(v); err != nil {
+			return err
+		}
+		for i := v; i < len(names); i++ {
+			body, err := migrations.ReadFile(names[i])
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, string(body)); err != nil {
+				return fmt.Errorf("migration %s: %w", names[i], err)
+			}
+			if _, err := tx.Exec(ctx, `UPDATE schema_version SET version = $1 WHERE id = 1`, i+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func pgCode(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+// retryable reports serialization failures, deadlocks and the catalog
+// collisions of concurrent first-time migrations.
+func retryable(err error) bool {
+	switch pgCode(err) {
+	case "40001", "40P01":
+		return true
+	}
+	return false
+}
+
+func classify(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var re *roamsign.Error
+	if errors.As(err, &re) {
+		return err
+	}
+	code := pgCode(err)
+	switch {
+	case code == "23505":
+		return roamsign.Wrap(roamsign.ErrConflict, op, err, "conflicts with a stored record")
+	case code == "25006":
+		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "database is read-only")
+	case code == "XX001" || code == "XX002":
+		return fmt.Errorf("%s: %w: %v", op, store.ErrCorrupt, err)
+	case code == "40001" || code == "40P01" || code == "55P03":
+		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "database busy")
+	case strings.HasPrefix(code, "08") || strings.HasPrefix(code, "53") || strings.HasPrefix(code, "57") || strings.HasPrefix(code, "58"):
+		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "database unavailable")
+	case strings.HasPrefix(code, "22") || strings.HasPrefix(code, "23"):
+		return roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "rejected by the database")
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || pgconn.SafeToRetry(err) {
+		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "database unavailable")
+	}
+	if strings.Contains(err.Error(), "closed pool") {
+		return roamsign.Wrap(roamsign.ErrClosed, op, err, "store closed")
+	}
+	return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "database error")
+}
+
+func (s *Store) open(op string) error {
+	if s.closed.Load() {
+		return roamsign.E(roamsign.ErrClosed, op, "store closed")
+	}
+	return nil
+}
+
+// tx runs fn in a transaction, retrying after serialization failures and
+// deadlocks with jittered backoff. fn may run more than once.
+func (s *Store) tx(ctx context.Context, op string, fn func(pgx.Tx) error) error {
+	if err := s.open(op); err != nil {
+		return err
+	}
+	backoff := 2 * time.Millisecond
+	var err error
+	for attempt := 0; ; attempt++ {
+		err = pgx.BeginFunc(ctx, s.pool, fn)
+		if err == nil || !(retryable(err) || (attempt == 0 && pgCode(err) == "23505" && op == "postgres.Open")) || attempt >= s.maxRetries {
+			return classify(op, err)
+		}
+		select {
+		case <-ctx.Done():
+			return classify(op, err)
+		case <-time.After(backoff/2 + rand.N(backoff)):
+		}
+		backoff = min(2*backoff, 200*time.Millisecond)
+	}
+}
+
+func notFound(op, what string) error {
+	return roamsign.E(roamsign.ErrNotFound, op, "%s not found", what)
+}
+
+// Ping implements [store.Store].
+func (s *Store) Ping(ctx context.Context) error {
+	const op = "postgres.Ping"
+	if err := s.open(op); err != nil {
+		return err
+	}
+	return classify(op, s.pool.Ping(ctx))
+}
+
+// Close implements [store.Store]. It is idempotent and closes the pool if
+// the store opened it.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	if s.ownPool {
+		s.pool.Close()
+	}
+	return nil
+}

@@ -1,0 +1,57 @@
+package verify_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"fmt"
+	"time"
+
+	"github.com/roamsign/roamsign/internal/testpki"
+	"github.com/roamsign/roamsign/verify"
+)
+
+// A host verifies a CMS signature against its CA's root and CRL server.
+func ExampleVerifier_VerifyCMS() {
+	srv := testpki.NewCRLServer()
+	defer srv.Close()
+	root, _ := testpki.NewRoot(testpki.Options{CRLURL: srv.URLFor("/root.crl")})
+	inter, _ := root.NewIntermediate(testpki.Options{CRLURL: srv.URLFor("/inter.crl")})
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	leaf, _ := inter.IssueLeaf("ALI BIN ABU", "900101145678", key.Public(), testpki.LeafOptions{})
+	rootCRL, _ := root.BuildCRL(testpki.CRLSpec{})
+	interCRL, _ := inter.BuildCRL(testpki.CRLSpec{})
+	srv.Set("/root.crl", rootCRL)
+	srv.Set("/inter.crl", interCRL)
+	sig, _ := testpki.BuildCMS(testpki.CMSSpec{Content: []byte("invoice 42"), Detached: true, Key: key, Cert: leaf,
+		Certs: []*x509.Certificate{leaf, inter.Cert}})
+
+	v, err := verify.New(verify.Config{
+		Anchors: []*x509.Certificate{root.Cert},
+		Cache:   verify.NewCRLCache(), // share one cache per process
+		Now:     time.Now,
+	})
+	if err != nil {
+		panic(err)
+	}
+	results, err := v.VerifyCMS(context.Background(), verify.CMSRequest{Signature: sig, Content: []byte("invoice 42")})
+	if err != nil {
+		panic(err) // malformed input: a typed roamsign error
+	}
+	for _, r := range results {
+		fmt.Println(r.Verdict, r.TimeSource, r.Revocation[0].Status)
+	}
+	// Output: valid verification-time good
+}
+
+// Raw signatures over a digest, as the signing service returns them.
+func ExampleVerifyDigestSignature() {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	digest := make([]byte, 32)
+	sig, _ := ecdsa.SignASN1(rand.Reader, key, digest)
+	fmt.Println(verify.VerifyDigestSignature(key.Public(), crypto.SHA256, digest, sig, false))
+	// Output: <nil>
+}
