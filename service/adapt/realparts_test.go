@@ -64,12 +64,12 @@ type auditStore interface {
 type realParts struct {
 	svc   *service.Service
 	otpFn func(t testing.TB, u roamsign.UserID, ch *roamsign.OTPResponse) string
-	keys *hsm.PKCS11Store
-	st   auditStore
-	mail *mailbox
-	logs *apitest.LogBuffer
-	ca   *testpki.CA
-	crls *testpki.CRLServer
+	keys  *hsm.PKCS11Store
+	st    auditStore
+	mail  *mailbox
+	logs  *apitest.LogBuffer
+	ca    *testpki.CA
+	crls  *testpki.CRLServer
 }
 
 func newRealParts(t testing.TB, st auditStore, sessions int, cfg service.Config, met service.Metrics, otpOpts ...func(*otp.Config)) *realParts {
@@ -158,16 +158,6 @@ func (r *realParts) env() *apitest.Env {
 		},
 		Logs: r.logs.String,
 	}
-}
-
-func TestConformanceSoftHSMMemoryStore(t *testing.T) {
-	r := newRealParts(t, memory.New(memory.Options{}), 4, service.Config{}, nil)
-	t.Run("InProcess", func(t *testing.T) { apitest.Run(t, r.env()) })
-	t.Run("HTTP", func(t *testing.T) {
-		h := apitest.ServeHTTP(t, r.svc, r.svc, r.logs.Logger())
-		apitest.Run(t, h.Env(t, r.env()))
-	})
-	r.checkAudit(t)
 }
 
 // cmsBatch100 enrols an RSA-2048 SoftHSM user, signs 100 documents'
