@@ -26,7 +26,7 @@ type Config struct {
 	PIN PINParams
 	// MaxHashes limits the batch size of RequestOTP and Sign. Default 1000.
 	MaxHashes int
-	// MaxDataHeader limits the length of the data header. Default 512.
+	// MaxDataHeader limits the length of the data header in bytes. Default 256.
 	MaxDataHeader int
 	// Retention is how long finished transactions stay visible to Status.
 	// Default 30 days.
@@ -62,7 +62,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.MaxHashes = 1000
 	}
 	if c.MaxDataHeader <= 0 {
-		c.MaxDataHeader = 512
+		c.MaxDataHeader = 256
 	}
 	if c.Retention <= 0 {
 		c.Retention = 30 * 24 * time.Hour
