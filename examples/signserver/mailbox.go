@@ -1,10 +1,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/otp"
 )
 
 // devMailbox keeps the last OTP messages the development server delivered,
@@ -48,4 +54,43 @@ func (m *devMailbox) serveJSON(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(m.list())
+}
+
+// mailboxSender is the development e-mail channel: it puts each OTP message
+// into the development mailbox page and prints a line to the console. It
+// exists only in dev mode (see app.delivery).
+type mailboxSender struct {
+	box     *devMailbox
+	console io.Writer
+}
+
+var _ otp.Sender = (*mailboxSender)(nil)
+
+func (m *mailboxSender) Channel() roamsign.Channel { return roamsign.ChannelEmail }
+
+func (m *mailboxSender) Send(_ context.Context, to otp.Recipient, msg *otp.Message) (string, error) {
+	if to.Email == "" {
+		return "", roamsign.E(roamsign.ErrUnsupported, "signserver.mailbox", "user has no e-mail address")
+	}
+	loc, err := time.LoadLocation("Asia/Kuala_Lumpur")
+	if err != nil {
+		loc = time.FixedZone("MYT", 8*3600)
+	}
+	exp := msg.ExpiresAt.In(loc).Format("15:04:05")
+	body := fmt.Sprintf(`OTP tandatangan digital anda: %s
+Kod pengesahan: %s
+Dokumen: %s (%d hash)
+Sah sehingga %s. Jangan kongsi OTP atau PIN anda.
+
+Your digital signature OTP: %s
+Verification code: %s
+Document: %s (%d hashes)
+Valid until %s. Never share your OTP or PIN.
+`, msg.OTP.Reveal(), msg.VerificationCode, msg.DataHeader, msg.Count, exp,
+		msg.OTP.Reveal(), msg.VerificationCode, msg.DataHeader, msg.Count, exp)
+	m.box.add(mailMessage{Time: time.Now().UTC(), To: to.Email, Subject: "OTP tandatangan digital / Digital signature OTP", Body: body})
+	if m.console != nil {
+		fmt.Fprintf(m.console, "[dev mailbox] OTP for %s (%s), verification code %s — see /dev/mailbox\n", to.Email, msg.DataHeader, msg.VerificationCode)
+	}
+	return otp.MaskEmail(to.Email), nil
 }
