@@ -796,6 +796,7 @@ func (r *Reader) StreamData(s *Stream) ([]byte, error) {
 	return decode(raw, s.Dict, r.lim.MaxStreamBytes)
 }
 
+// String describes the entry for messages and tests.
 func (e Entry) String() string {
 	switch e.Type {
 	case EntryInFile:
