@@ -278,4 +278,3 @@ func waitActivated(t *testing.T, dbPath, requestID string, max time.Duration) {
 	}
 	t.Log("transaction not seen in the database before the kill")
 }
-
