@@ -70,7 +70,10 @@ type Mailbox struct {
 	Wait time.Duration
 }
 
-var otpLine = regexp.MustCompile(`(?m)OTP[^:\n]*:\s*(\S+)`)
+var (
+	otpLine   = regexp.MustCompile(`(?m)OTP[^:\n]*:\s*(\S+)`)
+	vcodeLine = regexp.MustCompile(`(?mi)^\s*verification code:\s*(\S+)\s*$`)
+)
 
 // OTP implements [OTPSource].
 func (m *Mailbox) OTP(ctx context.Context, _ roamsign.UserID, ch *roamsign.OTPResponse) (roamsign.Secret, error) {
@@ -119,8 +122,11 @@ func (m *Mailbox) find(ctx context.Context, vcode string) (string, error) {
 		return "", roamsign.Wrap(roamsign.ErrUnavailable, op, err, "mailbox JSON")
 	}
 	for i := len(msgs) - 1; i >= 0; i-- {
-		if vcode != "" && !strings.Contains(msgs[i].Body, vcode) {
-			continue
+		if vcode != "" {
+			sm := vcodeLine.FindStringSubmatch(msgs[i].Body)
+			if sm == nil || sm[1] != vcode {
+				continue
+			}
 		}
 		if sm := otpLine.FindStringSubmatch(msgs[i].Body); sm != nil {
 			return sm[1], nil
