@@ -183,7 +183,7 @@ func pgDatabase(tb testing.TB) string {
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		tb.Fatal(err)
 	}
-	return strings.Replace(pg.c.DSN, "/postgres", "/"+name, 1)
+	return strings.Replace(pg.c.DSN, "/postgres?", "/"+name+"?", 1)
 }
 
 func storeOpts(tb testing.TB, st string) deployOpts {
