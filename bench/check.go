@@ -116,21 +116,29 @@ func (m *Mailbox) find(ctx context.Context, vcode string) (string, error) {
 		return "", roamsign.E(roamsign.ErrUnavailable, op, "mailbox answered %s", resp.Status)
 	}
 	var msgs []struct {
-		Body string `json:"body"`
+		Time time.Time `json:"time"`
+		Body string    `json:"body"`
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&msgs); err != nil {
 		return "", roamsign.Wrap(roamsign.ErrUnavailable, op, err, "mailbox JSON")
 	}
-	for i := len(msgs) - 1; i >= 0; i-- {
+	// Verification codes are short and repeat; among the messages carrying
+	// this one, the newest is the challenge's (the mailbox's order is not
+	// relied on).
+	best, bestAt := "", time.Time{}
+	for _, m := range msgs {
 		if vcode != "" {
-			sm := vcodeLine.FindStringSubmatch(msgs[i].Body)
+			sm := vcodeLine.FindStringSubmatch(m.Body)
 			if sm == nil || sm[1] != vcode {
 				continue
 			}
 		}
-		if sm := otpLine.FindStringSubmatch(msgs[i].Body); sm != nil {
-			return sm[1], nil
+		if sm := otpLine.FindStringSubmatch(m.Body); sm != nil && (best == "" || m.Time.After(bestAt)) {
+			best, bestAt = sm[1], m.Time
 		}
+	}
+	if best != "" {
+		return best, nil
 	}
 	return "", nil
 }

@@ -14,18 +14,29 @@ import (
 
 func TestMailboxFindsTheChallengesOTP(t *testing.T) {
 	msgs := []map[string]string{
-		{"to": "a@x", "body": "Your digital signature OTP: 111111\nVerification code: 4242\n"},
+		{"time": "2026-01-01T10:00:01Z", "to": "a@x", "body": "Your digital signature OTP: 111111\nVerification code: 4242\n"},
+		// An older message with the same (short) verification code.
+		{"time": "2026-01-01T09:59:00Z", "to": "c@x", "body": "Your digital signature OTP: 222222\nVerification code: 4242\n"},
 		// Its OTP contains the other challenge's code: must not match.
-		{"to": "b@x", "body": "Your digital signature OTP: 942420\nVerification code: 7777\n"},
+		{"time": "2026-01-01T10:00:02Z", "to": "b@x", "body": "Your digital signature OTP: 942420\nVerification code: 7777\n"},
 	}
+	reversed := false
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		_ = json.NewEncoder(w).Encode(msgs)
+		out := append([]map[string]string(nil), msgs...)
+		if reversed {
+			for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+		_ = json.NewEncoder(w).Encode(out)
 	}))
 	defer srv.Close()
 	mb := &bench.Mailbox{URL: srv.URL, Wait: 300 * time.Millisecond}
-	code, err := mb.OTP(context.Background(), "", &roamsign.OTPResponse{ChallengeID: "c1", VerificationCode: "4242"})
-	if err != nil || code.Reveal() != "111111" {
-		t.Fatalf("OTP = %q, %v; want 111111", code.Reveal(), err)
+	for _, reversed = range []bool{false, true} {
+		code, err := mb.OTP(context.Background(), "", &roamsign.OTPResponse{ChallengeID: "c1", VerificationCode: "4242"})
+		if err != nil || code.Reveal() != "111111" {
+			t.Fatalf("OTP = %q, %v; want 111111 (the newest message with the code)", code.Reveal(), err)
+		}
 	}
 	if _, err := mb.OTP(context.Background(), "", &roamsign.OTPResponse{ChallengeID: "c2", VerificationCode: "0000"}); err == nil {
 		t.Fatal("an OTP was found for a verification code no message carries")
