@@ -85,6 +85,7 @@ type Reader struct {
 	cache     map[int]Object
 	objStms   map[int]*objStream
 	resolving int
+	scratch   []byte // window buffer reused by withParser
 }
 
 type objStream struct {
@@ -140,6 +141,12 @@ func Open(ra io.ReaderAt, size int64, lim Limits) (*Reader, error) {
 }
 
 func (r *Reader) readAt(off int64, n int) ([]byte, bool, error) {
+	return r.readInto(nil, off, n)
+}
+
+// readInto reads n bytes at off (fewer at the end of the file) into buf
+// when it is large enough, else into a new slice.
+func (r *Reader) readInto(buf []byte, off int64, n int) ([]byte, bool, error) {
 	if off < 0 || off > r.size {
 		return nil, false, invalid("offset %d outside the file", off)
 	}
@@ -148,7 +155,11 @@ func (r *Reader) readAt(off int64, n int) ([]byte, bool, error) {
 		n = int(r.size - off)
 		atEOF = true
 	}
-	buf := make([]byte, n)
+	if cap(buf) >= n {
+		buf = buf[:n]
+	} else {
+		buf = make([]byte, n)
+	}
 	m, err := r.ra.ReadAt(buf, off)
 	if m < n {
 		if err == nil || err == io.EOF {
@@ -227,10 +238,12 @@ func (r *Reader) withParser(off int64, max int, fn func(p *parser) error) error 
 		if n > max {
 			n = max
 		}
-		b, atEOF, err := r.readAt(off, n)
+		// Parsed objects never alias the window, so it is reused.
+		b, atEOF, err := r.readInto(r.scratch, off, n)
 		if err != nil {
 			return err
 		}
+		r.scratch = b
 		p := &parser{data: b, base: off, maxDepth: r.lim.MaxDepth, atEOF: atEOF}
 		err = fn(p)
 		if err != errShort {
