@@ -15,7 +15,11 @@
 //			roamsign.FormRaw: adapt.Raw{},
 //			roamsign.FormCMS: adapt.CMS{},
 //		},
+//		Directory: adapt.Directory(resolver),               // optional: medium.Resolver
 //	})
+//
+// [KeyStoreCheck] gives the readiness check of the key store for
+// transport/httpapi's OpsHandler; the store's Ping is the database check.
 //
 // # Concurrency
 //
