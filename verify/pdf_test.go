@@ -203,6 +203,14 @@ func TestPDFSignatures(t *testing.T) {
 			d := signPDF(t, p, base, pdfsig.Options{})
 			return editByteRange(t, d, func(br *[4]int64) { br[3] -= 10 })
 		}, want: []Verdict{Invalid}, check: CheckByteRange},
+		{name: "ByteRange beyond the end of the file", build: func(t *testing.T, p *pki) []byte {
+			d := signPDF(t, p, base, pdfsig.Options{})
+			return editByteRange(t, d, func(br *[4]int64) { br[3] += 1000 })
+		}, want: []Verdict{Invalid}, check: CheckByteRange},
+		{name: "overlapping ByteRange", build: func(t *testing.T, p *pki) []byte {
+			d := signPDF(t, p, base, pdfsig.Options{})
+			return editByteRange(t, d, func(br *[4]int64) { br[3] += br[2] - (br[1] - 10); br[2] = br[1] - 10 })
+		}, want: []Verdict{Invalid}, check: CheckByteRange},
 		{name: "ByteRange not from zero", build: func(t *testing.T, p *pki) []byte {
 			d := signPDF(t, p, base, pdfsig.Options{})
 			return editByteRange(t, d, func(br *[4]int64) { br[0] = 1; br[1]-- })
@@ -381,7 +389,7 @@ func byteRangeOf(t testing.TB, d []byte) [4]int64 {
 
 // editByteRange rewrites the last /ByteRange in place, keeping its width.
 func editByteRange(t testing.TB, d []byte, fn func(*[4]int64)) []byte {
-	locs := byteRangeRE.FindAllIndex(d, -1)
+	locs := regexp.MustCompile(byteRangeRE.String()+` *`).FindAllIndex(d, -1)
 	loc := locs[len(locs)-1]
 	br := byteRangeOf(t, d)
 	fn(&br)
@@ -390,7 +398,7 @@ func editByteRange(t testing.TB, d []byte, fn func(*[4]int64)) []byte {
 	if len(s) > width {
 		t.Fatalf("ByteRange %q does not fit in %d bytes", s, width)
 	}
-	s = strings.Replace(s, "]", strings.Repeat(" ", width-len(s))+"]", 1)
+	s += strings.Repeat(" ", width-len(s))
 	out := append([]byte(nil), d...)
 	copy(out[loc[0]:], s)
 	return out

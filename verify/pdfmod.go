@@ -21,12 +21,15 @@ func (d *pdfDoc) changesAfter(end int64, certification bool, p int) ([]string, e
 		return nil, err
 	}
 	cur := d.final
+	// Every object whose current cross-reference entry differs from the
+	// signed revision's is examined, wherever the newer cross-reference
+	// data lies (a prepared table hidden inside the signed bytes included).
 	nums := map[int]bool{}
 	for _, sec := range cur.Sections() {
-		if sec.Offset < end {
-			continue
-		}
 		for n := range sec.Entries {
+			if len(nums) > 4_000_000 {
+				return nil, fmt.Errorf("too many objects")
+			}
 			nums[n] = true
 		}
 	}
@@ -44,6 +47,9 @@ func (d *pdfDoc) changesAfter(end int64, certification bool, p int) ([]string, e
 	for _, n := range sorted {
 		oe, inOld := old.Lookup(n)
 		ne, inNew := cur.Lookup(n)
+		if inOld == inNew && oe == ne {
+			continue // the same bytes of the same file
+		}
 		oldLive := inOld && oe.Type != pdfx.EntryFree
 		newLive := inNew && ne.Type != pdfx.EntryFree
 		switch {

@@ -242,7 +242,7 @@ func (v *Verifier) checkCert(ctx context.Context, r *Result, leaf *x509.Certific
 	for _, c := range bestChain {
 		r.Chain = append(r.Chain, v.info(c))
 	}
-	r.add(CheckChain, Valid, fmt.Sprintf("chains to %q at %s", v.info(bestChain[len(bestChain)-1]).Subject, rc.trusted.UTC().Format(time.RFC3339)))
+	r.add(CheckChain, Valid, "chains to "+v.info(bestChain[len(bestChain)-1]).Subject)
 	r.Revocation = best
 	r.add(CheckRevocation, bestV, bestReason)
 }

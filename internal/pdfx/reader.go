@@ -174,11 +174,14 @@ func (r *Reader) readHeader() error {
 	if r.size < 16 {
 		return invalid("file too short to be a PDF")
 	}
-	b, _, err := r.readAt(0, 1024)
+	b, _, err := r.readInto(r.scratch, 0, 16)
 	if err != nil {
 		return err
 	}
 	if !bytes.HasPrefix(b, []byte("%PDF-")) {
+		if b, _, err = r.readAt(0, 1024); err != nil {
+			return err
+		}
 		if bytes.Contains(b, []byte("%PDF-")) {
 			return invalid("PDF header is not at the start of the file (junk before %%PDF-)")
 		}
@@ -190,6 +193,7 @@ func (r *Reader) readHeader() error {
 		i++
 	}
 	r.version = string(v[:i])
+	r.scratch = b[:0]
 	return nil
 }
 
@@ -198,10 +202,11 @@ func (r *Reader) readTail() error {
 	if n > r.size {
 		n = r.size
 	}
-	b, _, err := r.readAt(r.size-n, int(n))
+	b, _, err := r.readInto(r.scratch, r.size-n, int(n))
 	if err != nil {
 		return err
 	}
+	r.scratch = b[:0]
 	end := len(b)
 	for end > 0 && (isSpace(b[end-1])) {
 		end--
@@ -796,6 +801,7 @@ func (r *Reader) StreamData(s *Stream) ([]byte, error) {
 	return decode(raw, s.Dict, r.lim.MaxStreamBytes)
 }
 
+// String describes the entry for messages and tests.
 func (e Entry) String() string {
 	switch e.Type {
 	case EntryInFile:
