@@ -237,12 +237,12 @@ func TestWrongOTPStillEvaluatesPIN(t *testing.T) {
 
 type dir map[roamsign.UserID][]roamsign.MediumKind
 
-func (d dir) Media(_ context.Context, u roamsign.UserID) ([]roamsign.MediumKind, error) {
+func (d dir) Lookup(_ context.Context, u roamsign.UserID, _ roamsign.HostID) (*roamsign.MediumResponse, error) {
 	m, ok := d[u]
 	if !ok {
 		return nil, roamsign.E(roamsign.ErrNotFound, "dir", "unknown")
 	}
-	return m, nil
+	return &roamsign.MediumResponse{User: u, Media: m, Use: m[len(m)-1]}, nil
 }
 
 func TestMediumFromDirectoryAndReEnrol(t *testing.T) {
