@@ -116,11 +116,16 @@ func (cc *CRLCache) get(ctx context.Context, f crlFetch) (*CRL, error) {
 			return nil, err
 		}
 		cc.mu.Lock()
+		defer cc.mu.Unlock()
+		// CRL numbers only grow: an older list (a replay) never replaces a
+		// newer one seen from the same issuer and URL.
+		if old, ok := cc.m[key]; ok && old.crl.Number != nil && (c.Number == nil || c.Number.Cmp(old.crl.Number) < 0) {
+			return nil, roamsign.E(roamsign.ErrInvalidInput, "verify.CRLCache", "CRL number went backwards (%v after %v)", c.Number, old.crl.Number)
+		}
 		if len(cc.m) >= maxCacheEntries {
 			cc.m = map[cacheKey]cachedCRL{}
 		}
 		cc.m[key] = cachedCRL{crl: c, fetchedAt: f.now}
-		cc.mu.Unlock()
 		return c, nil
 	})
 	select {

@@ -56,7 +56,9 @@
 // thisUpdate ≤ now < nextUpdate (a CRL without nextUpdate is refused), it
 // carries no unknown critical extension on the list or on any entry, and
 // its issuing distribution point (when present) covers the certificate.
-// certificateHold counts as revoked. Delta CRLs advertised by a freshestCRL
+// certificateHold counts as revoked. CRL numbers never go backwards: an
+// older list from the same issuer and URL (a replay) does not replace a
+// newer one. Delta CRLs advertised by a freshestCRL
 // extension (on the certificate or the complete CRL) must be obtained and
 // must be newer than, of the same issuer as, and based on no newer number
 // than the complete CRL; a removeFromCRL entry releases a hold. A complete
