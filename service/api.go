@@ -56,6 +56,7 @@ func (s *Service) Medium(ctx context.Context, req roamsign.MediumRequest) (resp 
 				NotBefore:    c.NotBefore.UTC(),
 				NotAfter:     c.NotAfter.UTC(),
 			}
+			resp.Chain = cloneChain(u.Chain)
 		}
 	}
 	return resp, nil
@@ -210,4 +211,12 @@ func reqAttrs(ctx context.Context, host roamsign.HostID, requestID string) []any
 		a = append(a, slog.String("correlation_id", c))
 	}
 	return a
+}
+
+func cloneChain(chain [][]byte) [][]byte {
+	out := make([][]byte, len(chain))
+	for i, c := range chain {
+		out[i] = append([]byte(nil), c...)
+	}
+	return out
 }

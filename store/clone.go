@@ -78,8 +78,7 @@ func NormTransaction(tx *roamsign.TransactionRecord) {
 
 // ChallengeState returns nil when c may be consumed at now, else the error
 // ConsumeChallenge reports, checked in the documented order.
-func ChallengeState(c *roamsign.ChallengeRecord, now time.Time) error {
-	const op = "store.ConsumeChallenge"
+func ChallengeState(op string, c *roamsign.ChallengeRecord, now time.Time) error {
 	switch {
 	case c.Consumed:
 		return roamsign.E(roamsign.ErrUsed, op, "challenge already used")

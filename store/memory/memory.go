@@ -173,7 +173,7 @@ func (s *Store) consume(op, id string, now time.Time) error {
 	if !ok {
 		return notFound(op, "challenge")
 	}
-	if err := store.ChallengeState(c, now); err != nil {
+	if err := store.ChallengeState(op, c, now); err != nil {
 		return err
 	}
 	c.Consumed, c.ConsumedAt = true, store.NormTime(now)
@@ -367,19 +367,7 @@ func (s *Store) withUser(ctx context.Context, op string, id roamsign.UserID, fn 
 // BeginTransaction implements [store.Store].
 func (s *Store) BeginTransaction(ctx context.Context, challengeID string, now time.Time, tx *roamsign.TransactionRecord, audit *roamsign.AuditRecord) error {
 	const op = "memory.BeginTransaction"
-	if tx != nil && tx.State == "" {
-		tx.State = roamsign.TxPending
-	}
-	if tx != nil && tx.ChallengeID == "" {
-		tx.ChallengeID = challengeID
-	}
-	if err := store.ValidateTransaction(tx); err != nil {
-		return err
-	}
-	if tx.State != roamsign.TxPending || tx.ChallengeID != challengeID {
-		return roamsign.E(roamsign.ErrInvalidInput, op, "a new transaction must be pending and name its challenge")
-	}
-	if err := store.ValidateAudit(audit); err != nil {
+	if err := store.PrepareBegin(op, challengeID, tx, audit); err != nil {
 		return err
 	}
 	if err := s.lock(ctx, op); err != nil {
@@ -391,7 +379,7 @@ func (s *Store) BeginTransaction(ctx context.Context, challengeID string, now ti
 	if !ok {
 		return notFound(op, "challenge")
 	}
-	if err := store.ChallengeState(c, now); err != nil {
+	if err := store.ChallengeState(op, c, now); err != nil {
 		return err
 	}
 	if _, ok := s.txs[tx.ID]; ok {
@@ -413,13 +401,7 @@ func (s *Store) BeginTransaction(ctx context.Context, challengeID string, now ti
 // FinishTransaction implements [store.Store].
 func (s *Store) FinishTransaction(ctx context.Context, tx *roamsign.TransactionRecord, audit *roamsign.AuditRecord) error {
 	const op = "memory.FinishTransaction"
-	if err := store.ValidateTransaction(tx); err != nil {
-		return err
-	}
-	if tx.State != roamsign.TxSigned && tx.State != roamsign.TxFailed {
-		return roamsign.E(roamsign.ErrInvalidInput, op, "a finished transaction is signed or failed")
-	}
-	if err := store.ValidateAudit(audit); err != nil {
+	if err := store.PrepareFinish(op, tx, audit); err != nil {
 		return err
 	}
 	if err := s.lock(ctx, op); err != nil {

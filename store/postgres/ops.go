@@ -166,7 +166,7 @@ func consume(ctx context.Context, tx pgx.Tx, op, id string, now time.Time) error
 	if err != nil {
 		return err
 	}
-	if err := store.ChallengeState(r, now); err != nil {
+	if err := store.ChallengeState(op, r, now); err != nil {
 		return err
 	}
 	return roamsign.E(roamsign.ErrUsed, op, "challenge already used")

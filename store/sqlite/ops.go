@@ -148,7 +148,7 @@ func consume(ctx context.Context, tx *sql.Tx, op, id string, now time.Time) erro
 	if err != nil {
 		return err
 	}
-	if err := store.ChallengeState(r, now); err != nil {
+	if err := store.ChallengeState(op, r, now); err != nil {
 		return err
 	}
 	res, err := tx.ExecContext(ctx, `UPDATE challenges SET consumed = 1, consumed_at = ?

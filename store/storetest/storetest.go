@@ -597,14 +597,20 @@ func PINFailureRace(t *testing.T, n, max int, stores ...store.Store) {
 	type res struct {
 		n      int
 		locked bool
+		at     time.Time
 		err    error
 	}
 	out := parallel(n, func(i int) res {
-		k, l, err := stores[i%len(stores)].AddPINFailure(ctx, u.ID, max, Base.Add(time.Duration(i)*time.Second))
-		return res{k, l, err}
+		at := Base.Add(time.Duration(i) * time.Second)
+		k, l, err := stores[i%len(stores)].AddPINFailure(ctx, u.ID, max, at)
+		return res{k, l, at, err}
 	})
 	seen := map[int]bool{}
+	var lockAt time.Time
 	for _, r := range out {
+		if r.n == max {
+			lockAt = r.at
+		}
 		noErr(t, r.err, "AddPINFailure")
 		if seen[r.n] {
 			t.Fatalf("count %d returned twice", r.n)
@@ -615,9 +621,11 @@ func PINFailureRace(t *testing.T, n, max int, stores ...store.Store) {
 		}
 	}
 	got, _ := stores[0].GetUser(ctx, u.ID)
-	if got.PINFailures != n || !got.Locked || got.LockedAt.IsZero() {
+	if got.PINFailures != n || !got.Locked {
 		t.Fatalf("after %d concurrent failures: failures=%d locked=%v", n, got.PINFailures, got.Locked)
 	}
+	// Locked once, by the max-th failure: later failures keep its time.
+	eqTime(t, "LockedAt", got.LockedAt, lockAt)
 }
 
 func testPINFailureRace(t *testing.T, s store.Store) { PINFailureRace(t, 60, 10, s) }
