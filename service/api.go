@@ -59,8 +59,8 @@ func (s *Service) Medium(ctx context.Context, req roamsign.MediumRequest) (resp 
 	if len(u.Chain) > 0 {
 		if c, perr := x509.ParseCertificate(u.Chain[0]); perr == nil {
 			resp.Certificate = &roamsign.CertificateSummary{
-				Subject:      c.Subject.String(),
-				Issuer:       c.Issuer.String(),
+				Subject:      roamsign.FormatDN(c.RawSubject),
+				Issuer:       roamsign.FormatDN(c.RawIssuer),
 				SerialNumber: hex.EncodeToString(c.SerialNumber.Bytes()),
 				NotBefore:    c.NotBefore.UTC(),
 				NotAfter:     c.NotAfter.UTC(),

@@ -426,7 +426,7 @@ func (v *Verifier) info(c *x509.Certificate) CertInfo {
 }
 
 func certInfo(c *x509.Certificate) CertInfo {
-	return CertInfo{Subject: c.Subject.String(), Issuer: c.Issuer.String(), Serial: c.SerialNumber.Text(16), NotBefore: c.NotBefore, NotAfter: c.NotAfter}
+	return CertInfo{Subject: roamsign.FormatDN(c.RawSubject), Issuer: roamsign.FormatDN(c.RawIssuer), Serial: c.SerialNumber.Text(16), NotBefore: c.NotBefore, NotAfter: c.NotAfter}
 }
 
 // parseCert parses a DER certificate through a small cache keyed by the
