@@ -255,6 +255,15 @@ func TestMigrationsIdempotent(t *testing.T) {
 	if err := s.w.QueryRow(`PRAGMA synchronous`).Scan(&sync); err != nil || sync != 2 {
 		t.Fatalf("synchronous = %d (want 2, FULL), %v", sync, err)
 	}
+	for _, f := range []string{path, path + "-wal"} {
+		st, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o600 {
+			t.Fatalf("%s has mode %v, want 0600", f, st.Mode().Perm())
+		}
+	}
 	if seq, _, _ := s.AuditHead(context.Background()); seq != 2 {
 		t.Fatalf("audit head after reopen = %d", seq)
 	}
