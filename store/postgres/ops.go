@@ -628,3 +628,20 @@ func (s *Store) AuditHead(ctx context.Context) (int64, []byte, error) {
 	err := s.pool.QueryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&seq, &hash)
 	return seq, bytes.Clone(hash), classify(op, err)
 }
+
+// AdvanceStep implements [store.OTPStepStore] with one conditional upsert;
+// concurrent callers on one step serialise on the row and one wins.
+func (s *Store) AdvanceStep(ctx context.Context, user roamsign.UserID, step int64) (bool, error) {
+	const op = "postgres.AdvanceStep"
+	if user == "" || len(user) > store.MaxIDLen {
+		return false, roamsign.E(roamsign.ErrInvalidInput, op, "user id missing or too long")
+	}
+	var n int64
+	err := s.tx(ctx, op, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO otp_steps (user_id, step) VALUES ($1, $2)
+			ON CONFLICT (user_id) DO UPDATE SET step = excluded.step WHERE excluded.step > otp_steps.step`, user, step)
+		n = tag.RowsAffected()
+		return err
+	})
+	return n == 1, err
+}
