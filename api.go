@@ -76,6 +76,10 @@ type MediumResponse struct {
 	Media       []MediumKind        `json:"media"`
 	Use         MediumKind          `json:"use"`
 	Certificate *CertificateSummary `json:"certificate,omitempty"`
+	// Chain is the roaming certificate chain, leaf first (DER). A host
+	// needs it before signing to prepare CMS and PDF signatures, whose
+	// signed attributes name the signer certificate.
+	Chain [][]byte `json:"chain,omitempty"`
 }
 
 // CertificateSummary is what the signing screen shows of a certificate.

@@ -45,36 +45,43 @@ func runSplit(b *testing.B, g int, op func(worker int) error) {
 }
 
 // runPaired runs b.N raw and b.N key-store operations in alternating
-// batches (order swapped every round) and reports ns/op of each and
-// keystore/raw, the key store's rate relative to the raw loop.
+// batches (order swapped every round), so both see the same machine load.
+// It reports wall and process-CPU ns/op of each, and keystore/raw: the key
+// store's rate relative to the raw loop, by wall time and by CPU time (the
+// CPU figure is the steadier one on a shared machine).
 func runPaired(b *testing.B, g int, raw, store func(int) error) {
 	const batch = 64
-	var tRaw, tStore time.Duration
+	var tRaw, tStore, cRaw, cStore time.Duration
 	b.ResetTimer()
 	for done, round := 0, 0; done < b.N; round++ {
 		n := min(batch, b.N-done)
 		phases := []struct {
-			op func(int) error
-			t  *time.Duration
-		}{{raw, &tRaw}, {store, &tStore}}
+			op   func(int) error
+			t, c *time.Duration
+		}{{raw, &tRaw, &cRaw}, {store, &tStore, &cStore}}
 		if round%2 == 1 {
 			phases[0], phases[1] = phases[1], phases[0]
 		}
 		for _, ph := range phases {
-			start := time.Now()
+			start, cpu := time.Now(), processCPU()
 			if err := splitN(n, g, ph.op); err != nil {
 				b.Fatal(err)
 			}
 			*ph.t += time.Since(start)
+			*ph.c += processCPU() - cpu
 		}
 		done += n
 	}
 	b.StopTimer()
-	rawNs := float64(tRaw.Nanoseconds()) / float64(b.N)
-	storeNs := float64(tStore.Nanoseconds()) / float64(b.N)
-	b.ReportMetric(rawNs, "raw-ns/op")
-	b.ReportMetric(storeNs, "keystore-ns/op")
-	b.ReportMetric(rawNs/storeNs, "keystore/raw")
+	per := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / float64(b.N) }
+	b.ReportMetric(per(tRaw), "raw-ns/op")
+	b.ReportMetric(per(tStore), "keystore-ns/op")
+	b.ReportMetric(per(tRaw)/per(tStore), "keystore/raw")
+	if cRaw > 0 && cStore > 0 {
+		b.ReportMetric(per(cRaw), "raw-cpu-ns/op")
+		b.ReportMetric(per(cStore), "keystore-cpu-ns/op")
+		b.ReportMetric(per(cRaw)/per(cStore), "keystore/raw-cpu")
+	}
 }
 
 // splitN runs n operations over g goroutines.

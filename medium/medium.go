@@ -3,6 +3,7 @@ package medium
 import (
 	"context"
 	"crypto/x509"
+	"encoding/hex"
 	"slices"
 	"sync"
 
@@ -128,7 +129,8 @@ const MaxCertificateSize = 64 << 10
 
 // Summarize parses the leaf (first) certificate of chain and returns what
 // the signing screen shows: subject, issuer, serial number (lower-case
-// hexadecimal) and validity.
+// hexadecimal of the serial's big-endian bytes, as in the audit log) and
+// validity.
 func Summarize(chain [][]byte) (*roamsign.CertificateSummary, error) {
 	const op = "medium.Summarize"
 	if len(chain) == 0 || len(chain[0]) == 0 {
@@ -142,7 +144,7 @@ func Summarize(chain [][]byte) (*roamsign.CertificateSummary, error) {
 		return nil, roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "parsing certificate")
 	}
 	return &roamsign.CertificateSummary{
-		Subject: c.Subject.String(), Issuer: c.Issuer.String(), SerialNumber: c.SerialNumber.Text(16),
+		Subject: c.Subject.String(), Issuer: c.Issuer.String(), SerialNumber: hex.EncodeToString(c.SerialNumber.Bytes()),
 		NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(),
 	}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -37,7 +38,7 @@ func chain(t testing.TB, id roamsign.UserID) ([][]byte, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return [][]byte{leaf.Raw, root.Cert.Raw}, leaf.SerialNumber.Text(16)
+	return [][]byte{leaf.Raw, root.Cert.Raw}, hex.EncodeToString(leaf.SerialNumber.Bytes())
 }
 
 func TestStatic(t *testing.T) {

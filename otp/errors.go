@@ -41,8 +41,10 @@ var (
 	ErrExpired error = &sentinel{roamsign.ErrExpired, "challenge expired"}
 	// ErrAlreadyUsed: the challenge was already consumed (roamsign.ErrUsed).
 	ErrAlreadyUsed error = &sentinel{roamsign.ErrUsed, "challenge already used"}
-	// ErrTooManyTries: the challenge's attempts are exhausted (roamsign.ErrLocked).
-	ErrTooManyTries error = &sentinel{roamsign.ErrLocked, "too many attempts for this challenge"}
+	// ErrTooManyTries: the challenge's attempts are exhausted; the host
+	// must request a new OTP (roamsign.ErrExpired: the challenge is dead,
+	// nothing needs an administrator).
+	ErrTooManyTries error = &sentinel{roamsign.ErrExpired, "too many attempts for this challenge; request a new OTP"}
 	// ErrUserLocked: the user failed too many OTPs in a row and may not use
 	// OTP until an administrator resets the counter (roamsign.ErrLocked).
 	ErrUserLocked error = &sentinel{roamsign.ErrLocked, "OTP locked for this user after too many failures"}
@@ -78,6 +80,7 @@ func storeErr(op string, err error, what string) error {
 	case roamsign.ErrExpired:
 		return fail(op, ErrExpired)
 	case roamsign.ErrLocked:
+		// The store's ConsumeChallenge reports exhausted tries as ErrLocked.
 		return fail(op, ErrTooManyTries)
 	case roamsign.ErrForbidden:
 		return fail(op, ErrUndeliverable)

@@ -269,7 +269,7 @@ func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Challenge, erro
 	rec := &roamsign.ChallengeRecord{
 		User: req.User, Host: req.Host, Nonce: nonce, HashList: digest,
 		Count: len(req.Hashes), DataHeader: req.DataHeader,
-		CreatedAt: now, ExpiresAt: now.Add(m.ttl), MaxTries: m.maxTries,
+		CreatedAt: now, ExpiresAt: now.Add(m.ttl), MaxTries: m.maxTries + 1, // see check
 	}
 	for attempt := 0; ; attempt++ {
 		idb := make([]byte, 16)
@@ -401,6 +401,13 @@ func (m *Manager) check(ctx context.Context, op string, req VerifyRequest) (*roa
 	if err != nil {
 		return nil, storeErr(op, err, "user")
 	}
+	// Every attempt first takes a ticket: FailChallenge atomically counts
+	// it before anything is compared, so parallel guesses can never compare
+	// more than the allowed number of OTPs. Tries therefore counts attempts,
+	// the successful one included, and the stored MaxTries is the allowed
+	// number plus one, because the store's ConsumeChallenge requires
+	// Tries < MaxTries after the successful attempt took its ticket.
+	allowed := rec.MaxTries - 1
 	now := m.now()
 	switch {
 	case user.OTPFailures >= m.maxUserFailures:
@@ -411,33 +418,37 @@ func (m *Manager) check(ctx context.Context, op string, req VerifyRequest) (*roa
 		return nil, fail(op, ErrAlreadyUsed)
 	case !now.Before(rec.ExpiresAt):
 		return nil, fail(op, ErrExpired)
-	case rec.Tries >= rec.MaxTries:
+	case rec.Tries >= allowed:
+		return nil, fail(op, ErrTooManyTries)
+	}
+	tries, err := m.store.FailChallenge(ctx, rec.ID)
+	if err != nil {
+		return nil, storeErr(op, err, "challenge")
+	}
+	if tries > allowed {
 		return nil, fail(op, ErrTooManyTries)
 	}
 	if subtle.ConstantTimeCompare(req.Nonce, rec.Nonce) != 1 {
-		return nil, m.failTry(ctx, op, rec, ErrWrongNonce, false)
+		return nil, m.refuse(ctx, op, rec, tries, ErrWrongNonce, false)
 	}
 	digest := roamsign.HashListDigest(req.Hashes)
 	if subtle.ConstantTimeCompare(digest[:], rec.HashList[:]) != 1 {
-		return nil, m.failTry(ctx, op, rec, ErrHashMismatch, false)
+		return nil, m.refuse(ctx, op, rec, tries, ErrHashMismatch, false)
 	}
 	mac, err := m.mac(ctx, rec.ID, req.Nonce, req.OTP.Reveal(), digest)
 	if err != nil {
 		return nil, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "computing OTP MAC")
 	}
 	if !hmac.Equal(mac, rec.MAC) {
-		return nil, m.failTry(ctx, op, rec, ErrWrongOTP, true)
+		return nil, m.refuse(ctx, op, rec, tries, ErrWrongOTP, true)
 	}
+	rec.Tries = tries
 	return rec, nil
 }
 
-// failTry counts a failed attempt on the challenge (and, for a wrong OTP,
-// against the user) and returns the refusal.
-func (m *Manager) failTry(ctx context.Context, op string, rec *roamsign.ChallengeRecord, reason error, userFailure bool) error {
-	tries, err := m.store.FailChallenge(ctx, rec.ID)
-	if err != nil {
-		return storeErr(op, err, "challenge")
-	}
+// refuse records a failed attempt (for a wrong OTP also against the user)
+// and returns the refusal.
+func (m *Manager) refuse(ctx context.Context, op string, rec *roamsign.ChallengeRecord, tries int, reason error, userFailure bool) error {
 	attrs := []any{"challenge", rec.ID, "user", rec.User.Masked(), "host", rec.Host, "reason", reason.Error(), "tries", tries}
 	if userFailure {
 		n, err := m.store.AddOTPFailure(ctx, rec.User)

@@ -192,7 +192,7 @@ func TestRefusals(t *testing.T) {
 				}
 			}
 			return e.verify(c, c.Nonce, code, hsA)
-		}, otp.ErrTooManyTries, roamsign.ErrLocked, otp.ErrTooManyTries},
+		}, otp.ErrTooManyTries, roamsign.ErrExpired, otp.ErrTooManyTries},
 		{"unknown challenge", func(e *env, c *otp.Challenge, code string) error {
 			_, err := e.m.Verify(ctx, otp.VerifyRequest{ID: "nope", Nonce: c.Nonce, OTP: roamsign.Secret(code), Hashes: hsA})
 			return err
@@ -263,7 +263,9 @@ func TestParallelCorrectSubmissions(t *testing.T) {
 			switch {
 			case err == nil:
 				ok.Add(1)
-			case errors.Is(err, otp.ErrAlreadyUsed):
+			case errors.Is(err, otp.ErrAlreadyUsed), errors.Is(err, otp.ErrTooManyTries):
+				// Losers see the challenge consumed, or find every attempt
+				// ticket taken by submissions still in flight.
 				used.Add(1)
 			default:
 				t.Errorf("unexpected: %v", err)
@@ -273,7 +275,47 @@ func TestParallelCorrectSubmissions(t *testing.T) {
 	close(start)
 	wg.Wait()
 	if ok.Load() != 1 || used.Load() != 99 {
-		t.Fatalf("successes %d, already used %d; want 1 and 99", ok.Load(), used.Load())
+		t.Fatalf("successes %d, refused %d; want 1 and 99", ok.Load(), used.Load())
+	}
+	u, _ := e.store.GetUser(context.Background(), testUser)
+	if u.OTPFailures != 0 {
+		t.Fatalf("correct submissions counted as failures: %d", u.OTPFailures)
+	}
+}
+
+// TestParallelGuesses fires 100 wrong guesses at one challenge at once: no
+// more than MaxTries of them may be compared, so at most MaxTries count as
+// wrong OTPs and the rest are refused as too many tries.
+func TestParallelGuesses(t *testing.T) {
+	e := newEnv(t, func(c *otp.Config) { c.MaxUserFailures = 1000 })
+	hs := hashes("doc")
+	c, code := e.issue(t, hs)
+	var wrongOTP, tooMany atomic.Int32
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, err := e.m.Verify(context.Background(), otp.VerifyRequest{ID: c.ID, Nonce: c.Nonce, OTP: roamsign.Secret(wrong(code, i)), Hashes: hs})
+			switch {
+			case errors.Is(err, otp.ErrWrongOTP):
+				wrongOTP.Add(1)
+			case errors.Is(err, otp.ErrTooManyTries):
+				tooMany.Add(1)
+			default:
+				t.Errorf("unexpected: %v", err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if wrongOTP.Load() != otp.DefaultMaxTries || tooMany.Load() != 100-otp.DefaultMaxTries {
+		t.Fatalf("compared %d guesses (want %d), refused %d", wrongOTP.Load(), otp.DefaultMaxTries, tooMany.Load())
+	}
+	if err := e.verify(c, c.Nonce, code, hs); !errors.Is(err, otp.ErrTooManyTries) {
+		t.Fatalf("correct OTP after the tries: %v", err)
 	}
 }
 
@@ -341,6 +383,34 @@ func TestUserFailuresSurviveNewChallengeAndResetOnSuccess(t *testing.T) {
 	}
 }
 
+// TestBindingFailuresCountTriesNotUser: a wrong nonce or other hashes use
+// up the challenge's attempts but are not OTP guesses, so they do not count
+// against the user; a wrong OTP counts against both.
+func TestBindingFailuresCountTriesNotUser(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	hs := hashes("doc")
+	c, code := e.issue(t, hs)
+	bad := bytes.Clone(c.Nonce)
+	bad[3] ^= 0x80
+	_ = e.verify(c, bad, code, hs)
+	_ = e.verify(c, c.Nonce, code, hashes("other"))
+	rec, _ := e.store.GetChallenge(ctx, c.ID)
+	u, _ := e.store.GetUser(ctx, testUser)
+	if rec.Tries != 2 || u.OTPFailures != 0 {
+		t.Fatalf("tries %d, user failures %d", rec.Tries, u.OTPFailures)
+	}
+	_ = e.verify(c, c.Nonce, wrong(code, 5), hs)
+	u, _ = e.store.GetUser(ctx, testUser)
+	if u.OTPFailures != 1 {
+		t.Fatalf("user failures %d", u.OTPFailures)
+	}
+	if err := e.verify(c, c.Nonce, code, hs); !errors.Is(err, otp.ErrTooManyTries) {
+		t.Fatalf("fourth attempt: %v", err)
+	}
+	noOTPLeak(t, e)
+}
+
 func TestRateLimits(t *testing.T) {
 	e := newEnv(t, func(c *otp.Config) { c.UserRate = 3 })
 	hs := hashes("doc")
@@ -395,9 +465,12 @@ func TestDeliveryPolicy(t *testing.T) {
 			t.Fatalf("%v", err)
 		}
 		// The stored challenge is marked and can never be consumed.
-		byUser, _, _ := e.store.CountChallenges(ctx, testUser, "hr", time.Time{})
-		if byUser != 1 {
-			t.Fatalf("challenges %d", byUser)
+		cs := e.store.Challenges()
+		if len(cs) != 1 || !cs[0].Undeliverable || cs[0].Channel != "" {
+			t.Fatalf("stored challenges %+v", cs)
+		}
+		if err := e.store.ConsumeChallenge(ctx, cs[0].ID, e.clock.Now()); !errors.Is(err, roamsign.ErrForbidden) {
+			t.Fatalf("consume undeliverable: %v", err)
 		}
 	})
 	t.Run("prefer e-mail", func(t *testing.T) {
@@ -521,5 +594,19 @@ func TestVerificationCode(t *testing.T) {
 	}
 	if same > 5 {
 		t.Fatalf("%d of 1000 codes collide (%s %s)", same, a, b)
+	}
+}
+
+func TestSentinelKinds(t *testing.T) {
+	for err, kind := range map[error]roamsign.Kind{
+		otp.ErrWrongNonce: roamsign.ErrAuthorization, otp.ErrHashMismatch: roamsign.ErrAuthorization,
+		otp.ErrWrongOTP: roamsign.ErrAuthorization, otp.ErrExpired: roamsign.ErrExpired,
+		otp.ErrAlreadyUsed: roamsign.ErrUsed, otp.ErrTooManyTries: roamsign.ErrExpired,
+		otp.ErrUserLocked: roamsign.ErrLocked, otp.ErrUndeliverable: roamsign.ErrDelivery,
+		otp.ErrRateLimited: roamsign.ErrRateLimited, otp.ErrReplay: roamsign.ErrUsed,
+	} {
+		if !errors.Is(err, kind) {
+			t.Errorf("%v does not match %v", err, kind)
+		}
 	}
 }

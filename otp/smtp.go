@@ -202,7 +202,10 @@ func (s *SMTPSender) deliver(ctx context.Context, rcpt string, body []byte) erro
 	if err := w.Close(); err != nil {
 		return err
 	}
-	return c.Quit()
+	// The server accepted the message: a failing QUIT must not make the
+	// caller fall back to another channel and deliver twice.
+	_ = c.Quit()
+	return nil
 }
 
 func localName() string { return "localhost" }

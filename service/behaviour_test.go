@@ -158,3 +158,123 @@ func TestNewRequiresDeps(t *testing.T) {
 		t.Fatalf("New without deps: %v", err)
 	}
 }
+
+// TestPINLimitAcrossReplicas: two services over one store (two replicas)
+// receive parallel wrong PINs with valid OTPs; no more PINs are evaluated
+// than the limit, because each attempt is counted before it is evaluated.
+func TestPINLimitAcrossReplicas(t *testing.T) {
+	d := apitest.NewMemDeployment(t, service.Config{})
+	replica, err := service.New(service.Config{PIN: apitest.FastPIN}, service.Deps{Store: d.Store, Keys: d.Keys, Challenges: d.Challenges, Logger: d.Logs.Logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := d.Env()
+	u := e.Enrol(t, apitest.HostA)
+	hs := apitest.Hashes(1)
+	const n = 12
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		ch, otp := e.Challenge(t, apitest.HostA, u.ID, hs)
+		api := roamsign.API(d.Service)
+		if i%2 == 1 {
+			api = replica
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = apitest.AsHost(api, apitest.HostA).Sign(context.Background(), roamsign.SignRequest{
+				ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: "Wr0ng-PIN-r", OTP: otp, Hashes: hs, RequestID: apitest.RequestID()})
+		}()
+	}
+	wg.Wait()
+	auth := 0
+	for _, err := range errs {
+		if errors.Is(err, roamsign.ErrAuthorization) {
+			auth++
+		} else if !errors.Is(err, roamsign.ErrLocked) {
+			t.Fatalf("unexpected %v", err)
+		}
+	}
+	if auth > 4 {
+		t.Fatalf("%d wrong PINs answered 'authorization failed' across replicas; at most 4 may be before the lock", auth)
+	}
+	rec, _ := d.Store.GetUser(context.Background(), u.ID)
+	if !rec.Locked {
+		t.Fatal("user not locked")
+	}
+}
+
+// TestWrongOTPStillEvaluatesPIN: a wrong OTP costs the same Argon2id
+// evaluation as a wrong PIN, so timing does not tell the factors apart.
+func TestWrongOTPStillEvaluatesPIN(t *testing.T) {
+	r := newRig(t, nil)
+	u := r.env.Enrol(t, apitest.HostA)
+	hs := apitest.Hashes(1)
+	ch, otp := r.env.Challenge(t, apitest.HostA, u.ID, hs)
+	wrong := "000000"
+	if otp.Reveal() == wrong {
+		wrong = "000001"
+	}
+	r.met.mu.Lock()
+	before := r.met.n["pin_verify/ok"]
+	r.met.mu.Unlock()
+	_, err := r.env.API(apitest.HostA).Sign(context.Background(), roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce,
+		PIN: apitest.PIN, OTP: roamsign.Secret(wrong), Hashes: hs, RequestID: apitest.RequestID()})
+	if !errors.Is(err, roamsign.ErrAuthorization) {
+		t.Fatalf("wrong OTP: %v", err)
+	}
+	r.met.mu.Lock()
+	defer r.met.mu.Unlock()
+	if r.met.n["pin_verify/ok"] != before+1 {
+		t.Fatalf("PIN not evaluated on a wrong OTP: %v", r.met.n)
+	}
+	rec, _ := r.d.Store.GetUser(context.Background(), u.ID)
+	if rec.PINFailures != 0 {
+		t.Fatalf("a wrong OTP counted %d PIN failures", rec.PINFailures)
+	}
+}
+
+type dir map[roamsign.UserID][]roamsign.MediumKind
+
+func (d dir) Lookup(_ context.Context, u roamsign.UserID, _ roamsign.HostID) (*roamsign.MediumResponse, error) {
+	m, ok := d[u]
+	if !ok {
+		return nil, roamsign.E(roamsign.ErrNotFound, "dir", "unknown")
+	}
+	return &roamsign.MediumResponse{User: u, Media: m, Use: m[len(m)-1]}, nil
+}
+
+func TestMediumFromDirectoryAndReEnrol(t *testing.T) {
+	d := apitest.NewMemDeployment(t, service.Config{})
+	tokenUser := apitest.NewUserID()
+	svc, err := service.New(service.Config{PIN: apitest.FastPIN}, service.Deps{Store: d.Store, Keys: d.Keys, Challenges: d.Challenges,
+		Logger: d.Logs.Logger(), Directory: dir{tokenUser: {roamsign.MediumToken, roamsign.MediumRoaming}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := roamsign.WithHost(context.Background(), apitest.HostA)
+	m, err := svc.Medium(ctx, roamsign.MediumRequest{User: tokenUser})
+	if err != nil || m.Use != roamsign.MediumToken || len(m.Media) != 1 {
+		t.Fatalf("directory user: %+v %v", m, err)
+	}
+	if _, err := svc.Medium(ctx, roamsign.MediumRequest{User: apitest.NewUserID()}); !errors.Is(err, roamsign.ErrNotFound) {
+		t.Fatalf("unknown user: %v", err)
+	}
+	// Enrolling again for another host keeps the key and adds the host.
+	d.Service = svc
+	e := d.Env()
+	u := e.Enrol(t, apitest.HostA)
+	first, _ := d.Store.GetUser(context.Background(), u.ID)
+	res, err := svc.Enrol(context.Background(), roamsign.EnrolRequest{User: u.ID, Name: "PENGUJI", Hosts: []roamsign.HostID{apitest.HostB}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := d.Store.GetUser(context.Background(), u.ID)
+	if res.KeyID != first.KeyRef || again.KeyRef != first.KeyRef || len(again.Hosts) != 2 || len(again.Chain) == 0 {
+		t.Fatalf("re-enrol: %+v", again)
+	}
+	if _, err := svc.Medium(roamsign.WithHost(context.Background(), apitest.HostB), roamsign.MediumRequest{User: u.ID}); err != nil {
+		t.Fatalf("host B after enrolment: %v", err)
+	}
+}

@@ -31,7 +31,10 @@
 // A wrong PIN counts towards the lock only when the OTP was right, so a
 // party without the user's OTP cannot lock the user out; at the limit the
 // answer is [roamsign.ErrLocked] and only ResetPIN clears it. A new OTP
-// never resets the count; only a fully successful approval does.
+// never resets the count; only a fully successful approval does. The PIN
+// attempt is counted in the store before the PIN is evaluated (and the
+// count reset on success), so parallel guesses, on one replica or many,
+// never get more evaluations than the limit.
 //
 // # Idempotency
 //
@@ -54,8 +57,10 @@
 //
 // A Service is safe for concurrent use and keeps no state of its own
 // beyond a semaphore bounding concurrent Argon2id evaluations
-// (Config.ArgonConcurrency); all shared state is in the store, so any
-// number of replicas may share one PostgreSQL database. Single use under
+// (Config.ArgonConcurrency) and striped per-user locks that run one
+// activation attempt per user at a time in the process; all shared state is
+// in the store, so any number of replicas may share one PostgreSQL
+// database. Single use under
 // concurrency rests on the store's compare-and-set in BeginTransaction.
 // The raw form signs a batch on up to RawSigner.Workers goroutines.
 //
@@ -71,7 +76,9 @@
 //
 // # Limitations
 //
-// Rate limiting of OTP issuance is the Challenger's job (package otp). The
-// service does not yet reconcile a transaction left pending by a crash
-// other than through [Service.Sweep], which marks it failed.
+// Rate limiting of OTP issuance and the per-challenge try limit are the
+// Challenger's job (package otp); the per-user lock bounds parallel OTP
+// guesses on one replica, but across replicas the try count relies on the
+// challenger's read-then-increment. A transaction left pending by a crash
+// is only resolved by [Service.Sweep], which marks it failed.
 package service

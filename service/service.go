@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
+	"hash/fnv"
 	"log/slog"
 	"strconv"
 	"time"
@@ -25,7 +26,7 @@ type Config struct {
 	PIN PINParams
 	// MaxHashes limits the batch size of RequestOTP and Sign. Default 1000.
 	MaxHashes int
-	// MaxDataHeader limits the length of the data header. Default 512.
+	// MaxDataHeader limits the length of the data header in bytes. Default 256.
 	MaxDataHeader int
 	// Retention is how long finished transactions stay visible to Status.
 	// Default 30 days.
@@ -61,7 +62,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.MaxHashes = 1000
 	}
 	if c.MaxDataHeader <= 0 {
-		c.MaxDataHeader = 512
+		c.MaxDataHeader = 256
 	}
 	if c.Retention <= 0 {
 		c.Retention = 30 * 24 * time.Hour
@@ -121,6 +122,25 @@ type Service struct {
 	log      *slog.Logger
 	now      func() time.Time
 	argonSem chan struct{}
+	userLock [userStripes]chan struct{}
+}
+
+// userStripes is the number of per-user activation locks; users hash onto
+// them.
+const userStripes = 1024
+
+// lockUser serialises activations of one user in this process. The wait
+// honours ctx.
+func (s *Service) lockUser(ctx context.Context, id roamsign.UserID) (func(), error) {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	l := s.userLock[h.Sum32()%userStripes]
+	select {
+	case l <- struct{}{}:
+		return func() { <-l }, nil
+	case <-ctx.Done():
+		return nil, roamsign.Wrap(roamsign.ErrUnavailable, "service.lockUser", ctx.Err(), "waiting for another attempt of this user")
+	}
 }
 
 var (
@@ -150,6 +170,9 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		log:      deps.Logger,
 		now:      deps.Now,
 		argonSem: make(chan struct{}, cfg.ArgonConcurrency),
+	}
+	for i := range s.userLock {
+		s.userLock[i] = make(chan struct{}, 1)
 	}
 	for f, fs := range deps.Forms {
 		if fs == nil {

@@ -126,16 +126,34 @@ func (s *Service) activate(ctx context.Context, host roamsign.HostID, req *roams
 	const op = "service.Sign"
 	defer s.observe("activation", time.Now(), &err)
 
-	ch, err := s.store.GetChallenge(ctx, req.ChallengeID)
-	if err != nil {
-		if errors.Is(err, roamsign.ErrNotFound) {
+	getChallenge := func() (*roamsign.ChallengeRecord, error) {
+		ch, err := s.store.GetChallenge(ctx, req.ChallengeID)
+		if err != nil {
+			if errors.Is(err, roamsign.ErrNotFound) {
+				return nil, roamsign.E(roamsign.ErrNotFound, op, "no such challenge")
+			}
+			return nil, wrapStore(op, err)
+		}
+		if ch.Host != host {
+			// Another host's challenge is invisible.
 			return nil, roamsign.E(roamsign.ErrNotFound, op, "no such challenge")
 		}
-		return nil, wrapStore(op, err)
+		return ch, nil
 	}
-	if ch.Host != host {
-		// Another host's challenge is invisible.
-		return nil, roamsign.E(roamsign.ErrNotFound, op, "no such challenge")
+	ch, err := getChallenge()
+	if err != nil {
+		return nil, err
+	}
+	// Attempts for one user run one at a time in this process, so that
+	// concurrent guesses cannot all pass the try and lock checks before any
+	// of them is counted. Re-read the challenge under the lock.
+	unlock, err := s.lockUser(ctx, ch.User)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if ch, err = getChallenge(); err != nil {
+		return nil, err
 	}
 	now := s.now()
 	switch {
@@ -184,15 +202,34 @@ func (s *Service) activate(ctx context.Context, host roamsign.HostID, req *roams
 		return nil, wrapStore(op, ferr)
 	}
 
-	pinOK, err := s.verifyPIN(ctx, u.PINVerifier, req.PIN.Reveal())
-	if err != nil {
-		return nil, err
-	}
-
 	base := roamsign.AuditRecord{
 		Time: now.UTC(), User: u.ID, Host: host, DataHeader: ch.DataHeader,
 		HashList: digest[:], Count: len(req.Hashes), Channel: ch.Channel,
 		CertSerial: certSerial(u.Chain),
+	}
+	locked := func() error {
+		s.audit(ctx, base, roamsign.AuditLocked, roamsign.ErrLocked.Code(), "")
+		s.log.WarnContext(ctx, "PIN locked", "user", u.ID.Masked(), "host", string(host))
+		return roamsign.E(roamsign.ErrLocked, op, "PIN locked; an administrator must reset it")
+	}
+	// With the OTP right, the PIN attempt is counted as a failure before it
+	// is evaluated (and the count reset on success), so the limit holds
+	// across replicas too: an attempt beyond it is never evaluated.
+	attempt := 0
+	if otpOK {
+		n, over, ferr := s.store.AddPINFailure(ctx, u.ID, s.cfg.MaxPINFailures+1, now)
+		if ferr != nil {
+			return nil, wrapStore(op, ferr)
+		}
+		if over {
+			return nil, locked()
+		}
+		attempt = n
+	}
+
+	pinOK, err := s.verifyPIN(ctx, u.PINVerifier, req.PIN.Reveal())
+	if err != nil {
+		return nil, err
 	}
 	if !otpOK {
 		s.audit(ctx, base, roamsign.AuditAuthFailed, roamsign.ErrAuthorization.Code(), "")
@@ -202,22 +239,23 @@ func (s *Service) activate(ctx context.Context, host roamsign.HostID, req *roams
 		if _, ferr := s.store.FailChallenge(ctx, ch.ID); ferr != nil && !isGone(ferr) {
 			return nil, wrapStore(op, ferr)
 		}
-		_, locked, ferr := s.store.AddPINFailure(ctx, u.ID, s.cfg.MaxPINFailures, now)
-		if ferr != nil {
-			return nil, wrapStore(op, ferr)
-		}
 		s.audit(ctx, base, roamsign.AuditAuthFailed, roamsign.ErrAuthorization.Code(), "")
-		if locked {
-			s.audit(ctx, base, roamsign.AuditLocked, roamsign.ErrLocked.Code(), "")
-			s.log.WarnContext(ctx, "PIN locked", "user", u.ID.Masked(), "host", string(host))
-			return nil, roamsign.E(roamsign.ErrLocked, op, "PIN locked; an administrator must reset it")
+		if attempt >= s.cfg.MaxPINFailures {
+			err := s.store.UpdateUser(ctx, u.ID, func(u *roamsign.UserRecord) error {
+				if !u.Locked {
+					u.Locked, u.LockedAt = true, now.UTC()
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, wrapStore(op, err)
+			}
+			return nil, locked()
 		}
 		return nil, errAuth(op)
 	}
-	if u.PINFailures > 0 {
-		if err := s.store.ResetPINFailures(ctx, u.ID); err != nil {
-			return nil, wrapStore(op, err)
-		}
+	if err := s.store.ResetPINFailures(ctx, u.ID); err != nil {
+		return nil, wrapStore(op, err)
 	}
 	if u.OTPFailures > 0 {
 		if err := s.store.ResetOTPFailures(ctx, u.ID); err != nil {

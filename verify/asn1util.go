@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/x509"
 	"encoding/asn1"
@@ -33,9 +34,69 @@ var (
 	oidSHA512 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}
 )
 
+// rawOID is the DER content of an OBJECT IDENTIFIER. Comparing raw bytes
+// avoids decoding every identifier on the verification path.
+type rawOID []byte
+
+// Equal reports whether r encodes o.
+func (r rawOID) Equal(o asn1.ObjectIdentifier) bool {
+	if len(o) < 2 {
+		return false
+	}
+	var buf [64]byte
+	b := appendBase128(buf[:0], o[0]*40+o[1])
+	for _, v := range o[2:] {
+		b = appendBase128(b, v)
+	}
+	return bytes.Equal(r, b)
+}
+
+func appendBase128(b []byte, v int) []byte {
+	if v < 0 {
+		return append(b, 0xff) // never matches a valid encoding
+	}
+	var tmp [10]byte
+	i := len(tmp)
+	for {
+		i--
+		tmp[i] = byte(v & 0x7f)
+		v >>= 7
+		if v == 0 {
+			break
+		}
+	}
+	for j := i; j < len(tmp)-1; j++ {
+		tmp[j] |= 0x80
+	}
+	return append(b, tmp[i:]...)
+}
+
+// String decodes r for messages.
+func (r rawOID) String() string {
+	var o asn1.ObjectIdentifier
+	if len(r) > 127 {
+		return "(long OID)"
+	}
+	s := cryptobyte.String(append([]byte{0x06, byte(len(r))}, r...))
+	if !s.ReadASN1ObjectIdentifier(&o) {
+		return "(malformed OID)"
+	}
+	return o.String()
+}
+
+// readRawOID reads an OBJECT IDENTIFIER without decoding it.
+func readRawOID(s *cryptobyte.String, out *rawOID) bool {
+	var v cryptobyte.String
+	if !s.ReadASN1(&v, cbasn1.OBJECT_IDENTIFIER) || len(v) == 0 || v[len(v)-1]&0x80 != 0 || v[0] == 0x80 {
+		return false
+	}
+	*out = rawOID(v)
+	return true
+}
+
 // algorithmIdentifier is a parsed AlgorithmIdentifier.
 type algorithmIdentifier struct {
-	oid    asn1.ObjectIdentifier
+	oid    rawOID
 	params cryptobyte.String // raw parameters element (tag included), empty if absent
 	raw    []byte            // the whole DER element
 }
@@ -48,7 +109,7 @@ func readAlgorithm(s *cryptobyte.String) (algorithmIdentifier, bool) {
 	}
 	a.raw = full
 	var body cryptobyte.String
-	if !full.ReadASN1(&body, cbasn1.SEQUENCE) || !body.ReadASN1ObjectIdentifier(&a.oid) {
+	if !full.ReadASN1(&body, cbasn1.SEQUENCE) || !readRawOID(&body, &a.oid) {
 		return a, false
 	}
 	if !body.Empty() {

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"encoding/asn1"
 	"fmt"
 
@@ -54,7 +55,7 @@ type signerInfo struct {
 }
 
 type attribute struct {
-	oid    asn1.ObjectIdentifier
+	oid    rawOID
 	values []cryptobyte.String // each value element, tag included
 }
 
@@ -232,7 +233,6 @@ func parseSignerInfo(s *cryptobyte.String) (signerInfo, error) {
 // type may appear only once.
 func parseAttributes(body cryptobyte.String) ([]attribute, error) {
 	var out []attribute
-	seen := map[string]bool{}
 	for !body.Empty() {
 		if len(out) == maxCMSAttrs {
 			return nil, fmt.Errorf("more than %d attributes", maxCMSAttrs)
@@ -240,7 +240,7 @@ func parseAttributes(body cryptobyte.String) ([]attribute, error) {
 		var a cryptobyte.String
 		var at attribute
 		var vals cryptobyte.String
-		if !body.ReadASN1(&a, cbasn1.SEQUENCE) || !a.ReadASN1ObjectIdentifier(&at.oid) ||
+		if !body.ReadASN1(&a, cbasn1.SEQUENCE) || !readRawOID(&a, &at.oid) ||
 			!a.ReadASN1(&vals, cbasn1.SET) || !a.Empty() {
 			return nil, fmt.Errorf("attribute")
 		}
@@ -252,11 +252,11 @@ func parseAttributes(body cryptobyte.String) ([]attribute, error) {
 			}
 			at.values = append(at.values, v)
 		}
-		k := at.oid.String()
-		if seen[k] {
-			return nil, fmt.Errorf("attribute %s appears twice", k)
+		for _, prev := range out {
+			if bytes.Equal(prev.oid, at.oid) {
+				return nil, fmt.Errorf("attribute %s appears twice", at.oid)
+			}
 		}
-		seen[k] = true
 		out = append(out, at)
 	}
 	return out, nil

@@ -51,6 +51,21 @@ func opensslSign(t testing.TB, p *pki, content []byte, detached bool) []byte {
 	return readFile(t, out)
 }
 
+// opensslVerify checks a CMS with `openssl cms -verify` (the test builder is
+// held to an independent verifier).
+func opensslVerify(t testing.TB, p *pki, der, content []byte) {
+	t.Helper()
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "sig.der"), der)
+	writeFile(t, filepath.Join(dir, "root.pem"), testpki.PEM(p.root.Cert))
+	writeFile(t, filepath.Join(dir, "data"), content)
+	cmd := exec.Command("openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", filepath.Join(dir, "sig.der"),
+		"-CAfile", filepath.Join(dir, "root.pem"), "-purpose", "any", "-out", filepath.Join(dir, "out"))
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("openssl cms -verify: %v\n%s", err, b)
+	}
+}
+
 func TestCMSOpenSSL(t *testing.T) {
 	p := newPKI(t)
 	v := p.verifier()
@@ -250,6 +265,9 @@ func TestCMSRules(t *testing.T) {
 			der, err := testpki.BuildCMS(spec)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if c.name == "baseline" {
+				opensslVerify(t, p, der, content)
 			}
 			rs, err := v.VerifyCMS(context.Background(), CMSRequest{Signature: der, Intermediates: []*x509.Certificate{p.inter.Cert}})
 			if c.wantErr != nil {

@@ -284,7 +284,7 @@ func checkESS(a *attribute, cert *x509.Certificate, v2 bool) string {
 }
 
 func sameAlgorithm(a, b algorithmIdentifier) bool {
-	if !a.oid.Equal(b.oid) {
+	if !bytes.Equal(a.oid, b.oid) {
 		return false
 	}
 	if a.nullOrAbsent() && b.nullOrAbsent() {
@@ -316,7 +316,7 @@ func checkAlgProtection(a *attribute, si *signerInfo) string {
 		return "CMSAlgorithmProtection must name the signature algorithm and no MAC algorithm"
 	}
 	var sa algorithmIdentifier
-	if !sigBody.ReadASN1ObjectIdentifier(&sa.oid) {
+	if !readRawOID(&sigBody, &sa.oid) {
 		return "CMSAlgorithmProtection signature algorithm is malformed"
 	}
 	if !sigBody.Empty() {

@@ -18,9 +18,10 @@ import (
 // be shared by many verifiers; concurrent requests for the same CRL share
 // one download.
 type CRLCache struct {
-	mu sync.Mutex
-	m  map[string]cachedCRL
-	sf singleflight.Group
+	mu  sync.Mutex
+	m   map[string]cachedCRL
+	ids map[*x509.Certificate]string // memo of issuerID
+	sf  singleflight.Group
 }
 
 type cachedCRL struct {
@@ -29,7 +30,26 @@ type cachedCRL struct {
 }
 
 // NewCRLCache returns an empty cache.
-func NewCRLCache() *CRLCache { return &CRLCache{m: map[string]cachedCRL{}} }
+func NewCRLCache() *CRLCache {
+	return &CRLCache{m: map[string]cachedCRL{}, ids: map[*x509.Certificate]string{}}
+}
+
+// key returns the cache key of issuer and URL.
+func (cc *CRLCache) key(issuer *x509.Certificate, url string) string {
+	cc.mu.Lock()
+	id, ok := cc.ids[issuer]
+	cc.mu.Unlock()
+	if !ok {
+		id = issuerID(issuer)
+		cc.mu.Lock()
+		if len(cc.ids) >= maxCacheEntries {
+			cc.ids = map[*x509.Certificate]string{}
+		}
+		cc.ids[issuer] = id
+		cc.mu.Unlock()
+	}
+	return id + "|" + url
+}
 
 // maxCacheEntries bounds the cache; when full it is emptied.
 const maxCacheEntries = 4096
@@ -72,7 +92,7 @@ func (cc *CRLCache) lookup(key string, f crlFetch) (*CRL, bool) {
 // get returns a CRL for issuer and URL whose signature, issuer name and
 // issuer key usage were checked. Freshness is checked by the caller.
 func (cc *CRLCache) get(ctx context.Context, f crlFetch) (*CRL, error) {
-	key := issuerID(f.issuer) + "|" + f.url
+	key := cc.key(f.issuer, f.url)
 	if c, ok := cc.lookup(key, f); ok {
 		return c, nil
 	}

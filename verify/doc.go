@@ -21,6 +21,11 @@
 //     signing-certificate(-v2) and CMSAlgorithmProtection when present, the
 //     signature, an RFC 3161 timestamp token when present (its own
 //     signature, imprint and TSA chain), then chain and revocation.
+//   - [Verifier.VerifyPDF]: every signature of a PDF (approval and
+//     certification signatures, document timestamps), each reported with
+//     signer, claimed time, reason, DocMDP level, chain and revocation
+//     status, whether a timestamp is present, and whether the document was
+//     modified after signing.
 //
 // Every call returns a [Result]: an overall [Verdict] (valid, invalid,
 // indeterminate) and one [Check] per rule with a reason, the signer, the
@@ -60,13 +65,31 @@
 // the same fail-closed rules; [RevocationPolicy] selects CRL, OCSP or CRL
 // with OCSP fallback.
 //
+// # PDF
+//
+// The document is read with the strict, bounded reader of internal/pdfx. A
+// signature's /ByteRange must be four integers starting at 0; its gap must
+// be exactly the hexadecimal /Contents string of the signature dictionary
+// as the signed revision stores it (the dictionary object starts before the
+// gap and nothing but its own keys lies between), and the signed range
+// must end at that revision's %%EOF. Whatever later revisions changed is
+// compared object by object with the signed revision: later signatures,
+// document timestamps and DSS validation data are allowed; filling in
+// existing form fields is allowed under DocMDP P=2 and 3 (and for approval
+// signatures, which are judged as P=2); adding annotations only under P=3;
+// anything else (page content, the page tree, the catalog, fonts, deleting
+// objects, replacing a signature value) is reported as "modified after
+// signing" and makes that signature invalid. Under P=1 only DSS data and
+// document timestamps may follow. A signature field whose value is not a
+// readable signature dictionary is reported as invalid, never skipped.
+//
 // # Configuration
 //
 // [Config] has documented zero values: key usage digitalSignature or
 // nonRepudiation; extended key usage, when the certificate has one, one of
 // emailProtection, documentSigning, Microsoft document signing or Adobe
 // authentic documents (anyExtendedKeyUsage only with AllowAnyEKU); CRLs
-// only; a 32 MiB CRL cap; a 4 MiB CMS cap.
+// only; a 32 MiB CRL cap; a 4 MiB CMS cap; a 512 MiB PDF cap.
 //
 // # Concurrency
 //
@@ -84,7 +107,8 @@
 // from the configuration, algorithms are allow-listed (SHA-1 and unknown
 // algorithms are refused), parsers accept DER only and enforce size and
 // count limits, and parser faults are recovered and reported as malformed
-// input. Fuzz targets cover CRL parsing and checking and CMS verification.
+// input. Fuzz targets cover CRL parsing and checking, CMS verification and
+// PDF signature extraction and verification.
 //
 // # Limitations
 //
@@ -95,5 +119,8 @@
 // supported in CMS. OCSP responses are not cached. Only one timestamp token
 // per signer is considered; archive timestamps and long-term validation
 // data (DSS/VRI) are not evaluated. Extended key usage constraints on
-// intermediate CAs are not enforced.
+// intermediate CAs are not enforced. PDF: field locks (/Lock) and
+// FieldMDP are not evaluated, encrypted documents are refused, and the
+// change analysis judges the final state of each changed object (an object
+// changed and changed back in between counts as unchanged).
 package verify

@@ -1,6 +1,7 @@
 package verify_test
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -10,7 +11,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
 	"github.com/roamsign/roamsign/internal/testpki"
+	pdfsig "github.com/roamsign/roamsign/signer/pdf"
 	"github.com/roamsign/roamsign/verify"
 )
 
@@ -54,4 +57,32 @@ func ExampleVerifyDigestSignature() {
 	sig, _ := ecdsa.SignASN1(rand.Reader, key, digest)
 	fmt.Println(verify.VerifyDigestSignature(key.Public(), crypto.SHA256, digest, sig, false))
 	// Output: <nil>
+}
+
+// Every signature of a PDF is reported, with what happened after it.
+func ExampleVerifier_VerifyPDF() {
+	srv := testpki.NewCRLServer()
+	defer srv.Close()
+	root, _ := testpki.NewRoot(testpki.Options{CRLURL: srv.URLFor("/root.crl")})
+	inter, _ := root.NewIntermediate(testpki.Options{CRLURL: srv.URLFor("/inter.crl")})
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	leaf, _ := inter.IssueLeaf("ALI BIN ABU", "900101145678", key.Public(), testpki.LeafOptions{})
+	rootCRL, _ := root.BuildCRL(testpki.CRLSpec{})
+	interCRL, _ := inter.BuildCRL(testpki.CRLSpec{})
+	srv.Set("/root.crl", rootCRL)
+	srv.Set("/inter.crl", interCRL)
+	var signed bytes.Buffer
+	doc := pdfxtest.Generate(pdfxtest.Options{})
+	_ = pdfsig.Sign(context.Background(), bytes.NewReader(doc), int64(len(doc)), &signed, key,
+		[]*x509.Certificate{leaf, inter.Cert}, pdfsig.Options{Reason: "Perakuan 1"})
+
+	v, _ := verify.New(verify.Config{Anchors: []*x509.Certificate{root.Cert}})
+	res, err := v.VerifyPDF(context.Background(), verify.PDFRequest{Document: bytes.NewReader(signed.Bytes()), Size: int64(signed.Len())})
+	if err != nil {
+		panic(err)
+	}
+	for _, s := range res.Signatures {
+		fmt.Println(s.Verdict, s.Kind, s.Reason, s.ModifiedAfterSigning)
+	}
+	// Output: valid approval Perakuan 1 false
 }

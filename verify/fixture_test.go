@@ -77,3 +77,7 @@ func (p *pki) verifier(mod ...func(*Config)) *Verifier {
 func (p *pki) check(v *Verifier, leaf *x509.Certificate) *Result {
 	return v.VerifyChain(context.Background(), ChainRequest{Leaf: leaf, Intermediates: []*x509.Certificate{p.inter.Cert}})
 }
+
+func testpkiRevoked(p *pki) testpki.CRLSpec {
+	return testpki.CRLSpec{Entries: []testpki.CRLEntry{{Revocation: testpki.Revocation{Serial: p.leaf.SerialNumber, Time: p.now.Add(-time.Minute), Reason: testpki.ReasonKeyCompromise}}}}
+}

@@ -2,7 +2,6 @@ package verify
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
 	"fmt"
@@ -81,6 +80,8 @@ type Config struct {
 	// (timestamped) signing time invalid too. By default such a signature is
 	// valid and the revocation is reported with AfterSigningTime.
 	RejectRevokedAfterSigning bool
+	// MaxPDFSize caps a PDF document; zero means DefaultMaxPDFSize.
+	MaxPDFSize int64
 	// MaxSignatureSize caps a CMS signature; zero means 4 MiB.
 	MaxSignatureSize int
 	// Now is the clock; nil means time.Now.
@@ -105,9 +106,9 @@ type Verifier struct {
 	keyUsage   x509.KeyUsage
 
 	chainMu sync.Mutex
-	chains  map[[32]byte][][]*x509.Certificate
+	chains  map[chainKey][][]*x509.Certificate
 	certMu  sync.Mutex
-	certs   map[[32]byte]*x509.Certificate
+	certs   map[string]*x509.Certificate
 	infos   map[*x509.Certificate]CertInfo
 }
 
@@ -132,8 +133,8 @@ func New(cfg Config) (*Verifier, error) {
 		log:        cfg.Logger,
 		ekus:       cfg.AllowedEKUs,
 		keyUsage:   cfg.KeyUsage,
-		chains:     map[[32]byte][][]*x509.Certificate{},
-		certs:      map[[32]byte]*x509.Certificate{},
+		chains:     map[chainKey][][]*x509.Certificate{},
+		certs:      map[string]*x509.Certificate{},
 		infos:      map[*x509.Certificate]CertInfo{},
 	}
 	for _, a := range cfg.Anchors {
@@ -241,7 +242,7 @@ func (v *Verifier) checkCert(ctx context.Context, r *Result, leaf *x509.Certific
 	for _, c := range bestChain {
 		r.Chain = append(r.Chain, v.info(c))
 	}
-	r.add(CheckChain, Valid, fmt.Sprintf("chains to %q at %s", v.info(bestChain[len(bestChain)-1]).Subject, rc.trusted.UTC().Format(time.RFC3339)))
+	r.add(CheckChain, Valid, "chains to "+v.info(bestChain[len(bestChain)-1]).Subject)
 	r.Revocation = best
 	r.add(CheckRevocation, bestV, bestReason)
 }
@@ -293,23 +294,29 @@ func ekuOID(e x509.ExtKeyUsage) (asn1.ObjectIdentifier, bool) {
 	return nil, false
 }
 
+// chainKey identifies a path-building request by the certificates offered
+// (by identity: they come from the parse cache) and the anchor set.
+type chainKey struct {
+	leaf  *x509.Certificate
+	tsa   bool
+	n     int
+	inter [8]*x509.Certificate
+}
+
 // buildChains finds paths from leaf to roots valid at t, using a cache of
 // earlier results keyed by the certificates offered.
 func (v *Verifier) buildChains(leaf *x509.Certificate, inter []*x509.Certificate, t time.Time, roots *x509.CertPool, ekus []x509.ExtKeyUsage) ([][]*x509.Certificate, error) {
-	h := sha256.New()
-	h.Write(leaf.Raw)
-	if roots == v.tsaRoots {
-		h.Write([]byte{1})
+	key := chainKey{leaf: leaf, tsa: roots == v.tsaRoots, n: len(inter)}
+	cacheable := len(inter) <= len(key.inter)
+	if cacheable {
+		copy(key.inter[:], inter)
 	}
-	for _, c := range inter {
-		s := sha256.Sum256(c.Raw)
-		h.Write(s[:])
+	var cached [][]*x509.Certificate
+	if cacheable {
+		v.chainMu.Lock()
+		cached = v.chains[key]
+		v.chainMu.Unlock()
 	}
-	var key [32]byte
-	h.Sum(key[:0])
-	v.chainMu.Lock()
-	cached := v.chains[key]
-	v.chainMu.Unlock()
 	var out [][]*x509.Certificate
 	for _, ch := range cached {
 		if validAt(ch, t) {
@@ -330,14 +337,16 @@ func (v *Verifier) buildChains(leaf *x509.Certificate, inter []*x509.Certificate
 	if err != nil {
 		return nil, fmt.Errorf("no path to a trust anchor at %s: %v", t.UTC().Format(time.RFC3339), err)
 	}
-	v.chainMu.Lock()
-	if len(v.chains) > 4096 {
-		v.chains = map[[32]byte][][]*x509.Certificate{}
+	if cacheable {
+		v.chainMu.Lock()
+		if len(v.chains) > 4096 {
+			v.chains = map[chainKey][][]*x509.Certificate{}
+		}
+		merged := slices.Clone(cached)
+		merged = append(merged, chains...)
+		v.chains[key] = merged
+		v.chainMu.Unlock()
 	}
-	merged := slices.Clone(cached)
-	merged = append(merged, chains...)
-	v.chains[key] = merged
-	v.chainMu.Unlock()
 	return chains, nil
 }
 
@@ -417,11 +426,11 @@ func certInfo(c *x509.Certificate) CertInfo {
 	return CertInfo{Subject: c.Subject.String(), Issuer: c.Issuer.String(), Serial: c.SerialNumber.Text(16), NotBefore: c.NotBefore, NotAfter: c.NotAfter}
 }
 
-// parseCert parses a DER certificate through a small cache.
+// parseCert parses a DER certificate through a small cache keyed by the
+// DER bytes themselves.
 func (v *Verifier) parseCert(der []byte) (*x509.Certificate, error) {
-	k := sha256.Sum256(der)
 	v.certMu.Lock()
-	c, ok := v.certs[k]
+	c, ok := v.certs[string(der)]
 	v.certMu.Unlock()
 	if ok {
 		return c, nil
@@ -432,9 +441,9 @@ func (v *Verifier) parseCert(der []byte) (*x509.Certificate, error) {
 	}
 	v.certMu.Lock()
 	if len(v.certs) > 4096 {
-		v.certs = map[[32]byte]*x509.Certificate{}
+		v.certs = map[string]*x509.Certificate{}
 	}
-	v.certs[k] = c
+	v.certs[string(der)] = c
 	v.certMu.Unlock()
 	return c, nil
 }

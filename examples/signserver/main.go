@@ -1,27 +1,101 @@
-// Command signserver is the example roamsign sign server.
+// Command signserver is the example roamsign sign server: the whole
+// Ultimate API on embedded defaults.
 //
-// It will run the whole Ultimate API on embedded defaults (SQLite, a software
-// key store or SoftHSM, a development CA, OTPs to a dev mailbox page). Until
-// the server core lands, "serve" starts, reports what is coming and exits.
+// With no set-up it keeps everything under ./signserver-data: a SQLite
+// database, the encrypted software key store, a development CA that issues
+// user certificates and publishes its CRL, two enrolled demo users (printed
+// with their demo PINs), OTPs delivered to a development mailbox page and
+// the console, and a host demo page that signs PDF vouchers. Production
+// settings (PKCS#11 URI, PostgreSQL DSN, SMTP, push gateway, Argon2
+// parameters, rate limits, OTP lifetime) are switched by flags, environment
+// variables or a JSON file; see `signserver serve -h`.
+//
+// Subcommands:
+//
+//	serve                 run the server (default)
+//	enrol                 enrol a user: -user -name -host -email [-medium]
+//	pin reset             reset a locked PIN: -user (new PIN read from stdin)
+//	verify FILE           verify a .pdf or .p7s (with -content) [--json]
+//	audit verify          verify the audit hash chain
+//	keys list             list the keys in the key store
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 )
 
 func main() {
-	cmd := "serve"
-	if len(os.Args) > 1 {
-		cmd = os.Args[1]
-	}
-	switch cmd {
-	case "serve":
-		fmt.Println("roamsign signserver: the example server is not assembled yet.")
-		fmt.Println("Coming: embedded SQLite store, software/SoftHSM key store, dev CA with CRL endpoint,")
-		fmt.Println("demo users, OTP dev mailbox, and the signing web page on https://127.0.0.1:8443/.")
-	default:
-		fmt.Fprintf(os.Stderr, "signserver: unknown command %q\n", cmd)
-		os.Exit(2)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "signserver:", err)
+		}
+		os.Exit(exitCode(err))
 	}
 }
+
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func exitCode(err error) int {
+	var e exitError
+	if errors.As(err, &e) {
+		return e.code
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	return 1
+}
+
+// run dispatches a subcommand. It is the testable entry point.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	if (cmd == "pin" || cmd == "audit" || cmd == "keys") && len(args) > 0 {
+		cmd, args = cmd+" "+args[0], args[1:]
+	}
+	fs := flag.NewFlagSet("signserver "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	switch cmd {
+	case "serve":
+		return cmdServe(ctx, fs, args, stdout, stderr)
+	case "enrol", "enroll":
+		return cmdEnrol(ctx, fs, args, stdin, stdout, stderr)
+	case "pin reset":
+		return cmdPINReset(ctx, fs, args, stdin, stdout, stderr)
+	case "verify":
+		return cmdVerify(ctx, fs, args, stdout, stderr)
+	case "audit verify":
+		return cmdAuditVerify(ctx, fs, args, stdout, stderr)
+	case "keys list":
+		return cmdKeysList(ctx, fs, args, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, "usage: signserver [serve|enrol|pin reset|verify FILE|audit verify|keys list] [flags]")
+		return nil
+	}
+	fmt.Fprintf(stderr, "unknown command %q; try: signserver help\n", cmd)
+	return exitError{2}
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func getenv(k string) string { return os.Getenv(k) }

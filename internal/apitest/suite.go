@@ -472,6 +472,37 @@ func Run(t *testing.T, e *Env) {
 		e.checkSigs(t, roamsign.FormRaw, u.Chain, hs, ok[0])
 	})
 
+	t.Run("ParallelWrongPINs", func(t *testing.T) {
+		u := e.Enrol(t, HostA)
+		hs := Hashes(1)
+		const n = 10
+		reqs := make([]roamsign.SignRequest, n)
+		for i := range reqs {
+			ch, otp := e.Challenge(t, HostA, u.ID, hs)
+			reqs[i] = signReq(ch, otp, "Wr0ng-PIN-p", hs)
+		}
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range reqs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = e.API(HostA).Sign(ctx, reqs[i])
+			}()
+		}
+		wg.Wait()
+		count := map[string]int{}
+		for _, err := range errs {
+			count[roamsign.KindOf(err).Code()]++
+		}
+		want := map[string]int{roamsign.ErrAuthorization.Code(): e.MaxPINFailures - 1, roamsign.ErrLocked.Code(): n - e.MaxPINFailures + 1}
+		if count[roamsign.ErrAuthorization.Code()] != want[roamsign.ErrAuthorization.Code()] || count[roamsign.ErrLocked.Code()] != want[roamsign.ErrLocked.Code()] {
+			t.Fatalf("%d parallel wrong PINs gave %v, want %v: more PINs were tried than the limit allows", n, count, want)
+		}
+		_, err := e.API(HostA).RequestOTP(ctx, roamsign.OTPRequest{User: u.ID, Hashes: hs})
+		wantKind(t, err, roamsign.ErrLocked, "RequestOTP after parallel lock")
+	})
+
 	t.Run("ParallelSameRequestID", func(t *testing.T) {
 		u := e.Enrol(t, HostA)
 		hs := Hashes(2)

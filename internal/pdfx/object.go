@@ -2,7 +2,6 @@ package pdfx
 
 import (
 	"slices"
-	"sort"
 	"strconv"
 )
 
@@ -160,11 +159,12 @@ func AppendObject(b []byte, o Object, base int64) []byte {
 }
 
 func appendDict(b []byte, d Dict, base int64) []byte {
-	keys := make([]string, 0, len(d))
+	var arr [24]string
+	keys := arr[:0]
 	for k := range d {
 		keys = append(keys, string(k))
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	b = append(b, "<<"...)
 	for _, k := range keys {
 		b = appendName(b, Name(k))

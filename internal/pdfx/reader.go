@@ -85,6 +85,7 @@ type Reader struct {
 	cache     map[int]Object
 	objStms   map[int]*objStream
 	resolving int
+	scratch   []byte // window buffer reused by withParser
 }
 
 type objStream struct {
@@ -140,6 +141,12 @@ func Open(ra io.ReaderAt, size int64, lim Limits) (*Reader, error) {
 }
 
 func (r *Reader) readAt(off int64, n int) ([]byte, bool, error) {
+	return r.readInto(nil, off, n)
+}
+
+// readInto reads n bytes at off (fewer at the end of the file) into buf
+// when it is large enough, else into a new slice.
+func (r *Reader) readInto(buf []byte, off int64, n int) ([]byte, bool, error) {
 	if off < 0 || off > r.size {
 		return nil, false, invalid("offset %d outside the file", off)
 	}
@@ -148,7 +155,11 @@ func (r *Reader) readAt(off int64, n int) ([]byte, bool, error) {
 		n = int(r.size - off)
 		atEOF = true
 	}
-	buf := make([]byte, n)
+	if cap(buf) >= n {
+		buf = buf[:n]
+	} else {
+		buf = make([]byte, n)
+	}
 	m, err := r.ra.ReadAt(buf, off)
 	if m < n {
 		if err == nil || err == io.EOF {
@@ -163,11 +174,14 @@ func (r *Reader) readHeader() error {
 	if r.size < 16 {
 		return invalid("file too short to be a PDF")
 	}
-	b, _, err := r.readAt(0, 1024)
+	b, _, err := r.readInto(r.scratch, 0, 16)
 	if err != nil {
 		return err
 	}
 	if !bytes.HasPrefix(b, []byte("%PDF-")) {
+		if b, _, err = r.readAt(0, 1024); err != nil {
+			return err
+		}
 		if bytes.Contains(b, []byte("%PDF-")) {
 			return invalid("PDF header is not at the start of the file (junk before %%PDF-)")
 		}
@@ -179,6 +193,7 @@ func (r *Reader) readHeader() error {
 		i++
 	}
 	r.version = string(v[:i])
+	r.scratch = b[:0]
 	return nil
 }
 
@@ -187,10 +202,11 @@ func (r *Reader) readTail() error {
 	if n > r.size {
 		n = r.size
 	}
-	b, _, err := r.readAt(r.size-n, int(n))
+	b, _, err := r.readInto(r.scratch, r.size-n, int(n))
 	if err != nil {
 		return err
 	}
+	r.scratch = b[:0]
 	end := len(b)
 	for end > 0 && (isSpace(b[end-1])) {
 		end--
@@ -227,10 +243,12 @@ func (r *Reader) withParser(off int64, max int, fn func(p *parser) error) error 
 		if n > max {
 			n = max
 		}
-		b, atEOF, err := r.readAt(off, n)
+		// Parsed objects never alias the window, so it is reused.
+		b, atEOF, err := r.readInto(r.scratch, off, n)
 		if err != nil {
 			return err
 		}
+		r.scratch = b
 		p := &parser{data: b, base: off, maxDepth: r.lim.MaxDepth, atEOF: atEOF}
 		err = fn(p)
 		if err != errShort {
@@ -783,6 +801,7 @@ func (r *Reader) StreamData(s *Stream) ([]byte, error) {
 	return decode(raw, s.Dict, r.lim.MaxStreamBytes)
 }
 
+// String describes the entry for messages and tests.
 func (e Entry) String() string {
 	switch e.Type {
 	case EntryInFile:

@@ -157,6 +157,17 @@ func (s *Store) CountChallenges(_ context.Context, user roamsign.UserID, host ro
 	return byUser, byHost, nil
 }
 
+// Challenges returns copies of every stored challenge, in no order.
+func (s *Store) Challenges() []*roamsign.ChallengeRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*roamsign.ChallengeRecord, 0, len(s.challenges))
+	for _, c := range s.challenges {
+		out = append(out, cloneChallenge(c))
+	}
+	return out
+}
+
 // PutUser creates or replaces a user.
 func (s *Store) PutUser(u *roamsign.UserRecord) {
 	s.mu.Lock()

@@ -18,6 +18,7 @@ import (
 	"github.com/roamsign/roamsign/internal/apitest"
 	"github.com/roamsign/roamsign/internal/softhsmtest"
 	"github.com/roamsign/roamsign/internal/testpki"
+	"github.com/roamsign/roamsign/medium"
 	"github.com/roamsign/roamsign/otp"
 	"github.com/roamsign/roamsign/service"
 	"github.com/roamsign/roamsign/service/adapt"
@@ -62,13 +63,15 @@ type auditStore interface {
 // realParts is a service over SoftHSM (PKCS#11), the otp manager, a store
 // backend and the raw and CMS signers.
 type realParts struct {
-	svc  *service.Service
-	keys *hsm.PKCS11Store
-	st   auditStore
-	mail *mailbox
-	logs *apitest.LogBuffer
-	ca   *testpki.CA
-	crls *testpki.CRLServer
+	svc   *service.Service
+	chal  service.Challenger
+	otpFn func(t testing.TB, u roamsign.UserID, ch *roamsign.OTPResponse) string
+	keys  *hsm.PKCS11Store
+	st    auditStore
+	mail  *mailbox
+	logs  *apitest.LogBuffer
+	ca    *testpki.CA
+	crls  *testpki.CRLServer
 }
 
 func newRealParts(t testing.TB, st auditStore, sessions int, cfg service.Config, met service.Metrics, otpOpts ...func(*otp.Config)) *realParts {
@@ -81,6 +84,7 @@ func newRealParts(t testing.TB, st auditStore, sessions int, cfg service.Config,
 	}
 	t.Cleanup(func() { _ = keys.Close() })
 	r := &realParts{keys: keys, st: st, mail: &mailbox{got: map[string]string{}}, logs: &apitest.LogBuffer{}}
+	r.otpFn = r.mail.otp
 	macKey := make([]byte, 32)
 	_, _ = rand.Read(macKey)
 	k, _ := otp.NewHMACKey(macKey)
@@ -96,8 +100,9 @@ func newRealParts(t testing.TB, st auditStore, sessions int, cfg service.Config,
 	if cfg.PIN == (service.PINParams{}) {
 		cfg.PIN = apitest.FastPIN
 	}
+	r.chal = adapt.OTP(mgr)
 	r.svc, err = service.New(cfg, service.Deps{
-		Store: st, Keys: adapt.Keys(keys), Challenges: adapt.OTP(mgr), Logger: r.logs.Logger(), Metrics: met,
+		Store: st, Keys: adapt.Keys(keys), Challenges: r.chal, Logger: r.logs.Logger(), Metrics: met,
 		Forms: map[roamsign.OutputForm]service.FormSigner{roamsign.FormRaw: adapt.Raw{}, roamsign.FormCMS: adapt.CMS{}},
 	})
 	if err != nil {
@@ -138,7 +143,7 @@ func (r *realParts) env() *apitest.Env {
 	return &apitest.Env{
 		API:   func(h roamsign.HostID) roamsign.API { return apitest.AsHost(r.svc, h) },
 		Admin: r.svc,
-		OTP:   r.mail.otp,
+		OTP:   r.otpFn,
 		CA:    r.ca,
 		Forms: []roamsign.OutputForm{roamsign.FormRaw, roamsign.FormCMS},
 		CheckSignature: func(t testing.TB, f roamsign.OutputForm, chain [][]byte, h roamsign.Hash, sig []byte) {
@@ -158,23 +163,13 @@ func (r *realParts) env() *apitest.Env {
 	}
 }
 
-func TestConformanceSoftHSMMemoryStore(t *testing.T) {
-	r := newRealParts(t, memory.New(memory.Options{}), 4, service.Config{}, nil)
-	t.Run("InProcess", func(t *testing.T) { apitest.Run(t, r.env()) })
-	t.Run("HTTP", func(t *testing.T) {
-		h := apitest.ServeHTTP(t, r.svc, r.svc, r.logs.Logger())
-		apitest.Run(t, h.Env(t, r.env()))
-	})
-	r.checkAudit(t)
-}
-
-// TestCMSBatchOpenSSL signs 100 documents' hashes as CMS with an RSA-2048
-// SoftHSM key and checks every CMS with openssl cms -verify.
-func TestCMSBatchOpenSSL(t *testing.T) {
+// cmsBatch100 enrols an RSA-2048 SoftHSM user, signs 100 documents'
+// hashes as CMS in one Sign, and checks every CMS with package verify and
+// with openssl cms -verify (and that a tampered document fails).
+func cmsBatch100(t *testing.T, r *realParts) {
 	if _, err := exec.LookPath("openssl"); err != nil {
 		t.Fatalf("openssl is required (install it with make deps): %v", err)
 	}
-	r := newRealParts(t, memory.New(memory.Options{}), 4, service.Config{}, nil)
 	e := r.env()
 	e.Algorithm = roamsign.RSA2048
 	u := e.Enrol(t, apitest.HostA)
@@ -290,5 +285,26 @@ func TestReadiness(t *testing.T) {
 	_ = r.keys.Close()
 	if s := status(); s != 503 {
 		t.Fatalf("readyz %d with the HSM closed", s)
+	}
+}
+
+// TestDirectory: a token holder known only to the agency directory
+// (package medium) gets a Medium answer; roaming media from the directory
+// are not offered.
+func TestDirectory(t *testing.T) {
+	r := newRealParts(t, memory.New(memory.Options{}), 1, service.Config{}, nil)
+	id := apitest.NewUserID()
+	dirRes, err := medium.NewStatic(map[roamsign.UserID]medium.Entry{id: {Media: []roamsign.MediumKind{roamsign.MediumRoaming, roamsign.MediumToken}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := service.New(service.Config{PIN: apitest.FastPIN}, service.Deps{Store: r.st, Keys: adapt.Keys(r.keys),
+		Challenges: r.chal, Directory: adapt.Directory(dirRes)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := svc.Medium(roamsign.WithHost(context.Background(), apitest.HostA), roamsign.MediumRequest{User: id})
+	if err != nil || m.Use != roamsign.MediumToken || len(m.Media) != 1 {
+		t.Fatalf("directory answer %+v %v", m, err)
 	}
 }

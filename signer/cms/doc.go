@@ -16,6 +16,9 @@
 // algorithm rsaEncryption, RSASSA-PSS (explicit parameters, salt = digest
 // length) or ecdsa-with-SHA256/384/512.
 //
+// [Prepared.MaxSize] bounds the final size, for callers that reserve
+// space (a PDF /Contents entry) before the signature exists.
+//
 // [SignDigest] and [Sign] are the one-step forms for a local
 // [crypto.Signer]; they run the same two halves. [SignatureValue] and
 // [AddTimestampToken] add an RFC 3161 signature-time-stamp (CAdES-B-T /

@@ -58,7 +58,7 @@ func buildUpdate(ra io.ReaderAt, size int64, sp sigParams) (upd []byte, br, ct *
 	}
 
 	u := r.NewUpdate()
-	u.Grow(2*sp.contentsSize + 8192)
+	u.Grow(2*sp.contentsSize + 4096)
 	sigRef := u.Alloc()
 	widgetRef := u.Alloc()
 	apRef := u.Alloc()

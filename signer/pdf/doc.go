@@ -53,9 +53,11 @@
 //
 // Prepare and Sign may run concurrently on different documents. A
 // [Prepared] is not safe for concurrent use. The document must not change
-// between Prepare and Complete; Complete re-reads it, and if its bytes
-// differ it fails with roamsign.ErrConflict (the output is then incomplete
-// and must be discarded).
+// between Prepare and Complete; Complete re-reads it, and if its CRC-32C
+// differs from the one Prepare saw it fails with roamsign.ErrConflict (the
+// output is then incomplete and must be discarded). The check is against
+// accidents: a changed document cannot gain a valid signature, since the
+// signature covers the digest computed by Prepare.
 //
 // # Security
 //

@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
-	"encoding"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"hash/crc32"
 	"io"
 	"strconv"
 	"sync"
@@ -29,10 +30,10 @@ type document struct {
 	contentsOff int64    // offset of the first hex digit in update
 	contentsLen int      // reserved hex digits
 	digest      []byte   // digest of the ByteRange
-	origState   []byte   // hash state after the original bytes
+	origState   []byte   // CRC-32C of the original bytes, big-endian
 }
 
-// signatureDict values decided before building.
+// sigParams holds the values of one signature, decided before building.
 type sigParams struct {
 	name, reason, location, contact string
 	when                            time.Time
@@ -47,15 +48,12 @@ const readBuf = 256 << 10
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, readBuf); return &b }}
 
-// hashOriginal hashes the first size bytes of ra into h, streaming.
-func hashOriginal(ctx context.Context, h hash.Hash, ra io.ReaderAt, size int64, w io.Writer) error {
+// copyOriginal streams the first size bytes of ra to dst in fixed-size
+// chunks.
+func copyOriginal(ctx context.Context, dst io.Writer, ra io.ReaderAt, size int64) error {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
-	var dst io.Writer = h
-	if w != nil {
-		dst = io.MultiWriter(w, h)
-	}
 	sr := io.NewSectionReader(ra, 0, size)
 	for {
 		if err := ctx.Err(); err != nil {
@@ -76,17 +74,9 @@ func hashOriginal(ctx context.Context, h hash.Hash, ra io.ReaderAt, size int64, 
 	}
 }
 
-func hashState(h hash.Hash) []byte {
-	m, ok := h.(encoding.BinaryMarshaler)
-	if !ok {
-		return h.Sum(nil)
-	}
-	b, err := m.MarshalBinary()
-	if err != nil {
-		return h.Sum(nil)
-	}
-	return b
-}
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+func crcBytes(c hash.Hash32) []byte { return binary.BigEndian.AppendUint32(nil, c.Sum32()) }
 
 // newDocument opens the file, builds the update and computes the digest.
 func newDocument(ctx context.Context, ra io.ReaderAt, size int64, sp sigParams, maxSize int64) (*document, error) {
@@ -110,10 +100,11 @@ func newDocument(ctx context.Context, ra io.ReaderAt, size int64, sp sigParams, 
 	d.contentsOff = ctPH.Offset - size
 
 	h := sp.hash.CryptoHash().New()
-	if err := hashOriginal(ctx, h, ra, size, nil); err != nil {
+	crc := crc32.New(castagnoli)
+	if err := copyOriginal(ctx, io.MultiWriter(h, crc), ra, size); err != nil {
 		return nil, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "reading the document failed")
 	}
-	d.origState = hashState(h)
+	d.origState = crcBytes(crc)
 	h.Write(upd[:start-size])
 	h.Write(upd[end-size:])
 	d.digest = h.Sum(nil)
@@ -133,11 +124,14 @@ func (d *document) write(ctx context.Context, der []byte, w io.Writer) error {
 		return roamsign.E(roamsign.ErrTooLarge, op,
 			"signature container of %d bytes does not fit the %d bytes reserved (raise Options.ContentsSize)", len(der), d.contentsLen/2)
 	}
-	h := d.hash.CryptoHash().New()
-	if err := hashOriginal(ctx, h, d.ra, d.size, w); err != nil {
+	// A CRC suffices here: it guards against a document changed by
+	// accident between the halves. A deliberate change cannot forge
+	// anything, since the signature covers the digest made by Prepare.
+	crc := crc32.New(castagnoli)
+	if err := copyOriginal(ctx, io.MultiWriter(w, crc), d.ra, d.size); err != nil {
 		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "copying the document failed")
 	}
-	if !bytes.Equal(hashState(h), d.origState) {
+	if !bytes.Equal(crcBytes(crc), d.origState) {
 		return roamsign.E(roamsign.ErrConflict, op, "the document changed between Prepare and Complete; discard the output")
 	}
 	if err := writeUpdate(w, d.update, d.contentsOff, der); err != nil {
@@ -151,10 +145,12 @@ func writeUpdate(w io.Writer, upd []byte, off int64, der []byte) error {
 	if _, err := w.Write(upd[:off]); err != nil {
 		return err
 	}
-	var hx [4096]byte
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	hx := *bp
 	for rest := der; len(rest) > 0; {
 		n := min(len(rest), len(hx)/2)
-		hex.Encode(hx[:], rest[:n])
+		hex.Encode(hx, rest[:n])
 		if _, err := w.Write(hx[:2*n]); err != nil {
 			return err
 		}

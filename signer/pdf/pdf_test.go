@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/internal/pdfx"
 	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
 	"github.com/roamsign/roamsign/internal/testpki"
 	"github.com/roamsign/roamsign/signer/cms"
@@ -397,4 +398,43 @@ func renderDarkPixels(t testing.TB, doc []byte, llx, lly, urx, ury int) int {
 		}
 	}
 	return n
+}
+
+// TestIndirectAnnots signs a page whose /Annots is a reference to an array
+// in an earlier revision; the array object is replaced, the page is not.
+func TestIndirectAnnots(t *testing.T) {
+	p := newPKI(t)
+	nss := p.nss(t)
+	in := docs(t)["acroform"]
+	r, err := pdfx.Open(bytes.NewReader(in), int64(len(in)), pdfx.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, _ := r.Catalog()
+	pages, _ := r.ResolveDict(cat["Pages"], "pages")
+	pageRef := pages["Kids"].(pdfx.Array)[0].(pdfx.Ref)
+	page, _ := r.ResolveDict(pageRef, "page")
+	u := r.NewUpdate()
+	page = page.Clone()
+	page["Annots"] = u.Add(page["Annots"])
+	u.Put(pageRef, page)
+	upd, err := u.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := append(bytes.Clone(in), upd...)
+	one := signDoc(t, doc, p.key, p.chain, Options{Appearance: &Appearance{Rect: [4]float64{300, 40, 560, 110}}})
+	requireValid(t, one, 1, nss)
+	r2, err := pdfx.Open(bytes.NewReader(one), int64(len(one)), pdfx.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := r2.Sections()[0].Entries
+	if _, ok := changed[pageRef.Num]; ok {
+		t.Fatal("the page object was rewritten although its /Annots is indirect")
+	}
+	arr, _ := r2.Get(page["Annots"].(pdfx.Ref))
+	if n := len(arr.(pdfx.Array)); n != 2 {
+		t.Fatalf("/Annots has %d entries, want 2", n)
+	}
 }

@@ -75,7 +75,7 @@ func unmarshalDocument(b []byte) (*document, []byte, error) {
 	d.contentsLen = int(vi())
 	d.update, d.digest, d.origState = field(), field(), field()
 	cmsState := field()
-	if err != nil || rd.Len() != 0 || !d.hash.Valid() || len(d.digest) != d.hash.Size() || len(d.origState) == 0 {
+	if err != nil || rd.Len() != 0 || !d.hash.Valid() || len(d.digest) != d.hash.Size() || len(d.origState) != 4 {
 		return nil, nil, errState
 	}
 	total := d.size + int64(len(d.update))

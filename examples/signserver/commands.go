@@ -1,0 +1,304 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/store"
+	"github.com/roamsign/roamsign/verify"
+)
+
+// openForCommand loads the configuration (same flags as serve) and
+// assembles the parts for a one-shot command.
+func openForCommand(ctx context.Context, fs *flag.FlagSet, args []string, stderr io.Writer) (*app, error) {
+	cfg, err := loadConfig(fs, args, getenv)
+	if err != nil {
+		return nil, err
+	}
+	return openApp(ctx, cfg, newLogger(stderr, "warn"), io.Discard)
+}
+
+func readSecretLine(stdin io.Reader) (string, error) {
+	line, err := bufio.NewReader(io.LimitReader(stdin, 256)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+func cmdEnrol(ctx context.Context, fs *flag.FlagSet, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	user := fs.String("user", "", "user id (12-digit MyKad number)")
+	name := fs.String("name", "", "name on the certificate")
+	hosts := fs.String("host", string(demoHost), "host systems, comma-separated")
+	email := fs.String("email", "", "e-mail address for OTP")
+	pinStdin := fs.Bool("pin-stdin", false, "read the first PIN from standard input")
+	a, err := openForCommand(ctx, fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	id, err := roamsign.ParseUserID(*user)
+	if err != nil {
+		return err
+	}
+	var hs []roamsign.HostID
+	for _, h := range strings.Split(*hosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			hs = append(hs, roamsign.HostID(h))
+		}
+	}
+	pin := ""
+	if *pinStdin {
+		if pin, err = readSecretLine(stdin); err != nil {
+			return err
+		}
+	}
+	if err := a.enrol(ctx, id, *name, *email, hs, pin); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "enrolled %s for %s\n", id, strings.Join(strings.Split(*hosts, ","), ", "))
+	return nil
+}
+
+func cmdPINReset(ctx context.Context, fs *flag.FlagSet, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	user := fs.String("user", "", "user id")
+	a, err := openForCommand(ctx, fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	id, err := roamsign.ParseUserID(*user)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stderr, "new PIN (one line on standard input):")
+	pin, err := readSecretLine(stdin)
+	if err != nil {
+		return err
+	}
+	if err := a.svc.ResetPIN(ctx, roamsign.ResetPINRequest{User: id, New: roamsign.Secret(pin)}); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "PIN of %s reset; the lock is cleared\n", id)
+	return nil
+}
+
+func cmdVerify(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	content := fs.String("content", "", "signed content of a detached .p7s")
+	anchors := fs.String("anchors", "", "PEM file of trust anchors (default: the development CA)")
+	var file string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		file, args = args[0], args[1:]
+	}
+	cfg, err := loadConfig(fs, args, getenv)
+	if err != nil {
+		return err
+	}
+	if file == "" && fs.NArg() > 0 {
+		file = fs.Arg(0)
+	}
+	if file == "" {
+		return errors.New("usage: signserver verify FILE.pdf|FILE.p7s [-content FILE] [-json]")
+	}
+	roots, fetcher, err := verifyAnchors(cfg, *anchors)
+	if err != nil {
+		return err
+	}
+	vcfg := verify.Config{Anchors: roots}
+	if fetcher != nil {
+		vcfg.Fetcher = fetcher
+	}
+	v, err := verify.New(vcfg)
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	var report any
+	var verdict verify.Verdict
+	if strings.EqualFold(filepath.Ext(file), ".pdf") || bytes.HasPrefix(data, []byte("%PDF-")) {
+		res, err := v.VerifyPDF(ctx, verify.PDFRequest{Document: bytes.NewReader(data), Size: int64(len(data))})
+		if err != nil {
+			return err
+		}
+		report, verdict = res, res.Verdict
+		if !*asJSON {
+			fmt.Fprintf(stdout, "%s: %s (%d signatures, %d revisions)\n", file, res.Verdict, len(res.Signatures), res.Revisions)
+			for i, s := range res.Signatures {
+				printSignature(stdout, i+1, s.Name, s.Reason, s.Result)
+				if s.ModifiedAfterSigning {
+					fmt.Fprintf(stdout, "    modified after signing: %s\n", strings.Join(s.Changes, "; "))
+				}
+			}
+		}
+	} else {
+		req := verify.CMSRequest{Signature: data}
+		if *content != "" {
+			if req.Content, err = os.ReadFile(*content); err != nil {
+				return err
+			}
+		}
+		res, err := v.VerifyCMS(ctx, req)
+		if err != nil {
+			return err
+		}
+		report, verdict = res, verify.Valid
+		if len(res) == 0 {
+			verdict = verify.Invalid
+		}
+		for i, r := range res {
+			if r.Verdict != verify.Valid && verdict != verify.Invalid {
+				verdict = r.Verdict
+			}
+			if !*asJSON {
+				printSignature(stdout, i+1, "", "", r)
+			}
+		}
+		if !*asJSON {
+			fmt.Fprintf(stdout, "%s: %s\n", file, verdict)
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(report); err != nil {
+			return err
+		}
+	}
+	if verdict != verify.Valid {
+		return exitError{1}
+	}
+	return nil
+}
+
+func printSignature(w io.Writer, n int, name, reason string, r *verify.Result) {
+	who := name
+	if r.Signer != nil && who == "" {
+		who = r.Signer.Subject
+	}
+	fmt.Fprintf(w, "  #%d %s %s: %s (time %s from %s)\n", n, who, reason, r.Verdict, r.TrustedTime.Format("2006-01-02 15:04:05Z07:00"), r.TimeSource)
+	for _, c := range r.Checks {
+		if c.Verdict != verify.Valid {
+			fmt.Fprintf(w, "    %s: %s %s\n", c.Name, c.Verdict, c.Reason)
+		}
+	}
+}
+
+// verifyAnchors returns the trust anchors for `verify`: a PEM file, or the
+// development CA in the data directory (whose CRL is then read in-process).
+func verifyAnchors(cfg Config, file string) ([]*x509.Certificate, verify.Fetcher, error) {
+	if file == "" {
+		ca, err := openDevCA(filepath.Join(cfg.DataDir, "ca"), cfg.publicURL()+crlPath)
+		if err != nil {
+			return nil, nil, fmt.Errorf("no -anchors given and no development CA: %w", err)
+		}
+		return []*x509.Certificate{ca.cert}, caFetcher{ca}, nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []*x509.Certificate
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			break
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", file, err)
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, nil, fmt.Errorf("%s: no certificates", file)
+	}
+	return out, nil, nil
+}
+
+func cmdAuditVerify(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
+	quiet := fs.Bool("quiet", false, "no progress output")
+	a, err := openForCommand(ctx, fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	var n int64
+	progress := func(seq int64) {
+		n = seq
+		if !*quiet && seq%10000 == 0 {
+			fmt.Fprintf(stderr, "\raudit: %d records verified", seq)
+		}
+	}
+	var scanner store.AuditScanner = countingScanner{a.store, progress}
+	if h, ok := a.store.(store.AuditHeader); ok {
+		scanner = headedScanner{countingScanner{a.store, progress}, h}
+	}
+	rep, err := store.VerifyAudit(ctx, scanner, store.VerifyOptions{})
+	if !*quiet && n >= 10000 {
+		fmt.Fprintln(stderr)
+	}
+	var brk *store.ChainBreakError
+	if errors.As(err, &brk) {
+		fmt.Fprintf(stdout, "audit chain BROKEN at record %d: %s\n", brk.Seq, brk.Error())
+		return exitError{1}
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "audit chain intact: %d records (head %d)\n", rep.Records, rep.HeadSeq)
+	return nil
+}
+
+// headedScanner keeps the store's chain head visible to VerifyAudit, so
+// records deleted from the end are detected too.
+type headedScanner struct {
+	countingScanner
+	store.AuditHeader
+}
+
+// countingScanner reports progress while the audit log streams.
+type countingScanner struct {
+	s        storeBackend
+	progress func(int64)
+}
+
+func (c countingScanner) ScanAudit(ctx context.Context, from int64, fn func(*roamsign.AuditRecord) error) error {
+	return c.s.ScanAudit(ctx, from, func(r *roamsign.AuditRecord) error {
+		c.progress(r.Seq)
+		return fn(r)
+	})
+}
+
+func cmdKeysList(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
+	a, err := openForCommand(ctx, fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	keys, err := a.keys.List(ctx)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		fmt.Fprintf(stdout, "%-34s %-9s %s\n", k.ID, k.Algorithm, k.Label)
+	}
+	fmt.Fprintf(stdout, "%d keys\n", len(keys))
+	return nil
+}

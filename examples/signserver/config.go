@@ -1,0 +1,253 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the sign server's configuration. Every field has a documented
+// default that makes the server run with no set-up (development mode on
+// loopback); production deployments switch parts by configuration only.
+//
+// Values come, lowest precedence first, from the defaults, a JSON file
+// (-config or ROAMSIGN_CONFIG), environment variables (ROAMSIGN_ + the
+// field's env name) and command-line flags.
+type Config struct {
+	// Listen is the HTTPS address. Default 127.0.0.1:8443 (loopback only).
+	Listen string `json:"listen" env:"LISTEN" flag:"listen" usage:"HTTPS listen address"`
+	// OpsListen serves /healthz, /readyz and /metrics. Default 127.0.0.1:9090.
+	OpsListen string `json:"opsListen" env:"OPS_LISTEN" flag:"ops-listen" usage:"health and metrics listen address"`
+	// DataDir holds the SQLite database, the software key store, the
+	// development CA and TLS files. Default ./signserver-data.
+	DataDir string `json:"dataDir" env:"DATA_DIR" flag:"data-dir" usage:"data directory"`
+	// PublicURL is the base URL put into certificates (CRL endpoint). Default
+	// derived from Listen.
+	PublicURL string `json:"publicURL" env:"PUBLIC_URL" flag:"public-url" usage:"public base URL (CRL distribution point)"`
+
+	// TLSCert and TLSKey name PEM files; empty: a development certificate
+	// issued by the development CA.
+	TLSCert string `json:"tlsCert" env:"TLS_CERT" flag:"tls-cert" usage:"TLS certificate chain (PEM)"`
+	TLSKey  string `json:"tlsKey" env:"TLS_KEY" flag:"tls-key" usage:"TLS private key (PEM)"`
+	// ClientCA names a PEM bundle of CAs for host mTLS client certificates;
+	// empty: mTLS off (API keys only).
+	ClientCA string `json:"clientCA" env:"CLIENT_CA" flag:"client-ca" usage:"CA bundle for host client certificates (mTLS)"`
+	// APIKeys maps host ids to API keys, "host=key,host2=key2"; in dev mode
+	// a key for host "demo" is generated and printed when empty.
+	APIKeys string `json:"apiKeys" env:"API_KEYS" flag:"api-keys" usage:"host API keys, host=key,..."`
+
+	// PKCS11URI selects a PKCS#11 key store (RFC 7512 URI with module-path
+	// and pin-source); empty: the encrypted software key store in DataDir.
+	PKCS11URI string `json:"pkcs11URI" env:"PKCS11_URI" flag:"pkcs11-uri" usage:"PKCS#11 key store URI"`
+	// KeyPassphraseFile holds the software key store passphrase; empty: a
+	// random passphrase kept in DataDir (development only).
+	KeyPassphraseFile string `json:"keyPassphraseFile" env:"KEY_PASSPHRASE_FILE" flag:"key-passphrase-file" usage:"software key store passphrase file"`
+
+	// PostgresDSN selects PostgreSQL; empty: SQLite in DataDir.
+	PostgresDSN string `json:"postgresDSN" env:"POSTGRES_DSN" flag:"postgres-dsn" usage:"PostgreSQL DSN (empty: SQLite)"`
+
+	// SMTP settings for e-mail OTP; SMTPAddr empty: no e-mail sender (dev
+	// mode uses the development mailbox).
+	SMTPAddr         string `json:"smtpAddr" env:"SMTP_ADDR" flag:"smtp-addr" usage:"SMTP server host:port"`
+	SMTPUsername     string `json:"smtpUsername" env:"SMTP_USERNAME" flag:"smtp-username" usage:"SMTP user"`
+	SMTPPasswordFile string `json:"smtpPasswordFile" env:"SMTP_PASSWORD_FILE" flag:"smtp-password-file" usage:"file holding the SMTP password"`
+	SMTPFrom         string `json:"smtpFrom" env:"SMTP_FROM" flag:"smtp-from" usage:"sender address of OTP mail"`
+	// SMTPSecurity is "starttls" (default), "tls" (implicit) or "none" (loopback only).
+	SMTPSecurity string `json:"smtpSecurity" env:"SMTP_SECURITY" flag:"smtp-security" usage:"starttls, tls or none"`
+
+	// PushURL is the app push gateway; empty: no app channel.
+	PushURL        string `json:"pushURL" env:"PUSH_URL" flag:"push-url" usage:"push gateway URL"`
+	PushSecretFile string `json:"pushSecretFile" env:"PUSH_SECRET_FILE" flag:"push-secret-file" usage:"file holding the push HMAC secret"`
+	// AllowEmail permits the e-mail channel (weaker than app push). Default true.
+	AllowEmail bool `json:"allowEmail" env:"ALLOW_EMAIL" flag:"allow-email" usage:"allow e-mail OTP delivery"`
+
+	// Argon2 PIN verifier parameters. Defaults: 3 passes, 64 MiB, 2 lanes.
+	Argon2Time      uint32 `json:"argon2Time" env:"ARGON2_TIME" flag:"argon2-time" usage:"Argon2id passes"`
+	Argon2MemoryKiB uint32 `json:"argon2MemoryKiB" env:"ARGON2_MEMORY_KIB" flag:"argon2-memory-kib" usage:"Argon2id memory (KiB)"`
+	Argon2Threads   uint8  `json:"argon2Threads" env:"ARGON2_THREADS" flag:"argon2-threads" usage:"Argon2id lanes"`
+	// PINMaxFailures locks a PIN after this many consecutive failures (≤ 10). Default 5.
+	PINMaxFailures int `json:"pinMaxFailures" env:"PIN_MAX_FAILURES" flag:"pin-max-failures" usage:"PIN failures before lock (≤10)"`
+
+	// OTPLifetime is how long an OTP is valid (≤ 10m). Default 5m.
+	OTPLifetime time.Duration `json:"otpLifetime" env:"OTP_LIFETIME" flag:"otp-lifetime" usage:"OTP lifetime (≤10m)"`
+	// OTPMaxTries per challenge. Default 3.
+	OTPMaxTries int `json:"otpMaxTries" env:"OTP_MAX_TRIES" flag:"otp-max-tries" usage:"OTP tries per challenge"`
+	// RatePerUser challenges per user per RateWindow. Defaults 5 per 15m.
+	RatePerUser int           `json:"ratePerUser" env:"RATE_PER_USER" flag:"rate-per-user" usage:"OTP challenges per user per window"`
+	RatePerHost int           `json:"ratePerHost" env:"RATE_PER_HOST" flag:"rate-per-host" usage:"OTP challenges per host per window"`
+	RateWindow  time.Duration `json:"rateWindow" env:"RATE_WINDOW" flag:"rate-window" usage:"rate-limit window"`
+
+	// Dev enables development mode: development CA, demo users, the
+	// development mailbox and the host demo page. Default true; turn it off
+	// in production.
+	Dev bool `json:"dev" env:"DEV" flag:"dev" usage:"development mode (demo users, dev mailbox, host demo)"`
+	// LogLevel is debug, info, warn or error. Default info.
+	LogLevel string `json:"logLevel" env:"LOG_LEVEL" flag:"log-level" usage:"log level"`
+}
+
+// defaultConfig returns the embedded defaults.
+func defaultConfig() Config {
+	return Config{
+		Listen:          "127.0.0.1:8443",
+		OpsListen:       "127.0.0.1:9090",
+		DataDir:         "signserver-data",
+		SMTPSecurity:    "starttls",
+		AllowEmail:      true,
+		Argon2Time:      3,
+		Argon2MemoryKiB: 64 * 1024,
+		Argon2Threads:   2,
+		PINMaxFailures:  5,
+		OTPLifetime:     5 * time.Minute,
+		OTPMaxTries:     3,
+		RatePerUser:     5,
+		RatePerHost:     10000,
+		RateWindow:      15 * time.Minute,
+		Dev:             true,
+		LogLevel:        "info",
+	}
+}
+
+// Validate checks limits that the security model fixes.
+func (c *Config) Validate() error {
+	switch {
+	case c.PINMaxFailures < 1 || c.PINMaxFailures > 10:
+		return fmt.Errorf("pin-max-failures must be 1..10, got %d", c.PINMaxFailures)
+	case c.OTPLifetime <= 0 || c.OTPLifetime > 10*time.Minute:
+		return fmt.Errorf("otp-lifetime must be in (0, 10m], got %v", c.OTPLifetime)
+	case c.OTPMaxTries < 1 || c.OTPMaxTries > 10:
+		return fmt.Errorf("otp-max-tries must be 1..10, got %d", c.OTPMaxTries)
+	case c.Argon2Time < 1 || c.Argon2MemoryKiB < 8*1024 || c.Argon2Threads < 1:
+		return fmt.Errorf("argon2 parameters too weak (time %d, memory %d KiB, threads %d)", c.Argon2Time, c.Argon2MemoryKiB, c.Argon2Threads)
+	case c.SMTPSecurity != "starttls" && c.SMTPSecurity != "tls" && c.SMTPSecurity != "none":
+		return fmt.Errorf("smtp-security must be starttls, tls or none, got %q", c.SMTPSecurity)
+	case c.Listen == "":
+		return fmt.Errorf("listen address is empty")
+	}
+	return nil
+}
+
+// loadConfig builds the configuration from defaults, file, environment and
+// flags (in that order of increasing precedence).
+func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
+	cfg := defaultConfig()
+	configPath := fs.String("config", getenv("ROAMSIGN_CONFIG"), "JSON configuration file")
+	flagged := Config{}
+	bindFlags(fs, &flagged, &cfg)
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if *configPath != "" {
+		f, err := os.Open(*configPath)
+		if err != nil {
+			return cfg, err
+		}
+		dec := json.NewDecoder(io.LimitReader(f, 1<<20))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(&cfg)
+		f.Close()
+		if err != nil {
+			return cfg, fmt.Errorf("config %s: %w", *configPath, err)
+		}
+	}
+	if err := applyEnv(&cfg, getenv); err != nil {
+		return cfg, err
+	}
+	// Flags given on the command line win.
+	var ferr error
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "config" || ferr != nil {
+			return
+		}
+		ferr = setField(&cfg, f.Name, f.Value.String(), "flag")
+	})
+	if ferr != nil {
+		return cfg, ferr
+	}
+	return cfg, cfg.Validate()
+}
+
+// bindFlags declares one flag per tagged field; the parsed values are read
+// back through fs.Visit so that only explicitly given flags override.
+func bindFlags(fs *flag.FlagSet, _ *Config, defaults *Config) {
+	v := reflect.ValueOf(defaults).Elem()
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name := f.Tag.Get("flag")
+		if name == "" {
+			continue
+		}
+		def := fmt.Sprint(v.Field(i).Interface())
+		if f.Type.Kind() == reflect.Bool {
+			fs.Bool(name, v.Field(i).Bool(), f.Tag.Get("usage"))
+			continue
+		}
+		fs.String(name, def, f.Tag.Get("usage")+" (env ROAMSIGN_"+f.Tag.Get("env")+")")
+	}
+}
+
+func applyEnv(cfg *Config, getenv func(string) string) error {
+	t := reflect.TypeOf(*cfg)
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		env := f.Tag.Get("env")
+		if env == "" {
+			continue
+		}
+		if val := getenv("ROAMSIGN_" + env); val != "" {
+			if err := setField(cfg, f.Tag.Get("flag"), val, "ROAMSIGN_"+env); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func setField(cfg *Config, flagName, val, source string) error {
+	v := reflect.ValueOf(cfg).Elem()
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		if t.Field(i).Tag.Get("flag") != flagName {
+			continue
+		}
+		fv := v.Field(i)
+		switch fv.Interface().(type) {
+		case string:
+			fv.SetString(val)
+		case bool:
+			b, err := strconv.ParseBool(val)
+			if err != nil {
+				return fmt.Errorf("%s: %q is not a boolean", source, val)
+			}
+			fv.SetBool(b)
+		case int:
+			n, err := strconv.Atoi(val)
+			if err != nil {
+				return fmt.Errorf("%s: %q is not a number", source, val)
+			}
+			fv.SetInt(int64(n))
+		case uint32, uint8:
+			n, err := strconv.ParseUint(val, 10, fv.Type().Bits())
+			if err != nil {
+				return fmt.Errorf("%s: %q is not a number", source, val)
+			}
+			fv.SetUint(n)
+		case time.Duration:
+			d, err := time.ParseDuration(val)
+			if err != nil {
+				return fmt.Errorf("%s: %q is not a duration", source, val)
+			}
+			fv.SetInt(int64(d))
+		default:
+			return fmt.Errorf("%s: unsupported field type", source)
+		}
+		return nil
+	}
+	return fmt.Errorf("%s: unknown setting", strings.TrimSpace(source))
+}

@@ -1,0 +1,493 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/signer/pdf"
+	"github.com/roamsign/roamsign/transport/httpapi"
+	"github.com/roamsign/roamsign/verify"
+)
+
+// hostDemo is a small "agency financial system": it keeps the documents,
+// prepares PAdES signatures, asks the signing service for an OTP over the
+// hashes only, and completes and verifies the signed PDFs. It talks to the
+// service through roamsign.API like any host, as host "demo".
+type hostDemo struct {
+	api      roamsign.API
+	verifier *verify.Verifier // nil: verification not configured
+	users    []demoUser
+	log      *slog.Logger
+	now      func() time.Time
+
+	mu       sync.Mutex
+	sessions map[string]*demoSession
+	results  map[string]*demoResult
+}
+
+type demoUser struct {
+	ID    roamsign.UserID `json:"id"`
+	Name  string          `json:"name"`
+	Email string          `json:"-"`
+	PIN   string          `json:"-"`
+}
+
+// demoUsers are enrolled on first start in dev mode.
+var demoUsers = []demoUser{
+	{ID: "850715015123", Name: "ALIYA BINTI AHMAD", Email: "aliya@agensi.gov.my", PIN: "Kewangan#2026"},
+	{ID: "900101145678", Name: "MUHAMMAD FARID BIN OMAR", Email: "farid@agensi.gov.my", PIN: "Perakuan@77"},
+}
+
+type demoDoc struct {
+	Name       string
+	DataHeader string
+	PDF        []byte
+	prep       *pdf.Prepared
+}
+
+type demoSession struct {
+	user      roamsign.UserID
+	level     string
+	docs      []*demoDoc
+	hashes    []roamsign.Hash
+	challenge *roamsign.OTPResponse
+	chain     []*x509.Certificate
+	created   time.Time
+}
+
+type demoResult struct {
+	created time.Time
+	docs    []*demoDoc // signed PDFs (PDF nil for a failed item)
+}
+
+const (
+	demoMaxUpload  = 10 << 20
+	demoMaxDocs    = 20
+	demoSessionTTL = 15 * time.Minute
+)
+
+func newHostDemo(api roamsign.API, v *verify.Verifier, log *slog.Logger) *hostDemo {
+	return &hostDemo{api: api, verifier: v, users: demoUsers, log: log, now: time.Now,
+		sessions: map[string]*demoSession{}, results: map[string]*demoResult{}}
+}
+
+func (d *hostDemo) ctx(r *http.Request) context.Context {
+	return roamsign.WithHost(r.Context(), demoHost)
+}
+
+func (d *hostDemo) routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /demo/api/config", d.config)
+	mux.HandleFunc("POST /demo/api/prepare", d.prepare)
+	mux.HandleFunc("POST /demo/api/sign", d.sign)
+	mux.HandleFunc("GET /demo/download/{tx}/{i}", d.download)
+	mux.HandleFunc("GET /demo/sample/{id}", d.sample)
+}
+
+func (d *hostDemo) config(w http.ResponseWriter, _ *http.Request) {
+	type doc struct {
+		ID    string `json:"id"`
+		Title string `json:"title"`
+	}
+	var docs []doc
+	for _, v := range sampleVouchers {
+		docs = append(docs, doc{v.ID, v.Title()})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": d.users, "docs": docs})
+}
+
+func (d *hostDemo) sample(w http.ResponseWriter, r *http.Request) {
+	for _, v := range sampleVouchers {
+		if v.ID == r.PathValue("id") {
+			w.Header().Set("Content-Type", "application/pdf")
+			_, _ = w.Write(v.PDF())
+			return
+		}
+	}
+	http.NotFound(w, r)
+}
+
+type prepareRequest struct {
+	Signer roamsign.UserID `json:"signer"`
+	Level  string          `json:"level"`
+	Docs   []string        `json:"docs"`
+	Upload *struct {
+		Name string `json:"name"`
+		Data string `json:"data"` // base64
+	} `json:"upload"`
+	From string `json:"from"` // transaction id: sign the documents signed there
+}
+
+// prepare builds the signing screen: it prepares each PDF, asks for an OTP
+// over the hashes and returns what the screen shows.
+func (d *hostDemo) prepare(w http.ResponseWriter, r *http.Request) {
+	var req prepareRequest
+	if err := decodeJSON(w, r, &req, 2*demoMaxUpload); err != nil {
+		writeProblem(w, err)
+		return
+	}
+	ctx := d.ctx(r)
+	docs, err := d.collect(&req)
+	if err != nil {
+		writeProblem(w, err)
+		return
+	}
+	med, err := d.api.Medium(ctx, roamsign.MediumRequest{User: req.Signer})
+	if err != nil {
+		writeProblem(w, err)
+		return
+	}
+	if med.Use != roamsign.MediumRoamingOTP || len(med.Chain) == 0 {
+		writeProblem(w, roamsign.E(roamsign.ErrForbidden, "demo.prepare", "the user has no usable roaming certificate"))
+		return
+	}
+	chain, err := parseDERChain(med.Chain)
+	if err != nil {
+		writeProblem(w, err)
+		return
+	}
+	level := strings.TrimSpace(req.Level)
+	if len(level) > 64 {
+		level = level[:64]
+	}
+	s := &demoSession{user: req.Signer, level: level, docs: docs, chain: chain, created: d.now()}
+	for i, doc := range docs {
+		doc.DataHeader = fmt.Sprintf("%s | %s | %s", doc.Name, req.Signer, level)
+		prep, err := pdf.Prepare(ctx, bytes.NewReader(doc.PDF), int64(len(doc.PDF)), chain, pdf.Options{
+			Reason:   level,
+			Location: "Putrajaya, Malaysia",
+			Appearance: &pdf.Appearance{
+				Rect: signatureRect(i, req.Level),
+			},
+		})
+		if err != nil {
+			writeProblem(w, err)
+			return
+		}
+		doc.prep = prep
+		s.hashes = append(s.hashes, roamsign.Hash{Algorithm: prep.Hash(), Value: prep.Digest()})
+	}
+	header := docs[0].DataHeader
+	if len(docs) > 1 {
+		names := make([]string, len(docs))
+		for i, doc := range docs {
+			names[i] = doc.Name
+		}
+		header = fmt.Sprintf("%d dokumen: %s | %s | %s", len(docs), strings.Join(names, ", "), req.Signer, level)
+		if len(header) > 500 {
+			header = header[:500]
+		}
+	}
+	ch, err := d.api.RequestOTP(ctx, roamsign.OTPRequest{User: req.Signer, Hashes: s.hashes, DataHeader: header})
+	if err != nil {
+		writeProblem(w, err)
+		return
+	}
+	s.challenge = ch
+	id := randomID()
+	d.mu.Lock()
+	d.gc()
+	d.sessions[id] = s
+	d.mu.Unlock()
+
+	type item struct {
+		DataHeader string `json:"dataHeader"`
+		Hash       string `json:"hash"`
+	}
+	items := make([]item, len(docs))
+	for i, doc := range docs {
+		items[i] = item{doc.DataHeader, base64.StdEncoding.EncodeToString(s.hashes[i].Value)}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"session": id, "items": items, "challenge": ch, "certificate": med.Certificate})
+}
+
+// signatureRect places each approval level's visible signature in its own
+// box at the foot of the page.
+func signatureRect(_ int, level string) [4]float64 {
+	slot := map[string]int{"Perakuan 1": 0, "Perakuan 2": 1, "Akuan Terima": 2, "Penyemak": 3}[level]
+	x := 40 + float64(slot%2)*270
+	y := 60 + float64(slot/2)*80
+	return [4]float64{x, y, x + 250, y + 70}
+}
+
+func (d *hostDemo) collect(req *prepareRequest) ([]*demoDoc, error) {
+	const op = "demo.prepare"
+	var docs []*demoDoc
+	if req.From != "" {
+		d.mu.Lock()
+		res := d.results[req.From]
+		d.mu.Unlock()
+		if res == nil {
+			return nil, roamsign.E(roamsign.ErrNotFound, op, "no signed documents for that transaction")
+		}
+		for _, doc := range res.docs {
+			if doc.PDF != nil {
+				docs = append(docs, &demoDoc{Name: doc.Name, PDF: doc.PDF})
+			}
+		}
+	}
+	for _, id := range req.Docs {
+		found := false
+		for _, v := range sampleVouchers {
+			if v.ID == id {
+				docs, found = append(docs, &demoDoc{Name: v.Number, PDF: v.PDF()}), true
+			}
+		}
+		if !found {
+			return nil, roamsign.E(roamsign.ErrNotFound, op, "unknown document %q", truncate(id, 32))
+		}
+	}
+	if req.Upload != nil && req.Upload.Data != "" {
+		b, err := base64.StdEncoding.DecodeString(req.Upload.Data)
+		if err != nil {
+			return nil, roamsign.E(roamsign.ErrInvalidInput, op, "upload is not base64")
+		}
+		if len(b) > demoMaxUpload {
+			return nil, roamsign.E(roamsign.ErrTooLarge, op, "upload larger than %d MiB", demoMaxUpload>>20)
+		}
+		name := truncate(strings.TrimSuffix(req.Upload.Name, ".pdf"), 64)
+		if name == "" {
+			name = "upload"
+		}
+		docs = append(docs, &demoDoc{Name: name, PDF: b})
+	}
+	if len(docs) == 0 {
+		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "choose at least one document")
+	}
+	if len(docs) > demoMaxDocs {
+		return nil, roamsign.E(roamsign.ErrTooLarge, op, "at most %d documents at once", demoMaxDocs)
+	}
+	return docs, nil
+}
+
+type signRequest struct {
+	Session string `json:"session"`
+	PIN     string `json:"pin"`
+	OTP     string `json:"otp"`
+}
+
+type signedDoc struct {
+	DataHeader   string        `json:"dataHeader"`
+	Status       string        `json:"status"`
+	Error        string        `json:"error,omitempty"`
+	Verification *verification `json:"verification,omitempty"`
+	Download     string        `json:"download,omitempty"`
+}
+
+type verification struct {
+	Verdict    verify.Verdict    `json:"verdict"`
+	Signatures []string          `json:"signatures"`
+	Report     *verify.PDFResult `json:"report,omitempty"`
+}
+
+// sign sends PIN and OTP with the hashes to the service, completes each PDF
+// with its signature and verifies the result.
+func (d *hostDemo) sign(w http.ResponseWriter, r *http.Request) {
+	var req signRequest
+	if err := decodeJSON(w, r, &req, 64<<10); err != nil {
+		writeProblem(w, err)
+		return
+	}
+	d.mu.Lock()
+	s := d.sessions[req.Session]
+	d.mu.Unlock()
+	if s == nil {
+		writeProblem(w, roamsign.E(roamsign.ErrExpired, "demo.sign", "the signing screen has expired; start again"))
+		return
+	}
+	ctx := d.ctx(r)
+	resp, err := d.api.Sign(ctx, roamsign.SignRequest{
+		ChallengeID: s.challenge.ChallengeID, Nonce: s.challenge.Nonce,
+		PIN: roamsign.Secret(req.PIN), OTP: roamsign.Secret(req.OTP),
+		Hashes: s.hashes, RequestID: randomID(), Form: roamsign.FormRaw,
+	})
+	if err != nil {
+		writeProblem(w, err)
+		return
+	}
+	// The challenge is used now, whatever happens next.
+	d.mu.Lock()
+	delete(d.sessions, req.Session)
+	d.mu.Unlock()
+
+	res := &demoResult{created: d.now()}
+	out := make([]signedDoc, len(s.docs))
+	for i, doc := range s.docs {
+		out[i] = signedDoc{DataHeader: doc.DataHeader, Status: string(roamsign.ItemFailed)}
+		signed := &demoDoc{Name: doc.Name, DataHeader: doc.DataHeader}
+		res.docs = append(res.docs, signed)
+		if i >= len(resp.Items) || resp.Items[i].Status != roamsign.ItemSigned {
+			if i < len(resp.Items) {
+				out[i].Error = resp.Items[i].Error
+			}
+			continue
+		}
+		var buf bytes.Buffer
+		if err := doc.prep.Complete(ctx, resp.Items[i].Signature, &buf); err != nil {
+			out[i].Error = roamsign.KindOf(err).Code()
+			d.log.Warn("demo: completing the PDF failed", "doc", doc.Name, "err", err)
+			continue
+		}
+		signed.PDF = buf.Bytes()
+		out[i].Status = string(roamsign.ItemSigned)
+		out[i].Download = fmt.Sprintf("/demo/download/%s/%d", resp.TransactionID, i)
+		out[i].Verification = d.verify(ctx, signed.PDF)
+	}
+	d.mu.Lock()
+	d.results[resp.TransactionID] = res
+	d.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"transactionId": resp.TransactionID, "items": out})
+}
+
+// verify checks every signature of a signed PDF (byte ranges, CMS,
+// chain to the trust anchors, CRL, changes after signing), as a host does
+// before posting a signed document.
+func (d *hostDemo) verify(ctx context.Context, doc []byte) *verification {
+	if d.verifier == nil {
+		return nil
+	}
+	res, err := d.verifier.VerifyPDF(ctx, verify.PDFRequest{Document: bytes.NewReader(doc), Size: int64(len(doc))})
+	if err != nil {
+		return &verification{Verdict: verify.Invalid, Signatures: []string{"unreadable: " + roamsign.KindOf(err).Code()}}
+	}
+	return summarise(res)
+}
+
+// summarise turns a PDF verification report into lines for the screen.
+func summarise(res *verify.PDFResult) *verification {
+	v := &verification{Verdict: res.Verdict, Report: res}
+	for _, s := range res.Signatures {
+		line := fmt.Sprintf("%s — %s: %s", s.Reason, s.Name, s.Verdict)
+		if f := s.Failed(); f != nil {
+			line += " (" + f.Name + ": " + f.Reason + ")"
+		}
+		if s.ModifiedAfterSigning {
+			line += " — modified after signing"
+		}
+		v.Signatures = append(v.Signatures, line)
+	}
+	return v
+}
+
+func (d *hostDemo) download(w http.ResponseWriter, r *http.Request) {
+	d.mu.Lock()
+	res := d.results[r.PathValue("tx")]
+	d.mu.Unlock()
+	var i int
+	if _, err := fmt.Sscanf(r.PathValue("i"), "%d", &i); err != nil || res == nil || i < 0 || i >= len(res.docs) || res.docs[i].PDF == nil {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-signed.pdf"`, safeName(res.docs[i].Name)))
+	_, _ = w.Write(res.docs[i].PDF)
+}
+
+// gc drops expired sessions and results; d.mu must be held.
+func (d *hostDemo) gc() {
+	now := d.now()
+	for id, s := range d.sessions {
+		if now.Sub(s.created) > demoSessionTTL {
+			delete(d.sessions, id)
+		}
+	}
+	for id, r := range d.results {
+		if now.Sub(r.created) > 2*time.Hour {
+			delete(d.results, id)
+		}
+	}
+}
+
+func parseDERChain(ders [][]byte) ([]*x509.Certificate, error) {
+	out := make([]*x509.Certificate, 0, len(ders))
+	for _, der := range ders {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, roamsign.Wrap(roamsign.ErrInvalidInput, "demo.chain", err, "bad certificate in chain")
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func randomID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// decodeJSON reads a size-limited JSON body strictly.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
+	const op = "demo.decode"
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		return roamsign.E(roamsign.ErrInvalidInput, op, "Content-Type must be application/json")
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return roamsign.E(roamsign.ErrTooLarge, op, "request larger than %d bytes", limit)
+		}
+		return roamsign.E(roamsign.ErrInvalidInput, op, "malformed JSON request")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return roamsign.E(roamsign.ErrInvalidInput, op, "trailing data after the JSON request")
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeProblem answers with a problem+json body carrying the error kind's
+// stable code, which the page turns into plain words.
+func writeProblem(w http.ResponseWriter, err error) {
+	k := roamsign.KindOf(err)
+	if k == roamsign.KindUnknown {
+		k = roamsign.ErrInternal
+	}
+	status := httpapi.StatusOf(k)
+	detail := ""
+	var e *roamsign.Error
+	if errors.As(err, &e) && k != roamsign.ErrInternal {
+		detail = e.Msg
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"type": "about:blank", "title": k.Error(), "status": status, "code": k.Code(), "detail": detail})
+}

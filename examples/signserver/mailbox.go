@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/otp"
+)
+
+// devMailbox keeps the last OTP messages the development server delivered,
+// so a newcomer can sign without a mail server. It exists only in dev mode.
+type devMailbox struct {
+	mu   sync.Mutex
+	max  int
+	msgs []mailMessage
+}
+
+type mailMessage struct {
+	Time    time.Time `json:"time"`
+	To      string    `json:"to"`
+	Subject string    `json:"subject"`
+	Body    string    `json:"body"`
+}
+
+func newDevMailbox(max int) *devMailbox { return &devMailbox{max: max} }
+
+func (m *devMailbox) add(msg mailMessage) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.msgs = append(m.msgs, msg)
+	if len(m.msgs) > m.max {
+		m.msgs = append([]mailMessage(nil), m.msgs[len(m.msgs)-m.max:]...)
+	}
+}
+
+// list returns the messages, newest first.
+func (m *devMailbox) list() []mailMessage {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]mailMessage, len(m.msgs))
+	for i, msg := range m.msgs {
+		out[len(m.msgs)-1-i] = msg
+	}
+	return out
+}
+
+func (m *devMailbox) serveJSON(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(m.list())
+}
+
+// mailboxSender is the development e-mail channel: it puts each OTP message
+// into the development mailbox page and prints a line to the console. It
+// exists only in dev mode (see app.delivery).
+type mailboxSender struct {
+	box     *devMailbox
+	console io.Writer
+}
+
+var _ otp.Sender = (*mailboxSender)(nil)
+
+func (m *mailboxSender) Channel() roamsign.Channel { return roamsign.ChannelEmail }
+
+func (m *mailboxSender) Send(_ context.Context, to otp.Recipient, msg *otp.Message) (string, error) {
+	if to.Email == "" {
+		return "", roamsign.E(roamsign.ErrUnsupported, "signserver.mailbox", "user has no e-mail address")
+	}
+	loc, err := time.LoadLocation("Asia/Kuala_Lumpur")
+	if err != nil {
+		loc = time.FixedZone("MYT", 8*3600)
+	}
+	exp := msg.ExpiresAt.In(loc).Format("15:04:05")
+	body := fmt.Sprintf(`OTP tandatangan digital anda: %s
+Kod pengesahan: %s
+Dokumen: %s (%d hash)
+Sah sehingga %s. Jangan kongsi OTP atau PIN anda.
+
+Your digital signature OTP: %s
+Verification code: %s
+Document: %s (%d hashes)
+Valid until %s. Never share your OTP or PIN.
+`, msg.OTP.Reveal(), msg.VerificationCode, msg.DataHeader, msg.Count, exp,
+		msg.OTP.Reveal(), msg.VerificationCode, msg.DataHeader, msg.Count, exp)
+	m.box.add(mailMessage{Time: time.Now().UTC(), To: to.Email, Subject: "OTP tandatangan digital / Digital signature OTP", Body: body})
+	if m.console != nil {
+		fmt.Fprintf(m.console, "[dev mailbox] OTP for %s (%s), verification code %s — see /dev/mailbox\n", to.Email, msg.DataHeader, msg.VerificationCode)
+	}
+	return otp.MaskEmail(to.Email), nil
+}

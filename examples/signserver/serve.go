@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/service/adapt"
+	"github.com/roamsign/roamsign/transport/httpapi"
+)
+
+//go:embed web
+var webFS embed.FS
+
+func cmdServe(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(fs, args, getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	a, err := openApp(ctx, cfg, log, stdout)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if cfg.Dev {
+		if err := a.bootstrapDemo(ctx); err != nil {
+			return fmt.Errorf("demo users: %w", err)
+		}
+	}
+	tc, err := a.tlsConfig()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	opsLn, err := net.Listen("tcp", cfg.OpsListen)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv := httpapi.NewServer(cfg.Listen, a.handler(), tc, log)
+	ops := httpapi.NewServer(cfg.OpsListen, a.opsHandler(), nil, log)
+
+	errc := make(chan error, 2)
+	go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	go func() { errc <- ops.Serve(opsLn) }()
+	go a.sweep(ctx)
+
+	a.printBanner(stdout, ln.Addr().String(), opsLn.Addr().String())
+	log.Info("signserver listening", "api", "https://"+ln.Addr().String(), "ops", "http://"+opsLn.Addr().String(), "dev", cfg.Dev)
+
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+	}
+	// Graceful shutdown: stop accepting, let in-flight requests finish,
+	// then close the key store and the database (deferred).
+	log.Info("signserver shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = errors.Join(srv.Shutdown(sctx), ops.Shutdown(sctx))
+	log.Info("signserver stopped")
+	return err
+}
+
+// handler routes the public listener: the API, the admin API, the CRL and,
+// in dev mode, the web pages.
+func (a *app) handler() http.Handler {
+	mux := http.NewServeMux()
+	auth := &httpapi.HostAuth{ClientCerts: a.cfg.ClientCA != "", Keys: a.apiKeys}
+	mux.Handle("/v1/", httpapi.Handler(a.svc, httpapi.Options{Auth: auth, Metrics: a.metrics, Logger: a.log}))
+	mux.Handle("/v1/admin/", httpapi.AdminHandler(a.svc, httpapi.Options{Auth: &httpapi.HostAuth{Keys: a.admin}, Metrics: a.metrics, Logger: a.log}))
+	if a.ca != nil {
+		mux.Handle("GET "+crlPath, a.ca)
+	}
+	if a.cfg.Dev {
+		static, _ := fs.Sub(webFS, "web")
+		mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+		mux.HandleFunc("GET /{$}", servePage(static, "index.html"))
+		mux.HandleFunc("GET /dev/mailbox", servePage(static, "mailbox.html"))
+		mux.HandleFunc("GET /dev/mailbox.json", a.mailbox.serveJSON)
+		a.demo = newHostDemo(a.svc, a.verifier, a.log)
+		a.demo.routes(mux)
+	}
+	return securityHeaders(mux)
+}
+
+func servePage(static fs.FS, name string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		b, err := fs.ReadFile(static, name)
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write(b)
+	}
+}
+
+// securityHeaders sets the headers every page and API answer carries.
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Strict-Transport-Security", "max-age=31536000")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; base-uri 'none'")
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (a *app) opsHandler() http.Handler {
+	return httpapi.OpsHandler(httpapi.OpsOptions{
+		Ready: map[string]httpapi.Check{
+			"keys":  adapt.KeyStoreCheck(a.keys),
+			"store": a.store.Ping,
+		},
+		Metrics: a.metrics,
+	})
+}
+
+// sweep expires stale transactions periodically (crash recovery and
+// retention).
+func (a *app) sweep(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		if failed, deleted, err := a.svc.Sweep(ctx); err != nil {
+			a.log.Warn("sweep failed", "err", err)
+		} else if failed+deleted > 0 {
+			a.log.Info("sweep", "failed", failed, "deleted", deleted)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// bootstrapDemo enrols the demo users on first start: key in the key store,
+// certificate from the development CA, demo PIN.
+func (a *app) bootstrapDemo(ctx context.Context) error {
+	for _, u := range demoUsers {
+		_, err := a.store.GetUser(ctx, u.ID)
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, roamsign.ErrNotFound) {
+			return err
+		}
+		if err := a.enrol(ctx, u.ID, u.Name, u.Email, []roamsign.HostID{demoHost}, u.PIN); err != nil {
+			return fmt.Errorf("%s: %w", u.ID, err)
+		}
+		a.log.Info("demo user enrolled", "user", u.ID.Masked())
+	}
+	return nil
+}
+
+// enrol enrols a user end to end: key and CSR from the service, certificate
+// from the development CA, chain import and first PIN.
+func (a *app) enrol(ctx context.Context, id roamsign.UserID, name, email string, hosts []roamsign.HostID, pin string) error {
+	if a.ca == nil {
+		return errors.New("enrol needs the development CA (dev mode); in production send the CSR to your CA and import the chain")
+	}
+	resp, err := a.svc.Enrol(ctx, roamsign.EnrolRequest{User: id, Name: name, Hosts: hosts, Email: email,
+		Media: []roamsign.MediumKind{roamsign.MediumRoamingOTP}})
+	if err != nil {
+		return err
+	}
+	leaf, err := a.ca.IssueUser(resp.CSR, 2*365*24*time.Hour)
+	if err != nil {
+		return err
+	}
+	if err := a.svc.ImportChain(ctx, roamsign.ImportChainRequest{User: id, Chain: [][]byte{leaf.Raw, a.ca.cert.Raw}}); err != nil {
+		return err
+	}
+	if pin == "" {
+		return nil
+	}
+	return a.svc.SetPIN(ctx, roamsign.SetPINRequest{User: id, New: roamsign.Secret(pin)})
+}
+
+func (a *app) printBanner(w io.Writer, addr, opsAddr string) {
+	fmt.Fprintf(w, "\nroamsign signserver\n  API      https://%s/v1/\n  health   http://%s/readyz   metrics http://%s/metrics\n", addr, opsAddr, opsAddr)
+	if !a.cfg.Dev {
+		return
+	}
+	fmt.Fprintf(w, `
+  DEVELOPMENT MODE — demo users, development CA and mailbox; never use in production.
+  Host demo   https://%[1]s/            (trust %[2]s/ca/ca.pem, or accept the warning)
+  Mailbox     https://%[1]s/dev/mailbox
+  API key for host "demo" in %[2]s/demo-host.apikey, admin key in %[2]s/admin.apikey
+
+  Demo signers:
+`, addr, a.cfg.DataDir)
+	for _, u := range demoUsers {
+		fmt.Fprintf(w, "    %s  %-26s PIN %s\n", u.ID, u.Name, u.PIN)
+	}
+	fmt.Fprintln(w)
+}

@@ -1,0 +1,367 @@
+package main
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/hsm"
+	"github.com/roamsign/roamsign/otp"
+	"github.com/roamsign/roamsign/service"
+	"github.com/roamsign/roamsign/service/adapt"
+	"github.com/roamsign/roamsign/store"
+	"github.com/roamsign/roamsign/store/postgres"
+	"github.com/roamsign/roamsign/store/sqlite"
+	"github.com/roamsign/roamsign/transport/httpapi"
+	"github.com/roamsign/roamsign/verify"
+)
+
+// storeBackend is the full store contract; the server is the assembler,
+// so it holds the whole backend and hands each part its narrow view.
+type storeBackend = store.Store
+
+// app is the assembled server: every part, built from a Config.
+type app struct {
+	cfg      Config
+	log      *slog.Logger
+	keys     hsm.KeyStore
+	store    storeBackend
+	svc      *service.Service
+	ca       *devCA // nil outside dev mode
+	mailbox  *devMailbox
+	verifier *verify.Verifier
+	metrics  *httpapi.Metrics
+	apiKeys  *httpapi.APIKeys
+	admin    *httpapi.APIKeys
+	demo     *hostDemo
+	printed  io.Writer // where first-start credentials are printed
+}
+
+const demoHost roamsign.HostID = "demo"
+
+// openApp assembles the parts. Close releases them.
+func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *app, err error) {
+	a := &app{cfg: cfg, log: log, printed: out, mailbox: newDevMailbox(100)}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if a.keys, err = openKeys(ctx, cfg, log); err != nil {
+		return nil, err
+	}
+	if a.store, err = openStore(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if cfg.Dev {
+		if a.ca, err = openDevCA(filepath.Join(cfg.DataDir, "ca"), cfg.publicURL()+crlPath); err != nil {
+			return nil, err
+		}
+	}
+	macKey, err := loadOrCreateSecret(filepath.Join(cfg.DataDir, "otp-mac.key"), 32)
+	if err != nil {
+		return nil, err
+	}
+	mk, err := otp.NewHMACKey(macKey)
+	if err != nil {
+		return nil, err
+	}
+	delivery, err := a.delivery(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	mgr, err := otp.New(otp.Config{
+		Store: a.store, Key: mk, Delivery: delivery,
+		TTL: cfg.OTPLifetime, MaxTries: cfg.OTPMaxTries,
+		UserRate: cfg.RatePerUser, HostRate: cfg.RatePerHost, RateWindow: cfg.RateWindow,
+		Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.metrics = httpapi.NewMetrics()
+	a.svc, err = service.New(service.Config{
+		MaxPINFailures: cfg.PINMaxFailures,
+		PIN:            service.PINParams{MemoryKiB: cfg.Argon2MemoryKiB, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads},
+	}, service.Deps{
+		Store: a.store, Keys: adapt.Keys(a.keys), Challenges: adapt.OTP(mgr),
+		Forms:   map[roamsign.OutputForm]service.FormSigner{roamsign.FormRaw: adapt.Raw{}, roamsign.FormCMS: adapt.CMS{}},
+		Metrics: a.metrics, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if a.ca != nil {
+		a.verifier, err = verify.New(verify.Config{Anchors: []*x509.Certificate{a.ca.cert}, Fetcher: caFetcher{a.ca}})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := a.loadAPIKeys(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (c Config) publicURL() string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	return "https://" + c.Listen
+}
+
+func openKeys(ctx context.Context, cfg Config, log *slog.Logger) (hsm.KeyStore, error) {
+	if cfg.PKCS11URI != "" {
+		return hsm.OpenPKCS11(ctx, hsm.PKCS11Config{URI: cfg.PKCS11URI, Logger: log})
+	}
+	var pass []byte
+	var err error
+	if cfg.KeyPassphraseFile != "" {
+		pass, err = os.ReadFile(cfg.KeyPassphraseFile)
+		if err != nil {
+			return nil, fmt.Errorf("key passphrase: %w", err)
+		}
+		pass = []byte(strings.TrimSpace(string(pass)))
+	} else {
+		raw, err := loadOrCreateSecret(filepath.Join(cfg.DataDir, "keys.passphrase"), 32)
+		if err != nil {
+			return nil, err
+		}
+		pass = []byte(hex.EncodeToString(raw))
+	}
+	return hsm.OpenSoftware(ctx, hsm.SoftwareConfig{Dir: filepath.Join(cfg.DataDir, "keys"), Passphrase: roamsign.Secret(pass), Logger: log})
+}
+
+func openStore(ctx context.Context, cfg Config) (storeBackend, error) {
+	if cfg.PostgresDSN != "" {
+		return postgres.Open(ctx, cfg.PostgresDSN, postgres.Options{})
+	}
+	return sqlite.Open(ctx, filepath.Join(cfg.DataDir, "roamsign.db"), sqlite.Options{})
+}
+
+// delivery builds the OTP channel policy from the configuration.
+func (a *app) delivery(cfg Config, log *slog.Logger) (*otp.Delivery, error) {
+	d := &otp.Delivery{ForbidEmail: !cfg.AllowEmail, Logger: log}
+	if cfg.SMTPAddr != "" {
+		var pw string
+		if cfg.SMTPPasswordFile != "" {
+			b, err := os.ReadFile(cfg.SMTPPasswordFile)
+			if err != nil {
+				return nil, fmt.Errorf("smtp password: %w", err)
+			}
+			pw = strings.TrimSpace(string(b))
+		}
+		mode := otp.STARTTLS
+		if cfg.SMTPSecurity == "tls" {
+			mode = otp.ImplicitTLS
+		}
+		if cfg.SMTPSecurity == "none" {
+			return nil, errors.New("smtp-security none is not supported: OTP mail must travel over TLS")
+		}
+		s, err := otp.NewSMTPSender(otp.SMTPConfig{Addr: cfg.SMTPAddr, Mode: mode, Username: cfg.SMTPUsername, Password: pw, From: cfg.SMTPFrom})
+		if err != nil {
+			return nil, err
+		}
+		d.Email = s
+	} else if cfg.Dev {
+		d.Email = &mailboxSender{box: a.mailbox, console: os.Stderr}
+	}
+	if cfg.PushURL != "" {
+		key, err := os.ReadFile(cfg.PushSecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("push secret: %w", err)
+		}
+		p, err := otp.NewPushSender(otp.PushConfig{URL: cfg.PushURL, Key: []byte(strings.TrimSpace(string(key)))})
+		if err != nil {
+			return nil, err
+		}
+		d.App = p
+	}
+	if d.Email == nil && d.App == nil {
+		return nil, errors.New("no OTP channel: configure smtp-addr or push-url (or run with -dev)")
+	}
+	return d, nil
+}
+
+// loadAPIKeys reads host and admin API keys; in dev mode, keys for the demo
+// host and the administrator are created on first start and kept in the
+// data directory (readable by the operator only).
+func (a *app) loadAPIKeys() error {
+	a.apiKeys, a.admin = &httpapi.APIKeys{}, &httpapi.APIKeys{}
+	for _, kv := range strings.Split(a.cfg.APIKeys, ",") {
+		kv = strings.TrimSpace(kv)
+		if kv == "" {
+			continue
+		}
+		host, key, ok := strings.Cut(kv, "=")
+		if !ok || host == "" || key == "" {
+			return fmt.Errorf("api-keys: want host=key, got %q", host)
+		}
+		if err := a.apiKeys.Add(roamsign.HostID(host), key); err != nil {
+			return err
+		}
+	}
+	if !a.cfg.Dev {
+		return nil
+	}
+	hostKey, err := loadOrCreateToken(filepath.Join(a.cfg.DataDir, "demo-host.apikey"))
+	if err != nil {
+		return err
+	}
+	adminKey, err := loadOrCreateToken(filepath.Join(a.cfg.DataDir, "admin.apikey"))
+	if err != nil {
+		return err
+	}
+	if err := a.apiKeys.Add(demoHost, hostKey); err != nil {
+		return err
+	}
+	return a.admin.Add("admin", adminKey)
+}
+
+// Close releases every part; safe on a partly assembled app.
+func (a *app) Close() error {
+	var errs []error
+	if a.store != nil {
+		errs = append(errs, a.store.Close())
+	}
+	if a.keys != nil {
+		errs = append(errs, a.keys.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// tlsConfig returns the server's TLS configuration: configured files, or a
+// development certificate from the development CA.
+func (a *app) tlsConfig() (*tls.Config, error) {
+	var cert tls.Certificate
+	var err error
+	switch {
+	case a.cfg.TLSCert != "":
+		cert, err = tls.LoadX509KeyPair(a.cfg.TLSCert, a.cfg.TLSKey)
+	case a.ca != nil:
+		cert, err = a.devTLSCert()
+	default:
+		return nil, errors.New("tls-cert and tls-key are required outside dev mode")
+	}
+	if err != nil {
+		return nil, err
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	if a.cfg.ClientCA != "" {
+		pemBytes, err := os.ReadFile(a.cfg.ClientCA)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pemBytes) {
+			return nil, errors.New("client-ca: no certificates")
+		}
+		tc.ClientCAs, tc.ClientAuth = pool, tls.VerifyClientCertIfGiven
+	}
+	return tc, nil
+}
+
+func (a *app) devTLSCert() (tls.Certificate, error) {
+	dir := filepath.Join(a.cfg.DataDir, "tls")
+	certPath, keyPath := filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key")
+	if c, err := tls.LoadX509KeyPair(certPath, keyPath); err == nil && c.Leaf != nil && time.Until(c.Leaf.NotAfter) > 7*24*time.Hour {
+		return c, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return tls.Certificate{}, err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	host, _, _ := net.SplitHostPort(a.cfg.Listen)
+	leaf, err := a.ca.IssueTLS(key, []string{host})
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	kb, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	chain := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Raw}), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.ca.cert.Raw})...)
+	if err := writeFileAtomic(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		return tls.Certificate{}, err
+	}
+	if err := writeFileAtomic(certPath, chain, 0o644); err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.LoadX509KeyPair(certPath, keyPath)
+}
+
+// caFetcher serves the development CA's CRL to the verifier in-process, so
+// verification works before the listener is up and without trusting the
+// development TLS certificate.
+type caFetcher struct{ ca *devCA }
+
+func (f caFetcher) Fetch(_ context.Context, url string, maxSize int64) ([]byte, error) {
+	if !strings.HasSuffix(url, crlPath) {
+		return nil, roamsign.E(roamsign.ErrUnavailable, "signserver.Fetch", "unknown CRL %s", url)
+	}
+	der, err := f.ca.CRL()
+	if err == nil && int64(len(der)) > maxSize {
+		return nil, roamsign.E(roamsign.ErrTooLarge, "signserver.Fetch", "CRL larger than %d bytes", maxSize)
+	}
+	return der, err
+}
+
+// loadOrCreateSecret returns n random bytes kept in path (0600), creating
+// them on first use.
+func loadOrCreateSecret(path string, n int) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if len(b) != n {
+			return nil, fmt.Errorf("%s: want %d bytes, found %d", path, n, len(b))
+		}
+		return b, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	b = make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	return b, writeFileAtomic(path, b, 0o600)
+}
+
+// loadOrCreateToken returns an API key kept in path, creating it first.
+func loadOrCreateToken(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	k, err := httpapi.NewAPIKey()
+	if err != nil {
+		return "", err
+	}
+	return k, writeFileAtomic(path, []byte(k+"\n"), 0o600)
+}
+
+var _ crypto.Signer = (*ecdsa.PrivateKey)(nil)

@@ -1,0 +1,157 @@
+"use strict";
+// Host demo: an agency financial system that prepares PDFs, asks the
+// signing service for an OTP, and completes the signed files.
+(function () {
+  const $ = (id) => document.getElementById(id);
+  let session = null;     // current demo signing session id
+  let lastResult = null;  // result of the last signing, for the next approval level
+
+  const messages = {
+    authorization_failed: ["PIN atau OTP tidak sah. Sila cuba lagi.", "Wrong PIN or OTP. Please try again."],
+    locked: ["PIN anda telah dikunci selepas terlalu banyak percubaan. Hubungi pentadbir.", "Your PIN is locked after too many attempts. Contact the administrator."],
+    expired: ["OTP telah tamat tempoh. Mohon OTP baharu.", "The OTP has expired. Request a new one."],
+    already_used: ["OTP ini telah digunakan. Mohon OTP baharu.", "This OTP was already used. Request a new one."],
+    rate_limited: ["Terlalu banyak permintaan OTP. Cuba sebentar lagi.", "Too many OTP requests. Try again shortly."],
+    delivery_failed: ["OTP tidak dapat dihantar.", "The OTP could not be delivered."],
+    unavailable: ["Perkhidmatan tidak tersedia buat sementara. Cuba lagi.", "The service is temporarily unavailable. Try again."],
+    invalid_input: ["Input tidak sah.", "Invalid input."],
+    too_large: ["Fail terlalu besar.", "The file is too large."],
+    forbidden: ["Tindakan tidak dibenarkan.", "Not allowed."],
+    not_found: ["Tidak dijumpai.", "Not found."],
+  };
+
+  function showError(problem) {
+    const m = messages[problem && problem.code];
+    const el = $("error");
+    el.replaceChildren();
+    const ms = document.createElement("p"); ms.textContent = m ? m[0] : "Ralat.";
+    const en = document.createElement("p"); en.lang = "en"; en.textContent = m ? m[1] : (problem && problem.detail) || "Error.";
+    el.append(ms, en);
+    if (problem && problem.detail && m) { const d = document.createElement("p"); d.className = "en"; d.textContent = problem.detail; el.append(d); }
+    el.classList.remove("hidden");
+    el.focus && el.setAttribute("tabindex", "-1");
+  }
+  function clearError() { $("error").classList.add("hidden"); }
+
+  async function api(path, body) {
+    const r = await fetch(path, { method: body ? "POST" : "GET", headers: body ? { "Content-Type": "application/json" } : {}, body: body ? JSON.stringify(body) : undefined });
+    const ct = r.headers.get("Content-Type") || "";
+    const data = ct.includes("json") ? await r.json() : null;
+    if (!r.ok) { throw (data || { code: "unavailable", detail: r.statusText }); }
+    return data;
+  }
+
+  function show(step) {
+    for (const s of ["step-choose", "step-sign", "step-result"]) $(s).classList.toggle("hidden", s !== step);
+    const h = $(step).querySelector("h2"); if (h) { h.setAttribute("tabindex", "-1"); h.focus(); }
+  }
+
+  async function loadConfig() {
+    const cfg = await api("/demo/api/config");
+    const docs = $("docs"); docs.replaceChildren();
+    cfg.docs.forEach((d, i) => {
+      const id = "doc-" + d.id;
+      const wrap = document.createElement("div");
+      const cb = document.createElement("input"); cb.type = "checkbox"; cb.id = id; cb.value = d.id; cb.name = "doc"; cb.checked = i === 0;
+      const lb = document.createElement("label"); lb.htmlFor = id; lb.textContent = d.title; lb.style.display = "inline"; lb.style.fontWeight = "normal";
+      wrap.append(cb, document.createTextNode(" "), lb); docs.append(wrap);
+    });
+    const sel = $("signer"); sel.replaceChildren();
+    for (const u of cfg.users) { const o = document.createElement("option"); o.value = u.id; o.textContent = u.name + " (" + u.id + ")"; sel.append(o); }
+  }
+
+  function readUpload() {
+    const f = $("upload").files[0];
+    if (!f) return Promise.resolve(null);
+    return new Promise((resolve, reject) => {
+      const rd = new FileReader();
+      rd.onload = () => { const s = rd.result; resolve({ name: f.name, data: s.substring(s.indexOf(",") + 1) }); };
+      rd.onerror = () => reject({ code: "invalid_input", detail: "cannot read file" });
+      rd.readAsDataURL(f);
+    });
+  }
+
+  function renderSigning(p) {
+    session = p.session;
+    const tb = $("sign-items"); tb.replaceChildren();
+    for (const it of p.items) {
+      const tr = document.createElement("tr");
+      const a = document.createElement("td"); a.textContent = it.dataHeader;
+      const b = document.createElement("td"); b.className = "mono"; b.textContent = it.hash;
+      tr.append(a, b); tb.append(tr);
+    }
+    $("vcode").textContent = p.challenge.verificationCode;
+    $("sent-to").textContent = p.challenge.sentTo;
+    $("channel").textContent = p.challenge.channel;
+    $("expires").textContent = new Date(p.challenge.expiresAt).toLocaleTimeString();
+    $("expires").dateTime = p.challenge.expiresAt;
+    const c = p.certificate || {};
+    $("cert-start").textContent = c.notBefore ? new Date(c.notBefore).toLocaleDateString() : "";
+    $("cert-end").textContent = c.notAfter ? new Date(c.notAfter).toLocaleDateString() : "";
+    $("cert-subject").textContent = c.subject || "";
+    $("cert-serial").textContent = c.serialNumber || "";
+    $("pin").value = ""; $("otp").value = "";
+    show("step-sign");
+    $("pin").focus();
+  }
+
+  $("form-choose").addEventListener("submit", async (ev) => {
+    ev.preventDefault(); clearError();
+    $("btn-prepare").disabled = true;
+    try {
+      const docs = [...document.querySelectorAll("input[name=doc]:checked")].map((c) => c.value);
+      const upload = await readUpload();
+      const p = await api("/demo/api/prepare", { signer: $("signer").value, level: $("level").value, docs, upload });
+      renderSigning(p);
+    } catch (e) { showError(e); } finally { $("btn-prepare").disabled = false; }
+  });
+
+  $("form-sign").addEventListener("submit", async (ev) => {
+    ev.preventDefault(); clearError();
+    $("btn-confirm").disabled = true;
+    try {
+      const r = await api("/demo/api/sign", { session, pin: $("pin").value, otp: $("otp").value });
+      $("pin").value = ""; $("otp").value = "";
+      lastResult = r;
+      renderResult(r);
+    } catch (e) { $("otp").value = ""; showError(e); } finally { $("btn-confirm").disabled = false; }
+  });
+
+  function renderResult(r) {
+    $("tx-id").textContent = r.transactionId;
+    const n = r.items.filter((i) => i.status === "signed").length;
+    $("result-msg").textContent = "Berjaya ditandatangani: " + n + " / " + r.items.length + " — Signed successfully: " + n + " of " + r.items.length;
+    const tb = $("result-items"); tb.replaceChildren();
+    for (const it of r.items) {
+      const tr = document.createElement("tr");
+      const name = document.createElement("td"); name.textContent = it.dataHeader;
+      const st = document.createElement("td"); const b = document.createElement("span"); b.className = "badge " + it.status; b.textContent = it.status; st.append(b);
+      const ver = document.createElement("td");
+      if (it.verification) {
+        const v = document.createElement("span"); v.className = "badge " + it.verification.verdict; v.textContent = it.verification.verdict; ver.append(v);
+        const ul = document.createElement("ul");
+        for (const s of it.verification.signatures || []) { const li = document.createElement("li"); li.textContent = s; ul.append(li); }
+        ver.append(ul);
+      } else if (it.error) { ver.textContent = it.error; }
+      const dl = document.createElement("td");
+      if (it.download) { const a = document.createElement("a"); a.href = it.download; a.textContent = "PDF"; a.setAttribute("download", ""); dl.append(a); }
+      tr.append(name, st, ver, dl); tb.append(tr);
+    }
+    show("step-result");
+  }
+
+  $("btn-cancel").addEventListener("click", () => { session = null; show("step-choose"); });
+  $("btn-restart").addEventListener("click", () => { lastResult = null; show("step-choose"); });
+  $("btn-next-level").addEventListener("click", async () => {
+    clearError();
+    if (!lastResult) return;
+    const sel = $("signer"); sel.selectedIndex = (sel.selectedIndex + 1) % sel.options.length;
+    const lv = $("level"); lv.selectedIndex = Math.min(lv.selectedIndex + 1, lv.options.length - 1);
+    try {
+      const p = await api("/demo/api/prepare", { signer: sel.value, level: lv.value, from: lastResult.transactionId });
+      renderSigning(p);
+    } catch (e) { showError(e); }
+  });
+
+  loadConfig().catch(showError);
+})();

@@ -1,0 +1,95 @@
+// Package otp issues and verifies one-time-password challenges bound to a
+// server nonce and to the exact list of hashes to be signed, delivers the
+// OTP (app push, e-mail, development console), and checks offline OTPs
+// (TOTP, OCRA) from an app holding a seed.
+//
+// # Overview
+//
+// [Manager.Issue] creates a challenge for a user, a host, a data header and
+// a hash list: a 128-bit random id, a 128-bit random nonce, a 6-digit OTP
+// drawn uniformly from crypto/rand, an expiry (5 minutes by default, at
+// most 10) and the hash-list digest (roamsign.HashListDigest). It stores
+// only HMAC-SHA-256 under the server key ([MACKey]) over
+//
+//	"roamsign/otp-mac/v1" 0x00 ‖ len16(id) ‖ id ‖ len16(nonce) ‖ nonce ‖ len16(otp) ‖ otp ‖ digest
+//
+// and sends the OTP with the 4-digit [VerificationCode] (derived from nonce
+// and digest, shown on the host's signing screen too), the data header and
+// the expiry. The host receives id, nonce, expiry, the channel used and a
+// masked destination; never the OTP.
+//
+// [Manager.Verify] checks id, nonce, OTP and hashes and consumes the
+// challenge. [Manager.Check] does the same checks without consuming, for a
+// caller that consumes the challenge inside its own database transaction
+// (the service: Check, then the store's BeginTransaction, which runs
+// ConsumeChallenge atomically with the transaction and audit records, then
+// [Manager.Confirmed] to reset the user's failure count).
+//
+// Refusals are distinct errors that also match root kinds: [ErrWrongNonce],
+// [ErrHashMismatch] and [ErrWrongOTP] (roamsign.ErrAuthorization),
+// [ErrExpired] and [ErrTooManyTries] (roamsign.ErrExpired: request a new
+// OTP), [ErrAlreadyUsed] (roamsign.ErrUsed), [ErrUserLocked]
+// (roamsign.ErrLocked: an administrator must reset the user's OTP failure
+// count), [ErrUndeliverable] (roamsign.ErrDelivery), [ErrRateLimited].
+//
+// # Delivery
+//
+// [Delivery] is the channel policy: app push ([PushSender]) first when the
+// user has a registered device; e-mail ([SMTPSender]) when there is no
+// device or the push fails, unless ForbidEmail is set; the development
+// console ([NewDevConsoleSender]) only when configured. The channel used
+// and the masked destination are stored with MarkDelivered. When no channel
+// delivers, the challenge is marked undeliverable (it can never be used)
+// and Issue returns an error matching [ErrUndeliverable] and
+// roamsign.ErrDelivery.
+//
+// The e-mail is bilingual (Malay, then English), UTF-8 and
+// quoted-printable, with Date and Message-ID headers, sent over STARTTLS or
+// implicit TLS with AUTH PLAIN; plain-text SMTP is not offered. The push
+// request is JSON ([PushRequest]) whose HMAC-SHA-256 under a key shared
+// with the gateway travels in [PushSignatureHeader]; 5xx answers and
+// network errors are retried with backoff.
+//
+// # Offline OTP
+//
+// [TOTP] and [TOTPVerifier] implement RFC 6238; [ParseSuite], [Suite] and
+// [OCRAVerifier] implement RFC 6287 OCRA. [Suite.Question] derives the OCRA
+// challenge from a challenge's nonce and hash-list digest, so the app's
+// response approves exactly that signing. A [StepStore] refuses a code for
+// a time step already accepted (or older); use one StepStore per method.
+//
+// # Configuration
+//
+// [Config] zero values select the defaults: TTL 5 minutes (max 10), 3
+// attempts per challenge, user locked out of OTP after 10 consecutive
+// wrong OTPs (across challenges; a new challenge never resets the count, a
+// success does, and so does the store's ResetOTPFailures as an
+// administrator action), at most 5 challenges per user and 1000 per host
+// in 15 minutes.
+//
+// # Concurrency
+//
+// A Manager holds no mutable state and is safe for concurrent use; all
+// state is in the [Store]. Single use is the store's ConsumeChallenge
+// compare-and-set: of many concurrent correct submissions exactly one
+// succeeds. Every attempt takes a ticket with FailChallenge before any
+// comparison, so parallel guesses never compare more OTPs than a challenge
+// allows. The stored Tries therefore counts attempts (the successful one
+// included) and the stored MaxTries is the allowed number plus one, since
+// ConsumeChallenge requires Tries < MaxTries.
+//
+// # Security
+//
+// The OTP is never stored, logged or put in an error; [Message].OTP is a
+// roamsign.Secret. Comparisons are constant-time (hmac.Equal,
+// crypto/subtle). The key may live in an HSM behind [MACKey].
+//
+// # Limitations
+//
+// Rate limits count before creating, so concurrent requests can overshoot
+// a limit by the number in flight. The user lockout is checked before an
+// attempt, so attempts in flight on several challenges at once can exceed
+// it by at most (challenges in flight × attempts per challenge), which the
+// issuance rate limit bounds. Counter-based OCRA suites are computed but
+// not verified (no counter store).
+package otp

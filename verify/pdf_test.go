@@ -1,0 +1,493 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/internal/pdfx"
+	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
+	"github.com/roamsign/roamsign/internal/testpki"
+	pdfsig "github.com/roamsign/roamsign/signer/pdf"
+)
+
+// signPDF adds a signature with signer/pdf.
+func signPDF(t testing.TB, p *pki, in []byte, opts pdfsig.Options) []byte {
+	t.Helper()
+	if opts.Now == nil {
+		opts.Now = func() time.Time { return p.now }
+	}
+	var out bytes.Buffer
+	if err := pdfsig.Sign(context.Background(), bytes.NewReader(in), int64(len(in)), &out, p.key, []*x509.Certificate{p.leaf, p.inter.Cert}, opts); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// update appends an incremental update built by fn.
+func update(t testing.TB, in []byte, fn func(r *pdfx.Reader, u *pdfx.Update)) []byte {
+	t.Helper()
+	r, err := pdfx.Open(bytes.NewReader(in), int64(len(in)), pdfx.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := r.NewUpdate()
+	fn(r, u)
+	b, err := u.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(append([]byte(nil), in...), b...)
+}
+
+func get(t testing.TB, r *pdfx.Reader, o pdfx.Object) pdfx.Dict {
+	t.Helper()
+	d := dictOf(r, o)
+	if d == nil {
+		t.Fatalf("not a dictionary: %v", o)
+	}
+	return d
+}
+
+// firstPage returns the reference and dictionary of page 1.
+func firstPage(t testing.TB, r *pdfx.Reader) (pdfx.Ref, pdfx.Dict) {
+	root := get(t, r, r.Trailer()["Root"])
+	pages := get(t, r, root["Pages"])
+	ref := pages["Kids"].(pdfx.Array)[0].(pdfx.Ref)
+	return ref, get(t, r, ref)
+}
+
+func verifyPDF(t testing.TB, v *Verifier, doc []byte) *PDFResult {
+	t.Helper()
+	res, err := v.VerifyPDF(context.Background(), PDFRequest{Document: bytes.NewReader(doc), Size: int64(len(doc))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestPDFSignatures(t *testing.T) {
+	type tc struct {
+		name  string
+		build func(t *testing.T, p *pki) []byte
+		// want lists the verdict of each signature, oldest first.
+		want     []Verdict
+		modified []bool
+		check    string // the check that must fail on the first non-valid signature
+	}
+	base := pdfxtest.Generate(pdfxtest.Options{Pages: 2, AcroForm: true})
+	cases := []tc{
+		{name: "one approval signature", build: func(t *testing.T, p *pki) []byte {
+			return signPDF(t, p, base, pdfsig.Options{Reason: "Perakuan 1"})
+		}, want: []Verdict{Valid}, modified: []bool{false}},
+		{name: "honest multi-signature", build: func(t *testing.T, p *pki) []byte {
+			d := signPDF(t, p, base, pdfsig.Options{Reason: "Perakuan 1"})
+			d = signPDF(t, p, d, pdfsig.Options{Reason: "Perakuan 2"})
+			return signPDF(t, p, d, pdfsig.Options{Reason: "Penyemak"})
+		}, want: []Verdict{Valid, Valid, Valid}, modified: []bool{false, false, false}},
+		{name: "certification P=2 then approval", build: func(t *testing.T, p *pki) []byte {
+			d := signPDF(t, p, base, pdfsig.Options{Certify: pdfsig.FormFilling})
+			return signPDF(t, p, d, pdfsig.Options{})
+		}, want: []Verdict{Valid, Valid}, modified: []bool{false, false}},
+		{name: "append a page after signing", build: func(t *testing.T, p *pki) []byte {
+			d := signPDF(t, p, base, pdfsig.Options{})
+			return update(t, d, func(r *pdfx.Reader, u *pdfx.Update) {
+				root := get(t, r, r.Trailer()["Root"])
+				pagesRef := root["Pages"].(pdfx.Ref)
+				pages := get(t, r, pagesRef).Clone()
+				_, page1 := firstPage(t, r)
+				np := page1.Clone()
+				delete(np, "Annots")
+				kids := append(pdfx.Array(nil), pages["Kids"].(pdfx.Array)...)
+				kids = append(kids, u.Add(np))
+				pages["Kids"], pages["Count"] = kids, int64(len(kids))
+				u.Put(pagesRef, pages)
+			})
+		}, want: []Verdict{Invalid}, modified: []bool{true}, check: CheckIntegrity},
+		{name: "overlay content in a later revision", build: func(t *testing.T, p *pki) []byte {
+			d := signPDF(t, p, base, pdfsig.Options{})
+			return update(t, d, func(r *pdfx.Reader, u *pdfx.Update) {
+				ref, page := firstPage(t, r)
+				np := page.Clone()
+				overlay := u.Add(&pdfx.Stream{Dict: pdfx.Dict{}, Data: []byte("1 1 1 rg 0 0 612 792 re f BT /F1 24 Tf 72 700 Td (PAID) Tj ET")})
+				np["Contents"] = pdfx.Array{page["Contents"], overlay}
+				u.Put(ref, np)
+			})
+		}, want: []Verdict{Invalid}, modified: []bool{true}, check: CheckIntegrity},
+		{name: "replace an existing content stream", build: func(t *testing.T, p *pki) []byte {
+			d := signPDF(t, p, base, pdfsig.Options{})
+			return update(t, d, func(r *pdfx.Reader, u *pdfx.Update) {
+				_, page := firstPage(t, r)
+				u.Put(page["Contents"].(pdfx.Ref), &pdfx.Stream{Dict: pdfx.Dict{}, Data: []byte("BT /F1 24 Tf 72 700 Td (RM 9,999,999) Tj ET")})
+			})
+		}, want: []Verdict{Invalid}, modified: []bool{true}, check: CheckIntegrity},
+		{name: "annotation added under approval (P=2)", build: func(t *testing.T, p *pki) []byte {
+			return addAnnot(t, signPDF(t, p, base, pdfsig.Options{}))
+		}, want: []Verdict{Invalid}, modified: []bool{true}, check: CheckIntegrity},
+		{name: "annotation added under P=3", build: func(t *testing.T, p *pki) []byte {
+			return addAnnot(t, signPDF(t, p, base, pdfsig.Options{Certify: pdfsig.AnnotsAllowed}))
+		}, want: []Verdict{Valid}, modified: []bool{false}},
+		{name: "form filled under P=2", build: func(t *testing.T, p *pki) []byte {
+			return fillField(t, signPDF(t, p, base, pdfsig.Options{Certify: pdfsig.FormFilling}))
+		}, want: []Verdict{Valid}, modified: []bool{false}},
+		{name: "form filled under P=1", build: func(t *testing.T, p *pki) []byte {
+			return fillField(t, signPDF(t, p, base, pdfsig.Options{Certify: pdfsig.NoChanges}))
+		}, want: []Verdict{Invalid}, modified: []bool{true}, check: CheckIntegrity},
+		{name: "DSS added after a P=1 certification", build: func(t *testing.T, p *pki) []byte {
+			return addDSS(t, p, signPDF(t, p, base, pdfsig.Options{Certify: pdfsig.NoChanges}))
+		}, want: []Verdict{Valid}, modified: []bool{false}},
+		{name: "DSS added after two signatures", build: func(t *testing.T, p *pki) []byte {
+			d := signPDF(t, p, base, pdfsig.Options{})
+			return addDSS(t, p, signPDF(t, p, d, pdfsig.Options{}))
+		}, want: []Verdict{Valid, Valid}, modified: []bool{false, false}},
+		{name: "catalog changed beside the DSS", build: func(t *testing.T, p *pki) []byte {
+			d := signPDF(t, p, base, pdfsig.Options{})
+			return update(t, d, func(r *pdfx.Reader, u *pdfx.Update) {
+				ref := r.Trailer()["Root"].(pdfx.Ref)
+				c := get(t, r, ref).Clone()
+				c["OpenAction"] = u.Add(pdfx.Dict{"S": pdfx.Name("JavaScript"), "JS": pdfx.String("app.alert(1)")})
+				u.Put(ref, c)
+			})
+		}, want: []Verdict{Invalid}, modified: []bool{true}, check: CheckIntegrity},
+		{name: "document timestamp after a signature", build: func(t *testing.T, p *pki) []byte {
+			return addDocTimestamp(t, p, signPDF(t, p, base, pdfsig.Options{}))
+		}, want: []Verdict{Valid, Valid}, modified: []bool{false, false}},
+		{name: "document timestamp after a P=1 certification", build: func(t *testing.T, p *pki) []byte {
+			return addDocTimestamp(t, p, signPDF(t, p, base, pdfsig.Options{Certify: pdfsig.NoChanges}))
+		}, want: []Verdict{Valid, Valid}, modified: []bool{false, false}},
+		{name: "document timestamp, then content change", build: func(t *testing.T, p *pki) []byte {
+			d := addDocTimestamp(t, p, signPDF(t, p, base, pdfsig.Options{}))
+			return update(t, d, func(r *pdfx.Reader, u *pdfx.Update) {
+				_, page := firstPage(t, r)
+				u.Put(page["Contents"].(pdfx.Ref), &pdfx.Stream{Dict: pdfx.Dict{}, Data: []byte("BT (changed) Tj ET")})
+			})
+		}, want: []Verdict{Invalid, Invalid}, modified: []bool{true, true}, check: CheckIntegrity},
+		{name: "annotation added under P=1", build: func(t *testing.T, p *pki) []byte {
+			return addAnnot(t, signPDF(t, p, base, pdfsig.Options{Certify: pdfsig.NoChanges}))
+		}, want: []Verdict{Invalid}, modified: []bool{true}, check: CheckIntegrity},
+		{name: "second signature then content change", build: func(t *testing.T, p *pki) []byte {
+			d := signPDF(t, p, base, pdfsig.Options{})
+			d = signPDF(t, p, d, pdfsig.Options{})
+			return update(t, d, func(r *pdfx.Reader, u *pdfx.Update) {
+				_, page := firstPage(t, r)
+				u.Put(page["Contents"].(pdfx.Ref), &pdfx.Stream{Dict: pdfx.Dict{}, Data: []byte("BT (changed) Tj ET")})
+			})
+		}, want: []Verdict{Invalid, Invalid}, modified: []bool{true, true}, check: CheckIntegrity},
+		{name: "signature value replaced in a later revision", build: func(t *testing.T, p *pki) []byte {
+			d := signPDF(t, p, base, pdfsig.Options{})
+			return update(t, d, func(r *pdfx.Reader, u *pdfx.Update) {
+				root := get(t, r, r.Trailer()["Root"])
+				acro := get(t, r, root["AcroForm"])
+				for _, f := range acro["Fields"].(pdfx.Array) {
+					fd := get(t, r, f)
+					if nameOf(fd["FT"]) == "Sig" {
+						sd := get(t, r, fd["V"]).Clone()
+						sd["Reason"] = pdfx.String("forged")
+						u.Put(fd["V"].(pdfx.Ref), sd)
+					}
+				}
+			})
+		}, want: []Verdict{Invalid}, check: CheckByteRange},
+		{name: "shrunk ByteRange", build: func(t *testing.T, p *pki) []byte {
+			d := signPDF(t, p, base, pdfsig.Options{})
+			return editByteRange(t, d, func(br *[4]int64) { br[3] -= 10 })
+		}, want: []Verdict{Invalid}, check: CheckByteRange},
+		{name: "ByteRange beyond the end of the file", build: func(t *testing.T, p *pki) []byte {
+			d := signPDF(t, p, base, pdfsig.Options{})
+			return editByteRange(t, d, func(br *[4]int64) { br[3] += 1000 })
+		}, want: []Verdict{Invalid}, check: CheckByteRange},
+		{name: "overlapping ByteRange", build: func(t *testing.T, p *pki) []byte {
+			d := signPDF(t, p, base, pdfsig.Options{})
+			return editByteRange(t, d, func(br *[4]int64) { br[3] += br[2] - (br[1] - 10); br[2] = br[1] - 10 })
+		}, want: []Verdict{Invalid}, check: CheckByteRange},
+		{name: "ByteRange not from zero", build: func(t *testing.T, p *pki) []byte {
+			d := signPDF(t, p, base, pdfsig.Options{})
+			return editByteRange(t, d, func(br *[4]int64) { br[0] = 1; br[1]-- })
+		}, want: []Verdict{Invalid}, check: CheckByteRange},
+		{name: "wrapping: gap widened over signed bytes", build: func(t *testing.T, p *pki) []byte {
+			d := signPDF(t, p, base, pdfsig.Options{})
+			return editByteRange(t, d, func(b *[4]int64) { b[2] += 10; b[3] -= 10 })
+		}, want: []Verdict{Invalid}, check: CheckByteRange},
+		{name: "wrapping: second signed part moved behind an inserted object", build: func(t *testing.T, p *pki) []byte {
+			d := signPDF(t, p, base, pdfsig.Options{})
+			br := byteRangeOf(t, d)
+			evil := []byte(" 999 0 obj (evil) endobj ")
+			out := append([]byte(nil), d[:br[2]]...)
+			out = append(out, evil...)
+			out = append(out, d[br[2]:]...)
+			return editByteRange(t, out, func(b *[4]int64) { b[2] += int64(len(evil)) })
+		}, want: nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := newPKI(t)
+			doc := c.build(t, p)
+			if c.want == nil {
+				// The attack breaks the file: a typed error, never "valid".
+				res, err := p.verifier().VerifyPDF(context.Background(), PDFRequest{Document: bytes.NewReader(doc), Size: int64(len(doc))})
+				if err == nil && res.Verdict == Valid {
+					t.Fatal("attack verified as valid")
+				}
+				return
+			}
+			res := verifyPDF(t, p.verifier(), doc)
+			js, _ := json.MarshalIndent(res, "", " ")
+			if len(res.Signatures) != len(c.want) {
+				t.Fatalf("%d signatures, want %d\n%s", len(res.Signatures), len(c.want), js)
+			}
+			for i, s := range res.Signatures {
+				if f := s.Failed(); f != nil {
+					t.Logf("signature %d: %s: %s", i, f.Name, f.Reason)
+				}
+				if s.Verdict != c.want[i] {
+					t.Fatalf("signature %d: %s, want %s\n%s", i, s.Verdict, c.want[i], js)
+				}
+				if c.modified != nil && s.ModifiedAfterSigning != c.modified[i] {
+					t.Fatalf("signature %d: modified=%v\n%s", i, s.ModifiedAfterSigning, js)
+				}
+				if s.Verdict != Valid && c.check != "" && i == slices_index(c.want, Invalid) {
+					if ch := s.Check(c.check); ch == nil || ch.Verdict == Valid {
+						t.Fatalf("signature %d: check %s = %+v\n%s", i, c.check, ch, js)
+					}
+				}
+			}
+			wantAll := Valid
+			for _, w := range c.want {
+				wantAll = worst(wantAll, w)
+			}
+			if res.Verdict != wantAll {
+				t.Fatalf("document verdict %s, want %s", res.Verdict, wantAll)
+			}
+		})
+	}
+}
+
+func slices_index(vs []Verdict, v Verdict) int {
+	for i, x := range vs {
+		if x == v {
+			return i
+		}
+	}
+	return -1
+}
+
+func addAnnot(t testing.TB, d []byte) []byte {
+	return update(t, d, func(r *pdfx.Reader, u *pdfx.Update) {
+		ref, page := firstPage(t, r)
+		np := page.Clone()
+		a := u.Add(pdfx.Dict{"Type": pdfx.Name("Annot"), "Subtype": pdfx.Name("FreeText"), "Rect": pdfx.Array{int64(72), int64(700), int64(300), int64(730)}, "Contents": pdfx.String("note"), "DA": pdfx.String("/Helv 12 Tf 0 g")})
+		annots, _ := resolve(r, page["Annots"]).(pdfx.Array)
+		np["Annots"] = append(append(pdfx.Array(nil), annots...), a)
+		u.Put(ref, np)
+	})
+}
+
+func addDSS(t testing.TB, p *pki, d []byte) []byte {
+	return update(t, d, func(r *pdfx.Reader, u *pdfx.Update) {
+		ref := r.Trailer()["Root"].(pdfx.Ref)
+		c := get(t, r, ref).Clone()
+		cert := u.Add(&pdfx.Stream{Dict: pdfx.Dict{}, Data: p.inter.Cert.Raw})
+		c["DSS"] = u.Add(pdfx.Dict{"Type": pdfx.Name("DSS"), "Certs": pdfx.Array{cert}})
+		u.Put(ref, c)
+	})
+}
+
+// addDocTimestamp appends a document timestamp (ETSI.RFC3161) made by a
+// TSA under p's intermediate.
+func addDocTimestamp(t testing.TB, p *pki, d []byte) []byte {
+	t.Helper()
+	tsa, err := p.inter.NewTSA(testpki.LeafOptions{NotBefore: p.now.Add(-47 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := pdfx.Open(bytes.NewReader(d), int64(len(d)), pdfx.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := r.NewUpdate()
+	br := &pdfx.Placeholder{Width: 60, Fill: ' '}
+	ct := &pdfx.Placeholder{Width: 2 * 8192, Fill: '0', Prefix: "<", Suffix: ">"}
+	sigRef := u.Add(pdfx.Dict{"Type": pdfx.Name("DocTimeStamp"), "Filter": pdfx.Name("Adobe.PPKLite"), "SubFilter": pdfx.Name("ETSI.RFC3161"), "ByteRange": br, "Contents": ct})
+	pageRef, page := firstPage(t, r)
+	widget := u.Add(pdfx.Dict{"Type": pdfx.Name("Annot"), "Subtype": pdfx.Name("Widget"), "FT": pdfx.Name("Sig"), "T": pdfx.String("DocTS"),
+		"V": sigRef, "Rect": pdfx.Array{int64(0), int64(0), int64(0), int64(0)}, "F": int64(132), "P": pageRef})
+	np := page.Clone()
+	annots, _ := resolve(r, page["Annots"]).(pdfx.Array)
+	np["Annots"] = append(append(pdfx.Array(nil), annots...), widget)
+	u.Put(pageRef, np)
+	rootRef := r.Trailer()["Root"].(pdfx.Ref)
+	cat := get(t, r, rootRef).Clone()
+	acro := get(t, r, cat["AcroForm"]).Clone()
+	acro["Fields"] = append(append(pdfx.Array(nil), resolve(r, acro["Fields"]).(pdfx.Array)...), widget)
+	if ref, ok := cat["AcroForm"].(pdfx.Ref); ok {
+		u.Put(ref, acro)
+	} else {
+		cat["AcroForm"] = acro
+		u.Put(rootRef, cat)
+	}
+	upd, err := u.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := append(append([]byte(nil), d...), upd...)
+	// Placeholder offsets are file offsets.
+	b := ct.Offset - 1
+	c := ct.Offset + int64(ct.Width) + 1
+	rng := fmt.Sprintf("[0 %d %d %d]", b, c, int64(len(out))-c)
+	copy(out[br.Offset:], rng)
+	signed := append(append([]byte(nil), out[:b]...), out[c:]...)
+	tok, err := tsa.Token(signed, p.now.Add(-time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hex.Encode(out[ct.Offset:], tok)
+	return out
+}
+
+func fillField(t testing.TB, d []byte) []byte {
+	return update(t, d, func(r *pdfx.Reader, u *pdfx.Update) {
+		root := get(t, r, r.Trailer()["Root"])
+		acro := get(t, r, root["AcroForm"])
+		for _, f := range acro["Fields"].(pdfx.Array) {
+			fd := get(t, r, f)
+			if nameOf(fd["FT"]) == "Tx" {
+				nf := fd.Clone()
+				nf["V"] = pdfx.String("Abu")
+				u.Put(f.(pdfx.Ref), nf)
+				return
+			}
+		}
+		t.Fatal("no text field")
+	})
+}
+
+var byteRangeRE = regexp.MustCompile(`/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]`)
+
+func byteRangeOf(t testing.TB, d []byte) [4]int64 {
+	m := byteRangeRE.FindAllSubmatch(d, -1)
+	if m == nil {
+		t.Fatal("no ByteRange")
+	}
+	last := m[len(m)-1]
+	var br [4]int64
+	for i := range br {
+		br[i], _ = strconv.ParseInt(string(last[i+1]), 10, 64)
+	}
+	return br
+}
+
+// editByteRange rewrites the last /ByteRange in place, keeping its width.
+func editByteRange(t testing.TB, d []byte, fn func(*[4]int64)) []byte {
+	locs := regexp.MustCompile(byteRangeRE.String()+` *`).FindAllIndex(d, -1)
+	loc := locs[len(locs)-1]
+	br := byteRangeOf(t, d)
+	fn(&br)
+	s := fmt.Sprintf("/ByteRange [%d %d %d %d]", br[0], br[1], br[2], br[3])
+	width := loc[1] - loc[0]
+	if len(s) > width {
+		t.Fatalf("ByteRange %q does not fit in %d bytes", s, width)
+	}
+	s += strings.Repeat(" ", width-len(s))
+	out := append([]byte(nil), d...)
+	copy(out[loc[0]:], s)
+	return out
+}
+
+func TestPDFMalformed(t *testing.T) {
+	p := newPKI(t)
+	v := p.verifier()
+	d := signPDF(t, p, pdfxtest.Generate(pdfxtest.Options{}), pdfsig.Options{})
+	for _, cut := range []int{0, 10, len(d) / 2, len(d) - 7} {
+		_, err := v.VerifyPDF(context.Background(), PDFRequest{Document: bytes.NewReader(d[:cut]), Size: int64(cut)})
+		if !errors.Is(err, roamsign.ErrInvalidInput) {
+			t.Fatalf("cut %d: %v", cut, err)
+		}
+	}
+	res := verifyPDF(t, v, pdfxtest.Generate(pdfxtest.Options{}))
+	if res.Verdict != Invalid || len(res.Signatures) != 0 {
+		t.Fatalf("unsigned document: %+v", res)
+	}
+	v2 := p.verifier(func(c *Config) { c.MaxPDFSize = 100 })
+	if _, err := v2.VerifyPDF(context.Background(), PDFRequest{Document: bytes.NewReader(d), Size: int64(len(d))}); !errors.Is(err, roamsign.ErrTooLarge) {
+		t.Fatalf("size limit: %v", err)
+	}
+}
+
+func TestPDFReportsSigner(t *testing.T) {
+	p := newPKI(t)
+	d := signPDF(t, p, pdfxtest.Generate(pdfxtest.Options{}), pdfsig.Options{Reason: "Perakuan 1", Location: "Putrajaya", Certify: pdfsig.FormFilling})
+	res := verifyPDF(t, p.verifier(), d)
+	s := res.Signatures[0]
+	if s.Verdict != Valid || s.Reason != "Perakuan 1" || s.Location != "Putrajaya" || s.Kind != "certification" || s.DocMDP != 2 ||
+		s.Signer == nil || !strings.Contains(s.Signer.Subject, "ALI BIN ABU") || s.ClaimedTime == nil || !s.CoversDocument || s.Revocation[0].Status != RevGood {
+		js, _ := json.MarshalIndent(res, "", " ")
+		t.Fatalf("%s", js)
+	}
+	// Revocation flips the PDF verdict too.
+	p.publish("/inter.crl", p.inter, testpkiRevoked(p))
+	if res := verifyPDF(t, p.verifier(), d); res.Verdict != Invalid {
+		t.Fatalf("revoked signer: %s", res.Verdict)
+	}
+}
+
+// FuzzVerifyPDF runs signature extraction and verification on arbitrary
+// documents: no panic, a result or a typed error.
+func FuzzVerifyPDF(f *testing.F) {
+	p := newPKI(f)
+	dir := f.TempDir()
+	for _, n := range []struct {
+		name string
+		ca   *testpki.CA
+	}{{"root.crl", p.root}, {"inter.crl", p.inter}} {
+		der, _ := n.ca.BuildCRL(testpki.CRLSpec{ThisUpdate: p.now.Add(-time.Hour)})
+		writeFile(f, filepath.Join(dir, n.name), der)
+	}
+	v := p.verifier(func(c *Config) { c.Fetcher = FileFetcher{Dir: dir} })
+	base := pdfxtest.Generate(pdfxtest.Options{AcroForm: true})
+	one := signPDF(f, p, base, pdfsig.Options{Certify: pdfsig.FormFilling})
+	f.Add(one)
+	f.Add(signPDF(f, p, one, pdfsig.Options{}))
+	f.Add(fillField(f, one))
+	f.Add(base)
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		res, err := v.VerifyPDF(context.Background(), PDFRequest{Document: bytes.NewReader(doc), Size: int64(len(doc))})
+		if err != nil {
+			if roamsign.KindOf(err) == roamsign.KindUnknown {
+				t.Fatalf("untyped error: %v", err)
+			}
+			return
+		}
+		if res.Verdict == "" {
+			t.Fatal("no verdict")
+		}
+	})
+}
+
+func TestPDFDocumentTimestampReported(t *testing.T) {
+	p := newPKI(t)
+	d := addDocTimestamp(t, p, signPDF(t, p, pdfxtest.Generate(pdfxtest.Options{AcroForm: true}), pdfsig.Options{}))
+	res := verifyPDF(t, p.verifier(), d)
+	ts := res.Signatures[1]
+	if res.Verdict != Valid || ts.Kind != "document-timestamp" || ts.TimeSource != "timestamp" || !ts.TimestampPresent || !ts.CoversDocument || res.Signatures[0].CoversDocument {
+		js, _ := json.MarshalIndent(res, "", " ")
+		t.Fatalf("%s", js)
+	}
+	// A token over other bytes is refused.
+	br := byteRangeOf(t, d)
+	bad := append([]byte(nil), d...)
+	bad[br[1]-20] ^= 1 // a byte covered by the timestamp
+	if res := verifyPDF(t, p.verifier(), bad); res.Verdict == Valid || len(res.Signatures) != 2 {
+		t.Fatal("tampered document timestamp accepted")
+	}
+}

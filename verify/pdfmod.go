@@ -1,0 +1,384 @@
+package verify
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+
+	"github.com/roamsign/roamsign/internal/pdfx"
+)
+
+// maxReported bounds the change descriptions of one signature.
+const maxReported = 20
+
+// changesAfter compares the revision ending at end with the current one and
+// describes every change that DocMDP level p does not allow.
+func (d *pdfDoc) changesAfter(end int64, certification bool, p int) ([]string, error) {
+	old, err := d.readerAt(end)
+	if err != nil {
+		return nil, err
+	}
+	cur := d.final
+	// Every object whose current cross-reference entry differs from the
+	// signed revision's is examined, wherever the newer cross-reference
+	// data lies (a prepared table hidden inside the signed bytes included).
+	nums := map[int]bool{}
+	for _, sec := range cur.Sections() {
+		for n := range sec.Entries {
+			if len(nums) > 4_000_000 {
+				return nil, fmt.Errorf("too many objects")
+			}
+			nums[n] = true
+		}
+	}
+	c := &changeCheck{old: old, cur: cur, p: p, d: d}
+	if oldRoot, curRoot := old.Trailer()["Root"], cur.Trailer()["Root"]; oldRoot != curRoot {
+		c.bad("the document catalog was replaced")
+	}
+	c.infoRef, _ = cur.Trailer()["Info"].(pdfx.Ref)
+	c.rootRef, _ = cur.Trailer()["Root"].(pdfx.Ref)
+	sorted := make([]int, 0, len(nums))
+	for n := range nums {
+		sorted = append(sorted, n)
+	}
+	sort.Ints(sorted)
+	for _, n := range sorted {
+		oe, inOld := old.Lookup(n)
+		ne, inNew := cur.Lookup(n)
+		if inOld == inNew && oe == ne {
+			continue // the same bytes of the same file
+		}
+		oldLive := inOld && oe.Type != pdfx.EntryFree
+		newLive := inNew && ne.Type != pdfx.EntryFree
+		switch {
+		case !oldLive:
+			continue // a new object takes effect only through a changed old one
+		case !newLive:
+			c.bad(fmt.Sprintf("object %d was deleted", n))
+			continue
+		}
+		oref := pdfx.Ref{Num: n, Gen: oe.Gen}
+		nref := pdfx.Ref{Num: n, Gen: ne.Gen}
+		if oe.Type == pdfx.EntryCompressed {
+			oref.Gen = 0
+		}
+		if ne.Type == pdfx.EntryCompressed {
+			nref.Gen = 0
+		}
+		if oref.Gen != nref.Gen {
+			c.bad(fmt.Sprintf("object %d was replaced by a new generation", n))
+			continue
+		}
+		o, err1 := old.Get(oref)
+		nw, err2 := cur.Get(nref)
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("object %d: %v %v", n, err1, err2)
+		}
+		if equalObj(d.ra, o, nw, 0) {
+			continue
+		}
+		c.classify(oref, o, nw)
+	}
+	return c.out, nil
+}
+
+type changeCheck struct {
+	d        *pdfDoc
+	old, cur *pdfx.Reader
+	p        int
+	rootRef  pdfx.Ref
+	infoRef  pdfx.Ref
+	out      []string
+}
+
+func (c *changeCheck) bad(s string) {
+	if len(c.out) < maxReported {
+		c.out = append(c.out, s)
+	}
+}
+
+// classify judges one changed object.
+func (c *changeCheck) classify(ref pdfx.Ref, o, n pdfx.Object) {
+	if ref == c.infoRef {
+		return // document information (metadata) may be updated
+	}
+	od, ok1 := o.(pdfx.Dict)
+	nd, ok2 := n.(pdfx.Dict)
+	if !ok1 || !ok2 {
+		c.bad(fmt.Sprintf("object %d (%s) was changed", ref.Num, kindOf(o)))
+		return
+	}
+	switch {
+	case ref == c.rootRef:
+		c.catalog(od, nd)
+	case nameOf(od["Type"]) == "Page":
+		c.page(ref, od, nd)
+	case nameOf(od["Type"]) == "DSS":
+		// Validation data may be extended.
+	case isAcroForm(c.old, od):
+		c.acroForm(od, nd)
+	case od["ByteRange"] != nil:
+		c.bad(fmt.Sprintf("signature dictionary %d was changed", ref.Num))
+	case fieldType(c.old, od) != "":
+		c.field(ref, od, nd)
+	case nameOf(od["Type"]) == "Annot" || od["Subtype"] != nil && od["Rect"] != nil:
+		if nameOf(od["Subtype"]) == "Widget" {
+			c.onlyKeys(ref, "widget", od, nd, "AS", "AP")
+			return
+		}
+		if c.p < 3 {
+			c.bad(fmt.Sprintf("annotation %d was changed (DocMDP P=%d)", ref.Num, c.p))
+		}
+	default:
+		c.bad(fmt.Sprintf("object %d (%s) was changed", ref.Num, kindOf(o)))
+	}
+}
+
+func kindOf(o pdfx.Object) string {
+	switch x := o.(type) {
+	case pdfx.Dict:
+		if t := nameOf(x["Type"]); t != "" {
+			return t
+		}
+		return "dictionary"
+	case *pdfx.Stream:
+		if t := nameOf(x.Dict["Type"]); t != "" {
+			return t + " stream"
+		}
+		return "stream"
+	case pdfx.Array:
+		return "array"
+	}
+	return fmt.Sprintf("%T", o)
+}
+
+func isAcroForm(r *pdfx.Reader, d pdfx.Dict) bool {
+	_, has := d["Fields"]
+	return has && d["Type"] == nil && d["Kids"] == nil
+}
+
+// fieldType returns the (possibly inherited) field type of a field or
+// widget dictionary, "" for anything else.
+func fieldType(r *pdfx.Reader, d pdfx.Dict) string {
+	for i := 0; d != nil && i < maxPDFDepth; i++ {
+		if ft := nameOf(d["FT"]); ft != "" {
+			return ft
+		}
+		d = dictOf(r, d["Parent"])
+	}
+	return ""
+}
+
+// onlyKeys reports a change of any key other than allowed.
+func (c *changeCheck) onlyKeys(ref pdfx.Ref, what string, od, nd pdfx.Dict, allowed ...string) {
+	for _, k := range changedKeys(c, od, nd) {
+		if !slices.Contains(allowed, string(k)) {
+			c.bad(fmt.Sprintf("%s %d: /%s was changed", what, ref.Num, k))
+		}
+	}
+}
+
+func changedKeys(c *changeCheck, od, nd pdfx.Dict) []pdfx.Name {
+	var out []pdfx.Name
+	for k, v := range od {
+		if !equalObj(c.d.ra, v, nd[k], 0) {
+			out = append(out, k)
+		}
+	}
+	for k := range nd {
+		if _, ok := od[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (c *changeCheck) catalog(od, nd pdfx.Dict) {
+	for _, k := range changedKeys(c, od, nd) {
+		switch k {
+		case "DSS":
+		case "AcroForm":
+			oa, na := dictOf(c.old, od[k]), dictOf(c.cur, nd[k])
+			if na == nil {
+				c.bad("the form was removed")
+				continue
+			}
+			if oa == nil {
+				oa = pdfx.Dict{}
+			}
+			if _, direct := nd[k].(pdfx.Dict); direct || od[k] == nil {
+				c.acroForm(oa, na)
+			}
+		default:
+			c.bad(fmt.Sprintf("document catalog: /%s was changed", k))
+		}
+	}
+}
+
+func (c *changeCheck) acroForm(od, nd pdfx.Dict) {
+	for _, k := range changedKeys(c, od, nd) {
+		switch k {
+		case "SigFlags", "DR", "DA", "NeedAppearances":
+		case "Fields":
+			of, _ := resolve(c.old, od[k]).(pdfx.Array)
+			nf, _ := resolve(c.cur, nd[k]).(pdfx.Array)
+			c.addedOnly("form fields", of, nf, func(o pdfx.Object) bool {
+				return c.newSignatureField(o)
+			})
+		default:
+			c.bad(fmt.Sprintf("form: /%s was changed", k))
+		}
+	}
+}
+
+// addedOnly checks that nf keeps every element of of and that every added
+// element passes ok.
+func (c *changeCheck) addedOnly(what string, of, nf pdfx.Array, ok func(pdfx.Object) bool) {
+	for _, o := range of {
+		if !slices.ContainsFunc(nf, func(n pdfx.Object) bool { return equalObj(c.d.ra, o, n, 0) }) {
+			c.bad(what + ": an entry was removed or replaced")
+			return
+		}
+	}
+	for _, n := range nf {
+		if slices.ContainsFunc(of, func(o pdfx.Object) bool { return equalObj(c.d.ra, o, n, 0) }) {
+			continue
+		}
+		if !ok(n) {
+			c.bad(what + ": a disallowed entry was added")
+			return
+		}
+	}
+}
+
+// newSignatureField reports whether o is a signature field (or its
+// widget) added after signing; under P=1 only document timestamps are.
+func (c *changeCheck) newSignatureField(o pdfx.Object) bool {
+	d := dictOf(c.cur, o)
+	if d == nil || fieldType(c.cur, d) != "Sig" {
+		return false
+	}
+	if c.p == 1 {
+		v := dictOf(c.cur, d["V"])
+		return v != nil && nameOf(v["Type"]) == "DocTimeStamp"
+	}
+	return true
+}
+
+func (c *changeCheck) page(ref pdfx.Ref, od, nd pdfx.Dict) {
+	for _, k := range changedKeys(c, od, nd) {
+		if k != "Annots" {
+			c.bad(fmt.Sprintf("page %d: /%s was changed", ref.Num, k))
+			continue
+		}
+		oa, _ := resolve(c.old, od[k]).(pdfx.Array)
+		na, _ := resolve(c.cur, nd[k]).(pdfx.Array)
+		c.addedOnly(fmt.Sprintf("page %d annotations", ref.Num), oa, na, func(o pdfx.Object) bool {
+			a := dictOf(c.cur, o)
+			if a == nil {
+				return false
+			}
+			if nameOf(a["Subtype"]) == "Widget" {
+				return c.newSignatureField(o)
+			}
+			return c.p == 3
+		})
+	}
+}
+
+func (c *changeCheck) field(ref pdfx.Ref, od, nd pdfx.Dict) {
+	if fieldType(c.old, od) == "Sig" {
+		// An empty signature field may be signed; a value never changes.
+		for _, k := range changedKeys(c, od, nd) {
+			switch k {
+			case "AP", "AS", "F":
+			case "V":
+				if od["V"] != nil {
+					c.bad(fmt.Sprintf("signature field %d: the signature value was replaced", ref.Num))
+				}
+			default:
+				c.bad(fmt.Sprintf("signature field %d: /%s was changed", ref.Num, k))
+			}
+		}
+		return
+	}
+	if c.p < 2 {
+		c.bad(fmt.Sprintf("form field %d was filled in (DocMDP P=1)", ref.Num))
+		return
+	}
+	c.onlyKeys(ref, "form field", od, nd, "V", "AS", "AP")
+}
+
+// equalObj compares two objects, resolving nothing: references compare by
+// number. Streams compare by dictionary and encoded bytes.
+func equalObj(ra io.ReaderAt, a, b pdfx.Object, depth int) bool {
+	if depth > maxPDFDepth {
+		return false
+	}
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case pdfx.Dict:
+		y, ok := b.(pdfx.Dict)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			w, ok := y[k]
+			if !ok || !equalObj(ra, v, w, depth+1) {
+				return false
+			}
+		}
+		return true
+	case pdfx.Array:
+		y, ok := b.(pdfx.Array)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !equalObj(ra, x[i], y[i], depth+1) {
+				return false
+			}
+		}
+		return true
+	case pdfx.String:
+		y, ok := b.(pdfx.String)
+		return ok && bytes.Equal(x, y)
+	case *pdfx.Stream:
+		y, ok := b.(*pdfx.Stream)
+		if !ok || x.Length != y.Length || !equalObj(ra, x.Dict, y.Dict, depth+1) {
+			return false
+		}
+		if x.Offset == y.Offset && x.Data == nil && y.Data == nil {
+			return true
+		}
+		return sameStreamBytes(ra, x, y)
+	default:
+		return a == b
+	}
+}
+
+// sameStreamBytes compares the encoded data of two streams of one file.
+func sameStreamBytes(ra io.ReaderAt, x, y *pdfx.Stream) bool {
+	if x.Data != nil || y.Data != nil {
+		return bytes.Equal(x.Data, y.Data)
+	}
+	const chunk = 32 << 10
+	bx, by := make([]byte, chunk), make([]byte, chunk)
+	for off := int64(0); off < x.Length; off += chunk {
+		n := min(int64(chunk), x.Length-off)
+		if _, err := ra.ReadAt(bx[:n], x.Offset+off); err != nil && err != io.EOF {
+			return false
+		}
+		if _, err := ra.ReadAt(by[:n], y.Offset+off); err != nil && err != io.EOF {
+			return false
+		}
+		if !bytes.Equal(bx[:n], by[:n]) {
+			return false
+		}
+	}
+	return true
+}
