@@ -402,11 +402,15 @@ func (s *PKCS11Store) withSession(ctx context.Context, op string, fn func(*p11Se
 		}
 		var ss *p11Session
 		select {
-		case ss = <-s.pool:
-		case <-s.done:
-			return roamsign.E(roamsign.ErrClosed, op, "key store closed")
-		case <-ctx.Done():
-			return roamsign.Wrap(roamsign.ErrUnavailable, op, ctx.Err(), "no PKCS#11 session became free")
+		case ss = <-s.pool: // a free session: no wait
+		default:
+			select {
+			case ss = <-s.pool:
+			case <-s.done:
+				return roamsign.E(roamsign.ErrClosed, op, "key store closed")
+			case <-ctx.Done():
+				return roamsign.Wrap(roamsign.ErrUnavailable, op, ctx.Err(), "no PKCS#11 session became free")
+			}
 		}
 		if s.closed.Load() {
 			s.pool <- ss
