@@ -36,6 +36,7 @@ func openPKCS11(t testing.TB, tok *softhsmtest.Token, sessions int) *hsm.PKCS11S
 }
 
 func TestPKCS11Conformance(t *testing.T) {
+	t.Parallel() // sequential tests (those that finalise the library) have finished
 	runConformance(t, func(t *testing.T) hsm.KeyStore {
 		return openPKCS11(t, softhsmtest.New(t), 2)
 	})
@@ -44,6 +45,7 @@ func TestPKCS11Conformance(t *testing.T) {
 // 64 goroutines × 200 signatures through a pool of 4 sessions; every
 // signature verifies.
 func TestPKCS11Concurrency(t *testing.T) {
+	t.Parallel() // sequential tests (those that finalise the library) have finished
 	tok := softhsmtest.New(t)
 	ks := openPKCS11(t, tok, 4)
 	ctx := context.Background()

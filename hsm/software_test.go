@@ -30,6 +30,7 @@ func openSoftware(t testing.TB, dir string, pass string) *hsm.SoftwareStore {
 }
 
 func TestSoftwareConformance(t *testing.T) {
+	t.Parallel() // sequential tests (those that finalise the library) have finished
 	runConformance(t, func(t *testing.T) hsm.KeyStore {
 		return openSoftware(t, t.TempDir(), "correct horse battery staple")
 	})
