@@ -375,6 +375,10 @@ func (s *PKCS11Store) recover(op string, seen uint64, cause error) error {
 		err = s.loginLocked(op, false)
 	}
 	if err != nil {
+		if k := roamsign.KindOf(err); k == roamsign.ErrNotFound || k == roamsign.ErrConflict {
+			// The token went away (or is ambiguous now): unavailable.
+			return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "the token cannot be found again")
+		}
 		return mapErr(roamsign.ErrUnavailable, op, err, "cannot log in to the token again")
 	}
 	s.epoch.Add(1)

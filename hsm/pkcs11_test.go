@@ -627,3 +627,37 @@ func TestPKCS11OpenAfterFinalize(t *testing.T) {
 		verify(t, k.Public(), crypto.SHA256, d, sig, crypto.SHA256)
 	}
 }
+
+// A token that goes away fails closed: typed ErrUnavailable, every time,
+// and no signature.
+func TestPKCS11TokenRemoved(t *testing.T) {
+	ctx := context.Background()
+	tok := softhsmtest.New(t)
+	ks := openPKCS11(t, tok, 2)
+	k, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "k", Algorithm: roamsign.ECP256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := digestOf(crypto.SHA256, "x")
+	if _, err := k.Sign(nil, d, crypto.SHA256); err != nil {
+		t.Fatal(err)
+	}
+	p := softhsmtest.Module(t)
+	slot := tok.Slot(t, p)
+	tok.Remove(t)
+	if err := p.CloseAllSessions(slot); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		sig, err := k.Sign(nil, d, crypto.SHA256)
+		if sig != nil {
+			t.Fatal("a signature from a removed token")
+		}
+		wantKind(t, err, roamsign.ErrUnavailable)
+	}
+	_, err = ks.List(ctx)
+	wantKind(t, err, roamsign.ErrUnavailable)
+	if err := ks.Close(); err != nil {
+		t.Fatalf("Close after removal: %v", err)
+	}
+}
