@@ -11,7 +11,8 @@
 // random PINs in that directory.
 //
 // Call [New] (or [Setup]) before the test loads the SoftHSM module by any
-// other route, so that the module sees the right configuration.
+// other route, so that the module sees the right configuration. Use [Run]
+// in TestMain to remove the directory when the tests end.
 //
 // # Requirements
 //
@@ -233,4 +234,17 @@ func escape(s, keep string) string {
 		fmt.Fprintf(&b, "%%%02X", c)
 	}
 	return b.String()
+}
+
+// Run runs the tests and then removes the process-wide configuration and
+// token directory. Call it from TestMain so that no temporary files are
+// left behind:
+//
+//	func TestMain(m *testing.M) { os.Exit(softhsmtest.Run(m)) }
+func Run(m *testing.M) int {
+	code := m.Run()
+	if env.conf != "" {
+		_ = os.RemoveAll(filepath.Dir(env.conf))
+	}
+	return code
 }
