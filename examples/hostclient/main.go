@@ -109,6 +109,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.form != string(roamsign.FormRaw) && o.form != string(roamsign.FormCMS) {
 		return o, usageError{fmt.Sprintf("-form must be raw or cms, got %q", o.form)}
 	}
+	id, err := roamsign.ParseUserID(o.user)
+	if err != nil {
+		return o, usageError{"-user: " + err.Error()}
+	}
+	o.user = string(id)
 	if o.header == "" {
 		o.header = o.file
 	}
@@ -140,10 +145,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	user, err := roamsign.ParseUserID(o.user)
-	if err != nil {
-		return usageError{err.Error()}
-	}
+	user := roamsign.UserID(o.user)
 	in := bufio.NewReader(io.LimitReader(stdin, 4096))
 
 	med, err := c.Medium(ctx, roamsign.MediumRequest{User: user})
