@@ -94,6 +94,42 @@ func TestBrowserSigning(t *testing.T) {
 	if !b.visible("#step-sign") || b.visible("#step-result") {
 		b.fail("wrong OTP: the page left the signing screen")
 	}
+	// The challenge allows another try: the right OTP now signs.
+	b.do("retry with the right OTP",
+		chromedp.SendKeys(chromedp.CSS("#otp"), otp),
+		chromedp.Click(chromedp.CSS("#btn-confirm")),
+		chromedp.WaitVisible(chromedp.CSS("#step-result")),
+	)
+	if msg := b.text("#result-msg"); !strings.Contains(msg, "Signed successfully: 1 of 1") {
+		b.fail("retry after a wrong OTP: %q", msg)
+	}
+
+	// Batch: three vouchers, one OTP, one row each.
+	b.do("choose all vouchers",
+		chromedp.Click(chromedp.CSS("#btn-restart")),
+		chromedp.WaitVisible(chromedp.CSS("#step-choose")),
+		chromedp.Click(chromedp.CSS("#doc-pv-0001")),
+		chromedp.Click(chromedp.CSS("#doc-pv-0003")),
+		chromedp.SetValue(chromedp.CSS("#signer"), demoUser1),
+		chromedp.Click(chromedp.CSS("#btn-prepare")),
+		chromedp.WaitVisible(chromedp.CSS("#step-sign")),
+	)
+	if n := b.eval(`String(document.querySelectorAll("#sign-items tr").length)`); n != "3" {
+		b.fail("batch: the signing screen lists %s documents, want 3", n)
+	}
+	otp = readOTP(t, s.hc, s.base, demoEmail(t, demoUser1), b.text("#vcode"))
+	b.do("confirm the batch",
+		chromedp.SendKeys(chromedp.CSS("#pin"), demoPIN1),
+		chromedp.SendKeys(chromedp.CSS("#otp"), otp),
+		chromedp.Click(chromedp.CSS("#btn-confirm")),
+		chromedp.WaitVisible(chromedp.CSS("#step-result")),
+	)
+	if msg := b.text("#result-msg"); !strings.Contains(msg, "Signed successfully: 3 of 3") {
+		b.fail("batch: %q", msg)
+	}
+	if n := b.eval(`String(document.querySelectorAll("#result-items .badge.valid").length)`); n != "3" {
+		b.fail("batch: %s documents verified valid, want 3:\n%s", n, b.text("#result-items"))
+	}
 
 	// Phone width: the signing screen fits and Confirm is reachable.
 	p := b.newTab("phone")
@@ -246,6 +282,11 @@ func (b *browser) open() {
 	)
 	if title := b.eval(`document.title`); !strings.Contains(title, "Agency Financial System") {
 		b.fail("unexpected page title %q", title)
+	}
+	// Every form control has a label a screen reader announces.
+	if unlabelled := b.eval(`[...document.querySelectorAll("input, select, textarea")]
+		.filter((e) => !e.labels || e.labels.length === 0).map((e) => e.id || e.name).join(" ")`); unlabelled != "" {
+		b.fail("form controls without a label: %s", unlabelled)
 	}
 }
 
