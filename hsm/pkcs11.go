@@ -375,6 +375,10 @@ func (s *PKCS11Store) recover(op string, seen uint64, cause error) error {
 		err = s.loginLocked(op, false)
 	}
 	if err != nil {
+		if k := roamsign.KindOf(err); k == roamsign.ErrNotFound || k == roamsign.ErrConflict {
+			// The token went away (or is ambiguous now): unavailable.
+			return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "the token cannot be found again")
+		}
 		return mapErr(roamsign.ErrUnavailable, op, err, "cannot log in to the token again")
 	}
 	s.epoch.Add(1)
@@ -402,11 +406,15 @@ func (s *PKCS11Store) withSession(ctx context.Context, op string, fn func(*p11Se
 		}
 		var ss *p11Session
 		select {
-		case ss = <-s.pool:
-		case <-s.done:
-			return roamsign.E(roamsign.ErrClosed, op, "key store closed")
-		case <-ctx.Done():
-			return roamsign.Wrap(roamsign.ErrUnavailable, op, ctx.Err(), "no PKCS#11 session became free")
+		case ss = <-s.pool: // a free session: no wait
+		default:
+			select {
+			case ss = <-s.pool:
+			case <-s.done:
+				return roamsign.E(roamsign.ErrClosed, op, "key store closed")
+			case <-ctx.Done():
+				return roamsign.Wrap(roamsign.ErrUnavailable, op, ctx.Err(), "no PKCS#11 session became free")
+			}
 		}
 		if s.closed.Load() {
 			s.pool <- ss

@@ -147,8 +147,10 @@ func (ca *devCA) IssueUser(csrDER []byte, validity time.Duration) (*x509.Certifi
 	}
 	now := time.Now().Add(-5 * time.Minute).UTC().Truncate(time.Second)
 	tmpl := &x509.Certificate{
-		SerialNumber:          randomSerial(),
-		Subject:               csr.Subject,
+		SerialNumber: randomSerial(),
+		// RawSubject keeps every attribute of the requested name (Go's
+		// parsed pkix.Name drops SURNAME): C=MY, CN, SURNAME, SERIALNUMBER.
+		RawSubject:            csr.RawSubject,
 		NotBefore:             now,
 		NotAfter:              now.Add(validity),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,

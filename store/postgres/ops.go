@@ -65,7 +65,7 @@ func (s *Store) CreateChallenge(ctx context.Context, ch *roamsign.ChallengeRecor
 	}
 	r := store.CloneChallenge(ch)
 	store.NormChallenge(r)
-	return s.tx(ctx, op, func(tx pgx.Tx) error {
+	return s.one(ctx, op, func(tx dbtx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO challenges (`+challengeCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
 			r.ID, r.User, r.Host, nz(r.Nonce), nz(r.MAC), r.HashList[:], r.Count, r.DataHeader, r.Channel, r.SentTo,
 			ts(r.CreatedAt), r.ExpiresAt, r.Tries, r.MaxTries, r.Consumed, ts(r.ConsumedAt), r.Undeliverable)
@@ -90,10 +90,7 @@ func (s *Store) GetChallenge(ctx context.Context, id string) (*roamsign.Challeng
 }
 
 func (s *Store) execOne(ctx context.Context, op, what, q string, args ...any) error {
-	if err := s.open(op); err != nil {
-		return err
-	}
-	return s.tx(ctx, op, func(tx pgx.Tx) error {
+	return s.one(ctx, op, func(tx dbtx) error {
 		tag, err := tx.Exec(ctx, q, args...)
 		if err != nil {
 			return err
@@ -123,7 +120,7 @@ func (s *Store) MarkUndeliverable(ctx context.Context, id string) error {
 func (s *Store) FailChallenge(ctx context.Context, id string) (int, error) {
 	const op = "postgres.FailChallenge"
 	var tries int
-	err := s.tx(ctx, op, func(tx pgx.Tx) error {
+	err := s.one(ctx, op, func(tx dbtx) error {
 		err := tx.QueryRow(ctx, `UPDATE challenges SET tries = tries + 1 WHERE id = $1 AND NOT consumed RETURNING tries`, id).Scan(&tries)
 		if errors.Is(err, pgx.ErrNoRows) {
 			var consumed bool
@@ -142,12 +139,12 @@ func (s *Store) FailChallenge(ctx context.Context, id string) (int, error) {
 // ConsumeChallenge implements [store.Store].
 func (s *Store) ConsumeChallenge(ctx context.Context, id string, now time.Time) error {
 	const op = "postgres.ConsumeChallenge"
-	return s.tx(ctx, op, func(tx pgx.Tx) error { return consume(ctx, tx, op, id, now) })
+	return s.one(ctx, op, func(tx dbtx) error { return consume(ctx, tx, op, id, now) })
 }
 
 // consume is the single-use compare-and-set: one conditional UPDATE. A
 // concurrent consumer blocks on the row lock and then finds consumed set.
-func consume(ctx context.Context, tx pgx.Tx, op, id string, now time.Time) error {
+func consume(ctx context.Context, tx dbtx, op, id string, now time.Time) error {
 	now = store.NormTime(now)
 	var got string
 	err := tx.QueryRow(ctx, `UPDATE challenges SET consumed = true, consumed_at = $2
@@ -190,7 +187,7 @@ func (s *Store) CountChallenges(ctx context.Context, user roamsign.UserID, host 
 func (s *Store) PurgeChallenges(ctx context.Context, expiredBefore time.Time) (int, error) {
 	const op = "postgres.PurgeChallenges"
 	var n int64
-	err := s.tx(ctx, op, func(tx pgx.Tx) error {
+	err := s.one(ctx, op, func(tx dbtx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM challenges WHERE expires_at < $1`, store.NormTime(expiredBefore))
 		n = tag.RowsAffected()
 		return err
@@ -241,7 +238,7 @@ func (s *Store) CreateUser(ctx context.Context, u *roamsign.UserRecord) error {
 	}
 	r := store.CloneUser(u)
 	store.NormUser(r)
-	return s.tx(ctx, op, func(tx pgx.Tx) error {
+	return s.one(ctx, op, func(tx dbtx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`, userArgs(r)...)
 		if pgCode(err) == "23505" {
 			return roamsign.E(roamsign.ErrConflict, op, "user exists")
@@ -327,7 +324,7 @@ func (s *Store) AddPINFailure(ctx context.Context, id roamsign.UserID, max int, 
 		n      int
 		locked bool
 	)
-	err := s.tx(ctx, op, func(tx pgx.Tx) error {
+	err := s.one(ctx, op, func(tx dbtx) error {
 		err := tx.QueryRow(ctx, `UPDATE users SET
 			pin_failures = pin_failures + 1,
 			locked_at = CASE WHEN NOT locked AND pin_failures + 1 >= $1 THEN $2 ELSE locked_at END,
@@ -350,7 +347,7 @@ func (s *Store) ResetPINFailures(ctx context.Context, id roamsign.UserID) error 
 func (s *Store) AddOTPFailure(ctx context.Context, id roamsign.UserID) (int, error) {
 	const op = "postgres.AddOTPFailure"
 	var n int
-	err := s.tx(ctx, op, func(tx pgx.Tx) error {
+	err := s.one(ctx, op, func(tx dbtx) error {
 		err := tx.QueryRow(ctx, `UPDATE users SET otp_failures = otp_failures + 1 WHERE id = $1 RETURNING otp_failures`, id).Scan(&n)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return notFound(op, "user")
@@ -627,4 +624,21 @@ func (s *Store) AuditHead(ctx context.Context) (int64, []byte, error) {
 	)
 	err := s.pool.QueryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&seq, &hash)
 	return seq, bytes.Clone(hash), classify(op, err)
+}
+
+// AdvanceStep implements [store.OTPStepStore] with one conditional upsert;
+// concurrent callers on one step serialise on the row and one wins.
+func (s *Store) AdvanceStep(ctx context.Context, user roamsign.UserID, step int64) (bool, error) {
+	const op = "postgres.AdvanceStep"
+	if user == "" || len(user) > store.MaxIDLen {
+		return false, roamsign.E(roamsign.ErrInvalidInput, op, "user id missing or too long")
+	}
+	var n int64
+	err := s.one(ctx, op, func(tx dbtx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO otp_steps (user_id, step) VALUES ($1, $2)
+			ON CONFLICT (user_id) DO UPDATE SET step = excluded.step WHERE excluded.step > otp_steps.step`, user, step)
+		n = tag.RowsAffected()
+		return err
+	})
+	return n == 1, err
 }

@@ -250,6 +250,34 @@ func (s *Store) tx(ctx context.Context, op string, fn func(pgx.Tx) error) error 
 	}
 }
 
+// dbtx is what a pool and a transaction share.
+type dbtx interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// one runs fn, whose statements are each atomic on their own, directly on
+// the pool (autocommit: one round trip per statement instead of BEGIN …
+// COMMIT), retrying after serialization failures like [Store.tx].
+func (s *Store) one(ctx context.Context, op string, fn func(dbtx) error) error {
+	if err := s.open(op); err != nil {
+		return err
+	}
+	backoff := 2 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		err := fn(s.pool)
+		if err == nil || !retryable(err) || attempt >= s.maxRetries {
+			return classify(op, err)
+		}
+		select {
+		case <-ctx.Done():
+			return classify(op, err)
+		case <-time.After(backoff/2 + rand.N(backoff)):
+		}
+		backoff = min(2*backoff, 200*time.Millisecond)
+	}
+}
+
 func notFound(op, what string) error {
 	return roamsign.E(roamsign.ErrNotFound, op, "%s not found", what)
 }

@@ -99,7 +99,8 @@ func BenchmarkVerifyAudit(b *testing.B) {
 	if _, err := s.pool.Exec(ctx, `UPDATE audit_head SET seq = $1, hash = $2`, last.Seq, last.Hash); err != nil {
 		b.Fatal(err)
 	}
-	storetest.BenchVerify(b, s, int64(n))
+	b.Run("verify", func(b *testing.B) { storetest.BenchVerify(b, s, int64(n)) })
+	b.Run("raw-scan", func(b *testing.B) { storetest.BenchScan(b, s, int64(n)) })
 }
 
 // BenchmarkAuditHash is the raw baseline for BenchmarkVerifyAudit.

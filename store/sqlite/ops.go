@@ -626,3 +626,22 @@ func (s *Store) AuditHead(ctx context.Context) (int64, []byte, error) {
 	err := s.r.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&seq, &hash)
 	return seq, bytes.Clone(hash), classify(op, err)
 }
+
+// AdvanceStep implements [store.OTPStepStore] with one conditional upsert.
+func (s *Store) AdvanceStep(ctx context.Context, user roamsign.UserID, step int64) (bool, error) {
+	const op = "sqlite.AdvanceStep"
+	if user == "" || len(user) > store.MaxIDLen {
+		return false, roamsign.E(roamsign.ErrInvalidInput, op, "user id missing or too long")
+	}
+	var n int64
+	err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO otp_steps (user_id, step) VALUES (?, ?)
+			ON CONFLICT (user_id) DO UPDATE SET step = excluded.step WHERE excluded.step > otp_steps.step`, user, step)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n == 1, err
+}

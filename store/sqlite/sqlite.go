@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -81,6 +82,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s := &Store{now: opts.Now, ro: opts.ReadOnly}
 	var err error
 	if !opts.ReadOnly {
+		// The file holds PIN verifiers and OTP MACs: create it readable by
+		// the owner only (SQLite gives the -wal and -shm files the same mode).
+		if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+			f.Close()
+		} else if !errors.Is(err, fs.ErrExist) {
+			return nil, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "cannot create the database file")
+		}
 		s.w, err = sql.Open(opts.driver, dsn(opts, path, false))
 		if err != nil {
 			return nil, classify(op, err)

@@ -102,7 +102,8 @@ func BenchmarkVerifyAudit(b *testing.B) {
 	if err := tx.Commit(); err != nil {
 		b.Fatal(err)
 	}
-	storetest.BenchVerify(b, s, int64(n))
+	b.Run("verify", func(b *testing.B) { storetest.BenchVerify(b, s, int64(n)) })
+	b.Run("raw-scan", func(b *testing.B) { storetest.BenchScan(b, s, int64(n)) })
 }
 
 // BenchmarkAuditHash is the raw baseline for BenchmarkVerifyAudit.
