@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // chromiumPath is Debian's Chromium, installed by `make deps`.
@@ -94,10 +95,10 @@ func TestBrowserSigning(t *testing.T) {
 	if !b.visible("#step-sign") || b.visible("#step-result") {
 		b.fail("wrong OTP: the page left the signing screen")
 	}
-	// The challenge allows another try: the right OTP now signs.
+	// The challenge allows another try: the right OTP now signs, submitted
+	// from the keyboard.
 	b.do("retry with the right OTP",
-		chromedp.SendKeys(chromedp.CSS("#otp"), otp),
-		chromedp.Click(chromedp.CSS("#btn-confirm")),
+		chromedp.SendKeys(chromedp.CSS("#otp"), otp+kb.Enter),
 		chromedp.WaitVisible(chromedp.CSS("#step-result")),
 	)
 	if msg := b.text("#result-msg"); !strings.Contains(msg, "Signed successfully: 1 of 1") {
