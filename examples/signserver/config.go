@@ -162,7 +162,9 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Co
 	// Flags given on the command line win.
 	var ferr error
 	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "config" || ferr != nil {
+		// Subcommand flags (-json, -quiet, -user, ...) share the flag set
+		// but are not configuration.
+		if f.Name == "config" || ferr != nil || !isConfigFlag(f.Name) {
 			return
 		}
 		ferr = setField(&cfg, f.Name, f.Value.String(), "flag")
@@ -191,6 +193,17 @@ func bindFlags(fs *flag.FlagSet, _ *Config, defaults *Config) {
 		}
 		fs.String(name, def, f.Tag.Get("usage")+" (env ROAMSIGN_"+f.Tag.Get("env")+")")
 	}
+}
+
+// isConfigFlag reports whether name is the flag of a Config field.
+func isConfigFlag(name string) bool {
+	t := reflect.TypeOf(Config{})
+	for i := 0; i < t.NumField(); i++ {
+		if t.Field(i).Tag.Get("flag") == name {
+			return true
+		}
+	}
+	return false
 }
 
 func applyEnv(cfg *Config, getenv func(string) string) error {
