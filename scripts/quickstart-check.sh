@@ -9,6 +9,7 @@
 #      server and the OTP from the development mailbox;
 #   4. verifies the detached CMS signature (signserver verify, and openssl
 #      cms -verify when openssl is installed);
+#   4b. signs a folder of three PDF vouchers as one batch (one OTP);
 #   5. stops the server with SIGTERM and checks it shut down cleanly.
 # Exits non-zero on any failure, printing the server log.
 #
@@ -142,6 +143,28 @@ printf 'tampered\n' >>"$doc"
 if go run ./examples/signserver verify "$work/voucher.p7s" -content "$doc" -data-dir "$data" >/dev/null 2>&1; then
 	fail "signserver verify accepted a signature over a changed file"
 fi
+
+# 4b. A folder of PDFs signed as a batch with one OTP (PAdES prepared and
+#     completed by the host; only hashes travel), checked by pdfsig.
+mkdir -p "$work/vouchers"
+for id in pv-0001 pv-0002 pv-0003; do
+	curl -sf --cacert "$data/ca/ca.pem" -o "$work/vouchers/$id.pdf" "https://$listen/demo/sample/$id" \
+		|| fail "cannot fetch sample voucher $id"
+done
+printf '%s\n' "$pin" | go run ./examples/hostclient \
+	-url "https://$listen" -api-key-file "$data/demo-host.apikey" -ca "$data/ca/ca.pem" \
+	-user "$user" -dir "$work/vouchers" -reason "Perakuan 1" \
+	-dev-mailbox "https://$listen/dev/mailbox.json" \
+	|| fail "hostclient could not sign the folder"
+for id in pv-0001 pv-0002 pv-0003; do
+	f="$work/vouchers/signed/$id.pdf"
+	[ -s "$f" ] || fail "no signed $f"
+	if command -v pdfsig >/dev/null; then
+		pdfsig "$f" 2>&1 | grep -q "Signature is Valid." || fail "pdfsig does not report a valid signature in $f"
+	fi
+	go run ./examples/signserver verify "$f" -data-dir "$data" >/dev/null || fail "signserver verify rejected $f"
+done
+say "folder batch: 3 PDFs signed with one OTP, valid"
 
 # 5. Graceful shutdown.
 stop_server || fail "the server did not stop on SIGTERM"

@@ -13,6 +13,12 @@
 //
 //	hostclient -file voucher.pdf -form cms -out voucher.p7s
 //	hostclient -file voucher.pdf -dev-mailbox https://127.0.0.1:8443/dev/mailbox.json < pin.txt
+//	hostclient -dir vouchers/ -reason "Perakuan 1" < pin-and-otp.txt
+//
+// With -dir, every PDF in the folder is prepared for a PAdES signature on
+// the host (package signer/pdf), the hashes of all of them are approved
+// with one OTP, and each signed PDF is completed into DIR/signed/, with
+// progress on standard error. Only hashes travel to the server.
 //
 // The PIN is read from -pin-file or, without it, from the first line of
 // standard input; the OTP from the next line of standard input or, with
@@ -76,7 +82,7 @@ type options struct {
 	url, apiKeyFile, caFile string
 	user, file, form, out   string
 	pinFile, devMailbox     string
-	header                  string
+	header, dir, reason     string
 	timeout                 time.Duration
 }
 
@@ -88,7 +94,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.apiKeyFile, "api-key-file", "signserver-data/demo-host.apikey", "file holding the host's API key")
 	fs.StringVar(&o.caFile, "ca", "signserver-data/ca/ca.pem", "PEM file of the CA that issued the server's TLS certificate (empty: system roots)")
 	fs.StringVar(&o.user, "user", "850715015123", "signer's user id")
-	fs.StringVar(&o.file, "file", "", "file whose SHA-256 hash is signed (required)")
+	fs.StringVar(&o.file, "file", "", "file whose SHA-256 hash is signed")
+	fs.StringVar(&o.dir, "dir", "", "sign every PDF in this folder (PAdES, one OTP), writing DIR/signed/")
+	fs.StringVar(&o.reason, "reason", "Perakuan 1", "signature reason for -dir (approval level)")
 	fs.StringVar(&o.form, "form", "raw", "output form: raw (signature value) or cms (detached SignedData)")
 	fs.StringVar(&o.out, "out", "", "write the signature here (default: base64 on standard output)")
 	fs.StringVar(&o.pinFile, "pin-file", "", "file holding the PIN (default: first line of standard input)")
@@ -103,8 +111,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	} else if fs.NArg() > 0 {
 		return o, usageError{"unexpected arguments: " + strings.Join(fs.Args(), " ")}
 	}
-	if o.file == "" {
-		return o, usageError{"-file is required"}
+	if (o.file == "") == (o.dir == "") {
+		return o, usageError{"give exactly one of -file or -dir"}
 	}
 	if o.form != string(roamsign.FormRaw) && o.form != string(roamsign.FormCMS) {
 		return o, usageError{fmt.Sprintf("-form must be raw or cms, got %q", o.form)}
@@ -115,7 +123,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	o.user = string(id)
 	if o.header == "" {
-		o.header = o.file
+		o.header = o.file + o.dir
 	}
 	return o, nil
 }
@@ -141,10 +149,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	data, err := os.ReadFile(o.file)
-	if err != nil {
-		return err
-	}
 	user := roamsign.UserID(o.user)
 	in := bufio.NewReader(io.LimitReader(stdin, 4096))
 
@@ -159,7 +163,24 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "certificate: %s (serial %s, valid %s to %s)\n", med.Certificate.Subject, med.Certificate.SerialNumber,
 			med.Certificate.NotBefore.Format(time.DateOnly), med.Certificate.NotAfter.Format(time.DateOnly))
 	}
-	hashes := []roamsign.Hash{roamsign.NewHash(roamsign.SHA256, data)}
+	var hashes []roamsign.Hash
+	var batch *pdfBatch
+	if o.dir != "" {
+		chain, err := parseChain(med.Chain)
+		if err != nil {
+			return err
+		}
+		if batch, err = preparePDFs(ctx, o.dir, chain, o.reason, stderr); err != nil {
+			return err
+		}
+		hashes = batch.hashes
+	} else {
+		data, err := os.ReadFile(o.file)
+		if err != nil {
+			return err
+		}
+		hashes = []roamsign.Hash{roamsign.NewHash(roamsign.SHA256, data)}
+	}
 	ch, err := c.RequestOTP(ctx, roamsign.OTPRequest{User: user, Hashes: hashes, DataHeader: o.header})
 	if err != nil {
 		return fmt.Errorf("request OTP: %w", err)
@@ -188,6 +209,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	})
 	if err != nil {
 		return fmt.Errorf("sign: %w", err)
+	}
+	if batch != nil {
+		return batch.complete(ctx, resp, stderr)
 	}
 	if len(resp.Items) != 1 || resp.Items[0].Status != roamsign.ItemSigned {
 		return fmt.Errorf("sign: transaction %s: the hash was not signed (%+v)", resp.TransactionID, resp.Items)
