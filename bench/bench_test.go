@@ -1,0 +1,417 @@
+package bench_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/miekg/pkcs11"
+	"golang.org/x/crypto/argon2"
+
+	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/bench"
+	"github.com/roamsign/roamsign/internal/apitest"
+	"github.com/roamsign/roamsign/internal/pgtest"
+	"github.com/roamsign/roamsign/internal/softhsmtest"
+)
+
+// figures collects the benchmark results for the ratio table that
+// TestMain prints after a -bench run.
+var figures = struct {
+	sync.Mutex
+	m map[string]float64
+}{m: map[string]float64{}}
+
+func record(name string, v float64) {
+	figures.Lock()
+	figures.m[name] = v
+	figures.Unlock()
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	printRatios()
+	if pg.c != nil {
+		_ = pg.c.Stop()
+	}
+	os.Exit(code)
+}
+
+func printRatios() {
+	figures.Lock()
+	defer figures.Unlock()
+	if len(figures.m) == 0 {
+		return
+	}
+	names := make([]string, 0, len(figures.m))
+	for n := range figures.m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Println("\n## measured")
+	for _, n := range names {
+		fmt.Printf("| %-44s | %12.2f |\n", n, figures.m[n])
+	}
+	fmt.Println("\n## ratios")
+	for _, alg := range []string{"rsa2048", "p256"} {
+		raw := figures.m["raw-softhsm/"+alg+" sigs/s"]
+		if raw == 0 {
+			continue
+		}
+		for _, st := range []string{"sqlite", "postgres"} {
+			for _, n := range []int{1, 10, 100, 1000} {
+				v := figures.m[fmt.Sprintf("batch/%s/%s/n=%d sigs/s", st, alg, n)]
+				if v == 0 {
+					continue
+				}
+				mark := ""
+				if n == 100 {
+					mark = "  (target >= 0.85)"
+				}
+				fmt.Printf("| batch-%d %s %s / raw SoftHSM | %.2f |%s\n", n, st, alg, v/raw, mark)
+			}
+		}
+		if g := figures.m["raw-go/"+alg+" sigs/s"]; g != 0 {
+			fmt.Printf("| raw SoftHSM / crypto (Go) %s | %.2f |\n", alg, raw/g)
+		}
+	}
+	for _, st := range []string{"sqlite", "postgres"} {
+		for _, alg := range []string{"rsa2048", "p256"} {
+			for _, h := range []int{1, 8, 64} {
+				p := fmt.Sprintf("flows/%s/%s/hosts=%d ", st, alg, h)
+				p50, p99 := figures.m[p+"sign-p50-ms"], figures.m[p+"sign-p99-ms"]
+				if p50 == 0 {
+					continue
+				}
+				mark := ""
+				if h == 64 {
+					mark = "  (target <= 3)"
+				}
+				fmt.Printf("| sign p99/p50 %s %s hosts=%d | %.2f |%s\n", st, alg, h, p99/p50, mark)
+			}
+		}
+	}
+	fmt.Printf("| peak RSS (VmHWM) MiB | %.1f |\n", float64(bench.PeakRSS())/(1<<20))
+}
+
+// TestSmoke runs a few complete flows over HTTPS against SoftHSM2 and
+// SQLite and verifies every signature. It is the only part of the harness
+// that runs without -bench.
+func TestSmoke(t *testing.T) {
+	d := newDeployment(t, deployOpts{})
+	users := d.enrol(t, roamsign.ECP256, 2)
+	res, err := bench.Run(context.Background(), bench.Config{
+		API: d.client, Users: users, OTP: d.mail, Hosts: 2, Hashes: 3, Count: 6, Duration: 30 * time.Second, Check: bench.CheckRaw,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Flows != 6 || res.Failed != 0 || res.Wrong != 0 || res.Signatures != 18 {
+		t.Fatalf("want 6 good flows of 3 signatures: %s", res)
+	}
+	if res.Sign.P50 <= 0 || res.Sign.P99 < res.Sign.P50 {
+		t.Fatalf("latencies: %+v", res.Sign)
+	}
+	d.auditIntact(t)
+	if bench.PeakRSS() <= 0 {
+		t.Fatal("VmHWM not readable from /proc/self/status")
+	}
+}
+
+// TestCheckRawRejectsWrongSignature makes sure the check the runner relies
+// on can fail.
+func TestCheckRawRejectsWrongSignature(t *testing.T) {
+	d := newDeployment(t, deployOpts{})
+	users := d.enrol(t, roamsign.ECP256, 1)
+	hs := bench.RandomHashes(2)
+	out, _, err := bench.Flow(context.Background(), d.client, d.mail, users[0], hs, roamsign.FormRaw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bench.CheckRaw(out, hs); err != nil {
+		t.Fatalf("good signatures rejected: %v", err)
+	}
+	hs[1].Value[0] ^= 1
+	if err := bench.CheckRaw(out, hs); err == nil {
+		t.Fatal("signature over another hash accepted")
+	}
+}
+
+var algs = []struct {
+	name string
+	alg  roamsign.KeyAlgorithm
+}{{"rsa2048", roamsign.RSA2048}, {"p256", roamsign.ECP256}}
+
+// pg is the PostgreSQL cluster shared by the benchmarks, started on first use.
+var pg struct {
+	sync.Mutex
+	c *pgtest.Cluster
+	n int
+}
+
+func pgDatabase(tb testing.TB) string {
+	tb.Helper()
+	pg.Lock()
+	defer pg.Unlock()
+	ctx := context.Background()
+	if pg.c == nil {
+		c, err := pgtest.StartCluster(ctx)
+		if err != nil {
+			tb.Fatalf("PostgreSQL: %v", err)
+		}
+		pg.c = c
+	}
+	pg.n++
+	name := fmt.Sprintf("bench_%d_%d", os.Getpid(), pg.n)
+	conn, err := pgx.Connect(ctx, pg.c.DSN)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		tb.Fatal(err)
+	}
+	return strings.Replace(pg.c.DSN, "/postgres?", "/"+name+"?", 1)
+}
+
+func storeOpts(tb testing.TB, st string) deployOpts {
+	if st == "postgres" {
+		return deployOpts{Store: "postgres", DSN: pgDatabase(tb)}
+	}
+	return deployOpts{}
+}
+
+// BenchmarkBaseline measures the raw signing rates the system is compared
+// with: a miekg/pkcs11 loop on SoftHSM2 with as many sessions as the
+// service's pool, and crypto/rsa and crypto/ecdsa with as many goroutines.
+func BenchmarkBaseline(b *testing.B) {
+	d := newDeployment(b, deployOpts{})
+	sessions := d.keys.Sessions()
+	for _, a := range algs {
+		d.enrol(b, a.alg, 1)
+	}
+	p := softhsmtest.Module(b)
+	for _, a := range algs {
+		b.Run("raw-softhsm/"+a.name, func(b *testing.B) {
+			ss := make([]pkcs11.SessionHandle, sessions)
+			var key pkcs11.ObjectHandle
+			for i := range ss {
+				ss[i] = d.tok.Session(b, p)
+			}
+			key = findKey(b, p, ss[0], a.alg)
+			digest := make([]byte, 32)
+			_, _ = rand.Read(digest)
+			mech, in := []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_ECDSA, nil)}, digest
+			if a.alg == roamsign.RSA2048 {
+				mech = []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_RSA_PKCS, nil)}
+				in = append([]byte{0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20}, digest...)
+			}
+			rate := split(b, sessions, func(w int) error {
+				if err := p.SignInit(ss[w], mech, key); err != nil {
+					return err
+				}
+				_, err := p.Sign(ss[w], in)
+				return err
+			})
+			record("raw-softhsm/"+a.name+" sigs/s", rate)
+		})
+		b.Run("raw-go/"+a.name, func(b *testing.B) {
+			var k crypto.Signer
+			if a.alg == roamsign.RSA2048 {
+				k, _ = rsa.GenerateKey(rand.Reader, 2048)
+			} else {
+				k, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			}
+			digest := make([]byte, 32)
+			rate := split(b, sessions, func(int) error {
+				_, err := k.Sign(rand.Reader, digest, crypto.SHA256)
+				return err
+			})
+			record("raw-go/"+a.name+" sigs/s", rate)
+		})
+	}
+}
+
+// split runs b.N calls of fn on workers goroutines (fn gets the worker
+// index) and reports and returns calls per second.
+func split(b *testing.B, workers int, fn func(w int) error) float64 {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	b.ResetTimer()
+	t0 := time.Now()
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for next.Add(1) <= int64(b.N) {
+				if err := fn(w); err != nil {
+					failed.Store(err)
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	el := time.Since(t0)
+	b.StopTimer()
+	if err := failed.Load(); err != nil {
+		b.Fatal(err)
+	}
+	rate := float64(b.N) / el.Seconds()
+	b.ReportMetric(rate, "sigs/s")
+	return rate
+}
+
+func findKey(tb testing.TB, p *pkcs11.Ctx, s pkcs11.SessionHandle, alg roamsign.KeyAlgorithm) pkcs11.ObjectHandle {
+	tb.Helper()
+	kt := uint(pkcs11.CKK_EC)
+	if alg == roamsign.RSA2048 {
+		kt = pkcs11.CKK_RSA
+	}
+	if err := p.FindObjectsInit(s, []*pkcs11.Attribute{
+		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PRIVATE_KEY), pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, kt),
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	hs, _, err := p.FindObjects(s, 1)
+	_ = p.FindObjectsFinal(s)
+	if err != nil || len(hs) == 0 {
+		tb.Fatalf("no %s private key in the token: %v", alg, err)
+	}
+	return hs[0]
+}
+
+// BenchmarkBatch measures signatures per second of complete flows (one
+// RequestOTP and one Sign over HTTPS) with batches of 1 to 1000 hashes.
+func BenchmarkBatch(b *testing.B) {
+	for _, st := range []string{"sqlite", "postgres"} {
+		b.Run(st, func(b *testing.B) {
+			d := newDeployment(b, storeOpts(b, st))
+			for _, a := range algs {
+				u := d.enrol(b, a.alg, 1)[0]
+				for _, n := range []int{1, 10, 100, 1000} {
+					b.Run(fmt.Sprintf("%s/n=%d", a.name, n), func(b *testing.B) {
+						ctx := context.Background()
+						batches := make([][]roamsign.Hash, b.N)
+						for i := range batches {
+							batches[i] = bench.RandomHashes(n)
+						}
+						b.ResetTimer()
+						t0 := time.Now()
+						for i := 0; i < b.N; i++ {
+							out, _, err := bench.Flow(ctx, d.client, d.mail, u, batches[i], roamsign.FormRaw)
+							if err != nil {
+								b.Fatal(err)
+							}
+							if i == 0 {
+								if err := bench.CheckRaw(out, batches[i]); err != nil {
+									b.Fatal(err)
+								}
+							}
+						}
+						el := time.Since(t0)
+						rate := float64(b.N*n) / el.Seconds()
+						b.ReportMetric(rate, "sigs/s")
+						record(fmt.Sprintf("batch/%s/%s/n=%d sigs/s", st, a.name, n), rate)
+					})
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkFlows measures complete single-hash flows per second at 1, 8
+// and 64 concurrent hosts, with p50 and p99 of Sign and of the whole flow.
+func BenchmarkFlows(b *testing.B) {
+	for _, st := range []string{"sqlite", "postgres"} {
+		b.Run(st, func(b *testing.B) {
+			d := newDeployment(b, storeOpts(b, st))
+			for _, a := range algs {
+				users := d.enrol(b, a.alg, 8)
+				for _, hosts := range []int{1, 8, 64} {
+					b.Run(fmt.Sprintf("%s/hosts=%d", a.name, hosts), func(b *testing.B) {
+						ctx := context.Background()
+						var mu sync.Mutex
+						var signL, flowL []time.Duration
+						var next atomic.Int64
+						var wg sync.WaitGroup
+						var failed atomic.Value
+						b.ResetTimer()
+						t0 := time.Now()
+						for w := 0; w < hosts; w++ {
+							wg.Add(1)
+							go func(w int) {
+								defer wg.Done()
+								u := users[w%len(users)]
+								for next.Add(1) <= int64(b.N) {
+									hs := bench.RandomHashes(1)
+									f0 := time.Now()
+									_, sd, err := bench.Flow(ctx, d.client, d.mail, u, hs, roamsign.FormRaw)
+									fd := time.Since(f0)
+									if err != nil {
+										failed.Store(err)
+										return
+									}
+									mu.Lock()
+									signL, flowL = append(signL, sd), append(flowL, fd)
+									mu.Unlock()
+								}
+							}(w)
+						}
+						wg.Wait()
+						el := time.Since(t0)
+						b.StopTimer()
+						if err := failed.Load(); err != nil {
+							b.Fatal(err)
+						}
+						sl, fl := bench.Summarise(signL), bench.Summarise(flowL)
+						ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+						p := fmt.Sprintf("flows/%s/%s/hosts=%d ", st, a.name, hosts)
+						rate := float64(b.N) / el.Seconds()
+						b.ReportMetric(rate, "flows/s")
+						b.ReportMetric(ms(sl.P50), "sign-p50-ms")
+						b.ReportMetric(ms(sl.P99), "sign-p99-ms")
+						b.ReportMetric(ms(fl.P99), "flow-p99-ms")
+						record(p+"flows/s", rate)
+						record(p+"sign-p50-ms", ms(sl.P50))
+						record(p+"sign-p99-ms", ms(sl.P99))
+						record(p+"flow-p50-ms", ms(fl.P50))
+						record(p+"flow-p99-ms", ms(fl.P99))
+					})
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPIN measures one Argon2id PIN evaluation with the service's
+// default parameters (19 MiB, 2 passes) and the cheap test parameters the
+// other benchmarks use, so the PIN's share of a flow can be added back.
+func BenchmarkPIN(b *testing.B) {
+	salt := make([]byte, 16)
+	for _, c := range []struct {
+		name     string
+		mem, tme uint32
+	}{{"default-19MiB-t2", 19456, 2}, {"bench-64KiB-t1", apitest.FastPIN.MemoryKiB, apitest.FastPIN.Time}} {
+		b.Run(c.name, func(b *testing.B) {
+			t0 := time.Now()
+			for i := 0; i < b.N; i++ {
+				argon2.IDKey([]byte(benchPIN), salt, c.tme, c.mem, 1, 32)
+			}
+			record("pin/"+c.name+" ms", float64(time.Since(t0))/float64(time.Millisecond)/float64(b.N))
+		})
+	}
+}

@@ -1,0 +1,164 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/roamsign/roamsign"
+)
+
+// CheckRaw verifies every raw signature of res against its leaf
+// certificate: RSASSA-PKCS1-v1_5 for RSA keys, ASN.1 ECDSA for EC keys.
+func CheckRaw(res *roamsign.SignResponse, hashes []roamsign.Hash) error {
+	const op = "bench.CheckRaw"
+	if res == nil || len(res.Chain) == 0 {
+		return roamsign.E(roamsign.ErrInvalidSignature, op, "no certificate chain")
+	}
+	if len(res.Items) != len(hashes) {
+		return roamsign.E(roamsign.ErrInvalidSignature, op, "%d items for %d hashes", len(res.Items), len(hashes))
+	}
+	leaf, err := x509.ParseCertificate(res.Chain[0])
+	if err != nil {
+		return roamsign.Wrap(roamsign.ErrInvalidSignature, op, err, "leaf certificate")
+	}
+	for i, it := range res.Items {
+		if it.Status != roamsign.ItemSigned {
+			continue
+		}
+		if it.Index != i {
+			return roamsign.E(roamsign.ErrInvalidSignature, op, "item %d has index %d", i, it.Index)
+		}
+		h := hashes[i]
+		switch pub := leaf.PublicKey.(type) {
+		case *rsa.PublicKey:
+			err = rsa.VerifyPKCS1v15(pub, h.Algorithm.CryptoHash(), h.Value, it.Signature)
+		case *ecdsa.PublicKey:
+			if !ecdsa.VerifyASN1(pub, h.Value, it.Signature) {
+				err = fmt.Errorf("ECDSA verification failed")
+			}
+		default:
+			err = fmt.Errorf("unsupported key %T", pub)
+		}
+		if err != nil {
+			return roamsign.Wrap(roamsign.ErrInvalidSignature, op, err, fmt.Sprintf("item %d", i))
+		}
+	}
+	return nil
+}
+
+// Mailbox reads OTPs from a development mailbox: a URL answering GET with a
+// JSON array of messages {"to","subject","body"}, as the example server's
+// /dev/mailbox.json does. It finds the message carrying the challenge's
+// verification code and takes the first "OTP ...: value" line.
+type Mailbox struct {
+	URL    string
+	Client *http.Client
+	// Wait bounds the polling for one OTP; default 10 seconds.
+	Wait time.Duration
+}
+
+var (
+	otpLine   = regexp.MustCompile(`(?m)OTP[^:\n]*:\s*(\S+)`)
+	vcodeLine = regexp.MustCompile(`(?mi)^\s*verification code:\s*(\S+)\s*$`)
+)
+
+// OTP implements [OTPSource].
+func (m *Mailbox) OTP(ctx context.Context, _ roamsign.UserID, ch *roamsign.OTPResponse) (roamsign.Secret, error) {
+	const op = "bench.Mailbox.OTP"
+	wait := m.Wait
+	if wait <= 0 {
+		wait = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	for {
+		code, err := m.find(ctx, ch.VerificationCode)
+		if err != nil || code != "" {
+			return roamsign.Secret(code), err
+		}
+		select {
+		case <-ctx.Done():
+			return "", roamsign.Wrap(roamsign.ErrUnavailable, op, ctx.Err(), "no OTP in the mailbox for challenge "+ch.ChallengeID)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func (m *Mailbox) find(ctx context.Context, vcode string) (string, error) {
+	const op = "bench.Mailbox.OTP"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.URL, nil)
+	if err != nil {
+		return "", roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "mailbox URL")
+	}
+	c := m.Client
+	if c == nil {
+		c = http.DefaultClient
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return "", roamsign.Wrap(roamsign.ErrUnavailable, op, err, "mailbox")
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", roamsign.E(roamsign.ErrUnavailable, op, "mailbox answered %s", resp.Status)
+	}
+	var msgs []struct {
+		Body string `json:"body"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&msgs); err != nil {
+		return "", roamsign.Wrap(roamsign.ErrUnavailable, op, err, "mailbox JSON")
+	}
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if vcode != "" {
+			sm := vcodeLine.FindStringSubmatch(msgs[i].Body)
+			if sm == nil || sm[1] != vcode {
+				continue
+			}
+		}
+		if sm := otpLine.FindStringSubmatch(msgs[i].Body); sm != nil {
+			return sm[1], nil
+		}
+	}
+	return "", nil
+}
+
+// PeakRSS returns the process's peak resident set size in bytes (VmHWM
+// from /proc/self/status), or 0 where that is unavailable.
+func PeakRSS() int64 { return procStatus("VmHWM:") }
+
+// RSS returns the process's current resident set size in bytes (VmRSS).
+func RSS() int64 { return procStatus("VmRSS:") }
+
+func procStatus(field string) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, field) {
+			continue
+		}
+		f := strings.Fields(strings.TrimPrefix(line, field))
+		if len(f) == 0 {
+			return 0
+		}
+		kb, _ := strconv.ParseInt(f[0], 10, 64)
+		return kb * 1024
+	}
+	return 0
+}

@@ -1,0 +1,215 @@
+package bench_test
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/bench"
+	"github.com/roamsign/roamsign/hsm"
+	"github.com/roamsign/roamsign/internal/apitest"
+	"github.com/roamsign/roamsign/internal/softhsmtest"
+	"github.com/roamsign/roamsign/internal/testpki"
+	"github.com/roamsign/roamsign/otp"
+	"github.com/roamsign/roamsign/service"
+	"github.com/roamsign/roamsign/service/adapt"
+	"github.com/roamsign/roamsign/store"
+	"github.com/roamsign/roamsign/store/postgres"
+	"github.com/roamsign/roamsign/store/sqlite"
+	"github.com/roamsign/roamsign/transport/httpapi"
+)
+
+// benchHost is the host system every deployment serves.
+const benchHost roamsign.HostID = "bench-host"
+
+// benchPIN is every enrolled user's PIN.
+const benchPIN roamsign.Secret = "Tr0ub4dor&3"
+
+// capture is a test-only otp.Sender that keeps each OTP by challenge id.
+type capture struct {
+	mu  sync.Mutex
+	got map[string]roamsign.Secret
+}
+
+var _ otp.Sender = (*capture)(nil)
+
+func (c *capture) Channel() roamsign.Channel { return roamsign.ChannelEmail }
+
+func (c *capture) Send(_ context.Context, to otp.Recipient, msg *otp.Message) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.got[msg.ChallengeID] = msg.OTP
+	return otp.MaskEmail(to.Email), nil
+}
+
+// OTP implements bench.OTPSource; it consumes the entry.
+func (c *capture) OTP(_ context.Context, _ roamsign.UserID, ch *roamsign.OTPResponse) (roamsign.Secret, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	code, ok := c.got[ch.ChallengeID]
+	if !ok {
+		return "", roamsign.E(roamsign.ErrNotFound, "capture.OTP", "no OTP for %s", ch.ChallengeID)
+	}
+	delete(c.got, ch.ChallengeID)
+	return code, nil
+}
+
+// fullStore is what the deployment needs of a store backend.
+type fullStore interface {
+	store.Store
+}
+
+type deployOpts struct {
+	// Store is "sqlite" (default) or "postgres" (DSN required).
+	Store string
+	DSN   string
+	// SQLitePath overrides the database file (default in a temp dir).
+	SQLitePath string
+	Sessions   int              // PKCS#11 session pool; default hsm.DefaultSessions
+	Now        func() time.Time // clock of service, OTP and store; default time.Now
+	TTL        time.Duration    // OTP lifetime; default the otp package's
+}
+
+// deployment is the service on SoftHSM2 (PKCS#11) and SQLite or
+// PostgreSQL, served over HTTPS on loopback.
+type deployment struct {
+	tok    *softhsmtest.Token
+	keys   *hsm.PKCS11Store
+	st     fullStore
+	svc    *service.Service
+	mail   *capture
+	ca     *testpki.CA
+	srv    *httptest.Server
+	client *httpapi.Client
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func newDeployment(tb testing.TB, o deployOpts) *deployment {
+	tb.Helper()
+	ctx := context.Background()
+	d := &deployment{mail: &capture{got: map[string]roamsign.Secret{}}}
+	d.tok = softhsmtest.New(tb)
+	keys, err := hsm.OpenPKCS11(ctx, hsm.PKCS11Config{URI: d.tok.URI(), Sessions: o.Sessions, Logger: quietLogger()})
+	if err != nil {
+		tb.Fatalf("OpenPKCS11: %v", err)
+	}
+	d.keys = keys
+	tb.Cleanup(func() { _ = keys.Close() })
+	switch o.Store {
+	case "", "sqlite":
+		path := o.SQLitePath
+		if path == "" {
+			path = filepath.Join(tb.TempDir(), "roamsign.db")
+		}
+		s, err := sqlite.Open(ctx, path, sqlite.Options{Now: o.Now})
+		if err != nil {
+			tb.Fatalf("sqlite.Open: %v", err)
+		}
+		d.st = s
+	case "postgres":
+		s, err := postgres.Open(ctx, o.DSN, postgres.Options{Now: o.Now})
+		if err != nil {
+			tb.Fatalf("postgres.Open: %v", err)
+		}
+		d.st = s
+	default:
+		tb.Fatalf("unknown store %q", o.Store)
+	}
+	tb.Cleanup(func() { _ = d.st.Close() })
+	mk, err := otp.NewHMACKey([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	mgr, err := otp.New(otp.Config{Store: d.st, Key: mk, Delivery: &otp.Delivery{Email: d.mail, Logger: quietLogger()},
+		UserRate: -1, HostRate: -1, TTL: o.TTL, Now: o.Now, Logger: quietLogger()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	d.svc, err = service.New(service.Config{PIN: apitest.FastPIN}, service.Deps{
+		Store: d.st, Keys: adapt.Keys(keys), Challenges: adapt.OTP(mgr), Logger: quietLogger(), Now: o.Now,
+		Forms: map[roamsign.OutputForm]service.FormSigner{roamsign.FormRaw: adapt.Raw{}, roamsign.FormCMS: adapt.CMS{}},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if d.ca, err = testpki.NewRoot(testpki.Options{}); err != nil {
+		tb.Fatal(err)
+	}
+	apiKey, err := httpapi.NewAPIKey()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ks := &httpapi.APIKeys{}
+	if err := ks.Add(benchHost, apiKey); err != nil {
+		tb.Fatal(err)
+	}
+	d.srv = httptest.NewUnstartedServer(httpapi.Handler(d.svc, httpapi.Options{Auth: &httpapi.HostAuth{Keys: ks}, Logger: quietLogger()}))
+	d.srv.StartTLS()
+	tb.Cleanup(d.srv.Close)
+	hc := d.srv.Client()
+	hc.Timeout = 2 * time.Minute
+	hc.Transport.(*http.Transport).MaxIdleConnsPerHost = 256
+	if d.client, err = httpapi.NewClient(d.srv.URL, httpapi.ClientOptions{HTTPClient: hc, APIKey: apiKey}); err != nil {
+		tb.Fatal(err)
+	}
+	return d
+}
+
+var userSeq = struct {
+	sync.Mutex
+	n int
+}{}
+
+// enrol enrols n users with alg for benchHost, issues their certificates
+// and sets benchPIN.
+func (d *deployment) enrol(tb testing.TB, alg roamsign.KeyAlgorithm, n int) []bench.User {
+	tb.Helper()
+	ctx := context.Background()
+	us := make([]bench.User, n)
+	for i := range us {
+		id := apitest.NewUserID()
+		res, err := d.svc.Enrol(ctx, roamsign.EnrolRequest{User: id, Name: "PENGUJI " + string(id[8:]), Hosts: []roamsign.HostID{benchHost},
+			Email: "u" + string(id) + "@example.test", Algorithm: alg, Media: []roamsign.MediumKind{roamsign.MediumRoamingOTP}})
+		if err != nil {
+			tb.Fatalf("Enrol: %v", err)
+		}
+		csr, err := x509.ParseCertificateRequest(res.CSR)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		leaf, err := d.ca.IssueLeaf(csr.Subject.CommonName, string(id), csr.PublicKey, testpki.LeafOptions{})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if err := d.svc.ImportChain(ctx, roamsign.ImportChainRequest{User: id, Chain: [][]byte{leaf.Raw, d.ca.Cert.Raw}}); err != nil {
+			tb.Fatalf("ImportChain: %v", err)
+		}
+		if err := d.svc.SetPIN(ctx, roamsign.SetPINRequest{User: id, New: benchPIN}); err != nil {
+			tb.Fatalf("SetPIN: %v", err)
+		}
+		us[i] = bench.User{ID: id, PIN: benchPIN}
+	}
+	return us
+}
+
+// auditIntact checks the store's audit hash chain.
+func (d *deployment) auditIntact(tb testing.TB) *store.VerifyResult {
+	tb.Helper()
+	res, err := store.VerifyAudit(context.Background(), d.st, store.VerifyOptions{})
+	if err != nil {
+		tb.Fatalf("audit chain: %v", err)
+	}
+	return res
+}
+
+func (d *deployment) String() string { return fmt.Sprintf("deployment %s", d.srv.URL) }
