@@ -615,6 +615,14 @@ func (k *p11Key) handle(op string, ss *p11Session) (pkcs11.ObjectHandle, error) 
 		return c.h, nil
 	}
 	h, a, err := k.s.findPrivate(op, ss, k.id)
+	if errors.Is(err, roamsign.ErrNotFound) && !k.deleted.Load() {
+		// This store held the key and did not delete it: the token (or
+		// the object) vanished under us, for example a token removed or a
+		// token directory taken away. Report it as unavailable, so hosts
+		// retry instead of concluding the user has no key; it still never
+		// signs.
+		return 0, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "the key is no longer visible in the token")
+	}
 	if err != nil {
 		return 0, err
 	}
