@@ -406,7 +406,7 @@ func (s *Store) ExpireTransactions(ctx context.Context, pendingBefore, deleteBef
 // appendTx appends a inside tx, holding the chain head row lock until the
 // transaction ends, so appends from every replica form one gap-free chain.
 // When mk is set it builds the record from the head (checkpoints).
-func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, a *roamsign.AuditRecord, mk func(int64, []byte) (*roamsign.AuditRecord, error)) error {
+func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, a *roamsign.AuditRecord, mk c.MakeRecord) error {
 	var (
 		seq  int64
 		hash []byte
@@ -414,14 +414,9 @@ func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, a *roamsign.AuditRecord
 	if err := tx.QueryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE`).Scan(&seq, &hash); err != nil {
 		return err
 	}
-	if mk != nil {
-		rec, err := mk(seq, hash)
-		if err != nil {
-			return err
-		}
-		*a = *rec
+	if err := c.Link(a, seq, hash, s.now(), mk); err != nil {
+		return err
 	}
-	store.ChainAudit(a, seq, hash, s.now())
 	if _, err := tx.Exec(ctx, `INSERT INTO audit (`+c.AuditCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`,
 		c.AuditArgs(a, times)...); err != nil {
 		return err
@@ -439,37 +434,21 @@ func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, a *roamsign.AuditRecord
 // AppendAudit implements [store.Store].
 func (s *Store) AppendAudit(ctx context.Context, audit *roamsign.AuditRecord) error {
 	const op = "postgres.AppendAudit"
-	if err := store.ValidateAudit(audit); err != nil {
-		return err
-	}
-	a := &roamsign.AuditRecord{}
-	err := s.tx(ctx, op, func(tx pgx.Tx) error {
-		*a = *store.CloneAudit(audit)
-		return s.appendTx(ctx, tx, a, nil)
+	return c.Append(audit, func(a *roamsign.AuditRecord) error {
+		return s.tx(ctx, op, func(tx pgx.Tx) error {
+			c.Reset(a, audit)
+			return s.appendTx(ctx, tx, a, nil)
+		})
 	})
-	if err == nil {
-		*audit = *a
-	}
-	return err
 }
 
 // AppendCheckpoint implements [store.Store]. The signature is made inside
 // the append transaction, over the head the checkpoint links to.
 func (s *Store) AppendCheckpoint(ctx context.Context, cp store.Checkpoint) (*roamsign.AuditRecord, error) {
 	const op = "postgres.AppendCheckpoint"
-	if err := c.CheckCheckpoint(op, cp); err != nil {
-		return nil, err
-	}
-	a := &roamsign.AuditRecord{}
-	err := s.tx(ctx, op, func(tx pgx.Tx) error {
-		return s.appendTx(ctx, tx, a, func(seq int64, hash []byte) (*roamsign.AuditRecord, error) {
-			return store.CheckpointRecord(cp, seq, hash)
-		})
+	return c.Checkpoint(op, cp, func(a *roamsign.AuditRecord, mk c.MakeRecord) error {
+		return s.tx(ctx, op, func(tx pgx.Tx) error { return s.appendTx(ctx, tx, a, mk) })
 	})
-	if err != nil {
-		return nil, err
-	}
-	return a, nil
 }
 
 // scanPage is how many audit rows ScanAudit reads per query.

@@ -402,7 +402,7 @@ func (s *Store) ExpireTransactions(ctx context.Context, pendingBefore, deleteBef
 
 // appendTx appends a to the chain inside tx. When mk is set it builds the
 // record from the chain head instead (checkpoints).
-func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, a *roamsign.AuditRecord, mk func(int64, []byte) (*roamsign.AuditRecord, error)) error {
+func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, a *roamsign.AuditRecord, mk c.MakeRecord) error {
 	var (
 		seq  int64
 		hash []byte
@@ -410,14 +410,9 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, a *roamsign.AuditRecor
 	if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&seq, &hash); err != nil {
 		return err
 	}
-	if mk != nil {
-		rec, err := mk(seq, hash)
-		if err != nil {
-			return err
-		}
-		*a = *rec
+	if err := c.Link(a, seq, hash, s.now(), mk); err != nil {
+		return err
 	}
-	store.ChainAudit(a, seq, hash, s.now())
 	if _, err := tx.ExecContext(ctx, `INSERT INTO audit (`+c.AuditCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		c.AuditArgs(a, times)...); err != nil {
 		return err
@@ -435,37 +430,21 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, a *roamsign.AuditRecor
 // AppendAudit implements [store.Store].
 func (s *Store) AppendAudit(ctx context.Context, audit *roamsign.AuditRecord) error {
 	const op = "sqlite.AppendAudit"
-	if err := store.ValidateAudit(audit); err != nil {
-		return err
-	}
-	a := store.CloneAudit(audit)
-	err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
-		*a = *store.CloneAudit(audit)
-		return s.appendTx(ctx, tx, a, nil)
+	return c.Append(audit, func(a *roamsign.AuditRecord) error {
+		return s.writeTx(ctx, op, func(tx *sql.Tx) error {
+			c.Reset(a, audit)
+			return s.appendTx(ctx, tx, a, nil)
+		})
 	})
-	if err == nil {
-		*audit = *a
-	}
-	return err
 }
 
 // AppendCheckpoint implements [store.Store]. The signature is made inside
 // the append transaction, over the head the checkpoint links to.
 func (s *Store) AppendCheckpoint(ctx context.Context, cp store.Checkpoint) (*roamsign.AuditRecord, error) {
 	const op = "sqlite.AppendCheckpoint"
-	if err := c.CheckCheckpoint(op, cp); err != nil {
-		return nil, err
-	}
-	a := &roamsign.AuditRecord{}
-	err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
-		return s.appendTx(ctx, tx, a, func(seq int64, hash []byte) (*roamsign.AuditRecord, error) {
-			return store.CheckpointRecord(cp, seq, hash)
-		})
+	return c.Checkpoint(op, cp, func(a *roamsign.AuditRecord, mk c.MakeRecord) error {
+		return s.writeTx(ctx, op, func(tx *sql.Tx) error { return s.appendTx(ctx, tx, a, mk) })
 	})
-	if err != nil {
-		return nil, err
-	}
-	return a, nil
 }
 
 // ScanAudit implements [store.Store]. It streams rows from one read
