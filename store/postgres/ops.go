@@ -67,10 +67,7 @@ func (s *Store) GetChallenge(ctx context.Context, id string) (*roamsign.Challeng
 		return nil, err
 	}
 	r, err := scanChallenge(s.pool.QueryRow(ctx, `SELECT `+c.ChallengeCols+` FROM challenges WHERE id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, notFound(op, "challenge")
-	}
-	return r, classify(op, err)
+	return r, classify(op, c.Missing(err, pgx.ErrNoRows, op, "challenge"))
 }
 
 func (s *Store) execOne(ctx context.Context, op, what, q string, args ...any) error {
@@ -80,7 +77,7 @@ func (s *Store) execOne(ctx context.Context, op, what, q string, args ...any) er
 			return err
 		}
 		if tag.RowsAffected() == 0 {
-			return notFound(op, what)
+			return c.NotFound(op, what)
 		}
 		return nil
 	})
@@ -109,7 +106,7 @@ func (s *Store) FailChallenge(ctx context.Context, id string) (int, error) {
 		if errors.Is(err, pgx.ErrNoRows) {
 			var consumed bool
 			if err := tx.QueryRow(ctx, `SELECT consumed FROM challenges WHERE id = $1`, id).Scan(&consumed); errors.Is(err, pgx.ErrNoRows) {
-				return notFound(op, "challenge")
+				return c.NotFound(op, "challenge")
 			} else if err != nil {
 				return err
 			}
@@ -141,11 +138,8 @@ func consume(ctx context.Context, tx dbtx, op, id string, now time.Time) error {
 		return err
 	}
 	r, err := scanChallenge(tx.QueryRow(ctx, `SELECT `+c.ChallengeCols+` FROM challenges WHERE id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return notFound(op, "challenge")
-	}
 	if err != nil {
-		return err
+		return c.Missing(err, pgx.ErrNoRows, op, "challenge")
 	}
 	if err := store.ChallengeState(op, r, now); err != nil {
 		return err
@@ -202,10 +196,7 @@ func (s *Store) GetUser(ctx context.Context, id roamsign.UserID) (*roamsign.User
 		return nil, err
 	}
 	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+c.UserCols+` FROM users WHERE id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, notFound(op, "user")
-	}
-	return u, classify(op, err)
+	return u, classify(op, c.Missing(err, pgx.ErrNoRows, op, "user"))
 }
 
 // UpdateUser implements [store.Store]: SELECT … FOR UPDATE, fn, UPDATE in
@@ -214,11 +205,8 @@ func (s *Store) UpdateUser(ctx context.Context, id roamsign.UserID, fn func(*roa
 	const op = "postgres.UpdateUser"
 	return s.tx(ctx, op, func(tx pgx.Tx) error {
 		u, err := scanUser(tx.QueryRow(ctx, `SELECT `+c.UserCols+` FROM users WHERE id = $1 FOR UPDATE`, id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound(op, "user")
-		}
 		if err != nil {
-			return err
+			return c.Missing(err, pgx.ErrNoRows, op, "user")
 		}
 		if err := fn(u); err != nil {
 			return err
@@ -268,10 +256,7 @@ func (s *Store) AddPINFailure(ctx context.Context, id roamsign.UserID, max int, 
 			locked_at = CASE WHEN NOT locked AND pin_failures + 1 >= $1 THEN $2 ELSE locked_at END,
 			locked = locked OR pin_failures + 1 >= $1
 			WHERE id = $3 RETURNING pin_failures, locked`, max, store.NormTime(now), id).Scan(&n, &locked)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound(op, "user")
-		}
-		return err
+		return c.Missing(err, pgx.ErrNoRows, op, "user")
 	})
 	return n, locked, err
 }
@@ -287,10 +272,7 @@ func (s *Store) AddOTPFailure(ctx context.Context, id roamsign.UserID) (int, err
 	var n int
 	err := s.one(ctx, op, func(tx dbtx) error {
 		err := tx.QueryRow(ctx, `UPDATE users SET otp_failures = otp_failures + 1 WHERE id = $1 RETURNING otp_failures`, id).Scan(&n)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound(op, "user")
-		}
-		return err
+		return c.Missing(err, pgx.ErrNoRows, op, "user")
 	})
 	return n, err
 }
@@ -344,7 +326,7 @@ func (s *Store) FinishTransaction(ctx context.Context, t *roamsign.TransactionRe
 		if tag.RowsAffected() == 0 {
 			var one int
 			if err := tx.QueryRow(ctx, `SELECT 1 FROM transactions WHERE id = $1`, r.ID).Scan(&one); errors.Is(err, pgx.ErrNoRows) {
-				return notFound(op, "transaction")
+				return c.NotFound(op, "transaction")
 			} else if err != nil {
 				return err
 			}
@@ -365,10 +347,7 @@ func (s *Store) GetTransaction(ctx context.Context, id string) (*roamsign.Transa
 		return nil, err
 	}
 	t, err := scanTx(s.pool.QueryRow(ctx, `SELECT `+c.TxCols+` FROM transactions WHERE id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, notFound(op, "transaction")
-	}
-	return t, classify(op, err)
+	return t, classify(op, c.Missing(err, pgx.ErrNoRows, op, "transaction"))
 }
 
 // GetTransactionByRequest implements [store.Store].
@@ -378,10 +357,7 @@ func (s *Store) GetTransactionByRequest(ctx context.Context, host roamsign.HostI
 		return nil, err
 	}
 	t, err := scanTx(s.pool.QueryRow(ctx, `SELECT `+c.TxCols+` FROM transactions WHERE host = $1 AND request_id = $2`, host, requestID))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, notFound(op, "transaction")
-	}
-	return t, classify(op, err)
+	return t, classify(op, c.Missing(err, pgx.ErrNoRows, op, "transaction"))
 }
 
 // ExpireTransactions implements [store.Store].
@@ -407,11 +383,8 @@ func (s *Store) ExpireTransactions(ctx context.Context, pendingBefore, deleteBef
 // transaction ends, so appends from every replica form one gap-free chain.
 // When mk is set it builds the record from the head (checkpoints).
 func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, a *roamsign.AuditRecord, mk c.MakeRecord) error {
-	var (
-		seq  int64
-		hash []byte
-	)
-	if err := tx.QueryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE`).Scan(&seq, &hash); err != nil {
+	seq, hash, err := c.ScanHead(tx.QueryRow(ctx, c.HeadQuery+` FOR UPDATE`))
+	if err != nil {
 		return err
 	}
 	if err := c.Link(a, seq, hash, s.now(), mk); err != nil {
@@ -496,11 +469,7 @@ func (s *Store) AuditHead(ctx context.Context) (int64, []byte, error) {
 	if err := s.open(op); err != nil {
 		return 0, nil, err
 	}
-	var (
-		seq  int64
-		hash []byte
-	)
-	err := s.pool.QueryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&seq, &hash)
+	seq, hash, err := c.ScanHead(s.pool.QueryRow(ctx, c.HeadQuery))
 	return seq, bytes.Clone(hash), classify(op, err)
 }
 

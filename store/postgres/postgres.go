@@ -19,6 +19,7 @@ import (
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/store"
+	c "github.com/roamsign/roamsign/store/internal/sqlcodec"
 )
 
 //go:embed migrations/*.sql
@@ -223,7 +224,7 @@ func classify(op string, err error) error {
 
 func (s *Store) open(op string) error {
 	if s.closed.Load() {
-		return roamsign.E(roamsign.ErrClosed, op, "store closed")
+		return c.Closed(op)
 	}
 	return nil
 }
@@ -276,10 +277,6 @@ func (s *Store) one(ctx context.Context, op string, fn func(dbtx) error) error {
 		}
 		backoff = min(2*backoff, 200*time.Millisecond)
 	}
-}
-
-func notFound(op, what string) error {
-	return roamsign.E(roamsign.ErrNotFound, op, "%s not found", what)
 }
 
 // Ping implements [store.Store].

@@ -49,10 +49,7 @@ func (s *Store) GetChallenge(ctx context.Context, id string) (*roamsign.Challeng
 		return nil, err
 	}
 	r, err := scanChallenge(s.r.QueryRowContext(ctx, `SELECT `+c.ChallengeCols+` FROM challenges WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound(op, "challenge")
-	}
-	return r, classify(op, err)
+	return r, classify(op, c.Missing(err, sql.ErrNoRows, op, "challenge"))
 }
 
 func (s *Store) execOne(ctx context.Context, op, what, q string, args ...any) error {
@@ -64,7 +61,7 @@ func (s *Store) execOne(ctx context.Context, op, what, q string, args ...any) er
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 0 {
-			return notFound(op, what)
+			return c.NotFound(op, what)
 		}
 		return nil
 	})
@@ -93,7 +90,7 @@ func (s *Store) FailChallenge(ctx context.Context, id string) (int, error) {
 		if errors.Is(err, sql.ErrNoRows) {
 			var one int
 			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM challenges WHERE id = ?`, id).Scan(&one); errors.Is(err, sql.ErrNoRows) {
-				return notFound(op, "challenge")
+				return c.NotFound(op, "challenge")
 			} else if err != nil {
 				return err
 			}
@@ -113,11 +110,8 @@ func (s *Store) ConsumeChallenge(ctx context.Context, id string, now time.Time) 
 // consume is the compare-and-set, inside a write transaction.
 func consume(ctx context.Context, tx *sql.Tx, op, id string, now time.Time) error {
 	r, err := scanChallenge(tx.QueryRowContext(ctx, `SELECT `+c.ChallengeCols+` FROM challenges WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return notFound(op, "challenge")
-	}
 	if err != nil {
-		return err
+		return c.Missing(err, sql.ErrNoRows, op, "challenge")
 	}
 	if err := store.ChallengeState(op, r, now); err != nil {
 		return err
@@ -191,10 +185,7 @@ func (s *Store) GetUser(ctx context.Context, id roamsign.UserID) (*roamsign.User
 		return nil, err
 	}
 	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+c.UserCols+` FROM users WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound(op, "user")
-	}
-	return u, classify(op, err)
+	return u, classify(op, c.Missing(err, sql.ErrNoRows, op, "user"))
 }
 
 // UpdateUser implements [store.Store]. The read, fn and the write happen in
@@ -204,11 +195,8 @@ func (s *Store) UpdateUser(ctx context.Context, id roamsign.UserID, fn func(*roa
 	const op = "sqlite.UpdateUser"
 	return s.writeTx(ctx, op, func(tx *sql.Tx) error {
 		u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+c.UserCols+` FROM users WHERE id = ?`, id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound(op, "user")
-		}
 		if err != nil {
-			return err
+			return c.Missing(err, sql.ErrNoRows, op, "user")
 		}
 		if err := fn(u); err != nil {
 			return err
@@ -259,10 +247,7 @@ func (s *Store) AddPINFailure(ctx context.Context, id roamsign.UserID, max int, 
 			locked_at = CASE WHEN locked = 0 AND pin_failures + 1 >= ?1 THEN ?2 ELSE locked_at END,
 			locked = CASE WHEN pin_failures + 1 >= ?1 THEN 1 ELSE locked END
 			WHERE id = ?3 RETURNING pin_failures, locked`, max, store.NormTime(now).UnixMicro(), id).Scan(&n, &locked)
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound(op, "user")
-		}
-		return err
+		return c.Missing(err, sql.ErrNoRows, op, "user")
 	})
 	return n, locked, err
 }
@@ -278,10 +263,7 @@ func (s *Store) AddOTPFailure(ctx context.Context, id roamsign.UserID) (int, err
 	var n int
 	err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `UPDATE users SET otp_failures = otp_failures + 1 WHERE id = ? RETURNING otp_failures`, id).Scan(&n)
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound(op, "user")
-		}
-		return err
+		return c.Missing(err, sql.ErrNoRows, op, "user")
 	})
 	return n, err
 }
@@ -335,7 +317,7 @@ func (s *Store) FinishTransaction(ctx context.Context, t *roamsign.TransactionRe
 		} else if n == 0 {
 			var one int
 			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM transactions WHERE id = ?`, r.ID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
-				return notFound(op, "transaction")
+				return c.NotFound(op, "transaction")
 			} else if err != nil {
 				return err
 			}
@@ -356,10 +338,7 @@ func (s *Store) GetTransaction(ctx context.Context, id string) (*roamsign.Transa
 		return nil, err
 	}
 	t, err := scanTx(s.r.QueryRowContext(ctx, `SELECT `+c.TxCols+` FROM transactions WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound(op, "transaction")
-	}
-	return t, classify(op, err)
+	return t, classify(op, c.Missing(err, sql.ErrNoRows, op, "transaction"))
 }
 
 // GetTransactionByRequest implements [store.Store].
@@ -369,10 +348,7 @@ func (s *Store) GetTransactionByRequest(ctx context.Context, host roamsign.HostI
 		return nil, err
 	}
 	t, err := scanTx(s.r.QueryRowContext(ctx, `SELECT `+c.TxCols+` FROM transactions WHERE host = ? AND request_id = ?`, host, requestID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound(op, "transaction")
-	}
-	return t, classify(op, err)
+	return t, classify(op, c.Missing(err, sql.ErrNoRows, op, "transaction"))
 }
 
 // ExpireTransactions implements [store.Store].
@@ -403,11 +379,8 @@ func (s *Store) ExpireTransactions(ctx context.Context, pendingBefore, deleteBef
 // appendTx appends a to the chain inside tx. When mk is set it builds the
 // record from the chain head instead (checkpoints).
 func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, a *roamsign.AuditRecord, mk c.MakeRecord) error {
-	var (
-		seq  int64
-		hash []byte
-	)
-	if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&seq, &hash); err != nil {
+	seq, hash, err := c.ScanHead(tx.QueryRowContext(ctx, c.HeadQuery))
+	if err != nil {
 		return err
 	}
 	if err := c.Link(a, seq, hash, s.now(), mk); err != nil {
@@ -477,11 +450,7 @@ func (s *Store) AuditHead(ctx context.Context) (int64, []byte, error) {
 	if err := s.open(op); err != nil {
 		return 0, nil, err
 	}
-	var (
-		seq  int64
-		hash []byte
-	)
-	err := s.r.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&seq, &hash)
+	seq, hash, err := c.ScanHead(s.r.QueryRowContext(ctx, c.HeadQuery))
 	return seq, bytes.Clone(hash), classify(op, err)
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/store"
+	c "github.com/roamsign/roamsign/store/internal/sqlcodec"
 )
 
 //go:embed migrations/*.sql
@@ -287,7 +288,7 @@ func classify(op string, err error) error {
 
 func (s *Store) open(op string) error {
 	if s.closed.Load() {
-		return roamsign.E(roamsign.ErrClosed, op, "store closed")
+		return c.Closed(op)
 	}
 	return nil
 }
@@ -326,10 +327,6 @@ func (s *Store) tryTx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
-}
-
-func notFound(op, what string) error {
-	return roamsign.E(roamsign.ErrNotFound, op, "%s not found", what)
 }
 
 // Ping implements [store.Store].

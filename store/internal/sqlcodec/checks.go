@@ -1,6 +1,8 @@
 package sqlcodec
 
 import (
+	"errors"
+
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/store"
 )
@@ -139,4 +141,22 @@ func NotPending(op string) error {
 // HeadMoved reports an audit append whose chain head changed underneath it.
 func HeadMoved(op string) error {
 	return roamsign.E(roamsign.ErrInternal, op, "audit chain head moved during append")
+}
+
+// Missing returns [NotFound] for what when err is the driver's "no rows"
+// error noRows (sql.ErrNoRows, pgx.ErrNoRows), and err otherwise.
+func Missing(err, noRows error, op, what string) error {
+	if errors.Is(err, noRows) {
+		return NotFound(op, what)
+	}
+	return err
+}
+
+// HeadQuery reads the audit chain head; [ScanHead] reads its row.
+const HeadQuery = `SELECT seq, hash FROM audit_head WHERE id = 1`
+
+// ScanHead reads the row of [HeadQuery].
+func ScanHead(row Scanner) (seq int64, hash []byte, err error) {
+	err = row.Scan(&seq, &hash)
+	return seq, hash, err
 }
