@@ -105,12 +105,8 @@ func (s *Store) FailChallenge(ctx context.Context, id string) (int, error) {
 		err := tx.QueryRow(ctx, `UPDATE challenges SET tries = tries + 1 WHERE id = $1 AND NOT consumed RETURNING tries`, id).Scan(&tries)
 		if errors.Is(err, pgx.ErrNoRows) {
 			var consumed bool
-			if err := tx.QueryRow(ctx, `SELECT consumed FROM challenges WHERE id = $1`, id).Scan(&consumed); errors.Is(err, pgx.ErrNoRows) {
-				return c.NotFound(op, "challenge")
-			} else if err != nil {
-				return err
-			}
-			return c.Used(op)
+			probe := tx.QueryRow(ctx, `SELECT consumed FROM challenges WHERE id = $1`, id).Scan(&consumed)
+			return c.Unmatched(probe, pgx.ErrNoRows, op, "challenge", c.Used(op))
 		}
 		return err
 	})
@@ -285,59 +281,43 @@ func (s *Store) ResetOTPFailures(ctx context.Context, id roamsign.UserID) error 
 // BeginTransaction implements [store.Store].
 func (s *Store) BeginTransaction(ctx context.Context, challengeID string, now time.Time, t *roamsign.TransactionRecord, audit *roamsign.AuditRecord) error {
 	const op = "postgres.BeginTransaction"
-	r, a, err := c.Begin(op, challengeID, t, audit)
-	if err != nil {
-		return err
-	}
-	err = s.tx(ctx, op, func(tx pgx.Tx) error {
-		*a = *store.CloneAudit(audit)
-		if err := consume(ctx, tx, op, challengeID, now); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO transactions (`+c.TxCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`, c.TxArgs(r, times)...)
-		if pgCode(err) == "23505" {
-			return c.Exists(op, "transaction id or request id already used")
-		}
-		if err != nil {
-			return err
-		}
-		return s.appendTx(ctx, tx, a, nil)
+	return c.Begin(op, challengeID, t, audit, func(r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error {
+		return s.tx(ctx, op, func(tx pgx.Tx) error {
+			c.Reset(a, audit)
+			if err := consume(ctx, tx, op, challengeID, now); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO transactions (`+c.TxCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`, c.TxArgs(r, times)...)
+			if pgCode(err) == "23505" {
+				return c.Exists(op, "transaction id or request id already used")
+			}
+			if err != nil {
+				return err
+			}
+			return s.appendTx(ctx, tx, a, nil)
+		})
 	})
-	if err == nil {
-		*audit = *a
-	}
-	return err
 }
 
 // FinishTransaction implements [store.Store].
 func (s *Store) FinishTransaction(ctx context.Context, t *roamsign.TransactionRecord, audit *roamsign.AuditRecord) error {
 	const op = "postgres.FinishTransaction"
-	r, a, err := c.Finish(op, t, audit)
-	if err != nil {
-		return err
-	}
-	err = s.tx(ctx, op, func(tx pgx.Tx) error {
-		*a = *store.CloneAudit(audit)
-		tag, err := tx.Exec(ctx, `UPDATE transactions SET state = $1, items = $2, chain = $3, sig_alg = $4, error = $5, updated_at = $6
-			WHERE id = $7 AND state = $8`, c.FinishArgs(r, times)...)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			var one int
-			if err := tx.QueryRow(ctx, `SELECT 1 FROM transactions WHERE id = $1`, r.ID).Scan(&one); errors.Is(err, pgx.ErrNoRows) {
-				return c.NotFound(op, "transaction")
-			} else if err != nil {
+	return c.Finish(op, t, audit, func(r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error {
+		return s.tx(ctx, op, func(tx pgx.Tx) error {
+			c.Reset(a, audit)
+			tag, err := tx.Exec(ctx, `UPDATE transactions SET state = $1, items = $2, chain = $3, sig_alg = $4, error = $5, updated_at = $6
+				WHERE id = $7 AND state = $8`, c.FinishArgs(r, times)...)
+			if err != nil {
 				return err
 			}
-			return c.NotPending(op)
-		}
-		return s.appendTx(ctx, tx, a, nil)
+			if tag.RowsAffected() == 0 {
+				var one int
+				probe := tx.QueryRow(ctx, `SELECT 1 FROM transactions WHERE id = $1`, r.ID).Scan(&one)
+				return c.Unmatched(probe, pgx.ErrNoRows, op, "transaction", c.NotPending(op))
+			}
+			return s.appendTx(ctx, tx, a, nil)
+		})
 	})
-	if err == nil {
-		*audit = *a
-	}
-	return err
 }
 
 // GetTransaction implements [store.Store].

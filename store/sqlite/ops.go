@@ -89,12 +89,8 @@ func (s *Store) FailChallenge(ctx context.Context, id string) (int, error) {
 		err := tx.QueryRowContext(ctx, `UPDATE challenges SET tries = tries + 1 WHERE id = ? AND consumed = 0 RETURNING tries`, id).Scan(&tries)
 		if errors.Is(err, sql.ErrNoRows) {
 			var one int
-			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM challenges WHERE id = ?`, id).Scan(&one); errors.Is(err, sql.ErrNoRows) {
-				return c.NotFound(op, "challenge")
-			} else if err != nil {
-				return err
-			}
-			return c.Used(op)
+			probe := tx.QueryRowContext(ctx, `SELECT 1 FROM challenges WHERE id = ?`, id).Scan(&one)
+			return c.Unmatched(probe, sql.ErrNoRows, op, "challenge", c.Used(op))
 		}
 		return err
 	})
@@ -276,59 +272,43 @@ func (s *Store) ResetOTPFailures(ctx context.Context, id roamsign.UserID) error 
 // BeginTransaction implements [store.Store].
 func (s *Store) BeginTransaction(ctx context.Context, challengeID string, now time.Time, t *roamsign.TransactionRecord, audit *roamsign.AuditRecord) error {
 	const op = "sqlite.BeginTransaction"
-	r, a, err := c.Begin(op, challengeID, t, audit)
-	if err != nil {
-		return err
-	}
-	err = s.writeTx(ctx, op, func(tx *sql.Tx) error {
-		if err := consume(ctx, tx, op, challengeID, now); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO transactions (`+c.TxCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, c.TxArgs(r, times)...)
-		if sqliteCode(err) == codeConstraint {
-			return c.Exists(op, "transaction id or request id already used")
-		}
-		if err != nil {
-			return err
-		}
-		return s.appendTx(ctx, tx, a, nil)
+	return c.Begin(op, challengeID, t, audit, func(r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error {
+		return s.writeTx(ctx, op, func(tx *sql.Tx) error {
+			if err := consume(ctx, tx, op, challengeID, now); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO transactions (`+c.TxCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, c.TxArgs(r, times)...)
+			if sqliteCode(err) == codeConstraint {
+				return c.Exists(op, "transaction id or request id already used")
+			}
+			if err != nil {
+				return err
+			}
+			return s.appendTx(ctx, tx, a, nil)
+		})
 	})
-	if err == nil {
-		*audit = *a
-	}
-	return err
 }
 
 // FinishTransaction implements [store.Store].
 func (s *Store) FinishTransaction(ctx context.Context, t *roamsign.TransactionRecord, audit *roamsign.AuditRecord) error {
 	const op = "sqlite.FinishTransaction"
-	r, a, err := c.Finish(op, t, audit)
-	if err != nil {
-		return err
-	}
-	err = s.writeTx(ctx, op, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE transactions SET state = ?, items = ?, chain = ?, sig_alg = ?, error = ?, updated_at = ?
-			WHERE id = ? AND state = ?`, c.FinishArgs(r, times)...)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			var one int
-			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM transactions WHERE id = ?`, r.ID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
-				return c.NotFound(op, "transaction")
-			} else if err != nil {
+	return c.Finish(op, t, audit, func(r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error {
+		return s.writeTx(ctx, op, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `UPDATE transactions SET state = ?, items = ?, chain = ?, sig_alg = ?, error = ?, updated_at = ?
+				WHERE id = ? AND state = ?`, c.FinishArgs(r, times)...)
+			if err != nil {
 				return err
 			}
-			return c.NotPending(op)
-		}
-		return s.appendTx(ctx, tx, a, nil)
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 0 {
+				var one int
+				probe := tx.QueryRowContext(ctx, `SELECT 1 FROM transactions WHERE id = ?`, r.ID).Scan(&one)
+				return c.Unmatched(probe, sql.ErrNoRows, op, "transaction", c.NotPending(op))
+			}
+			return s.appendTx(ctx, tx, a, nil)
+		})
 	})
-	if err == nil {
-		*audit = *a
-	}
-	return err
 }
 
 // GetTransaction implements [store.Store].

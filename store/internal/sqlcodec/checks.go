@@ -87,22 +87,35 @@ func Updated(op string, id roamsign.UserID, u *roamsign.UserRecord) error {
 	return nil
 }
 
-// Begin checks the arguments of BeginTransaction and returns normalised
-// copies of the transaction and the audit record to write.
-func Begin(op, challengeID string, t *roamsign.TransactionRecord, audit *roamsign.AuditRecord) (*roamsign.TransactionRecord, *roamsign.AuditRecord, error) {
+// Write writes a transaction record r and its audit record a in one
+// database transaction; it may run more than once.
+type Write func(r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error
+
+// Begin checks the arguments of BeginTransaction and runs write with
+// normalised copies of t and audit; on success the appended audit record is
+// copied back to audit.
+func Begin(op, challengeID string, t *roamsign.TransactionRecord, audit *roamsign.AuditRecord, write Write) error {
 	if err := store.PrepareBegin(op, challengeID, t, audit); err != nil {
-		return nil, nil, err
+		return err
 	}
-	return normTx(t), store.CloneAudit(audit), nil
+	return run(t, audit, write)
 }
 
-// Finish checks the arguments of FinishTransaction and returns normalised
-// copies of the transaction and the audit record to write.
-func Finish(op string, t *roamsign.TransactionRecord, audit *roamsign.AuditRecord) (*roamsign.TransactionRecord, *roamsign.AuditRecord, error) {
+// Finish is [Begin] for FinishTransaction.
+func Finish(op string, t *roamsign.TransactionRecord, audit *roamsign.AuditRecord, write Write) error {
 	if err := store.PrepareFinish(op, t, audit); err != nil {
-		return nil, nil, err
+		return err
 	}
-	return normTx(t), store.CloneAudit(audit), nil
+	return run(t, audit, write)
+}
+
+func run(t *roamsign.TransactionRecord, audit *roamsign.AuditRecord, write Write) error {
+	a := store.CloneAudit(audit)
+	if err := write(normTx(t), a); err != nil {
+		return err
+	}
+	*audit = *a
+	return nil
 }
 
 func normTx(t *roamsign.TransactionRecord) *roamsign.TransactionRecord {
@@ -159,4 +172,18 @@ const HeadQuery = `SELECT seq, hash FROM audit_head WHERE id = 1`
 func ScanHead(row Scanner) (seq int64, hash []byte, err error) {
 	err = row.Scan(&seq, &hash)
 	return seq, hash, err
+}
+
+// Unmatched explains a conditional write that matched no row from probe,
+// the error of reading the row back: [NotFound] for what when there is no
+// row (noRows), probe itself when the read failed, else why (the row is in
+// another state).
+func Unmatched(probe, noRows error, op, what string, why error) error {
+	if errors.Is(probe, noRows) {
+		return NotFound(op, what)
+	}
+	if probe != nil {
+		return probe
+	}
+	return why
 }
