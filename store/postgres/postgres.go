@@ -5,10 +5,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math/rand/v2"
 	"net"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -26,13 +24,7 @@ import (
 var migrations embed.FS
 
 // SchemaVersion is the schema version this build writes and understands.
-var SchemaVersion = func() int {
-	ms, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		panic(err)
-	}
-	return len(ms)
-}()
+var SchemaVersion = c.MustCount(migrations)
 
 // Options configure [Open] and [New]. The zero value uses the pool's
 // defaults and time.Now.
@@ -113,7 +105,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 			return nil, err
 		}
 		if v < SchemaVersion {
-			return nil, fmt.Errorf("%w: database has version %d, this build needs %d", store.ErrSchemaTooOld, v, SchemaVersion)
+			return nil, c.TooOld(v, SchemaVersion)
 		}
 		return s, nil
 	}
@@ -125,7 +117,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 
 func checkVersion(v int) error {
 	if v > SchemaVersion {
-		return fmt.Errorf("%w: database has version %d, this build knows %d", store.ErrSchemaTooNew, v, SchemaVersion)
+		return c.TooNew(v, SchemaVersion)
 	}
 	return nil
 }
@@ -134,11 +126,10 @@ func checkVersion(v int) error {
 // schema_version row lock, so replicas starting together migrate once.
 func (s *Store) migrate(ctx context.Context) error {
 	const op = "postgres.Open"
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	names, err := c.Migrations(migrations)
 	if err != nil {
 		return roamsign.Wrap(roamsign.ErrInternal, op, err, "reading migrations")
 	}
-	sort.Strings(names)
 	// Concurrent CREATE TABLE IF NOT EXISTS may collide in the catalog; the
 	// retry in tx absorbs that (unique violation on pg_type).
 	return s.tx(ctx, op, func(tx pgx.Tx) error {
@@ -152,22 +143,13 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err := tx.QueryRow(ctx, `SELECT version FROM schema_version WHERE id = 1 FOR UPDATE`).Scan(&v); err != nil {
 			return err
 		}
-		if err := checkVersion(v); err != nil {
+		return c.Apply(migrations, names, v, func(body string) error {
+			_, err := tx.Exec(ctx, body)
 			return err
-		}
-		for i := v; i < len(names); i++ {
-			body, err := migrations.ReadFile(names[i])
-			if err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, string(body)); err != nil {
-				return fmt.Errorf("migration %s: %w", names[i], err)
-			}
-			if _, err := tx.Exec(ctx, `UPDATE schema_version SET version = $1 WHERE id = 1`, i+1); err != nil {
-				return err
-			}
-		}
-		return nil
+		}, func(v int) error {
+			_, err := tx.Exec(ctx, `UPDATE schema_version SET version = $1 WHERE id = 1`, v)
+			return err
+		})
 	})
 }
 
@@ -190,11 +172,7 @@ func retryable(err error) bool {
 }
 
 func classify(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var re *roamsign.Error
-	if errors.As(err, &re) {
+	if c.Typed(err) {
 		return err
 	}
 	code := pgCode(err)
