@@ -210,23 +210,9 @@ func (s *Store) open(op string) error {
 // tx runs fn in a transaction, retrying after serialization failures and
 // deadlocks with jittered backoff. fn may run more than once.
 func (s *Store) tx(ctx context.Context, op string, fn func(pgx.Tx) error) error {
-	if err := s.open(op); err != nil {
-		return err
-	}
-	backoff := 2 * time.Millisecond
-	var err error
-	for attempt := 0; ; attempt++ {
-		err = pgx.BeginFunc(ctx, s.pool, fn)
-		if err == nil || !(retryable(err) || (attempt == 0 && pgCode(err) == "23505" && op == "postgres.Open")) || attempt >= s.maxRetries {
-			return classify(op, err)
-		}
-		select {
-		case <-ctx.Done():
-			return classify(op, err)
-		case <-time.After(backoff/2 + rand.N(backoff)):
-		}
-		backoff = min(2*backoff, 200*time.Millisecond)
-	}
+	return s.retry(ctx, op, func() error { return pgx.BeginFunc(ctx, s.pool, fn) }, func(attempt int, err error) bool {
+		return retryable(err) || (attempt == 0 && pgCode(err) == "23505" && op == "postgres.Open")
+	})
 }
 
 // dbtx is what a pool and a transaction share.
@@ -239,13 +225,20 @@ type dbtx interface {
 // the pool (autocommit: one round trip per statement instead of BEGIN …
 // COMMIT), retrying after serialization failures like [Store.tx].
 func (s *Store) one(ctx context.Context, op string, fn func(dbtx) error) error {
+	return s.retry(ctx, op, func() error { return fn(s.pool) }, func(_ int, err error) bool { return retryable(err) })
+}
+
+// retry runs try until it succeeds, fails with an error again rejects, or
+// s.maxRetries retries are spent, waiting a jittered backoff (doubling up
+// to 200 ms) between attempts.
+func (s *Store) retry(ctx context.Context, op string, try func() error, again func(attempt int, err error) bool) error {
 	if err := s.open(op); err != nil {
 		return err
 	}
 	backoff := 2 * time.Millisecond
 	for attempt := 0; ; attempt++ {
-		err := fn(s.pool)
-		if err == nil || !retryable(err) || attempt >= s.maxRetries {
+		err := try()
+		if err == nil || !again(attempt, err) || attempt >= s.maxRetries {
 			return classify(op, err)
 		}
 		select {
