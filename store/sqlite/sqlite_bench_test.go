@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/store/internal/sqlcodec"
 	"github.com/roamsign/roamsign/store/storetest"
 )
 
@@ -51,7 +52,7 @@ func BenchmarkChallenges(b *testing.B) {
 			}
 			b.ResetTimer()
 			storetest.RunSplit(b, g, func(i int) error {
-				if _, err := s.w.ExecContext(ctx, `INSERT INTO challenges (`+challengeCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+				if _, err := s.w.ExecContext(ctx, `INSERT INTO challenges (`+sqlcodec.ChallengeCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 					ids[i], "u1", "hr", []byte{1}, []byte{2}, []byte{3}, 1, "", "", "", 1, 2, 0, 3, 0, nil, 0); err != nil {
 					return err
 				}
