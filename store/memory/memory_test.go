@@ -1,7 +1,9 @@
 package memory
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/store"
@@ -38,5 +40,38 @@ func TestAuditTamper(t *testing.T) {
 			s.mu.Unlock()
 			storetest.ExpectBreak(t, s, tc.seq, tc.reason)
 		})
+	}
+}
+
+// liveLog appends a record right after the head is read, as a busy server
+// does while its audit log is being verified.
+type liveLog struct{ *Store }
+
+func (l liveLog) AuditHead(ctx context.Context) (int64, []byte, error) {
+	seq, hash, err := l.Store.AuditHead(ctx)
+	if err == nil {
+		err = l.Store.AppendAudit(ctx, &roamsign.AuditRecord{Event: roamsign.AuditSigned, User: "900101145678", Host: "h", Outcome: "ok", Time: time.Now().UTC()})
+	}
+	return seq, hash, err
+}
+
+func TestVerifyAuditOnLiveLog(t *testing.T) {
+	ctx := context.Background()
+	s := New(Options{})
+	for i := 0; i < 3; i++ {
+		if err := s.AppendAudit(ctx, &roamsign.AuditRecord{Event: roamsign.AuditAuthorised, User: "900101145678", Host: "h", Outcome: "ok", Time: time.Now().UTC()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := store.VerifyAudit(ctx, liveLog{s}, store.VerifyOptions{})
+	if err != nil {
+		t.Fatalf("a record appended during verification was reported as a break: %v", err)
+	}
+	if res.HeadSeq != 3 {
+		t.Fatalf("verified up to %d, want the head read at the start (3)", res.HeadSeq)
+	}
+	// The next verification covers the appended record.
+	if res, err = store.VerifyAudit(ctx, s, store.VerifyOptions{}); err != nil || res.HeadSeq != 4 {
+		t.Fatalf("second verification: %+v %v", res, err)
 	}
 }
