@@ -235,14 +235,23 @@ func TestKill9DuringBatch(t *testing.T) {
 		t.Fatalf("transaction state %q after sweep", tx.State)
 	}
 	// Every signed transaction must have an audit record.
-	audited := false
+	audited, authorised := false, false
+	var events []string
 	if err := st.ScanAudit(ctx, 1, func(a *roamsign.AuditRecord) error {
+		events = append(events, string(a.Event))
 		if a.TransactionID == tx.ID && a.Event == roamsign.AuditSigned {
 			audited = true
+		}
+		if a.TransactionID == tx.ID && a.Event == roamsign.AuditAuthorised {
+			authorised = true
 		}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
+	}
+	t.Logf("audit events: %v", events)
+	if !authorised {
+		t.Fatalf("transaction %s exists without its %s audit record", tx.ID, roamsign.AuditAuthorised)
 	}
 	if tx.State == roamsign.TxSigned && !audited {
 		t.Fatalf("transaction %s signed without an audit record", tx.ID)
