@@ -4,7 +4,7 @@ GO      ?= go
 PKGS    ?= ./...
 TIMEOUT ?= 60m
 
-.PHONY: all deps test vet fmt-check build nocgo serve fuzz bench
+.PHONY: all deps test vet fmt-check build nocgo serve fuzz bench quickstart
 
 all: build
 
@@ -33,6 +33,14 @@ nocgo:
 ## serve: run the example sign server on embedded defaults
 serve:
 	$(GO) run ./examples/signserver serve
+
+## fuzz: run every fuzz target for FUZZTIME each (default 20s; the campaign uses FUZZTIME=10m)
+fuzz:
+	./scripts/fuzz.sh
+
+## quickstart: run the README quick start as a newcomer would and sign one hash over the HTTP API
+quickstart:
+	./scripts/quickstart-check.sh
 
 ## bench: benchmarks with their raw baselines
 bench: deps

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -239,4 +241,36 @@ func TestHostContext(t *testing.T) {
 	if _, ok := roamsign.HostFromContext(roamsign.WithHost(context.Background(), "")); ok {
 		t.Fatal("empty host accepted")
 	}
+}
+
+func TestFormatDN(t *testing.T) {
+	name := pkix.Name{
+		Country:    []string{"MY"},
+		CommonName: "ALI, BIN ABU",
+		ExtraNames: []pkix.AttributeTypeAndValue{
+			{Type: asn1.ObjectIdentifier{2, 5, 4, 4}, Value: "900101145678"},
+			{Type: asn1.ObjectIdentifier{2, 5, 4, 5}, Value: "900101145678"},
+		},
+	}
+	raw, err := asn1.Marshal(name.ToRDNSequence())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := roamsign.FormatDN(raw)
+	want := `C=MY, CN=ALI\, BIN ABU, SURNAME=900101145678, SERIALNUMBER=900101145678`
+	if got != want {
+		t.Fatalf("FormatDN = %q, want %q", got, want)
+	}
+	if roamsign.FormatDN([]byte{0x30, 0x03, 0x01}) != "" || roamsign.FormatDN(append(raw, 0)) != "" {
+		t.Fatal("malformed DN accepted")
+	}
+}
+
+func FuzzFormatDN(f *testing.F) {
+	raw, _ := asn1.Marshal(pkix.Name{CommonName: "x", Country: []string{"MY"}}.ToRDNSequence())
+	f.Add(raw)
+	f.Add([]byte{0x30, 0x00})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_ = roamsign.FormatDN(b)
+	})
 }

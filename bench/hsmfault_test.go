@@ -193,12 +193,11 @@ func TestHSMSessionsClosedUnderLoad(t *testing.T) {
 		l.ok, l.errs, rec1.Round(time.Millisecond), rec2.Round(time.Millisecond))
 }
 
-// tokenGoneKinds are the error kinds accepted while the token is away.
-// The PKCS#11 store reports a key of a vanished SoftHSM2 token as
-// roamsign.ErrNotFound (HTTP 404) rather than ErrUnavailable (503):
-// SoftHSM2 returns no error code, only an empty object search. Remove
-// ErrNotFound here once package hsm maps a vanished key to unavailable.
-var tokenGoneKinds = []roamsign.Kind{roamsign.ErrUnavailable, roamsign.ErrNotFound}
+// tokenGoneKinds are the error kinds accepted while the token is away:
+// only roamsign.ErrUnavailable (HTTP 503). SoftHSM2 answers a search on a
+// vanished token with an empty result, and package hsm reports a key it
+// held and did not delete as unavailable, never as "not found".
+var tokenGoneKinds = []roamsign.Kind{roamsign.ErrUnavailable}
 
 // TestHSMTokenRemovedUnderLoad takes the token away while hosts sign (its
 // SoftHSM2 directory renamed), brings it back and re-initialises the

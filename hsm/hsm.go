@@ -9,10 +9,6 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/hex"
-	"math/big"
-
-	"golang.org/x/crypto/cryptobyte"
-	"golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/roamsign/roamsign"
 )
@@ -271,20 +267,42 @@ func digestInfo(h crypto.Hash, digest []byte) []byte {
 }
 
 // ecdsaDER converts an r‖s signature (PKCS#11 CKM_ECDSA output) to an ASN.1
-// DER Ecdsa-Sig-Value.
+// DER Ecdsa-Sig-Value, in one allocation.
 func ecdsaDER(rs []byte) ([]byte, error) {
-	if len(rs) == 0 || len(rs)%2 != 0 {
-		return nil, roamsign.E(roamsign.ErrInternal, "hsm.ecdsaDER", "ECDSA signature of odd length %d", len(rs))
+	if len(rs) == 0 || len(rs)%2 != 0 || len(rs) > 2*66 {
+		return nil, roamsign.E(roamsign.ErrInternal, "hsm.ecdsaDER", "ECDSA signature of unexpected length %d", len(rs))
 	}
 	n := len(rs) / 2
-	r := new(big.Int).SetBytes(rs[:n])
-	s := new(big.Int).SetBytes(rs[n:])
-	var b cryptobyte.Builder
-	b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1BigInt(r)
-		b.AddASN1BigInt(s)
-	})
-	return b.Bytes()
+	r, s := derInt(rs[:n]), derInt(rs[n:])
+	body := 2 + len(r) + 2 + len(s) // both fit in short-form lengths (≤ 67)
+	out := make([]byte, 0, 3+body)
+	out = append(out, 0x30)
+	if body < 0x80 {
+		out = append(out, byte(body))
+	} else {
+		out = append(out, 0x81, byte(body))
+	}
+	out = append(out, 0x02, byte(len(r)))
+	out = append(out, r...)
+	out = append(out, 0x02, byte(len(s)))
+	out = append(out, s...)
+	return out, nil
+}
+
+// derInt returns the content octets of a DER INTEGER for the unsigned
+// big-endian value b: leading zeros removed, one zero added when the high
+// bit is set. The result may alias b, or be a short constant.
+func derInt(b []byte) []byte {
+	for len(b) > 1 && b[0] == 0 {
+		b = b[1:]
+	}
+	if len(b) == 0 {
+		return []byte{0}
+	}
+	if b[0]&0x80 != 0 {
+		return append([]byte{0}, b...)
+	}
+	return b
 }
 
 // samePublicKey reports whether a and b are the same public key.

@@ -375,6 +375,10 @@ func (s *PKCS11Store) recover(op string, seen uint64, cause error) error {
 		err = s.loginLocked(op, false)
 	}
 	if err != nil {
+		if k := roamsign.KindOf(err); k == roamsign.ErrNotFound || k == roamsign.ErrConflict {
+			// The token went away (or is ambiguous now): unavailable.
+			return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "the token cannot be found again")
+		}
 		return mapErr(roamsign.ErrUnavailable, op, err, "cannot log in to the token again")
 	}
 	s.epoch.Add(1)
@@ -402,11 +406,15 @@ func (s *PKCS11Store) withSession(ctx context.Context, op string, fn func(*p11Se
 		}
 		var ss *p11Session
 		select {
-		case ss = <-s.pool:
-		case <-s.done:
-			return roamsign.E(roamsign.ErrClosed, op, "key store closed")
-		case <-ctx.Done():
-			return roamsign.Wrap(roamsign.ErrUnavailable, op, ctx.Err(), "no PKCS#11 session became free")
+		case ss = <-s.pool: // a free session: no wait
+		default:
+			select {
+			case ss = <-s.pool:
+			case <-s.done:
+				return roamsign.E(roamsign.ErrClosed, op, "key store closed")
+			case <-ctx.Done():
+				return roamsign.Wrap(roamsign.ErrUnavailable, op, ctx.Err(), "no PKCS#11 session became free")
+			}
 		}
 		if s.closed.Load() {
 			s.pool <- ss
@@ -607,6 +615,14 @@ func (k *p11Key) handle(op string, ss *p11Session) (pkcs11.ObjectHandle, error) 
 		return c.h, nil
 	}
 	h, a, err := k.s.findPrivate(op, ss, k.id)
+	if errors.Is(err, roamsign.ErrNotFound) && !k.deleted.Load() {
+		// This store held the key and did not delete it: the token (or
+		// the object) vanished under us, for example a token removed or a
+		// token directory taken away. Report it as unavailable, so hosts
+		// retry instead of concluding the user has no key; it still never
+		// signs.
+		return 0, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "the key is no longer visible in the token")
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -36,6 +36,7 @@ func openPKCS11(t testing.TB, tok *softhsmtest.Token, sessions int) *hsm.PKCS11S
 }
 
 func TestPKCS11Conformance(t *testing.T) {
+	t.Parallel() // sequential tests (those that finalise the library) have finished
 	runConformance(t, func(t *testing.T) hsm.KeyStore {
 		return openPKCS11(t, softhsmtest.New(t), 2)
 	})
@@ -44,6 +45,7 @@ func TestPKCS11Conformance(t *testing.T) {
 // 64 goroutines × 200 signatures through a pool of 4 sessions; every
 // signature verifies.
 func TestPKCS11Concurrency(t *testing.T) {
+	t.Parallel() // sequential tests (those that finalise the library) have finished
 	tok := softhsmtest.New(t)
 	ks := openPKCS11(t, tok, 4)
 	ctx := context.Background()
@@ -623,5 +625,39 @@ func TestPKCS11OpenAfterFinalize(t *testing.T) {
 			t.Fatal(err)
 		}
 		verify(t, k.Public(), crypto.SHA256, d, sig, crypto.SHA256)
+	}
+}
+
+// A token that goes away fails closed: typed ErrUnavailable, every time,
+// and no signature.
+func TestPKCS11TokenRemoved(t *testing.T) {
+	ctx := context.Background()
+	tok := softhsmtest.New(t)
+	ks := openPKCS11(t, tok, 2)
+	k, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "k", Algorithm: roamsign.ECP256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := digestOf(crypto.SHA256, "x")
+	if _, err := k.Sign(nil, d, crypto.SHA256); err != nil {
+		t.Fatal(err)
+	}
+	p := softhsmtest.Module(t)
+	slot := tok.Slot(t, p)
+	tok.Remove(t)
+	if err := p.CloseAllSessions(slot); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		sig, err := k.Sign(nil, d, crypto.SHA256)
+		if sig != nil {
+			t.Fatal("a signature from a removed token")
+		}
+		wantKind(t, err, roamsign.ErrUnavailable)
+	}
+	_, err = ks.List(ctx)
+	wantKind(t, err, roamsign.ErrUnavailable)
+	if err := ks.Close(); err != nil {
+		t.Fatalf("Close after removal: %v", err)
 	}
 }

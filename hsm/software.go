@@ -29,6 +29,7 @@ import (
 	"golang.org/x/crypto/argon2"
 
 	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/internal/atomicfile"
 )
 
 // KDFParams are the Argon2id parameters that derive the software store's
@@ -246,54 +247,13 @@ func readLimited(path string) ([]byte, error) {
 	return b, nil
 }
 
-// writeFileAtomic writes dir/name with mode 0600 through a temporary file
-// that is synced and then renamed (replace) or hard-linked (no replace:
-// fs.ErrExist when the name exists); the directory is synced afterwards.
-func writeFileAtomic(dir, name string, data []byte, replace bool) (err error) {
-	f, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil || !replace {
-			_ = os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	final := filepath.Join(dir, name)
+// writeFileAtomic writes dir/name atomically with mode 0600, replacing an
+// existing file (replace) or refusing to (fs.ErrExist).
+func writeFileAtomic(dir, name string, data []byte, replace bool) error {
 	if replace {
-		err = os.Rename(tmp, final)
-	} else {
-		err = os.Link(tmp, final)
+		return atomicfile.Replace(filepath.Join(dir, name), data, 0o600)
 	}
-	if err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.Create(filepath.Join(dir, name), data, 0o600)
 }
 
 func (s *SoftwareStore) checkOpen(op string) error {
@@ -461,7 +421,7 @@ func (s *SoftwareStore) Delete(ctx context.Context, id string) error {
 	if err := os.Remove(filepath.Join(s.dir, id+chainSuffix)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "cannot delete the chain file")
 	}
-	if err := syncDir(s.dir); err != nil {
+	if err := atomicfile.SyncDir(s.dir); err != nil {
 		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "cannot sync the key directory")
 	}
 	return nil
@@ -704,7 +664,7 @@ func (s *SoftwareStore) DeleteMAC(ctx context.Context, id string) error {
 		m.deleted.Store(true)
 	}
 	delete(s.macs, id)
-	return syncDir(s.dir)
+	return atomicfile.SyncDir(s.dir)
 }
 
 type softMAC struct {

@@ -30,6 +30,7 @@ func openSoftware(t testing.TB, dir string, pass string) *hsm.SoftwareStore {
 }
 
 func TestSoftwareConformance(t *testing.T) {
+	t.Parallel() // sequential tests (those that finalise the library) have finished
 	runConformance(t, func(t *testing.T) hsm.KeyStore {
 		return openSoftware(t, t.TempDir(), "correct horse battery staple")
 	})
@@ -164,4 +165,55 @@ func TestSoftwareAtRest(t *testing.T) {
 	})
 	_, err = hsm.OpenSoftware(ctx, hsm.SoftwareConfig{Dir: dir, Passphrase: pass})
 	wantKind(t, err, roamsign.ErrInternal)
+}
+
+// FuzzSoftwareFiles feeds arbitrary key, MAC and chain files to the
+// software store: nothing panics, every error is typed, and nothing but a
+// sealed key opens.
+func FuzzSoftwareFiles(f *testing.F) {
+	ctx := context.Background()
+	dir := f.TempDir()
+	ks := openSoftware(f, dir, "fuzz passphrase")
+	defer ks.Close()
+	real, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "real", Algorithm: roamsign.ECP256})
+	if err != nil {
+		f.Fatal(err)
+	}
+	good, _ := os.ReadFile(filepath.Join(dir, "real.key"))
+	f.Add(good, []byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"))
+	f.Add([]byte(`{"version":1,"id":"x","algorithm":"EC-P256","sealed":"AAAA"}`), []byte{})
+	f.Add([]byte(`{"version":1,"id":"x","sealed":null}`), []byte("garbage"))
+	f.Fuzz(func(t *testing.T, keyFile, chainFile []byte) {
+		typed := func(err error) {
+			if err != nil && roamsign.KindOf(err) == roamsign.KindUnknown {
+				t.Fatalf("untyped error %v", err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dir, "x.key"), keyFile, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "x.mac"), keyFile, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "real.chain.pem"), chainFile, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ks.Key(ctx, "x"); err == nil {
+			t.Fatal("a forged key file opened")
+		} else {
+			typed(err)
+		}
+		if _, err := ks.MACKey(ctx, "x"); err == nil {
+			t.Fatal("a forged MAC key file opened")
+		} else {
+			typed(err)
+		}
+		_, err := ks.List(ctx)
+		typed(err)
+		certs, err := ks.Chain(ctx, real.ID())
+		typed(err)
+		if err == nil && len(certs) > 0 && !certs[0].PublicKey.(interface{ Equal(crypto.PublicKey) bool }).Equal(real.Public()) {
+			t.Fatal("Chain returned a leaf for another key")
+		}
+	})
 }

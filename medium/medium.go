@@ -144,7 +144,7 @@ func Summarize(chain [][]byte) (*roamsign.CertificateSummary, error) {
 		return nil, roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "parsing certificate")
 	}
 	return &roamsign.CertificateSummary{
-		Subject: c.Subject.String(), Issuer: c.Issuer.String(), SerialNumber: hex.EncodeToString(c.SerialNumber.Bytes()),
+		Subject: roamsign.FormatDN(c.RawSubject), Issuer: roamsign.FormatDN(c.RawIssuer), SerialNumber: hex.EncodeToString(c.SerialNumber.Bytes()),
 		NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(),
 	}, nil
 }

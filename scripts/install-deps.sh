@@ -3,9 +3,9 @@
 # Runs apt-get as root, or through sudo when available.
 set -euo pipefail
 
-packages=(softhsm2 opensc poppler-utils qpdf libnss3-tools openssl chromium python3-aiosmtpd nginx gcc)
+packages=(softhsm2 opensc poppler-utils qpdf libnss3-tools openssl chromium python3-aiosmtpd nginx gcc curl)
 # command or file that proves each package is present
-probes=(/usr/lib/softhsm/libsofthsm2.so /usr/bin/pkcs11-tool /usr/bin/pdfsig /usr/bin/qpdf /usr/bin/certutil /usr/bin/openssl /usr/bin/chromium /usr/lib/python3/dist-packages/aiosmtpd /usr/sbin/nginx /usr/bin/gcc)
+probes=(/usr/lib/softhsm/libsofthsm2.so /usr/bin/pkcs11-tool /usr/bin/pdfsig /usr/bin/qpdf /usr/bin/certutil /usr/bin/openssl /usr/bin/chromium /usr/lib/python3/dist-packages/aiosmtpd /usr/sbin/nginx /usr/bin/gcc /usr/bin/curl)
 
 missing=()
 for i in "${!packages[@]}"; do

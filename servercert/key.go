@@ -12,10 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 
 	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/internal/atomicfile"
 )
 
 // KeyAlgorithm names a key type and size for a new server key.
@@ -94,48 +93,13 @@ func WriteFile(path string, data []byte, perm fs.FileMode) error {
 	return writeFileAtomic("servercert.WriteFile", path, data, perm)
 }
 
-func writeFileAtomic(op, path string, data []byte, perm fs.FileMode) (err error) {
-	if _, err := os.Lstat(path); err == nil {
+func writeFileAtomic(op, path string, data []byte, perm fs.FileMode) error {
+	err := atomicfile.Create(path, data, perm)
+	switch {
+	case errors.Is(err, fs.ErrExist):
 		return roamsign.E(roamsign.ErrConflict, op, "%s exists; refusing to overwrite it", path)
-	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "cannot create file")
-	}
-	name := tmp.Name()
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(name)
-		}
-	}()
-	// CreateTemp makes the file 0600 already; set the wanted mode before
-	// any content is written.
-	if err = tmp.Chmod(perm); err != nil {
-		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "cannot set permissions")
-	}
-	if _, err = tmp.Write(data); err != nil {
+	case err != nil:
 		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "cannot write file")
-	}
-	if err = tmp.Sync(); err != nil {
-		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "cannot sync file")
-	}
-	if err = tmp.Close(); err != nil {
-		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "cannot close file")
-	}
-	// A hard link publishes the file under its name only if the name is
-	// still free, so a file that appeared meanwhile is not clobbered.
-	if err = os.Link(name, path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return roamsign.E(roamsign.ErrConflict, op, "%s exists; refusing to overwrite it", path)
-		}
-		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "cannot publish file")
-	}
-	_ = os.Remove(name)
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		_ = d.Close()
 	}
 	return nil
 }

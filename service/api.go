@@ -26,21 +26,30 @@ func (s *Service) Medium(ctx context.Context, req roamsign.MediumRequest) (resp 
 	}
 	u, err := s.userForHost(ctx, op, req.User, host)
 	if errors.Is(err, roamsign.ErrNotFound) && s.dir != nil {
-		media, derr := s.dir.Media(ctx, req.User)
+		d, derr := s.dir.Lookup(ctx, req.User, host)
 		if derr != nil {
+			if errors.Is(derr, roamsign.ErrNotFound) {
+				return nil, err
+			}
 			return nil, roamsign.Wrap(kindOr(derr, roamsign.ErrUnavailable), op, derr, "directory lookup failed")
 		}
 		// Directory users hold no server-side medium here.
-		var kept []roamsign.MediumKind
-		for _, m := range media {
+		out := &roamsign.MediumResponse{User: req.User, Certificate: d.Certificate}
+		for _, m := range d.Media {
 			if !m.ServerSide() {
-				kept = append(kept, m)
+				out.Media = append(out.Media, m)
 			}
 		}
-		if len(kept) == 0 {
+		if len(out.Media) == 0 {
 			return nil, err
 		}
-		return &roamsign.MediumResponse{User: req.User, Media: kept, Use: kept[0]}, nil
+		out.Use = out.Media[0]
+		for _, m := range out.Media {
+			if m == d.Use {
+				out.Use = m
+			}
+		}
+		return out, nil
 	}
 	if err != nil {
 		return nil, err
@@ -50,8 +59,8 @@ func (s *Service) Medium(ctx context.Context, req roamsign.MediumRequest) (resp 
 	if len(u.Chain) > 0 {
 		if c, perr := x509.ParseCertificate(u.Chain[0]); perr == nil {
 			resp.Certificate = &roamsign.CertificateSummary{
-				Subject:      c.Subject.String(),
-				Issuer:       c.Issuer.String(),
+				Subject:      roamsign.FormatDN(c.RawSubject),
+				Issuer:       roamsign.FormatDN(c.RawIssuer),
 				SerialNumber: hex.EncodeToString(c.SerialNumber.Bytes()),
 				NotBefore:    c.NotBefore.UTC(),
 				NotAfter:     c.NotAfter.UTC(),

@@ -132,7 +132,7 @@ func TestStatusRetention(t *testing.T) {
 	pending := &roamsign.TransactionRecord{ID: "pending1", User: u.ID, Host: apitest.HostA, RequestID: "r-pending", State: roamsign.TxPending,
 		CreatedAt: r.clk.Now(), UpdatedAt: r.clk.Now()}
 	ch2, _ := r.env.Challenge(t, apitest.HostA, u.ID, hs)
-	if err := r.d.Store.BeginTransaction(context.Background(), ch2.ChallengeID, r.clk.Now(), pending, &roamsign.AuditRecord{}); err != nil {
+	if err := r.d.Store.BeginTransaction(context.Background(), ch2.ChallengeID, r.clk.Now(), pending, &roamsign.AuditRecord{Event: roamsign.AuditAuthorised, User: u.ID, Host: apitest.HostA, Outcome: "ok"}); err != nil {
 		t.Fatal(err)
 	}
 	r.clk.Add(2 * time.Minute)
@@ -237,12 +237,12 @@ func TestWrongOTPStillEvaluatesPIN(t *testing.T) {
 
 type dir map[roamsign.UserID][]roamsign.MediumKind
 
-func (d dir) Media(_ context.Context, u roamsign.UserID) ([]roamsign.MediumKind, error) {
+func (d dir) Lookup(_ context.Context, u roamsign.UserID, _ roamsign.HostID) (*roamsign.MediumResponse, error) {
 	m, ok := d[u]
 	if !ok {
 		return nil, roamsign.E(roamsign.ErrNotFound, "dir", "unknown")
 	}
-	return m, nil
+	return &roamsign.MediumResponse{User: u, Media: m, Use: m[len(m)-1]}, nil
 }
 
 func TestMediumFromDirectoryAndReEnrol(t *testing.T) {

@@ -105,10 +105,12 @@ type Pepper interface {
 }
 
 // Directory optionally answers [roamsign.API.Medium] for users the service
-// has not enrolled (for example token or softcert holders in an agency
-// directory). package medium provides resolvers.
+// has not enrolled for the calling host (for example token or softcert
+// holders in an agency directory); package medium's resolvers provide it
+// through service/adapt. Server-side media in its answer are ignored: only
+// this service's own enrolment makes a roaming key usable.
 type Directory interface {
-	Media(ctx context.Context, user roamsign.UserID) ([]roamsign.MediumKind, error)
+	Lookup(ctx context.Context, user roamsign.UserID, host roamsign.HostID) (*roamsign.MediumResponse, error)
 }
 
 // Metrics receives counts and latencies per step. Steps are "medium",

@@ -11,6 +11,7 @@ import (
 	"github.com/roamsign/roamsign/internal/apitest"
 	"github.com/roamsign/roamsign/internal/testpki"
 	"github.com/roamsign/roamsign/service"
+	"github.com/roamsign/roamsign/store/memory"
 )
 
 // Example assembles a service from its parts (here in-memory stand-ins for
@@ -18,7 +19,7 @@ import (
 // host flow in-process: Medium, RequestOTP, Sign.
 func Example() {
 	ctx := context.Background()
-	st := apitest.NewMemStore()
+	st := memory.New(memory.Options{})
 	otps := apitest.NewMemChallenger(st)
 	svc, err := service.New(service.Config{PIN: service.PINParams{MemoryKiB: 1024, Time: 1}}, service.Deps{
 		Store: st, Keys: apitest.NewSoftKeys(), Challenges: otps,

@@ -9,6 +9,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
+	"runtime"
 	"sync"
 
 	"github.com/roamsign/roamsign"
@@ -57,12 +58,12 @@ func (RawSigner) CheckBatch(ctx context.Context, chain []*x509.Certificate, hash
 		return roamsign.E(roamsign.ErrInvalidSignature, op, "%d signatures for %d hashes", len(sigs), len(hashes))
 	}
 	pub := chain[0].PublicKey
-	for i, h := range hashes {
-		if err := verifyRaw(pub, h, sigs[i]); err != nil {
+	return parallel(ctx, runtime.GOMAXPROCS(0), len(hashes), func(i int) error {
+		if err := verifyRaw(pub, hashes[i], sigs[i]); err != nil {
 			return roamsign.Wrap(roamsign.ErrInvalidSignature, op, err, fmt.Sprintf("signature %d does not verify", i))
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 func verifyRaw(pub crypto.PublicKey, h roamsign.Hash, sig []byte) error {

@@ -195,7 +195,9 @@ type VerifyResult struct {
 // record: consecutive Seq, PrevHash equal to the previous record's Hash
 // (32 zero bytes for the first), Hash equal to [AuditHash], and checkpoint
 // signatures when opts.CheckpointKey is set. When s also implements
-// [AuditHeader] the last record must be the head the store recorded. It
+// [AuditHeader] the log must reach the head the store recorded when the
+// verification started (records appended during the scan are left for the
+// next verification). It
 // holds one record at a time. The first break is returned as a
 // [*ChainBreakError]; other errors (database unavailable) are returned as
 // they are.
@@ -204,8 +206,21 @@ func VerifyAudit(ctx context.Context, s AuditScanner, opts VerifyOptions) (*Veri
 	prevHash := ZeroHash()
 	var want int64 = 1
 	var brk *ChainBreakError
-	stop := errors.New("stop")
+	stop, done := errors.New("stop"), errors.New("done")
+	// The recorded head is read before the scan: records appended while
+	// the scan runs (a live store) lie beyond it and are left for the next
+	// verification instead of being reported as a truncation.
+	headSeq, headHash := int64(-1), []byte(nil)
+	if h, ok := s.(AuditHeader); ok {
+		var err error
+		if headSeq, headHash, err = h.AuditHead(ctx); err != nil {
+			return nil, err
+		}
+	}
 	err := s.ScanAudit(ctx, 1, func(a *roamsign.AuditRecord) error {
+		if headSeq >= 0 && want > headSeq && a.Seq > headSeq {
+			return done
+		}
 		switch {
 		case a.Seq > want:
 			brk = &ChainBreakError{Seq: want, Reason: BreakDeleted, Msg: fmt.Sprintf("records %d..%d missing", want, a.Seq-1)}
@@ -240,7 +255,7 @@ func VerifyAudit(ctx context.Context, s AuditScanner, opts VerifyOptions) (*Veri
 	if brk != nil {
 		return nil, brk
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, done) {
 		return nil, err
 	}
 	res.HeadHash = bytes.Clone(prevHash)
@@ -250,14 +265,8 @@ func VerifyAudit(ctx context.Context, s AuditScanner, opts VerifyOptions) (*Veri
 	if opts.ExpectHead > res.HeadSeq {
 		return nil, &ChainBreakError{Seq: res.HeadSeq + 1, Reason: BreakTruncated, Msg: fmt.Sprintf("log ends at seq %d, expected at least %d", res.HeadSeq, opts.ExpectHead)}
 	}
-	if h, ok := s.(AuditHeader); ok {
-		seq, hash, err := h.AuditHead(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if seq != res.HeadSeq || (seq != 0 && !bytes.Equal(hash, res.HeadHash)) {
-			return nil, &ChainBreakError{Seq: res.HeadSeq + 1, Reason: BreakTruncated, Msg: fmt.Sprintf("log ends at seq %d but the recorded head is seq %d", res.HeadSeq, seq)}
-		}
+	if headSeq >= 0 && (headSeq != res.HeadSeq || (headSeq != 0 && !bytes.Equal(headHash, res.HeadHash))) {
+		return nil, &ChainBreakError{Seq: res.HeadSeq + 1, Reason: BreakTruncated, Msg: fmt.Sprintf("log ends at seq %d but the recorded head is seq %d", res.HeadSeq, headSeq)}
 	}
 	return res, nil
 }

@@ -68,6 +68,15 @@ type AuditLog interface {
 	AppendCheckpoint(ctx context.Context, cp Checkpoint) (*roamsign.AuditRecord, error)
 }
 
+// OTPStepStore remembers, per user, the last accepted time step of an
+// offline (TOTP) code so that no code is accepted twice, across replicas.
+type OTPStepStore interface {
+	// AdvanceStep sets the user's last accepted step to step if step is
+	// greater than the current one (or none is stored), atomically, and
+	// reports whether it did.
+	AdvanceStep(ctx context.Context, user roamsign.UserID, step int64) (bool, error)
+}
+
 // Store is the full persistence contract every backend implements
 // (store/memory, store/sqlite, store/postgres). Consumers should depend on
 // the narrow subset they use, declared in their own package.
@@ -126,6 +135,9 @@ type AuditLog interface {
 //     pendingBefore as failed (Error "expired") and deletes finished ones
 //     updated before deleteBefore.
 //
+// Offline OTP: AdvanceStep is a compare-and-set on the user's last accepted
+// time step (at most one caller wins any given step).
+//
 // Audit: AppendAudit assigns Seq, PrevHash and Hash (serialised across
 // replicas; gap-free) and stores the record; ScanAudit streams it;
 // AuditHead reports the chain head; AppendCheckpoint appends a signed
@@ -135,6 +147,7 @@ type Store interface {
 	UserStore
 	TransactionStore
 	AuditLog
+	OTPStepStore
 	// Ping checks that the database is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the store. It is idempotent; every call after it

@@ -133,11 +133,11 @@ func digestAlgorithm(a algorithmIdentifier) (crypto.Hash, bool) {
 		return 0, false
 	}
 	switch {
-	case a.oid.Equal(oidSHA256):
+	case bytes.Equal(a.oid, rawOidSHA256):
 		return crypto.SHA256, true
-	case a.oid.Equal(oidSHA384):
+	case bytes.Equal(a.oid, rawOidSHA384):
 		return crypto.SHA384, true
-	case a.oid.Equal(oidSHA512):
+	case bytes.Equal(a.oid, rawOidSHA512):
 		return crypto.SHA512, true
 	}
 	return 0, false
@@ -149,21 +149,21 @@ func digestAlgorithm(a algorithmIdentifier) (crypto.Hash, bool) {
 // which is what [x509.Certificate.CheckSignature] verifies.
 func signatureAlgorithm(a algorithmIdentifier) (x509.SignatureAlgorithm, bool) {
 	switch {
-	case a.oid.Equal(oidSHA256WithRSA) && a.nullOrAbsent():
+	case bytes.Equal(a.oid, rawOidSHA256WithRSA) && a.nullOrAbsent():
 		return x509.SHA256WithRSA, true
-	case a.oid.Equal(oidSHA384WithRSA) && a.nullOrAbsent():
+	case bytes.Equal(a.oid, rawOidSHA384WithRSA) && a.nullOrAbsent():
 		return x509.SHA384WithRSA, true
-	case a.oid.Equal(oidSHA512WithRSA) && a.nullOrAbsent():
+	case bytes.Equal(a.oid, rawOidSHA512WithRSA) && a.nullOrAbsent():
 		return x509.SHA512WithRSA, true
-	case a.oid.Equal(oidECDSAWithSHA256) && len(a.params) == 0:
+	case bytes.Equal(a.oid, rawOidECDSAWithSHA256) && len(a.params) == 0:
 		return x509.ECDSAWithSHA256, true
-	case a.oid.Equal(oidECDSAWithSHA384) && len(a.params) == 0:
+	case bytes.Equal(a.oid, rawOidECDSAWithSHA384) && len(a.params) == 0:
 		return x509.ECDSAWithSHA384, true
-	case a.oid.Equal(oidECDSAWithSHA512) && len(a.params) == 0:
+	case bytes.Equal(a.oid, rawOidECDSAWithSHA512) && len(a.params) == 0:
 		return x509.ECDSAWithSHA512, true
-	case a.oid.Equal(oidEd25519) && len(a.params) == 0:
+	case bytes.Equal(a.oid, rawOidEd25519) && len(a.params) == 0:
 		return x509.PureEd25519, true
-	case a.oid.Equal(oidRSAPSS):
+	case bytes.Equal(a.oid, rawOidRSAPSS):
 		h, ok := pssParams(a.params)
 		if !ok {
 			return 0, false
@@ -215,7 +215,7 @@ func pssParams(p cryptobyte.String) (crypto.Hash, bool) {
 		return 0, false
 	}
 	ma, ok := readAlgorithm(&mgfSeq)
-	if !ok || !mgfSeq.Empty() || !ma.oid.Equal(oidMGF1) {
+	if !ok || !mgfSeq.Empty() || !bytes.Equal(ma.oid, rawOidMGF1) {
 		return 0, false
 	}
 	mp := ma.params
@@ -354,4 +354,36 @@ func serialKey(n *big.Int) []byte {
 		b = append([]byte{0xff}, b...)
 	}
 	return b
+}
+
+// DER contents of the identifiers compared on the verification path.
+var (
+	rawOidAttrAlgProtection  = mustRawOID(oidAttrAlgProtection)
+	rawOidAttrContentType    = mustRawOID(oidAttrContentType)
+	rawOidAttrMessageDigest  = mustRawOID(oidAttrMessageDigest)
+	rawOidAttrSigningCert    = mustRawOID(oidAttrSigningCert)
+	rawOidAttrSigningCertV2  = mustRawOID(oidAttrSigningCertV2)
+	rawOidAttrSigningTime    = mustRawOID(oidAttrSigningTime)
+	rawOidAttrTimestampToken = mustRawOID(oidAttrTimestampToken)
+	rawOidECDSAWithSHA256    = mustRawOID(oidECDSAWithSHA256)
+	rawOidECDSAWithSHA384    = mustRawOID(oidECDSAWithSHA384)
+	rawOidECDSAWithSHA512    = mustRawOID(oidECDSAWithSHA512)
+	rawOidEd25519            = mustRawOID(oidEd25519)
+	rawOidMGF1               = mustRawOID(oidMGF1)
+	rawOidRSAEncryption      = mustRawOID(oidRSAEncryption)
+	rawOidRSAPSS             = mustRawOID(oidRSAPSS)
+	rawOidSHA256             = mustRawOID(oidSHA256)
+	rawOidSHA256WithRSA      = mustRawOID(oidSHA256WithRSA)
+	rawOidSHA384             = mustRawOID(oidSHA384)
+	rawOidSHA384WithRSA      = mustRawOID(oidSHA384WithRSA)
+	rawOidSHA512             = mustRawOID(oidSHA512)
+	rawOidSHA512WithRSA      = mustRawOID(oidSHA512WithRSA)
+)
+
+func mustRawOID(o asn1.ObjectIdentifier) rawOID {
+	b, err := asn1.Marshal(o)
+	if err != nil || len(b) < 3 || b[1] >= 0x80 {
+		panic("verify: bad OID " + o.String())
+	}
+	return rawOID(b[2:])
 }

@@ -263,9 +263,9 @@ func parseAttributes(body cryptobyte.String) ([]attribute, error) {
 }
 
 // attr returns the attribute with the given type, or nil.
-func attr(attrs []attribute, oid asn1.ObjectIdentifier) *attribute {
+func attr(attrs []attribute, oid rawOID) *attribute {
 	for i := range attrs {
-		if attrs[i].oid.Equal(oid) {
+		if bytes.Equal(attrs[i].oid, oid) {
 			return &attrs[i]
 		}
 	}

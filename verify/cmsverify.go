@@ -84,13 +84,13 @@ func (v *Verifier) verifySignedData(ctx context.Context, sd *signedData, dig dig
 }
 
 func (v *Verifier) verifySigner(ctx context.Context, sd *signedData, si *signerInfo, dig digester, certs []*x509.Certificate, now time.Time) *Result {
-	r := &Result{TrustedTime: now, TimeSource: "verification-time"}
+	r := &Result{TrustedTime: now, TimeSource: "verification-time", Checks: make([]Check, 0, 10)}
 	cert := v.checkSigner(r, sd, si, dig, certs, oidData, false)
 	if cert == nil {
 		return r
 	}
 	rc := revocationCtx{now: now, trusted: now}
-	if ts := attr(si.unsignedAttrs, oidAttrTimestampToken); ts != nil {
+	if ts := attr(si.unsignedAttrs, rawOidAttrTimestampToken); ts != nil {
 		r.TimestampPresent = true
 		if len(ts.values) != 1 {
 			r.add(CheckTimestamp, Indeterminate, "more than one timestamp token")
@@ -144,7 +144,7 @@ func (v *Verifier) checkSigner(r *Result, sd *signedData, si *signerInfo, dig di
 		return nil
 	}
 	r.add(CheckAttributes, Valid, "")
-	md := attr(si.attrs, oidAttrMessageDigest).values[0]
+	md := attr(si.attrs, rawOidAttrMessageDigest).values[0]
 	var want cryptobyte.String
 	md.ReadASN1(&want, cbasn1.OCTET_STRING)
 	got, err := dig(h)
@@ -173,7 +173,7 @@ func (v *Verifier) checkAttributes(r *Result, sd *signedData, si *signerInfo, ce
 	if !sd.eContentType.Equal(wantCT) {
 		return fmt.Sprintf("encapsulated content type %v is not %v", sd.eContentType, wantCT)
 	}
-	ct := attr(si.attrs, oidAttrContentType)
+	ct := attr(si.attrs, rawOidAttrContentType)
 	if ct == nil || len(ct.values) != 1 {
 		return "exactly one content-type attribute value is required"
 	}
@@ -182,7 +182,7 @@ func (v *Verifier) checkAttributes(r *Result, sd *signedData, si *signerInfo, ce
 	if !val.ReadASN1ObjectIdentifier(&got) || !val.Empty() || !got.Equal(wantCT) {
 		return "content-type attribute does not match the encapsulated content type"
 	}
-	md := attr(si.attrs, oidAttrMessageDigest)
+	md := attr(si.attrs, rawOidAttrMessageDigest)
 	if md == nil || len(md.values) != 1 {
 		return "exactly one message-digest attribute value is required"
 	}
@@ -191,7 +191,7 @@ func (v *Verifier) checkAttributes(r *Result, sd *signedData, si *signerInfo, ce
 	if !mv.ReadASN1(&digest, cbasn1.OCTET_STRING) || !mv.Empty() || len(digest) != h.Size() {
 		return "message-digest attribute is not an OCTET STRING of the digest size"
 	}
-	if st := attr(si.attrs, oidAttrSigningTime); st != nil {
+	if st := attr(si.attrs, rawOidAttrSigningTime); st != nil {
 		if len(st.values) != 1 {
 			return "signing-time attribute must have one value"
 		}
@@ -202,21 +202,21 @@ func (v *Verifier) checkAttributes(r *Result, sd *signedData, si *signerInfo, ce
 		}
 		r.ClaimedSigningTime = &t
 	}
-	v1, v2 := attr(si.attrs, oidAttrSigningCert), attr(si.attrs, oidAttrSigningCertV2)
+	v1, v2 := attr(si.attrs, rawOidAttrSigningCert), attr(si.attrs, rawOidAttrSigningCertV2)
 	if requireESS && v1 == nil && v2 == nil {
 		return "ESS signing-certificate attribute is required"
 	}
 	if v1 != nil {
-		if reason := checkESS(v1, cert, false); reason != "" {
+		if reason := checkESS(v1, cert, false, v.certHash); reason != "" {
 			return reason
 		}
 	}
 	if v2 != nil {
-		if reason := checkESS(v2, cert, true); reason != "" {
+		if reason := checkESS(v2, cert, true, v.certHash); reason != "" {
 			return reason
 		}
 	}
-	if ap := attr(si.attrs, oidAttrAlgProtection); ap != nil {
+	if ap := attr(si.attrs, rawOidAttrAlgProtection); ap != nil {
 		if reason := checkAlgProtection(ap, si); reason != "" {
 			return reason
 		}
@@ -225,7 +225,7 @@ func (v *Verifier) checkAttributes(r *Result, sd *signedData, si *signerInfo, ce
 }
 
 // checkESS checks that the first ESSCertID(v2) names cert.
-func checkESS(a *attribute, cert *x509.Certificate, v2 bool) string {
+func checkESS(a *attribute, cert *x509.Certificate, v2 bool, hashOf func(*x509.Certificate, crypto.Hash) []byte) string {
 	name := "signing-certificate"
 	if v2 {
 		name = "signing-certificate-v2"
@@ -256,9 +256,7 @@ func checkESS(a *attribute, cert *x509.Certificate, v2 bool) string {
 	}
 	var sum []byte
 	if v2 {
-		hh := h.New()
-		hh.Write(cert.Raw)
-		sum = hh.Sum(nil)
+		sum = hashOf(cert, h)
 	} else {
 		s := sha1.Sum(cert.Raw) // identification only, as RFC 2634 defines it
 		sum = s[:]
@@ -339,7 +337,7 @@ func verifySignerSignature(si *signerInfo, cert *x509.Certificate, h crypto.Hash
 	a := si.sigAlg
 	var sigHash crypto.Hash
 	switch {
-	case a.oid.Equal(oidRSAEncryption) && a.nullOrAbsent():
+	case bytes.Equal(a.oid, rawOidRSAEncryption) && a.nullOrAbsent():
 		sigHash = h
 		if _, ok := cert.PublicKey.(*rsa.PublicKey); !ok {
 			return roamsign.E(roamsign.ErrInvalidSignature, op, "RSA signature algorithm with a non-RSA key")
@@ -503,4 +501,30 @@ func parseGenTime(b []byte) (time.Time, bool) {
 		n *= 10
 	}
 	return t.Add(time.Duration(n)), true
+}
+
+type certHashKey struct {
+	cert *x509.Certificate
+	h    crypto.Hash
+}
+
+// certHash returns h(cert.Raw), memoised per certificate.
+func (v *Verifier) certHash(cert *x509.Certificate, h crypto.Hash) []byte {
+	k := certHashKey{cert, h}
+	v.certMu.Lock()
+	sum, ok := v.hashes[k]
+	v.certMu.Unlock()
+	if ok {
+		return sum
+	}
+	hh := h.New()
+	hh.Write(cert.Raw)
+	sum = hh.Sum(nil)
+	v.certMu.Lock()
+	if len(v.hashes) > 4096 {
+		v.hashes = map[certHashKey][]byte{}
+	}
+	v.hashes[k] = sum
+	v.certMu.Unlock()
+	return sum
 }

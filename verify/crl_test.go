@@ -345,6 +345,26 @@ func TestCRLCacheUntilNextUpdate(t *testing.T) {
 	}
 }
 
+func TestCRLNumberNeverGoesBack(t *testing.T) {
+	p := newPKI(t)
+	clock := p.now
+	v := p.verifier(func(c *Config) { c.Now = func() time.Time { return clock }; c.CRLMaxAge = time.Minute })
+	p.publish("/inter.crl", p.inter, testpki.CRLSpec{Number: big.NewInt(20)})
+	if r := p.check(v, p.leaf); r.Verdict != Valid {
+		t.Fatalf("%+v", r)
+	}
+	// A replayed older CRL (still inside its validity window) is refused.
+	p.publish("/inter.crl", p.inter, testpki.CRLSpec{Number: big.NewInt(19)})
+	clock = clock.Add(2 * time.Minute)
+	if r := p.check(v, p.leaf); r.Verdict != Indeterminate || !strings.Contains(r.Check(CheckRevocation).Reason, "backwards") {
+		t.Fatalf("older CRL accepted: %+v", r.Check(CheckRevocation))
+	}
+	p.publish("/inter.crl", p.inter, testpki.CRLSpec{Number: big.NewInt(21)})
+	if r := p.check(v, p.leaf); r.Verdict != Valid {
+		t.Fatalf("newer CRL: %+v", r.Check(CheckRevocation))
+	}
+}
+
 func TestColdCacheSingleDownload(t *testing.T) {
 	p := newPKI(t)
 	slow := make(chan struct{})

@@ -19,10 +19,12 @@ import (
 // one download.
 type CRLCache struct {
 	mu  sync.Mutex
-	m   map[string]cachedCRL
+	m   map[cacheKey]cachedCRL
 	ids map[*x509.Certificate]string // memo of issuerID
 	sf  singleflight.Group
 }
+
+type cacheKey struct{ issuer, url string }
 
 type cachedCRL struct {
 	crl       *CRL
@@ -31,11 +33,11 @@ type cachedCRL struct {
 
 // NewCRLCache returns an empty cache.
 func NewCRLCache() *CRLCache {
-	return &CRLCache{m: map[string]cachedCRL{}, ids: map[*x509.Certificate]string{}}
+	return &CRLCache{m: map[cacheKey]cachedCRL{}, ids: map[*x509.Certificate]string{}}
 }
 
 // key returns the cache key of issuer and URL.
-func (cc *CRLCache) key(issuer *x509.Certificate, url string) string {
+func (cc *CRLCache) key(issuer *x509.Certificate, url string) cacheKey {
 	cc.mu.Lock()
 	id, ok := cc.ids[issuer]
 	cc.mu.Unlock()
@@ -48,7 +50,7 @@ func (cc *CRLCache) key(issuer *x509.Certificate, url string) string {
 		cc.ids[issuer] = id
 		cc.mu.Unlock()
 	}
-	return id + "|" + url
+	return cacheKey{id, url}
 }
 
 // maxCacheEntries bounds the cache; when full it is emptied.
@@ -79,7 +81,7 @@ func (f crlFetch) fresh(e cachedCRL) bool {
 	return f.maxAge <= 0 || f.now.Sub(e.fetchedAt) < f.maxAge
 }
 
-func (cc *CRLCache) lookup(key string, f crlFetch) (*CRL, bool) {
+func (cc *CRLCache) lookup(key cacheKey, f crlFetch) (*CRL, bool) {
 	cc.mu.Lock()
 	e, ok := cc.m[key]
 	cc.mu.Unlock()
@@ -96,7 +98,7 @@ func (cc *CRLCache) get(ctx context.Context, f crlFetch) (*CRL, error) {
 	if c, ok := cc.lookup(key, f); ok {
 		return c, nil
 	}
-	ch := cc.sf.DoChan(key, func() (any, error) {
+	ch := cc.sf.DoChan(key.issuer+"|"+key.url, func() (any, error) {
 		if c, ok := cc.lookup(key, f); ok {
 			return c, nil
 		}
@@ -114,11 +116,16 @@ func (cc *CRLCache) get(ctx context.Context, f crlFetch) (*CRL, error) {
 			return nil, err
 		}
 		cc.mu.Lock()
+		defer cc.mu.Unlock()
+		// CRL numbers only grow: an older list (a replay) never replaces a
+		// newer one seen from the same issuer and URL.
+		if old, ok := cc.m[key]; ok && old.crl.Number != nil && (c.Number == nil || c.Number.Cmp(old.crl.Number) < 0) {
+			return nil, roamsign.E(roamsign.ErrInvalidInput, "verify.CRLCache", "CRL number went backwards (%v after %v)", c.Number, old.crl.Number)
+		}
 		if len(cc.m) >= maxCacheEntries {
-			cc.m = map[string]cachedCRL{}
+			cc.m = map[cacheKey]cachedCRL{}
 		}
 		cc.m[key] = cachedCRL{crl: c, fetchedAt: f.now}
-		cc.mu.Unlock()
 		return c, nil
 	})
 	select {

@@ -56,14 +56,19 @@
 // thisUpdate ≤ now < nextUpdate (a CRL without nextUpdate is refused), it
 // carries no unknown critical extension on the list or on any entry, and
 // its issuing distribution point (when present) covers the certificate.
-// certificateHold counts as revoked. Delta CRLs advertised by a freshestCRL
+// certificateHold counts as revoked. CRL numbers never go backwards: an
+// older list from the same issuer and URL (a replay) does not replace a
+// newer one. Delta CRLs advertised by a freshestCRL
 // extension (on the certificate or the complete CRL) must be obtained and
 // must be newer than, of the same issuer as, and based on no newer number
 // than the complete CRL; a removeFromCRL entry releases a hold. A complete
 // CRL issued after the certificate expired decides nothing unless it
 // carries expiredCertsOnCRL. OCSP ([OCSPClient]) is an optional source with
-// the same fail-closed rules; [RevocationPolicy] selects CRL, OCSP or CRL
-// with OCSP fallback.
+// the same fail-closed rules (a responder certificate must carry the
+// OCSPSigning purpose; stale, future or unknown answers decide nothing),
+// optionally cached per issuer, serial and responder until nextUpdate with
+// single-flight queries ([OCSPCache]); [RevocationPolicy] selects CRL, OCSP
+// or CRL with OCSP fallback.
 //
 // # PDF
 //
@@ -116,7 +121,7 @@
 // other than the certificate issuer's are not used (the status is then
 // indeterminate). Name comparison is byte-wise on the DER encoding. BER
 // (indefinite-length) CMS is refused. Ed25519 and Ed448 signers are not
-// supported in CMS. OCSP responses are not cached. Only one timestamp token
+// supported in CMS. OCSP answers are cached only when an [OCSPCache] is configured. Only one timestamp token
 // per signer is considered; archive timestamps and long-term validation
 // data (DSS/VRI) are not evaluated. Extended key usage constraints on
 // intermediate CAs are not enforced. PDF: field locks (/Lock) and

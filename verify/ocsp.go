@@ -9,15 +9,22 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/roamsign/roamsign"
 	"golang.org/x/crypto/ocsp"
+	"golang.org/x/sync/singleflight"
 )
 
 // OCSPClient queries OCSP responders (RFC 6960) with golang.org/x/crypto/ocsp.
 // The zero value is usable: http only, 10 s timeout, 1 MiB response cap.
 type OCSPClient struct {
+	// Cache keeps good and revoked answers until their nextUpdate; nil
+	// disables caching. Concurrent queries for one certificate share one
+	// request when it is set.
+	Cache *OCSPCache
+
 	// Client is the HTTP client; nil uses a private one. Redirects are refused.
 	Client *http.Client
 	// Timeout bounds one query; zero means 10 s.
@@ -28,6 +35,73 @@ type OCSPClient struct {
 	Responder string
 	// AllowHTTPS also allows https responders.
 	AllowHTTPS bool
+}
+
+// OCSPCache holds OCSP responses per issuer, serial and responder until
+// their nextUpdate. It is safe for concurrent use.
+type OCSPCache struct {
+	mu sync.Mutex
+	m  map[string]*ocsp.Response
+	sf singleflight.Group
+}
+
+// NewOCSPCache returns an empty cache.
+func NewOCSPCache() *OCSPCache { return &OCSPCache{m: map[string]*ocsp.Response{}} }
+
+// responder returns the URL to ask about cert.
+func (o *OCSPClient) responder(cert *x509.Certificate) string {
+	if o.Responder != "" {
+		return o.Responder
+	}
+	if len(cert.OCSPServer) > 0 {
+		return cert.OCSPServer[0]
+	}
+	return ""
+}
+
+// status returns a response for cert, from the cache when it is fresh at now.
+func (o *OCSPClient) status(ctx context.Context, cert, issuer *x509.Certificate, now time.Time) (*ocsp.Response, string, error) {
+	c := o.Cache
+	if c == nil {
+		return o.query(ctx, cert, issuer)
+	}
+	key := issuerID(issuer) + "|" + cert.SerialNumber.Text(16) + "|" + o.responder(cert)
+	fresh := func() (*ocsp.Response, bool) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		r, ok := c.m[key]
+		return r, ok && !now.Before(r.ThisUpdate.Add(-5*time.Minute)) && now.Before(r.NextUpdate)
+	}
+	if r, ok := fresh(); ok {
+		return r, o.responder(cert), nil
+	}
+	ch := c.sf.DoChan(key, func() (any, error) {
+		if r, ok := fresh(); ok {
+			return r, nil
+		}
+		r, _, err := o.query(context.WithoutCancel(ctx), cert, issuer)
+		if err != nil {
+			return nil, err
+		}
+		if r.Status == ocsp.Good || r.Status == ocsp.Revoked {
+			c.mu.Lock()
+			if len(c.m) >= maxCacheEntries {
+				c.m = map[string]*ocsp.Response{}
+			}
+			c.m[key] = r
+			c.mu.Unlock()
+		}
+		return r, nil
+	})
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, o.responder(cert), res.Err
+		}
+		return res.Val.(*ocsp.Response), o.responder(cert), nil
+	case <-ctx.Done():
+		return nil, o.responder(cert), roamsign.Wrap(roamsign.ErrUnavailable, "verify.OCSPClient", ctx.Err(), "waiting for OCSP")
+	}
 }
 
 func (o *OCSPClient) query(ctx context.Context, cert, issuer *x509.Certificate) (*ocsp.Response, string, error) {
@@ -115,7 +189,7 @@ func (v *Verifier) ocspStatus(ctx context.Context, cert, issuer *x509.Certificat
 		info.Detail = "no OCSP client configured"
 		return info
 	}
-	r, u, err := v.cfg.OCSP.query(ctx, cert, issuer)
+	r, u, err := v.cfg.OCSP.status(ctx, cert, issuer, rc.now)
 	info.URL = u
 	if err != nil {
 		info.Detail = err.Error()

@@ -3,6 +3,9 @@ package verify
 import (
 	"crypto/x509"
 	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -81,5 +84,46 @@ func TestOCSPPolicies(t *testing.T) {
 				t.Fatalf("source %q, want %q", leafInfo.Source, c.source)
 			}
 		})
+	}
+}
+
+func TestOCSPCache(t *testing.T) {
+	p := newPKI(t)
+	var hits atomic.Int64
+	o := testpki.NewOCSPResponder(p.inter)
+	defer o.Close()
+	counting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		o.Config.Handler.ServeHTTP(w, r)
+	}))
+	defer counting.Close()
+	clock := p.now
+	v := p.verifier(func(c *Config) {
+		c.Revocation = RevocationCRLOrOCSP
+		c.OCSP = &OCSPClient{Responder: counting.URL, Cache: NewOCSPCache()}
+		c.Now = func() time.Time { return clock }
+	})
+	p.srv.Handle("/inter.crl", http.NotFoundHandler()) // the leaf falls back to OCSP
+	var wg sync.WaitGroup
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if r := p.check(v, p.leaf); r.Verdict != Valid {
+				t.Errorf("%+v", r.Check(CheckRevocation))
+			}
+		}()
+	}
+	wg.Wait()
+	if h := hits.Load(); h != 1 {
+		t.Fatalf("OCSP queries %d, want 1", h)
+	}
+	// After nextUpdate (one hour) the responder is asked again.
+	clock = clock.Add(2 * time.Hour)
+	p.publish("/root.crl", p.root, testpki.CRLSpec{ThisUpdate: clock.Add(-time.Minute)})
+	o.SetTimes(clock.Add(-time.Minute), clock.Add(time.Hour))
+	p.check(v, p.leaf)
+	if h := hits.Load(); h != 2 {
+		t.Fatalf("OCSP queries %d, want 2", h)
 	}
 }

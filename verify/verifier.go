@@ -110,6 +110,7 @@ type Verifier struct {
 	certMu  sync.Mutex
 	certs   map[string]*x509.Certificate
 	infos   map[*x509.Certificate]CertInfo
+	hashes  map[certHashKey][]byte
 }
 
 // New builds a verifier from cfg.
@@ -136,6 +137,7 @@ func New(cfg Config) (*Verifier, error) {
 		chains:     map[chainKey][][]*x509.Certificate{},
 		certs:      map[string]*x509.Certificate{},
 		infos:      map[*x509.Certificate]CertInfo{},
+		hashes:     map[certHashKey][]byte{},
 	}
 	for _, a := range cfg.Anchors {
 		if a == nil {
@@ -239,6 +241,7 @@ func (v *Verifier) checkCert(ctx context.Context, r *Result, leaf *x509.Certific
 			break
 		}
 	}
+	r.Chain = make([]CertInfo, 0, len(bestChain))
 	for _, c := range bestChain {
 		r.Chain = append(r.Chain, v.info(c))
 	}
@@ -363,7 +366,7 @@ func validAt(ch []*x509.Certificate, t time.Time) bool {
 func (v *Verifier) chainRevocation(ctx context.Context, ch []*x509.Certificate, rc revocationCtx) ([]RevocationInfo, Verdict, string) {
 	verdict := Valid
 	var reasons []string
-	var infos []RevocationInfo
+	infos := make([]RevocationInfo, 0, len(ch))
 	for i := 0; i+1 < len(ch); i++ {
 		info := v.status(ctx, ch[i], ch[i+1], rc)
 		infos = append(infos, info)
@@ -423,7 +426,7 @@ func (v *Verifier) info(c *x509.Certificate) CertInfo {
 }
 
 func certInfo(c *x509.Certificate) CertInfo {
-	return CertInfo{Subject: c.Subject.String(), Issuer: c.Issuer.String(), Serial: c.SerialNumber.Text(16), NotBefore: c.NotBefore, NotAfter: c.NotAfter}
+	return CertInfo{Subject: roamsign.FormatDN(c.RawSubject), Issuer: roamsign.FormatDN(c.RawIssuer), Serial: c.SerialNumber.Text(16), NotBefore: c.NotBefore, NotAfter: c.NotAfter}
 }
 
 // parseCert parses a DER certificate through a small cache keyed by the

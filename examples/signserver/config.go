@@ -67,7 +67,8 @@ type Config struct {
 	// AllowEmail permits the e-mail channel (weaker than app push). Default true.
 	AllowEmail bool `json:"allowEmail" env:"ALLOW_EMAIL" flag:"allow-email" usage:"allow e-mail OTP delivery"`
 
-	// Argon2 PIN verifier parameters. Defaults: 3 passes, 64 MiB, 2 lanes.
+	// Argon2 PIN verifier parameters. Defaults (OWASP's second set): 2
+	// passes, 19 MiB, 1 lane.
 	Argon2Time      uint32 `json:"argon2Time" env:"ARGON2_TIME" flag:"argon2-time" usage:"Argon2id passes"`
 	Argon2MemoryKiB uint32 `json:"argon2MemoryKiB" env:"ARGON2_MEMORY_KIB" flag:"argon2-memory-kib" usage:"Argon2id memory (KiB)"`
 	Argon2Threads   uint8  `json:"argon2Threads" env:"ARGON2_THREADS" flag:"argon2-threads" usage:"Argon2id lanes"`
@@ -99,9 +100,9 @@ func defaultConfig() Config {
 		DataDir:         "signserver-data",
 		SMTPSecurity:    "starttls",
 		AllowEmail:      true,
-		Argon2Time:      3,
-		Argon2MemoryKiB: 64 * 1024,
-		Argon2Threads:   2,
+		Argon2Time:      2,
+		Argon2MemoryKiB: 19 * 1024,
+		Argon2Threads:   1,
 		PINMaxFailures:  5,
 		OTPLifetime:     5 * time.Minute,
 		OTPMaxTries:     3,
@@ -161,7 +162,9 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Co
 	// Flags given on the command line win.
 	var ferr error
 	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "config" || ferr != nil {
+		// Subcommand flags (-json, -quiet, -user, ...) share the flag set
+		// but are not configuration.
+		if f.Name == "config" || ferr != nil || !isConfigFlag(f.Name) {
 			return
 		}
 		ferr = setField(&cfg, f.Name, f.Value.String(), "flag")
@@ -190,6 +193,17 @@ func bindFlags(fs *flag.FlagSet, _ *Config, defaults *Config) {
 		}
 		fs.String(name, def, f.Tag.Get("usage")+" (env ROAMSIGN_"+f.Tag.Get("env")+")")
 	}
+}
+
+// isConfigFlag reports whether name is the flag of a Config field.
+func isConfigFlag(name string) bool {
+	t := reflect.TypeOf(Config{})
+	for i := 0; i < t.NumField(); i++ {
+		if t.Field(i).Tag.Get("flag") == name {
+			return true
+		}
+	}
+	return false
 }
 
 func applyEnv(cfg *Config, getenv func(string) string) error {

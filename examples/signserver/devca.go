@@ -19,6 +19,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/roamsign/roamsign/internal/atomicfile"
 )
 
 // devCA is the development certificate authority the example server creates
@@ -147,8 +149,10 @@ func (ca *devCA) IssueUser(csrDER []byte, validity time.Duration) (*x509.Certifi
 	}
 	now := time.Now().Add(-5 * time.Minute).UTC().Truncate(time.Second)
 	tmpl := &x509.Certificate{
-		SerialNumber:          randomSerial(),
-		Subject:               csr.Subject,
+		SerialNumber: randomSerial(),
+		// RawSubject keeps every attribute of the requested name (Go's
+		// parsed pkix.Name drops SURNAME): C=MY, CN, SURNAME, SERIALNUMBER.
+		RawSubject:            csr.RawSubject,
 		NotBefore:             now,
 		NotAfter:              now.Add(validity),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
@@ -254,29 +258,7 @@ func randomSerial() *big.Int {
 	return n.Add(n, big.NewInt(1))
 }
 
-// writeFileAtomic writes data to a temporary file in the same directory,
-// syncs it and renames it over path.
+// writeFileAtomic replaces path with data, atomically.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Replace(path, data, perm)
 }

@@ -36,6 +36,9 @@ func cmdServe(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stde
 			return fmt.Errorf("demo users: %w", err)
 		}
 	}
+	if err := a.recoverInterrupted(ctx); err != nil {
+		return err
+	}
 	tc, err := a.tlsConfig()
 	if err != nil {
 		return err
@@ -131,6 +134,30 @@ func (a *app) opsHandler() http.Handler {
 			"store": a.store.Ping,
 		},
 		Metrics: a.metrics,
+	})
+}
+
+// recoverInterrupted fails the transactions an unclean stop (crash, kill
+// -9, power loss) left pending. With SQLite this process is the only
+// server, so nothing pending can still be running: the retried request
+// gets a final answer at once instead of waiting for the periodic sweep.
+// No signature of such a transaction was ever returned (signatures leave
+// only after the transaction is recorded as signed). A shared PostgreSQL
+// store may hold other replicas' running transactions; there the periodic
+// sweep (PendingTimeout) decides.
+func (a *app) recoverInterrupted(ctx context.Context) error {
+	if a.cfg.PostgresDSN != "" {
+		return nil
+	}
+	now := time.Now().UTC()
+	failed, _, err := a.store.ExpireTransactions(ctx, now, time.Time{})
+	if err != nil || failed == 0 {
+		return err
+	}
+	a.log.Warn("transactions interrupted by an unclean stop marked failed", "count", failed)
+	return a.store.AppendAudit(ctx, &roamsign.AuditRecord{
+		Time: now, Event: roamsign.AuditSignFailed, Outcome: roamsign.ErrUnavailable.Code(),
+		Detail: fmt.Sprintf("%d transactions pending at start-up after an unclean stop were marked failed; none of their signatures was returned", failed),
 	})
 }
 

@@ -77,11 +77,14 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 			return nil, err
 		}
 	}
-	macKey, err := loadOrCreateSecret(filepath.Join(cfg.DataDir, "otp-mac.key"), 32)
+	// The OTP MAC key and the PIN pepper are secret keys held in the key
+	// store (the HSM in production): an attacker with a copy of the
+	// database can neither test OTPs nor attack PIN verifiers offline.
+	otpKey, err := macKey(ctx, a.keys, "roamsign-otp-mac")
 	if err != nil {
 		return nil, err
 	}
-	mk, err := otp.NewHMACKey(macKey)
+	pepper, err := macKey(ctx, a.keys, "roamsign-pin-pepper")
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +93,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 		return nil, err
 	}
 	mgr, err := otp.New(otp.Config{
-		Store: a.store, Key: mk, Delivery: delivery,
+		Store: a.store, Key: otpKey, Delivery: delivery,
 		TTL: cfg.OTPLifetime, MaxTries: cfg.OTPMaxTries,
 		UserRate: cfg.RatePerUser, HostRate: cfg.RatePerHost, RateWindow: cfg.RateWindow,
 		Logger: log,
@@ -104,8 +107,8 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 		PIN:            service.PINParams{MemoryKiB: cfg.Argon2MemoryKiB, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads},
 	}, service.Deps{
 		Store: a.store, Keys: adapt.Keys(a.keys), Challenges: adapt.OTP(mgr),
-		Forms:   map[roamsign.OutputForm]service.FormSigner{roamsign.FormRaw: adapt.Raw{}, roamsign.FormCMS: adapt.CMS{}},
-		Metrics: a.metrics, Logger: log,
+		Forms:  map[roamsign.OutputForm]service.FormSigner{roamsign.FormRaw: adapt.Raw{}, roamsign.FormCMS: adapt.CMS{}},
+		Pepper: pepper, Metrics: a.metrics, Logger: log,
 	})
 	if err != nil {
 		return nil, err
@@ -326,6 +329,23 @@ func (f caFetcher) Fetch(_ context.Context, url string, maxSize int64) ([]byte, 
 		return nil, roamsign.E(roamsign.ErrTooLarge, "signserver.Fetch", "CRL larger than %d bytes", maxSize)
 	}
 	return der, err
+}
+
+// macKey returns the key store's HMAC key with the given id, creating it on
+// first use.
+func macKey(ctx context.Context, ks hsm.KeyStore, id string) (hsm.MACKey, error) {
+	ms, ok := ks.(hsm.MACKeyStore)
+	if !ok {
+		return nil, fmt.Errorf("key store %T cannot hold MAC keys", ks)
+	}
+	k, err := ms.MACKey(ctx, id)
+	if errors.Is(err, roamsign.ErrNotFound) {
+		k, err = ms.GenerateMAC(ctx, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("MAC key %s: %w", id, err)
+	}
+	return k, nil
 }
 
 // loadOrCreateSecret returns n random bytes kept in path (0600), creating

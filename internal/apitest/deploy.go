@@ -10,6 +10,7 @@ import (
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/internal/testpki"
 	"github.com/roamsign/roamsign/service"
+	"github.com/roamsign/roamsign/store/memory"
 )
 
 // AsHost returns api with every call made as host (no host when "").
@@ -80,7 +81,7 @@ func (l *LogBuffer) Logger() *slog.Logger {
 // MemDeployment is a service over in-memory doubles.
 type MemDeployment struct {
 	Service    *service.Service
-	Store      *MemStore
+	Store      *memory.Store
 	Challenges *MemChallenger
 	Keys       *SoftKeys
 	Logs       *LogBuffer
@@ -97,7 +98,7 @@ func NewMemDeployment(t testing.TB, cfg service.Config) *MemDeployment {
 	if cfg.PIN == (service.PINParams{}) {
 		cfg.PIN = FastPIN
 	}
-	d := &MemDeployment{Store: NewMemStore(), Keys: NewSoftKeys(), Logs: &LogBuffer{}}
+	d := &MemDeployment{Store: memory.New(memory.Options{}), Keys: NewSoftKeys(), Logs: &LogBuffer{}}
 	d.Challenges = NewMemChallenger(d.Store)
 	svc, err := service.New(cfg, service.Deps{Store: d.Store, Keys: d.Keys, Challenges: d.Challenges, Logger: d.Logs.Logger()})
 	if err != nil {

@@ -11,7 +11,8 @@
 // random PINs in that directory.
 //
 // Call [New] (or [Setup]) before the test loads the SoftHSM module by any
-// other route, so that the module sees the right configuration.
+// other route, so that the module sees the right configuration. Use [Run]
+// in TestMain to remove the directory when the tests end.
 //
 // # Requirements
 //
@@ -48,6 +49,8 @@ type Token struct {
 	SlotID     uint   // slot at creation; SoftHSM2 renumbers slots when re-initialised, see [Token.Slot]
 	ConfPath   string // the process-wide SOFTHSM2_CONF file
 	TokenDir   string // the process-wide token directory
+
+	removed atomic.Bool
 }
 
 // modulePaths are the places Debian and upstream builds put the module.
@@ -157,11 +160,31 @@ func New(tb testing.TB) *Token {
 	}
 	t.SlotID = slot
 	tb.Cleanup(func() {
-		if out, err := t.util("--delete-token", "--token", t.Label); err != nil {
-			tb.Logf("softhsmtest: delete token %s: %v: %s", t.Label, err, out)
+		if err := t.remove(); err != nil {
+			tb.Logf("softhsmtest: %v", err)
 		}
 	})
 	return t
+}
+
+// Remove deletes the token's files now, as if the device were taken away:
+// the module keeps the slot until it is re-initialised, but the token can
+// no longer be found. It is idempotent.
+func (t *Token) Remove(tb testing.TB) {
+	tb.Helper()
+	if err := t.remove(); err != nil {
+		tb.Fatalf("softhsmtest: %v", err)
+	}
+}
+
+func (t *Token) remove() error {
+	if !t.removed.CompareAndSwap(false, true) {
+		return nil
+	}
+	if out, err := t.util("--delete-token", "--token", t.Label); err != nil {
+		return fmt.Errorf("delete token %s: %v: %s", t.Label, err, out)
+	}
+	return nil
 }
 
 func (t *Token) util(args ...string) (string, error) {
@@ -211,4 +234,17 @@ func escape(s, keep string) string {
 		fmt.Fprintf(&b, "%%%02X", c)
 	}
 	return b.String()
+}
+
+// Run runs the tests and then removes the process-wide configuration and
+// token directory. Call it from TestMain so that no temporary files are
+// left behind:
+//
+//	func TestMain(m *testing.M) { os.Exit(softhsmtest.Run(m)) }
+func Run(m *testing.M) int {
+	code := m.Run()
+	if env.conf != "" {
+		_ = os.RemoveAll(filepath.Dir(env.conf))
+	}
+	return code
 }

@@ -15,7 +15,11 @@
 //			roamsign.FormRaw: adapt.Raw{},
 //			roamsign.FormCMS: adapt.CMS{},
 //		},
+//		Directory: adapt.Directory(resolver),               // optional: medium.Resolver
 //	})
+//
+// [KeyStoreCheck] gives the readiness check of the key store for
+// transport/httpapi's OpsHandler; the store's Ping is the database check.
 //
 // # Concurrency
 //
@@ -35,6 +39,7 @@ import (
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/hsm"
+	"github.com/roamsign/roamsign/medium"
 	"github.com/roamsign/roamsign/otp"
 	"github.com/roamsign/roamsign/service"
 	"github.com/roamsign/roamsign/signer"
@@ -148,4 +153,17 @@ func KeyStoreCheck(ks hsm.KeyStore) func(context.Context) error {
 		}
 		return err
 	}
+}
+
+// Directory returns a medium resolver as a service.Directory.
+func Directory(r medium.Resolver) service.Directory { return directory{r} }
+
+type directory struct{ r medium.Resolver }
+
+func (d directory) Lookup(ctx context.Context, user roamsign.UserID, host roamsign.HostID) (*roamsign.MediumResponse, error) {
+	a, err := d.r.Resolve(ctx, user, host)
+	if err != nil {
+		return nil, err
+	}
+	return a.Response(), nil
 }

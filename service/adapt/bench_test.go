@@ -139,12 +139,14 @@ func mustKeyRef(b *testing.B, r *realParts, u apitest.User) string {
 }
 
 // BenchmarkBatch100HTTPStreams is BenchmarkBatch100HTTP with two
-// concurrent streams on each side, the way a server sees several hosts:
-// one stream's Argon2id overlaps the other's signatures. Each iteration
+// concurrent streams on each side (two signers), the way a server sees
+// several hosts: one stream's Argon2id overlaps the other's signatures. Each iteration
 // runs two raw batches at once, then two HTTP Sign calls at once.
 func BenchmarkBatch100HTTPStreams(b *testing.B) {
 	const streams = 2
 	r, e, u, steps := benchRig(b)
+	// One signer per stream, as with several hosts' users.
+	users := []apitest.User{u, e.Enrol(b, apitest.HostA)}
 	ctx := context.Background()
 	api := e.API(apitest.HostA)
 	key, err := r.keys.Key(ctx, mustKeyRef(b, r, u))
@@ -164,7 +166,7 @@ func BenchmarkBatch100HTTPStreams(b *testing.B) {
 		chs := make([]*roamsign.OTPResponse, streams)
 		codes := make([]roamsign.Secret, streams)
 		for s := range chs {
-			chs[s], codes[s] = e.Challenge(b, apitest.HostA, u.ID, hs)
+			chs[s], codes[s] = e.Challenge(b, apitest.HostA, users[s].ID, hs)
 		}
 		b.StartTimer()
 		var wg sync.WaitGroup

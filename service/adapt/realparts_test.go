@@ -18,6 +18,7 @@ import (
 	"github.com/roamsign/roamsign/internal/apitest"
 	"github.com/roamsign/roamsign/internal/softhsmtest"
 	"github.com/roamsign/roamsign/internal/testpki"
+	"github.com/roamsign/roamsign/medium"
 	"github.com/roamsign/roamsign/otp"
 	"github.com/roamsign/roamsign/service"
 	"github.com/roamsign/roamsign/service/adapt"
@@ -63,6 +64,7 @@ type auditStore interface {
 // backend and the raw and CMS signers.
 type realParts struct {
 	svc   *service.Service
+	chal  service.Challenger
 	otpFn func(t testing.TB, u roamsign.UserID, ch *roamsign.OTPResponse) string
 	keys  *hsm.PKCS11Store
 	st    auditStore
@@ -98,8 +100,9 @@ func newRealParts(t testing.TB, st auditStore, sessions int, cfg service.Config,
 	if cfg.PIN == (service.PINParams{}) {
 		cfg.PIN = apitest.FastPIN
 	}
+	r.chal = adapt.OTP(mgr)
 	r.svc, err = service.New(cfg, service.Deps{
-		Store: st, Keys: adapt.Keys(keys), Challenges: adapt.OTP(mgr), Logger: r.logs.Logger(), Metrics: met,
+		Store: st, Keys: adapt.Keys(keys), Challenges: r.chal, Logger: r.logs.Logger(), Metrics: met,
 		Forms: map[roamsign.OutputForm]service.FormSigner{roamsign.FormRaw: adapt.Raw{}, roamsign.FormCMS: adapt.CMS{}},
 	})
 	if err != nil {
@@ -282,5 +285,26 @@ func TestReadiness(t *testing.T) {
 	_ = r.keys.Close()
 	if s := status(); s != 503 {
 		t.Fatalf("readyz %d with the HSM closed", s)
+	}
+}
+
+// TestDirectory: a token holder known only to the agency directory
+// (package medium) gets a Medium answer; roaming media from the directory
+// are not offered.
+func TestDirectory(t *testing.T) {
+	r := newRealParts(t, memory.New(memory.Options{}), 1, service.Config{}, nil)
+	id := apitest.NewUserID()
+	dirRes, err := medium.NewStatic(map[roamsign.UserID]medium.Entry{id: {Media: []roamsign.MediumKind{roamsign.MediumRoaming, roamsign.MediumToken}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := service.New(service.Config{PIN: apitest.FastPIN}, service.Deps{Store: r.st, Keys: adapt.Keys(r.keys),
+		Challenges: r.chal, Directory: adapt.Directory(dirRes)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := svc.Medium(roamsign.WithHost(context.Background(), apitest.HostA), roamsign.MediumRequest{User: id})
+	if err != nil || m.Use != roamsign.MediumToken || len(m.Media) != 1 {
+		t.Fatalf("directory answer %+v %v", m, err)
 	}
 }

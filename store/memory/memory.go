@@ -33,6 +33,7 @@ type Store struct {
 	// like the backends' chain-head row.
 	headSeq  int64
 	headHash []byte
+	steps    map[roamsign.UserID]int64
 }
 
 type reqKey struct {
@@ -54,6 +55,7 @@ func New(opts Options) *Store {
 		users:      map[roamsign.UserID]*roamsign.UserRecord{},
 		txs:        map[string]*roamsign.TransactionRecord{},
 		byRequest:  map[reqKey]string{},
+		steps:      map[roamsign.UserID]int64{},
 	}
 }
 
@@ -539,6 +541,23 @@ func (s *Store) AuditHead(ctx context.Context) (int64, []byte, error) {
 	}
 	defer s.mu.Unlock()
 	return s.headSeq, bytes.Clone(s.headHash), nil
+}
+
+// AdvanceStep implements [store.OTPStepStore].
+func (s *Store) AdvanceStep(ctx context.Context, user roamsign.UserID, step int64) (bool, error) {
+	const op = "memory.AdvanceStep"
+	if user == "" || len(user) > store.MaxIDLen {
+		return false, roamsign.E(roamsign.ErrInvalidInput, op, "user id missing or too long")
+	}
+	if err := s.lock(ctx, op); err != nil {
+		return false, err
+	}
+	defer s.mu.Unlock()
+	if last, ok := s.steps[user]; ok && step <= last {
+		return false, nil
+	}
+	s.steps[user] = step
+	return true, nil
 }
 
 // Ping implements [store.Store].

@@ -1,7 +1,9 @@
 package memory
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/store"
@@ -38,5 +40,37 @@ func TestAuditTamper(t *testing.T) {
 			s.mu.Unlock()
 			storetest.ExpectBreak(t, s, tc.seq, tc.reason)
 		})
+	}
+}
+
+// liveLog appends a record right after each scan of the log, as a busy
+// server does while its audit log is being verified.
+type liveLog struct{ *Store }
+
+func (l liveLog) ScanAudit(ctx context.Context, from int64, fn func(*roamsign.AuditRecord) error) error {
+	if err := l.Store.ScanAudit(ctx, from, fn); err != nil {
+		return err
+	}
+	return l.Store.AppendAudit(ctx, &roamsign.AuditRecord{Event: roamsign.AuditSigned, User: "900101145678", Host: "h", Outcome: "ok", Time: time.Now().UTC()})
+}
+
+func TestVerifyAuditOnLiveLog(t *testing.T) {
+	ctx := context.Background()
+	s := New(Options{})
+	for i := 0; i < 3; i++ {
+		if err := s.AppendAudit(ctx, &roamsign.AuditRecord{Event: roamsign.AuditAuthorised, User: "900101145678", Host: "h", Outcome: "ok", Time: time.Now().UTC()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := store.VerifyAudit(ctx, liveLog{s}, store.VerifyOptions{})
+	if err != nil {
+		t.Fatalf("a record appended during verification was reported as a break: %v", err)
+	}
+	if res.HeadSeq != 3 {
+		t.Fatalf("verified up to %d, want the head read at the start (3)", res.HeadSeq)
+	}
+	// The next verification covers the appended record.
+	if res, err = store.VerifyAudit(ctx, s, store.VerifyOptions{}); err != nil || res.HeadSeq != 4 {
+		t.Fatalf("second verification: %+v %v", res, err)
 	}
 }

@@ -22,6 +22,9 @@
 //   - AppendAudit locks the single row of audit_head (SELECT … FOR UPDATE)
 //     inside the append transaction and advances it with the new Seq and
 //     Hash, so Seq and PrevHash are gap-free and unique across replicas.
+//   - Operations that are a single atomic statement (create, consume, the
+//     counters, AdvanceStep) run in autocommit, one round trip each; the
+//     others run in explicit transactions.
 //   - Serialization failures (SQLSTATE 40001) and deadlocks (40P01) are
 //     retried with jittered backoff (Options.MaxRetries); the callback of
 //     UpdateUser may therefore run more than once.

@@ -30,47 +30,31 @@ func fromTS(t *time.Time) time.Time {
 	return t.UTC()
 }
 
-func nz(b []byte) []byte {
-	if b == nil {
-		return []byte{}
-	}
-	return b
+// times stores times in TIMESTAMPTZ columns.
+var times = c.Times[*time.Time]{
+	Null: ts,
+	Req:  func(t time.Time) any { return t },
+	From: fromTS,
 }
 
-const challengeCols = `id, user_id, host, nonce, mac, hash_list, count, data_header, channel, sent_to,
-	created_at, expires_at, tries, max_tries, consumed, consumed_at, undeliverable`
-
-func scanChallenge(row pgx.Row) (*roamsign.ChallengeRecord, error) {
-	var (
-		r                   roamsign.ChallengeRecord
-		hl                  []byte
-		created, consumedAt *time.Time
-		expires             time.Time
-	)
-	err := row.Scan(&r.ID, &r.User, &r.Host, &r.Nonce, &r.MAC, &hl, &r.Count, &r.DataHeader, &r.Channel, &r.SentTo,
-		&created, &expires, &r.Tries, &r.MaxTries, &r.Consumed, &consumedAt, &r.Undeliverable)
-	if err != nil {
-		return nil, err
-	}
-	copy(r.HashList[:], hl)
-	r.CreatedAt, r.ExpiresAt, r.ConsumedAt = fromTS(created), expires.UTC(), fromTS(consumedAt)
-	return &r, nil
+func scanChallenge(row c.Scanner) (*roamsign.ChallengeRecord, error) {
+	return c.ScanChallenge(row, times)
 }
+func scanUser(row c.Scanner) (*roamsign.UserRecord, error)      { return c.ScanUser(row, times) }
+func scanTx(row c.Scanner) (*roamsign.TransactionRecord, error) { return c.ScanTx(row, times) }
 
 // CreateChallenge implements [store.Store].
 func (s *Store) CreateChallenge(ctx context.Context, ch *roamsign.ChallengeRecord) error {
 	const op = "postgres.CreateChallenge"
-	if err := store.ValidateChallenge(ch); err != nil {
+	r, err := c.NewChallenge(ch)
+	if err != nil {
 		return err
 	}
-	r := store.CloneChallenge(ch)
-	store.NormChallenge(r)
-	return s.tx(ctx, op, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO challenges (`+challengeCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
-			r.ID, r.User, r.Host, nz(r.Nonce), nz(r.MAC), r.HashList[:], r.Count, r.DataHeader, r.Channel, r.SentTo,
-			ts(r.CreatedAt), r.ExpiresAt, r.Tries, r.MaxTries, r.Consumed, ts(r.ConsumedAt), r.Undeliverable)
+	return s.one(ctx, op, func(tx dbtx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO challenges (`+c.ChallengeCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
+			c.ChallengeArgs(r, times)...)
 		if pgCode(err) == "23505" {
-			return roamsign.E(roamsign.ErrConflict, op, "challenge id exists")
+			return c.Exists(op, "challenge id exists")
 		}
 		return err
 	})
@@ -82,24 +66,18 @@ func (s *Store) GetChallenge(ctx context.Context, id string) (*roamsign.Challeng
 	if err := s.open(op); err != nil {
 		return nil, err
 	}
-	r, err := scanChallenge(s.pool.QueryRow(ctx, `SELECT `+challengeCols+` FROM challenges WHERE id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, notFound(op, "challenge")
-	}
-	return r, classify(op, err)
+	r, err := scanChallenge(s.pool.QueryRow(ctx, `SELECT `+c.ChallengeCols+` FROM challenges WHERE id = $1`, id))
+	return r, classify(op, c.Missing(err, pgx.ErrNoRows, op, "challenge"))
 }
 
 func (s *Store) execOne(ctx context.Context, op, what, q string, args ...any) error {
-	if err := s.open(op); err != nil {
-		return err
-	}
-	return s.tx(ctx, op, func(tx pgx.Tx) error {
+	return s.one(ctx, op, func(tx dbtx) error {
 		tag, err := tx.Exec(ctx, q, args...)
 		if err != nil {
 			return err
 		}
 		if tag.RowsAffected() == 0 {
-			return notFound(op, what)
+			return c.NotFound(op, what)
 		}
 		return nil
 	})
@@ -108,8 +86,8 @@ func (s *Store) execOne(ctx context.Context, op, what, q string, args ...any) er
 // MarkDelivered implements [store.Store].
 func (s *Store) MarkDelivered(ctx context.Context, id string, ch roamsign.Channel, sentTo string) error {
 	const op = "postgres.MarkDelivered"
-	if !ch.Valid() || len(sentTo) > store.MaxTextLen {
-		return roamsign.E(roamsign.ErrInvalidInput, op, "unknown channel or destination too long")
+	if err := c.CheckDelivery(op, ch, sentTo); err != nil {
+		return err
 	}
 	return s.execOne(ctx, op, "challenge", `UPDATE challenges SET channel = $1, sent_to = $2 WHERE id = $3`, ch, sentTo, id)
 }
@@ -123,16 +101,12 @@ func (s *Store) MarkUndeliverable(ctx context.Context, id string) error {
 func (s *Store) FailChallenge(ctx context.Context, id string) (int, error) {
 	const op = "postgres.FailChallenge"
 	var tries int
-	err := s.tx(ctx, op, func(tx pgx.Tx) error {
+	err := s.one(ctx, op, func(tx dbtx) error {
 		err := tx.QueryRow(ctx, `UPDATE challenges SET tries = tries + 1 WHERE id = $1 AND NOT consumed RETURNING tries`, id).Scan(&tries)
 		if errors.Is(err, pgx.ErrNoRows) {
 			var consumed bool
-			if err := tx.QueryRow(ctx, `SELECT consumed FROM challenges WHERE id = $1`, id).Scan(&consumed); errors.Is(err, pgx.ErrNoRows) {
-				return notFound(op, "challenge")
-			} else if err != nil {
-				return err
-			}
-			return roamsign.E(roamsign.ErrUsed, op, "challenge already used")
+			probe := tx.QueryRow(ctx, `SELECT consumed FROM challenges WHERE id = $1`, id).Scan(&consumed)
+			return c.Unmatched(probe, pgx.ErrNoRows, op, "challenge", c.Used(op))
 		}
 		return err
 	})
@@ -142,12 +116,12 @@ func (s *Store) FailChallenge(ctx context.Context, id string) (int, error) {
 // ConsumeChallenge implements [store.Store].
 func (s *Store) ConsumeChallenge(ctx context.Context, id string, now time.Time) error {
 	const op = "postgres.ConsumeChallenge"
-	return s.tx(ctx, op, func(tx pgx.Tx) error { return consume(ctx, tx, op, id, now) })
+	return s.one(ctx, op, func(tx dbtx) error { return consume(ctx, tx, op, id, now) })
 }
 
 // consume is the single-use compare-and-set: one conditional UPDATE. A
 // concurrent consumer blocks on the row lock and then finds consumed set.
-func consume(ctx context.Context, tx pgx.Tx, op, id string, now time.Time) error {
+func consume(ctx context.Context, tx dbtx, op, id string, now time.Time) error {
 	now = store.NormTime(now)
 	var got string
 	err := tx.QueryRow(ctx, `UPDATE challenges SET consumed = true, consumed_at = $2
@@ -159,17 +133,14 @@ func consume(ctx context.Context, tx pgx.Tx, op, id string, now time.Time) error
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return err
 	}
-	r, err := scanChallenge(tx.QueryRow(ctx, `SELECT `+challengeCols+` FROM challenges WHERE id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return notFound(op, "challenge")
-	}
+	r, err := scanChallenge(tx.QueryRow(ctx, `SELECT `+c.ChallengeCols+` FROM challenges WHERE id = $1`, id))
 	if err != nil {
-		return err
+		return c.Missing(err, pgx.ErrNoRows, op, "challenge")
 	}
 	if err := store.ChallengeState(op, r, now); err != nil {
 		return err
 	}
-	return roamsign.E(roamsign.ErrUsed, op, "challenge already used")
+	return c.Used(op)
 }
 
 // CountChallenges implements [store.Store].
@@ -190,7 +161,7 @@ func (s *Store) CountChallenges(ctx context.Context, user roamsign.UserID, host 
 func (s *Store) PurgeChallenges(ctx context.Context, expiredBefore time.Time) (int, error) {
 	const op = "postgres.PurgeChallenges"
 	var n int64
-	err := s.tx(ctx, op, func(tx pgx.Tx) error {
+	err := s.one(ctx, op, func(tx dbtx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM challenges WHERE expires_at < $1`, store.NormTime(expiredBefore))
 		n = tag.RowsAffected()
 		return err
@@ -198,53 +169,17 @@ func (s *Store) PurgeChallenges(ctx context.Context, expiredBefore time.Time) (i
 	return int(n), err
 }
 
-const userCols = `id, name, hosts, media, email, devices, key_ref, chain, disabled, pin_verifier,
-	pin_failures, locked, locked_at, otp_failures, created_at, updated_at`
-
-func scanUser(row pgx.Row) (*roamsign.UserRecord, error) {
-	var (
-		u                              roamsign.UserRecord
-		hosts, media, devices, chain   string
-		lockedAt, createdAt, updatedAt *time.Time
-	)
-	err := row.Scan(&u.ID, &u.Name, &hosts, &media, &u.Email, &devices, &u.KeyRef, &chain, &u.Disabled, &u.PINVerifier,
-		&u.PINFailures, &u.Locked, &lockedAt, &u.OTPFailures, &createdAt, &updatedAt)
-	if err != nil {
-		return nil, err
-	}
-	if u.Hosts, err = c.FromJSON[[]roamsign.HostID](hosts); err != nil {
-		return nil, err
-	}
-	if u.Media, err = c.FromJSON[[]roamsign.MediumKind](media); err != nil {
-		return nil, err
-	}
-	if u.Devices, err = c.FromJSON[[]string](devices); err != nil {
-		return nil, err
-	}
-	if u.Chain, err = c.FromJSON[[][]byte](chain); err != nil {
-		return nil, err
-	}
-	u.LockedAt, u.CreatedAt, u.UpdatedAt = fromTS(lockedAt), fromTS(createdAt), fromTS(updatedAt)
-	return &u, nil
-}
-
-func userArgs(u *roamsign.UserRecord) []any {
-	return []any{u.ID, u.Name, c.JSON(u.Hosts), c.JSON(u.Media), u.Email, c.JSON(u.Devices), u.KeyRef, c.JSON(u.Chain), u.Disabled, u.PINVerifier,
-		u.PINFailures, u.Locked, ts(u.LockedAt), u.OTPFailures, ts(u.CreatedAt), ts(u.UpdatedAt)}
-}
-
 // CreateUser implements [store.Store].
 func (s *Store) CreateUser(ctx context.Context, u *roamsign.UserRecord) error {
 	const op = "postgres.CreateUser"
-	if err := store.ValidateUser(u); err != nil {
+	r, err := c.NewUser(u)
+	if err != nil {
 		return err
 	}
-	r := store.CloneUser(u)
-	store.NormUser(r)
-	return s.tx(ctx, op, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`, userArgs(r)...)
+	return s.one(ctx, op, func(tx dbtx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO users (`+c.UserCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`, c.UserArgs(r, times)...)
 		if pgCode(err) == "23505" {
-			return roamsign.E(roamsign.ErrConflict, op, "user exists")
+			return c.Exists(op, "user exists")
 		}
 		return err
 	})
@@ -256,11 +191,8 @@ func (s *Store) GetUser(ctx context.Context, id roamsign.UserID) (*roamsign.User
 	if err := s.open(op); err != nil {
 		return nil, err
 	}
-	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, notFound(op, "user")
-	}
-	return u, classify(op, err)
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+c.UserCols+` FROM users WHERE id = $1`, id))
+	return u, classify(op, c.Missing(err, pgx.ErrNoRows, op, "user"))
 }
 
 // UpdateUser implements [store.Store]: SELECT … FOR UPDATE, fn, UPDATE in
@@ -268,26 +200,19 @@ func (s *Store) GetUser(ctx context.Context, id roamsign.UserID) (*roamsign.User
 func (s *Store) UpdateUser(ctx context.Context, id roamsign.UserID, fn func(*roamsign.UserRecord) error) error {
 	const op = "postgres.UpdateUser"
 	return s.tx(ctx, op, func(tx pgx.Tx) error {
-		u, err := scanUser(tx.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE id = $1 FOR UPDATE`, id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound(op, "user")
-		}
+		u, err := scanUser(tx.QueryRow(ctx, `SELECT `+c.UserCols+` FROM users WHERE id = $1 FOR UPDATE`, id))
 		if err != nil {
-			return err
+			return c.Missing(err, pgx.ErrNoRows, op, "user")
 		}
 		if err := fn(u); err != nil {
 			return err
 		}
-		if u.ID != id {
-			return roamsign.E(roamsign.ErrInvalidInput, op, "the user id cannot change")
-		}
-		if err := store.ValidateUser(u); err != nil {
+		if err := c.Updated(op, id, u); err != nil {
 			return err
 		}
-		store.NormUser(u)
 		_, err = tx.Exec(ctx, `UPDATE users SET name = $2, hosts = $3, media = $4, email = $5, devices = $6, key_ref = $7, chain = $8,
 			disabled = $9, pin_verifier = $10, pin_failures = $11, locked = $12, locked_at = $13, otp_failures = $14, created_at = $15, updated_at = $16
-			WHERE id = $1`, userArgs(u)...)
+			WHERE id = $1`, c.UserArgs(u, times)...)
 		return err
 	})
 }
@@ -295,48 +220,39 @@ func (s *Store) UpdateUser(ctx context.Context, id roamsign.UserID, fn func(*roa
 // ListUsers implements [store.Store].
 func (s *Store) ListUsers(ctx context.Context, after roamsign.UserID, limit int) ([]roamsign.UserRecord, error) {
 	const op = "postgres.ListUsers"
-	if limit <= 0 {
-		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "limit must be positive")
+	limit, err := c.CheckLimit(op, limit)
+	if err != nil {
+		return nil, err
 	}
 	if err := s.open(op); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+userCols+` FROM users WHERE id > $1 ORDER BY id LIMIT $2`, after, min(limit, 10000))
+	rows, err := s.pool.Query(ctx, `SELECT `+c.UserCols+` FROM users WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, classify(op, err)
 	}
 	defer rows.Close()
-	var out []roamsign.UserRecord
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, classify(op, err)
-		}
-		out = append(out, *u)
-	}
-	return out, classify(op, rows.Err())
+	out, err := c.CollectUsers(rows, times)
+	return out, classify(op, err)
 }
 
 // AddPINFailure implements [store.Store]: one conditional UPDATE.
 func (s *Store) AddPINFailure(ctx context.Context, id roamsign.UserID, max int, now time.Time) (int, bool, error) {
 	const op = "postgres.AddPINFailure"
-	if max <= 0 {
-		return 0, false, roamsign.E(roamsign.ErrInvalidInput, op, "max must be positive")
+	if err := c.CheckMax(op, max); err != nil {
+		return 0, false, err
 	}
 	var (
 		n      int
 		locked bool
 	)
-	err := s.tx(ctx, op, func(tx pgx.Tx) error {
+	err := s.one(ctx, op, func(tx dbtx) error {
 		err := tx.QueryRow(ctx, `UPDATE users SET
 			pin_failures = pin_failures + 1,
 			locked_at = CASE WHEN NOT locked AND pin_failures + 1 >= $1 THEN $2 ELSE locked_at END,
 			locked = locked OR pin_failures + 1 >= $1
 			WHERE id = $3 RETURNING pin_failures, locked`, max, store.NormTime(now), id).Scan(&n, &locked)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound(op, "user")
-		}
-		return err
+		return c.Missing(err, pgx.ErrNoRows, op, "user")
 	})
 	return n, locked, err
 }
@@ -350,12 +266,9 @@ func (s *Store) ResetPINFailures(ctx context.Context, id roamsign.UserID) error 
 func (s *Store) AddOTPFailure(ctx context.Context, id roamsign.UserID) (int, error) {
 	const op = "postgres.AddOTPFailure"
 	var n int
-	err := s.tx(ctx, op, func(tx pgx.Tx) error {
+	err := s.one(ctx, op, func(tx dbtx) error {
 		err := tx.QueryRow(ctx, `UPDATE users SET otp_failures = otp_failures + 1 WHERE id = $1 RETURNING otp_failures`, id).Scan(&n)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound(op, "user")
-		}
-		return err
+		return c.Missing(err, pgx.ErrNoRows, op, "user")
 	})
 	return n, err
 }
@@ -365,93 +278,46 @@ func (s *Store) ResetOTPFailures(ctx context.Context, id roamsign.UserID) error 
 	return s.execOne(ctx, "postgres.ResetOTPFailures", "user", `UPDATE users SET otp_failures = 0 WHERE id = $1`, id)
 }
 
-const txCols = `id, user_id, host, request_id, challenge_id, hash_list, count, form, state, items, chain, sig_alg, error, created_at, updated_at`
-
-func scanTx(row pgx.Row) (*roamsign.TransactionRecord, error) {
-	var (
-		t                  roamsign.TransactionRecord
-		hl                 []byte
-		items, chain       string
-		created, updatedAt *time.Time
-	)
-	err := row.Scan(&t.ID, &t.User, &t.Host, &t.RequestID, &t.ChallengeID, &hl, &t.Count, &t.Form, &t.State, &items, &chain,
-		&t.SigAlg, &t.Error, &created, &updatedAt)
-	if err != nil {
-		return nil, err
-	}
-	copy(t.HashList[:], hl)
-	if t.Items, err = c.FromJSON[c.Items](items); err != nil {
-		return nil, err
-	}
-	if t.Chain, err = c.FromJSON[[][]byte](chain); err != nil {
-		return nil, err
-	}
-	t.CreatedAt, t.UpdatedAt = fromTS(created), fromTS(updatedAt)
-	return &t, nil
-}
-
 // BeginTransaction implements [store.Store].
 func (s *Store) BeginTransaction(ctx context.Context, challengeID string, now time.Time, t *roamsign.TransactionRecord, audit *roamsign.AuditRecord) error {
 	const op = "postgres.BeginTransaction"
-	if err := store.PrepareBegin(op, challengeID, t, audit); err != nil {
-		return err
-	}
-	r := store.CloneTransaction(t)
-	store.NormTransaction(r)
-	a := store.CloneAudit(audit)
-	err := s.tx(ctx, op, func(tx pgx.Tx) error {
-		*a = *store.CloneAudit(audit)
-		if err := consume(ctx, tx, op, challengeID, now); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO transactions (`+txCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`,
-			r.ID, r.User, r.Host, r.RequestID, r.ChallengeID, r.HashList[:], r.Count, r.Form, r.State, c.JSON(r.Items), c.JSON(r.Chain),
-			r.SigAlg, r.Error, ts(r.CreatedAt), ts(r.UpdatedAt))
-		if pgCode(err) == "23505" {
-			return roamsign.E(roamsign.ErrConflict, op, "transaction id or request id already used")
-		}
-		if err != nil {
-			return err
-		}
-		return s.appendTx(ctx, tx, a, nil)
+	return c.Begin(op, challengeID, t, audit, func(r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error {
+		return s.tx(ctx, op, func(tx pgx.Tx) error {
+			c.Reset(a, audit)
+			if err := consume(ctx, tx, op, challengeID, now); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO transactions (`+c.TxCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`, c.TxArgs(r, times)...)
+			if pgCode(err) == "23505" {
+				return c.Exists(op, "transaction id or request id already used")
+			}
+			if err != nil {
+				return err
+			}
+			return s.appendTx(ctx, tx, a, nil)
+		})
 	})
-	if err == nil {
-		*audit = *a
-	}
-	return err
 }
 
 // FinishTransaction implements [store.Store].
 func (s *Store) FinishTransaction(ctx context.Context, t *roamsign.TransactionRecord, audit *roamsign.AuditRecord) error {
 	const op = "postgres.FinishTransaction"
-	if err := store.PrepareFinish(op, t, audit); err != nil {
-		return err
-	}
-	r := store.CloneTransaction(t)
-	store.NormTransaction(r)
-	a := store.CloneAudit(audit)
-	err := s.tx(ctx, op, func(tx pgx.Tx) error {
-		*a = *store.CloneAudit(audit)
-		tag, err := tx.Exec(ctx, `UPDATE transactions SET state = $1, items = $2, chain = $3, sig_alg = $4, error = $5, updated_at = $6
-			WHERE id = $7 AND state = $8`, r.State, c.JSON(r.Items), c.JSON(r.Chain), r.SigAlg, r.Error, ts(r.UpdatedAt), r.ID, roamsign.TxPending)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			var one int
-			if err := tx.QueryRow(ctx, `SELECT 1 FROM transactions WHERE id = $1`, r.ID).Scan(&one); errors.Is(err, pgx.ErrNoRows) {
-				return notFound(op, "transaction")
-			} else if err != nil {
+	return c.Finish(op, t, audit, func(r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error {
+		return s.tx(ctx, op, func(tx pgx.Tx) error {
+			c.Reset(a, audit)
+			tag, err := tx.Exec(ctx, `UPDATE transactions SET state = $1, items = $2, chain = $3, sig_alg = $4, error = $5, updated_at = $6
+				WHERE id = $7 AND state = $8`, c.FinishArgs(r, times)...)
+			if err != nil {
 				return err
 			}
-			return roamsign.E(roamsign.ErrConflict, op, "transaction is not pending")
-		}
-		return s.appendTx(ctx, tx, a, nil)
+			if tag.RowsAffected() == 0 {
+				var one int
+				probe := tx.QueryRow(ctx, `SELECT 1 FROM transactions WHERE id = $1`, r.ID).Scan(&one)
+				return c.Unmatched(probe, pgx.ErrNoRows, op, "transaction", c.NotPending(op))
+			}
+			return s.appendTx(ctx, tx, a, nil)
+		})
 	})
-	if err == nil {
-		*audit = *a
-	}
-	return err
 }
 
 // GetTransaction implements [store.Store].
@@ -460,11 +326,8 @@ func (s *Store) GetTransaction(ctx context.Context, id string) (*roamsign.Transa
 	if err := s.open(op); err != nil {
 		return nil, err
 	}
-	t, err := scanTx(s.pool.QueryRow(ctx, `SELECT `+txCols+` FROM transactions WHERE id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, notFound(op, "transaction")
-	}
-	return t, classify(op, err)
+	t, err := scanTx(s.pool.QueryRow(ctx, `SELECT `+c.TxCols+` FROM transactions WHERE id = $1`, id))
+	return t, classify(op, c.Missing(err, pgx.ErrNoRows, op, "transaction"))
 }
 
 // GetTransactionByRequest implements [store.Store].
@@ -473,11 +336,8 @@ func (s *Store) GetTransactionByRequest(ctx context.Context, host roamsign.HostI
 	if err := s.open(op); err != nil {
 		return nil, err
 	}
-	t, err := scanTx(s.pool.QueryRow(ctx, `SELECT `+txCols+` FROM transactions WHERE host = $1 AND request_id = $2`, host, requestID))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, notFound(op, "transaction")
-	}
-	return t, classify(op, err)
+	t, err := scanTx(s.pool.QueryRow(ctx, `SELECT `+c.TxCols+` FROM transactions WHERE host = $1 AND request_id = $2`, host, requestID))
+	return t, classify(op, c.Missing(err, pgx.ErrNoRows, op, "transaction"))
 }
 
 // ExpireTransactions implements [store.Store].
@@ -502,26 +362,16 @@ func (s *Store) ExpireTransactions(ctx context.Context, pendingBefore, deleteBef
 // appendTx appends a inside tx, holding the chain head row lock until the
 // transaction ends, so appends from every replica form one gap-free chain.
 // When mk is set it builds the record from the head (checkpoints).
-func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, a *roamsign.AuditRecord, mk func(int64, []byte) (*roamsign.AuditRecord, error)) error {
-	var (
-		seq  int64
-		hash []byte
-	)
-	if err := tx.QueryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE`).Scan(&seq, &hash); err != nil {
+func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, a *roamsign.AuditRecord, mk c.MakeRecord) error {
+	seq, hash, err := c.ScanHead(tx.QueryRow(ctx, c.HeadQuery+` FOR UPDATE`))
+	if err != nil {
 		return err
 	}
-	if mk != nil {
-		rec, err := mk(seq, hash)
-		if err != nil {
-			return err
-		}
-		*a = *rec
+	if err := c.Link(a, seq, hash, s.now(), mk); err != nil {
+		return err
 	}
-	store.ChainAudit(a, seq, hash, s.now())
-	if _, err := tx.Exec(ctx, `INSERT INTO audit (seq, time, event, user_id, host, data_header, hash_list, count, cert_serial,
-		channel, outcome, transaction_id, detail, prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`,
-		a.Seq, a.Time, a.Event, a.User, a.Host, a.DataHeader, a.HashList, a.Count, a.CertSerial,
-		a.Channel, a.Outcome, a.TransactionID, a.Detail, a.PrevHash, a.Hash); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO audit (`+c.AuditCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`,
+		c.AuditArgs(a, times)...); err != nil {
 		return err
 	}
 	tag, err := tx.Exec(ctx, `UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3`, a.Seq, a.Hash, seq)
@@ -529,7 +379,7 @@ func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, a *roamsign.AuditRecord
 		return err
 	}
 	if tag.RowsAffected() != 1 {
-		return roamsign.E(roamsign.ErrInternal, "postgres.AppendAudit", "audit chain head moved during append")
+		return c.HeadMoved("postgres.AppendAudit")
 	}
 	return nil
 }
@@ -537,37 +387,21 @@ func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, a *roamsign.AuditRecord
 // AppendAudit implements [store.Store].
 func (s *Store) AppendAudit(ctx context.Context, audit *roamsign.AuditRecord) error {
 	const op = "postgres.AppendAudit"
-	if err := store.ValidateAudit(audit); err != nil {
-		return err
-	}
-	a := &roamsign.AuditRecord{}
-	err := s.tx(ctx, op, func(tx pgx.Tx) error {
-		*a = *store.CloneAudit(audit)
-		return s.appendTx(ctx, tx, a, nil)
+	return c.Append(audit, func(a *roamsign.AuditRecord) error {
+		return s.tx(ctx, op, func(tx pgx.Tx) error {
+			c.Reset(a, audit)
+			return s.appendTx(ctx, tx, a, nil)
+		})
 	})
-	if err == nil {
-		*audit = *a
-	}
-	return err
 }
 
 // AppendCheckpoint implements [store.Store]. The signature is made inside
 // the append transaction, over the head the checkpoint links to.
 func (s *Store) AppendCheckpoint(ctx context.Context, cp store.Checkpoint) (*roamsign.AuditRecord, error) {
 	const op = "postgres.AppendCheckpoint"
-	if cp.Signer == nil {
-		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "no signer")
-	}
-	a := &roamsign.AuditRecord{}
-	err := s.tx(ctx, op, func(tx pgx.Tx) error {
-		return s.appendTx(ctx, tx, a, func(seq int64, hash []byte) (*roamsign.AuditRecord, error) {
-			return store.CheckpointRecord(cp, seq, hash)
-		})
+	return c.Checkpoint(op, cp, func(a *roamsign.AuditRecord, mk c.MakeRecord) error {
+		return s.tx(ctx, op, func(tx pgx.Tx) error { return s.appendTx(ctx, tx, a, mk) })
 	})
-	if err != nil {
-		return nil, err
-	}
-	return a, nil
 }
 
 // scanPage is how many audit rows ScanAudit reads per query.
@@ -582,22 +416,16 @@ func (s *Store) ScanAudit(ctx context.Context, from int64, fn func(*roamsign.Aud
 		if err := s.open(op); err != nil {
 			return err
 		}
-		rows, err := s.pool.Query(ctx, `SELECT seq, time, event, user_id, host, data_header, hash_list, count, cert_serial,
-			channel, outcome, transaction_id, detail, prev_hash, hash FROM audit WHERE seq >= $1 ORDER BY seq LIMIT $2`, from, scanPage)
+		rows, err := s.pool.Query(ctx, `SELECT `+c.AuditCols+` FROM audit WHERE seq >= $1 ORDER BY seq LIMIT $2`, from, scanPage)
 		if err != nil {
 			return classify(op, err)
 		}
 		n := 0
 		for rows.Next() {
 			n++
-			if err := rows.Scan(&a.Seq, &a.Time, &a.Event, &a.User, &a.Host, &a.DataHeader, &a.HashList, &a.Count, &a.CertSerial,
-				&a.Channel, &a.Outcome, &a.TransactionID, &a.Detail, &a.PrevHash, &a.Hash); err != nil {
+			if err := c.ScanAudit(rows, &a, times); err != nil {
 				rows.Close()
 				return classify(op, err)
-			}
-			a.Time = a.Time.UTC()
-			if len(a.HashList) == 0 {
-				a.HashList = nil
 			}
 			from = a.Seq + 1
 			if err := fn(&a); err != nil {
@@ -621,10 +449,23 @@ func (s *Store) AuditHead(ctx context.Context) (int64, []byte, error) {
 	if err := s.open(op); err != nil {
 		return 0, nil, err
 	}
-	var (
-		seq  int64
-		hash []byte
-	)
-	err := s.pool.QueryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&seq, &hash)
+	seq, hash, err := c.ScanHead(s.pool.QueryRow(ctx, c.HeadQuery))
 	return seq, bytes.Clone(hash), classify(op, err)
+}
+
+// AdvanceStep implements [store.OTPStepStore] with one conditional upsert;
+// concurrent callers on one step serialise on the row and one wins.
+func (s *Store) AdvanceStep(ctx context.Context, user roamsign.UserID, step int64) (bool, error) {
+	const op = "postgres.AdvanceStep"
+	if err := c.CheckStepUser(op, user); err != nil {
+		return false, err
+	}
+	var n int64
+	err := s.one(ctx, op, func(tx dbtx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO otp_steps (user_id, step) VALUES ($1, $2)
+			ON CONFLICT (user_id) DO UPDATE SET step = excluded.step WHERE excluded.step > otp_steps.step`, user, step)
+		n = tag.RowsAffected()
+		return err
+	})
+	return n == 1, err
 }

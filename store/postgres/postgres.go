@@ -5,10 +5,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math/rand/v2"
 	"net"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -19,19 +17,14 @@ import (
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/store"
+	c "github.com/roamsign/roamsign/store/internal/sqlcodec"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
 // SchemaVersion is the schema version this build writes and understands.
-var SchemaVersion = func() int {
-	ms, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		panic(err)
-	}
-	return len(ms)
-}()
+var SchemaVersion = c.MustCount(migrations)
 
 // Options configure [Open] and [New]. The zero value uses the pool's
 // defaults and time.Now.
@@ -112,7 +105,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 			return nil, err
 		}
 		if v < SchemaVersion {
-			return nil, fmt.Errorf("%w: database has version %d, this build needs %d", store.ErrSchemaTooOld, v, SchemaVersion)
+			return nil, c.TooOld(v, SchemaVersion)
 		}
 		return s, nil
 	}
@@ -124,7 +117,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 
 func checkVersion(v int) error {
 	if v > SchemaVersion {
-		return fmt.Errorf("%w: database has version %d, this build knows %d", store.ErrSchemaTooNew, v, SchemaVersion)
+		return c.TooNew(v, SchemaVersion)
 	}
 	return nil
 }
@@ -133,11 +126,10 @@ func checkVersion(v int) error {
 // schema_version row lock, so replicas starting together migrate once.
 func (s *Store) migrate(ctx context.Context) error {
 	const op = "postgres.Open"
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	names, err := c.Migrations(migrations)
 	if err != nil {
 		return roamsign.Wrap(roamsign.ErrInternal, op, err, "reading migrations")
 	}
-	sort.Strings(names)
 	// Concurrent CREATE TABLE IF NOT EXISTS may collide in the catalog; the
 	// retry in tx absorbs that (unique violation on pg_type).
 	return s.tx(ctx, op, func(tx pgx.Tx) error {
@@ -151,22 +143,13 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err := tx.QueryRow(ctx, `SELECT version FROM schema_version WHERE id = 1 FOR UPDATE`).Scan(&v); err != nil {
 			return err
 		}
-		if err := checkVersion(v); err != nil {
+		return c.Apply(migrations, names, v, func(body string) error {
+			_, err := tx.Exec(ctx, body)
 			return err
-		}
-		for i := v; i < len(names); i++ {
-			body, err := migrations.ReadFile(names[i])
-			if err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, string(body)); err != nil {
-				return fmt.Errorf("migration %s: %w", names[i], err)
-			}
-			if _, err := tx.Exec(ctx, `UPDATE schema_version SET version = $1 WHERE id = 1`, i+1); err != nil {
-				return err
-			}
-		}
-		return nil
+		}, func(v int) error {
+			_, err := tx.Exec(ctx, `UPDATE schema_version SET version = $1 WHERE id = 1`, v)
+			return err
+		})
 	})
 }
 
@@ -189,11 +172,7 @@ func retryable(err error) bool {
 }
 
 func classify(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var re *roamsign.Error
-	if errors.As(err, &re) {
+	if c.Typed(err) {
 		return err
 	}
 	code := pgCode(err)
@@ -223,7 +202,7 @@ func classify(op string, err error) error {
 
 func (s *Store) open(op string) error {
 	if s.closed.Load() {
-		return roamsign.E(roamsign.ErrClosed, op, "store closed")
+		return c.Closed(op)
 	}
 	return nil
 }
@@ -231,14 +210,35 @@ func (s *Store) open(op string) error {
 // tx runs fn in a transaction, retrying after serialization failures and
 // deadlocks with jittered backoff. fn may run more than once.
 func (s *Store) tx(ctx context.Context, op string, fn func(pgx.Tx) error) error {
+	return s.retry(ctx, op, func() error { return pgx.BeginFunc(ctx, s.pool, fn) }, func(attempt int, err error) bool {
+		return retryable(err) || (attempt == 0 && pgCode(err) == "23505" && op == "postgres.Open")
+	})
+}
+
+// dbtx is what a pool and a transaction share.
+type dbtx interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// one runs fn, whose statements are each atomic on their own, directly on
+// the pool (autocommit: one round trip per statement instead of BEGIN …
+// COMMIT), retrying after serialization failures like [Store.tx].
+func (s *Store) one(ctx context.Context, op string, fn func(dbtx) error) error {
+	return s.retry(ctx, op, func() error { return fn(s.pool) }, func(_ int, err error) bool { return retryable(err) })
+}
+
+// retry runs try until it succeeds, fails with an error again rejects, or
+// s.maxRetries retries are spent, waiting a jittered backoff (doubling up
+// to 200 ms) between attempts.
+func (s *Store) retry(ctx context.Context, op string, try func() error, again func(attempt int, err error) bool) error {
 	if err := s.open(op); err != nil {
 		return err
 	}
 	backoff := 2 * time.Millisecond
-	var err error
 	for attempt := 0; ; attempt++ {
-		err = pgx.BeginFunc(ctx, s.pool, fn)
-		if err == nil || !(retryable(err) || (attempt == 0 && pgCode(err) == "23505" && op == "postgres.Open")) || attempt >= s.maxRetries {
+		err := try()
+		if err == nil || !again(attempt, err) || attempt >= s.maxRetries {
 			return classify(op, err)
 		}
 		select {
@@ -248,10 +248,6 @@ func (s *Store) tx(ctx context.Context, op string, fn func(pgx.Tx) error) error 
 		}
 		backoff = min(2*backoff, 200*time.Millisecond)
 	}
-}
-
-func notFound(op, what string) error {
-	return roamsign.E(roamsign.ErrNotFound, op, "%s not found", what)
 }
 
 // Ping implements [store.Store].

@@ -11,6 +11,7 @@ import (
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/internal/pgtest"
+	"github.com/roamsign/roamsign/store/internal/sqlcodec"
 	"github.com/roamsign/roamsign/store/storetest"
 )
 
@@ -40,7 +41,7 @@ func BenchmarkChallenges(b *testing.B) {
 			}
 			b.ResetTimer()
 			storetest.RunSplit(b, g, func(i int) error {
-				if _, err := s.pool.Exec(ctx, `INSERT INTO challenges (`+challengeCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
+				if _, err := s.pool.Exec(ctx, `INSERT INTO challenges (`+sqlcodec.ChallengeCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
 					ids[i], "u1", "hr", []byte{1}, []byte{2}, []byte{3}, 1, "", "", "", storetest.Base, storetest.Base, 0, 3, false, nil, false); err != nil {
 					return err
 				}
@@ -99,7 +100,8 @@ func BenchmarkVerifyAudit(b *testing.B) {
 	if _, err := s.pool.Exec(ctx, `UPDATE audit_head SET seq = $1, hash = $2`, last.Seq, last.Hash); err != nil {
 		b.Fatal(err)
 	}
-	storetest.BenchVerify(b, s, int64(n))
+	b.Run("verify", func(b *testing.B) { storetest.BenchVerify(b, s, int64(n)) })
+	b.Run("raw-scan", func(b *testing.B) { storetest.BenchScan(b, s, int64(n)) })
 }
 
 // BenchmarkAuditHash is the raw baseline for BenchmarkVerifyAudit.

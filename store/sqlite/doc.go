@@ -38,7 +38,9 @@
 //
 // # Security
 //
-// The audit table has triggers that refuse UPDATE and DELETE; anyone with
+// A new database file is created with mode 0600 (it holds PIN verifiers
+// and OTP MACs); SQLite gives its -wal and -shm files the same mode. The
+// audit table has triggers that refuse UPDATE and DELETE; anyone with
 // the file can drop them, which the hash chain then exposes (tested with
 // raw SQL edits and deletions).
 //

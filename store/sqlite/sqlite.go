@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
-	"sort"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -18,13 +18,14 @@ import (
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/store"
+	c "github.com/roamsign/roamsign/store/internal/sqlcodec"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
 // SchemaVersion is the schema version this build writes and understands.
-var SchemaVersion = mustCountMigrations()
+var SchemaVersion = c.MustCount(migrations)
 
 // Options configure [Open]. The zero value is a read-write store with the
 // default timeouts and clock.
@@ -81,6 +82,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s := &Store{now: opts.Now, ro: opts.ReadOnly}
 	var err error
 	if !opts.ReadOnly {
+		// The file holds PIN verifiers and OTP MACs: create it readable by
+		// the owner only (SQLite gives the -wal and -shm files the same mode).
+		if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+			f.Close()
+		} else if !errors.Is(err, fs.ErrExist) {
+			return nil, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "cannot create the database file")
+		}
 		s.w, err = sql.Open(opts.driver, dsn(opts, path, false))
 		if err != nil {
 			return nil, classify(op, err)
@@ -106,9 +114,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		if err == nil {
 			switch {
 			case v > SchemaVersion:
-				err = fmt.Errorf("%w: database has version %d, this build knows %d", store.ErrSchemaTooNew, v, SchemaVersion)
+				err = c.TooNew(v, SchemaVersion)
 			case v < SchemaVersion:
-				err = fmt.Errorf("%w: database has version %d, this build needs %d", store.ErrSchemaTooOld, v, SchemaVersion)
+				err = c.TooOld(v, SchemaVersion)
 			}
 		}
 		if err != nil {
@@ -160,14 +168,6 @@ func dsn(opts Options, path string, reader bool) string {
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
-func mustCountMigrations() int {
-	ms, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		panic(err)
-	}
-	return len(ms)
-}
-
 func (s *Store) version(ctx context.Context, db *sql.DB) (int, error) {
 	var n int
 	err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").Scan(&n)
@@ -188,11 +188,10 @@ func (s *Store) version(ctx context.Context, db *sql.DB) (int, error) {
 // schema_version, each in its own immediate transaction.
 func (s *Store) migrate(ctx context.Context) error {
 	const op = "sqlite.Open"
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	names, err := c.Migrations(migrations)
 	if err != nil {
 		return roamsign.Wrap(roamsign.ErrInternal, op, err, "reading migrations")
 	}
-	sort.Strings(names)
 	return s.writeTx(ctx, op, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"); err != nil {
 			return err
@@ -206,22 +205,13 @@ func (s *Store) migrate(ctx context.Context) error {
 		} else if err != nil {
 			return err
 		}
-		if v > len(names) {
-			return fmt.Errorf("%w: database has version %d, this build knows %d", store.ErrSchemaTooNew, v, len(names))
-		}
-		for i := v; i < len(names); i++ {
-			body, err := migrations.ReadFile(names[i])
-			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-				return fmt.Errorf("migration %s: %w", names[i], err)
-			}
-			if _, err := tx.ExecContext(ctx, "UPDATE schema_version SET version = ?", i+1); err != nil {
-				return err
-			}
-		}
-		return nil
+		return c.Apply(migrations, names, v, func(body string) error {
+			_, err := tx.ExecContext(ctx, body)
+			return err
+		}, func(v int) error {
+			_, err := tx.ExecContext(ctx, "UPDATE schema_version SET version = ?", v)
+			return err
+		})
 	})
 }
 
@@ -252,11 +242,7 @@ func sqliteCode(err error) int {
 
 // classify maps a database error to a root kind.
 func classify(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var re *roamsign.Error
-	if errors.As(err, &re) {
+	if c.Typed(err) {
 		return err
 	}
 	switch sqliteCode(err) {
@@ -279,7 +265,7 @@ func classify(op string, err error) error {
 
 func (s *Store) open(op string) error {
 	if s.closed.Load() {
-		return roamsign.E(roamsign.ErrClosed, op, "store closed")
+		return c.Closed(op)
 	}
 	return nil
 }
@@ -318,10 +304,6 @@ func (s *Store) tryTx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
-}
-
-func notFound(op, what string) error {
-	return roamsign.E(roamsign.ErrNotFound, op, "%s not found", what)
 }
 
 // Ping implements [store.Store].

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/store/internal/sqlcodec"
 	"github.com/roamsign/roamsign/store/storetest"
 )
 
@@ -51,7 +52,7 @@ func BenchmarkChallenges(b *testing.B) {
 			}
 			b.ResetTimer()
 			storetest.RunSplit(b, g, func(i int) error {
-				if _, err := s.w.ExecContext(ctx, `INSERT INTO challenges (`+challengeCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+				if _, err := s.w.ExecContext(ctx, `INSERT INTO challenges (`+sqlcodec.ChallengeCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 					ids[i], "u1", "hr", []byte{1}, []byte{2}, []byte{3}, 1, "", "", "", 1, 2, 0, 3, 0, nil, 0); err != nil {
 					return err
 				}
@@ -102,7 +103,8 @@ func BenchmarkVerifyAudit(b *testing.B) {
 	if err := tx.Commit(); err != nil {
 		b.Fatal(err)
 	}
-	storetest.BenchVerify(b, s, int64(n))
+	b.Run("verify", func(b *testing.B) { storetest.BenchVerify(b, s, int64(n)) })
+	b.Run("raw-scan", func(b *testing.B) { storetest.BenchScan(b, s, int64(n)) })
 }
 
 // BenchmarkAuditHash is the raw baseline for BenchmarkVerifyAudit.

@@ -255,7 +255,45 @@ func TestMigrationsIdempotent(t *testing.T) {
 	if err := s.w.QueryRow(`PRAGMA synchronous`).Scan(&sync); err != nil || sync != 2 {
 		t.Fatalf("synchronous = %d (want 2, FULL), %v", sync, err)
 	}
+	for _, f := range []string{path, path + "-wal"} {
+		st, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o600 {
+			t.Fatalf("%s has mode %v, want 0600", f, st.Mode().Perm())
+		}
+	}
 	if seq, _, _ := s.AuditHead(context.Background()); seq != 2 {
 		t.Fatalf("audit head after reopen = %d", seq)
+	}
+}
+
+// A database at an older version is migrated forward on open, keeping its
+// data.
+func TestMigrateUpgrade(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "roamsign.db")
+	s := open(t, path, Options{})
+	storetest.SeedAudit(t, s, 2)
+	s.Close()
+	db := raw(t, path)
+	if _, err := db.Exec(`DROP TABLE otp_steps`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE schema_version SET version = 1`); err != nil {
+		t.Fatal(err)
+	}
+	// Read-only opens refuse a schema that needs migrating.
+	if _, err := Open(ctx, path, Options{ReadOnly: true}); !errors.Is(err, store.ErrSchemaTooOld) {
+		t.Fatalf("read-only open of an old schema: %v", err)
+	}
+	s = open(t, path, Options{})
+	defer s.Close()
+	if ok, err := s.AdvanceStep(ctx, "u1", 1); err != nil || !ok {
+		t.Fatalf("AdvanceStep after upgrade: %v %v", ok, err)
+	}
+	if _, err := store.VerifyAudit(ctx, s, store.VerifyOptions{}); err != nil {
+		t.Fatalf("audit after upgrade: %v", err)
 	}
 }

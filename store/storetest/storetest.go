@@ -173,6 +173,8 @@ func Run(t *testing.T, newStore Factory) {
 		{"AuditAppendRace", testAuditAppendRace},
 		{"AuditCheckpoint", testAuditCheckpoint},
 		{"AuditNoSecrets", testAuditNoSecrets},
+		{"OTPSteps", testOTPSteps},
+		{"OTPStepRace", testOTPStepRace},
 		{"Close", testClose},
 	}
 	for _, tc := range tests {
@@ -1072,6 +1074,56 @@ func testClose(t *testing.T, s store.Store) {
 	IsKind(t, s.ScanAudit(ctx, 1, func(*roamsign.AuditRecord) error { return nil }), roamsign.ErrClosed, "ScanAudit after Close")
 }
 
+func testOTPSteps(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	for i, c := range []struct {
+		user roamsign.UserID
+		step int64
+		want bool
+	}{
+		{"u1", 100, true},
+		{"u1", 100, false}, // replay of the same step
+		{"u1", 99, false},  // an earlier step
+		{"u1", 101, true},
+		{"u2", 5, true}, // per user
+		{"u2", 101, true},
+		{"u1", 101, false},
+	} {
+		got, err := s.AdvanceStep(ctx, c.user, c.step)
+		noErr(t, err, "AdvanceStep")
+		if got != c.want {
+			t.Fatalf("step %d: AdvanceStep(%s, %d) = %v, want %v", i, c.user, c.step, got, c.want)
+		}
+	}
+	_, err := s.AdvanceStep(ctx, "", 1)
+	IsKind(t, err, roamsign.ErrInvalidInput, "AdvanceStep without user")
+}
+
+// OTPStepRace makes n goroutines accept the same step for one user over
+// the given stores: exactly one may win.
+func OTPStepRace(t *testing.T, n int, stores ...store.Store) {
+	ctx := ctxT(t)
+	user := roamsign.UserID("step-" + RandID())
+	res := parallel(n, func(i int) [2]any {
+		ok, err := stores[i%len(stores)].AdvanceStep(ctx, user, 56789)
+		return [2]any{ok, err}
+	})
+	wins := 0
+	for _, r := range res {
+		if r[1] != nil {
+			t.Fatalf("AdvanceStep: %v", r[1])
+		}
+		if r[0].(bool) {
+			wins++
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("%d concurrent AdvanceStep calls on one step: %d won, want 1", n, wins)
+	}
+}
+
+func testOTPStepRace(t *testing.T, s store.Store) { OTPStepRace(t, 50, s) }
+
 // RunReplicas runs the multi-replica part of the suite: two stores on one
 // database must behave as one.
 func RunReplicas(t *testing.T, newPair ReplicaFactory) {
@@ -1083,6 +1135,7 @@ func RunReplicas(t *testing.T, newPair ReplicaFactory) {
 	t.Run("ConsumeRace", func(t *testing.T) { a, b := open(t); ConsumeRace(t, 100, a, b) })
 	t.Run("PINFailureRace", func(t *testing.T) { a, b := open(t); PINFailureRace(t, 40, 7, a, b) })
 	t.Run("AuditAppendRace", func(t *testing.T) { a, b := open(t); AuditAppendRace(t, 8, 20, a, b) })
+	t.Run("OTPStepRace", func(t *testing.T) { a, b := open(t); OTPStepRace(t, 50, a, b) })
 	t.Run("TransactionAcrossReplicas", func(t *testing.T) {
 		a, b := open(t)
 		ctx := ctxT(t)

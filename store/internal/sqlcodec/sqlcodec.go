@@ -1,5 +1,3 @@
-// Package sqlcodec holds the column encodings shared by the SQL backends:
-// lists as JSON text and times as UTC microseconds.
 package sqlcodec
 
 import (

@@ -1,0 +1,340 @@
+// Command hostclient is a small host system: it signs the SHA-256 hash of
+// one file through a roamsign HTTP API, the way an agency's own system
+// would, and writes the signature.
+//
+// It authenticates as a host with an API key, trusts the server through a
+// CA file, asks which medium the user has, requests an OTP for the hash,
+// reads the OTP, sends PIN + OTP with the hash and writes the result: the
+// raw signature value (-form raw) or a detached CMS SignedData (-form cms,
+// a .p7s that `signserver verify FILE.p7s -content FILE` or
+// `openssl cms -verify` checks).
+//
+// Usage, against the example sign server started with `make serve`:
+//
+//	hostclient -file voucher.pdf -form cms -out voucher.p7s
+//	hostclient -file voucher.pdf -dev-mailbox https://127.0.0.1:8443/dev/mailbox.json < pin.txt
+//	hostclient -dir vouchers/ -reason "Perakuan 1" < pin-and-otp.txt
+//
+// With -dir, every PDF in the folder is prepared for a PAdES signature on
+// the host (package signer/pdf), the hashes of all of them are approved
+// with one OTP, and each signed PDF is completed into DIR/signed/, with
+// progress on standard error. Only hashes travel to the server.
+//
+// The PIN is read from -pin-file or, without it, from the first line of
+// standard input; the OTP from the next line of standard input or, with
+// -dev-mailbox, from the development mailbox of a server in development
+// mode. Neither is ever taken from the command line, where other users of
+// the machine could read it.
+//
+// The exit status is 0 when the hash was signed, 1 when signing failed and
+// 2 for usage errors.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/transport/httpapi"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		var u usageError
+		switch {
+		case errors.Is(err, flag.ErrHelp):
+			os.Exit(2)
+		case errors.As(err, &u):
+			fmt.Fprintln(os.Stderr, "hostclient:", err)
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "hostclient:", err)
+		os.Exit(1)
+	}
+}
+
+// usageError marks a mistake on the command line (exit status 2).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// options are the command-line settings.
+type options struct {
+	url, apiKeyFile, caFile string
+	user, file, form, out   string
+	pinFile, devMailbox     string
+	header, dir, reason     string
+	timeout                 time.Duration
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("hostclient", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.url, "url", "https://127.0.0.1:8443", "base URL of the sign server")
+	fs.StringVar(&o.apiKeyFile, "api-key-file", "signserver-data/demo-host.apikey", "file holding the host's API key")
+	fs.StringVar(&o.caFile, "ca", "signserver-data/ca/ca.pem", "PEM file of the CA that issued the server's TLS certificate (empty: system roots)")
+	fs.StringVar(&o.user, "user", "850715015123", "signer's user id")
+	fs.StringVar(&o.file, "file", "", "file whose SHA-256 hash is signed")
+	fs.StringVar(&o.dir, "dir", "", "sign every PDF in this folder (PAdES, one OTP), writing DIR/signed/")
+	fs.StringVar(&o.reason, "reason", "Perakuan 1", "signature reason for -dir (approval level)")
+	fs.StringVar(&o.form, "form", "raw", "output form: raw (signature value) or cms (detached SignedData)")
+	fs.StringVar(&o.out, "out", "", "write the signature here (default: base64 on standard output)")
+	fs.StringVar(&o.pinFile, "pin-file", "", "file holding the PIN (default: first line of standard input)")
+	fs.StringVar(&o.devMailbox, "dev-mailbox", "", "read the OTP from this development mailbox URL (…/dev/mailbox.json) instead of standard input")
+	fs.StringVar(&o.header, "data-header", "", "data header shown to the signer (default: the file name)")
+	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "time limit for the whole signing")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if o.file == "" && fs.NArg() == 1 {
+		o.file = fs.Arg(0)
+	} else if fs.NArg() > 0 {
+		return o, usageError{"unexpected arguments: " + strings.Join(fs.Args(), " ")}
+	}
+	if (o.file == "") == (o.dir == "") {
+		return o, usageError{"give exactly one of -file or -dir"}
+	}
+	if o.form != string(roamsign.FormRaw) && o.form != string(roamsign.FormCMS) {
+		return o, usageError{fmt.Sprintf("-form must be raw or cms, got %q", o.form)}
+	}
+	id, err := roamsign.ParseUserID(o.user)
+	if err != nil {
+		return o, usageError{"-user: " + err.Error()}
+	}
+	o.user = string(id)
+	if o.header == "" {
+		o.header = o.file + o.dir
+	}
+	return o, nil
+}
+
+// run is the testable entry point.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+
+	hc, err := httpClient(o.caFile)
+	if err != nil {
+		return err
+	}
+	key, err := readLine(o.apiKeyFile, nil)
+	if err != nil {
+		return fmt.Errorf("API key: %w", err)
+	}
+	c, err := httpapi.NewClient(o.url, httpapi.ClientOptions{HTTPClient: hc, APIKey: key, UserAgent: "roamsign-hostclient"})
+	if err != nil {
+		return err
+	}
+	user := roamsign.UserID(o.user)
+	in := bufio.NewReader(io.LimitReader(stdin, 4096))
+
+	med, err := c.Medium(ctx, roamsign.MediumRequest{User: user})
+	if err != nil {
+		return fmt.Errorf("medium: %w", err)
+	}
+	if med.Use != roamsign.MediumRoamingOTP {
+		return fmt.Errorf("user %s signs with %q, not a roaming certificate with PIN + OTP", user.Masked(), med.Use)
+	}
+	if med.Certificate != nil {
+		fmt.Fprintf(stderr, "certificate: %s (serial %s, valid %s to %s)\n", med.Certificate.Subject, med.Certificate.SerialNumber,
+			med.Certificate.NotBefore.Format(time.DateOnly), med.Certificate.NotAfter.Format(time.DateOnly))
+	}
+	var hashes []roamsign.Hash
+	var batch *pdfBatch
+	if o.dir != "" {
+		chain, err := parseChain(med.Chain)
+		if err != nil {
+			return err
+		}
+		if batch, err = preparePDFs(ctx, o.dir, chain, o.reason, stderr); err != nil {
+			return err
+		}
+		hashes = batch.hashes
+	} else {
+		data, err := os.ReadFile(o.file)
+		if err != nil {
+			return err
+		}
+		hashes = []roamsign.Hash{roamsign.NewHash(roamsign.SHA256, data)}
+	}
+	ch, err := c.RequestOTP(ctx, roamsign.OTPRequest{User: user, Hashes: hashes, DataHeader: o.header})
+	if err != nil {
+		return fmt.Errorf("request OTP: %w", err)
+	}
+	fmt.Fprintf(stderr, "OTP sent to %s (%s); verification code %s; expires %s\n", ch.SentTo, ch.Channel, ch.VerificationCode, ch.ExpiresAt.Format(time.TimeOnly))
+
+	pin, err := readLine(o.pinFile, in)
+	if err != nil {
+		return fmt.Errorf("PIN: %w", err)
+	}
+	var otp string
+	if o.devMailbox != "" {
+		otp, err = mailboxOTP(ctx, hc, o.devMailbox, ch.VerificationCode)
+	} else {
+		fmt.Fprintln(stderr, "OTP (one line on standard input):")
+		otp, err = readLine("", in)
+	}
+	if err != nil {
+		return fmt.Errorf("OTP: %w", err)
+	}
+
+	resp, err := c.Sign(ctx, roamsign.SignRequest{
+		ChallengeID: ch.ChallengeID, Nonce: ch.Nonce,
+		PIN: roamsign.Secret(pin), OTP: roamsign.Secret(otp),
+		Hashes: hashes, RequestID: requestID(), Form: roamsign.OutputForm(o.form),
+	})
+	if err != nil {
+		return fmt.Errorf("sign: %w", err)
+	}
+	if batch != nil {
+		return batch.complete(ctx, resp, stderr)
+	}
+	if len(resp.Items) != 1 || resp.Items[0].Status != roamsign.ItemSigned {
+		return fmt.Errorf("sign: transaction %s: the hash was not signed (%+v)", resp.TransactionID, resp.Items)
+	}
+	sig := resp.Items[0].Signature
+	fmt.Fprintf(stderr, "signed: transaction %s, %s, form %s, %d bytes\n", resp.TransactionID, resp.SignatureAlgorithm, resp.Form, len(sig))
+	if o.out != "" {
+		if err := os.WriteFile(o.out, sig, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "signature written to %s\n", o.out)
+		return nil
+	}
+	_, err = fmt.Fprintln(stdout, base64.StdEncoding.EncodeToString(sig))
+	return err
+}
+
+// httpClient trusts caFile (PEM) for the server's TLS certificate, or the
+// system roots when caFile is empty.
+func httpClient(caFile string) (*http.Client, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pemBytes, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pemBytes) {
+			return nil, fmt.Errorf("CA file %s: no PEM certificates", caFile)
+		}
+		tc.RootCAs = pool
+	}
+	return &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: tc, Proxy: http.ProxyFromEnvironment}}, nil
+}
+
+// readLine returns the first line of the file path or, when path is empty,
+// the next line of in.
+func readLine(path string, in *bufio.Reader) (string, error) {
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", err
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		if line = strings.TrimSpace(line); line == "" {
+			return "", fmt.Errorf("%s is empty", path)
+		}
+		return line, nil
+	}
+	if in == nil {
+		return "", errors.New("no input")
+	}
+	line, err := in.ReadString('\n')
+	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+		return "", fmt.Errorf("standard input: %w", err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+var (
+	otpPattern   = regexp.MustCompile(`OTP tandatangan digital anda: ([0-9]{6})`)
+	vcodePattern = regexp.MustCompile(`Kod pengesahan: (\S+)`)
+)
+
+// mailboxMessage is one entry of the development mailbox JSON.
+type mailboxMessage struct {
+	Time    time.Time `json:"time"`
+	To      string    `json:"to"`
+	Subject string    `json:"subject"`
+	Body    string    `json:"body"`
+}
+
+// mailboxOTP polls the development mailbox until the message carrying
+// vcode arrives and returns its OTP.
+func mailboxOTP(ctx context.Context, hc *http.Client, url, vcode string) (string, error) {
+	for {
+		otp, err := mailboxOnce(ctx, hc, url, vcode)
+		if err != nil || otp != "" {
+			return otp, err
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("no message with verification code %s in %s: %w", vcode, url, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func mailboxOnce(ctx context.Context, hc *http.Client, url, vcode string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("development mailbox %s: %s", url, resp.Status)
+	}
+	var msgs []mailboxMessage
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 4<<20)).Decode(&msgs); err != nil {
+		return "", fmt.Errorf("development mailbox %s: %w", url, err)
+	}
+	return findOTP(msgs, vcode), nil
+}
+
+// findOTP returns the OTP of the newest message (messages come newest
+// first) whose verification code is vcode, or "".
+func findOTP(msgs []mailboxMessage, vcode string) string {
+	for _, m := range msgs {
+		vc, otp := vcodePattern.FindStringSubmatch(m.Body), otpPattern.FindStringSubmatch(m.Body)
+		if vc != nil && otp != nil && vc[1] == vcode {
+			return otp[1]
+		}
+	}
+	return ""
+}
+
+// requestID returns a fresh idempotency key for one Sign call.
+func requestID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return "hostclient-" + hex.EncodeToString(b)
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/service"
+)
+
+func TestDevCAIssuesRoamingSubjectAndCRL(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := openDevCA(dir, "https://127.0.0.1:8443"+crlPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: service.RoamingSubject("ALI BIN ABU", "900101145678")}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := ca.IssueUser(csr, 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := roamsign.FormatDN(leaf.RawSubject), "C=MY, CN=ALI BIN ABU, SURNAME=900101145678, SERIALNUMBER=900101145678"; got != want {
+		t.Fatalf("subject %q, want %q", got, want)
+	}
+	if leaf.KeyUsage&x509.KeyUsageContentCommitment == 0 || len(leaf.CRLDistributionPoints) != 1 {
+		t.Fatalf("key usage %v, CRL DP %v", leaf.KeyUsage, leaf.CRLDistributionPoints)
+	}
+	if err := leaf.CheckSignatureFrom(ca.cert); err != nil {
+		t.Fatal(err)
+	}
+
+	// A revocation survives a reopen and appears on the CRL served over HTTP.
+	if err := ca.Revoke(leaf.SerialNumber, 1); err != nil {
+		t.Fatal(err)
+	}
+	ca2, err := openDevCA(dir, ca.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ca2.cert.Equal(ca.cert) {
+		t.Fatal("CA changed on reopen")
+	}
+	rec := httptest.NewRecorder()
+	ca2.ServeHTTP(rec, httptest.NewRequest("GET", crlPath, nil))
+	crl, err := x509.ParseRevocationList(rec.Body.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := crl.CheckSignatureFrom(ca2.cert); err != nil {
+		t.Fatal(err)
+	}
+	if len(crl.RevokedCertificateEntries) != 1 || crl.RevokedCertificateEntries[0].SerialNumber.Cmp(leaf.SerialNumber) != 0 {
+		t.Fatalf("CRL entries %+v", crl.RevokedCertificateEntries)
+	}
+
+	// A damaged CSR is refused.
+	if _, err := ca.IssueUser(csr[:len(csr)-3], time.Hour); err == nil {
+		t.Fatal("damaged CSR accepted")
+	}
+}

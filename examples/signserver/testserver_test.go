@@ -1,0 +1,291 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// testServer is a sign server started in-process through run, as the
+// command line starts it, on free loopback ports.
+type testServer struct {
+	t       testing.TB
+	dir     string
+	base    string // https://127.0.0.1:port
+	ops     string // http://127.0.0.1:port
+	hc      *http.Client
+	caPool  *x509.CertPool
+	cancel  context.CancelFunc
+	done    chan error
+	stopped bool
+	stdout  *syncBuffer
+	stderr  *syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer safe for the server goroutine to write while
+// the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// fastArgon2 keeps PIN hashing cheap in tests (the minimum Validate allows).
+var fastArgon2 = []string{"-argon2-memory-kib", "8192", "-argon2-time", "1", "-argon2-threads", "1"}
+
+// freeAddr returns a loopback address with a port that was free a moment ago.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// startServer runs `signserver serve` on dir and waits until /readyz
+// answers 200. The server is stopped when the test ends.
+func startServer(t testing.TB, dir string, extra ...string) *testServer {
+	t.Helper()
+	listen, opsListen := freeAddr(t), freeAddr(t)
+	args := append([]string{"serve", "-data-dir", dir, "-listen", listen, "-ops-listen", opsListen, "-log-level", "warn"}, fastArgon2...)
+	args = append(args, extra...)
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &testServer{t: t, dir: dir, base: "https://" + listen, ops: "http://" + opsListen,
+		cancel: cancel, done: make(chan error, 1), stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	go func() { s.done <- run(ctx, args, strings.NewReader(""), s.stdout, s.stderr) }()
+	t.Cleanup(func() {
+		if !s.stopped {
+			_ = s.stop()
+		}
+		if t.Failed() {
+			t.Logf("server %s stdout:\n%s\nstderr:\n%s", listen, s.stdout.String(), s.stderr.String())
+		}
+	})
+	s.waitReady()
+	s.caPool = x509.NewCertPool()
+	caPEM, err := os.ReadFile(filepath.Join(dir, "ca", "ca.pem"))
+	if err != nil {
+		t.Fatalf("dev CA: %v", err)
+	}
+	if !s.caPool.AppendCertsFromPEM(caPEM) {
+		t.Fatalf("dev CA %s holds no certificate", filepath.Join(dir, "ca", "ca.pem"))
+	}
+	s.hc = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: s.caPool, MinVersion: tls.VersionTLS12},
+	}}
+	return s
+}
+
+func (s *testServer) waitReady() {
+	s.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	hc := &http.Client{Timeout: 2 * time.Second}
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-s.done:
+			s.stopped = true
+			s.t.Fatalf("server exited before it was ready: %v\n%s", err, s.stderr.String())
+		default:
+		}
+		resp, err := hc.Get(s.ops + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.t.Fatalf("server not ready at %s/readyz within 60 s", s.ops)
+}
+
+// stop cancels the server's context (as SIGTERM does) and returns what run
+// returned.
+func (s *testServer) stop() error {
+	s.t.Helper()
+	s.cancel()
+	s.stopped = true
+	select {
+	case err := <-s.done:
+		return err
+	case <-time.After(40 * time.Second):
+		return errors.New("server did not stop within 40 s")
+	}
+}
+
+// apiKey returns the demo host's API key created on first start.
+func (s *testServer) apiKey() string {
+	s.t.Helper()
+	b, err := os.ReadFile(filepath.Join(s.dir, "demo-host.apikey"))
+	if err != nil {
+		s.t.Fatalf("demo host API key: %v", err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+var (
+	otpLine   = regexp.MustCompile(`OTP tandatangan digital anda: (\d{6})`)
+	vcodeLine = regexp.MustCompile(`Kod pengesahan: (\S+)`)
+)
+
+// readOTP returns the OTP of the newest development mailbox message to
+// email whose verification code is vcode, polling briefly.
+func readOTP(t testing.TB, hc *http.Client, base, email, vcode string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := hc.Get(base + "/dev/mailbox.json")
+		if err != nil {
+			t.Fatalf("mailbox: %v", err)
+		}
+		var msgs []mailMessage
+		err = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&msgs)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("mailbox JSON: %v", err)
+		}
+		for _, m := range msgs {
+			vc := vcodeLine.FindStringSubmatch(m.Body)
+			otp := otpLine.FindStringSubmatch(m.Body)
+			if m.To == email && vc != nil && vc[1] == vcode && otp != nil {
+				return otp[1]
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no OTP for %s with verification code %q in the mailbox (%d messages)", email, vcode, len(msgs))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// demoEmail returns the e-mail address of a demo user.
+func demoEmail(t testing.TB, id string) string {
+	t.Helper()
+	for _, u := range demoUsers {
+		if string(u.ID) == id {
+			return u.Email
+		}
+	}
+	t.Fatalf("no demo user %s", id)
+	return ""
+}
+
+// get fetches path from the server with the CA-trusting client.
+func (s *testServer) get(path string) []byte {
+	s.t.Helper()
+	resp, err := s.hc.Get(s.base + path)
+	if err != nil {
+		s.t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		s.t.Fatalf("GET %s: status %d, err %v: %.200s", path, resp.StatusCode, err, b)
+	}
+	return b
+}
+
+// postJSON posts v to path and decodes the JSON answer into out; it returns
+// the status code.
+func (s *testServer) postJSON(path string, v, out any) int {
+	s.t.Helper()
+	body, err := json.Marshal(v)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	resp, err := s.hc.Post(s.base+path, "application/json", bytes.NewReader(body))
+	if err != nil {
+		s.t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			s.t.Fatalf("POST %s: status %d, answer not JSON: %v: %.200s", path, resp.StatusCode, err, b)
+		}
+	}
+	return resp.StatusCode
+}
+
+// runCmd runs a subcommand in-process and returns its output.
+func runCmd(t testing.TB, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var o, e bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	err = run(ctx, args, strings.NewReader(""), &o, &e)
+	return o.String(), e.String(), err
+}
+
+// checkTool returns the path of an external tool, failing the test with
+// install advice when it is missing.
+func checkTool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatalf("%s not found (%v): install the test dependencies with `make deps` (Debian: poppler-utils, qpdf, chromium)", name, err)
+	}
+	return p
+}
+
+func writeTemp(t testing.TB, name string, b []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// checkPDF checks a signed PDF with the independent tools: pdfsig must
+// report wantSigs signatures, each "Signature is Valid.", and qpdf --check
+// must find no damage.
+func checkPDF(t testing.TB, file string, wantSigs int) {
+	t.Helper()
+	pdfsig, qpdf := checkTool(t, "pdfsig"), checkTool(t, "qpdf")
+	out, err := exec.Command(pdfsig, file).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdfsig %s: %v\n%s", file, err, out)
+	}
+	if n := strings.Count(string(out), "Signature is Valid."); n != wantSigs {
+		t.Fatalf("pdfsig: want %d valid signatures, found %d:\n%s", wantSigs, n, out)
+	}
+	if n := strings.Count(string(out), "Signature #"); n != wantSigs {
+		t.Fatalf("pdfsig: want %d signatures, found %d:\n%s", wantSigs, n, out)
+	}
+	out, err = exec.Command(qpdf, "--check", file).CombinedOutput()
+	if err != nil {
+		t.Fatalf("qpdf --check %s: %v\n%s", file, err, out)
+	}
+	if !strings.Contains(string(out), "No syntax or stream encoding errors found") {
+		t.Fatalf("qpdf --check: unexpected output:\n%s", out)
+	}
+}

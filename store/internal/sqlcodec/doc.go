@@ -1,0 +1,27 @@
+// Package sqlcodec holds what the SQL backends (store/sqlite and
+// store/postgres) share around their driver calls.
+//
+// # Overview
+//
+//   - Column encodings: lists as JSON text ([JSON], [FromJSON]) and times
+//     through a backend's [Times] (UTC microseconds in SQLite, TIMESTAMPTZ
+//     in PostgreSQL).
+//   - Column lists ([ChallengeCols], [UserCols], [TxCols], [AuditCols]),
+//     the statement arguments for them and row scanning through [Scanner],
+//     which *sql.Row(s) and pgx.Row(s) both satisfy.
+//   - Input checks per operation ([CheckLimit], [CheckDelivery], …) and the
+//     typed errors of domain outcomes ([NotFound], [Used], [NotPending], …).
+//   - Audit append preparation ([Link], [Append], [Checkpoint]) and the
+//     wrappers of BeginTransaction and FinishTransaction ([Begin],
+//     [Finish]).
+//   - The migration loop ([Migrations], [Apply]).
+//
+// Each backend keeps its own SQL text (placeholders, dialect), driver
+// calls, transactions, retries and locking.
+//
+// # Concurrency
+//
+// Everything here is stateless; the functions are safe for concurrent use.
+// A [Write] or the write callback of [Append] may run more than once when
+// the backend retries its transaction.
+package sqlcodec
