@@ -134,6 +134,20 @@ func ChainAudit(a *roamsign.AuditRecord, prevSeq int64, prevHash []byte, now tim
 	a.Hash = AuditHash(a)
 }
 
+// ExpiredAudit is the audit record ExpireTransactions appends for each
+// pending transaction it fails: the transaction never finished (its server
+// stopped or lost the store mid-batch), so none of its signatures was
+// returned. It is appended in the same database transaction as the state
+// change.
+func ExpiredAudit(tx *roamsign.TransactionRecord, now time.Time) *roamsign.AuditRecord {
+	return &roamsign.AuditRecord{
+		Time: now, Event: roamsign.AuditSignFailed,
+		User: tx.User, Host: tx.Host, HashList: append([]byte(nil), tx.HashList[:]...), Count: tx.Count,
+		Outcome: roamsign.ErrExpired.Code(), TransactionID: tx.ID,
+		Detail: "pending transaction expired unfinished; no signature was returned",
+	}
+}
+
 // BreakReason says how an audit chain is broken.
 type BreakReason string
 

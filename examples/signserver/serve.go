@@ -144,7 +144,8 @@ func (a *app) opsHandler() http.Handler {
 // No signature of such a transaction was ever returned (signatures leave
 // only after the transaction is recorded as signed). A shared PostgreSQL
 // store may hold other replicas' running transactions; there the periodic
-// sweep (PendingTimeout) decides.
+// sweep (PendingTimeout) decides. The store appends a sign.failed audit
+// record for each such transaction.
 func (a *app) recoverInterrupted(ctx context.Context) error {
 	if a.cfg.PostgresDSN != "" {
 		return nil
@@ -155,10 +156,7 @@ func (a *app) recoverInterrupted(ctx context.Context) error {
 		return err
 	}
 	a.log.Warn("transactions interrupted by an unclean stop marked failed", "count", failed)
-	return a.store.AppendAudit(ctx, &roamsign.AuditRecord{
-		Time: now, Event: roamsign.AuditSignFailed, Outcome: roamsign.ErrUnavailable.Code(),
-		Detail: fmt.Sprintf("%d transactions pending at start-up after an unclean stop were marked failed; none of their signatures was returned", failed),
-	})
+	return nil
 }
 
 // sweep expires stale transactions periodically (crash recovery and

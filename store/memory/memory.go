@@ -464,6 +464,7 @@ func (s *Store) ExpireTransactions(ctx context.Context, pendingBefore, deleteBef
 		switch {
 		case tx.State == roamsign.TxPending && tx.CreatedAt.Before(pendingBefore):
 			tx.State, tx.Error, tx.UpdatedAt = roamsign.TxFailed, roamsign.ErrExpired.Code(), now
+			s.appendLocked(store.ExpiredAudit(tx, now))
 			failed++
 		case tx.State != roamsign.TxPending && tx.UpdatedAt.Before(deleteBefore):
 			delete(s.txs, id)

@@ -346,13 +346,34 @@ func (s *Store) ExpireTransactions(ctx context.Context, pendingBefore, deleteBef
 	var failed, deleted int64
 	now := store.NormTime(s.now())
 	err := s.tx(ctx, op, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE transactions SET state = $1, error = $2, updated_at = $3 WHERE state = $4 AND created_at < $5`,
+		rows, err := tx.Query(ctx, `UPDATE transactions SET state = $1, error = $2, updated_at = $3 WHERE state = $4 AND created_at < $5
+			RETURNING id, user_id, host, hash_list, count`,
 			roamsign.TxFailed, roamsign.ErrExpired.Code(), now, roamsign.TxPending, store.NormTime(pendingBefore))
 		if err != nil {
 			return err
 		}
-		failed = tag.RowsAffected()
-		tag, err = tx.Exec(ctx, `DELETE FROM transactions WHERE state <> $1 AND updated_at < $2`, roamsign.TxPending, store.NormTime(deleteBefore))
+		var expired []*roamsign.TransactionRecord
+		for rows.Next() {
+			t := &roamsign.TransactionRecord{}
+			var hl []byte
+			if err := rows.Scan(&t.ID, &t.User, &t.Host, &hl, &t.Count); err != nil {
+				rows.Close()
+				return err
+			}
+			copy(t.HashList[:], hl)
+			expired = append(expired, t)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		failed = int64(len(expired))
+		for _, t := range expired {
+			if err := s.appendTx(ctx, tx, store.ExpiredAudit(t, now), nil); err != nil {
+				return err
+			}
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM transactions WHERE state <> $1 AND updated_at < $2`, roamsign.TxPending, store.NormTime(deleteBefore))
 		deleted = tag.RowsAffected()
 		return err
 	})

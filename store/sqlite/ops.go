@@ -337,15 +337,23 @@ func (s *Store) ExpireTransactions(ctx context.Context, pendingBefore, deleteBef
 	var failed, deleted int64
 	now := store.NormTime(s.now()).UnixMicro()
 	err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE transactions SET state = ?, error = ?, updated_at = ? WHERE state = ? AND created_at < ?`,
+		rows, err := tx.QueryContext(ctx, `UPDATE transactions SET state = ?, error = ?, updated_at = ? WHERE state = ? AND created_at < ?
+			RETURNING id, user_id, host, hash_list, count`,
 			roamsign.TxFailed, roamsign.ErrExpired.Code(), now, roamsign.TxPending, store.NormTime(pendingBefore).UnixMicro())
 		if err != nil {
 			return err
 		}
-		if failed, err = res.RowsAffected(); err != nil {
+		expired, err := scanExpired(rows)
+		if err != nil {
 			return err
 		}
-		res, err = tx.ExecContext(ctx, `DELETE FROM transactions WHERE state <> ? AND updated_at < ?`,
+		failed = int64(len(expired))
+		for _, t := range expired {
+			if err := s.appendTx(ctx, tx, store.ExpiredAudit(t, time.UnixMicro(now).UTC()), nil); err != nil {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM transactions WHERE state <> ? AND updated_at < ?`,
 			roamsign.TxPending, store.NormTime(deleteBefore).UnixMicro())
 		if err != nil {
 			return err
@@ -451,4 +459,21 @@ func (s *Store) AdvanceStep(ctx context.Context, user roamsign.UserID, step int6
 		return err
 	})
 	return n == 1, err
+}
+
+// scanExpired reads the transactions an expiring UPDATE … RETURNING
+// matched and closes rows.
+func scanExpired(rows *sql.Rows) ([]*roamsign.TransactionRecord, error) {
+	defer rows.Close()
+	var out []*roamsign.TransactionRecord
+	for rows.Next() {
+		t := &roamsign.TransactionRecord{}
+		var hl []byte
+		if err := rows.Scan(&t.ID, &t.User, &t.Host, &hl, &t.Count); err != nil {
+			return nil, err
+		}
+		copy(t.HashList[:], hl)
+		out = append(out, t)
+	}
+	return out, rows.Err()
 }

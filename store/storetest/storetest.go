@@ -846,6 +846,23 @@ func testTransactionExpire(t *testing.T, s store.Store) {
 	if _, err := s.GetTransaction(ctx, newDone.ID); err != nil {
 		t.Fatalf("recent finished tx deleted: %v", err)
 	}
+	// The expired transaction has its terminal audit record, in a chain
+	// that still verifies; the one still pending has none.
+	var closing []*roamsign.AuditRecord
+	noErr(t, s.ScanAudit(ctx, 1, func(a *roamsign.AuditRecord) error {
+		if a.Event == roamsign.AuditSignFailed && a.Outcome == roamsign.ErrExpired.Code() {
+			c := *a
+			closing = append(closing, &c)
+		}
+		return nil
+	}), "ScanAudit")
+	if len(closing) != 1 || closing[0].TransactionID != oldPending.ID || closing[0].User != oldPending.User ||
+		closing[0].Host != oldPending.Host || closing[0].Count != oldPending.Count || !bytes.Equal(closing[0].HashList, oldPending.HashList[:]) {
+		t.Fatalf("terminal audit records of expired transactions: %+v", closing)
+	}
+	if _, err := store.VerifyAudit(ctx, s, store.VerifyOptions{}); err != nil {
+		t.Fatalf("VerifyAudit after ExpireTransactions: %v", err)
+	}
 }
 
 // SeedAudit appends n audit records and returns them as appended.
