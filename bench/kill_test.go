@@ -235,12 +235,15 @@ func TestKill9DuringBatch(t *testing.T) {
 		t.Fatalf("transaction state %q after sweep", tx.State)
 	}
 	// Every signed transaction must have an audit record.
-	audited, authorised := false, false
+	audited, authorised, closed := false, false, false
 	var events []string
 	if err := st.ScanAudit(ctx, 1, func(a *roamsign.AuditRecord) error {
 		events = append(events, string(a.Event))
 		if a.TransactionID == tx.ID && a.Event == roamsign.AuditSigned {
 			audited = true
+		}
+		if a.TransactionID == tx.ID && a.Event == roamsign.AuditSignFailed {
+			closed = true
 		}
 		if a.TransactionID == tx.ID && a.Event == roamsign.AuditAuthorised {
 			authorised = true
@@ -258,6 +261,9 @@ func TestKill9DuringBatch(t *testing.T) {
 	}
 	if tx.State != roamsign.TxSigned && audited {
 		t.Fatalf("transaction %s audited as signed but state %s", tx.ID, tx.State)
+	}
+	if tx.State != roamsign.TxSigned && !closed {
+		t.Fatalf("failed transaction %s has no %s audit record", tx.ID, roamsign.AuditSignFailed)
 	}
 	_ = st.Close()
 	out, err := exec.Command(p.bin, "audit", "verify", "-dev", "-data-dir", p.dir).CombinedOutput()
