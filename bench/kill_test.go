@@ -27,6 +27,7 @@ import (
 type signserverProc struct {
 	bin, dir   string
 	addr, ops  string
+	extra      []string // further serve flags, e.g. -postgres-dsn
 	cmd        *exec.Cmd
 	exited     chan struct{}
 	log        lockedBuffer
@@ -82,7 +83,7 @@ func freeAddr(t *testing.T) string {
 func (p *signserverProc) start(t *testing.T) {
 	t.Helper()
 	p.log.Reset()
-	p.cmd = exec.Command(p.bin, "serve", "-dev", "-data-dir", p.dir, "-listen", p.addr, "-ops-listen", p.ops)
+	p.cmd = exec.Command(p.bin, append([]string{"serve", "-dev", "-data-dir", p.dir, "-listen", p.addr, "-ops-listen", p.ops}, p.extra...)...)
 	p.cmd.Stdout, p.cmd.Stderr = &p.log, &p.log
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
