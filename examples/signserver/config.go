@@ -138,8 +138,7 @@ func (c *Config) Validate() error {
 func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
 	cfg := defaultConfig()
 	configPath := fs.String("config", getenv("ROAMSIGN_CONFIG"), "JSON configuration file")
-	flagged := Config{}
-	bindFlags(fs, &flagged, &cfg)
+	bindFlags(fs, &cfg)
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -177,7 +176,7 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Co
 
 // bindFlags declares one flag per tagged field; the parsed values are read
 // back through fs.Visit so that only explicitly given flags override.
-func bindFlags(fs *flag.FlagSet, _ *Config, defaults *Config) {
+func bindFlags(fs *flag.FlagSet, defaults *Config) {
 	v := reflect.ValueOf(defaults).Elem()
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {

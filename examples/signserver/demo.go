@@ -164,13 +164,13 @@ func (d *hostDemo) prepare(w http.ResponseWriter, r *http.Request) {
 		level = level[:64]
 	}
 	s := &demoSession{user: req.Signer, level: level, docs: docs, chain: chain, created: d.now()}
-	for i, doc := range docs {
+	for _, doc := range docs {
 		doc.DataHeader = fmt.Sprintf("%s | %s | %s", doc.Name, req.Signer, level)
 		prep, err := pdf.Prepare(ctx, bytes.NewReader(doc.PDF), int64(len(doc.PDF)), chain, pdf.Options{
 			Reason:   level,
 			Location: "Putrajaya, Malaysia",
 			Appearance: &pdf.Appearance{
-				Rect: signatureRect(i, req.Level),
+				Rect: signatureRect(level),
 			},
 		})
 		if err != nil {
@@ -216,7 +216,7 @@ func (d *hostDemo) prepare(w http.ResponseWriter, r *http.Request) {
 
 // signatureRect places each approval level's visible signature in its own
 // box at the foot of the page.
-func signatureRect(_ int, level string) [4]float64 {
+func signatureRect(level string) [4]float64 {
 	slot := map[string]int{"Perakuan 1": 0, "Perakuan 2": 1, "Akuan Terima": 2, "Penyemak": 3}[level]
 	x := 40 + float64(slot%2)*270
 	y := 60 + float64(slot/2)*80

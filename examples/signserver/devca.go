@@ -101,10 +101,10 @@ func (ca *devCA) create(keyPath, certPath string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pk}), 0o600); err != nil {
+	if err := atomicfile.Replace(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pk}), 0o600); err != nil {
 		return err
 	}
-	return writeFileAtomic(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	return atomicfile.Replace(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
 }
 
 func (ca *devCA) load(keyPath, certPath string) error {
@@ -204,7 +204,7 @@ func (ca *devCA) Revoke(serial *big.Int, reason int) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(ca.dir, "revoked.json"), b, 0o600)
+	return atomicfile.Replace(filepath.Join(ca.dir, "revoked.json"), b, 0o600)
 }
 
 // CRL returns the current CRL, re-issued every hour (nextUpdate = +2h).
@@ -256,9 +256,4 @@ func randomSerial() *big.Int {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
 	return n.Add(n, big.NewInt(1))
-}
-
-// writeFileAtomic replaces path with data, atomically.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	return atomicfile.Replace(path, data, perm)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/hsm"
+	"github.com/roamsign/roamsign/internal/atomicfile"
 	"github.com/roamsign/roamsign/otp"
 	"github.com/roamsign/roamsign/service"
 	"github.com/roamsign/roamsign/service/adapt"
@@ -306,10 +306,10 @@ func (a *app) devTLSCert() (tls.Certificate, error) {
 		return tls.Certificate{}, err
 	}
 	chain := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Raw}), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.ca.cert.Raw})...)
-	if err := writeFileAtomic(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+	if err := atomicfile.Replace(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
 		return tls.Certificate{}, err
 	}
-	if err := writeFileAtomic(certPath, chain, 0o644); err != nil {
+	if err := atomicfile.Replace(certPath, chain, 0o644); err != nil {
 		return tls.Certificate{}, err
 	}
 	return tls.LoadX509KeyPair(certPath, keyPath)
@@ -365,7 +365,7 @@ func loadOrCreateSecret(path string, n int) ([]byte, error) {
 	if _, err := rand.Read(b); err != nil {
 		return nil, err
 	}
-	return b, writeFileAtomic(path, b, 0o600)
+	return b, atomicfile.Replace(path, b, 0o600)
 }
 
 // loadOrCreateToken returns an API key kept in path, creating it first.
@@ -381,7 +381,5 @@ func loadOrCreateToken(path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return k, writeFileAtomic(path, []byte(k+"\n"), 0o600)
+	return k, atomicfile.Replace(path, []byte(k+"\n"), 0o600)
 }
-
-var _ crypto.Signer = (*ecdsa.PrivateKey)(nil)
