@@ -32,6 +32,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -166,9 +167,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var hashes []roamsign.Hash
 	var batch *pdfBatch
 	if o.dir != "" {
-		chain, err := parseChain(med.Chain)
+		if len(med.Chain) == 0 {
+			return fmt.Errorf("the server sent no certificate chain for user %s", user.Masked())
+		}
+		chain, err := x509.ParseCertificates(bytes.Join(med.Chain, nil))
 		if err != nil {
-			return err
+			return fmt.Errorf("the user's certificate chain: %w", err)
 		}
 		if batch, err = preparePDFs(ctx, o.dir, chain, o.reason, stderr); err != nil {
 			return err

@@ -93,18 +93,3 @@ func (b *pdfBatch) complete(ctx context.Context, resp *roamsign.SignResponse, pr
 	}
 	return nil
 }
-
-func parseChain(ders [][]byte) ([]*x509.Certificate, error) {
-	if len(ders) == 0 {
-		return nil, fmt.Errorf("the server sent no certificate chain for the user")
-	}
-	out := make([]*x509.Certificate, len(ders))
-	for i, d := range ders {
-		c, err := x509.ParseCertificate(d)
-		if err != nil {
-			return nil, fmt.Errorf("certificate %d of the chain: %w", i, err)
-		}
-		out[i] = c
-	}
-	return out, nil
-}

@@ -136,27 +136,27 @@ type prepareRequest struct {
 func (d *hostDemo) prepare(w http.ResponseWriter, r *http.Request) {
 	var req prepareRequest
 	if err := decodeJSON(w, r, &req, 2*demoMaxUpload); err != nil {
-		writeProblem(w, err)
+		httpapi.WriteProblem(w, r, err)
 		return
 	}
 	ctx := d.ctx(r)
 	docs, err := d.collect(&req)
 	if err != nil {
-		writeProblem(w, err)
+		httpapi.WriteProblem(w, r, err)
 		return
 	}
 	med, err := d.api.Medium(ctx, roamsign.MediumRequest{User: req.Signer})
 	if err != nil {
-		writeProblem(w, err)
+		httpapi.WriteProblem(w, r, err)
 		return
 	}
 	if med.Use != roamsign.MediumRoamingOTP || len(med.Chain) == 0 {
-		writeProblem(w, roamsign.E(roamsign.ErrForbidden, "demo.prepare", "the user has no usable roaming certificate"))
+		httpapi.WriteProblem(w, r, roamsign.E(roamsign.ErrForbidden, "demo.prepare", "the user has no usable roaming certificate"))
 		return
 	}
-	chain, err := parseDERChain(med.Chain)
+	chain, err := x509.ParseCertificates(bytes.Join(med.Chain, nil))
 	if err != nil {
-		writeProblem(w, err)
+		httpapi.WriteProblem(w, r, roamsign.Wrap(roamsign.ErrInvalidInput, "demo.prepare", err, "bad certificate in the signer's chain"))
 		return
 	}
 	level := strings.TrimSpace(req.Level)
@@ -174,7 +174,7 @@ func (d *hostDemo) prepare(w http.ResponseWriter, r *http.Request) {
 			},
 		})
 		if err != nil {
-			writeProblem(w, err)
+			httpapi.WriteProblem(w, r, err)
 			return
 		}
 		doc.prep = prep
@@ -193,7 +193,7 @@ func (d *hostDemo) prepare(w http.ResponseWriter, r *http.Request) {
 	}
 	ch, err := d.api.RequestOTP(ctx, roamsign.OTPRequest{User: req.Signer, Hashes: s.hashes, DataHeader: header})
 	if err != nil {
-		writeProblem(w, err)
+		httpapi.WriteProblem(w, r, err)
 		return
 	}
 	s.challenge = ch
@@ -298,14 +298,14 @@ type verification struct {
 func (d *hostDemo) sign(w http.ResponseWriter, r *http.Request) {
 	var req signRequest
 	if err := decodeJSON(w, r, &req, 64<<10); err != nil {
-		writeProblem(w, err)
+		httpapi.WriteProblem(w, r, err)
 		return
 	}
 	d.mu.Lock()
 	s := d.sessions[req.Session]
 	d.mu.Unlock()
 	if s == nil {
-		writeProblem(w, roamsign.E(roamsign.ErrExpired, "demo.sign", "the signing screen has expired; start again"))
+		httpapi.WriteProblem(w, r, roamsign.E(roamsign.ErrExpired, "demo.sign", "the signing screen has expired; start again"))
 		return
 	}
 	ctx := d.ctx(r)
@@ -315,7 +315,7 @@ func (d *hostDemo) sign(w http.ResponseWriter, r *http.Request) {
 		Hashes: s.hashes, RequestID: randomID(), Form: roamsign.FormRaw,
 	})
 	if err != nil {
-		writeProblem(w, err)
+		httpapi.WriteProblem(w, r, err)
 		return
 	}
 	// The challenge is used now, whatever happens next.
@@ -411,18 +411,6 @@ func (d *hostDemo) gc() {
 	}
 }
 
-func parseDERChain(ders [][]byte) ([]*x509.Certificate, error) {
-	out := make([]*x509.Certificate, 0, len(ders))
-	for _, der := range ders {
-		c, err := x509.ParseCertificate(der)
-		if err != nil {
-			return nil, roamsign.Wrap(roamsign.ErrInvalidInput, "demo.chain", err, "bad certificate in chain")
-		}
-		out = append(out, c)
-	}
-	return out, nil
-}
-
 func randomID() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
@@ -471,23 +459,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-// writeProblem answers with a problem+json body carrying the error kind's
-// stable code, which the page turns into plain words.
-func writeProblem(w http.ResponseWriter, err error) {
-	k := roamsign.KindOf(err)
-	if k == roamsign.KindUnknown {
-		k = roamsign.ErrInternal
-	}
-	status := httpapi.StatusOf(k)
-	detail := ""
-	var e *roamsign.Error
-	if errors.As(err, &e) && k != roamsign.ErrInternal {
-		detail = e.Msg
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"type": "about:blank", "title": k.Error(), "status": status, "code": k.Code(), "detail": detail})
 }
