@@ -39,7 +39,6 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -47,12 +46,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"regexp"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/bench"
 	"github.com/roamsign/roamsign/transport/httpapi"
 )
 
@@ -275,65 +274,19 @@ func readLine(path string, in *bufio.Reader) (string, error) {
 	return strings.TrimRight(line, "\r\n"), nil
 }
 
-var (
-	otpPattern   = regexp.MustCompile(`OTP tandatangan digital anda: ([0-9]{6})`)
-	vcodePattern = regexp.MustCompile(`Kod pengesahan: (\S+)`)
-)
-
-// mailboxMessage is one entry of the development mailbox JSON.
-type mailboxMessage struct {
-	Time    time.Time `json:"time"`
-	To      string    `json:"to"`
-	Subject string    `json:"subject"`
-	Body    string    `json:"body"`
-}
-
-// mailboxOTP polls the development mailbox until the message carrying
-// vcode arrives and returns its OTP.
+// mailboxOTP waits for the development mailbox message carrying the
+// challenge's verification code vcode and returns its OTP; the wait ends
+// with ctx.
 func mailboxOTP(ctx context.Context, hc *http.Client, url, vcode string) (string, error) {
-	for {
-		otp, err := mailboxOnce(ctx, hc, url, vcode)
-		if err != nil || otp != "" {
-			return otp, err
-		}
-		select {
-		case <-ctx.Done():
-			return "", fmt.Errorf("no message with verification code %s in %s: %w", vcode, url, ctx.Err())
-		case <-time.After(200 * time.Millisecond):
-		}
+	if vcode == "" {
+		return "", errors.New("no verification code to find the OTP message by")
 	}
-}
-
-func mailboxOnce(ctx context.Context, hc *http.Client, url, vcode string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return "", err
+	box := &bench.Mailbox{URL: url, Client: hc}
+	if dl, ok := ctx.Deadline(); ok {
+		box.Wait = time.Until(dl)
 	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("development mailbox %s: %s", url, resp.Status)
-	}
-	var msgs []mailboxMessage
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 4<<20)).Decode(&msgs); err != nil {
-		return "", fmt.Errorf("development mailbox %s: %w", url, err)
-	}
-	return findOTP(msgs, vcode), nil
-}
-
-// findOTP returns the OTP of the newest message (messages come newest
-// first) whose verification code is vcode, or "".
-func findOTP(msgs []mailboxMessage, vcode string) string {
-	for _, m := range msgs {
-		vc, otp := vcodePattern.FindStringSubmatch(m.Body), otpPattern.FindStringSubmatch(m.Body)
-		if vc != nil && otp != nil && vc[1] == vcode {
-			return otp[1]
-		}
-	}
-	return ""
+	otp, err := box.OTP(ctx, "", &roamsign.OTPResponse{VerificationCode: vcode})
+	return otp.Reveal(), err
 }
 
 // requestID returns a fresh idempotency key for one Sign call.

@@ -16,21 +16,35 @@ import (
 	"time"
 )
 
+// mailboxMessage is one entry of the development mailbox JSON.
+type mailboxMessage struct {
+	To   string `json:"to"`
+	Body string `json:"body"`
+}
+
+// mail is a development mailbox message as signserver writes it.
 func mail(otp, vcode string) mailboxMessage {
-	return mailboxMessage{To: "a@example.my", Body: "OTP tandatangan digital anda: " + otp + "\nKod pengesahan: " + vcode + "\n"}
+	return mailboxMessage{To: "a@example.my", Body: "OTP tandatangan digital anda: " + otp + "\nKod pengesahan: " + vcode +
+		"\n\nYour digital signature OTP: " + otp + "\nVerification code: " + vcode + "\n"}
 }
 
 func TestFindOTP(t *testing.T) {
 	msgs := []mailboxMessage{mail("111111", "1234"), mail("222222", "5678"), mail("333333", "1234"), {Body: "no OTP here"}}
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_ = json.NewEncoder(w).Encode(msgs)
+	}))
+	defer srv.Close()
 	for _, tc := range []struct{ vcode, want string }{
 		{"1234", "111111"}, // newest first
 		{"5678", "222222"},
 		{"9999", ""},
 		{"", ""},
 	} {
-		if got := findOTP(msgs, tc.vcode); got != tc.want {
-			t.Errorf("findOTP(%q) = %q, want %q", tc.vcode, got, tc.want)
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		if got, _ := mailboxOTP(ctx, srv.Client(), srv.URL, tc.vcode); got != tc.want {
+			t.Errorf("mailboxOTP(%q) = %q, want %q", tc.vcode, got, tc.want)
 		}
+		cancel()
 	}
 }
 
