@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/servercert"
 	"github.com/roamsign/roamsign/store"
 	"github.com/roamsign/roamsign/verify"
 )
@@ -199,7 +199,8 @@ func printSignature(w io.Writer, n int, name, reason string, r *verify.Result) {
 	}
 }
 
-// verifyAnchors returns the trust anchors for `verify`: a PEM file, or the
+// verifyAnchors returns the trust anchors for `verify`: a certificate file
+// (PEM, DER or PKCS#7, as servercert reads them), or the
 // development CA in the data directory (whose CRL is then read in-process).
 func verifyAnchors(cfg Config, file string) ([]*x509.Certificate, verify.Fetcher, error) {
 	if file == "" {
@@ -213,18 +214,9 @@ func verifyAnchors(cfg Config, file string) ([]*x509.Certificate, verify.Fetcher
 	if err != nil {
 		return nil, nil, err
 	}
-	var out []*x509.Certificate
-	for {
-		var blk *pem.Block
-		blk, b = pem.Decode(b)
-		if blk == nil {
-			break
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", file, err)
-		}
-		out = append(out, c)
+	out, _, err := servercert.ParseCertificates(b)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", file, err)
 	}
 	if len(out) == 0 {
 		return nil, nil, fmt.Errorf("%s: no certificates", file)

@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -65,5 +67,24 @@ func TestDevCAIssuesRoamingSubjectAndCRL(t *testing.T) {
 	// A damaged CSR is refused.
 	if _, err := ca.IssueUser(csr[:len(csr)-3], time.Hour); err == nil {
 		t.Fatal("damaged CSR accepted")
+	}
+}
+
+func TestVerifyAnchorsFromFile(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := openDevCA(dir, "https://127.0.0.1:8443"+crlPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots, fetcher, err := verifyAnchors(Config{}, filepath.Join(dir, "ca.pem"))
+	if err != nil || len(roots) != 1 || !roots[0].Equal(ca.cert) || fetcher != nil {
+		t.Fatalf("anchors %v, fetcher %v, err %v", roots, fetcher, err)
+	}
+	junk := filepath.Join(dir, "junk.pem")
+	if err := os.WriteFile(junk, []byte("no certificate here"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := verifyAnchors(Config{}, junk); err == nil {
+		t.Fatal("a file without certificates was accepted as anchors")
 	}
 }
