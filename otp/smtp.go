@@ -97,10 +97,7 @@ func NewSMTPSender(cfg SMTPConfig) (*SMTPSender, error) {
 	}
 	loc := cfg.Location
 	if loc == nil {
-		var err error
-		if loc, err = time.LoadLocation("Asia/Kuala_Lumpur"); err != nil {
-			loc = time.FixedZone("MYT", 8*3600)
-		}
+		loc = malaysia()
 	}
 	return &SMTPSender{cfg: cfg, loc: loc}, nil
 }
@@ -220,11 +217,12 @@ func (s *SMTPSender) compose(rcpt string, msg *Message) ([]byte, error) {
 	domain := s.cfg.From[strings.LastIndexByte(s.cfg.From, '@')+1:]
 	from := mail.Address{Name: s.cfg.FromName, Address: s.cfg.From}
 
+	subject, text := msg.Text(now, s.loc)
 	var b bytes.Buffer
 	hdr := func(k, v string) { fmt.Fprintf(&b, "%s: %s\r\n", k, v) }
 	hdr("From", from.String())
 	hdr("To", "<"+rcpt+">")
-	hdr("Subject", mime.QEncoding.Encode("utf-8", "Kod OTP tandatangan digital / Digital signature OTP ["+msg.VerificationCode+"]"))
+	hdr("Subject", mime.QEncoding.Encode("utf-8", subject))
 	hdr("Date", now.Format(time.RFC1123Z))
 	hdr("Message-ID", "<"+hex.EncodeToString(idb)+"@"+domain+">")
 	hdr("MIME-Version", "1.0")
@@ -233,36 +231,6 @@ func (s *SMTPSender) compose(rcpt string, msg *Message) ([]byte, error) {
 	hdr("Auto-Submitted", "auto-generated")
 	b.WriteString("\r\n")
 
-	exp := msg.ExpiresAt.In(s.loc).Format("02/01/2006 15:04 MST")
-	mins := int(msg.ExpiresAt.Sub(now).Round(time.Minute) / time.Minute)
-	header := msg.DataHeader
-	if header == "" {
-		header = "-"
-	}
-	text := fmt.Sprintf(`Kod OTP anda untuk tandatangan digital: %[1]s
-
-Kod pengesahan: %[2]s
-Pastikan kod pengesahan ini sama dengan kod pada skrin sistem anda.
-Dokumen: %[3]s
-Bilangan dokumen: %[4]d
-Sah sehingga: %[5]s (%[6]d minit)
-
-Jangan kongsi kod ini dengan sesiapa. Jika anda tidak memohon tandatangan
-ini, abaikan e-mel ini dan maklumkan kepada pentadbir sistem.
-
-----------------------------------------------------------------------
-
-Your digital signature OTP: %[1]s
-
-Verification code: %[2]s
-Make sure this verification code matches the code on your system's screen.
-Document: %[3]s
-Number of documents: %[4]d
-Valid until: %[5]s (%[6]d minutes)
-
-Do not share this code with anyone. If you did not request this
-signature, ignore this e-mail and inform your system administrator.
-`, msg.OTP.Reveal(), msg.VerificationCode, header, msg.Count, exp, mins)
 	qp := quotedprintable.NewWriter(&b)
 	if _, err := qp.Write([]byte(strings.ReplaceAll(text, "\n", "\r\n"))); err != nil {
 		return nil, err

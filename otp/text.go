@@ -1,0 +1,58 @@
+package otp
+
+import (
+	"fmt"
+	"sync"
+	"time"
+)
+
+// malaysia is the time zone OTP messages state expiry times in by default.
+var malaysia = sync.OnceValue(func() *time.Location {
+	if loc, err := time.LoadLocation("Asia/Kuala_Lumpur"); err == nil {
+		return loc
+	}
+	return time.FixedZone("MYT", 8*3600)
+})
+
+// Text returns the subject and the plain-text body, in Malay and English, of
+// the message that delivers m: the OTP, the verification code, the data
+// header, the number of documents and the expiry in loc (Asia/Kuala_Lumpur
+// when nil), counted from now. Every e-mail-like sender uses it, so the
+// signer always reads the same words.
+func (m *Message) Text(now time.Time, loc *time.Location) (subject, body string) {
+	if loc == nil {
+		loc = malaysia()
+	}
+	exp := m.ExpiresAt.In(loc).Format("02/01/2006 15:04 MST")
+	mins := int(m.ExpiresAt.Sub(now).Round(time.Minute) / time.Minute)
+	header := m.DataHeader
+	if header == "" {
+		header = "-"
+	}
+	subject = "Kod OTP tandatangan digital / Digital signature OTP [" + m.VerificationCode + "]"
+	body = fmt.Sprintf(`Kod OTP anda untuk tandatangan digital: %[1]s
+
+Kod pengesahan: %[2]s
+Pastikan kod pengesahan ini sama dengan kod pada skrin sistem anda.
+Dokumen: %[3]s
+Bilangan dokumen: %[4]d
+Sah sehingga: %[5]s (%[6]d minit)
+
+Jangan kongsi kod ini dengan sesiapa. Jika anda tidak memohon tandatangan
+ini, abaikan e-mel ini dan maklumkan kepada pentadbir sistem.
+
+----------------------------------------------------------------------
+
+Your digital signature OTP: %[1]s
+
+Verification code: %[2]s
+Make sure this verification code matches the code on your system's screen.
+Document: %[3]s
+Number of documents: %[4]d
+Valid until: %[5]s (%[6]d minutes)
+
+Do not share this code with anyone. If you did not request this
+signature, ignore this e-mail and inform your system administrator.
+`, m.OTP.Reveal(), m.VerificationCode, header, m.Count, exp, mins)
+	return subject, body
+}
