@@ -14,6 +14,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/otp"
 )
 
 // mailboxMessage is one entry of the development mailbox JSON.
@@ -22,10 +25,12 @@ type mailboxMessage struct {
 	Body string `json:"body"`
 }
 
-// mail is a development mailbox message as signserver writes it.
-func mail(otp, vcode string) mailboxMessage {
-	return mailboxMessage{To: "a@example.my", Body: "OTP tandatangan digital anda: " + otp + "\nKod pengesahan: " + vcode +
-		"\n\nYour digital signature OTP: " + otp + "\nVerification code: " + vcode + "\n"}
+// mail is a development mailbox message as signserver writes it: the
+// text of otp.Message.
+func mail(code, vcode string) mailboxMessage {
+	now := time.Now()
+	_, body := (&otp.Message{OTP: roamsign.Secret(code), VerificationCode: vcode, DataHeader: "PV2026/000123", Count: 1, ExpiresAt: now.Add(5 * time.Minute)}).Text(now, nil)
+	return mailboxMessage{To: "a@example.my", Body: body}
 }
 
 func TestFindOTP(t *testing.T) {

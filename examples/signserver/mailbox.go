@@ -72,23 +72,9 @@ func (m *mailboxSender) Send(_ context.Context, to otp.Recipient, msg *otp.Messa
 	if to.Email == "" {
 		return "", roamsign.E(roamsign.ErrUnsupported, "signserver.mailbox", "user has no e-mail address")
 	}
-	loc, err := time.LoadLocation("Asia/Kuala_Lumpur")
-	if err != nil {
-		loc = time.FixedZone("MYT", 8*3600)
-	}
-	exp := msg.ExpiresAt.In(loc).Format("15:04:05")
-	body := fmt.Sprintf(`OTP tandatangan digital anda: %s
-Kod pengesahan: %s
-Dokumen: %s (%d hash)
-Sah sehingga %s. Jangan kongsi OTP atau PIN anda.
-
-Your digital signature OTP: %s
-Verification code: %s
-Document: %s (%d hashes)
-Valid until %s. Never share your OTP or PIN.
-`, msg.OTP.Reveal(), msg.VerificationCode, msg.DataHeader, msg.Count, exp,
-		msg.OTP.Reveal(), msg.VerificationCode, msg.DataHeader, msg.Count, exp)
-	m.box.add(mailMessage{Time: time.Now().UTC(), To: to.Email, Subject: "OTP tandatangan digital / Digital signature OTP", Body: body})
+	now := time.Now()
+	subject, body := msg.Text(now, nil)
+	m.box.add(mailMessage{Time: now.UTC(), To: to.Email, Subject: subject, Body: body})
 	if m.console != nil {
 		fmt.Fprintf(m.console, "[dev mailbox] OTP for %s (%s), verification code %s — see /dev/mailbox\n", to.Email, msg.DataHeader, msg.VerificationCode)
 	}

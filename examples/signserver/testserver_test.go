@@ -152,7 +152,7 @@ func (s *testServer) apiKey() string {
 }
 
 var (
-	otpLine   = regexp.MustCompile(`OTP tandatangan digital anda: (\d{6})`)
+	otpLine   = regexp.MustCompile(`Kod OTP anda untuk tandatangan digital: (\d{6})`)
 	vcodeLine = regexp.MustCompile(`Kod pengesahan: (\S+)`)
 )
 
