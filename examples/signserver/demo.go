@@ -8,9 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -135,7 +133,7 @@ type prepareRequest struct {
 // over the hashes and returns what the screen shows.
 func (d *hostDemo) prepare(w http.ResponseWriter, r *http.Request) {
 	var req prepareRequest
-	if err := decodeJSON(w, r, &req, 2*demoMaxUpload); err != nil {
+	if err := httpapi.DecodeJSON(w, r, &req, 2*demoMaxUpload); err != nil {
 		httpapi.WriteProblem(w, r, err)
 		return
 	}
@@ -297,7 +295,7 @@ type verification struct {
 // with its signature and verifies the result.
 func (d *hostDemo) sign(w http.ResponseWriter, r *http.Request) {
 	var req signRequest
-	if err := decodeJSON(w, r, &req, 64<<10); err != nil {
+	if err := httpapi.DecodeJSON(w, r, &req, 64<<10); err != nil {
 		httpapi.WriteProblem(w, r, err)
 		return
 	}
@@ -431,27 +429,6 @@ func safeName(s string) string {
 		}
 		return '_'
 	}, s)
-}
-
-// decodeJSON reads a size-limited JSON body strictly.
-func decodeJSON(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
-	const op = "demo.decode"
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		return roamsign.E(roamsign.ErrInvalidInput, op, "Content-Type must be application/json")
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return roamsign.E(roamsign.ErrTooLarge, op, "request larger than %d bytes", limit)
-		}
-		return roamsign.E(roamsign.ErrInvalidInput, op, "malformed JSON request")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return roamsign.E(roamsign.ErrInvalidInput, op, "trailing data after the JSON request")
-	}
-	return nil
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
