@@ -341,24 +341,14 @@ func (s *Store) ExpireTransactions(ctx context.Context, pendingBefore, deleteBef
 	now := store.NormTime(s.now())
 	err := s.tx(ctx, op, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `UPDATE transactions SET state = $1, error = $2, updated_at = $3 WHERE state = $4 AND created_at < $5
-			RETURNING id, user_id, host, hash_list, count`,
+			RETURNING `+c.ExpiredCols,
 			roamsign.TxFailed, roamsign.ErrExpired.Code(), now, roamsign.TxPending, store.NormTime(pendingBefore))
 		if err != nil {
 			return err
 		}
-		var expired []*roamsign.TransactionRecord
-		for rows.Next() {
-			t := &roamsign.TransactionRecord{}
-			var hl []byte
-			if err := rows.Scan(&t.ID, &t.User, &t.Host, &hl, &t.Count); err != nil {
-				rows.Close()
-				return err
-			}
-			copy(t.HashList[:], hl)
-			expired = append(expired, t)
-		}
+		expired, err := c.ScanExpired(rows)
 		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err != nil {
 			return err
 		}
 		failed = int64(len(expired))

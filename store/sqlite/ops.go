@@ -334,12 +334,13 @@ func (s *Store) ExpireTransactions(ctx context.Context, pendingBefore, deleteBef
 	now := store.NormTime(s.now()).UnixMicro()
 	err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE transactions SET state = ?, error = ?, updated_at = ? WHERE state = ? AND created_at < ?
-			RETURNING id, user_id, host, hash_list, count`,
+			RETURNING `+c.ExpiredCols,
 			roamsign.TxFailed, roamsign.ErrExpired.Code(), now, roamsign.TxPending, store.NormTime(pendingBefore).UnixMicro())
 		if err != nil {
 			return err
 		}
-		expired, err := scanExpired(rows)
+		expired, err := c.ScanExpired(rows)
+		rows.Close()
 		if err != nil {
 			return err
 		}
@@ -452,21 +453,4 @@ func (s *Store) AdvanceStep(ctx context.Context, user roamsign.UserID, step int6
 		return err
 	})
 	return n == 1, err
-}
-
-// scanExpired reads the transactions an expiring UPDATE … RETURNING
-// matched and closes rows.
-func scanExpired(rows *sql.Rows) ([]*roamsign.TransactionRecord, error) {
-	defer rows.Close()
-	var out []*roamsign.TransactionRecord
-	for rows.Next() {
-		t := &roamsign.TransactionRecord{}
-		var hl []byte
-		if err := rows.Scan(&t.ID, &t.User, &t.Host, &hl, &t.Count); err != nil {
-			return nil, err
-		}
-		copy(t.HashList[:], hl)
-		out = append(out, t)
-	}
-	return out, rows.Err()
 }
