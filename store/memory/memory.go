@@ -76,6 +76,28 @@ func notFound(op, what string) error {
 	return roamsign.E(roamsign.ErrNotFound, op, "%s not found", what)
 }
 
+// withRecord takes the lock and runs fn on the record m[id], or reports
+// what as not found. fn runs under the lock.
+func withRecord[K comparable, V any](ctx context.Context, s *Store, op, what string, m map[K]*V, id K, fn func(*V) error) error {
+	if err := s.lock(ctx, op); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	r, ok := m[id]
+	if !ok {
+		return notFound(op, what)
+	}
+	return fn(r)
+}
+
+func (s *Store) withChallenge(ctx context.Context, op, id string, fn func(*roamsign.ChallengeRecord) error) error {
+	return withRecord(ctx, s, op, "challenge", s.challenges, id, fn)
+}
+
+func (s *Store) withUser(ctx context.Context, op string, id roamsign.UserID, fn func(*roamsign.UserRecord) error) error {
+	return withRecord(ctx, s, op, "user", s.users, id, fn)
+}
+
 // CreateChallenge implements [store.Store].
 func (s *Store) CreateChallenge(ctx context.Context, c *roamsign.ChallengeRecord) error {
 	const op = "memory.CreateChallenge"
@@ -97,16 +119,12 @@ func (s *Store) CreateChallenge(ctx context.Context, c *roamsign.ChallengeRecord
 
 // GetChallenge implements [store.Store].
 func (s *Store) GetChallenge(ctx context.Context, id string) (*roamsign.ChallengeRecord, error) {
-	const op = "memory.GetChallenge"
-	if err := s.lock(ctx, op); err != nil {
-		return nil, err
-	}
-	defer s.mu.Unlock()
-	c, ok := s.challenges[id]
-	if !ok {
-		return nil, notFound(op, "challenge")
-	}
-	return store.CloneChallenge(c), nil
+	var out *roamsign.ChallengeRecord
+	err := s.withChallenge(ctx, "memory.GetChallenge", id, func(c *roamsign.ChallengeRecord) error {
+		out = store.CloneChallenge(c)
+		return nil
+	})
+	return out, err
 }
 
 // MarkDelivered implements [store.Store].
@@ -115,49 +133,33 @@ func (s *Store) MarkDelivered(ctx context.Context, id string, ch roamsign.Channe
 	if !ch.Valid() || len(sentTo) > store.MaxTextLen {
 		return roamsign.E(roamsign.ErrInvalidInput, op, "unknown channel or destination too long")
 	}
-	if err := s.lock(ctx, op); err != nil {
-		return err
-	}
-	defer s.mu.Unlock()
-	c, ok := s.challenges[id]
-	if !ok {
-		return notFound(op, "challenge")
-	}
-	c.Channel, c.SentTo = ch, sentTo
-	return nil
+	return s.withChallenge(ctx, op, id, func(c *roamsign.ChallengeRecord) error {
+		c.Channel, c.SentTo = ch, sentTo
+		return nil
+	})
 }
 
 // MarkUndeliverable implements [store.Store].
 func (s *Store) MarkUndeliverable(ctx context.Context, id string) error {
-	const op = "memory.MarkUndeliverable"
-	if err := s.lock(ctx, op); err != nil {
-		return err
-	}
-	defer s.mu.Unlock()
-	c, ok := s.challenges[id]
-	if !ok {
-		return notFound(op, "challenge")
-	}
-	c.Undeliverable = true
-	return nil
+	return s.withChallenge(ctx, "memory.MarkUndeliverable", id, func(c *roamsign.ChallengeRecord) error {
+		c.Undeliverable = true
+		return nil
+	})
 }
 
 // FailChallenge implements [store.Store].
 func (s *Store) FailChallenge(ctx context.Context, id string) (int, error) {
 	const op = "memory.FailChallenge"
-	if err := s.lock(ctx, op); err != nil {
-		return 0, err
-	}
-	defer s.mu.Unlock()
-	c, ok := s.challenges[id]
-	if !ok {
-		return 0, notFound(op, "challenge")
-	}
-	if c.Consumed {
-		return 0, roamsign.E(roamsign.ErrUsed, op, "challenge already used")
-	}
-	c.Tries++
-	return c.Tries, nil
+	var n int
+	err := s.withChallenge(ctx, op, id, func(c *roamsign.ChallengeRecord) error {
+		if c.Consumed {
+			return roamsign.E(roamsign.ErrUsed, op, "challenge already used")
+		}
+		c.Tries++
+		n = c.Tries
+		return nil
+	})
+	return n, err
 }
 
 // ConsumeChallenge implements [store.Store].
@@ -243,44 +245,34 @@ func (s *Store) CreateUser(ctx context.Context, u *roamsign.UserRecord) error {
 
 // GetUser implements [store.Store].
 func (s *Store) GetUser(ctx context.Context, id roamsign.UserID) (*roamsign.UserRecord, error) {
-	const op = "memory.GetUser"
-	if err := s.lock(ctx, op); err != nil {
-		return nil, err
-	}
-	defer s.mu.Unlock()
-	u, ok := s.users[id]
-	if !ok {
-		return nil, notFound(op, "user")
-	}
-	return store.CloneUser(u), nil
+	var out *roamsign.UserRecord
+	err := s.withUser(ctx, "memory.GetUser", id, func(u *roamsign.UserRecord) error {
+		out = store.CloneUser(u)
+		return nil
+	})
+	return out, err
 }
 
 // UpdateUser implements [store.Store]. fn runs under the store's lock and
 // must not call back into the store.
 func (s *Store) UpdateUser(ctx context.Context, id roamsign.UserID, fn func(*roamsign.UserRecord) error) error {
 	const op = "memory.UpdateUser"
-	if err := s.lock(ctx, op); err != nil {
-		return err
-	}
-	defer s.mu.Unlock()
-	u, ok := s.users[id]
-	if !ok {
-		return notFound(op, "user")
-	}
-	cp := store.CloneUser(u)
-	if err := fn(cp); err != nil {
-		return err
-	}
-	if cp.ID != id {
-		return roamsign.E(roamsign.ErrInvalidInput, op, "the user id cannot change")
-	}
-	if err := store.ValidateUser(cp); err != nil {
-		return err
-	}
-	cp = store.CloneUser(cp)
-	store.NormUser(cp)
-	s.users[id] = cp
-	return nil
+	return s.withUser(ctx, op, id, func(u *roamsign.UserRecord) error {
+		cp := store.CloneUser(u)
+		if err := fn(cp); err != nil {
+			return err
+		}
+		if cp.ID != id {
+			return roamsign.E(roamsign.ErrInvalidInput, op, "the user id cannot change")
+		}
+		if err := store.ValidateUser(cp); err != nil {
+			return err
+		}
+		cp = store.CloneUser(cp)
+		store.NormUser(cp)
+		s.users[id] = cp
+		return nil
+	})
 }
 
 // ListUsers implements [store.Store].
@@ -316,54 +308,46 @@ func (s *Store) AddPINFailure(ctx context.Context, id roamsign.UserID, max int, 
 	if max <= 0 {
 		return 0, false, roamsign.E(roamsign.ErrInvalidInput, op, "max must be positive")
 	}
-	if err := s.lock(ctx, op); err != nil {
-		return 0, false, err
-	}
-	defer s.mu.Unlock()
-	u, ok := s.users[id]
-	if !ok {
-		return 0, false, notFound(op, "user")
-	}
-	u.PINFailures++
-	if u.PINFailures >= max && !u.Locked {
-		u.Locked, u.LockedAt = true, store.NormTime(now)
-	}
-	return u.PINFailures, u.Locked, nil
+	var (
+		n      int
+		locked bool
+	)
+	err := s.withUser(ctx, op, id, func(u *roamsign.UserRecord) error {
+		u.PINFailures++
+		if u.PINFailures >= max && !u.Locked {
+			u.Locked, u.LockedAt = true, store.NormTime(now)
+		}
+		n, locked = u.PINFailures, u.Locked
+		return nil
+	})
+	return n, locked, err
 }
 
 // ResetPINFailures implements [store.Store].
 func (s *Store) ResetPINFailures(ctx context.Context, id roamsign.UserID) error {
-	return s.withUser(ctx, "memory.ResetPINFailures", id, func(u *roamsign.UserRecord) {
+	return s.withUser(ctx, "memory.ResetPINFailures", id, func(u *roamsign.UserRecord) error {
 		u.PINFailures, u.Locked, u.LockedAt = 0, false, time.Time{}
+		return nil
 	})
 }
 
 // AddOTPFailure implements [store.Store].
 func (s *Store) AddOTPFailure(ctx context.Context, id roamsign.UserID) (int, error) {
 	var n int
-	err := s.withUser(ctx, "memory.AddOTPFailure", id, func(u *roamsign.UserRecord) {
+	err := s.withUser(ctx, "memory.AddOTPFailure", id, func(u *roamsign.UserRecord) error {
 		u.OTPFailures++
 		n = u.OTPFailures
+		return nil
 	})
 	return n, err
 }
 
 // ResetOTPFailures implements [store.Store].
 func (s *Store) ResetOTPFailures(ctx context.Context, id roamsign.UserID) error {
-	return s.withUser(ctx, "memory.ResetOTPFailures", id, func(u *roamsign.UserRecord) { u.OTPFailures = 0 })
-}
-
-func (s *Store) withUser(ctx context.Context, op string, id roamsign.UserID, fn func(*roamsign.UserRecord)) error {
-	if err := s.lock(ctx, op); err != nil {
-		return err
-	}
-	defer s.mu.Unlock()
-	u, ok := s.users[id]
-	if !ok {
-		return notFound(op, "user")
-	}
-	fn(u)
-	return nil
+	return s.withUser(ctx, "memory.ResetOTPFailures", id, func(u *roamsign.UserRecord) error {
+		u.OTPFailures = 0
+		return nil
+	})
 }
 
 // BeginTransaction implements [store.Store].
@@ -425,16 +409,12 @@ func (s *Store) FinishTransaction(ctx context.Context, tx *roamsign.TransactionR
 
 // GetTransaction implements [store.Store].
 func (s *Store) GetTransaction(ctx context.Context, id string) (*roamsign.TransactionRecord, error) {
-	const op = "memory.GetTransaction"
-	if err := s.lock(ctx, op); err != nil {
-		return nil, err
-	}
-	defer s.mu.Unlock()
-	tx, ok := s.txs[id]
-	if !ok {
-		return nil, notFound(op, "transaction")
-	}
-	return store.CloneTransaction(tx), nil
+	var out *roamsign.TransactionRecord
+	err := withRecord(ctx, s, "memory.GetTransaction", "transaction", s.txs, id, func(tx *roamsign.TransactionRecord) error {
+		out = store.CloneTransaction(tx)
+		return nil
+	})
+	return out, err
 }
 
 // GetTransactionByRequest implements [store.Store].

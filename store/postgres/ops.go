@@ -281,42 +281,36 @@ func (s *Store) ResetOTPFailures(ctx context.Context, id roamsign.UserID) error 
 // BeginTransaction implements [store.Store].
 func (s *Store) BeginTransaction(ctx context.Context, challengeID string, now time.Time, t *roamsign.TransactionRecord, audit *roamsign.AuditRecord) error {
 	const op = "postgres.BeginTransaction"
-	return c.Begin(op, challengeID, t, audit, func(r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error {
-		return s.tx(ctx, op, func(tx pgx.Tx) error {
-			c.Reset(a, audit)
-			if err := consume(ctx, tx, op, challengeID, now); err != nil {
-				return err
-			}
-			_, err := tx.Exec(ctx, `INSERT INTO transactions (`+c.TxCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`, c.TxArgs(r, times)...)
-			if pgCode(err) == "23505" {
-				return c.Exists(op, "transaction id or request id already used")
-			}
-			if err != nil {
-				return err
-			}
-			return s.appendTx(ctx, tx, a, nil)
-		})
+	return c.Begin(op, challengeID, t, audit, s.inTx(ctx, op), func(tx pgx.Tx, r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error {
+		if err := consume(ctx, tx, op, challengeID, now); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO transactions (`+c.TxCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`, c.TxArgs(r, times)...)
+		if pgCode(err) == "23505" {
+			return c.Exists(op, "transaction id or request id already used")
+		}
+		if err != nil {
+			return err
+		}
+		return s.appendTx(ctx, tx, a, nil)
 	})
 }
 
 // FinishTransaction implements [store.Store].
 func (s *Store) FinishTransaction(ctx context.Context, t *roamsign.TransactionRecord, audit *roamsign.AuditRecord) error {
 	const op = "postgres.FinishTransaction"
-	return c.Finish(op, t, audit, func(r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error {
-		return s.tx(ctx, op, func(tx pgx.Tx) error {
-			c.Reset(a, audit)
-			tag, err := tx.Exec(ctx, `UPDATE transactions SET state = $1, items = $2, chain = $3, sig_alg = $4, error = $5, updated_at = $6
-				WHERE id = $7 AND state = $8`, c.FinishArgs(r, times)...)
-			if err != nil {
-				return err
-			}
-			if tag.RowsAffected() == 0 {
-				var one int
-				probe := tx.QueryRow(ctx, `SELECT 1 FROM transactions WHERE id = $1`, r.ID).Scan(&one)
-				return c.Unmatched(probe, pgx.ErrNoRows, op, "transaction", c.NotPending(op))
-			}
-			return s.appendTx(ctx, tx, a, nil)
-		})
+	return c.Finish(op, t, audit, s.inTx(ctx, op), func(tx pgx.Tx, r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error {
+		tag, err := tx.Exec(ctx, `UPDATE transactions SET state = $1, items = $2, chain = $3, sig_alg = $4, error = $5, updated_at = $6
+			WHERE id = $7 AND state = $8`, c.FinishArgs(r, times)...)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			var one int
+			probe := tx.QueryRow(ctx, `SELECT 1 FROM transactions WHERE id = $1`, r.ID).Scan(&one)
+			return c.Unmatched(probe, pgx.ErrNoRows, op, "transaction", c.NotPending(op))
+		}
+		return s.appendTx(ctx, tx, a, nil)
 	})
 }
 
@@ -347,24 +341,14 @@ func (s *Store) ExpireTransactions(ctx context.Context, pendingBefore, deleteBef
 	now := store.NormTime(s.now())
 	err := s.tx(ctx, op, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `UPDATE transactions SET state = $1, error = $2, updated_at = $3 WHERE state = $4 AND created_at < $5
-			RETURNING id, user_id, host, hash_list, count`,
+			RETURNING `+c.ExpiredCols,
 			roamsign.TxFailed, roamsign.ErrExpired.Code(), now, roamsign.TxPending, store.NormTime(pendingBefore))
 		if err != nil {
 			return err
 		}
-		var expired []*roamsign.TransactionRecord
-		for rows.Next() {
-			t := &roamsign.TransactionRecord{}
-			var hl []byte
-			if err := rows.Scan(&t.ID, &t.User, &t.Host, &hl, &t.Count); err != nil {
-				rows.Close()
-				return err
-			}
-			copy(t.HashList[:], hl)
-			expired = append(expired, t)
-		}
+		expired, err := c.ScanExpired(rows)
 		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err != nil {
 			return err
 		}
 		failed = int64(len(expired))
@@ -408,11 +392,8 @@ func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, a *roamsign.AuditRecord
 // AppendAudit implements [store.Store].
 func (s *Store) AppendAudit(ctx context.Context, audit *roamsign.AuditRecord) error {
 	const op = "postgres.AppendAudit"
-	return c.Append(audit, func(a *roamsign.AuditRecord) error {
-		return s.tx(ctx, op, func(tx pgx.Tx) error {
-			c.Reset(a, audit)
-			return s.appendTx(ctx, tx, a, nil)
-		})
+	return c.Append(audit, s.inTx(ctx, op), func(tx pgx.Tx, a *roamsign.AuditRecord) error {
+		return s.appendTx(ctx, tx, a, nil)
 	})
 }
 

@@ -215,6 +215,11 @@ func (s *Store) tx(ctx context.Context, op string, fn func(pgx.Tx) error) error 
 	})
 }
 
+// inTx is [Store.tx] for the shared audit-appending wrappers.
+func (s *Store) inTx(ctx context.Context, op string) c.InTx[pgx.Tx] {
+	return func(fn func(pgx.Tx) error) error { return s.tx(ctx, op, fn) }
+}
+
 // dbtx is what a pool and a transaction share.
 type dbtx interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)

@@ -3,8 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"os"
-	"strconv"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -64,13 +62,7 @@ func BenchmarkAuditAppend(b *testing.B) {
 // BenchmarkVerifyAudit verifies a log of $ROAMSIGN_BENCH_AUDIT_N records
 // (1,000,000 by default), bulk-loaded with COPY outside the timer.
 func BenchmarkVerifyAudit(b *testing.B) {
-	n := 1_000_000
-	if v := os.Getenv("ROAMSIGN_BENCH_AUDIT_N"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil || n <= 0 {
-			b.Fatalf("bad ROAMSIGN_BENCH_AUDIT_N %q", v)
-		}
-	}
+	n := storetest.BenchAuditN(b)
 	s := benchStore(b)
 	ctx := context.Background()
 	rows := make([][]any, 0, 10000)

@@ -272,42 +272,38 @@ func (s *Store) ResetOTPFailures(ctx context.Context, id roamsign.UserID) error 
 // BeginTransaction implements [store.Store].
 func (s *Store) BeginTransaction(ctx context.Context, challengeID string, now time.Time, t *roamsign.TransactionRecord, audit *roamsign.AuditRecord) error {
 	const op = "sqlite.BeginTransaction"
-	return c.Begin(op, challengeID, t, audit, func(r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error {
-		return s.writeTx(ctx, op, func(tx *sql.Tx) error {
-			if err := consume(ctx, tx, op, challengeID, now); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO transactions (`+c.TxCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, c.TxArgs(r, times)...)
-			if sqliteCode(err) == codeConstraint {
-				return c.Exists(op, "transaction id or request id already used")
-			}
-			if err != nil {
-				return err
-			}
-			return s.appendTx(ctx, tx, a, nil)
-		})
+	return c.Begin(op, challengeID, t, audit, s.inTx(ctx, op), func(tx *sql.Tx, r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error {
+		if err := consume(ctx, tx, op, challengeID, now); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO transactions (`+c.TxCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, c.TxArgs(r, times)...)
+		if sqliteCode(err) == codeConstraint {
+			return c.Exists(op, "transaction id or request id already used")
+		}
+		if err != nil {
+			return err
+		}
+		return s.appendTx(ctx, tx, a, nil)
 	})
 }
 
 // FinishTransaction implements [store.Store].
 func (s *Store) FinishTransaction(ctx context.Context, t *roamsign.TransactionRecord, audit *roamsign.AuditRecord) error {
 	const op = "sqlite.FinishTransaction"
-	return c.Finish(op, t, audit, func(r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error {
-		return s.writeTx(ctx, op, func(tx *sql.Tx) error {
-			res, err := tx.ExecContext(ctx, `UPDATE transactions SET state = ?, items = ?, chain = ?, sig_alg = ?, error = ?, updated_at = ?
-				WHERE id = ? AND state = ?`, c.FinishArgs(r, times)...)
-			if err != nil {
-				return err
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return err
-			} else if n == 0 {
-				var one int
-				probe := tx.QueryRowContext(ctx, `SELECT 1 FROM transactions WHERE id = ?`, r.ID).Scan(&one)
-				return c.Unmatched(probe, sql.ErrNoRows, op, "transaction", c.NotPending(op))
-			}
-			return s.appendTx(ctx, tx, a, nil)
-		})
+	return c.Finish(op, t, audit, s.inTx(ctx, op), func(tx *sql.Tx, r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error {
+		res, err := tx.ExecContext(ctx, `UPDATE transactions SET state = ?, items = ?, chain = ?, sig_alg = ?, error = ?, updated_at = ?
+			WHERE id = ? AND state = ?`, c.FinishArgs(r, times)...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			var one int
+			probe := tx.QueryRowContext(ctx, `SELECT 1 FROM transactions WHERE id = ?`, r.ID).Scan(&one)
+			return c.Unmatched(probe, sql.ErrNoRows, op, "transaction", c.NotPending(op))
+		}
+		return s.appendTx(ctx, tx, a, nil)
 	})
 }
 
@@ -338,12 +334,13 @@ func (s *Store) ExpireTransactions(ctx context.Context, pendingBefore, deleteBef
 	now := store.NormTime(s.now()).UnixMicro()
 	err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE transactions SET state = ?, error = ?, updated_at = ? WHERE state = ? AND created_at < ?
-			RETURNING id, user_id, host, hash_list, count`,
+			RETURNING `+c.ExpiredCols,
 			roamsign.TxFailed, roamsign.ErrExpired.Code(), now, roamsign.TxPending, store.NormTime(pendingBefore).UnixMicro())
 		if err != nil {
 			return err
 		}
-		expired, err := scanExpired(rows)
+		expired, err := c.ScanExpired(rows)
+		rows.Close()
 		if err != nil {
 			return err
 		}
@@ -391,11 +388,8 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, a *roamsign.AuditRecor
 // AppendAudit implements [store.Store].
 func (s *Store) AppendAudit(ctx context.Context, audit *roamsign.AuditRecord) error {
 	const op = "sqlite.AppendAudit"
-	return c.Append(audit, func(a *roamsign.AuditRecord) error {
-		return s.writeTx(ctx, op, func(tx *sql.Tx) error {
-			c.Reset(a, audit)
-			return s.appendTx(ctx, tx, a, nil)
-		})
+	return c.Append(audit, s.inTx(ctx, op), func(tx *sql.Tx, a *roamsign.AuditRecord) error {
+		return s.appendTx(ctx, tx, a, nil)
 	})
 }
 
@@ -459,21 +453,4 @@ func (s *Store) AdvanceStep(ctx context.Context, user roamsign.UserID, step int6
 		return err
 	})
 	return n == 1, err
-}
-
-// scanExpired reads the transactions an expiring UPDATE … RETURNING
-// matched and closes rows.
-func scanExpired(rows *sql.Rows) ([]*roamsign.TransactionRecord, error) {
-	defer rows.Close()
-	var out []*roamsign.TransactionRecord
-	for rows.Next() {
-		t := &roamsign.TransactionRecord{}
-		var hl []byte
-		if err := rows.Scan(&t.ID, &t.User, &t.Host, &hl, &t.Count); err != nil {
-			return nil, err
-		}
-		copy(t.HashList[:], hl)
-		out = append(out, t)
-	}
-	return out, rows.Err()
 }

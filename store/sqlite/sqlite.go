@@ -294,6 +294,11 @@ func (s *Store) writeTx(ctx context.Context, op string, fn func(*sql.Tx) error) 
 	}
 }
 
+// inTx is [Store.writeTx] for the shared audit-appending wrappers.
+func (s *Store) inTx(ctx context.Context, op string) c.InTx[*sql.Tx] {
+	return func(fn func(*sql.Tx) error) error { return s.writeTx(ctx, op, fn) }
+}
+
 func (s *Store) tryTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {

@@ -3,28 +3,13 @@ package sqlite
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/store/internal/sqlcodec"
 	"github.com/roamsign/roamsign/store/storetest"
 )
-
-// benchAuditN is the size of the log BenchmarkVerifyAudit builds
-// ($ROAMSIGN_BENCH_AUDIT_N, default 1,000,000).
-func benchAuditN(b *testing.B) int {
-	if v := os.Getenv("ROAMSIGN_BENCH_AUDIT_N"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			b.Fatalf("bad ROAMSIGN_BENCH_AUDIT_N %q", v)
-		}
-		return n
-	}
-	return 1_000_000
-}
 
 func benchStore(b *testing.B, opts Options) *Store {
 	s, err := Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), opts)
@@ -75,15 +60,14 @@ func BenchmarkAuditAppend(b *testing.B) {
 // BenchmarkVerifyAudit verifies a log of $ROAMSIGN_BENCH_AUDIT_N records
 // (1,000,000 by default), bulk-loaded outside the timer.
 func BenchmarkVerifyAudit(b *testing.B) {
-	n := benchAuditN(b)
+	n := storetest.BenchAuditN(b)
 	s := benchStore(b, Options{})
 	ctx := context.Background()
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO audit (seq, time, event, user_id, host, data_header, hash_list, count, cert_serial,
-		channel, outcome, transaction_id, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO audit (`+sqlcodec.AuditCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 	if err != nil {
 		b.Fatal(err)
 	}

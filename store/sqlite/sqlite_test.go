@@ -189,14 +189,7 @@ func TestReadOnly(t *testing.T) {
 	}
 	storetest.IsKind(t, ro.ConsumeChallenge(ctx, c.ID, storetest.Base), roamsign.ErrUnavailable, "consume on read-only store")
 	storetest.IsKind(t, ro.AppendAudit(ctx, storetest.NewAudit(roamsign.AuditSigned, "u1", "")), roamsign.ErrUnavailable, "append on read-only store")
-	got, err := ro.GetChallenge(ctx, c.ID)
-	if err != nil || got.Consumed {
-		t.Fatalf("challenge after refused consume: %+v, %v", got, err)
-	}
-	seq, _, _ := ro.AuditHead(ctx)
-	if seq != 3 {
-		t.Fatalf("audit head after refused append = %d", seq)
-	}
+	storetest.ExpectUntouched(t, ro, "read-only store", c.ID, "", 3)
 }
 
 // A store whose file becomes read-only underneath it (the read-only
@@ -221,16 +214,7 @@ func TestWriteFailureLeavesNothing(t *testing.T) {
 	if _, err := s.w.Exec(`PRAGMA query_only = 0`); err != nil {
 		t.Fatal(err)
 	}
-	got, _ := s.GetChallenge(ctx, c.ID)
-	if got.Consumed {
-		t.Fatal("challenge consumed by a failed BeginTransaction")
-	}
-	if seq, _, _ := s.AuditHead(ctx); seq != 0 {
-		t.Fatalf("audit grew to %d", seq)
-	}
-	if _, err := s.GetTransaction(ctx, tx.ID); !errors.Is(err, roamsign.ErrNotFound) {
-		t.Fatalf("transaction stored: %v", err)
-	}
+	storetest.ExpectUntouched(t, s, "failed BeginTransaction", c.ID, tx.ID, 0)
 }
 
 func TestMigrationsIdempotent(t *testing.T) {

@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"context"
+	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +12,20 @@ import (
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/store"
 )
+
+// BenchAuditN is the size of the log a VerifyAudit benchmark builds:
+// $ROAMSIGN_BENCH_AUDIT_N, 1,000,000 by default.
+func BenchAuditN(b *testing.B) int {
+	v := os.Getenv("ROAMSIGN_BENCH_AUDIT_N")
+	if v == "" {
+		return 1_000_000
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		b.Fatalf("bad ROAMSIGN_BENCH_AUDIT_N %q", v)
+	}
+	return n
+}
 
 // BenchChallenges measures challenge create + consume round trips with the
 // given number of goroutines and reports them as roundtrips/s.

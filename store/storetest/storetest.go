@@ -678,6 +678,26 @@ func auditCount(t testing.TB, s store.Store) int64 {
 	return seq
 }
 
+// ExpectUntouched fails unless a refused write left no trace: challenge
+// challengeID is not consumed, the audit head is still at seq and, when
+// txID is set, no transaction txID is stored.
+func ExpectUntouched(t testing.TB, s store.Store, what, challengeID, txID string, seq int64) {
+	t.Helper()
+	ctx := ctxT(t)
+	got, err := s.GetChallenge(ctx, challengeID)
+	noErr(t, err, what+": GetChallenge")
+	if got.Consumed {
+		t.Fatalf("%s: challenge consumed by a refused write", what)
+	}
+	if txID != "" {
+		_, err := s.GetTransaction(ctx, txID)
+		IsKind(t, err, roamsign.ErrNotFound, what+": transaction stored")
+	}
+	if n := auditCount(t, s); n != seq {
+		t.Fatalf("%s: audit head moved from %d to %d", what, seq, n)
+	}
+}
+
 func testTransactionLifecycle(t *testing.T, s store.Store) {
 	ctx := ctxT(t)
 	c := NewChallenge("u1", "hr")
@@ -746,17 +766,7 @@ func testTransactionAtomicity(t *testing.T, s store.Store) {
 
 	check := func(what string, c *roamsign.ChallengeRecord, txID string) {
 		t.Helper()
-		got, _ := s.GetChallenge(ctx, c.ID)
-		if got.Consumed {
-			t.Fatalf("%s: challenge consumed by a failed BeginTransaction", what)
-		}
-		if txID != "" {
-			_, err := s.GetTransaction(ctx, txID)
-			IsKind(t, err, roamsign.ErrNotFound, what+": transaction stored")
-		}
-		if n := auditCount(t, s); n != before {
-			t.Fatalf("%s: audit grew from %d to %d", what, before, n)
-		}
+		ExpectUntouched(t, s, what, c.ID, txID, before)
 	}
 
 	// Duplicate (host, request id): the consume step has already happened

@@ -26,24 +26,35 @@ func Link(a *roamsign.AuditRecord, seq int64, hash []byte, now time.Time, mk Mak
 	return nil
 }
 
-// Append validates audit and runs write with a working copy; write appends
-// it in one database transaction, and must reset the copy from audit with
-// [Reset] at the start of every attempt. On success the appended record
-// (Seq, PrevHash, Hash, Time) is copied back to audit.
-func Append(audit *roamsign.AuditRecord, write func(a *roamsign.AuditRecord) error) error {
+// InTx runs fn in one database transaction of a backend, retrying as that
+// backend does; fn may run more than once.
+type InTx[T any] func(fn func(tx T) error) error
+
+// Append validates audit and runs write inside inTx with a working copy,
+// made afresh from audit at the start of every attempt so a retry keeps
+// nothing of a failed one. On success the appended record (Seq, PrevHash,
+// Hash, Time) is copied back to audit.
+func Append[T any](audit *roamsign.AuditRecord, inTx InTx[T], write func(tx T, a *roamsign.AuditRecord) error) error {
 	if err := store.ValidateAudit(audit); err != nil {
 		return err
 	}
-	a := store.CloneAudit(audit)
-	if err := write(a); err != nil {
+	return attempt(audit, inTx, write)
+}
+
+// attempt runs write inside inTx with a fresh working copy of audit per
+// attempt and copies the committed copy back to audit.
+func attempt[T any](audit *roamsign.AuditRecord, inTx InTx[T], write func(tx T, a *roamsign.AuditRecord) error) error {
+	var a *roamsign.AuditRecord
+	err := inTx(func(tx T) error {
+		a = store.CloneAudit(audit)
+		return write(tx, a)
+	})
+	if err != nil {
 		return err
 	}
 	*audit = *a
 	return nil
 }
-
-// Reset sets a to a fresh copy of audit, undoing a failed attempt.
-func Reset(a, audit *roamsign.AuditRecord) { *a = *store.CloneAudit(audit) }
 
 // Checkpoint checks cp and runs write, which appends the checkpoint record
 // built by the given [MakeRecord] into a; it returns the appended record.

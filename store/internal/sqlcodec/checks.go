@@ -88,34 +88,31 @@ func Updated(op string, id roamsign.UserID, u *roamsign.UserRecord) error {
 }
 
 // Write writes a transaction record r and its audit record a in one
-// database transaction; it may run more than once.
-type Write func(r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error
+// database transaction tx; it may run more than once, each time with a fresh
+// copy of the audit record.
+type Write[T any] func(tx T, r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error
 
-// Begin checks the arguments of BeginTransaction and runs write with
-// normalised copies of t and audit; on success the appended audit record is
-// copied back to audit.
-func Begin(op, challengeID string, t *roamsign.TransactionRecord, audit *roamsign.AuditRecord, write Write) error {
+// Begin checks the arguments of BeginTransaction and runs write inside inTx
+// with normalised copies of t and audit; on success the appended audit
+// record is copied back to audit.
+func Begin[T any](op, challengeID string, t *roamsign.TransactionRecord, audit *roamsign.AuditRecord, inTx InTx[T], write Write[T]) error {
 	if err := store.PrepareBegin(op, challengeID, t, audit); err != nil {
 		return err
 	}
-	return run(t, audit, write)
+	return run(t, audit, inTx, write)
 }
 
 // Finish is [Begin] for FinishTransaction.
-func Finish(op string, t *roamsign.TransactionRecord, audit *roamsign.AuditRecord, write Write) error {
+func Finish[T any](op string, t *roamsign.TransactionRecord, audit *roamsign.AuditRecord, inTx InTx[T], write Write[T]) error {
 	if err := store.PrepareFinish(op, t, audit); err != nil {
 		return err
 	}
-	return run(t, audit, write)
+	return run(t, audit, inTx, write)
 }
 
-func run(t *roamsign.TransactionRecord, audit *roamsign.AuditRecord, write Write) error {
-	a := store.CloneAudit(audit)
-	if err := write(normTx(t), a); err != nil {
-		return err
-	}
-	*audit = *a
-	return nil
+func run[T any](t *roamsign.TransactionRecord, audit *roamsign.AuditRecord, inTx InTx[T], write Write[T]) error {
+	r := normTx(t)
+	return attempt(audit, inTx, func(tx T, a *roamsign.AuditRecord) error { return write(tx, r, a) })
 }
 
 func normTx(t *roamsign.TransactionRecord) *roamsign.TransactionRecord {

@@ -6,9 +6,9 @@
 //   - Column encodings: lists as JSON text ([JSON], [FromJSON]) and times
 //     through a backend's [Times] (UTC microseconds in SQLite, TIMESTAMPTZ
 //     in PostgreSQL).
-//   - Column lists ([ChallengeCols], [UserCols], [TxCols], [AuditCols]),
-//     the statement arguments for them and row scanning through [Scanner],
-//     which *sql.Row(s) and pgx.Row(s) both satisfy.
+//   - Column lists ([ChallengeCols], [UserCols], [TxCols], [AuditCols],
+//     [ExpiredCols]), the statement arguments for them and row scanning
+//     through [Scanner] and [Rows], which *sql.Row(s) and pgx.Row(s) satisfy.
 //   - Input checks per operation ([CheckLimit], [CheckDelivery], …) and the
 //     typed errors of domain outcomes ([NotFound], [Used], [NotPending], …).
 //   - Audit append preparation ([Link], [Append], [Checkpoint]) and the
@@ -23,5 +23,6 @@
 //
 // Everything here is stateless; the functions are safe for concurrent use.
 // A [Write] or the write callback of [Append] may run more than once when
-// the backend retries its transaction.
+// the backend's [InTx] retries its transaction; each run gets a fresh copy
+// of the caller's audit record.
 package sqlcodec

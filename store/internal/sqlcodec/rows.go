@@ -175,3 +175,23 @@ func AuditArgs[N any](a *roamsign.AuditRecord, t Times[N]) []any {
 	return []any{a.Seq, t.Req(a.Time), a.Event, a.User, a.Host, a.DataHeader, a.HashList, a.Count, a.CertSerial,
 		a.Channel, a.Outcome, a.TransactionID, a.Detail, a.PrevHash, a.Hash}
 }
+
+// ExpiredCols are what an expiring UPDATE … RETURNING reads for
+// [ScanExpired].
+const ExpiredCols = `id, user_id, host, hash_list, count`
+
+// ScanExpired reads every row of [ExpiredCols]: the transactions an
+// expiring UPDATE matched. The caller closes rows.
+func ScanExpired(rows Rows) ([]*roamsign.TransactionRecord, error) {
+	var out []*roamsign.TransactionRecord
+	for rows.Next() {
+		t := &roamsign.TransactionRecord{}
+		var hl []byte
+		if err := rows.Scan(&t.ID, &t.User, &t.Host, &hl, &t.Count); err != nil {
+			return nil, err
+		}
+		copy(t.HashList[:], hl)
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}

@@ -125,3 +125,35 @@ func TestAuditRoundTrip(t *testing.T) {
 		t.Fatalf("round trip: %+v", back)
 	}
 }
+
+// A retried write starts from the caller's record again: nothing the failed
+// attempt set (here Time) survives into the committed copy.
+func TestAttemptResetsPerRetry(t *testing.T) {
+	audit := &roamsign.AuditRecord{Event: roamsign.AuditSignFailed}
+	first := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	second := first.Add(time.Hour)
+	busy := errors.New("busy")
+	retrying := func(fn func(int) error) error {
+		if err := fn(1); !errors.Is(err, busy) {
+			t.Fatalf("first attempt: %v", err)
+		}
+		return fn(2)
+	}
+	err := attempt(audit, retrying, func(n int, a *roamsign.AuditRecord) error {
+		if !a.Time.IsZero() || a.Seq != 0 {
+			t.Fatalf("attempt %d starts from a used copy: seq %d time %v", n, a.Seq, a.Time)
+		}
+		if n == 1 {
+			store.ChainAudit(a, 5, nil, first)
+			return busy
+		}
+		store.ChainAudit(a, 7, nil, second)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if audit.Seq != 8 || !audit.Time.Equal(second) {
+		t.Fatalf("committed seq %d time %v, want 8 %v", audit.Seq, audit.Time, second)
+	}
+}
