@@ -670,6 +670,52 @@ func (s *PKCS11Store) findObjects(ss *p11Session, tmpl []*pkcs11.Attribute, max 
 	return out, ferr
 }
 
+// findByID returns the handles of objects of class with CKA_ID id (at most
+// max).
+func (s *PKCS11Store) findByID(ss *p11Session, class uint, id string, max int) ([]pkcs11.ObjectHandle, error) {
+	return s.findObjects(ss, []*pkcs11.Attribute{
+		pkcs11.NewAttribute(pkcs11.CKA_CLASS, class),
+		pkcs11.NewAttribute(pkcs11.CKA_ID, []byte(id)),
+	}, max)
+}
+
+// existsByID reports whether an object of any of classes has CKA_ID id.
+func (s *PKCS11Store) existsByID(ss *p11Session, id string, classes ...uint) (bool, error) {
+	for _, class := range classes {
+		hs, err := s.findByID(ss, class, id, 1)
+		if err != nil || len(hs) > 0 {
+			return len(hs) > 0, err
+		}
+	}
+	return false, nil
+}
+
+// destroyByID destroys every object with CKA_ID id whose class is first or
+// one of rest. It returns roamsign.ErrNotFound with missing (formatted with
+// id) and destroys nothing when no object of class first exists.
+func (s *PKCS11Store) destroyByID(op string, ss *p11Session, id, missing string, first uint, rest ...uint) error {
+	all, err := s.findByID(ss, first, id, 16)
+	if err != nil {
+		return err
+	}
+	if len(all) == 0 {
+		return roamsign.E(roamsign.ErrNotFound, op, missing, id)
+	}
+	for _, class := range rest {
+		hs, err := s.findByID(ss, class, id, 1000)
+		if err != nil {
+			return err
+		}
+		all = append(all, hs...)
+	}
+	for _, h := range all {
+		if err := s.mod.ctx.DestroyObject(ss.h, h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // findPrivate finds the private key with CKA_ID id and checks that it may
 // be used: CKA_SIGN, CKA_SENSITIVE, !CKA_EXTRACTABLE, CKA_ALWAYS_SENSITIVE
 // and CKA_NEVER_EXTRACTABLE.
@@ -680,10 +726,7 @@ func (s *PKCS11Store) findPrivate(op string, ss *p11Session, id string) (pkcs11.
 // findKeyObject finds the key of class (private or secret) with CKA_ID id
 // and checks its attributes as findPrivate describes.
 func (s *PKCS11Store) findKeyObject(op string, ss *p11Session, class uint, id string) (pkcs11.ObjectHandle, privAttrs, error) {
-	hs, err := s.findObjects(ss, []*pkcs11.Attribute{
-		pkcs11.NewAttribute(pkcs11.CKA_CLASS, class),
-		pkcs11.NewAttribute(pkcs11.CKA_ID, []byte(id)),
-	}, 2)
+	hs, err := s.findByID(ss, class, id, 2)
 	if err != nil {
 		return 0, privAttrs{}, err
 	}
@@ -987,17 +1030,10 @@ func (s *PKCS11Store) Generate(ctx context.Context, req GenerateRequest) (Key, e
 	defer s.genMu.Unlock()
 	var k *p11Key
 	err = s.withSession(ctx, op, func(ss *p11Session) error {
-		for _, class := range []uint{pkcs11.CKO_PRIVATE_KEY, pkcs11.CKO_PUBLIC_KEY} {
-			hs, err := s.findObjects(ss, []*pkcs11.Attribute{
-				pkcs11.NewAttribute(pkcs11.CKA_CLASS, class),
-				pkcs11.NewAttribute(pkcs11.CKA_ID, id),
-			}, 1)
-			if err != nil {
-				return err
-			}
-			if len(hs) > 0 {
-				return roamsign.E(roamsign.ErrConflict, op, "a key with id %q exists", req.ID)
-			}
+		if found, err := s.existsByID(ss, req.ID, pkcs11.CKO_PRIVATE_KEY, pkcs11.CKO_PUBLIC_KEY); err != nil {
+			return err
+		} else if found {
+			return roamsign.E(roamsign.ErrConflict, op, "a key with id %q exists", req.ID)
 		}
 		if _, _, err := s.mod.ctx.GenerateKeyPair(ss.h, mech, pubT, privT); err != nil {
 			return err
@@ -1073,33 +1109,8 @@ func (s *PKCS11Store) Delete(ctx context.Context, id string) error {
 	s.genMu.Lock()
 	defer s.genMu.Unlock()
 	err := s.withSession(ctx, op, func(ss *p11Session) error {
-		priv, err := s.findObjects(ss, []*pkcs11.Attribute{
-			pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PRIVATE_KEY),
-			pkcs11.NewAttribute(pkcs11.CKA_ID, []byte(id)),
-		}, 16)
-		if err != nil {
-			return err
-		}
-		if len(priv) == 0 {
-			return roamsign.E(roamsign.ErrNotFound, op, "no key with id %q", id)
-		}
-		all := priv
-		for _, class := range []uint{pkcs11.CKO_PUBLIC_KEY, pkcs11.CKO_CERTIFICATE} {
-			hs, err := s.findObjects(ss, []*pkcs11.Attribute{
-				pkcs11.NewAttribute(pkcs11.CKA_CLASS, class),
-				pkcs11.NewAttribute(pkcs11.CKA_ID, []byte(id)),
-			}, 1000)
-			if err != nil {
-				return err
-			}
-			all = append(all, hs...)
-		}
-		for _, h := range all {
-			if err := s.mod.ctx.DestroyObject(ss.h, h); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.destroyByID(op, ss, id, "no key with id %q",
+			pkcs11.CKO_PRIVATE_KEY, pkcs11.CKO_PUBLIC_KEY, pkcs11.CKO_CERTIFICATE)
 	})
 	s.keysMu.Lock()
 	if k := s.keys[id]; k != nil && err == nil {
@@ -1127,7 +1138,7 @@ func (s *PKCS11Store) ImportChain(ctx context.Context, id string, chain []*x509.
 	defer s.genMu.Unlock()
 	p := s.mod.ctx
 	return s.withSession(ctx, op, func(ss *p11Session) error {
-		old, err := s.findObjects(ss, certTemplate(id), 1000)
+		old, err := s.findByID(ss, pkcs11.CKO_CERTIFICATE, id, 1000)
 		if err != nil {
 			return err
 		}
@@ -1166,13 +1177,6 @@ func (s *PKCS11Store) ImportChain(ctx context.Context, id string, chain []*x509.
 	})
 }
 
-func certTemplate(id string) []*pkcs11.Attribute {
-	return []*pkcs11.Attribute{
-		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_CERTIFICATE),
-		pkcs11.NewAttribute(pkcs11.CKA_ID, []byte(id)),
-	}
-}
-
 // Chain reads the certificates with the key's CKA_ID, leaf first.
 func (s *PKCS11Store) Chain(ctx context.Context, id string) ([]*x509.Certificate, error) {
 	const op = "hsm.PKCS11Store.Chain"
@@ -1183,7 +1187,7 @@ func (s *PKCS11Store) Chain(ctx context.Context, id string) ([]*x509.Certificate
 	var certs []*x509.Certificate
 	err = s.withSession(ctx, op, func(ss *p11Session) error {
 		certs = certs[:0]
-		hs, err := s.findObjects(ss, certTemplate(id), maxChainLen*4)
+		hs, err := s.findByID(ss, pkcs11.CKO_CERTIFICATE, id, maxChainLen*4)
 		if err != nil {
 			return err
 		}
@@ -1365,14 +1369,9 @@ func (s *PKCS11Store) GenerateMAC(ctx context.Context, id string) (MACKey, error
 	defer s.genMu.Unlock()
 	m := &p11MAC{s: s, id: id}
 	err := s.withSession(ctx, op, func(ss *p11Session) error {
-		hs, err := s.findObjects(ss, []*pkcs11.Attribute{
-			pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_SECRET_KEY),
-			pkcs11.NewAttribute(pkcs11.CKA_ID, []byte(id)),
-		}, 1)
-		if err != nil {
+		if found, err := s.existsByID(ss, id, pkcs11.CKO_SECRET_KEY); err != nil {
 			return err
-		}
-		if len(hs) > 0 {
+		} else if found {
 			return roamsign.E(roamsign.ErrConflict, op, "a MAC key with id %q exists", id)
 		}
 		h, err := s.mod.ctx.GenerateKey(ss.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_GENERIC_SECRET_KEY_GEN, nil)}, tmpl)
@@ -1443,22 +1442,7 @@ func (s *PKCS11Store) DeleteMAC(ctx context.Context, id string) error {
 	s.genMu.Lock()
 	defer s.genMu.Unlock()
 	err := s.withSession(ctx, op, func(ss *p11Session) error {
-		hs, err := s.findObjects(ss, []*pkcs11.Attribute{
-			pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_SECRET_KEY),
-			pkcs11.NewAttribute(pkcs11.CKA_ID, []byte(id)),
-		}, 16)
-		if err != nil {
-			return err
-		}
-		if len(hs) == 0 {
-			return roamsign.E(roamsign.ErrNotFound, op, "no MAC key with id %q", id)
-		}
-		for _, h := range hs {
-			if err := s.mod.ctx.DestroyObject(ss.h, h); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.destroyByID(op, ss, id, "no MAC key with id %q", pkcs11.CKO_SECRET_KEY)
 	})
 	s.keysMu.Lock()
 	if m := s.macs[id]; m != nil && err == nil {
