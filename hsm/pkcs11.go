@@ -571,27 +571,10 @@ func (k *p11Key) SignContext(ctx context.Context, digest []byte, opts crypto.Sig
 			data = digestInfo(m.hash, digest)
 		}
 	}
-	p := k.s.mod.ctx
 	var sig []byte
 	err = k.s.withSession(ctx, op, func(ss *p11Session) error {
-		h, err := k.handle(op, ss)
-		if err != nil {
-			return err
-		}
-		err = p.SignInit(ss.h, mech, h)
-		if isRV(err, pkcs11.CKR_KEY_HANDLE_INVALID) || isRV(err, pkcs11.CKR_OBJECT_HANDLE_INVALID) {
-			// The cached handle went stale (the object was re-created or
-			// the token renumbered it): find the key again, once.
-			k.h.Store(nil)
-			if h, err = k.handle(op, ss); err != nil {
-				return err
-			}
-			err = p.SignInit(ss.h, mech, h)
-		}
-		if err != nil {
-			return err
-		}
-		sig, err = p.Sign(ss.h, data)
+		var err error
+		sig, err = k.s.signOn(ss, mech, data, &k.h, func() (pkcs11.ObjectHandle, error) { return k.handle(op, ss) })
 		return err
 	})
 	if err != nil {
@@ -607,6 +590,30 @@ var (
 	pssHashMech = map[crypto.Hash]uint{crypto.SHA256: pkcs11.CKM_SHA256, crypto.SHA384: pkcs11.CKM_SHA384, crypto.SHA512: pkcs11.CKM_SHA512}
 	pssMGF      = map[crypto.Hash]uint{crypto.SHA256: pkcs11.CKG_MGF1_SHA256, crypto.SHA384: pkcs11.CKG_MGF1_SHA384, crypto.SHA512: pkcs11.CKG_MGF1_SHA512}
 )
+
+// signOn signs data on ss with mech and the key handle that get returns.
+// When the token reports that handle invalid (the object was re-created or
+// the token renumbered it), the cached handle is dropped and the key is
+// found again, once.
+func (s *PKCS11Store) signOn(ss *p11Session, mech []*pkcs11.Mechanism, data []byte, cache *atomic.Pointer[keyHandle], get func() (pkcs11.ObjectHandle, error)) ([]byte, error) {
+	p := s.mod.ctx
+	h, err := get()
+	if err != nil {
+		return nil, err
+	}
+	err = p.SignInit(ss.h, mech, h)
+	if isRV(err, pkcs11.CKR_KEY_HANDLE_INVALID) || isRV(err, pkcs11.CKR_OBJECT_HANDLE_INVALID) {
+		cache.Store(nil)
+		if h, err = get(); err != nil {
+			return nil, err
+		}
+		err = p.SignInit(ss.h, mech, h)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return p.Sign(ss.h, data)
+}
 
 // handle returns the key's object handle valid in ss's epoch, finding the
 // key again by CKA_ID (and re-checking its attributes) after a recovery.
@@ -1305,35 +1312,30 @@ func (m *p11MAC) MAC(ctx context.Context, data []byte) ([]byte, error) {
 	if m.deleted.Load() {
 		return nil, roamsign.E(roamsign.ErrNotFound, op, "MAC key %q was deleted", m.id)
 	}
-	p := m.s.mod.ctx
 	var out []byte
 	err := m.s.withSession(ctx, op, func(ss *p11Session) error {
-		for try := 0; ; try++ {
-			c := m.h.Load()
-			if c == nil || c.epoch != ss.epoch {
-				h, _, err := m.s.findKeyObject(op, ss, pkcs11.CKO_SECRET_KEY, m.id)
-				if err != nil {
-					return err
-				}
-				c = &keyHandle{epoch: ss.epoch, h: h}
-				m.h.Store(c)
-			}
-			err := p.SignInit(ss.h, hmacMech, c.h)
-			if try == 0 && (isRV(err, pkcs11.CKR_KEY_HANDLE_INVALID) || isRV(err, pkcs11.CKR_OBJECT_HANDLE_INVALID)) {
-				m.h.Store(nil) // stale handle: find the key again, once
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			out, err = p.Sign(ss.h, data)
-			return err
-		}
+		var err error
+		out, err = m.s.signOn(ss, hmacMech, data, &m.h, func() (pkcs11.ObjectHandle, error) { return m.handle(op, ss) })
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// handle returns the MAC key's object handle valid in ss's epoch, finding
+// the key again by CKA_ID after a recovery.
+func (m *p11MAC) handle(op string, ss *p11Session) (pkcs11.ObjectHandle, error) {
+	if c := m.h.Load(); c != nil && c.epoch == ss.epoch {
+		return c.h, nil
+	}
+	h, _, err := m.s.findKeyObject(op, ss, pkcs11.CKO_SECRET_KEY, m.id)
+	if err != nil {
+		return 0, err
+	}
+	m.h.Store(&keyHandle{epoch: ss.epoch, h: h})
+	return h, nil
 }
 
 // GenerateMAC creates a 256-bit CKK_GENERIC_SECRET token key: CKA_SENSITIVE,
