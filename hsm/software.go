@@ -682,7 +682,10 @@ func (s *SoftwareStore) DeleteMAC(ctx context.Context, id string) error {
 		m.deleted.Store(true)
 	}
 	delete(s.macs, id)
-	return atomicfile.SyncDir(s.dir)
+	if err := atomicfile.SyncDir(s.dir); err != nil {
+		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "cannot sync the key directory")
+	}
+	return nil
 }
 
 type softMAC struct {
