@@ -49,10 +49,7 @@ func TestPKCS11Concurrency(t *testing.T) {
 	tok := softhsmtest.New(t)
 	ks := openPKCS11(t, tok, 4)
 	ctx := context.Background()
-	k, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "conc", Algorithm: roamsign.ECP256})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := generate(t, ks, hsm.GenerateRequest{ID: "conc", Algorithm: roamsign.ECP256})
 	if c := k.(hsm.Concurrency).Concurrency(); c != 4 {
 		t.Fatalf("Concurrency() = %d, want 4", c)
 	}
@@ -93,10 +90,7 @@ func TestPKCS11SessionWaitCancelled(t *testing.T) {
 	tok := softhsmtest.New(t)
 	ks := openPKCS11(t, tok, 1)
 	ctx := context.Background()
-	k, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "slow", Algorithm: roamsign.RSA2048})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := generate(t, ks, hsm.GenerateRequest{ID: "slow", Algorithm: roamsign.RSA2048})
 	d := digestOf(crypto.SHA256, "x")
 	// Keep the single session busy with RSA signatures while another
 	// caller waits with a short deadline; at least one such wait must time out.
@@ -169,14 +163,8 @@ func TestPKCS11FaultRecovery(t *testing.T) {
 			}
 			defer ks.Close()
 			ctx := context.Background()
-			ec, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "ec", Algorithm: roamsign.ECP256})
-			if err != nil {
-				t.Fatal(err)
-			}
-			rsaKey, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "rsa", Algorithm: roamsign.RSA2048})
-			if err != nil {
-				t.Fatal(err)
-			}
+			ec := generate(t, ks, hsm.GenerateRequest{ID: "ec", Algorithm: roamsign.ECP256})
+			rsaKey := generate(t, ks, hsm.GenerateRequest{ID: "rsa", Algorithm: roamsign.RSA2048})
 			keys := []hsm.Key{ec, rsaKey}
 
 			// The library is not safe against finalisation while a call is
@@ -415,10 +403,7 @@ func TestPKCS11Attributes(t *testing.T) {
 	s := tok.Session(t, p)
 	secret := map[roamsign.KeyAlgorithm]uint{roamsign.RSA2048: pkcs11.CKA_PRIVATE_EXPONENT, roamsign.ECP256: pkcs11.CKA_VALUE}
 	for alg, secretAttr := range secret {
-		k, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "attr-" + strings.ToLower(string(alg)), Algorithm: alg})
-		if err != nil {
-			t.Fatal(err)
-		}
+		k := generate(t, ks, hsm.GenerateRequest{ID: "attr-" + strings.ToLower(string(alg)), Algorithm: alg})
 		if err := p.FindObjectsInit(s, []*pkcs11.Attribute{
 			pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PRIVATE_KEY),
 			pkcs11.NewAttribute(pkcs11.CKA_ID, []byte(k.ID())),
@@ -522,10 +507,7 @@ func TestPKCS11URIKey(t *testing.T) {
 	ctx := context.Background()
 	tok := softhsmtest.New(t)
 	ks := openPKCS11(t, tok, 1)
-	k, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "uri-key", Label: "Signing Key", Algorithm: roamsign.ECP256})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := generate(t, ks, hsm.GenerateRequest{ID: "uri-key", Label: "Signing Key", Algorithm: roamsign.ECP256})
 	base := "pkcs11:token=" + tok.Label
 	q := "?module-path=" + tok.ModulePath + "&pin-value=" + tok.PIN
 	for _, c := range []struct {
@@ -564,13 +546,9 @@ func TestPKCS11URIKey(t *testing.T) {
 // When the token's PIN changes under a running store, the re-login after a
 // fault fails once and is never tried again; callers get a typed error.
 func TestPKCS11ReloginFailureLatched(t *testing.T) {
-	ctx := context.Background()
 	tok := softhsmtest.New(t)
 	ks := openPKCS11(t, tok, 2)
-	k, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "k", Algorithm: roamsign.ECP256})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := generate(t, ks, hsm.GenerateRequest{ID: "k", Algorithm: roamsign.ECP256})
 	d := digestOf(crypto.SHA256, "x")
 	if _, err := k.Sign(nil, d, crypto.SHA256); err != nil {
 		t.Fatal(err)
@@ -605,10 +583,7 @@ func TestPKCS11OpenAfterFinalize(t *testing.T) {
 	ctx := context.Background()
 	tok := softhsmtest.New(t)
 	a := openPKCS11(t, tok, 1)
-	k, err := a.Generate(ctx, hsm.GenerateRequest{ID: "k", Algorithm: roamsign.ECP256})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := generate(t, a, hsm.GenerateRequest{ID: "k", Algorithm: roamsign.ECP256})
 	p := softhsmtest.Module(t)
 	if err := p.Finalize(); err != nil {
 		t.Fatal(err)
@@ -634,10 +609,7 @@ func TestPKCS11TokenRemoved(t *testing.T) {
 	ctx := context.Background()
 	tok := softhsmtest.New(t)
 	ks := openPKCS11(t, tok, 2)
-	k, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "k", Algorithm: roamsign.ECP256})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := generate(t, ks, hsm.GenerateRequest{ID: "k", Algorithm: roamsign.ECP256})
 	d := digestOf(crypto.SHA256, "x")
 	if _, err := k.Sign(nil, d, crypto.SHA256); err != nil {
 		t.Fatal(err)
@@ -655,7 +627,7 @@ func TestPKCS11TokenRemoved(t *testing.T) {
 		}
 		wantKind(t, err, roamsign.ErrUnavailable)
 	}
-	_, err = ks.List(ctx)
+	_, err := ks.List(ctx)
 	wantKind(t, err, roamsign.ErrUnavailable)
 	if err := ks.Close(); err != nil {
 		t.Fatalf("Close after removal: %v", err)
