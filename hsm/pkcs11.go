@@ -1239,6 +1239,9 @@ func isFault(err error) bool {
 }
 
 func isRV(err error, rv uint) bool {
+	if err == nil {
+		return false // no allocation for e on the success path
+	}
 	var e pkcs11.Error
 	return errors.As(err, &e) && uint(e) == rv
 }
