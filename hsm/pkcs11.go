@@ -508,6 +508,14 @@ func (s *PKCS11Store) Close() error {
 	return s.cerr
 }
 
+// checkID checks that the store is open and id is a valid key ID.
+func (s *PKCS11Store) checkID(op, id string) error {
+	if err := s.checkOpen(op); err != nil {
+		return err
+	}
+	return validID(op, id)
+}
+
 func (s *PKCS11Store) checkOpen(op string) error {
 	if s.closed.Load() {
 		return roamsign.E(roamsign.ErrClosed, op, "key store closed")
@@ -910,10 +918,7 @@ func parseECPublic(op string, params, point []byte) (crypto.PublicKey, error) {
 // touch the token.
 func (s *PKCS11Store) Key(ctx context.Context, id string) (Key, error) {
 	const op = "hsm.PKCS11Store.Key"
-	if err := s.checkOpen(op); err != nil {
-		return nil, err
-	}
-	if err := validID(op, id); err != nil {
+	if err := s.checkID(op, id); err != nil {
 		return nil, err
 	}
 	s.keysMu.Lock()
@@ -1107,10 +1112,7 @@ func (s *PKCS11Store) List(ctx context.Context) ([]KeyInfo, error) {
 // keys with the same ID are left alone).
 func (s *PKCS11Store) Delete(ctx context.Context, id string) error {
 	const op = "hsm.PKCS11Store.Delete"
-	if err := s.checkOpen(op); err != nil {
-		return err
-	}
-	if err := validID(op, id); err != nil {
+	if err := s.checkID(op, id); err != nil {
 		return err
 	}
 	s.genMu.Lock()
@@ -1346,10 +1348,7 @@ func (m *p11MAC) handle(op string, ss *p11Session) (pkcs11.ObjectHandle, error) 
 // CKA_WRAP, CKA_UNWRAP and CKA_DERIVE false.
 func (s *PKCS11Store) GenerateMAC(ctx context.Context, id string) (MACKey, error) {
 	const op = "hsm.PKCS11Store.GenerateMAC"
-	if err := s.checkOpen(op); err != nil {
-		return nil, err
-	}
-	if err := validID(op, id); err != nil {
+	if err := s.checkID(op, id); err != nil {
 		return nil, err
 	}
 	tmpl := []*pkcs11.Attribute{
@@ -1398,10 +1397,7 @@ func (s *PKCS11Store) GenerateMAC(ctx context.Context, id string) (MACKey, error
 // MACKey looks a MAC key up and checks its attributes.
 func (s *PKCS11Store) MACKey(ctx context.Context, id string) (MACKey, error) {
 	const op = "hsm.PKCS11Store.MACKey"
-	if err := s.checkOpen(op); err != nil {
-		return nil, err
-	}
-	if err := validID(op, id); err != nil {
+	if err := s.checkID(op, id); err != nil {
 		return nil, err
 	}
 	s.keysMu.Lock()
@@ -1438,10 +1434,7 @@ func (s *PKCS11Store) MACKey(ctx context.Context, id string) (MACKey, error) {
 // DeleteMAC destroys the MAC key.
 func (s *PKCS11Store) DeleteMAC(ctx context.Context, id string) error {
 	const op = "hsm.PKCS11Store.DeleteMAC"
-	if err := s.checkOpen(op); err != nil {
-		return err
-	}
-	if err := validID(op, id); err != nil {
+	if err := s.checkID(op, id); err != nil {
 		return err
 	}
 	s.genMu.Lock()

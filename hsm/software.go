@@ -298,6 +298,14 @@ func (s *SoftwareStore) removeKeyFile(op, id, suffix, what string) error {
 	return nil
 }
 
+// checkID checks that the store is open and id is a valid key ID.
+func (s *SoftwareStore) checkID(op, id string) error {
+	if err := s.checkOpen(op); err != nil {
+		return err
+	}
+	return validID(op, id)
+}
+
 func (s *SoftwareStore) checkOpen(op string) error {
 	if s.closed.Load() {
 		return roamsign.E(roamsign.ErrClosed, op, "key store closed")
@@ -367,10 +375,7 @@ func (s *SoftwareStore) readKeyFile(op, id string) (*keyFile, error) {
 // Key decrypts a key (once; it is then cached in memory).
 func (s *SoftwareStore) Key(ctx context.Context, id string) (Key, error) {
 	const op = "hsm.SoftwareStore.Key"
-	if err := s.checkOpen(op); err != nil {
-		return nil, err
-	}
-	if err := validID(op, id); err != nil {
+	if err := s.checkID(op, id); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -432,10 +437,7 @@ func (s *SoftwareStore) List(ctx context.Context) ([]KeyInfo, error) {
 // Delete removes the key file and the chain file.
 func (s *SoftwareStore) Delete(ctx context.Context, id string) error {
 	const op = "hsm.SoftwareStore.Delete"
-	if err := s.checkOpen(op); err != nil {
-		return err
-	}
-	if err := validID(op, id); err != nil {
+	if err := s.checkID(op, id); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -609,10 +611,7 @@ func macAAD(id string) []byte { return []byte(aadPrefix + "mac\x00" + id) }
 // GenerateMAC creates a 256-bit HMAC key with crypto/rand.
 func (s *SoftwareStore) GenerateMAC(ctx context.Context, id string) (MACKey, error) {
 	const op = "hsm.SoftwareStore.GenerateMAC"
-	if err := s.checkOpen(op); err != nil {
-		return nil, err
-	}
-	if err := validID(op, id); err != nil {
+	if err := s.checkID(op, id); err != nil {
 		return nil, err
 	}
 	key := make([]byte, 32)
@@ -640,10 +639,7 @@ func (s *SoftwareStore) GenerateMAC(ctx context.Context, id string) (MACKey, err
 // MACKey decrypts a MAC key (once; it is then cached in memory).
 func (s *SoftwareStore) MACKey(ctx context.Context, id string) (MACKey, error) {
 	const op = "hsm.SoftwareStore.MACKey"
-	if err := s.checkOpen(op); err != nil {
-		return nil, err
-	}
-	if err := validID(op, id); err != nil {
+	if err := s.checkID(op, id); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -667,10 +663,7 @@ func (s *SoftwareStore) MACKey(ctx context.Context, id string) (MACKey, error) {
 // DeleteMAC removes the MAC key file.
 func (s *SoftwareStore) DeleteMAC(ctx context.Context, id string) error {
 	const op = "hsm.SoftwareStore.DeleteMAC"
-	if err := s.checkOpen(op); err != nil {
-		return err
-	}
-	if err := validID(op, id); err != nil {
+	if err := s.checkID(op, id); err != nil {
 		return err
 	}
 	s.mu.Lock()
