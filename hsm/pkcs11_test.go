@@ -404,16 +404,9 @@ func TestPKCS11Attributes(t *testing.T) {
 	secret := map[roamsign.KeyAlgorithm]uint{roamsign.RSA2048: pkcs11.CKA_PRIVATE_EXPONENT, roamsign.ECP256: pkcs11.CKA_VALUE}
 	for alg, secretAttr := range secret {
 		k := generate(t, ks, hsm.GenerateRequest{ID: "attr-" + strings.ToLower(string(alg)), Algorithm: alg})
-		if err := p.FindObjectsInit(s, []*pkcs11.Attribute{
-			pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PRIVATE_KEY),
-			pkcs11.NewAttribute(pkcs11.CKA_ID, []byte(k.ID())),
-		}); err != nil {
-			t.Fatal(err)
-		}
-		hs, _, err := p.FindObjects(s, 2)
-		_ = p.FindObjectsFinal(s)
-		if err != nil || len(hs) != 1 {
-			t.Fatalf("find: %v %d", err, len(hs))
+		hs := findRaw(t, p, s, pkcs11.CKO_PRIVATE_KEY, k.ID(), 2)
+		if len(hs) != 1 {
+			t.Fatalf("find: %d", len(hs))
 		}
 		want := map[uint]bool{
 			pkcs11.CKA_TOKEN: true, pkcs11.CKA_PRIVATE: true, pkcs11.CKA_SENSITIVE: true, pkcs11.CKA_SIGN: true,
@@ -443,16 +436,9 @@ func TestPKCS11Attributes(t *testing.T) {
 	if _, err := ks.GenerateMAC(ctx, "mac"); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.FindObjectsInit(s, []*pkcs11.Attribute{
-		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_SECRET_KEY),
-		pkcs11.NewAttribute(pkcs11.CKA_ID, []byte("mac")),
-	}); err != nil {
-		t.Fatal(err)
-	}
-	mh, _, err := p.FindObjects(s, 2)
-	_ = p.FindObjectsFinal(s)
-	if err != nil || len(mh) != 1 {
-		t.Fatalf("find MAC key: %v %d", err, len(mh))
+	mh := findRaw(t, p, s, pkcs11.CKO_SECRET_KEY, "mac", 2)
+	if len(mh) != 1 {
+		t.Fatalf("find MAC key: %d", len(mh))
 	}
 	got, err := p.GetAttributeValue(s, mh[0], []*pkcs11.Attribute{
 		pkcs11.NewAttribute(pkcs11.CKA_SENSITIVE, nil),
@@ -489,17 +475,27 @@ func TestPKCS11Attributes(t *testing.T) {
 	if err := ks.ImportChain(ctx, k.ID(), []*x509.Certificate{leaf, root.Cert}); err != nil {
 		t.Fatal(err)
 	}
+	if hs := findRaw(t, p, s, pkcs11.CKO_CERTIFICATE, k.ID(), 10); len(hs) != 2 {
+		t.Fatalf("certificate objects: %d", len(hs))
+	}
+}
+
+// findRaw returns the handles (at most max) of the objects of class with
+// CKA_ID id, found on s without the store.
+func findRaw(tb testing.TB, p *pkcs11.Ctx, s pkcs11.SessionHandle, class uint, id string, max int) []pkcs11.ObjectHandle {
+	tb.Helper()
 	if err := p.FindObjectsInit(s, []*pkcs11.Attribute{
-		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_CERTIFICATE),
-		pkcs11.NewAttribute(pkcs11.CKA_ID, []byte(k.ID())),
+		pkcs11.NewAttribute(pkcs11.CKA_CLASS, class),
+		pkcs11.NewAttribute(pkcs11.CKA_ID, []byte(id)),
 	}); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	hs, _, err := p.FindObjects(s, 10)
+	hs, _, err := p.FindObjects(s, max)
 	_ = p.FindObjectsFinal(s)
-	if err != nil || len(hs) != 2 {
-		t.Fatalf("certificate objects: %d %v", len(hs), err)
+	if err != nil {
+		tb.Fatalf("find %s: %v", id, err)
 	}
+	return hs
 }
 
 // The URI may name the key by id and object.
