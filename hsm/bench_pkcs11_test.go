@@ -111,16 +111,9 @@ func warm(b *testing.B, k hsm.Key, g int, digest []byte) {
 
 func findKey(b *testing.B, p *pkcs11.Ctx, s pkcs11.SessionHandle, id string) pkcs11.ObjectHandle {
 	b.Helper()
-	if err := p.FindObjectsInit(s, []*pkcs11.Attribute{
-		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PRIVATE_KEY),
-		pkcs11.NewAttribute(pkcs11.CKA_ID, []byte(id)),
-	}); err != nil {
-		b.Fatal(err)
-	}
-	hs, _, err := p.FindObjects(s, 1)
-	_ = p.FindObjectsFinal(s)
-	if err != nil || len(hs) != 1 {
-		b.Fatalf("find %s: %v", id, err)
+	hs := findRaw(b, p, s, pkcs11.CKO_PRIVATE_KEY, id, 1)
+	if len(hs) != 1 {
+		b.Fatalf("find %s: none", id)
 	}
 	return hs[0]
 }

@@ -39,6 +39,16 @@ func wantKind(t *testing.T, err error, kind roamsign.Kind) {
 	}
 }
 
+// generate creates a key and fails the test when that fails.
+func generate(t testing.TB, ks hsm.KeyStore, req hsm.GenerateRequest) hsm.Key {
+	t.Helper()
+	k, err := ks.Generate(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
 func digestOf(h crypto.Hash, msg string) []byte {
 	switch h {
 	case crypto.SHA256:
@@ -99,10 +109,7 @@ func runConformance(t *testing.T, open func(t *testing.T) hsm.KeyStore) {
 		for _, alg := range allAlgorithms {
 			t.Run(string(alg), func(t *testing.T) {
 				id := "k-" + strings.ToLower(string(alg))
-				k, err := ks.Generate(ctx, hsm.GenerateRequest{ID: id, Label: "label " + id, Algorithm: alg})
-				if err != nil {
-					t.Fatal(err)
-				}
+				k := generate(t, ks, hsm.GenerateRequest{ID: id, Label: "label " + id, Algorithm: alg})
 				if k.ID() != id || k.Label() != "label "+id || k.Algorithm() != alg {
 					t.Fatalf("key %q %q %q", k.ID(), k.Label(), k.Algorithm())
 				}
@@ -139,7 +146,7 @@ func runConformance(t *testing.T, open func(t *testing.T) hsm.KeyStore) {
 					_, err := k.Sign(nil, bad, crypto.SHA256)
 					wantKind(t, err, roamsign.ErrInvalidInput)
 				}
-				_, err = k.Sign(nil, make([]byte, 20), crypto.SHA1)
+				_, err := k.Sign(nil, make([]byte, 20), crypto.SHA1)
 				wantKind(t, err, roamsign.ErrUnsupported)
 				_, err = k.Sign(nil, make([]byte, 32), nil)
 				wantKind(t, err, roamsign.ErrInvalidInput)
@@ -187,21 +194,15 @@ func runConformance(t *testing.T, open func(t *testing.T) hsm.KeyStore) {
 	t.Run("Lifecycle", func(t *testing.T) {
 		ks := open(t)
 		defer ks.Close()
-		k, err := ks.Generate(ctx, hsm.GenerateRequest{Algorithm: roamsign.ECP256})
-		if err != nil {
-			t.Fatal(err)
-		}
+		k := generate(t, ks, hsm.GenerateRequest{Algorithm: roamsign.ECP256})
 		if len(k.ID()) != 32 || k.Label() != k.ID() {
 			t.Fatalf("default id/label %q %q", k.ID(), k.Label())
 		}
-		def, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "default-alg"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		def := generate(t, ks, hsm.GenerateRequest{ID: "default-alg"})
 		if def.Algorithm() != roamsign.RSA2048 {
 			t.Fatalf("default algorithm %v", def.Algorithm())
 		}
-		_, err = ks.Generate(ctx, hsm.GenerateRequest{ID: k.ID(), Algorithm: roamsign.ECP256})
+		_, err := ks.Generate(ctx, hsm.GenerateRequest{ID: k.ID(), Algorithm: roamsign.ECP256})
 		wantKind(t, err, roamsign.ErrConflict)
 		_, err = ks.Generate(ctx, hsm.GenerateRequest{ID: "x", Algorithm: "DSA-1024"})
 		wantKind(t, err, roamsign.ErrUnsupported)
@@ -278,9 +279,7 @@ func runConformance(t *testing.T, open func(t *testing.T) hsm.KeyStore) {
 		}
 		// The ID can be used again; the old Key value never signs with the
 		// new key.
-		if _, err := ks.Generate(ctx, hsm.GenerateRequest{ID: k.ID(), Algorithm: roamsign.ECP256}); err != nil {
-			t.Fatal(err)
-		}
+		generate(t, ks, hsm.GenerateRequest{ID: k.ID(), Algorithm: roamsign.ECP256})
 		_, err = k.Sign(nil, digestOf(crypto.SHA256, "x"), crypto.SHA256)
 		wantKind(t, err, roamsign.ErrNotFound)
 		got, _ = ks.Chain(ctx, k.ID())
@@ -297,9 +296,7 @@ func runConformance(t *testing.T, open func(t *testing.T) hsm.KeyStore) {
 			t.Fatal("store has no MAC keys")
 		}
 		// A signing key and a MAC key may share an ID.
-		if _, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "pepper", Algorithm: roamsign.ECP256}); err != nil {
-			t.Fatal(err)
-		}
+		generate(t, ks, hsm.GenerateRequest{ID: "pepper", Algorithm: roamsign.ECP256})
 		m, err := ms.GenerateMAC(ctx, "pepper")
 		if err != nil {
 			t.Fatal(err)
@@ -363,10 +360,7 @@ func runConformance(t *testing.T, open func(t *testing.T) hsm.KeyStore) {
 
 	t.Run("Close", func(t *testing.T) {
 		ks := open(t)
-		k, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "c", Algorithm: roamsign.ECP256})
-		if err != nil {
-			t.Fatal(err)
-		}
+		k := generate(t, ks, hsm.GenerateRequest{ID: "c", Algorithm: roamsign.ECP256})
 		d := digestOf(crypto.SHA256, "x")
 		if _, err := k.Sign(nil, d, crypto.SHA256); err != nil {
 			t.Fatal(err)
@@ -377,7 +371,7 @@ func runConformance(t *testing.T, open func(t *testing.T) hsm.KeyStore) {
 		if err := ks.Close(); err != nil {
 			t.Fatalf("second Close: %v", err)
 		}
-		_, err = k.Sign(nil, d, crypto.SHA256)
+		_, err := k.Sign(nil, d, crypto.SHA256)
 		wantKind(t, err, roamsign.ErrClosed)
 		_, err = k.SignContext(ctx, d, crypto.SHA256)
 		wantKind(t, err, roamsign.ErrClosed)

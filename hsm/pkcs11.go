@@ -508,6 +508,14 @@ func (s *PKCS11Store) Close() error {
 	return s.cerr
 }
 
+// checkID checks that the store is open and id is a valid key ID.
+func (s *PKCS11Store) checkID(op, id string) error {
+	if err := s.checkOpen(op); err != nil {
+		return err
+	}
+	return validID(op, id)
+}
+
 func (s *PKCS11Store) checkOpen(op string) error {
 	if s.closed.Load() {
 		return roamsign.E(roamsign.ErrClosed, op, "key store closed")
@@ -571,27 +579,10 @@ func (k *p11Key) SignContext(ctx context.Context, digest []byte, opts crypto.Sig
 			data = digestInfo(m.hash, digest)
 		}
 	}
-	p := k.s.mod.ctx
 	var sig []byte
 	err = k.s.withSession(ctx, op, func(ss *p11Session) error {
-		h, err := k.handle(op, ss)
-		if err != nil {
-			return err
-		}
-		err = p.SignInit(ss.h, mech, h)
-		if isRV(err, pkcs11.CKR_KEY_HANDLE_INVALID) || isRV(err, pkcs11.CKR_OBJECT_HANDLE_INVALID) {
-			// The cached handle went stale (the object was re-created or
-			// the token renumbered it): find the key again, once.
-			k.h.Store(nil)
-			if h, err = k.handle(op, ss); err != nil {
-				return err
-			}
-			err = p.SignInit(ss.h, mech, h)
-		}
-		if err != nil {
-			return err
-		}
-		sig, err = p.Sign(ss.h, data)
+		var err error
+		sig, err = k.s.signOn(ss, mech, data, &k.h, func() (pkcs11.ObjectHandle, error) { return k.handle(op, ss) })
 		return err
 	})
 	if err != nil {
@@ -607,6 +598,30 @@ var (
 	pssHashMech = map[crypto.Hash]uint{crypto.SHA256: pkcs11.CKM_SHA256, crypto.SHA384: pkcs11.CKM_SHA384, crypto.SHA512: pkcs11.CKM_SHA512}
 	pssMGF      = map[crypto.Hash]uint{crypto.SHA256: pkcs11.CKG_MGF1_SHA256, crypto.SHA384: pkcs11.CKG_MGF1_SHA384, crypto.SHA512: pkcs11.CKG_MGF1_SHA512}
 )
+
+// signOn signs data on ss with mech and the key handle that get returns.
+// When the token reports that handle invalid (the object was re-created or
+// the token renumbered it), the cached handle is dropped and the key is
+// found again, once.
+func (s *PKCS11Store) signOn(ss *p11Session, mech []*pkcs11.Mechanism, data []byte, cache *atomic.Pointer[keyHandle], get func() (pkcs11.ObjectHandle, error)) ([]byte, error) {
+	p := s.mod.ctx
+	h, err := get()
+	if err != nil {
+		return nil, err
+	}
+	err = p.SignInit(ss.h, mech, h)
+	if isRV(err, pkcs11.CKR_KEY_HANDLE_INVALID) || isRV(err, pkcs11.CKR_OBJECT_HANDLE_INVALID) {
+		cache.Store(nil)
+		if h, err = get(); err != nil {
+			return nil, err
+		}
+		err = p.SignInit(ss.h, mech, h)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return p.Sign(ss.h, data)
+}
 
 // handle returns the key's object handle valid in ss's epoch, finding the
 // key again by CKA_ID (and re-checking its attributes) after a recovery.
@@ -670,6 +685,52 @@ func (s *PKCS11Store) findObjects(ss *p11Session, tmpl []*pkcs11.Attribute, max 
 	return out, ferr
 }
 
+// findByID returns the handles of objects of class with CKA_ID id (at most
+// max).
+func (s *PKCS11Store) findByID(ss *p11Session, class uint, id string, max int) ([]pkcs11.ObjectHandle, error) {
+	return s.findObjects(ss, []*pkcs11.Attribute{
+		pkcs11.NewAttribute(pkcs11.CKA_CLASS, class),
+		pkcs11.NewAttribute(pkcs11.CKA_ID, []byte(id)),
+	}, max)
+}
+
+// existsByID reports whether an object of any of classes has CKA_ID id.
+func (s *PKCS11Store) existsByID(ss *p11Session, id string, classes ...uint) (bool, error) {
+	for _, class := range classes {
+		hs, err := s.findByID(ss, class, id, 1)
+		if err != nil || len(hs) > 0 {
+			return len(hs) > 0, err
+		}
+	}
+	return false, nil
+}
+
+// destroyByID destroys every object with CKA_ID id whose class is first or
+// one of rest. It returns roamsign.ErrNotFound with missing (formatted with
+// id) and destroys nothing when no object of class first exists.
+func (s *PKCS11Store) destroyByID(op string, ss *p11Session, id, missing string, first uint, rest ...uint) error {
+	all, err := s.findByID(ss, first, id, 16)
+	if err != nil {
+		return err
+	}
+	if len(all) == 0 {
+		return roamsign.E(roamsign.ErrNotFound, op, missing, id)
+	}
+	for _, class := range rest {
+		hs, err := s.findByID(ss, class, id, 1000)
+		if err != nil {
+			return err
+		}
+		all = append(all, hs...)
+	}
+	for _, h := range all {
+		if err := s.mod.ctx.DestroyObject(ss.h, h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // findPrivate finds the private key with CKA_ID id and checks that it may
 // be used: CKA_SIGN, CKA_SENSITIVE, !CKA_EXTRACTABLE, CKA_ALWAYS_SENSITIVE
 // and CKA_NEVER_EXTRACTABLE.
@@ -680,10 +741,7 @@ func (s *PKCS11Store) findPrivate(op string, ss *p11Session, id string) (pkcs11.
 // findKeyObject finds the key of class (private or secret) with CKA_ID id
 // and checks its attributes as findPrivate describes.
 func (s *PKCS11Store) findKeyObject(op string, ss *p11Session, class uint, id string) (pkcs11.ObjectHandle, privAttrs, error) {
-	hs, err := s.findObjects(ss, []*pkcs11.Attribute{
-		pkcs11.NewAttribute(pkcs11.CKA_CLASS, class),
-		pkcs11.NewAttribute(pkcs11.CKA_ID, []byte(id)),
-	}, 2)
+	hs, err := s.findByID(ss, class, id, 2)
 	if err != nil {
 		return 0, privAttrs{}, err
 	}
@@ -860,10 +918,7 @@ func parseECPublic(op string, params, point []byte) (crypto.PublicKey, error) {
 // touch the token.
 func (s *PKCS11Store) Key(ctx context.Context, id string) (Key, error) {
 	const op = "hsm.PKCS11Store.Key"
-	if err := s.checkOpen(op); err != nil {
-		return nil, err
-	}
-	if err := validID(op, id); err != nil {
+	if err := s.checkID(op, id); err != nil {
 		return nil, err
 	}
 	s.keysMu.Lock()
@@ -987,17 +1042,10 @@ func (s *PKCS11Store) Generate(ctx context.Context, req GenerateRequest) (Key, e
 	defer s.genMu.Unlock()
 	var k *p11Key
 	err = s.withSession(ctx, op, func(ss *p11Session) error {
-		for _, class := range []uint{pkcs11.CKO_PRIVATE_KEY, pkcs11.CKO_PUBLIC_KEY} {
-			hs, err := s.findObjects(ss, []*pkcs11.Attribute{
-				pkcs11.NewAttribute(pkcs11.CKA_CLASS, class),
-				pkcs11.NewAttribute(pkcs11.CKA_ID, id),
-			}, 1)
-			if err != nil {
-				return err
-			}
-			if len(hs) > 0 {
-				return roamsign.E(roamsign.ErrConflict, op, "a key with id %q exists", req.ID)
-			}
+		if found, err := s.existsByID(ss, req.ID, pkcs11.CKO_PRIVATE_KEY, pkcs11.CKO_PUBLIC_KEY); err != nil {
+			return err
+		} else if found {
+			return roamsign.E(roamsign.ErrConflict, op, "a key with id %q exists", req.ID)
 		}
 		if _, _, err := s.mod.ctx.GenerateKeyPair(ss.h, mech, pubT, privT); err != nil {
 			return err
@@ -1064,42 +1112,14 @@ func (s *PKCS11Store) List(ctx context.Context) ([]KeyInfo, error) {
 // keys with the same ID are left alone).
 func (s *PKCS11Store) Delete(ctx context.Context, id string) error {
 	const op = "hsm.PKCS11Store.Delete"
-	if err := s.checkOpen(op); err != nil {
-		return err
-	}
-	if err := validID(op, id); err != nil {
+	if err := s.checkID(op, id); err != nil {
 		return err
 	}
 	s.genMu.Lock()
 	defer s.genMu.Unlock()
 	err := s.withSession(ctx, op, func(ss *p11Session) error {
-		priv, err := s.findObjects(ss, []*pkcs11.Attribute{
-			pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PRIVATE_KEY),
-			pkcs11.NewAttribute(pkcs11.CKA_ID, []byte(id)),
-		}, 16)
-		if err != nil {
-			return err
-		}
-		if len(priv) == 0 {
-			return roamsign.E(roamsign.ErrNotFound, op, "no key with id %q", id)
-		}
-		all := priv
-		for _, class := range []uint{pkcs11.CKO_PUBLIC_KEY, pkcs11.CKO_CERTIFICATE} {
-			hs, err := s.findObjects(ss, []*pkcs11.Attribute{
-				pkcs11.NewAttribute(pkcs11.CKA_CLASS, class),
-				pkcs11.NewAttribute(pkcs11.CKA_ID, []byte(id)),
-			}, 1000)
-			if err != nil {
-				return err
-			}
-			all = append(all, hs...)
-		}
-		for _, h := range all {
-			if err := s.mod.ctx.DestroyObject(ss.h, h); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.destroyByID(op, ss, id, "no key with id %q",
+			pkcs11.CKO_PRIVATE_KEY, pkcs11.CKO_PUBLIC_KEY, pkcs11.CKO_CERTIFICATE)
 	})
 	s.keysMu.Lock()
 	if k := s.keys[id]; k != nil && err == nil {
@@ -1127,7 +1147,7 @@ func (s *PKCS11Store) ImportChain(ctx context.Context, id string, chain []*x509.
 	defer s.genMu.Unlock()
 	p := s.mod.ctx
 	return s.withSession(ctx, op, func(ss *p11Session) error {
-		old, err := s.findObjects(ss, certTemplate(id), 1000)
+		old, err := s.findByID(ss, pkcs11.CKO_CERTIFICATE, id, 1000)
 		if err != nil {
 			return err
 		}
@@ -1166,13 +1186,6 @@ func (s *PKCS11Store) ImportChain(ctx context.Context, id string, chain []*x509.
 	})
 }
 
-func certTemplate(id string) []*pkcs11.Attribute {
-	return []*pkcs11.Attribute{
-		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_CERTIFICATE),
-		pkcs11.NewAttribute(pkcs11.CKA_ID, []byte(id)),
-	}
-}
-
 // Chain reads the certificates with the key's CKA_ID, leaf first.
 func (s *PKCS11Store) Chain(ctx context.Context, id string) ([]*x509.Certificate, error) {
 	const op = "hsm.PKCS11Store.Chain"
@@ -1183,7 +1196,7 @@ func (s *PKCS11Store) Chain(ctx context.Context, id string) ([]*x509.Certificate
 	var certs []*x509.Certificate
 	err = s.withSession(ctx, op, func(ss *p11Session) error {
 		certs = certs[:0]
-		hs, err := s.findObjects(ss, certTemplate(id), maxChainLen*4)
+		hs, err := s.findByID(ss, pkcs11.CKO_CERTIFICATE, id, maxChainLen*4)
 		if err != nil {
 			return err
 		}
@@ -1228,6 +1241,9 @@ func isFault(err error) bool {
 }
 
 func isRV(err error, rv uint) bool {
+	if err == nil {
+		return false // no allocation for e on the success path
+	}
 	var e pkcs11.Error
 	return errors.As(err, &e) && uint(e) == rv
 }
@@ -1301,30 +1317,11 @@ func (m *p11MAC) MAC(ctx context.Context, data []byte) ([]byte, error) {
 	if m.deleted.Load() {
 		return nil, roamsign.E(roamsign.ErrNotFound, op, "MAC key %q was deleted", m.id)
 	}
-	p := m.s.mod.ctx
 	var out []byte
 	err := m.s.withSession(ctx, op, func(ss *p11Session) error {
-		for try := 0; ; try++ {
-			c := m.h.Load()
-			if c == nil || c.epoch != ss.epoch {
-				h, _, err := m.s.findKeyObject(op, ss, pkcs11.CKO_SECRET_KEY, m.id)
-				if err != nil {
-					return err
-				}
-				c = &keyHandle{epoch: ss.epoch, h: h}
-				m.h.Store(c)
-			}
-			err := p.SignInit(ss.h, hmacMech, c.h)
-			if try == 0 && (isRV(err, pkcs11.CKR_KEY_HANDLE_INVALID) || isRV(err, pkcs11.CKR_OBJECT_HANDLE_INVALID)) {
-				m.h.Store(nil) // stale handle: find the key again, once
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			out, err = p.Sign(ss.h, data)
-			return err
-		}
+		var err error
+		out, err = m.s.signOn(ss, hmacMech, data, &m.h, func() (pkcs11.ObjectHandle, error) { return m.handle(op, ss) })
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -1332,15 +1329,26 @@ func (m *p11MAC) MAC(ctx context.Context, data []byte) ([]byte, error) {
 	return out, nil
 }
 
+// handle returns the MAC key's object handle valid in ss's epoch, finding
+// the key again by CKA_ID after a recovery.
+func (m *p11MAC) handle(op string, ss *p11Session) (pkcs11.ObjectHandle, error) {
+	if c := m.h.Load(); c != nil && c.epoch == ss.epoch {
+		return c.h, nil
+	}
+	h, _, err := m.s.findKeyObject(op, ss, pkcs11.CKO_SECRET_KEY, m.id)
+	if err != nil {
+		return 0, err
+	}
+	m.h.Store(&keyHandle{epoch: ss.epoch, h: h})
+	return h, nil
+}
+
 // GenerateMAC creates a 256-bit CKK_GENERIC_SECRET token key: CKA_SENSITIVE,
 // CKA_SIGN and CKA_VERIFY true; CKA_EXTRACTABLE, CKA_ENCRYPT, CKA_DECRYPT,
 // CKA_WRAP, CKA_UNWRAP and CKA_DERIVE false.
 func (s *PKCS11Store) GenerateMAC(ctx context.Context, id string) (MACKey, error) {
 	const op = "hsm.PKCS11Store.GenerateMAC"
-	if err := s.checkOpen(op); err != nil {
-		return nil, err
-	}
-	if err := validID(op, id); err != nil {
+	if err := s.checkID(op, id); err != nil {
 		return nil, err
 	}
 	tmpl := []*pkcs11.Attribute{
@@ -1365,14 +1373,9 @@ func (s *PKCS11Store) GenerateMAC(ctx context.Context, id string) (MACKey, error
 	defer s.genMu.Unlock()
 	m := &p11MAC{s: s, id: id}
 	err := s.withSession(ctx, op, func(ss *p11Session) error {
-		hs, err := s.findObjects(ss, []*pkcs11.Attribute{
-			pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_SECRET_KEY),
-			pkcs11.NewAttribute(pkcs11.CKA_ID, []byte(id)),
-		}, 1)
-		if err != nil {
+		if found, err := s.existsByID(ss, id, pkcs11.CKO_SECRET_KEY); err != nil {
 			return err
-		}
-		if len(hs) > 0 {
+		} else if found {
 			return roamsign.E(roamsign.ErrConflict, op, "a MAC key with id %q exists", id)
 		}
 		h, err := s.mod.ctx.GenerateKey(ss.h, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_GENERIC_SECRET_KEY_GEN, nil)}, tmpl)
@@ -1394,10 +1397,7 @@ func (s *PKCS11Store) GenerateMAC(ctx context.Context, id string) (MACKey, error
 // MACKey looks a MAC key up and checks its attributes.
 func (s *PKCS11Store) MACKey(ctx context.Context, id string) (MACKey, error) {
 	const op = "hsm.PKCS11Store.MACKey"
-	if err := s.checkOpen(op); err != nil {
-		return nil, err
-	}
-	if err := validID(op, id); err != nil {
+	if err := s.checkID(op, id); err != nil {
 		return nil, err
 	}
 	s.keysMu.Lock()
@@ -1434,31 +1434,13 @@ func (s *PKCS11Store) MACKey(ctx context.Context, id string) (MACKey, error) {
 // DeleteMAC destroys the MAC key.
 func (s *PKCS11Store) DeleteMAC(ctx context.Context, id string) error {
 	const op = "hsm.PKCS11Store.DeleteMAC"
-	if err := s.checkOpen(op); err != nil {
-		return err
-	}
-	if err := validID(op, id); err != nil {
+	if err := s.checkID(op, id); err != nil {
 		return err
 	}
 	s.genMu.Lock()
 	defer s.genMu.Unlock()
 	err := s.withSession(ctx, op, func(ss *p11Session) error {
-		hs, err := s.findObjects(ss, []*pkcs11.Attribute{
-			pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_SECRET_KEY),
-			pkcs11.NewAttribute(pkcs11.CKA_ID, []byte(id)),
-		}, 16)
-		if err != nil {
-			return err
-		}
-		if len(hs) == 0 {
-			return roamsign.E(roamsign.ErrNotFound, op, "no MAC key with id %q", id)
-		}
-		for _, h := range hs {
-			if err := s.mod.ctx.DestroyObject(ss.h, h); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.destroyByID(op, ss, id, "no MAC key with id %q", pkcs11.CKO_SECRET_KEY)
 	})
 	s.keysMu.Lock()
 	if m := s.macs[id]; m != nil && err == nil {

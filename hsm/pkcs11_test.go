@@ -49,10 +49,7 @@ func TestPKCS11Concurrency(t *testing.T) {
 	tok := softhsmtest.New(t)
 	ks := openPKCS11(t, tok, 4)
 	ctx := context.Background()
-	k, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "conc", Algorithm: roamsign.ECP256})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := generate(t, ks, hsm.GenerateRequest{ID: "conc", Algorithm: roamsign.ECP256})
 	if c := k.(hsm.Concurrency).Concurrency(); c != 4 {
 		t.Fatalf("Concurrency() = %d, want 4", c)
 	}
@@ -93,10 +90,7 @@ func TestPKCS11SessionWaitCancelled(t *testing.T) {
 	tok := softhsmtest.New(t)
 	ks := openPKCS11(t, tok, 1)
 	ctx := context.Background()
-	k, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "slow", Algorithm: roamsign.RSA2048})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := generate(t, ks, hsm.GenerateRequest{ID: "slow", Algorithm: roamsign.RSA2048})
 	d := digestOf(crypto.SHA256, "x")
 	// Keep the single session busy with RSA signatures while another
 	// caller waits with a short deadline; at least one such wait must time out.
@@ -169,14 +163,8 @@ func TestPKCS11FaultRecovery(t *testing.T) {
 			}
 			defer ks.Close()
 			ctx := context.Background()
-			ec, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "ec", Algorithm: roamsign.ECP256})
-			if err != nil {
-				t.Fatal(err)
-			}
-			rsaKey, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "rsa", Algorithm: roamsign.RSA2048})
-			if err != nil {
-				t.Fatal(err)
-			}
+			ec := generate(t, ks, hsm.GenerateRequest{ID: "ec", Algorithm: roamsign.ECP256})
+			rsaKey := generate(t, ks, hsm.GenerateRequest{ID: "rsa", Algorithm: roamsign.RSA2048})
 			keys := []hsm.Key{ec, rsaKey}
 
 			// The library is not safe against finalisation while a call is
@@ -415,20 +403,10 @@ func TestPKCS11Attributes(t *testing.T) {
 	s := tok.Session(t, p)
 	secret := map[roamsign.KeyAlgorithm]uint{roamsign.RSA2048: pkcs11.CKA_PRIVATE_EXPONENT, roamsign.ECP256: pkcs11.CKA_VALUE}
 	for alg, secretAttr := range secret {
-		k, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "attr-" + strings.ToLower(string(alg)), Algorithm: alg})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := p.FindObjectsInit(s, []*pkcs11.Attribute{
-			pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PRIVATE_KEY),
-			pkcs11.NewAttribute(pkcs11.CKA_ID, []byte(k.ID())),
-		}); err != nil {
-			t.Fatal(err)
-		}
-		hs, _, err := p.FindObjects(s, 2)
-		_ = p.FindObjectsFinal(s)
-		if err != nil || len(hs) != 1 {
-			t.Fatalf("find: %v %d", err, len(hs))
+		k := generate(t, ks, hsm.GenerateRequest{ID: "attr-" + strings.ToLower(string(alg)), Algorithm: alg})
+		hs := findRaw(t, p, s, pkcs11.CKO_PRIVATE_KEY, k.ID(), 2)
+		if len(hs) != 1 {
+			t.Fatalf("find: %d", len(hs))
 		}
 		want := map[uint]bool{
 			pkcs11.CKA_TOKEN: true, pkcs11.CKA_PRIVATE: true, pkcs11.CKA_SENSITIVE: true, pkcs11.CKA_SIGN: true,
@@ -458,16 +436,9 @@ func TestPKCS11Attributes(t *testing.T) {
 	if _, err := ks.GenerateMAC(ctx, "mac"); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.FindObjectsInit(s, []*pkcs11.Attribute{
-		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_SECRET_KEY),
-		pkcs11.NewAttribute(pkcs11.CKA_ID, []byte("mac")),
-	}); err != nil {
-		t.Fatal(err)
-	}
-	mh, _, err := p.FindObjects(s, 2)
-	_ = p.FindObjectsFinal(s)
-	if err != nil || len(mh) != 1 {
-		t.Fatalf("find MAC key: %v %d", err, len(mh))
+	mh := findRaw(t, p, s, pkcs11.CKO_SECRET_KEY, "mac", 2)
+	if len(mh) != 1 {
+		t.Fatalf("find MAC key: %d", len(mh))
 	}
 	got, err := p.GetAttributeValue(s, mh[0], []*pkcs11.Attribute{
 		pkcs11.NewAttribute(pkcs11.CKA_SENSITIVE, nil),
@@ -504,17 +475,27 @@ func TestPKCS11Attributes(t *testing.T) {
 	if err := ks.ImportChain(ctx, k.ID(), []*x509.Certificate{leaf, root.Cert}); err != nil {
 		t.Fatal(err)
 	}
+	if hs := findRaw(t, p, s, pkcs11.CKO_CERTIFICATE, k.ID(), 10); len(hs) != 2 {
+		t.Fatalf("certificate objects: %d", len(hs))
+	}
+}
+
+// findRaw returns the handles (at most max) of the objects of class with
+// CKA_ID id, found on s without the store.
+func findRaw(tb testing.TB, p *pkcs11.Ctx, s pkcs11.SessionHandle, class uint, id string, max int) []pkcs11.ObjectHandle {
+	tb.Helper()
 	if err := p.FindObjectsInit(s, []*pkcs11.Attribute{
-		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_CERTIFICATE),
-		pkcs11.NewAttribute(pkcs11.CKA_ID, []byte(k.ID())),
+		pkcs11.NewAttribute(pkcs11.CKA_CLASS, class),
+		pkcs11.NewAttribute(pkcs11.CKA_ID, []byte(id)),
 	}); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	hs, _, err := p.FindObjects(s, 10)
+	hs, _, err := p.FindObjects(s, max)
 	_ = p.FindObjectsFinal(s)
-	if err != nil || len(hs) != 2 {
-		t.Fatalf("certificate objects: %d %v", len(hs), err)
+	if err != nil {
+		tb.Fatalf("find %s: %v", id, err)
 	}
+	return hs
 }
 
 // The URI may name the key by id and object.
@@ -522,10 +503,7 @@ func TestPKCS11URIKey(t *testing.T) {
 	ctx := context.Background()
 	tok := softhsmtest.New(t)
 	ks := openPKCS11(t, tok, 1)
-	k, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "uri-key", Label: "Signing Key", Algorithm: roamsign.ECP256})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := generate(t, ks, hsm.GenerateRequest{ID: "uri-key", Label: "Signing Key", Algorithm: roamsign.ECP256})
 	base := "pkcs11:token=" + tok.Label
 	q := "?module-path=" + tok.ModulePath + "&pin-value=" + tok.PIN
 	for _, c := range []struct {
@@ -564,13 +542,9 @@ func TestPKCS11URIKey(t *testing.T) {
 // When the token's PIN changes under a running store, the re-login after a
 // fault fails once and is never tried again; callers get a typed error.
 func TestPKCS11ReloginFailureLatched(t *testing.T) {
-	ctx := context.Background()
 	tok := softhsmtest.New(t)
 	ks := openPKCS11(t, tok, 2)
-	k, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "k", Algorithm: roamsign.ECP256})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := generate(t, ks, hsm.GenerateRequest{ID: "k", Algorithm: roamsign.ECP256})
 	d := digestOf(crypto.SHA256, "x")
 	if _, err := k.Sign(nil, d, crypto.SHA256); err != nil {
 		t.Fatal(err)
@@ -605,10 +579,7 @@ func TestPKCS11OpenAfterFinalize(t *testing.T) {
 	ctx := context.Background()
 	tok := softhsmtest.New(t)
 	a := openPKCS11(t, tok, 1)
-	k, err := a.Generate(ctx, hsm.GenerateRequest{ID: "k", Algorithm: roamsign.ECP256})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := generate(t, a, hsm.GenerateRequest{ID: "k", Algorithm: roamsign.ECP256})
 	p := softhsmtest.Module(t)
 	if err := p.Finalize(); err != nil {
 		t.Fatal(err)
@@ -634,10 +605,7 @@ func TestPKCS11TokenRemoved(t *testing.T) {
 	ctx := context.Background()
 	tok := softhsmtest.New(t)
 	ks := openPKCS11(t, tok, 2)
-	k, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "k", Algorithm: roamsign.ECP256})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := generate(t, ks, hsm.GenerateRequest{ID: "k", Algorithm: roamsign.ECP256})
 	d := digestOf(crypto.SHA256, "x")
 	if _, err := k.Sign(nil, d, crypto.SHA256); err != nil {
 		t.Fatal(err)
@@ -655,7 +623,7 @@ func TestPKCS11TokenRemoved(t *testing.T) {
 		}
 		wantKind(t, err, roamsign.ErrUnavailable)
 	}
-	_, err = ks.List(ctx)
+	_, err := ks.List(ctx)
 	wantKind(t, err, roamsign.ErrUnavailable)
 	if err := ks.Close(); err != nil {
 		t.Fatalf("Close after removal: %v", err)

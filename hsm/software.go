@@ -127,6 +127,8 @@ type keyFile struct {
 	Sealed    []byte                `json:"sealed"` // nonce ‖ AES-GCM(PKCS#8 DER)
 }
 
+func (f *keyFile) is(id string) bool { return f.Version == 1 && f.ID == id }
+
 func (f *keyFile) aad() []byte {
 	var b bytes.Buffer
 	b.WriteString(aadPrefix)
@@ -256,6 +258,54 @@ func writeFileAtomic(dir, name string, data []byte, replace bool) error {
 	return atomicfile.Create(filepath.Join(dir, name), data, 0o600)
 }
 
+// createKeyFile writes the new file id+suffix; what ("key", "MAC key")
+// names it in errors. The caller holds s.mu.
+func (s *SoftwareStore) createKeyFile(op, id, suffix, what string, body []byte) error {
+	if err := writeFileAtomic(s.dir, id+suffix, body, false); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return roamsign.E(roamsign.ErrConflict, op, "a %s with id %q exists", what, id)
+		}
+		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "cannot write the key file")
+	}
+	return nil
+}
+
+// readKeyFileAs reads the file id+suffix into v without decrypting it and
+// checks its version and ID; what ("key", "MAC key") names it in errors.
+func (s *SoftwareStore) readKeyFileAs(op, id, suffix, what string, v interface{ is(id string) bool }) error {
+	raw, err := readLimited(filepath.Join(s.dir, id+suffix))
+	if errors.Is(err, fs.ErrNotExist) {
+		return roamsign.E(roamsign.ErrNotFound, op, "no %s with id %q", what, id)
+	}
+	if err != nil {
+		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "cannot read the key file")
+	}
+	if err := json.Unmarshal(raw, v); err != nil || !v.is(id) {
+		return roamsign.E(roamsign.ErrInternal, op, "%s file %q is damaged", what, id)
+	}
+	return nil
+}
+
+// removeKeyFile removes the file id+suffix; what ("key", "MAC key") names
+// it in errors. The caller holds s.mu and syncs the directory.
+func (s *SoftwareStore) removeKeyFile(op, id, suffix, what string) error {
+	if err := os.Remove(filepath.Join(s.dir, id+suffix)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return roamsign.E(roamsign.ErrNotFound, op, "no %s with id %q", what, id)
+		}
+		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "cannot delete the key file")
+	}
+	return nil
+}
+
+// checkID checks that the store is open and id is a valid key ID.
+func (s *SoftwareStore) checkID(op, id string) error {
+	if err := s.checkOpen(op); err != nil {
+		return err
+	}
+	return validID(op, id)
+}
+
 func (s *SoftwareStore) checkOpen(op string) error {
 	if s.closed.Load() {
 		return roamsign.E(roamsign.ErrClosed, op, "key store closed")
@@ -304,11 +354,8 @@ func (s *SoftwareStore) Generate(ctx context.Context, req GenerateRequest) (Key,
 	if err := s.checkOpen(op); err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(s.dir, req.ID+keySuffix, body, false); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return nil, roamsign.E(roamsign.ErrConflict, op, "a key with id %q exists", req.ID)
-		}
-		return nil, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "cannot write the key file")
+	if err := s.createKeyFile(op, req.ID, keySuffix, "key", body); err != nil {
+		return nil, err
 	}
 	k := &softKey{s: s, id: req.ID, label: req.Label, alg: req.Algorithm, priv: priv}
 	s.keys[req.ID] = k
@@ -318,16 +365,9 @@ func (s *SoftwareStore) Generate(ctx context.Context, req GenerateRequest) (Key,
 
 // readKeyFile reads and parses a key file without decrypting it.
 func (s *SoftwareStore) readKeyFile(op, id string) (*keyFile, error) {
-	raw, err := readLimited(filepath.Join(s.dir, id+keySuffix))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, roamsign.E(roamsign.ErrNotFound, op, "no key with id %q", id)
-	}
-	if err != nil {
-		return nil, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "cannot read the key file")
-	}
 	var kf keyFile
-	if err := json.Unmarshal(raw, &kf); err != nil || kf.Version != 1 || kf.ID != id {
-		return nil, roamsign.E(roamsign.ErrInternal, op, "key file %q is damaged", id)
+	if err := s.readKeyFileAs(op, id, keySuffix, "key", &kf); err != nil {
+		return nil, err
 	}
 	return &kf, nil
 }
@@ -335,10 +375,7 @@ func (s *SoftwareStore) readKeyFile(op, id string) (*keyFile, error) {
 // Key decrypts a key (once; it is then cached in memory).
 func (s *SoftwareStore) Key(ctx context.Context, id string) (Key, error) {
 	const op = "hsm.SoftwareStore.Key"
-	if err := s.checkOpen(op); err != nil {
-		return nil, err
-	}
-	if err := validID(op, id); err != nil {
+	if err := s.checkID(op, id); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -400,10 +437,7 @@ func (s *SoftwareStore) List(ctx context.Context) ([]KeyInfo, error) {
 // Delete removes the key file and the chain file.
 func (s *SoftwareStore) Delete(ctx context.Context, id string) error {
 	const op = "hsm.SoftwareStore.Delete"
-	if err := s.checkOpen(op); err != nil {
-		return err
-	}
-	if err := validID(op, id); err != nil {
+	if err := s.checkID(op, id); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -412,11 +446,8 @@ func (s *SoftwareStore) Delete(ctx context.Context, id string) error {
 		k.deleted.Store(true)
 	}
 	delete(s.keys, id)
-	if err := os.Remove(filepath.Join(s.dir, id+keySuffix)); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return roamsign.E(roamsign.ErrNotFound, op, "no key with id %q", id)
-		}
-		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "cannot delete the key file")
+	if err := s.removeKeyFile(op, id, keySuffix, "key"); err != nil {
+		return err
 	}
 	if err := os.Remove(filepath.Join(s.dir, id+chainSuffix)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "cannot delete the chain file")
@@ -573,15 +604,14 @@ type macFile struct {
 	Sealed  []byte `json:"sealed"`
 }
 
+func (f *macFile) is(id string) bool { return f.Version == 1 && f.ID == id }
+
 func macAAD(id string) []byte { return []byte(aadPrefix + "mac\x00" + id) }
 
 // GenerateMAC creates a 256-bit HMAC key with crypto/rand.
 func (s *SoftwareStore) GenerateMAC(ctx context.Context, id string) (MACKey, error) {
 	const op = "hsm.SoftwareStore.GenerateMAC"
-	if err := s.checkOpen(op); err != nil {
-		return nil, err
-	}
-	if err := validID(op, id); err != nil {
+	if err := s.checkID(op, id); err != nil {
 		return nil, err
 	}
 	key := make([]byte, 32)
@@ -598,11 +628,8 @@ func (s *SoftwareStore) GenerateMAC(ctx context.Context, id string) (MACKey, err
 	if err := s.checkOpen(op); err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(s.dir, id+macSuffix, body, false); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return nil, roamsign.E(roamsign.ErrConflict, op, "a MAC key with id %q exists", id)
-		}
-		return nil, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "cannot write the key file")
+	if err := s.createKeyFile(op, id, macSuffix, "MAC key", body); err != nil {
+		return nil, err
 	}
 	m := &softMAC{s: s, id: id, key: key}
 	s.macs[id] = m
@@ -612,10 +639,7 @@ func (s *SoftwareStore) GenerateMAC(ctx context.Context, id string) (MACKey, err
 // MACKey decrypts a MAC key (once; it is then cached in memory).
 func (s *SoftwareStore) MACKey(ctx context.Context, id string) (MACKey, error) {
 	const op = "hsm.SoftwareStore.MACKey"
-	if err := s.checkOpen(op); err != nil {
-		return nil, err
-	}
-	if err := validID(op, id); err != nil {
+	if err := s.checkID(op, id); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -623,16 +647,9 @@ func (s *SoftwareStore) MACKey(ctx context.Context, id string) (MACKey, error) {
 	if m := s.macs[id]; m != nil {
 		return m, nil
 	}
-	raw, err := readLimited(filepath.Join(s.dir, id+macSuffix))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, roamsign.E(roamsign.ErrNotFound, op, "no MAC key with id %q", id)
-	}
-	if err != nil {
-		return nil, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "cannot read the key file")
-	}
 	var mf macFile
-	if err := json.Unmarshal(raw, &mf); err != nil || mf.Version != 1 || mf.ID != id {
-		return nil, roamsign.E(roamsign.ErrInternal, op, "MAC key file %q is damaged", id)
+	if err := s.readKeyFileAs(op, id, macSuffix, "MAC key", &mf); err != nil {
+		return nil, err
 	}
 	key, err := open(s.aead, mf.Sealed, macAAD(id))
 	if err != nil || len(key) != 32 {
@@ -646,25 +663,22 @@ func (s *SoftwareStore) MACKey(ctx context.Context, id string) (MACKey, error) {
 // DeleteMAC removes the MAC key file.
 func (s *SoftwareStore) DeleteMAC(ctx context.Context, id string) error {
 	const op = "hsm.SoftwareStore.DeleteMAC"
-	if err := s.checkOpen(op); err != nil {
-		return err
-	}
-	if err := validID(op, id); err != nil {
+	if err := s.checkID(op, id); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := os.Remove(filepath.Join(s.dir, id+macSuffix)); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return roamsign.E(roamsign.ErrNotFound, op, "no MAC key with id %q", id)
-		}
-		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "cannot delete the key file")
+	if err := s.removeKeyFile(op, id, macSuffix, "MAC key"); err != nil {
+		return err
 	}
 	if m := s.macs[id]; m != nil {
 		m.deleted.Store(true)
 	}
 	delete(s.macs, id)
-	return atomicfile.SyncDir(s.dir)
+	if err := atomicfile.SyncDir(s.dir); err != nil {
+		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "cannot sync the key directory")
+	}
+	return nil
 }
 
 type softMAC struct {
