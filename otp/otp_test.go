@@ -367,8 +367,12 @@ func TestUserFailuresSurviveNewChallengeAndResetOnSuccess(t *testing.T) {
 	e := newEnv(t, nil)
 	hs := hashes("doc")
 	c, code := e.issue(t, hs)
-	_ = e.verify(c, c.Nonce, wrong(code, 1), hs)
-	_ = e.verify(c, c.Nonce, wrong(code, 2), hs)
+	if err := e.verify(c, c.Nonce, wrong(code, 1), hs); err == nil {
+		t.Fatal("wrong OTP accepted")
+	}
+	if err := e.verify(c, c.Nonce, wrong(code, 2), hs); err == nil {
+		t.Fatal("wrong OTP accepted")
+	}
 	c2, code2 := e.issue(t, hs)
 	u, _ := e.store.GetUser(context.Background(), testUser)
 	if u.OTPFailures != 2 {
@@ -393,14 +397,20 @@ func TestBindingFailuresCountTriesNotUser(t *testing.T) {
 	c, code := e.issue(t, hs)
 	bad := bytes.Clone(c.Nonce)
 	bad[3] ^= 0x80
-	_ = e.verify(c, bad, code, hs)
-	_ = e.verify(c, c.Nonce, code, hashes("other"))
+	if err := e.verify(c, bad, code, hs); err == nil {
+		t.Fatal("wrong nonce accepted")
+	}
+	if err := e.verify(c, c.Nonce, code, hashes("other")); err == nil {
+		t.Fatal("other hashes accepted")
+	}
 	rec, _ := e.store.GetChallenge(ctx, c.ID)
 	u, _ := e.store.GetUser(ctx, testUser)
 	if rec.Tries != 2 || u.OTPFailures != 0 {
 		t.Fatalf("tries %d, user failures %d", rec.Tries, u.OTPFailures)
 	}
-	_ = e.verify(c, c.Nonce, wrong(code, 5), hs)
+	if err := e.verify(c, c.Nonce, wrong(code, 5), hs); err == nil {
+		t.Fatal("wrong OTP accepted")
+	}
 	u, _ = e.store.GetUser(ctx, testUser)
 	if u.OTPFailures != 1 {
 		t.Fatalf("user failures %d", u.OTPFailures)

@@ -211,7 +211,7 @@ func (s *Service) ImportChain(ctx context.Context, req roamsign.ImportChainReque
 	if err != nil {
 		return wrapStore(op, err)
 	}
-	s.log.InfoContext(ctx, "chain imported", "user", req.User.Masked(), "serial", certSerial(ders))
+	s.log.InfoContext(ctx, "chain imported", "user", req.User.Masked(), "serial", serialHex(chain[0]))
 	return nil
 }
 

@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"time"
@@ -61,7 +60,7 @@ func (s *Service) Medium(ctx context.Context, req roamsign.MediumRequest) (resp 
 			resp.Certificate = &roamsign.CertificateSummary{
 				Subject:      roamsign.FormatDN(c.RawSubject),
 				Issuer:       roamsign.FormatDN(c.RawIssuer),
-				SerialNumber: hex.EncodeToString(c.SerialNumber.Bytes()),
+				SerialNumber: serialHex(c),
 				NotBefore:    c.NotBefore.UTC(),
 				NotAfter:     c.NotAfter.UTC(),
 			}

@@ -311,7 +311,7 @@ func (s *Service) signActivated(ctx context.Context, act *activation, hashes []r
 	a := roamsign.AuditRecord{
 		Time: now, User: tx.User, Host: tx.Host, DataHeader: act.chal.DataHeader,
 		HashList: tx.HashList[:], Count: tx.Count, Channel: act.chal.Channel,
-		CertSerial: certSerial(act.user.Chain), TransactionID: tx.ID,
+		CertSerial: serialHex(act.chain[0]), TransactionID: tx.ID,
 	}
 	if err != nil {
 		code := kindOr(err, roamsign.ErrInternal).Code()
@@ -437,5 +437,8 @@ func certSerial(chain [][]byte) string {
 	if err != nil {
 		return ""
 	}
-	return hex.EncodeToString(c.SerialNumber.Bytes())
+	return serialHex(c)
 }
+
+// serialHex is the audit log's form of c's serial number.
+func serialHex(c *x509.Certificate) string { return hex.EncodeToString(c.SerialNumber.Bytes()) }

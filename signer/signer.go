@@ -59,6 +59,10 @@ type Config struct {
 	// of an RSA signature); ECDSA verification costs more than the
 	// signature, so it is opt-in.
 	VerifyECDSA bool
+	// CallerVerifies turns off the verification above (RSA, and ECDSA with
+	// VerifyECDSA) for a caller that verifies every returned signature
+	// against the certificate itself before it uses or releases it.
+	CallerVerifies bool
 	// Logger receives one debug record per batch (counts and duration, never
 	// digests). Nil means no logging.
 	Logger *slog.Logger
@@ -71,6 +75,7 @@ type Signer struct {
 	maxBatch    int
 	concurrency int
 	verifyEC    bool
+	verifyRSA   bool
 	log         *slog.Logger
 }
 
@@ -97,7 +102,7 @@ func New(key crypto.Signer, cfg Config) (*Signer, error) {
 	default:
 		return nil, roamsign.E(roamsign.ErrUnsupported, op, "unsupported key type %T", pub)
 	}
-	s := &Signer{key: key, pub: pub, maxBatch: cfg.MaxBatch, concurrency: cfg.Concurrency, verifyEC: cfg.VerifyECDSA, log: cfg.Logger}
+	s := &Signer{key: key, pub: pub, maxBatch: cfg.MaxBatch, concurrency: cfg.Concurrency, verifyEC: cfg.VerifyECDSA && !cfg.CallerVerifies, verifyRSA: !cfg.CallerVerifies, log: cfg.Logger}
 	if s.maxBatch == 0 {
 		s.maxBatch = DefaultMaxBatch
 	}
@@ -182,6 +187,9 @@ func (s *Signer) sign(ctx context.Context, op string, h roamsign.Hash, opts Opti
 	}
 	switch pub := s.pub.(type) {
 	case *rsa.PublicKey:
+		if !s.verifyRSA {
+			return sig, nil
+		}
 		if opts.PSS {
 			err = rsa.VerifyPSS(pub, h.Algorithm.CryptoHash(), h.Value, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
 		} else {

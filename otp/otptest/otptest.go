@@ -261,6 +261,18 @@ func (c *Capture) Last() (otp.Message, bool) {
 	return c.msgs[len(c.msgs)-1], true
 }
 
+// For returns the last message sent for the challenge id, or false.
+func (c *Capture) For(challengeID string) (otp.Message, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := len(c.msgs) - 1; i >= 0; i-- {
+		if c.msgs[i].ChallengeID == challengeID {
+			return c.msgs[i], true
+		}
+	}
+	return otp.Message{}, false
+}
+
 // Count returns the number of messages sent.
 func (c *Capture) Count() int {
 	c.mu.Lock()

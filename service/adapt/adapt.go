@@ -107,9 +107,13 @@ type Raw struct {
 
 var _ service.FormSigner = Raw{}
 
-// SignBatch signs every hash; any failed item fails the batch.
+// SignBatch signs every hash; any failed item fails the batch. It leaves
+// the verification of the signatures to [Raw.CheckBatch], which the
+// service runs on every batch before it records or returns a signature.
 func (r Raw) SignBatch(ctx context.Context, key crypto.Signer, _ []*x509.Certificate, hashes []roamsign.Hash) ([][]byte, string, error) {
-	s, err := signer.New(key, r.Config)
+	cfg := r.Config
+	cfg.CallerVerifies = true
+	s, err := signer.New(key, cfg)
 	if err != nil {
 		return nil, "", err
 	}

@@ -35,7 +35,9 @@ type CMS struct {
 
 var _ service.FormSigner = CMS{}
 
-// SignBatch makes one CMS per hash.
+// SignBatch makes one CMS per hash. It leaves the verification of the
+// signatures to [CMS.CheckBatch], which the service runs on every batch
+// before it records or returns a signature.
 func (c CMS) SignBatch(ctx context.Context, key crypto.Signer, chain []*x509.Certificate, hashes []roamsign.Hash) ([][]byte, string, error) {
 	const op = "adapt.CMS.SignBatch"
 	workers := c.Workers
@@ -60,7 +62,7 @@ func (c CMS) SignBatch(ctx context.Context, key crypto.Signer, chain []*x509.Cer
 					return
 				}
 				opts := c.Options
-				opts.Hash = hashes[i].Algorithm
+				opts.Hash, opts.CallerVerifies = hashes[i].Algorithm, true
 				out[i], errs[i] = cms.SignDigest(ctx, key, hashes[i].Value, chain, opts)
 			}
 		})

@@ -2,14 +2,19 @@ package adapt_test
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
+	"errors"
+	"io"
 	"testing"
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/internal/testpki"
+	"github.com/roamsign/roamsign/service"
 	"github.com/roamsign/roamsign/service/adapt"
 	"github.com/roamsign/roamsign/signer/cms"
 )
@@ -68,4 +73,52 @@ func FuzzCheckCMSDigest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// faultyRSA returns corrupted signatures, as a faulty HSM might.
+type faultyRSA struct{ *rsa.PrivateKey }
+
+func (f faultyRSA) Sign(r io.Reader, d []byte, o crypto.SignerOpts) ([]byte, error) {
+	sig, err := f.PrivateKey.Sign(r, d, o)
+	if err == nil {
+		sig[len(sig)/2] ^= 1
+	}
+	return sig, err
+}
+
+// TestCheckBatchCatchesFaultyKey: the forms leave verification to their
+// CheckBatch (the service's one self-check), which must refuse what a
+// faulty key signed.
+func TestCheckBatchCatchesFaultyKey(t *testing.T) {
+	ca, err := testpki.NewRoot(testpki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := ca.IssueLeaf("PENGUJI", "900101145678", &k.PublicKey, testpki.LeafOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := []*x509.Certificate{leaf, ca.Cert}
+	hs := []roamsign.Hash{roamsign.NewHash(roamsign.SHA256, []byte("a")), roamsign.NewHash(roamsign.SHA256, []byte("b"))}
+	for name, f := range map[string]service.FormSigner{"raw": adapt.Raw{}, "cms": adapt.CMS{}} {
+		ctx := context.Background()
+		sigs, _, err := f.SignBatch(ctx, k, chain, hs)
+		if err != nil {
+			t.Fatalf("%s: good key: %v", name, err)
+		}
+		if err := f.CheckBatch(ctx, chain, hs, sigs); err != nil {
+			t.Fatalf("%s: good signatures refused: %v", name, err)
+		}
+		sigs, _, err = f.SignBatch(ctx, faultyRSA{k}, chain, hs)
+		if err != nil {
+			t.Fatalf("%s: SignBatch verified on its own: %v", name, err)
+		}
+		if err := f.CheckBatch(ctx, chain, hs, sigs); !errors.Is(err, roamsign.ErrInvalidSignature) {
+			t.Fatalf("%s: faulty signatures: err = %v, want ErrInvalidSignature", name, err)
+		}
+	}
 }

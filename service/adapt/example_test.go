@@ -9,6 +9,7 @@ import (
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/hsm"
 	"github.com/roamsign/roamsign/otp"
+	"github.com/roamsign/roamsign/otp/otptest"
 	"github.com/roamsign/roamsign/service"
 	"github.com/roamsign/roamsign/service/adapt"
 	"github.com/roamsign/roamsign/store/memory"
@@ -33,7 +34,7 @@ func Example() {
 	macKey := make([]byte, 32)
 	_, _ = rand.Read(macKey)
 	k, _ := otp.NewHMACKey(macKey)
-	mgr, err := otp.New(otp.Config{Store: st, Key: k, Delivery: &otp.Delivery{Email: &mailbox{got: map[string]string{}}}})
+	mgr, err := otp.New(otp.Config{Store: st, Key: k, Delivery: &otp.Delivery{Email: &otptest.Capture{Ch: roamsign.ChannelEmail}}})
 	if err != nil {
 		panic(err)
 	}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/roamsign/roamsign"
@@ -20,6 +19,7 @@ import (
 	"github.com/roamsign/roamsign/internal/testpki"
 	"github.com/roamsign/roamsign/medium"
 	"github.com/roamsign/roamsign/otp"
+	"github.com/roamsign/roamsign/otp/otptest"
 	"github.com/roamsign/roamsign/service"
 	"github.com/roamsign/roamsign/service/adapt"
 	"github.com/roamsign/roamsign/store"
@@ -28,29 +28,13 @@ import (
 	"github.com/roamsign/roamsign/verify"
 )
 
-// mailbox is an otp.Sender that keeps delivered OTPs by challenge id.
-type mailbox struct {
-	mu  sync.Mutex
-	got map[string]string
-}
-
-func (m *mailbox) Channel() roamsign.Channel { return roamsign.ChannelEmail }
-
-func (m *mailbox) Send(_ context.Context, to otp.Recipient, msg *otp.Message) (string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.got[msg.ChallengeID] = msg.OTP.Reveal()
-	return otp.MaskEmail(to.Email), nil
-}
-
-func (m *mailbox) otp(t testing.TB, _ roamsign.UserID, ch *roamsign.OTPResponse) string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	code, ok := m.got[ch.ChallengeID]
+// mailOTP reads the OTP delivered for ch from the captured mail.
+func (r *realParts) mailOTP(t testing.TB, _ roamsign.UserID, ch *roamsign.OTPResponse) string {
+	m, ok := r.mail.For(ch.ChallengeID)
 	if !ok {
 		t.Fatalf("no OTP delivered for challenge %s", ch.ChallengeID)
 	}
-	return code
+	return m.OTP.Reveal()
 }
 
 // auditStore is what the suite needs besides service.Store.
@@ -68,7 +52,7 @@ type realParts struct {
 	otpFn func(t testing.TB, u roamsign.UserID, ch *roamsign.OTPResponse) string
 	keys  *hsm.PKCS11Store
 	st    auditStore
-	mail  *mailbox
+	mail  *otptest.Capture
 	logs  *apitest.LogBuffer
 	ca    *testpki.CA
 	crls  *testpki.CRLServer
@@ -83,8 +67,8 @@ func newRealParts(t testing.TB, st auditStore, sessions int, cfg service.Config,
 		t.Fatalf("OpenPKCS11: %v", err)
 	}
 	t.Cleanup(func() { _ = keys.Close() })
-	r := &realParts{keys: keys, st: st, mail: &mailbox{got: map[string]string{}}, logs: &apitest.LogBuffer{}}
-	r.otpFn = r.mail.otp
+	r := &realParts{keys: keys, st: st, mail: &otptest.Capture{Ch: roamsign.ChannelEmail}, logs: &apitest.LogBuffer{}}
+	r.otpFn = r.mailOTP
 	macKey := make([]byte, 32)
 	_, _ = rand.Read(macKey)
 	k, _ := otp.NewHMACKey(macKey)

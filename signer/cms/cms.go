@@ -41,6 +41,11 @@ type Options struct {
 	// OmitSigningTime leaves out the signing-time attribute (PAdES carries
 	// the time in the signature dictionary's /M entry instead).
 	OmitSigningTime bool
+	// CallerVerifies makes [SignDigest] skip its verification of RSA
+	// signatures, for a caller that verifies every result against the
+	// certificate itself before it uses or releases it. [Prepared.Complete]
+	// always verifies.
+	CallerVerifies bool
 }
 
 // Prepared is the first half of a CMS signature: the signed attributes for a

@@ -29,6 +29,7 @@ type ContextSigner interface {
 // faulty RSA-CRT signature would expose the key). ECDSA signatures of the
 // local key are not re-verified: the key was matched against the
 // certificate, and verification would cost more than the signature.
+// opts.CallerVerifies turns the RSA verification off.
 func SignDigest(ctx context.Context, key crypto.Signer, contentDigest []byte, chain []*x509.Certificate, opts Options) ([]byte, error) {
 	const op = "cms.SignDigest"
 	if key == nil {
@@ -47,7 +48,7 @@ func SignDigest(ctx context.Context, key crypto.Signer, contentDigest []byte, ch
 		return nil, roamsign.Wrap(kindOrUnavailable(err), op, err, "sign")
 	}
 	_, isRSA := p.chain[0].PublicKey.(*rsa.PublicKey)
-	return p.complete(op, sig, isRSA)
+	return p.complete(op, sig, isRSA && !opts.CallerVerifies)
 }
 
 // Sign reads the whole content, hashes it under opts.Hash and signs it with

@@ -211,7 +211,9 @@ func TestOpenAPIRoutesServed(t *testing.T) {
 	for p, ops := range d.Paths {
 		for m, raw := range ops {
 			var op openAPIOp
-			_ = json.Unmarshal(raw, &op)
+			if err := json.Unmarshal(raw, &op); err != nil {
+				t.Fatalf("%s %s: %v", m, p, err)
+			}
 			var body io.Reader
 			path := strings.ReplaceAll(p, "{transactionId}", "tx1")
 			req := httptest.NewRequest(strings.ToUpper(m), path, nil)
