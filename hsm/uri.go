@@ -69,12 +69,12 @@ func ParseURI(s string) (*URI, error) {
 	path, query, _ := strings.Cut(rest, "?")
 	u := &URI{}
 	seen := map[string]bool{}
-	parse := func(part string, sep string, allowed map[string]bool, where string) error {
+	parse := func(part, sep, raw string, allowed map[string]bool, where string) error {
 		if part == "" {
 			return nil
 		}
 		for _, kv := range strings.Split(part, sep) {
-			name, raw, ok := strings.Cut(kv, "=")
+			name, val, ok := strings.Cut(kv, "=")
 			if !ok {
 				return roamsign.E(roamsign.ErrInvalidInput, op, "%s attribute without '='", where)
 			}
@@ -88,7 +88,7 @@ func ParseURI(s string) (*URI, error) {
 				return roamsign.E(roamsign.ErrInvalidInput, op, "attribute %s given twice", name)
 			}
 			seen[name] = true
-			v, err := pctDecode(raw)
+			v, err := pctDecode(val, raw)
 			if err != nil {
 				return roamsign.E(roamsign.ErrInvalidInput, op, "attribute %s: %s", name, err.Error())
 			}
@@ -101,10 +101,10 @@ func ParseURI(s string) (*URI, error) {
 		}
 		return nil
 	}
-	if err := parse(path, ";", pathAttrs, "path"); err != nil {
+	if err := parse(path, ";", pathRaw, pathAttrs, "path"); err != nil {
 		return nil, err
 	}
-	if err := parse(query, "&", queryAttrs, "query"); err != nil {
+	if err := parse(query, "&", queryRaw, queryAttrs, "query"); err != nil {
 		return nil, err
 	}
 	if u.PINSource != "" && u.PINValue != "" {
@@ -168,9 +168,25 @@ func (u *URI) set(name string, v []byte) error {
 	return err
 }
 
-// pctDecode decodes RFC 3986 percent-encoding strictly. Raw bytes outside
-// printable ASCII, and '%' not followed by two hex digits, are errors.
-func pctDecode(s string) ([]byte, error) {
+// Characters RFC 7512 allows unencoded in attribute values besides the
+// unreserved ones: pk11-res-avail plus "&" in the path, or plus "/", "?"
+// and "|" in the query. "/" is also tolerated in the path, where it is
+// common in practice. Everything else must be percent-encoded, so the
+// canonical form ([URI.String]) is never longer than what was parsed.
+const (
+	resAvail = ":[]@!$'()*+,="
+	pathRaw  = resAvail + "&/"
+	queryRaw = resAvail + "/?|"
+)
+
+func unreserved(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
+}
+
+// pctDecode decodes RFC 3986 percent-encoding strictly. A raw byte that is
+// neither unreserved nor in raw, and '%' not followed by two hex digits,
+// are errors.
+func pctDecode(s, raw string) ([]byte, error) {
 	out := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -186,10 +202,10 @@ func pctDecode(s string) ([]byte, error) {
 			}
 			out = append(out, hi<<4|lo)
 			i += 2
-		case c <= ' ' || c >= 0x7f:
-			return nil, uriError("character must be percent-encoded")
-		default:
+		case unreserved(c) || strings.IndexByte(raw, c) >= 0:
 			out = append(out, c)
+		default:
+			return nil, uriError("character must be percent-encoded")
 		}
 	}
 	return out, nil
@@ -270,7 +286,11 @@ func (u *URI) encode(withPIN bool) string {
 	var path, query []string
 	add := func(list *[]string, name, v string) {
 		if v != "" {
-			*list = append(*list, name+"="+pctEncode(v))
+			raw := pathRaw
+			if list == &query {
+				raw = queryRaw
+			}
+			*list = append(*list, name+"="+pctEncode(v, raw))
 		}
 	}
 	add(&path, "token", u.Token)
@@ -299,13 +319,13 @@ func (u *URI) encode(withPIN bool) string {
 	return s
 }
 
-// pctEncode percent-encodes everything but unreserved characters and '/'.
-func pctEncode(s string) string {
+// pctEncode percent-encodes every byte that is neither unreserved nor in raw.
+func pctEncode(s, raw string) string {
 	const hexd = "0123456789ABCDEF"
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' || c == '/' {
+		if unreserved(c) || strings.IndexByte(raw, c) >= 0 {
 			b.WriteByte(c)
 			continue
 		}
