@@ -259,14 +259,25 @@ func rawSigner(tb testing.TB, d *deployment, p *pkcs11.Ctx, sessions int, alg ro
 	}
 }
 
-// rawRate runs sign on workers goroutines for about dur and returns
-// signatures per second. It measures the raw rate at the same moment as the
-// system figure it is compared with, since the machine's load varies.
-func rawRate(tb testing.TB, workers int, dur time.Duration, sign func(w int) error) float64 {
+// rate is a signing rate and the process CPU time spent per signature.
+type rate struct {
+	perSec    float64
+	cpuPerSig time.Duration
+}
+
+// mean averages two measurements of the same thing.
+func (r rate) mean(o rate) rate {
+	return rate{(r.perSec + o.perSec) / 2, (r.cpuPerSig + o.cpuPerSig) / 2}
+}
+
+// rawRate runs sign on workers goroutines for about dur and returns the
+// rate. It measures the raw rate at the same moment as the system figure
+// it is compared with, since the machine's load varies.
+func rawRate(tb testing.TB, workers int, dur time.Duration, sign func(w int) error) rate {
 	var n atomic.Int64
 	var wg sync.WaitGroup
 	var failed atomic.Value
-	t0 := time.Now()
+	t0, c0 := time.Now(), processCPU()
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func(w int) {
@@ -281,10 +292,11 @@ func rawRate(tb testing.TB, workers int, dur time.Duration, sign func(w int) err
 		}(w)
 	}
 	wg.Wait()
+	el, cpu := time.Since(t0), processCPU()-c0
 	if err := failed.Load(); err != nil {
 		tb.Fatal(err)
 	}
-	return float64(n.Load()) / time.Since(t0).Seconds()
+	return rate{float64(n.Load()) / el.Seconds(), cpu / time.Duration(max(n.Load(), 1))}
 }
 
 // split runs b.N calls of fn on workers goroutines (fn gets the worker
@@ -362,11 +374,15 @@ func BenchmarkBatch(b *testing.B) {
 							// The raw rate on the same key just before and just after,
 							// averaged: the machine's speed drifts within seconds.
 							before := rawRate(b, d.keys.Sessions(), 500*time.Millisecond, raw)
-							rate := batchRate(b, d, users[:hosts], n)
-							record(fmt.Sprintf("batch/%s/%s sigs/s", st, name), rate)
-							r := (before + rawRate(b, d.keys.Sessions(), 500*time.Millisecond, raw)) / 2
-							b.ReportMetric(rate/r, "x-raw")
-							record(fmt.Sprintf("batch/%s/%s raw-softhsm-now sigs/s", st, name), r)
+							got := batchRate(b, d, users[:hosts], n)
+							r := before.mean(rawRate(b, d.keys.Sessions(), 500*time.Millisecond, raw))
+							b.ReportMetric(got.perSec/r.perSec, "x-raw")
+							b.ReportMetric(float64(r.cpuPerSig)/float64(got.cpuPerSig), "x-raw-cpu")
+							k := fmt.Sprintf("batch/%s/%s ", st, name)
+							record(k+"sigs/s", got.perSec)
+							record(k+"raw-softhsm-now sigs/s", r.perSec)
+							record(k+"cpu-us/sig", float64(got.cpuPerSig)/1e3)
+							record(k+"raw-cpu-us/sig", float64(r.cpuPerSig)/1e3)
 						})
 					}
 				}
@@ -377,8 +393,8 @@ func BenchmarkBatch(b *testing.B) {
 
 // batchRate runs b.N flows of n hashes, spread over one goroutine per
 // user, checks the signatures of each host's first flow, and reports and
-// returns signatures per second.
-func batchRate(b *testing.B, d *deployment, users []bench.User, n int) float64 {
+// returns the signing rate.
+func batchRate(b *testing.B, d *deployment, users []bench.User, n int) rate {
 	ctx := context.Background()
 	batches := make([][]roamsign.Hash, b.N)
 	for i := range batches {
@@ -388,7 +404,7 @@ func batchRate(b *testing.B, d *deployment, users []bench.User, n int) float64 {
 	var wg sync.WaitGroup
 	var failed atomic.Value
 	b.ResetTimer()
-	t0 := time.Now()
+	t0, c0 := time.Now(), processCPU()
 	for _, u := range users {
 		wg.Go(func() {
 			first := true
@@ -410,14 +426,15 @@ func batchRate(b *testing.B, d *deployment, users []bench.User, n int) float64 {
 		})
 	}
 	wg.Wait()
-	el := time.Since(t0)
+	el, cpu := time.Since(t0), processCPU()-c0
 	b.StopTimer()
 	if err := failed.Load(); err != nil {
 		b.Fatal(err)
 	}
-	rate := float64(b.N*n) / el.Seconds()
-	b.ReportMetric(rate, "sigs/s")
-	return rate
+	r := rate{float64(b.N*n) / el.Seconds(), cpu / time.Duration(b.N*n)}
+	b.ReportMetric(r.perSec, "sigs/s")
+	b.ReportMetric(cpu.Seconds()/el.Seconds(), "cores")
+	return r
 }
 
 // BenchmarkFlows measures complete single-hash flows per second at 1, 8
