@@ -105,6 +105,14 @@ func printRatios() {
 			}
 		}
 	}
+	for _, alg := range []string{"rsa2048", "p256"} {
+		for _, n := range pdfBatches {
+			k := fmt.Sprintf("/%s/docs=%d docs/s", alg, n)
+			if v := figures.m["pdf/roamsign"+k]; v != 0 {
+				fmt.Printf("| PDF batch of %d, %s: roamsign flow / pdfsign local | %s |\n", n, alg, ratio(v, figures.m["pdf/pdfsign-local"+k]))
+			}
+		}
+	}
 	fmt.Printf("| peak RSS (VmHWM) MiB | %.1f |\n", float64(bench.PeakRSS())/(1<<20))
 }
 

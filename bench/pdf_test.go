@@ -1,0 +1,233 @@
+package bench_test
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	digitoruspdf "github.com/digitorus/pdf"
+	"github.com/digitorus/pdfsign/sign"
+
+	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/bench"
+	"github.com/roamsign/roamsign/hsm"
+	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
+	"github.com/roamsign/roamsign/internal/testpki"
+	"github.com/roamsign/roamsign/signer/pdf"
+	"github.com/roamsign/roamsign/verify"
+)
+
+// pdfDocs returns n documents for both sides of BenchmarkPDF: 50 KB files
+// of three pages with a classic cross-reference table.
+func pdfDocs(n int) [][]byte {
+	docs := make([][]byte, n)
+	for i := range docs {
+		docs[i] = pdfxtest.Generate(pdfxtest.Options{Pages: 3, Padding: 50 << 10, Info: true})
+	}
+	return docs
+}
+
+// pdfBatches are the numbers of documents BenchmarkPDF signs per batch.
+var pdfBatches = []int{10, 100}
+
+// BenchmarkPDF signs the same batch of PDFs (10 or 100) as PAdES-B-B two ways, with keys in
+// the same SoftHSM2 token:
+//
+//   - roamsign: the host flow over HTTPS — Medium for the chain, then per
+//     batch: signer/pdf Prepare of every document, one RequestOTP and one
+//     Sign for all the digests (PIN + OTP), Complete of every document;
+//   - pdfsign-local: digitorus/pdfsign signing each document in-process with
+//     an hsm key (no PIN, no OTP, no audit), on as many goroutines as the
+//     key store has sessions.
+//
+// It reports documents per second and records both for the ratio table.
+// Every output of the first batch is checked with verify.VerifyPDF.
+func BenchmarkPDF(b *testing.B) {
+	d := newDeployment(b, deployOpts{})
+	ctx := context.Background()
+	for _, a := range algs {
+		u := d.enrol(b, a.alg, 1)[0]
+		med, err := d.client.Medium(ctx, roamsign.MediumRequest{User: u.ID})
+		if err != nil {
+			b.Fatal(err)
+		}
+		chain, err := x509.ParseCertificates(bytes.Join(med.Chain, nil))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, n := range pdfBatches {
+			docs := pdfDocs(n)
+			b.Run(fmt.Sprintf("roamsign/%s/docs=%d", a.name, n), func(b *testing.B) {
+				checked := false
+				t0 := time.Now()
+				for b.Loop() {
+					out := pdfFlow(b, d, u, chain, docs)
+					if !checked {
+						checkPDFs(b, d, out)
+						checked = true
+					}
+				}
+				rate := float64(b.N*len(docs)) / time.Since(t0).Seconds()
+				b.ReportMetric(rate, "docs/s")
+				record(fmt.Sprintf("pdf/roamsign/%s/docs=%d docs/s", a.name, n), rate)
+			})
+		}
+
+		// pdfsign gets its own key of the same algorithm in the same token,
+		// and a certificate from the same CA.
+		key, err := d.keys.Generate(ctx, hsm.GenerateRequest{ID: "pdfsign-" + a.name, Algorithm: a.alg})
+		if err != nil {
+			b.Fatal(err)
+		}
+		leaf, err := d.ca.IssueLeaf("PDFSIGN BASELINE", "850715015123", key.Public(), testpki.LeafOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		local := []*x509.Certificate{leaf, d.ca.Cert}
+		for _, n := range pdfBatches {
+			docs := pdfDocs(n)
+			b.Run(fmt.Sprintf("pdfsign-local/%s/docs=%d", a.name, n), func(b *testing.B) {
+				checked := false
+				t0 := time.Now()
+				for b.Loop() {
+					out := make([][]byte, len(docs))
+					var wg sync.WaitGroup
+					var failed atomic.Value
+					next := atomic.Int64{}
+					for range d.keys.Sessions() {
+						wg.Go(func() {
+							for {
+								i := int(next.Add(1) - 1)
+								if i >= len(docs) {
+									return
+								}
+								var buf bytes.Buffer
+								if err := pdfsignOne(docs[i], &buf, key, local); err != nil {
+									failed.Store(err)
+									return
+								}
+								out[i] = buf.Bytes()
+							}
+						})
+					}
+					wg.Wait()
+					if err := failed.Load(); err != nil {
+						b.Fatal(err)
+					}
+					if !checked {
+						checkPDFs(b, d, out)
+						checked = true
+					}
+				}
+				rate := float64(b.N*len(docs)) / time.Since(t0).Seconds()
+				b.ReportMetric(rate, "docs/s")
+				record(fmt.Sprintf("pdf/pdfsign-local/%s/docs=%d docs/s", a.name, n), rate)
+			})
+		}
+	}
+}
+
+// pdfFlow signs docs as one batch through the host flow and returns the
+// signed files. Like a host with several documents, it prepares and
+// completes them on every CPU.
+func pdfFlow(b *testing.B, d *deployment, u bench.User, chain []*x509.Certificate, docs [][]byte) [][]byte {
+	ctx := context.Background()
+	preps := make([]*pdf.Prepared, len(docs))
+	hashes := make([]roamsign.Hash, len(docs))
+	eachDoc(b, len(docs), func(i int) error {
+		p, err := pdf.Prepare(ctx, bytes.NewReader(docs[i]), int64(len(docs[i])), chain, pdf.Options{Reason: "bench"})
+		if err != nil {
+			return err
+		}
+		preps[i] = p
+		hashes[i] = roamsign.Hash{Algorithm: p.Hash(), Value: p.Digest()}
+		return nil
+	})
+	res, _, err := bench.Flow(ctx, d.client, d.mail, u, hashes, roamsign.FormRaw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := make([][]byte, len(docs))
+	eachDoc(b, len(docs), func(i int) error {
+		var buf bytes.Buffer
+		if err := preps[i].Complete(ctx, res.Items[i].Signature, &buf); err != nil {
+			return err
+		}
+		out[i] = buf.Bytes()
+		return nil
+	})
+	return out
+}
+
+// eachDoc runs fn(0..n-1) on GOMAXPROCS goroutines and fails b on the
+// first error.
+func eachDoc(b *testing.B, n int, fn func(i int) error) {
+	var next atomic.Int64
+	var failed atomic.Value
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if err := fn(i); err != nil {
+					failed.Store(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := failed.Load(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// pdfsignOne signs doc with digitorus/pdfsign.
+func pdfsignOne(doc []byte, w io.Writer, key crypto.Signer, chain []*x509.Certificate) error {
+	in := bytes.NewReader(doc)
+	rdr, err := digitoruspdf.NewReader(in, int64(len(doc)))
+	if err != nil {
+		return err
+	}
+	return sign.Sign(in, w, rdr, int64(len(doc)), sign.SignData{
+		Signature: sign.SignDataSignature{
+			CertType: sign.ApprovalSignature,
+			Info:     sign.SignDataSignatureInfo{Name: "bench", Reason: "bench"},
+		},
+		Signer:            key,
+		DigestAlgorithm:   crypto.SHA256,
+		Certificate:       chain[0],
+		CertificateChains: [][]*x509.Certificate{chain},
+	})
+}
+
+// checkPDFs verifies every document with verify.VerifyPDF: one signature,
+// and no check that fails (revocation stays indeterminate: the test
+// certificates name no CRL).
+func checkPDFs(b *testing.B, d *deployment, docs [][]byte) {
+	b.Helper()
+	v, err := verify.New(verify.Config{Anchors: []*x509.Certificate{d.ca.Cert}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i, doc := range docs {
+		res, err := v.VerifyPDF(context.Background(), verify.PDFRequest{Document: bytes.NewReader(doc), Size: int64(len(doc))})
+		if err != nil {
+			b.Fatalf("document %d: %v", i, err)
+		}
+		if len(res.Signatures) != 1 || res.Signatures[0].Verdict == verify.Invalid {
+			b.Fatalf("document %d: %s", i, fmt.Sprint(res.Signatures))
+		}
+	}
+}
