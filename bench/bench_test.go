@@ -113,6 +113,9 @@ func printRatios() {
 			}
 		}
 	}
+	if one, two := figures.m["replicas=1 flows/s"], figures.m["replicas=2 flows/s"]; one != 0 && two != 0 {
+		fmt.Printf("| two replicas on one PostgreSQL / one replica (flows/s) | %s |\n", ratio(two, one))
+	}
 	fmt.Printf("| peak RSS (VmHWM) MiB | %.1f |\n", float64(bench.PeakRSS())/(1<<20))
 }
 

@@ -58,7 +58,7 @@ func (l *lockedBuffer) Reset() {
 	l.b.Reset()
 }
 
-func buildSignserver(t *testing.T) string {
+func buildSignserver(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "signserver")
 	out, err := exec.Command("go", "build", "-o", bin, "github.com/roamsign/roamsign/examples/signserver").CombinedOutput()
@@ -68,7 +68,7 @@ func buildSignserver(t *testing.T) string {
 	return bin
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -80,7 +80,7 @@ func freeAddr(t *testing.T) string {
 
 // start runs "signserver serve -dev" and waits until the dev mailbox
 // answers over TLS with the development CA.
-func (p *signserverProc) start(t *testing.T) {
+func (p *signserverProc) start(t testing.TB) {
 	t.Helper()
 	p.log.Reset()
 	p.cmd = exec.Command(p.bin, append([]string{"serve", "-dev", "-data-dir", p.dir, "-listen", p.addr, "-ops-listen", p.ops}, p.extra...)...)
@@ -131,7 +131,7 @@ func (p *signserverProc) kill9(t *testing.T) {
 	<-p.exited
 }
 
-func (p *signserverProc) client(t *testing.T) *httpapi.Client {
+func (p *signserverProc) client(t testing.TB) *httpapi.Client {
 	t.Helper()
 	key, err := os.ReadFile(filepath.Join(p.dir, "demo-host.apikey"))
 	if err != nil {

@@ -2,13 +2,16 @@ package bench_test
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/bench"
+	"github.com/roamsign/roamsign/internal/softhsmtest"
 )
 
 // TestTwoServersOnePostgres runs two signserver processes on one PostgreSQL
@@ -99,5 +102,154 @@ func TestTwoServersOnePostgres(t *testing.T) {
 	out, err := exec.Command(bin, "audit", "verify", "-dev", "-data-dir", dir, "-postgres-dsn", dsn).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "audit chain intact") {
 		t.Fatalf("audit verify: %v\n%s", err, out)
+	}
+}
+
+// BenchmarkReplicas measures the aggregate throughput of one and of two
+// signserver processes sharing one PostgreSQL database and one SoftHSM2
+// token (as replicas behind a load balancer share a network HSM), with
+// the server's default Argon2id PIN parameters. Eight hosts, spread evenly
+// over the replicas, sign 10-hash flows for replicaRun; every returned
+// signature is checked.
+// Meanwhile a prober sends each of its approvals to every replica at once
+// (two callers per replica): each approval must sign exactly once.
+//
+//	go test -run '^$' -bench Replicas -benchtime 1x ./bench/
+func BenchmarkReplicas(b *testing.B) {
+	bin := buildSignserver(b)
+	tok := softhsmtest.New(b)
+	users := []bench.User{{ID: "850715015123", PIN: "Kewangan#2026"}, {ID: "900101145678", PIN: "Perakuan@77"}}
+	for _, n := range []int{1, 2} {
+		b.Run(fmt.Sprintf("replicas=%d", n), func(b *testing.B) {
+			dsn, dir := pgDatabase(b), b.TempDir()
+			procs := make([]*signserverProc, n)
+			for i := range procs {
+				procs[i] = &signserverProc{bin: bin, dir: dir, addr: freeAddr(b), ops: freeAddr(b), extra: []string{
+					"-postgres-dsn", dsn, "-pkcs11-uri", tok.URI(), "-rate-per-user", "-1", "-rate-per-host", "-1", "-log-level", "warn"}}
+				procs[i].start(b) // the first creates the CA, keys and demo users
+			}
+			ctx := context.Background()
+			apis := make([]roamsign.API, n)
+			mails := make([]*bench.Mailbox, n)
+			for i, p := range procs {
+				apis[i] = p.client(b)
+				mails[i] = &bench.Mailbox{URL: "https://" + p.addr + "/dev/mailbox.json", Client: p.httpClient}
+			}
+			for range b.N {
+				var (
+					wg      sync.WaitGroup
+					mu      sync.Mutex
+					results = make([]*bench.Result, n)
+					probe   = probeResult{refused: map[string]int{}}
+				)
+				stop := make(chan struct{})
+				for i := range procs {
+					wg.Go(func() {
+						res, err := bench.Run(ctx, bench.Config{API: apis[i], Users: users, OTP: mails[i], Hosts: replicaHosts / n, Hashes: 10,
+							Duration: replicaRun, Check: bench.CheckRaw})
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						mu.Lock()
+						results[i] = res
+						mu.Unlock()
+					})
+				}
+				probeDone := make(chan struct{})
+				go func() {
+					defer close(probeDone)
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						probeOnce(b, ctx, apis, mails[0], users[0], &probe)
+					}
+				}()
+				wg.Wait()
+				close(stop)
+				<-probeDone
+				if b.Failed() {
+					return
+				}
+				var flows, sigs, failed, wrong int
+				var elapsed time.Duration
+				for i, r := range results {
+					b.Logf("replica %d: %s", i, r)
+					flows, sigs, failed, wrong = flows+r.Flows, sigs+r.Signatures, failed+r.Failed, wrong+r.Wrong
+					elapsed = max(elapsed, r.Elapsed)
+				}
+				if wrong > 0 {
+					b.Fatalf("%d flows returned signatures that do not verify", wrong)
+				}
+				if probe.approvals == 0 || probe.signedOnce != probe.approvals {
+					b.Fatalf("single use across replicas: %d approvals, %d signed exactly once (%+v)", probe.approvals, probe.signedOnce, probe)
+				}
+				b.Logf("prober: %d approvals sent to %d replicas at once, each signed exactly once; refusals %v", probe.approvals, n, probe.refused)
+				fps := float64(flows) / elapsed.Seconds()
+				b.ReportMetric(fps, "flows/s")
+				b.ReportMetric(float64(sigs)/elapsed.Seconds(), "sigs/s")
+				b.ReportMetric(float64(failed), "failed")
+				b.ReportMetric(float64(probe.approvals), "approvals")
+				record(fmt.Sprintf("replicas=%d flows/s", n), fps)
+				record(fmt.Sprintf("replicas=%d approvals-signed-once", n), float64(probe.signedOnce))
+			}
+		})
+	}
+}
+
+// replicaRun is how long BenchmarkReplicas loads each configuration, and
+// replicaHosts how many hosts sign at once, spread over the replicas.
+const (
+	replicaRun   = 20 * time.Second
+	replicaHosts = 8
+)
+
+type probeResult struct {
+	approvals, signedOnce int
+	refused               map[string]int
+}
+
+// probeOnce issues one challenge on the first replica and sends its
+// approval to every replica at once, twice each, with distinct request ids.
+func probeOnce(b *testing.B, ctx context.Context, apis []roamsign.API, mail *bench.Mailbox, u bench.User, pr *probeResult) {
+	hashes := bench.RandomHashes(2)
+	ch, err := apis[0].RequestOTP(ctx, roamsign.OTPRequest{User: u.ID, Hashes: hashes, DataHeader: "replica probe"})
+	if err != nil {
+		b.Errorf("probe RequestOTP: %v", err)
+		return
+	}
+	code, err := mail.OTP(ctx, u.ID, ch)
+	if err != nil {
+		b.Errorf("probe OTP: %v", err)
+		return
+	}
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		signed int
+	)
+	for i := range 2 * len(apis) {
+		api := apis[i%len(apis)]
+		wg.Go(func() {
+			res, err := api.Sign(ctx, roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: u.PIN, OTP: code, Hashes: hashes, RequestID: bench.RequestID()})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				pr.refused[roamsign.KindOf(err).Code()]++
+				return
+			}
+			if cerr := bench.CheckRaw(res, hashes); cerr != nil {
+				b.Errorf("probe signatures: %v", cerr)
+			}
+			signed++
+		})
+	}
+	wg.Wait()
+	pr.approvals++
+	if signed == 1 {
+		pr.signedOnce++
 	}
 }
