@@ -4,7 +4,7 @@ GO      ?= go
 PKGS    ?= ./...
 TIMEOUT ?= 60m
 
-.PHONY: all deps test vet fmt-check build nocgo serve fuzz bench quickstart
+.PHONY: all deps test vet fmt-check build nocgo serve fuzz bench soak quickstart
 
 all: build
 
@@ -45,3 +45,7 @@ quickstart:
 ## bench: benchmarks with their raw baselines
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+## soak: the example server under load for SOAK_TIME (default 10m) on SoftHSM2 + PostgreSQL, memory sampled every minute
+soak: deps
+	./scripts/soak.sh
