@@ -10,6 +10,8 @@
 # FUZZNICE=19 runs the fuzzers at that niceness, so other work keeps the CPU.
 # A target that fails leaves its crasher in <package>/testdata/fuzz/<target>/;
 # commit it as a regression case. The script exits non-zero if any target failed.
+# Do not suspend the fuzzers (SIGSTOP): the coordinator then reports its
+# stopped workers as hung, with a "failing input" that is not one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzztime="${FUZZTIME:-20s}"
@@ -44,6 +46,11 @@ run_one() {
 	if "${nice[@]}" go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" \
 		-fuzzminimizetime=200x "${parallel[@]}" "$pkg" >"$log" 2>&1; then
 		echo "ok" >>"$log.result"
+	elif ! grep -q 'Failing input written' "$log" && grep -qx '    context deadline exceeded' "$log"; then
+		# Go 1.26's fuzz coordinator can report its own -fuzztime deadline
+		# as a failure, without an input (golang/go#75804, fixed in Go
+		# 1.27): the target ran its full time and nothing failed.
+		echo "ok (deadline race, golang/go#75804)" >>"$log.result"
 	else
 		echo "FAIL" >>"$log.result"
 		tail -n 30 "$log"
@@ -71,7 +78,7 @@ for t in "${targets[@]}"; do
 	pkg="$1" name="$2"
 	log="$logdir/${pkg//[.\/]/_}_$name.log"
 	res="$(cat "$log.result" 2>/dev/null || echo missing)"
-	[ "$res" = ok ] || failed=1
+	case "$res" in ok*) ;; *) failed=1 ;; esac
 	line="$(grep -E '^fuzz: elapsed: .*execs: ' "$log" | tail -n 1 || true)"
 	elapsed="$(sed -nE 's/^fuzz: elapsed: ([^,]+),.*/\1/p' <<<"$line")"
 	execs="$(sed -nE 's/.*execs: ([0-9]+).*/\1/p' <<<"$line")"
