@@ -25,6 +25,7 @@ import (
 	"github.com/roamsign/roamsign/bench"
 	"github.com/roamsign/roamsign/internal/apitest"
 	"github.com/roamsign/roamsign/internal/pgtest"
+	"github.com/roamsign/roamsign/internal/proctime"
 	"github.com/roamsign/roamsign/internal/softhsmtest"
 )
 
@@ -288,7 +289,7 @@ func rawRate(tb testing.TB, workers int, dur time.Duration, sign func(w int) err
 	var n atomic.Int64
 	var wg sync.WaitGroup
 	var failed atomic.Value
-	t0, c0 := time.Now(), processCPU()
+	t0, c0 := time.Now(), proctime.CPU()
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func(w int) {
@@ -303,7 +304,7 @@ func rawRate(tb testing.TB, workers int, dur time.Duration, sign func(w int) err
 		}(w)
 	}
 	wg.Wait()
-	el, cpu := time.Since(t0), processCPU()-c0
+	el, cpu := time.Since(t0), proctime.CPU()-c0
 	if err := failed.Load(); err != nil {
 		tb.Fatal(err)
 	}
@@ -415,7 +416,7 @@ func batchRate(b *testing.B, d *deployment, users []bench.User, n int) rate {
 	var wg sync.WaitGroup
 	var failed atomic.Value
 	b.ResetTimer()
-	t0, c0 := time.Now(), processCPU()
+	t0, c0 := time.Now(), proctime.CPU()
 	for _, u := range users {
 		wg.Go(func() {
 			first := true
@@ -437,7 +438,7 @@ func batchRate(b *testing.B, d *deployment, users []bench.User, n int) rate {
 		})
 	}
 	wg.Wait()
-	el, cpu := time.Since(t0), processCPU()-c0
+	el, cpu := time.Since(t0), proctime.CPU()-c0
 	b.StopTimer()
 	if err := failed.Load(); err != nil {
 		b.Fatal(err)

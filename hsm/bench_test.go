@@ -14,6 +14,7 @@ import (
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/hsm"
+	"github.com/roamsign/roamsign/internal/proctime"
 )
 
 // runSplit runs n operations over g goroutines, each with its own state
@@ -63,12 +64,12 @@ func runPaired(b *testing.B, g int, raw, store func(int) error) {
 			phases[0], phases[1] = phases[1], phases[0]
 		}
 		for _, ph := range phases {
-			start, cpu := time.Now(), processCPU()
+			start, cpu := time.Now(), proctime.CPU()
 			if err := splitN(n, g, ph.op); err != nil {
 				b.Fatal(err)
 			}
 			*ph.t += time.Since(start)
-			*ph.c += processCPU() - cpu
+			*ph.c += proctime.CPU() - cpu
 		}
 		done += n
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roamsign/roamsign/internal/proctime"
 	"github.com/roamsign/roamsign/signer"
 )
 
@@ -16,10 +17,10 @@ import (
 type meter struct{ wall, cpu time.Duration }
 
 func (m *meter) run(f func()) {
-	w, c := time.Now(), cpuTime()
+	w, c := time.Now(), proctime.CPU()
 	f()
 	m.wall += time.Since(w)
-	m.cpu += cpuTime() - c
+	m.cpu += proctime.CPU() - c
 }
 
 // report writes the rate of each meter in signatures per second (wall

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/internal/proctime"
 	"github.com/roamsign/roamsign/signer/cms"
 )
 
@@ -17,12 +18,12 @@ import (
 type meter struct{ wall, cpu time.Duration }
 
 func (m *meter) run(b *testing.B, f func() error) {
-	w, c := time.Now(), cpuTime()
+	w, c := time.Now(), proctime.CPU()
 	if err := f(); err != nil {
 		b.Fatal(err)
 	}
 	m.wall += time.Since(w)
-	m.cpu += cpuTime() - c
+	m.cpu += proctime.CPU() - c
 }
 
 // report writes the time per signature of each meter and the rate ratios

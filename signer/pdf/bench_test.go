@@ -20,6 +20,7 @@ import (
 	"github.com/digitorus/pdf"
 	"github.com/digitorus/pdfsign/sign"
 	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
+	"github.com/roamsign/roamsign/internal/proctime"
 )
 
 // fixedSigner returns a precomputed signature value, so that a benchmark
@@ -174,7 +175,7 @@ func BenchmarkSign10M(b *testing.B) {
 		var ms0, ms1 runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&ms0)
-		cpu0 := cpuTime()
+		cpu0 := proctime.CPU()
 		peak := peakHeap(func() {
 			for b.Loop() {
 				if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -186,7 +187,7 @@ func BenchmarkSign10M(b *testing.B) {
 		runtime.ReadMemStats(&ms1)
 		b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/float64(b.N)/float64(size), "alloc/size")
 		b.ReportMetric(float64(peak-ms0.HeapAlloc)/float64(size), "peakheap/size")
-		b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+		b.ReportMetric(float64((proctime.CPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 	b.Run("roamsign", func(b *testing.B) {
 		run(b, func(f *os.File) {
@@ -258,8 +259,8 @@ func peakHeap(fn func()) uint64 {
 // reportCPU reports the process CPU time per iteration ("cpu-ns/op") when
 // the returned function runs at the end of the benchmark.
 func reportCPU(b *testing.B) func() {
-	start := cpuTime()
+	start := proctime.CPU()
 	return func() {
-		b.ReportMetric(float64((cpuTime()-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
+		b.ReportMetric(float64((proctime.CPU()-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 }

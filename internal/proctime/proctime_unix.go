@@ -1,13 +1,13 @@
-package pdf
+//go:build unix
+
+package proctime
 
 import (
 	"syscall"
 	"time"
 )
 
-// cpuTime returns the CPU time (user + system) the process has used. Under
-// a loaded machine it is a steadier cost measure than wall time.
-func cpuTime() time.Duration {
+func cpu() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0

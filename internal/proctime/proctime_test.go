@@ -1,0 +1,28 @@
+package proctime_test
+
+import (
+	"crypto/sha256"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/roamsign/roamsign/internal/proctime"
+)
+
+// TestCPUGrowsWithWork burns CPU for a while and expects the process CPU
+// time to grow by a comparable amount.
+func TestCPUGrowsWithWork(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" || runtime.GOOS == "js" || runtime.GOOS == "wasip1" {
+		t.Skip("process CPU time is not reported on " + runtime.GOOS)
+	}
+	c0 := proctime.CPU()
+	t0 := time.Now()
+	buf := make([]byte, 1<<16)
+	for time.Since(t0) < 200*time.Millisecond {
+		s := sha256.Sum256(buf)
+		buf[0] = s[0]
+	}
+	if d := proctime.CPU() - c0; d < 50*time.Millisecond {
+		t.Fatalf("CPU time grew by %v over 200 ms of hashing", d)
+	}
+}
