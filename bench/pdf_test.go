@@ -66,18 +66,9 @@ func BenchmarkPDF(b *testing.B) {
 		for _, n := range pdfBatches {
 			docs := pdfDocs(n)
 			b.Run(fmt.Sprintf("roamsign/%s/docs=%d", a.name, n), func(b *testing.B) {
-				checked := false
-				t0 := time.Now()
-				for b.Loop() {
-					out := pdfFlow(b, d, u, chain, docs)
-					if !checked {
-						checkPDFs(b, d, out)
-						checked = true
-					}
-				}
-				rate := float64(b.N*len(docs)) / time.Since(t0).Seconds()
-				b.ReportMetric(rate, "docs/s")
-				record(fmt.Sprintf("pdf/roamsign/%s/docs=%d docs/s", a.name, n), rate)
+				docRate(b, d, fmt.Sprintf("pdf/roamsign/%s/docs=%d docs/s", a.name, n), len(docs), func() [][]byte {
+					return pdfFlow(b, d, u, chain, docs)
+				})
 			})
 		}
 
@@ -95,44 +86,38 @@ func BenchmarkPDF(b *testing.B) {
 		for _, n := range pdfBatches {
 			docs := pdfDocs(n)
 			b.Run(fmt.Sprintf("pdfsign-local/%s/docs=%d", a.name, n), func(b *testing.B) {
-				checked := false
-				t0 := time.Now()
-				for b.Loop() {
+				docRate(b, d, fmt.Sprintf("pdf/pdfsign-local/%s/docs=%d docs/s", a.name, n), len(docs), func() [][]byte {
 					out := make([][]byte, len(docs))
-					var wg sync.WaitGroup
-					var failed atomic.Value
-					next := atomic.Int64{}
-					for range d.keys.Sessions() {
-						wg.Go(func() {
-							for {
-								i := int(next.Add(1) - 1)
-								if i >= len(docs) {
-									return
-								}
-								var buf bytes.Buffer
-								if err := pdfsignOne(docs[i], &buf, key, local); err != nil {
-									failed.Store(err)
-									return
-								}
-								out[i] = buf.Bytes()
-							}
-						})
-					}
-					wg.Wait()
-					if err := failed.Load(); err != nil {
-						b.Fatal(err)
-					}
-					if !checked {
-						checkPDFs(b, d, out)
-						checked = true
-					}
-				}
-				rate := float64(b.N*len(docs)) / time.Since(t0).Seconds()
-				b.ReportMetric(rate, "docs/s")
-				record(fmt.Sprintf("pdf/pdfsign-local/%s/docs=%d docs/s", a.name, n), rate)
+					eachDoc(b, len(docs), d.keys.Sessions(), func(i int) error {
+						var buf bytes.Buffer
+						if err := pdfsignOne(docs[i], &buf, key, local); err != nil {
+							return err
+						}
+						out[i] = buf.Bytes()
+						return nil
+					})
+					return out
+				})
 			})
 		}
 	}
+}
+
+// docRate runs batch b.N times, checks the documents of the first batch,
+// and reports and records documents per second under name.
+func docRate(b *testing.B, d *deployment, name string, perBatch int, batch func() [][]byte) {
+	checked := false
+	t0 := time.Now()
+	for b.Loop() {
+		out := batch()
+		if !checked {
+			checkPDFs(b, d, out)
+			checked = true
+		}
+	}
+	rate := float64(b.N*perBatch) / time.Since(t0).Seconds()
+	b.ReportMetric(rate, "docs/s")
+	record(name, rate)
 }
 
 // pdfFlow signs docs as one batch through the host flow and returns the
@@ -142,7 +127,7 @@ func pdfFlow(b *testing.B, d *deployment, u bench.User, chain []*x509.Certificat
 	ctx := context.Background()
 	preps := make([]*pdf.Prepared, len(docs))
 	hashes := make([]roamsign.Hash, len(docs))
-	eachDoc(b, len(docs), func(i int) error {
+	eachDoc(b, len(docs), runtime.GOMAXPROCS(0), func(i int) error {
 		p, err := pdf.Prepare(ctx, bytes.NewReader(docs[i]), int64(len(docs[i])), chain, pdf.Options{Reason: "bench"})
 		if err != nil {
 			return err
@@ -156,7 +141,7 @@ func pdfFlow(b *testing.B, d *deployment, u bench.User, chain []*x509.Certificat
 		b.Fatal(err)
 	}
 	out := make([][]byte, len(docs))
-	eachDoc(b, len(docs), func(i int) error {
+	eachDoc(b, len(docs), runtime.GOMAXPROCS(0), func(i int) error {
 		var buf bytes.Buffer
 		if err := preps[i].Complete(ctx, res.Items[i].Signature, &buf); err != nil {
 			return err
@@ -167,13 +152,13 @@ func pdfFlow(b *testing.B, d *deployment, u bench.User, chain []*x509.Certificat
 	return out
 }
 
-// eachDoc runs fn(0..n-1) on GOMAXPROCS goroutines and fails b on the
-// first error.
-func eachDoc(b *testing.B, n int, fn func(i int) error) {
+// eachDoc runs fn(0..n-1) on workers goroutines and fails b on the first
+// error.
+func eachDoc(b *testing.B, n, workers int, fn func(i int) error) {
 	var next atomic.Int64
 	var failed atomic.Value
 	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
+	for range workers {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1) - 1)
