@@ -74,6 +74,19 @@
 // characters, no single repeated character, no ascending or descending
 // run, not a common PIN, not the user id or 6 consecutive digits of it.
 //
+// Every signature is verified against the user's certificate before the
+// transaction is committed and anything is returned (FormSigner.CheckBatch).
+// For RSA this stops a faulty CRT computation in the key store from
+// leaking the private key through a returned signature; for every key type
+// it stops a signature by the wrong key (a key store that resolved the
+// key to another object after a fault or re-initialisation) or a corrupted
+// value from reaching the host. It is never skipped. Its price is one
+// public-key operation per signature: a few percent of an RSA-2048 HSM
+// signature, but for P-256 about half the CPU of a SoftHSM2 signature, which
+// shows in benchmarks where the HSM and the service share the same cores
+// (docs/performance.md); with a hardware HSM the check runs on the
+// server's own CPUs beside the HSM's work.
+//
 // # Limitations
 //
 // Rate limiting of OTP issuance and the per-challenge try limit are the
