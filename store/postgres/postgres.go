@@ -130,8 +130,34 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return roamsign.Wrap(roamsign.ErrInternal, op, err, "reading migrations")
 	}
-	// Concurrent CREATE TABLE IF NOT EXISTS may collide in the catalog; the
-	// retry in tx absorbs that (unique violation on pg_type).
+	// Concurrent first-time CREATE TABLE IF NOT EXISTS may collide in the
+	// catalog (duplicate type or table, or a unique violation on pg_type):
+	// the loser retries and then finds the table. After the table exists
+	// the schema_version row lock serialises everything else.
+	for attempt := 1; ; attempt++ {
+		err := s.migrateOnce(ctx, op, names)
+		if err == nil || attempt == 5 || !catalogCollision(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return roamsign.Wrap(roamsign.ErrUnavailable, op, ctx.Err(), "migration cancelled")
+		case <-time.After(time.Duration(attempt) * 20 * time.Millisecond):
+		}
+	}
+}
+
+// catalogCollision reports the errors two transactions creating the same
+// table at once can get.
+func catalogCollision(err error) bool {
+	switch pgCode(err) {
+	case "42710", "42P07", "23505":
+		return true
+	}
+	return false
+}
+
+func (s *Store) migrateOnce(ctx context.Context, op string, names []string) error {
 	return s.tx(ctx, op, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)`); err != nil {
 			return err

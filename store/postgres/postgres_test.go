@@ -53,8 +53,9 @@ func TestReplicas(t *testing.T) {
 // Replicas starting together on an empty database migrate it once.
 func TestConcurrentMigrate(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
-	errs := make(chan error, 4)
-	for range 4 {
+	const openers = 8
+	errs := make(chan error, openers)
+	for range openers {
 		go func() {
 			s, err := Open(context.Background(), dsn, Options{MaxConns: 2})
 			if err == nil {
@@ -63,7 +64,7 @@ func TestConcurrentMigrate(t *testing.T) {
 			errs <- err
 		}()
 	}
-	for range 4 {
+	for range openers {
 		if err := <-errs; err != nil {
 			t.Fatalf("concurrent Open: %v", err)
 		}
