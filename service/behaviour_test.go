@@ -172,10 +172,17 @@ func TestPINLimitAcrossReplicas(t *testing.T) {
 	u := e.Enrol(t, apitest.HostA)
 	hs := apitest.Hashes(1)
 	const n = 12
+	// Every challenge is issued before any wrong PIN is tried: once the
+	// user is locked, RequestOTP refuses.
+	chs := make([]*roamsign.OTPResponse, n)
+	otps := make([]roamsign.Secret, n)
+	for i := range chs {
+		chs[i], otps[i] = e.Challenge(t, apitest.HostA, u.ID, hs)
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for i := 0; i < n; i++ {
-		ch, otp := e.Challenge(t, apitest.HostA, u.ID, hs)
+		ch, otp := chs[i], otps[i]
 		api := roamsign.API(d.Service)
 		if i%2 == 1 {
 			api = replica
