@@ -134,17 +134,28 @@ func (s *Store) migrate(ctx context.Context) error {
 	// catalog (duplicate type or table, or a unique violation on pg_type):
 	// the loser retries and then finds the table. After the table exists
 	// the schema_version row lock serialises everything else.
-	for attempt := 1; ; attempt++ {
-		err := s.migrateOnce(ctx, op, names)
-		if err == nil || attempt == 5 || !catalogCollision(err) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return roamsign.Wrap(roamsign.ErrUnavailable, op, ctx.Err(), "migration cancelled")
-		case <-time.After(time.Duration(attempt) * 20 * time.Millisecond):
-		}
+	begin := func() error {
+		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)`); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO schema_version (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING`); err != nil {
+				return err
+			}
+			var v int
+			if err := tx.QueryRow(ctx, `SELECT version FROM schema_version WHERE id = 1 FOR UPDATE`).Scan(&v); err != nil {
+				return err
+			}
+			return c.Apply(migrations, names, v, func(body string) error {
+				_, err := tx.Exec(ctx, body)
+				return err
+			}, func(v int) error {
+				_, err := tx.Exec(ctx, `UPDATE schema_version SET version = $1 WHERE id = 1`, v)
+				return err
+			})
+		})
 	}
+	return s.retry(ctx, op, begin, func(_ int, err error) bool { return retryable(err) || catalogCollision(err) })
 }
 
 // catalogCollision reports the errors two transactions creating the same
@@ -157,28 +168,6 @@ func catalogCollision(err error) bool {
 	return false
 }
 
-func (s *Store) migrateOnce(ctx context.Context, op string, names []string) error {
-	return s.tx(ctx, op, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)`); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO schema_version (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING`); err != nil {
-			return err
-		}
-		var v int
-		if err := tx.QueryRow(ctx, `SELECT version FROM schema_version WHERE id = 1 FOR UPDATE`).Scan(&v); err != nil {
-			return err
-		}
-		return c.Apply(migrations, names, v, func(body string) error {
-			_, err := tx.Exec(ctx, body)
-			return err
-		}, func(v int) error {
-			_, err := tx.Exec(ctx, `UPDATE schema_version SET version = $1 WHERE id = 1`, v)
-			return err
-		})
-	})
-}
-
 func pgCode(err error) string {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
@@ -187,8 +176,7 @@ func pgCode(err error) string {
 	return ""
 }
 
-// retryable reports serialization failures, deadlocks and the catalog
-// collisions of concurrent first-time migrations.
+// retryable reports serialization failures and deadlocks.
 func retryable(err error) bool {
 	switch pgCode(err) {
 	case "40001", "40P01":
@@ -236,9 +224,7 @@ func (s *Store) open(op string) error {
 // tx runs fn in a transaction, retrying after serialization failures and
 // deadlocks with jittered backoff. fn may run more than once.
 func (s *Store) tx(ctx context.Context, op string, fn func(pgx.Tx) error) error {
-	return s.retry(ctx, op, func() error { return pgx.BeginFunc(ctx, s.pool, fn) }, func(attempt int, err error) bool {
-		return retryable(err) || (attempt == 0 && pgCode(err) == "23505" && op == "postgres.Open")
-	})
+	return s.retry(ctx, op, func() error { return pgx.BeginFunc(ctx, s.pool, fn) }, func(_ int, err error) bool { return retryable(err) })
 }
 
 // inTx is [Store.tx] for the shared audit-appending wrappers.
