@@ -63,9 +63,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 for tool in go make setsid python3; do
 	command -v "$tool" >/dev/null || fail "$tool not found; install the prerequisites (README: Go 1.26, make deps)"
@@ -83,16 +82,10 @@ ROAMSIGN_DATA_DIR="$data" ROAMSIGN_LISTEN="$listen" ROAMSIGN_OPS_LISTEN="$ops" \
 server_pid=$!
 
 # 2. Readiness.
-ready=""
-for _ in $(seq 1 240); do
-	kill -0 "$server_pid" 2>/dev/null || fail "the server exited before it was ready"
-	if code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$ops/readyz" 2>/dev/null)" && [ "$code" = 200 ]; then
-		ready=1
-		break
-	fi
-	sleep 0.5
-done
-[ -n "$ready" ] || fail "/readyz not ready within 120 s"
+rc=0
+wait_ready "$server_pid" "http://$ops/readyz" 120 || rc=$?
+[ "$rc" -ne 2 ] || fail "the server exited before it was ready"
+[ "$rc" -eq 0 ] || fail "/readyz not ready within 120 s"
 say "ready: http://$ops/readyz"
 
 # The server prints the demo signers with their PINs; use the first one, as

@@ -14,6 +14,8 @@
 # the end. Needs softhsm2 and /usr/lib/postgresql/15/bin (make deps).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 soak_time="${SOAK_TIME:-10m}"
 sample="${SOAK_SAMPLE:-60}"
@@ -44,10 +46,6 @@ as_pg() {
 	else
 		"$@"
 	fi
-}
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
 serve_flags=()
@@ -93,11 +91,7 @@ data="$work/data"
 	-rate-per-user -1 -rate-per-host -1 -log-level warn "${serve_flags[@]}" >"$work/server.log" 2>&1 &
 server=$!
 pids+=("$server")
-for _ in $(seq 1 300); do
-	if curl -fsS "http://127.0.0.1:$ops/readyz" >/dev/null 2>&1; then break; fi
-	sleep 0.2
-done
-curl -fsS "http://127.0.0.1:$ops/readyz" >/dev/null || { cat "$work/server.log"; exit 1; }
+wait_ready "$server" "http://127.0.0.1:$ops/readyz" 60 || { cat "$work/server.log"; exit 1; }
 
 rss() { awk '/^VmRSS/ {printf "%.0f", $2/1024}' "/proc/$server/status"; }
 hwm() { awk '/^VmHWM/ {printf "%.0f", $2/1024}' "/proc/$server/status"; }
