@@ -284,30 +284,30 @@ func (u *URI) String() string { return u.encode(false) }
 
 func (u *URI) encode(withPIN bool) string {
 	var path, query []string
-	add := func(list *[]string, name, v string) {
-		if v != "" {
-			raw := pathRaw
-			if list == &query {
-				raw = queryRaw
+	// adder appends name=v (if v is set) to list, encoded for its part.
+	adder := func(list *[]string, raw string) func(name, v string) {
+		return func(name, v string) {
+			if v != "" {
+				*list = append(*list, name+"="+pctEncode(v, raw))
 			}
-			*list = append(*list, name+"="+pctEncode(v, raw))
 		}
 	}
-	add(&path, "token", u.Token)
-	add(&path, "manufacturer", u.Manufacturer)
-	add(&path, "serial", u.Serial)
-	add(&path, "model", u.Model)
+	addPath, addQuery := adder(&path, pathRaw), adder(&query, queryRaw)
+	addPath("token", u.Token)
+	addPath("manufacturer", u.Manufacturer)
+	addPath("serial", u.Serial)
+	addPath("model", u.Model)
 	if u.HasSlotID {
 		path = append(path, "slot-id="+strconv.FormatUint(uint64(u.SlotID), 10))
 	}
-	add(&path, "object", u.Object)
-	add(&path, "id", string(u.ID))
-	add(&path, "type", u.Type)
-	add(&query, "module-path", u.ModulePath)
-	add(&query, "pin-source", u.PINSource)
+	addPath("object", u.Object)
+	addPath("id", string(u.ID))
+	addPath("type", u.Type)
+	addQuery("module-path", u.ModulePath)
+	addQuery("pin-source", u.PINSource)
 	if u.PINValue != "" {
 		if withPIN {
-			add(&query, "pin-value", u.PINValue)
+			addQuery("pin-value", u.PINValue)
 		} else {
 			query = append(query, "pin-value=%5Bredacted%5D")
 		}
