@@ -76,13 +76,16 @@ func (c *Cache) Resolve(ctx context.Context, user roamsign.UserID, host roamsign
 		return nil, err
 	}
 	key := string(user) + "\x00" + string(host)
-	c.mu.Lock()
-	e, ok := c.entries[key]
-	c.mu.Unlock()
-	if ok && c.cfg.Now().Before(e.expires) {
+	if e, ok := c.fresh(key); ok {
 		return e.a.clone(), e.err
 	}
 	ch := c.g.DoChan(key, func() (any, error) {
+		// A flight that finished between the check above and this one
+		// has already stored its answer: use it rather than asking the
+		// directory a second time.
+		if e, ok := c.fresh(key); ok {
+			return e.a, e.err
+		}
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.LookupTimeout)
 		defer cancel()
 		a, err := c.next.Resolve(lctx, user, host)
@@ -116,6 +119,14 @@ func (c *Cache) Forget(user roamsign.UserID) {
 			delete(c.entries, k)
 		}
 	}
+}
+
+// fresh returns the entry for key if it has not expired.
+func (c *Cache) fresh(key string) (cacheEntry, bool) {
+	c.mu.Lock()
+	e, ok := c.entries[key]
+	c.mu.Unlock()
+	return e, ok && c.cfg.Now().Before(e.expires)
 }
 
 func (c *Cache) put(key string, e cacheEntry) {
