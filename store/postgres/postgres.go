@@ -134,28 +134,26 @@ func (s *Store) migrate(ctx context.Context) error {
 	// catalog (duplicate type or table, or a unique violation on pg_type):
 	// the loser retries and then finds the table. After the table exists
 	// the schema_version row lock serialises everything else.
-	begin := func() error {
-		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)`); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO schema_version (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING`); err != nil {
-				return err
-			}
-			var v int
-			if err := tx.QueryRow(ctx, `SELECT version FROM schema_version WHERE id = 1 FOR UPDATE`).Scan(&v); err != nil {
-				return err
-			}
-			return c.Apply(migrations, names, v, func(body string) error {
-				_, err := tx.Exec(ctx, body)
-				return err
-			}, func(v int) error {
-				_, err := tx.Exec(ctx, `UPDATE schema_version SET version = $1 WHERE id = 1`, v)
-				return err
-			})
+	again := func(err error) bool { return retryable(err) || catalogCollision(err) }
+	return s.txRetrying(ctx, op, again, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO schema_version (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING`); err != nil {
+			return err
+		}
+		var v int
+		if err := tx.QueryRow(ctx, `SELECT version FROM schema_version WHERE id = 1 FOR UPDATE`).Scan(&v); err != nil {
+			return err
+		}
+		return c.Apply(migrations, names, v, func(body string) error {
+			_, err := tx.Exec(ctx, body)
+			return err
+		}, func(v int) error {
+			_, err := tx.Exec(ctx, `UPDATE schema_version SET version = $1 WHERE id = 1`, v)
+			return err
 		})
-	}
-	return s.retry(ctx, op, begin, func(_ int, err error) bool { return retryable(err) || catalogCollision(err) })
+	})
 }
 
 // catalogCollision reports the errors two transactions creating the same
@@ -224,7 +222,12 @@ func (s *Store) open(op string) error {
 // tx runs fn in a transaction, retrying after serialization failures and
 // deadlocks with jittered backoff. fn may run more than once.
 func (s *Store) tx(ctx context.Context, op string, fn func(pgx.Tx) error) error {
-	return s.retry(ctx, op, func() error { return pgx.BeginFunc(ctx, s.pool, fn) }, func(_ int, err error) bool { return retryable(err) })
+	return s.txRetrying(ctx, op, retryable, fn)
+}
+
+// txRetrying is [Store.tx] retrying after the errors again accepts.
+func (s *Store) txRetrying(ctx context.Context, op string, again func(error) bool, fn func(pgx.Tx) error) error {
+	return s.retry(ctx, op, func() error { return pgx.BeginFunc(ctx, s.pool, fn) }, again)
 }
 
 // inTx is [Store.tx] for the shared audit-appending wrappers.
@@ -242,20 +245,20 @@ type dbtx interface {
 // the pool (autocommit: one round trip per statement instead of BEGIN …
 // COMMIT), retrying after serialization failures like [Store.tx].
 func (s *Store) one(ctx context.Context, op string, fn func(dbtx) error) error {
-	return s.retry(ctx, op, func() error { return fn(s.pool) }, func(_ int, err error) bool { return retryable(err) })
+	return s.retry(ctx, op, func() error { return fn(s.pool) }, retryable)
 }
 
 // retry runs try until it succeeds, fails with an error again rejects, or
 // s.maxRetries retries are spent, waiting a jittered backoff (doubling up
 // to 200 ms) between attempts.
-func (s *Store) retry(ctx context.Context, op string, try func() error, again func(attempt int, err error) bool) error {
+func (s *Store) retry(ctx context.Context, op string, try func() error, again func(error) bool) error {
 	if err := s.open(op); err != nil {
 		return err
 	}
 	backoff := 2 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		err := try()
-		if err == nil || !again(attempt, err) || attempt >= s.maxRetries {
+		if err == nil || !again(err) || attempt >= s.maxRetries {
 			return classify(op, err)
 		}
 		select {
