@@ -9,8 +9,6 @@ import (
 	"io"
 	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/bench"
 	"github.com/roamsign/roamsign/hsm"
+	"github.com/roamsign/roamsign/internal/parallel"
 	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
 	"github.com/roamsign/roamsign/internal/testpki"
 	"github.com/roamsign/roamsign/signer/pdf"
@@ -151,25 +150,7 @@ func pdfFlow(b *testing.B, d *deployment, u bench.User, chain []*x509.Certificat
 // eachDoc runs fn(0..n-1) on workers goroutines and fails b on the first
 // error.
 func eachDoc(b *testing.B, n, workers int, fn func(i int) error) {
-	var next atomic.Int64
-	var failed atomic.Value
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				if err := fn(i); err != nil {
-					failed.Store(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if err := failed.Load(); err != nil {
+	if err := parallel.Each(context.Background(), workers, n, fn); err != nil {
 		b.Fatal(err)
 	}
 }

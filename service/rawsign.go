@@ -10,9 +10,9 @@ import (
 	"crypto/x509"
 	"fmt"
 	"runtime"
-	"sync"
 
 	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/internal/parallel"
 )
 
 // RawSigner is the [FormSigner] of [roamsign.FormRaw]: a bare signature
@@ -32,8 +32,12 @@ func (r RawSigner) SignBatch(ctx context.Context, key crypto.Signer, chain []*x5
 	if err != nil {
 		return nil, "", err
 	}
+	workers := r.Workers
+	if workers <= 0 {
+		workers = 4
+	}
 	sigs := make([][]byte, len(hashes))
-	err = parallel(ctx, r.Workers, len(hashes), func(i int) error {
+	err = parallel.Each(ctx, workers, len(hashes), func(i int) error {
 		h := hashes[i]
 		sig, err := key.Sign(rand.Reader, h.Value, h.Algorithm.CryptoHash())
 		if err != nil {
@@ -58,7 +62,7 @@ func (RawSigner) CheckBatch(ctx context.Context, chain []*x509.Certificate, hash
 		return roamsign.E(roamsign.ErrInvalidSignature, op, "%d signatures for %d hashes", len(sigs), len(hashes))
 	}
 	pub := chain[0].PublicKey
-	return parallel(ctx, runtime.GOMAXPROCS(0), len(hashes), func(i int) error {
+	return parallel.Each(ctx, runtime.GOMAXPROCS(0), len(hashes), func(i int) error {
 		if err := verifyRaw(pub, hashes[i], sigs[i]); err != nil {
 			return roamsign.Wrap(roamsign.ErrInvalidSignature, op, err, fmt.Sprintf("signature %d does not verify", i))
 		}
@@ -101,57 +105,4 @@ func rawAlgName(pub crypto.PublicKey, hashes []roamsign.Hash) (string, error) {
 		return alg.String() + "-RSA-PKCS1v15", nil
 	}
 	return "ECDSA-" + alg.String(), nil
-}
-
-// parallel runs fn(0..n-1) on at most workers goroutines and returns the
-// first error. It stops handing out work after an error or when ctx ends.
-func parallel(ctx context.Context, workers, n int, fn func(i int) error) error {
-	if workers <= 0 {
-		workers = 4
-	}
-	if workers > n {
-		workers = n
-	}
-	var (
-		mu    sync.Mutex
-		next  int
-		first error
-		wg    sync.WaitGroup
-	)
-	take := func() (int, bool) {
-		mu.Lock()
-		defer mu.Unlock()
-		if first != nil || next >= n {
-			return 0, false
-		}
-		if err := ctx.Err(); err != nil {
-			first = roamsign.Wrap(roamsign.ErrUnavailable, "service.parallel", err, "cancelled")
-			return 0, false
-		}
-		i := next
-		next++
-		return i, true
-	}
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i, ok := take()
-				if !ok {
-					return
-				}
-				if err := fn(i); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return first
 }

@@ -11,13 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"sync"
-	"sync/atomic"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/internal/parallel"
 	"github.com/roamsign/roamsign/service"
 	"github.com/roamsign/roamsign/signer/cms"
 )
@@ -49,32 +48,21 @@ func (c CMS) SignBatch(ctx context.Context, key crypto.Signer, chain []*x509.Cer
 			workers = runtime.GOMAXPROCS(0)
 		}
 	}
-	workers = min(workers, len(hashes))
 	out := make([][]byte, len(hashes))
-	errs := make([]error, len(hashes))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(hashes) || ctx.Err() != nil {
-					return
-				}
-				opts := c.Options
-				opts.Hash, opts.CallerVerifies = hashes[i].Algorithm, true
-				out[i], errs[i] = cms.SignDigest(ctx, key, hashes[i].Value, chain, opts)
-			}
-		})
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, "", roamsign.Wrap(roamsign.ErrUnavailable, op, err, "batch cancelled")
-	}
-	for i, err := range errs {
-		if err != nil {
-			return nil, "", roamsign.Wrap(roamsign.KindOf(err), op, err, fmt.Sprintf("item %d", i))
+	err := parallel.Each(ctx, workers, len(hashes), func(i int) error {
+		opts := c.Options
+		opts.Hash, opts.CallerVerifies = hashes[i].Algorithm, true
+		var err error
+		if out[i], err = cms.SignDigest(ctx, key, hashes[i].Value, chain, opts); err != nil {
+			return roamsign.Wrap(roamsign.KindOf(err), op, err, fmt.Sprintf("item %d", i))
 		}
+		return nil
+	})
+	if cerr := ctx.Err(); cerr != nil {
+		return nil, "", roamsign.Wrap(roamsign.ErrUnavailable, op, cerr, "batch cancelled")
+	}
+	if err != nil {
+		return nil, "", err
 	}
 	return out, "CMS/" + algName(key.Public(), hashes), nil
 }
