@@ -1,0 +1,7 @@
+//go:build !linux
+
+package proctime
+
+import "time"
+
+func thread() time.Duration { return 0 }
