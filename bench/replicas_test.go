@@ -55,40 +55,10 @@ func TestTwoServersOnePostgres(t *testing.T) {
 
 	// One approval, sent to both replicas by 16 callers at once with
 	// different request ids: exactly one signature set.
-	hashes = bench.RandomHashes(3)
-	ch, err = apiA.RequestOTP(ctx, roamsign.OTPRequest{User: user.ID, Hashes: hashes, DataHeader: "replica test 2"})
+	signed, kinds, err := approveEverywhere(t, ctx, []roamsign.API{apiA, apiB}, mailA, user, 8, bench.RandomHashes(3), "replica test 2")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code, err = mailA.OTP(ctx, user.ID, ch); err != nil {
-		t.Fatal(err)
-	}
-	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		signed int
-		kinds  = map[string]int{}
-	)
-	for i := range 16 {
-		api := apiA
-		if i%2 == 1 {
-			api = apiB
-		}
-		wg.Go(func() {
-			res, err := api.Sign(ctx, roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: user.PIN, OTP: code, Hashes: hashes, RequestID: bench.RequestID()})
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				kinds[roamsign.KindOf(err).Code()]++
-				return
-			}
-			if cerr := bench.CheckRaw(res, hashes); cerr != nil {
-				t.Errorf("returned signatures: %v", cerr)
-			}
-			signed++
-		})
-	}
-	wg.Wait()
 	if signed != 1 {
 		t.Fatalf("%d signature sets for one approval across two replicas (errors %v)", signed, kinds)
 	}
@@ -209,44 +179,57 @@ type probeResult struct {
 	refused               map[string]int
 }
 
-// probeOnce issues one challenge on the first replica and sends its
-// approval to every replica at once, twice each, with distinct request ids.
+// probeOnce sends one approval to every replica at once, twice each, and
+// counts whether it signed exactly once.
 func probeOnce(b *testing.B, ctx context.Context, apis []roamsign.API, mail *bench.Mailbox, u bench.User, pr *probeResult) {
-	hashes := bench.RandomHashes(2)
-	ch, err := apis[0].RequestOTP(ctx, roamsign.OTPRequest{User: u.ID, Hashes: hashes, DataHeader: "replica probe"})
+	signed, refused, err := approveEverywhere(b, ctx, apis, mail, u, 2, bench.RandomHashes(2), "replica probe")
 	if err != nil {
-		b.Errorf("probe RequestOTP: %v", err)
+		b.Errorf("probe: %v", err)
 		return
+	}
+	for k, n := range refused {
+		pr.refused[k] += n
+	}
+	pr.approvals++
+	if signed == 1 {
+		pr.signedOnce++
+	}
+}
+
+// approveEverywhere issues one challenge for hashes on the first API and
+// sends its approval to every API at once, perAPI times each, with
+// distinct request ids. It returns how many calls signed (their signatures
+// are checked) and the error kinds of the calls that were refused.
+func approveEverywhere(tb testing.TB, ctx context.Context, apis []roamsign.API, mail *bench.Mailbox, u bench.User, perAPI int, hashes []roamsign.Hash, header string) (signed int, refused map[string]int, err error) {
+	ch, err := apis[0].RequestOTP(ctx, roamsign.OTPRequest{User: u.ID, Hashes: hashes, DataHeader: header})
+	if err != nil {
+		return 0, nil, fmt.Errorf("RequestOTP: %w", err)
 	}
 	code, err := mail.OTP(ctx, u.ID, ch)
 	if err != nil {
-		b.Errorf("probe OTP: %v", err)
-		return
+		return 0, nil, fmt.Errorf("OTP: %w", err)
 	}
 	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		signed int
+		wg sync.WaitGroup
+		mu sync.Mutex
 	)
-	for i := range 2 * len(apis) {
+	refused = map[string]int{}
+	for i := range perAPI * len(apis) {
 		api := apis[i%len(apis)]
 		wg.Go(func() {
 			res, err := api.Sign(ctx, roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: u.PIN, OTP: code, Hashes: hashes, RequestID: bench.RequestID()})
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				pr.refused[roamsign.KindOf(err).Code()]++
+				refused[roamsign.KindOf(err).Code()]++
 				return
 			}
 			if cerr := bench.CheckRaw(res, hashes); cerr != nil {
-				b.Errorf("probe signatures: %v", cerr)
+				tb.Errorf("returned signatures: %v", cerr)
 			}
 			signed++
 		})
 	}
 	wg.Wait()
-	pr.approvals++
-	if signed == 1 {
-		pr.signedOnce++
-	}
+	return signed, refused, nil
 }
