@@ -1,4 +1,4 @@
-//go:build unix
+//go:build unix && !linux
 
 package proctime
 
@@ -14,3 +14,5 @@ func cpu() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+func thread() time.Duration { return 0 }
