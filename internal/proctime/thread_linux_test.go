@@ -9,24 +9,21 @@ import (
 )
 
 // TestThreadCountsOnlyItsThread expects the thread clock to grow with work
-// on the calling thread and to stay still while the thread sleeps and
+// on the calling thread and to stay still while the thread waits and
 // another goroutine works.
 func TestThreadCountsOnlyItsThread(t *testing.T) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	c0 := proctime.Thread()
-	burn(200 * time.Millisecond)
-	if d := proctime.Thread() - c0; d < 50*time.Millisecond {
-		t.Fatalf("thread CPU time grew by %v over 200 ms of hashing", d)
+	if !burnUntil(proctime.Thread, 50*time.Millisecond, 10*time.Second) {
+		t.Fatal("thread CPU time did not grow by 50 ms within 10 s of hashing")
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		burn(200 * time.Millisecond)
-	}()
 	c1 := proctime.Thread()
-	<-done
+	done := make(chan bool)
+	go func() { done <- burnUntil(proctime.CPU, 200*time.Millisecond, 10*time.Second) }()
+	if !<-done {
+		t.Fatal("process CPU time did not grow by 200 ms within 10 s of hashing")
+	}
 	if d := proctime.Thread() - c1; d > 50*time.Millisecond {
-		t.Fatalf("thread CPU time grew by %v while another goroutine worked", d)
+		t.Fatalf("thread CPU time grew by %v while another goroutine used 200 ms", d)
 	}
 }
