@@ -13,49 +13,39 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/roamsign/roamsign"
 )
 
 func TestErrorKinds(t *testing.T) {
 	seen := map[string]bool{}
 	for _, k := range roamsign.Kinds() {
-		if k.Code() == "" || k.Code() == "unknown" || seen[k.Code()] {
-			t.Fatalf("kind %d has a bad or duplicate code %q", int(k), k.Code())
-		}
+		require.NotContains(t, []string{"", "unknown"}, k.Code(), "kind %d has a bad code", int(k))
+		require.False(t, seen[k.Code()], "kind %d has a duplicate code %q", int(k), k.Code())
 		seen[k.Code()] = true
-		if roamsign.KindFromCode(k.Code()) != k {
-			t.Fatalf("KindFromCode(%q) != %v", k.Code(), k)
-		}
+		require.Equal(t, k, roamsign.KindFromCode(k.Code()))
 		err := fmt.Errorf("outer: %w", roamsign.E(k, "op", "detail %d", 1))
-		if !errors.Is(err, k) {
-			t.Fatalf("errors.Is(%v, %v) = false", err, k)
-		}
-		if roamsign.KindOf(err) != k {
-			t.Fatalf("KindOf = %v, want %v", roamsign.KindOf(err), k)
-		}
+		require.ErrorIs(t, err, k)
+		require.Equal(t, k, roamsign.KindOf(err))
 		for _, other := range roamsign.Kinds() {
-			if other != k && errors.Is(err, other) {
-				t.Fatalf("%v matches %v", k, other)
+			if other != k {
+				require.NotErrorIs(t, err, other, "%v matches %v", k, other)
 			}
 		}
 	}
-	if roamsign.KindOf(nil) != roamsign.KindUnknown || roamsign.KindOf(errors.New("x")) != roamsign.KindUnknown {
-		t.Fatal("KindOf of plain errors must be unknown")
-	}
-	if roamsign.KindOf(fmt.Errorf("w: %w", roamsign.ErrLocked)) != roamsign.ErrLocked {
-		t.Fatal("bare kind not found")
-	}
+	assert.Equal(t, roamsign.KindUnknown, roamsign.KindOf(nil), "KindOf(nil)")
+	assert.Equal(t, roamsign.KindUnknown, roamsign.KindOf(errors.New("x")), "KindOf of a plain error")
+	assert.Equal(t, roamsign.ErrLocked, roamsign.KindOf(fmt.Errorf("w: %w", roamsign.ErrLocked)), "bare kind")
 	cause := errors.New("cause")
 	w := roamsign.Wrap(roamsign.ErrUnavailable, "hsm.Sign", cause, "session lost")
-	if !errors.Is(w, cause) || !errors.Is(w, roamsign.ErrUnavailable) || w.Error() != "hsm.Sign: session lost: cause" {
-		t.Fatalf("Wrap: %v", w)
-	}
-	if roamsign.Wrap(roamsign.ErrInternal, "x", nil, "m") != nil {
-		t.Fatal("Wrap(nil) must be nil")
-	}
-	if roamsign.Kind(999).Code() != "unknown" || roamsign.Kind(-1).Code() != "unknown" {
-		t.Fatal("out-of-range kind")
-	}
+	assert.ErrorIs(t, w, cause)
+	assert.ErrorIs(t, w, roamsign.ErrUnavailable)
+	assert.EqualError(t, w, "hsm.Sign: session lost: cause")
+	assert.NoError(t, roamsign.Wrap(roamsign.ErrInternal, "x", nil, "m"), "Wrap(nil) must be nil")
+	assert.Equal(t, "unknown", roamsign.Kind(999).Code())
+	assert.Equal(t, "unknown", roamsign.Kind(-1).Code())
 }
 
 func TestHashAlgorithms(t *testing.T) {
