@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/roamsign/roamsign"
 )
 
 // Config is the sign server's configuration. Every field has a documented
@@ -45,9 +47,17 @@ type Config struct {
 	// PKCS11URI selects a PKCS#11 key store (RFC 7512 URI with module-path
 	// and pin-source); empty: the encrypted software key store in DataDir.
 	PKCS11URI string `json:"pkcs11URI" env:"PKCS11_URI" flag:"pkcs11-uri" usage:"PKCS#11 key store URI"`
-	// KeyPassphraseFile holds the software key store passphrase; empty: a
-	// random passphrase kept in DataDir (development only).
-	KeyPassphraseFile string `json:"keyPassphraseFile" env:"KEY_PASSPHRASE_FILE" flag:"key-passphrase-file" usage:"software key store passphrase file"`
+	// KeyPassphraseFile holds the software key store passphrase (one line,
+	// mode 0600, outside DataDir when not in dev mode). Empty: the
+	// passphrase comes from KeyPassphrase, then from the systemd credential
+	// roamsign-key-passphrase, and in dev mode only from a random
+	// passphrase kept in DataDir. See keyPassphrase.
+	KeyPassphraseFile string `json:"keyPassphraseFile" env:"KEY_PASSPHRASE_FILE" flag:"key-passphrase-file" usage:"software key store passphrase file (mode 0600, outside the data directory)"`
+	// KeyPassphrase is the software key store passphrase itself. It is read
+	// from the environment only (ROAMSIGN_KEY_PASSPHRASE): a flag would show
+	// it to every user of the machine, and a JSON file is what
+	// KeyPassphraseFile is for.
+	KeyPassphrase roamsign.Secret `json:"-" env:"KEY_PASSPHRASE"`
 
 	// PostgresDSN selects PostgreSQL; empty: SQLite in DataDir.
 	PostgresDSN string `json:"postgresDSN" env:"POSTGRES_DSN" flag:"postgres-dsn" usage:"PostgreSQL DSN (empty: SQLite)"`
@@ -90,6 +100,11 @@ type Config struct {
 	Dev bool `json:"dev" env:"DEV" flag:"dev" usage:"development mode (demo users, dev mailbox, host demo)"`
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel string `json:"logLevel" env:"LOG_LEVEL" flag:"log-level" usage:"log level"`
+
+	// credentialsDir is systemd's $CREDENTIALS_DIRECTORY (LoadCredential=,
+	// SetCredentialEncrypted=), where secrets are handed to the service
+	// outside the data directory; empty when not run by systemd.
+	credentialsDir string
 }
 
 // defaultConfig returns the embedded defaults.
@@ -158,6 +173,7 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Co
 	if err := applyEnv(&cfg, getenv); err != nil {
 		return cfg, err
 	}
+	cfg.credentialsDir = getenv("CREDENTIALS_DIRECTORY")
 	// Flags given on the command line win.
 	var ferr error
 	fs.Visit(func(f *flag.Flag) {
@@ -166,7 +182,7 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Co
 		if f.Name == "config" || ferr != nil || !isConfigFlag(f.Name) {
 			return
 		}
-		ferr = setField(&cfg, f.Name, f.Value.String(), "flag")
+		ferr = setFlag(&cfg, f.Name, f.Value.String())
 	})
 	if ferr != nil {
 		return cfg, ferr
@@ -194,27 +210,30 @@ func bindFlags(fs *flag.FlagSet, defaults *Config) {
 	}
 }
 
-// isConfigFlag reports whether name is the flag of a Config field.
-func isConfigFlag(name string) bool {
+// fieldIndex returns the index of the Config field whose tag key has
+// value name, or -1.
+func fieldIndex(key, name string) int {
 	t := reflect.TypeOf(Config{})
 	for i := 0; i < t.NumField(); i++ {
-		if t.Field(i).Tag.Get("flag") == name {
-			return true
+		if name != "" && t.Field(i).Tag.Get(key) == name {
+			return i
 		}
 	}
-	return false
+	return -1
 }
+
+// isConfigFlag reports whether name is the flag of a Config field.
+func isConfigFlag(name string) bool { return fieldIndex("flag", name) >= 0 }
 
 func applyEnv(cfg *Config, getenv func(string) string) error {
 	t := reflect.TypeOf(*cfg)
 	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		env := f.Tag.Get("env")
+		env := t.Field(i).Tag.Get("env")
 		if env == "" {
 			continue
 		}
 		if val := getenv("ROAMSIGN_" + env); val != "" {
-			if err := setField(cfg, f.Tag.Get("flag"), val, "ROAMSIGN_"+env); err != nil {
+			if err := setField(cfg, i, val, "ROAMSIGN_"+env); err != nil {
 				return err
 			}
 		}
@@ -222,45 +241,48 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 	return nil
 }
 
-func setField(cfg *Config, flagName, val, source string) error {
-	v := reflect.ValueOf(cfg).Elem()
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		if t.Field(i).Tag.Get("flag") != flagName {
-			continue
-		}
-		fv := v.Field(i)
-		switch fv.Interface().(type) {
-		case string:
-			fv.SetString(val)
-		case bool:
-			b, err := strconv.ParseBool(val)
-			if err != nil {
-				return fmt.Errorf("%s: %q is not a boolean", source, val)
-			}
-			fv.SetBool(b)
-		case int:
-			n, err := strconv.Atoi(val)
-			if err != nil {
-				return fmt.Errorf("%s: %q is not a number", source, val)
-			}
-			fv.SetInt(int64(n))
-		case uint32, uint8:
-			n, err := strconv.ParseUint(val, 10, fv.Type().Bits())
-			if err != nil {
-				return fmt.Errorf("%s: %q is not a number", source, val)
-			}
-			fv.SetUint(n)
-		case time.Duration:
-			d, err := time.ParseDuration(val)
-			if err != nil {
-				return fmt.Errorf("%s: %q is not a duration", source, val)
-			}
-			fv.SetInt(int64(d))
-		default:
-			return fmt.Errorf("%s: unsupported field type", source)
-		}
-		return nil
+// setFlag sets the field of the flag called name.
+func setFlag(cfg *Config, name, val string) error {
+	i := fieldIndex("flag", name)
+	if i < 0 {
+		return fmt.Errorf("-%s: unknown setting", name)
 	}
-	return fmt.Errorf("%s: unknown setting", strings.TrimSpace(source))
+	return setField(cfg, i, val, "-"+name)
+}
+
+// setField parses val into field i of cfg; source names where val came
+// from, for the error message (which never repeats a secret's value).
+func setField(cfg *Config, i int, val, source string) error {
+	fv := reflect.ValueOf(cfg).Elem().Field(i)
+	switch fv.Interface().(type) {
+	case string, roamsign.Secret:
+		fv.SetString(val)
+	case bool:
+		b, err := strconv.ParseBool(val)
+		if err != nil {
+			return fmt.Errorf("%s: %q is not a boolean", source, val)
+		}
+		fv.SetBool(b)
+	case int:
+		n, err := strconv.Atoi(val)
+		if err != nil {
+			return fmt.Errorf("%s: %q is not a number", source, val)
+		}
+		fv.SetInt(int64(n))
+	case uint32, uint8:
+		n, err := strconv.ParseUint(val, 10, fv.Type().Bits())
+		if err != nil {
+			return fmt.Errorf("%s: %q is not a number", source, val)
+		}
+		fv.SetUint(n)
+	case time.Duration:
+		d, err := time.ParseDuration(val)
+		if err != nil {
+			return fmt.Errorf("%s: %q is not a duration", source, val)
+		}
+		fv.SetInt(int64(d))
+	default:
+		return fmt.Errorf("%s: unsupported field type", strings.TrimSpace(source))
+	}
+	return nil
 }

@@ -10,6 +10,12 @@
 // parameters, rate limits, OTP lifetime) are switched by flags, environment
 // variables or a JSON file; see `signserver serve -h`.
 //
+// With -dev=false the server refuses settings that are only safe for a
+// developer's machine: the software key store's passphrase must come from
+// outside the data directory (-key-passphrase-file, ROAMSIGN_KEY_PASSPHRASE
+// or the systemd credential roamsign-key-passphrase), unless the keys are
+// in an HSM (-pkcs11-uri).
+//
 // Subcommands:
 //
 //	serve                 run the server (default)

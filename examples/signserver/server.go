@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -136,22 +135,11 @@ func openKeys(ctx context.Context, cfg Config, log *slog.Logger) (hsm.KeyStore, 
 	if cfg.PKCS11URI != "" {
 		return hsm.OpenPKCS11(ctx, hsm.PKCS11Config{URI: cfg.PKCS11URI, Logger: log})
 	}
-	var pass []byte
-	var err error
-	if cfg.KeyPassphraseFile != "" {
-		pass, err = os.ReadFile(cfg.KeyPassphraseFile)
-		if err != nil {
-			return nil, fmt.Errorf("key passphrase: %w", err)
-		}
-		pass = []byte(strings.TrimSpace(string(pass)))
-	} else {
-		raw, err := loadOrCreateSecret(filepath.Join(cfg.DataDir, "keys.passphrase"), 32)
-		if err != nil {
-			return nil, err
-		}
-		pass = []byte(hex.EncodeToString(raw))
+	pass, err := keyPassphrase(cfg)
+	if err != nil {
+		return nil, err
 	}
-	return hsm.OpenSoftware(ctx, hsm.SoftwareConfig{Dir: filepath.Join(cfg.DataDir, "keys"), Passphrase: roamsign.Secret(pass), Logger: log})
+	return hsm.OpenSoftware(ctx, hsm.SoftwareConfig{Dir: filepath.Join(cfg.DataDir, "keys"), Passphrase: pass, Logger: log})
 }
 
 func openStore(ctx context.Context, cfg Config) (storeBackend, error) {
