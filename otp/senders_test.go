@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"mime"
 	"mime/quotedprintable"
 	"net/http"
@@ -44,7 +43,7 @@ func TestSMTPEndToEnd(t *testing.T) {
 	e.m = nil
 	sender := smtpSender(t, srv, otp.STARTTLS, e.clock.Now)
 	key, _ := otp.NewHMACKey(testKey)
-	logger := slog.New(slog.NewJSONHandler(e.logs, nil))
+	logger := e.logs.Logger()
 	m, err := otp.New(otp.Config{Store: e.store, Key: key, Now: e.clock.Now, Logger: logger,
 		Delivery: &otp.Delivery{App: e.app, Email: sender, Logger: logger}})
 	if err != nil {
@@ -205,7 +204,7 @@ func TestPushRetriesThenSucceeds(t *testing.T) {
 
 	e := newEnv(t, nil)
 	m, err := otp.New(otp.Config{Store: e.store, Key: mustKey(t), Now: e.clock.Now,
-		Logger:   slog.New(slog.NewJSONHandler(e.logs, nil)),
+		Logger:   e.logs.Logger(),
 		Delivery: &otp.Delivery{App: p, Email: e.email}})
 	if err != nil {
 		t.Fatal(err)

@@ -1,13 +1,11 @@
 package apitest
 
 import (
-	"bytes"
 	"context"
-	"log/slog"
-	"sync"
 	"testing"
 
 	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/internal/leakcheck"
 	"github.com/roamsign/roamsign/internal/testpki"
 	"github.com/roamsign/roamsign/service"
 	"github.com/roamsign/roamsign/store/memory"
@@ -46,37 +44,10 @@ func (h hostAPI) Status(ctx context.Context, r roamsign.StatusRequest) (*roamsig
 	return h.api.Status(h.ctx(ctx), r)
 }
 
-// LogBuffer is a concurrency-safe log sink for checking what was logged.
-type LogBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-// Write appends p.
-func (l *LogBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// String returns everything written.
-func (l *LogBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// Logger returns a JSON logger into l without timestamps (so that digits
-// of times cannot be mistaken for a leaked OTP).
-func (l *LogBuffer) Logger() *slog.Logger {
-	return slog.New(slog.NewJSONHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug,
-		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
-			if len(groups) == 0 && a.Key == slog.TimeKey {
-				return slog.Attr{}
-			}
-			return a
-		}}))
-}
+// LogBuffer is a concurrency-safe log sink for checking what was logged;
+// its loggers write no time- or duration-valued attribute (see
+// [leakcheck.DropTimes]).
+type LogBuffer = leakcheck.Buffer
 
 // MemDeployment is a service over in-memory doubles.
 type MemDeployment struct {
