@@ -18,7 +18,6 @@ import (
 	"github.com/roamsign/roamsign/service"
 )
 
-
 // TestRawPSSSigner signs a batch with PSS, checks it, and refuses a
 // corrupted signature and an ECDSA key.
 func TestRawPSSSigner(t *testing.T) {
