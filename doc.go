@@ -29,8 +29,9 @@
 // This package imports nothing of the module and only the standard library.
 // It holds the [API] interface with its request and response types, the media
 // kinds ([MediumKind]), hash descriptors ([HashAlgorithm], [Hash]), user ids
-// ([UserID]) and the error kinds ([Kind], [Error]) that every other package
-// uses:
+// ([UserID]), the error kinds ([Kind], [Error]) and the one way a key is
+// called ([SignContext], with the optional [ContextSigner] and [Concurrent])
+// that every other package uses:
 //
 //	medium/     signing-medium lookup (static, SQL-backed, HTTP directory, caching)
 //	otp/        nonce + OTP challenges bound to hashes; OTP senders; TOTP/OCRA
