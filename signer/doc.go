@@ -15,17 +15,18 @@
 //
 // [Config] has documented zero values: a batch limit of
 // [DefaultMaxBatch] (beyond it [roamsign.ErrTooLarge]), and a parallelism
-// taken from the key when it implements [Concurrent] (a PKCS #11 key with a
-// pool of sessions), else GOMAXPROCS.
+// taken from the key when it implements [roamsign.Concurrent] (a PKCS #11
+// key with a pool of sessions), else GOMAXPROCS.
 //
 // # Concurrency
 //
 // A [Signer] is immutable and safe for concurrent use. A batch runs at most
 // Config.Concurrency signatures at a time, each worker taking the next
-// unsigned item. Keys that implement [ContextSigner] receive the caller's
-// context, so waiting for a session or a slow token can be cancelled; when
-// the context is cancelled, the batch stops and every item not signed by
-// then is reported failed with an error wrapping the context's error.
+// unsigned item. Every key is called through [roamsign.SignContext]: keys
+// that implement [roamsign.ContextSigner] receive the caller's context, so
+// waiting for a session or a slow token can be cancelled; when the context
+// is cancelled, the batch stops and every item not signed by then is
+// reported failed with an error wrapping the context's error.
 //
 // # Security
 //

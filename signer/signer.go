@@ -4,11 +4,9 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/rand"
 	"crypto/rsa"
 	"log/slog"
 	"math/big"
-	"runtime"
 
 	"github.com/roamsign/roamsign"
 	"golang.org/x/crypto/cryptobyte"
@@ -17,21 +15,6 @@ import (
 
 // DefaultMaxBatch is the batch limit when [Config.MaxBatch] is zero.
 const DefaultMaxBatch = 1000
-
-// ContextSigner is a key that takes a context for each signature, so that a
-// waiting or slow signature (an HSM session, a remote service) can be
-// cancelled. Keys that implement it are called through SignContext; other
-// [crypto.Signer]s through Sign after a check of the context.
-type ContextSigner interface {
-	SignContext(ctx context.Context, digest []byte, opts crypto.SignerOpts) ([]byte, error)
-}
-
-// Concurrent is implemented by keys that can sign several digests at once,
-// for example a PKCS #11 key with a pool of sessions. Concurrency returns
-// how many signatures may usefully run in parallel.
-type Concurrent interface {
-	Concurrency() int
-}
 
 // Options selects the signature scheme for one call.
 type Options struct {
@@ -50,8 +33,8 @@ type Config struct {
 	// DefaultMaxBatch; a negative value is invalid.
 	MaxBatch int
 	// Concurrency is the number of signatures run in parallel by SignBatch.
-	// Zero means the key's Concurrency() when it implements [Concurrent],
-	// else runtime.GOMAXPROCS(0).
+	// Zero means [roamsign.Concurrency] of the key: its Concurrency() when it
+	// implements [roamsign.Concurrent], else runtime.GOMAXPROCS(0).
 	Concurrency int
 	// VerifyECDSA verifies every ECDSA signature with the public key before
 	// returning it. RSA signatures are always verified (a faulty RSA-CRT
@@ -107,12 +90,7 @@ func New(key crypto.Signer, cfg Config) (*Signer, error) {
 		s.maxBatch = DefaultMaxBatch
 	}
 	if s.concurrency == 0 {
-		if c, ok := key.(Concurrent); ok {
-			s.concurrency = c.Concurrency()
-		}
-		if s.concurrency <= 0 {
-			s.concurrency = runtime.GOMAXPROCS(0)
-		}
+		s.concurrency = roamsign.Concurrency(key)
 	}
 	return s, nil
 }
@@ -160,30 +138,13 @@ func signerOpts(h roamsign.HashAlgorithm, pss bool) crypto.SignerOpts {
 
 // sign validates h, signs it, verifies as configured and formats the
 // result. opts has been checked.
-func (s *Signer) sign(ctx context.Context, op string, h roamsign.Hash, opts Options) (sig []byte, err error) {
+func (s *Signer) sign(ctx context.Context, op string, h roamsign.Hash, opts Options) ([]byte, error) {
 	if err := h.Validate(); err != nil {
 		return nil, roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "bad digest")
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "cancelled")
-	}
-	so := signerOpts(h.Algorithm, opts.PSS)
-	defer func() {
-		if r := recover(); r != nil {
-			sig, err = nil, roamsign.E(roamsign.ErrInternal, op, "key panicked (%T)", r)
-		}
-	}()
-	if cs, ok := s.key.(ContextSigner); ok {
-		sig, err = cs.SignContext(ctx, h.Value, so)
-	} else {
-		sig, err = s.key.Sign(rand.Reader, h.Value, so)
-	}
+	sig, err := roamsign.SignContext(ctx, s.key, h.Value, signerOpts(h.Algorithm, opts.PSS))
 	if err != nil {
-		k := roamsign.KindOf(err)
-		if k == roamsign.KindUnknown {
-			k = roamsign.ErrUnavailable
-		}
-		return nil, roamsign.Wrap(k, op, err, "key refused to sign")
+		return nil, roamsign.Wrap(roamsign.KindOf(err), op, err, "key refused to sign")
 	}
 	switch pub := s.pub.(type) {
 	case *rsa.PublicKey:

@@ -48,8 +48,8 @@ func TestSoftHSMBatch(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("%s %+v", c.alg, c.opts), func(t *testing.T) {
 			_, key := hsmKey(t, c.alg, 3)
-			if cc, ok := key.(signer.Concurrent); !ok || cc.Concurrency() != 3 {
-				t.Fatal("an hsm key should report its session count through signer.Concurrent")
+			if cc, ok := key.(roamsign.Concurrent); !ok || cc.Concurrency() != 3 {
+				t.Fatal("an hsm key should report its session count through roamsign.Concurrent")
 			}
 			s, err := signer.New(key, signer.Config{VerifyECDSA: true})
 			if err != nil {
@@ -222,4 +222,4 @@ func BenchmarkSoftHSMBatch(b *testing.B) {
 }
 
 // Keys of package hsm take a context.
-var _ signer.ContextSigner = hsm.Key(nil)
+var _ roamsign.ContextSigner = hsm.Key(nil)
