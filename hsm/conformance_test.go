@@ -113,7 +113,7 @@ func runConformance(t *testing.T, open func(t *testing.T) hsm.KeyStore) {
 				if k.ID() != id || k.Label() != "label "+id || k.Algorithm() != alg {
 					t.Fatalf("key %q %q %q", k.ID(), k.Label(), k.Algorithm())
 				}
-				if c, ok := k.(hsm.Concurrency); !ok || c.Concurrency() < 1 {
+				if k.Concurrency() < 1 {
 					t.Fatal("key does not report its concurrency")
 				}
 				_, isRSA := k.Public().(*rsa.PublicKey)

@@ -7,8 +7,9 @@
 // A [KeyStore] generates key pairs (RSA 2048/3072/4096, ECDSA P-256/384/521)
 // under an ID and a label, looks them up, lists and deletes them, and keeps
 // each key's certificate chain. Every [Key] is a [crypto.Signer] with a
-// context-aware [Key.SignContext]; consumers such as package signer accept
-// any crypto.Signer and need not import this package.
+// context-aware SignContext ([roamsign.ContextSigner]); consumers such as
+// package signer accept any crypto.Signer, call it through
+// [roamsign.SignContext] and need not import this package.
 //
 // Two backends implement the same interface and pass the same conformance
 // tests:
@@ -63,9 +64,9 @@
 // (one goroutine per session at a time) and waits for a free one no longer
 // than its context allows; the wait ends with roamsign.ErrUnavailable
 // wrapping the context's error. Key handles and public keys are cached, so a
-// signature costs C_SignInit + C_Sign on a borrowed session. The optional
-// [Concurrency] interface reports the pool size so batch signers can size
-// their worker pools. Keys and stores are safe for concurrent use.
+// signature costs C_SignInit + C_Sign on a borrowed session. A key's
+// Concurrency ([roamsign.Concurrent]) reports the pool size so batch
+// signers can size their worker pools. Keys and stores are safe for concurrent use.
 //
 // Software keys are decrypted once, on first use, and sign in process;
 // their Concurrency is GOMAXPROCS.

@@ -53,28 +53,22 @@ type KeyStore interface {
 // SHA-384 or SHA-512; a digest of the wrong length gives
 // roamsign.ErrInvalidInput.
 //
-// Sign uses context.Background(); use [Key.SignContext] to bound the wait
-// for a session. A Key stays valid while its store is open and is safe for
+// Sign uses context.Background(); use SignContext (or
+// [roamsign.SignContext]) to bound the wait for a session. A Key stays valid while its store is open and is safe for
 // concurrent use.
 type Key interface {
-	crypto.Signer
-	// SignContext signs digest like Sign, waiting for a session no longer
-	// than ctx allows.
-	SignContext(ctx context.Context, digest []byte, opts crypto.SignerOpts) ([]byte, error)
+	// ContextSigner's SignContext signs digest like Sign, waiting for a
+	// session no longer than ctx allows.
+	roamsign.ContextSigner
+	// Concurrency is how many signatures the key can compute at once (the
+	// PKCS#11 session pool size, GOMAXPROCS for the software store).
+	roamsign.Concurrent
 	// ID is the key's identifier in its store (the PKCS#11 CKA_ID).
 	ID() string
 	// Label is the key's human-readable label (the PKCS#11 CKA_LABEL).
 	Label() string
 	// Algorithm is the key's type and size.
 	Algorithm() roamsign.KeyAlgorithm
-}
-
-// Concurrency is implemented by keys that can report how many signatures
-// they can compute at the same time (the PKCS#11 session pool size, or the
-// number of CPUs for the software store). Batch signers use it to size
-// their worker pools.
-type Concurrency interface {
-	Concurrency() int
 }
 
 // GenerateRequest asks for a new key pair.

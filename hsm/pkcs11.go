@@ -149,9 +149,8 @@ type p11Session struct {
 }
 
 var (
-	_ KeyStore    = (*PKCS11Store)(nil)
-	_ Key         = (*p11Key)(nil)
-	_ Concurrency = (*p11Key)(nil)
+	_ KeyStore = (*PKCS11Store)(nil)
+	_ Key      = (*p11Key)(nil)
 )
 
 // OpenPKCS11 opens the token named by cfg.URI, logs in with the URI's PIN

@@ -50,7 +50,7 @@ func TestPKCS11Concurrency(t *testing.T) {
 	ks := openPKCS11(t, tok, 4)
 	ctx := context.Background()
 	k := generate(t, ks, hsm.GenerateRequest{ID: "conc", Algorithm: roamsign.ECP256})
-	if c := k.(hsm.Concurrency).Concurrency(); c != 4 {
+	if c := k.Concurrency(); c != 4 {
 		t.Fatalf("Concurrency() = %d, want 4", c)
 	}
 	pub := k.Public().(*ecdsa.PublicKey)

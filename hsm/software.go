@@ -96,9 +96,8 @@ type SoftwareStore struct {
 }
 
 var (
-	_ KeyStore    = (*SoftwareStore)(nil)
-	_ Key         = (*softKey)(nil)
-	_ Concurrency = (*softKey)(nil)
+	_ KeyStore = (*SoftwareStore)(nil)
+	_ Key      = (*softKey)(nil)
 )
 
 const (
