@@ -3,21 +3,12 @@ package cms
 import (
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"io"
 
 	"github.com/roamsign/roamsign"
 )
-
-// ContextSigner is a key that takes a context for each signature, so that a
-// slow or remote signature can be cancelled. Keys that implement it are used
-// through SignContext; other [crypto.Signer]s are called with Sign after a
-// check of ctx.
-type ContextSigner interface {
-	SignContext(ctx context.Context, digest []byte, opts crypto.SignerOpts) ([]byte, error)
-}
 
 // SignDigest signs contentDigest (the digest of the detached content under
 // opts.Hash) with key in one step: [Prepare], the key's signature of
@@ -43,9 +34,9 @@ func SignDigest(ctx context.Context, key crypto.Signer, contentDigest []byte, ch
 	if !ok || !pub.Equal(p.chain[0].PublicKey) {
 		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "key does not match the signer certificate")
 	}
-	sig, err := signWith(ctx, key, p.Digest(), p.SignerOpts())
+	sig, err := roamsign.SignContext(ctx, key, p.Digest(), p.SignerOpts())
 	if err != nil {
-		return nil, roamsign.Wrap(kindOrUnavailable(err), op, err, "sign")
+		return nil, roamsign.Wrap(roamsign.KindOf(err), op, err, "sign")
 	}
 	_, isRSA := p.chain[0].PublicKey.(*rsa.PublicKey)
 	return p.complete(op, sig, isRSA && !opts.CallerVerifies)
@@ -83,27 +74,4 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, roamsign.Wrap(roamsign.ErrUnavailable, "", err, "cancelled")
 	}
 	return c.r.Read(p)
-}
-
-// signWith signs digest with key, through SignContext when key has it.
-func signWith(ctx context.Context, key crypto.Signer, digest []byte, opts crypto.SignerOpts) (sig []byte, err error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			sig, err = nil, roamsign.E(roamsign.ErrInternal, "", "key panicked (%T)", r)
-		}
-	}()
-	if cs, ok := key.(ContextSigner); ok {
-		return cs.SignContext(ctx, digest, opts)
-	}
-	return key.Sign(rand.Reader, digest, opts)
-}
-
-func kindOrUnavailable(err error) roamsign.Kind {
-	if k := roamsign.KindOf(err); k != roamsign.KindUnknown {
-		return k
-	}
-	return roamsign.ErrUnavailable
 }

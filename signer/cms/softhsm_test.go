@@ -16,7 +16,6 @@ import (
 	"github.com/roamsign/roamsign/hsm"
 	"github.com/roamsign/roamsign/internal/softhsmtest"
 	"github.com/roamsign/roamsign/internal/testpki"
-	"github.com/roamsign/roamsign/signer"
 	"github.com/roamsign/roamsign/signer/cms"
 )
 
@@ -181,8 +180,5 @@ func BenchmarkSoftHSMCMS(b *testing.B) {
 	}
 }
 
-// Keys of package hsm take a context, and cms and signer agree on it.
-var (
-	_ cms.ContextSigner    = hsm.Key(nil)
-	_ signer.ContextSigner = cms.ContextSigner(nil)
-)
+// Keys of package hsm take a context through roamsign.SignContext.
+var _ roamsign.ContextSigner = hsm.Key(nil)
