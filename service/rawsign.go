@@ -5,7 +5,6 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
@@ -17,7 +16,7 @@ import (
 
 // RawSigner is the [FormSigner] of [roamsign.FormRaw]: a bare signature
 // value per hash (RSA PKCS#1 v1.5 or ECDSA ASN.1 DER) made directly with the
-// crypto.Signer. Workers bounds the signatures made concurrently, which lets
+// crypto.Signer, through [roamsign.SignContext]. Workers bounds the signatures made concurrently, which lets
 // a pooled HSM key store use several sessions; zero means 4.
 type RawSigner struct {
 	Workers int
@@ -39,7 +38,7 @@ func (r RawSigner) SignBatch(ctx context.Context, key crypto.Signer, chain []*x5
 	sigs := make([][]byte, len(hashes))
 	err = parallel.Each(ctx, workers, len(hashes), func(i int) error {
 		h := hashes[i]
-		sig, err := key.Sign(rand.Reader, h.Value, h.Algorithm.CryptoHash())
+		sig, err := roamsign.SignContext(ctx, key, h.Value, h.Algorithm.CryptoHash())
 		if err != nil {
 			return roamsign.Wrap(kindOr(err, roamsign.ErrUnavailable), op, err, fmt.Sprintf("signing hash %d", i))
 		}
