@@ -24,7 +24,7 @@
 // # Concurrency
 //
 // Every adapter is safe for concurrent use. Batches are signed on as many
-// goroutines as the key reports (hsm.Concurrency: the PKCS#11 session
+// goroutines as the key reports (roamsign.Concurrency: the PKCS#11 session
 // pool size).
 package adapt
 

@@ -10,7 +10,6 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
-	"runtime"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
@@ -28,7 +27,7 @@ import (
 type CMS struct {
 	// Options are passed to cms.SignDigest; Hash is set per item.
 	Options cms.Options
-	// Workers bounds parallel signatures; zero: the key's concurrency.
+	// Workers bounds parallel signatures; zero: roamsign.Concurrency(key).
 	Workers int
 }
 
@@ -41,12 +40,7 @@ func (c CMS) SignBatch(ctx context.Context, key crypto.Signer, chain []*x509.Cer
 	const op = "adapt.CMS.SignBatch"
 	workers := c.Workers
 	if workers <= 0 {
-		if k, ok := key.(interface{ Concurrency() int }); ok {
-			workers = k.Concurrency()
-		}
-		if workers <= 0 {
-			workers = runtime.GOMAXPROCS(0)
-		}
+		workers = roamsign.Concurrency(key)
 	}
 	out := make([][]byte, len(hashes))
 	err := parallel.Each(ctx, workers, len(hashes), func(i int) error {
