@@ -3,7 +3,6 @@ package pdf
 import (
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/x509"
 	"io"
 	"time"
@@ -166,15 +165,17 @@ func (p *Prepared) CompleteCMS(ctx context.Context, der []byte, w io.Writer) err
 }
 
 // Sign signs the document in one step with a local key: [Prepare], a
-// signature by key over [Prepared.Digest], and [Prepared.Complete].
+// signature by key over [Prepared.Digest], and [Prepared.Complete]. The key
+// is called through [roamsign.SignContext], so an HSM key's wait for a
+// session ends with ctx.
 func Sign(ctx context.Context, in io.ReaderAt, size int64, out io.Writer, key crypto.Signer, chain []*x509.Certificate, opts Options) error {
 	p, err := Prepare(ctx, in, size, chain, opts)
 	if err != nil {
 		return err
 	}
-	sig, err := key.Sign(rand.Reader, p.Digest(), p.SignerOpts())
+	sig, err := roamsign.SignContext(ctx, key, p.Digest(), p.SignerOpts())
 	if err != nil {
-		return roamsign.Wrap(roamsign.ErrUnavailable, "pdf.Sign", err, "signing failed")
+		return roamsign.Wrap(roamsign.KindOf(err), "pdf.Sign", err, "signing failed")
 	}
 	return p.Complete(ctx, sig, out)
 }
