@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/servercert"
@@ -231,51 +232,51 @@ func cmdAuditVerify(ctx context.Context, fs *flag.FlagSet, args []string, stdout
 		return err
 	}
 	defer a.Close()
-	var n int64
-	progress := func(seq int64) {
-		n = seq
-		if !*quiet && seq%10000 == 0 {
-			fmt.Fprintf(stderr, "\raudit: %d records verified", seq)
-		}
+	pub, err := a.auditPublicKey(ctx)
+	if err != nil {
+		return err
 	}
-	var scanner store.AuditScanner = countingScanner{a.store, progress}
-	if h, ok := a.store.(store.AuditHeader); ok {
-		scanner = headedScanner{countingScanner{a.store, progress}, h}
+	var scanner store.AuditScanner = a.store
+	progressed := false
+	if !*quiet {
+		scanner = progressScanner(a.store, stderr, &progressed)
 	}
-	rep, err := store.VerifyAudit(ctx, scanner, store.VerifyOptions{})
-	if !*quiet && n >= 10000 {
+	rep, err := verifyAnchored(ctx, scanner, pub, a.anchorFile())
+	if progressed {
 		fmt.Fprintln(stderr)
 	}
 	var brk *store.ChainBreakError
 	if errors.As(err, &brk) {
-		fmt.Fprintf(stdout, "audit chain BROKEN at record %d: %s\n", brk.Seq, brk.Error())
+		fmt.Fprintf(stdout, "audit chain BROKEN at record %d (%s): %s\n", brk.Seq, brk.Reason, brk.Msg)
 		return exitError{1}
 	}
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "audit chain intact: %d records (head %d)\n", rep.Records, rep.HeadSeq)
+	if rep.Anchor == nil {
+		fmt.Fprintf(stdout, "NOT ANCHORED: no checkpoint in %s; the chain is checked only against itself\n", a.anchorFile().path)
+		if rep.Checkpoints > 0 {
+			fmt.Fprintf(stdout, "the log holds %d checkpoints but none is anchored outside the database: it may have been rewritten\n", rep.Checkpoints)
+			return exitError{1}
+		}
+		return nil
+	}
+	fmt.Fprintf(stdout, "anchored: records 1..%d match the checkpoint of %s kept outside the database (%s); %d newer records not anchored yet\n",
+		rep.Anchor.Seq, rep.Anchor.Time.Format(time.RFC3339), a.anchorFile().path, rep.HeadSeq-rep.Anchor.Seq)
 	return nil
 }
 
-// headedScanner keeps the store's chain head visible to VerifyAudit, so
-// records deleted from the end are detected too.
-type headedScanner struct {
-	countingScanner
-	store.AuditHeader
-}
-
-// countingScanner reports progress while the audit log streams.
-type countingScanner struct {
-	s        storeBackend
-	progress func(int64)
-}
-
-func (c countingScanner) ScanAudit(ctx context.Context, from int64, fn func(*roamsign.AuditRecord) error) error {
-	return c.s.ScanAudit(ctx, from, func(r *roamsign.AuditRecord) error {
-		c.progress(r.Seq)
-		return fn(r)
-	})
+// progressScanner reports progress on w while the audit log streams, and
+// sets *progressed once it has printed. The store's chain head stays
+// visible to the verifier.
+func progressScanner(s storeBackend, w io.Writer, progressed *bool) store.AuditScanner {
+	return headedWatcher{recordWatcher{s, func(r *roamsign.AuditRecord) {
+		if r.Seq%10000 == 0 {
+			fmt.Fprintf(w, "\raudit: %d records verified", r.Seq)
+			*progressed = true
+		}
+	}}, s}
 }
 
 func cmdKeysList(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {

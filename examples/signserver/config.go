@@ -94,6 +94,19 @@ type Config struct {
 	RatePerHost int           `json:"ratePerHost" env:"RATE_PER_HOST" flag:"rate-per-host" usage:"OTP challenges per host per window"`
 	RateWindow  time.Duration `json:"rateWindow" env:"RATE_WINDOW" flag:"rate-window" usage:"rate-limit window"`
 
+	// AuditAnchorFile is the append-only file to which the server writes
+	// each signed audit checkpoint, outside the database, and against which
+	// `audit verify` checks the chain. Default
+	// DataDir/audit-anchors/checkpoints.jsonl; in production put it where
+	// the database's writers cannot reach (another machine's mount, a
+	// file with the append-only attribute, a log shipper's input).
+	AuditAnchorFile string `json:"auditAnchorFile" env:"AUDIT_ANCHOR_FILE" flag:"audit-anchor-file" usage:"append-only file of signed audit checkpoints, kept outside the database"`
+	// AuditCheckpointInterval is how often the server checkpoints the audit
+	// chain when it has grown (and once more at shutdown); records newer
+	// than the last checkpoint are not anchored yet. Default 1m; 0 turns
+	// anchoring off.
+	AuditCheckpointInterval time.Duration `json:"auditCheckpointInterval" env:"AUDIT_CHECKPOINT_INTERVAL" flag:"audit-checkpoint-interval" usage:"audit checkpoint interval (0: off)"`
+
 	// Dev enables development mode: development CA, demo users, the
 	// development mailbox and the host demo page. Default true; turn it off
 	// in production.
@@ -110,22 +123,23 @@ type Config struct {
 // defaultConfig returns the embedded defaults.
 func defaultConfig() Config {
 	return Config{
-		Listen:          "127.0.0.1:8443",
-		OpsListen:       "127.0.0.1:9090",
-		DataDir:         "signserver-data",
-		SMTPSecurity:    "starttls",
-		AllowEmail:      true,
-		Argon2Time:      2,
-		Argon2MemoryKiB: 19 * 1024,
-		Argon2Threads:   1,
-		PINMaxFailures:  5,
-		OTPLifetime:     5 * time.Minute,
-		OTPMaxTries:     3,
-		RatePerUser:     5,
-		RatePerHost:     10000,
-		RateWindow:      15 * time.Minute,
-		Dev:             true,
-		LogLevel:        "info",
+		Listen:                  "127.0.0.1:8443",
+		OpsListen:               "127.0.0.1:9090",
+		DataDir:                 "signserver-data",
+		SMTPSecurity:            "starttls",
+		AllowEmail:              true,
+		Argon2Time:              2,
+		Argon2MemoryKiB:         19 * 1024,
+		Argon2Threads:           1,
+		PINMaxFailures:          5,
+		OTPLifetime:             5 * time.Minute,
+		OTPMaxTries:             3,
+		RatePerUser:             5,
+		RatePerHost:             10000,
+		RateWindow:              15 * time.Minute,
+		Dev:                     true,
+		AuditCheckpointInterval: time.Minute,
+		LogLevel:                "info",
 	}
 }
 
@@ -144,6 +158,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("smtp-security must be starttls, tls or none, got %q", c.SMTPSecurity)
 	case c.Listen == "":
 		return fmt.Errorf("listen address is empty")
+	case c.AuditCheckpointInterval < 0 || c.AuditCheckpointInterval > 0 && c.AuditCheckpointInterval < time.Second:
+		return fmt.Errorf("audit-checkpoint-interval must be 0 (off) or at least 1s, got %v", c.AuditCheckpointInterval)
 	}
 	return nil
 }

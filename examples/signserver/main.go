@@ -16,13 +16,20 @@
 // or the systemd credential roamsign-key-passphrase), unless the keys are
 // in an HSM (-pkcs11-uri).
 //
+// The audit chain is anchored outside the database: every
+// -audit-checkpoint-interval (when the chain grew) and at shutdown the
+// server signs a checkpoint with a key in the key store and appends it to
+// -audit-anchor-file; `audit verify` checks the chain against the newest
+// anchor, so a rewritten or rewound log is reported even when its hashes
+// were recomputed.
+//
 // Subcommands:
 //
 //	serve                 run the server (default)
 //	enrol                 enrol a user: -user -name -host -email [-medium]
 //	pin reset             reset a locked PIN: -user (new PIN read from stdin)
 //	verify FILE           verify a .pdf or .p7s (with -content) [--json]
-//	audit verify          verify the audit hash chain
+//	audit verify          verify the audit hash chain and its anchored checkpoints
 //	keys list             list the keys in the key store
 package main
 

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/roamsign/roamsign"
@@ -39,6 +40,10 @@ func cmdServe(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stde
 	if err := a.recoverInterrupted(ctx); err != nil {
 		return err
 	}
+	an, err := a.newAnchorer(ctx)
+	if err != nil {
+		return err
+	}
 	tc, err := a.tlsConfig()
 	if err != nil {
 		return err
@@ -59,6 +64,8 @@ func cmdServe(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stde
 	go func() { errc <- srv.ServeTLS(ln, "", "") }()
 	go func() { errc <- ops.Serve(opsLn) }()
 	go a.sweep(ctx)
+	stopAnchoring := a.startAnchoring(ctx, an)
+	defer stopAnchoring(context.Background())
 
 	a.printBanner(stdout, ln.Addr().String(), opsLn.Addr().String())
 	log.Info("signserver listening", "api", "https://"+ln.Addr().String(), "ops", "http://"+opsLn.Addr().String(), "dev", cfg.Dev)
@@ -76,6 +83,7 @@ func cmdServe(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stde
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err = errors.Join(srv.Shutdown(sctx), ops.Shutdown(sctx))
+	stopAnchoring(sctx)
 	log.Info("signserver stopped")
 	return err
 }
@@ -135,6 +143,34 @@ func (a *app) opsHandler() http.Handler {
 		},
 		Metrics: a.metrics,
 	})
+}
+
+// startAnchoring runs the audit checkpoints of an (see anchor.go) until
+// ctx ends; an is nil when anchoring is off. The returned function stops
+// them and writes a last checkpoint, so that the anchor covers every
+// record written before the listeners closed; calls after the first do
+// nothing.
+func (a *app) startAnchoring(ctx context.Context, an *anchorer) (stop func(context.Context)) {
+	if an == nil {
+		a.log.Warn("audit anchoring is off: a database writer can rewrite the audit chain unnoticed", "setting", "audit-checkpoint-interval")
+		return func(context.Context) {}
+	}
+	actx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		an.run(actx, a.cfg.AuditCheckpointInterval)
+	}()
+	var once sync.Once
+	return func(ctx context.Context) {
+		once.Do(func() {
+			cancel()
+			<-done
+			if err := an.checkpoint(ctx); err != nil {
+				a.log.Error("final audit checkpoint failed", "kind", roamsign.KindOf(err).Code(), "err", err)
+			}
+		})
+	}
 }
 
 // recoverInterrupted fails the transactions an unclean stop (crash, kill

@@ -91,8 +91,8 @@ func TestServerEndToEnd(t *testing.T) {
 		t.Fatalf("audit verify: err %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
 	}
 	out, errOut, err = runCmd(t, "keys", "list", "-data-dir", dir)
-	if err != nil || !strings.HasSuffix(strings.TrimSpace(out), "\n2 keys") {
-		t.Fatalf("keys list: want 2 keys (one per demo user); err %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
+	if err != nil || !strings.HasSuffix(strings.TrimSpace(out), "\n3 keys") || !strings.Contains(out, auditKeyID) {
+		t.Fatalf("keys list: want 3 keys (one per demo user and the audit checkpoint key); err %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
 	}
 }
 
