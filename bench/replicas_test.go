@@ -23,14 +23,14 @@ func TestTwoServersOnePostgres(t *testing.T) {
 	dsn := pgDatabase(t)
 	bin := buildSignserver(t)
 	dir := t.TempDir()
-	a := &signserverProc{bin: bin, dir: dir, addr: freeAddr(t), ops: freeAddr(t), extra: []string{"-postgres-dsn", dsn}}
+	a := &signserverProc{bin: bin, dir: dir, extra: []string{"-postgres-dsn", dsn}}
 	a.start(t) // creates the CA, the keys and the demo users
-	b := &signserverProc{bin: bin, dir: dir, addr: freeAddr(t), ops: freeAddr(t), extra: []string{"-postgres-dsn", dsn}}
+	b := &signserverProc{bin: bin, dir: dir, extra: []string{"-postgres-dsn", dsn}}
 	b.start(t)
 	ctx := context.Background()
 	apiA, apiB := a.client(t), b.client(t)
 	user := bench.User{ID: "850715015123", PIN: "Kewangan#2026"}
-	mailA := &bench.Mailbox{URL: "https://" + a.addr + "/dev/mailbox.json", Client: a.httpClient}
+	mailA := a.mailbox()
 
 	// Issued on A, signed on B: the replicas share every piece of state.
 	hashes := bench.RandomHashes(5)
@@ -94,7 +94,7 @@ func BenchmarkReplicas(b *testing.B) {
 			dsn, dir := pgDatabase(b), b.TempDir()
 			procs := make([]*signserverProc, n)
 			for i := range procs {
-				procs[i] = &signserverProc{bin: bin, dir: dir, addr: freeAddr(b), ops: freeAddr(b), extra: []string{
+				procs[i] = &signserverProc{bin: bin, dir: dir, extra: []string{
 					"-postgres-dsn", dsn, "-pkcs11-uri", tok.URI(), "-rate-per-user", "-1", "-rate-per-host", "-1", "-log-level", "warn"}}
 				procs[i].start(b) // the first creates the CA, keys and demo users
 			}
@@ -103,7 +103,7 @@ func BenchmarkReplicas(b *testing.B) {
 			mails := make([]*bench.Mailbox, n)
 			for i, p := range procs {
 				apis[i] = p.client(b)
-				mails[i] = &bench.Mailbox{URL: "https://" + p.addr + "/dev/mailbox.json", Client: p.httpClient}
+				mails[i] = p.mailbox()
 			}
 			for range b.N {
 				var (
