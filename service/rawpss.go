@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
@@ -36,7 +35,7 @@ func (r RawPSSSigner) SignBatch(ctx context.Context, key crypto.Signer, _ []*x50
 	sigs := make([][]byte, len(hashes))
 	err := parallel.Each(ctx, workers, len(hashes), func(i int) error {
 		h := hashes[i]
-		sig, err := key.Sign(rand.Reader, h.Value, pssOpts(h))
+		sig, err := roamsign.SignContext(ctx, key, h.Value, pssOpts(h))
 		if err != nil {
 			return roamsign.Wrap(kindOr(err, roamsign.ErrUnavailable), op, err, fmt.Sprintf("signing hash %d", i))
 		}
