@@ -23,7 +23,7 @@ import (
 )
 
 // opensslSign signs content with the openssl CLI, an independent CMS producer.
-func opensslSign(t testing.TB, p *pki, content []byte, detached bool) []byte {
+func opensslSign(t testing.TB, p *pki, content []byte, detached bool, extra ...string) []byte {
 	t.Helper()
 	if _, err := exec.LookPath("openssl"); err != nil {
 		t.Fatal("openssl is required for CMS tests: install it with `make deps` (apt-get install -y openssl)")
@@ -44,6 +44,7 @@ func opensslSign(t testing.TB, p *pki, content []byte, detached bool) []byte {
 	if !detached {
 		args = append(args, "-nodetach") // openssl detaches by default
 	}
+	args = append(args, extra...)
 	cmd := exec.Command("openssl", args...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("openssl cms -sign: %v\n%s", err, b)
@@ -53,7 +54,7 @@ func opensslSign(t testing.TB, p *pki, content []byte, detached bool) []byte {
 
 // opensslVerify checks a CMS with `openssl cms -verify` (the test builder is
 // held to an independent verifier).
-func opensslVerify(t testing.TB, p *pki, der, content []byte) {
+func opensslVerify(t testing.TB, p *pki, der, content []byte, detached ...bool) {
 	t.Helper()
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "sig.der"), der)
@@ -61,6 +62,9 @@ func opensslVerify(t testing.TB, p *pki, der, content []byte) {
 	writeFile(t, filepath.Join(dir, "data"), content)
 	cmd := exec.Command("openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", filepath.Join(dir, "sig.der"),
 		"-CAfile", filepath.Join(dir, "root.pem"), "-purpose", "any", "-out", filepath.Join(dir, "out"))
+	if len(detached) > 0 && detached[0] {
+		cmd.Args = append(cmd.Args, "-content", filepath.Join(dir, "data"))
+	}
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("openssl cms -verify: %v\n%s", err, b)
 	}

@@ -13,13 +13,14 @@ import (
 	"time"
 
 	"github.com/roamsign/roamsign"
+	icms "github.com/roamsign/roamsign/internal/cms"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // CMSRequest asks for a CMS SignedData signature to be verified.
 type CMSRequest struct {
-	// Signature is the DER ContentInfo (BER indefinite lengths are refused).
+	// Signature is the ContentInfo, DER or BER.
 	Signature []byte
 	// Content is the signed content of a detached signature; nil for an
 	// attached one (when both are present they must be identical).
@@ -28,25 +29,32 @@ type CMSRequest struct {
 	Intermediates []*x509.Certificate
 }
 
-// VerifyCMS verifies every SignerInfo of a CMS SignedData: one content-type
-// (id-data) and one message-digest attribute, the digest, ESS
+// parseSignedData parses a CMS ContentInfo of at most max bytes.
+func parseSignedData(der []byte, max int) (*icms.SignedData, error) {
+	return icms.ParseSignedData("verify.parseCMS", der, max)
+}
+
+// VerifyCMS verifies every SignerInfo of a CMS SignedData (DER or BER):
+// one content-type and one message-digest attribute, the digest, ESS
 // signing-certificate(-v2) and CMSAlgorithmProtection when present, the
-// signature, an RFC 3161 timestamp token when present, then chain, key usage
-// and revocation at the trusted time. It returns one result per signer, or a
-// typed error (ErrInvalidInput, ErrTooLarge) when the input does not parse.
+// signature over the DER signed attributes (or, for a SignerInfo without
+// signed attributes, over the content of an id-data signature), an RFC
+// 3161 timestamp token when present, then chain, key usage and revocation
+// at the trusted time. It returns one result per signer, or a typed error
+// (ErrInvalidInput, ErrTooLarge) when the input does not parse.
 func (v *Verifier) VerifyCMS(ctx context.Context, req CMSRequest) ([]*Result, error) {
 	const op = "verify.VerifyCMS"
 	sd, err := parseSignedData(req.Signature, v.maxSig)
 	if err != nil {
 		return nil, err
 	}
-	content := sd.eContent
+	content := sd.EContent
 	switch {
-	case sd.hasEContent && req.Content != nil && !bytes.Equal(req.Content, sd.eContent):
+	case sd.HasEContent && req.Content != nil && !bytes.Equal(req.Content, sd.EContent):
 		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "content given for an attached signature differs from the encapsulated content")
-	case !sd.hasEContent && req.Content == nil:
+	case !sd.HasEContent && req.Content == nil:
 		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "detached signature: the content is required")
-	case !sd.hasEContent:
+	case !sd.HasEContent:
 		content = req.Content
 	}
 	return v.verifySignedData(ctx, sd, bytesDigester(content), req.Intermediates)
@@ -65,9 +73,9 @@ func bytesDigester(b []byte) digester {
 
 // verifySignedData verifies every signer of a parsed SignedData whose
 // content digest dig provides.
-func (v *Verifier) verifySignedData(ctx context.Context, sd *signedData, dig digester, extra []*x509.Certificate) ([]*Result, error) {
-	certs := make([]*x509.Certificate, 0, len(sd.certs)+len(extra))
-	for _, der := range sd.certs {
+func (v *Verifier) verifySignedData(ctx context.Context, sd *icms.SignedData, dig digester, extra []*x509.Certificate) ([]*Result, error) {
+	certs := make([]*x509.Certificate, 0, len(sd.Certificates)+len(extra))
+	for _, der := range sd.Certificates {
 		c, err := v.parseCert(der)
 		if err != nil {
 			return nil, roamsign.Wrap(roamsign.ErrInvalidInput, "verify.CMS", err, "malformed certificate in the signature")
@@ -76,30 +84,33 @@ func (v *Verifier) verifySignedData(ctx context.Context, sd *signedData, dig dig
 	}
 	certs = append(certs, extra...)
 	now := v.now()
-	out := make([]*Result, 0, len(sd.signers))
-	for i := range sd.signers {
-		out = append(out, v.verifySigner(ctx, sd, &sd.signers[i], dig, certs, now))
+	out := make([]*Result, 0, len(sd.SignerInfos))
+	for i := range sd.SignerInfos {
+		out = append(out, v.verifySigner(ctx, sd, &sd.SignerInfos[i], dig, certs, now))
 	}
 	return out, nil
 }
 
-func (v *Verifier) verifySigner(ctx context.Context, sd *signedData, si *signerInfo, dig digester, certs []*x509.Certificate, now time.Time) *Result {
+func (v *Verifier) verifySigner(ctx context.Context, sd *icms.SignedData, si *icms.SignerInfo, dig digester, certs []*x509.Certificate, now time.Time) *Result {
 	r := &Result{TrustedTime: now, TimeSource: "verification-time", Checks: make([]Check, 0, 10)}
-	cert := v.checkSigner(r, sd, si, dig, certs, oidData, false)
+	cert := v.checkSigner(r, sd, si, dig, certs, icms.OIDData, false)
 	if cert == nil {
 		return r
 	}
 	rc := revocationCtx{now: now, trusted: now}
-	if ts := attr(si.unsignedAttrs, rawOidAttrTimestampToken); ts != nil {
+	if ts := icms.Attr(si.UnsignedAttrs, icms.RawAttrTimestampToken); ts != nil {
 		r.TimestampPresent = true
-		if len(ts.values) != 1 {
+		if len(ts.Values) != 1 {
 			r.add(CheckTimestamp, Indeterminate, "more than one timestamp token")
-		} else if gen, verdict, reason := v.verifyTimestamp(ctx, ts.values[0], bytesDigester(si.signature), now); verdict != Valid {
+		} else if gen, verdict, reason := v.verifyTimestamp(ctx, ts.Values[0], bytesDigester(si.Signature), now); verdict != Valid {
 			r.add(CheckTimestamp, verdict, reason)
 		} else {
 			r.add(CheckTimestamp, Valid, "genTime "+gen.UTC().Format(time.RFC3339))
 			rc.trusted, rc.timestamped = gen, true
 			r.TrustedTime, r.TimeSource = gen, "timestamp"
+			if r.Level == LevelBB {
+				r.Level = LevelBT
+			}
 		}
 	}
 	inter := make([]*x509.Certificate, 0, len(certs))
@@ -112,142 +123,173 @@ func (v *Verifier) verifySigner(ctx context.Context, sd *signedData, si *signerI
 	return r
 }
 
-// checkSigner adds the format, attribute, digest and signature checks of one
-// SignerInfo and returns the signer certificate when all of them passed.
-func (v *Verifier) checkSigner(r *Result, sd *signedData, si *signerInfo, dig digester, certs []*x509.Certificate, wantCT asn1.ObjectIdentifier, requireESS bool) *x509.Certificate {
-	var cert *x509.Certificate
+// signerCert finds the certificate a SignerInfo names.
+func signerCert(si *icms.SignerInfo, certs []*x509.Certificate) *x509.Certificate {
 	for _, c := range certs {
-		if si.ski != nil {
-			if len(c.SubjectKeyId) > 0 && bytes.Equal(c.SubjectKeyId, si.ski) {
-				cert = c
-				break
+		if si.SKI != nil {
+			if len(c.SubjectKeyId) > 0 && bytes.Equal(c.SubjectKeyId, si.SKI) {
+				return c
 			}
-		} else if bytes.Equal(c.RawIssuer, si.issuer) && bytes.Equal(serialKey(c.SerialNumber), si.serial) {
-			cert = c
-			break
+		} else if bytes.Equal(c.RawIssuer, si.Issuer) && bytes.Equal(icms.IntegerBytes(c.SerialNumber), si.Serial) {
+			return c
 		}
 	}
+	return nil
+}
+
+// checkSigner adds the format, attribute, digest and signature checks of one
+// SignerInfo and returns the signer certificate when all of them passed.
+func (v *Verifier) checkSigner(r *Result, sd *icms.SignedData, si *icms.SignerInfo, dig digester, certs []*x509.Certificate, wantCT asn1.ObjectIdentifier, requireESS bool) *x509.Certificate {
+	cert := signerCert(si, certs)
 	if cert == nil {
-		r.add(CheckFormat, Invalid, "the signer's certificate is not in the signature")
+		r.addSub(CheckFormat, Invalid, SubNoSigningCertificateFound, "the signer's certificate is not in the signature")
 		return nil
 	}
 	ci := v.info(cert)
 	r.Signer = &ci
 	r.add(CheckFormat, Valid, "")
-	h, ok := digestAlgorithm(si.digestAlg)
+	h, ok := icms.DigestAlgorithm(si.DigestAlgorithm)
 	if !ok {
-		r.add(CheckAttributes, Invalid, "digest algorithm not accepted (SHA-256, SHA-384 or SHA-512 required)")
+		r.addSub(CheckAttributes, Invalid, SubCryptoConstraintsFailure, "digest algorithm not accepted (SHA-256, SHA-384 or SHA-512 required)")
 		return nil
 	}
-	if reason := v.checkAttributes(r, sd, si, cert, h, wantCT, requireESS); reason != "" {
-		r.add(CheckAttributes, Invalid, reason)
+	if !sd.EContentType.Equal(wantCT) {
+		r.add(CheckAttributes, Invalid, fmt.Sprintf("encapsulated content type %v is not %v", sd.EContentType, wantCT))
 		return nil
 	}
-	r.add(CheckAttributes, Valid, "")
-	md := attr(si.attrs, rawOidAttrMessageDigest).values[0]
-	var want cryptobyte.String
-	md.ReadASN1(&want, cbasn1.OCTET_STRING)
 	got, err := dig(h)
 	if err != nil {
 		r.add(CheckDigest, Indeterminate, "the signed content could not be read: "+err.Error())
 		return nil
 	}
+	if si.SignedAttrsDER == nil {
+		// RFC 5652 section 5.4: without signed attributes the signature is
+		// over the content digest itself, which only id-data allows.
+		if requireESS || !wantCT.Equal(icms.OIDData) {
+			r.add(CheckAttributes, Invalid, "signed attributes are missing")
+			return nil
+		}
+		r.add(CheckAttributes, Valid, "no signed attributes (PKCS #7 style, not a CAdES or PAdES baseline signature)")
+		r.Level = LevelPKCS7
+		if err := verifySignerSignature(si, cert, h, got); err != nil {
+			r.addSub(CheckSignature, Invalid, signatureSub(err), err.Error())
+			return nil
+		}
+		r.add(CheckDigest, Valid, "covered by the signature (no signed attributes)")
+		r.add(CheckSignature, Valid, "")
+		return cert
+	}
+	if reason, sub := v.checkAttributes(r, si, cert, h, wantCT, requireESS); reason != "" {
+		r.addSub(CheckAttributes, Invalid, sub, reason)
+		return nil
+	}
+	r.add(CheckAttributes, Valid, "")
+	md := icms.Attr(si.SignedAttrs, icms.RawAttrMessageDigest).Values[0]
+	var want cryptobyte.String
+	md.ReadASN1(&want, cbasn1.OCTET_STRING)
 	if !bytes.Equal(got, want) {
 		r.add(CheckDigest, Invalid, "the content digest does not match the message-digest attribute")
 		return nil
 	}
 	r.add(CheckDigest, Valid, "")
-	if err := verifySignerSignature(si, cert, h); err != nil {
-		r.add(CheckSignature, Invalid, err.Error())
+	// The signature covers the DER encoding with the EXPLICIT SET OF tag.
+	hh := h.New()
+	hh.Write(si.SignedAttrsDER)
+	if err := verifySignerSignature(si, cert, h, hh.Sum(nil)); err != nil {
+		r.addSub(CheckSignature, Invalid, signatureSub(err), err.Error())
 		return nil
 	}
 	r.add(CheckSignature, Valid, "")
 	return cert
 }
 
-// checkAttributes returns "" when the signed attributes are acceptable.
-func (v *Verifier) checkAttributes(r *Result, sd *signedData, si *signerInfo, cert *x509.Certificate, h crypto.Hash, wantCT asn1.ObjectIdentifier, requireESS bool) string {
-	if si.signedAttrs == nil {
-		return "signed attributes are missing"
+// signatureSub maps a signature error to its sub-indication.
+func signatureSub(err error) SubIndication {
+	if roamsign.KindOf(err) == roamsign.ErrUnsupported {
+		return SubCryptoConstraintsFailure
 	}
-	if !sd.eContentType.Equal(wantCT) {
-		return fmt.Sprintf("encapsulated content type %v is not %v", sd.eContentType, wantCT)
-	}
-	ct := attr(si.attrs, rawOidAttrContentType)
-	if ct == nil || len(ct.values) != 1 {
-		return "exactly one content-type attribute value is required"
+	return SubSigCryptoFailure
+}
+
+// checkAttributes returns "" when the signed attributes are acceptable, or
+// the reason and sub-indication.
+func (v *Verifier) checkAttributes(r *Result, si *icms.SignerInfo, cert *x509.Certificate, h crypto.Hash, wantCT asn1.ObjectIdentifier, requireESS bool) (string, SubIndication) {
+	ct := icms.Attr(si.SignedAttrs, icms.RawAttrContentType)
+	if ct == nil || len(ct.Values) != 1 {
+		return "exactly one content-type attribute value is required", SubFormatFailure
 	}
 	var got asn1.ObjectIdentifier
-	val := ct.values[0]
+	val := ct.Values[0]
 	if !val.ReadASN1ObjectIdentifier(&got) || !val.Empty() || !got.Equal(wantCT) {
-		return "content-type attribute does not match the encapsulated content type"
+		return "content-type attribute does not match the encapsulated content type", SubFormatFailure
 	}
-	md := attr(si.attrs, rawOidAttrMessageDigest)
-	if md == nil || len(md.values) != 1 {
-		return "exactly one message-digest attribute value is required"
+	md := icms.Attr(si.SignedAttrs, icms.RawAttrMessageDigest)
+	if md == nil || len(md.Values) != 1 {
+		return "exactly one message-digest attribute value is required", SubFormatFailure
 	}
-	mv := md.values[0]
+	mv := md.Values[0]
 	var digest cryptobyte.String
 	if !mv.ReadASN1(&digest, cbasn1.OCTET_STRING) || !mv.Empty() || len(digest) != h.Size() {
-		return "message-digest attribute is not an OCTET STRING of the digest size"
+		return "message-digest attribute is not an OCTET STRING of the digest size", SubFormatFailure
 	}
-	if st := attr(si.attrs, rawOidAttrSigningTime); st != nil {
-		if len(st.values) != 1 {
-			return "signing-time attribute must have one value"
+	if st := icms.Attr(si.SignedAttrs, icms.RawAttrSigningTime); st != nil {
+		if len(st.Values) != 1 {
+			return "signing-time attribute must have one value", SubFormatFailure
 		}
-		sv := st.values[0]
-		t, ok := readTime(&sv)
+		sv := st.Values[0]
+		t, ok := icms.ReadTime(&sv)
 		if !ok || !sv.Empty() {
-			return "signing-time attribute is malformed"
+			return "signing-time attribute is malformed", SubFormatFailure
 		}
 		r.ClaimedSigningTime = &t
 	}
-	v1, v2 := attr(si.attrs, rawOidAttrSigningCert), attr(si.attrs, rawOidAttrSigningCertV2)
+	v1, v2 := icms.Attr(si.SignedAttrs, icms.RawAttrSigningCert), icms.Attr(si.SignedAttrs, icms.RawAttrSigningCertV2)
 	if requireESS && v1 == nil && v2 == nil {
-		return "ESS signing-certificate attribute is required"
+		return "ESS signing-certificate attribute is required", SubFormatFailure
 	}
+	r.Level = LevelCMS
 	if v1 != nil {
 		if reason := checkESS(v1, cert, false, v.certHash); reason != "" {
-			return reason
+			return reason, SubNoSigningCertificateFound
 		}
+		r.Level = LevelBB
 	}
 	if v2 != nil {
 		if reason := checkESS(v2, cert, true, v.certHash); reason != "" {
-			return reason
+			return reason, SubNoSigningCertificateFound
 		}
+		r.Level = LevelBB
 	}
-	if ap := attr(si.attrs, rawOidAttrAlgProtection); ap != nil {
+	if ap := icms.Attr(si.SignedAttrs, icms.RawAttrAlgProtection); ap != nil {
 		if reason := checkAlgProtection(ap, si); reason != "" {
-			return reason
+			return reason, SubSigConstraintsFailure
 		}
 	}
-	return ""
+	return "", ""
 }
 
 // checkESS checks that the first ESSCertID(v2) names cert.
-func checkESS(a *attribute, cert *x509.Certificate, v2 bool, hashOf func(*x509.Certificate, crypto.Hash) []byte) string {
+func checkESS(a *icms.Attribute, cert *x509.Certificate, v2 bool, hashOf func(*x509.Certificate, crypto.Hash) []byte) string {
 	name := "signing-certificate"
 	if v2 {
 		name = "signing-certificate-v2"
 	}
-	if len(a.values) != 1 {
+	if len(a.Values) != 1 {
 		return name + " attribute must have one value"
 	}
-	val := a.values[0]
+	val := a.Values[0]
 	var sc, ids, id cryptobyte.String
 	if !val.ReadASN1(&sc, cbasn1.SEQUENCE) || !val.Empty() || !sc.ReadASN1(&ids, cbasn1.SEQUENCE) || !ids.ReadASN1(&id, cbasn1.SEQUENCE) {
 		return name + " attribute is malformed"
 	}
 	h := crypto.SHA256
-	if v2 {
-		if id.PeekASN1Tag(cbasn1.SEQUENCE) {
-			alg, ok := readAlgorithm(&id)
-			if !ok {
-				return name + " hash algorithm is malformed"
-			}
-			if h, ok = digestAlgorithm(alg); !ok {
-				return name + " hash algorithm not accepted"
-			}
+	if v2 && id.PeekASN1Tag(cbasn1.SEQUENCE) {
+		alg, ok := icms.ParseAlgorithm(&id)
+		if !ok {
+			return name + " hash algorithm is malformed"
+		}
+		if h, ok = icms.DigestAlgorithm(alg); !ok {
+			return name + " hash algorithm not accepted"
 		}
 	}
 	var certHash cryptobyte.String
@@ -269,8 +311,8 @@ func checkESS(a *attribute, cert *x509.Certificate, v2 bool, hashOf func(*x509.C
 		if !id.ReadASN1(&is, cbasn1.SEQUENCE) || !id.Empty() || !is.ReadASN1(&gns, cbasn1.SEQUENCE) {
 			return name + " issuerSerial is malformed"
 		}
-		serial, ok := readIntegerBytes(&is)
-		if !ok || !is.Empty() || !bytes.Equal(serial, serialKey(cert.SerialNumber)) {
+		serial, ok := icms.ReadInteger(&is)
+		if !ok || !is.Empty() || !bytes.Equal(serial, icms.IntegerBytes(cert.SerialNumber)) {
 			return name + " issuerSerial names another certificate"
 		}
 		var dn cryptobyte.String
@@ -281,31 +323,21 @@ func checkESS(a *attribute, cert *x509.Certificate, v2 bool, hashOf func(*x509.C
 	return ""
 }
 
-func sameAlgorithm(a, b algorithmIdentifier) bool {
-	if !bytes.Equal(a.oid, b.oid) {
-		return false
-	}
-	if a.nullOrAbsent() && b.nullOrAbsent() {
-		return true
-	}
-	return bytes.Equal(a.params, b.params)
-}
-
 // checkAlgProtection applies RFC 6211.
-func checkAlgProtection(a *attribute, si *signerInfo) string {
-	if len(a.values) != 1 {
+func checkAlgProtection(a *icms.Attribute, si *icms.SignerInfo) string {
+	if len(a.Values) != 1 {
 		return "CMSAlgorithmProtection attribute must have one value"
 	}
-	val := a.values[0]
+	val := a.Values[0]
 	var seq cryptobyte.String
 	if !val.ReadASN1(&seq, cbasn1.SEQUENCE) || !val.Empty() {
 		return "CMSAlgorithmProtection is malformed"
 	}
-	dig, ok := readAlgorithm(&seq)
+	dig, ok := icms.ParseAlgorithm(&seq)
 	if !ok {
 		return "CMSAlgorithmProtection digest algorithm is malformed"
 	}
-	if !sameAlgorithm(dig, si.digestAlg) {
+	if !icms.SameAlgorithm(dig, si.DigestAlgorithm) {
 		return "CMSAlgorithmProtection digest algorithm differs from the signer's"
 	}
 	var sigBody cryptobyte.String
@@ -313,39 +345,39 @@ func checkAlgProtection(a *attribute, si *signerInfo) string {
 	if !seq.ReadOptionalASN1(&sigBody, &has, cbasn1.Tag(1).Constructed().ContextSpecific()) || !has || !seq.Empty() {
 		return "CMSAlgorithmProtection must name the signature algorithm and no MAC algorithm"
 	}
-	var sa algorithmIdentifier
-	if !readRawOID(&sigBody, &sa.oid) {
+	var sa icms.AlgorithmIdentifier
+	if !icms.ReadRawOID(&sigBody, &sa.OID) {
 		return "CMSAlgorithmProtection signature algorithm is malformed"
 	}
 	if !sigBody.Empty() {
 		var tag cbasn1.Tag
-		if !sigBody.ReadAnyASN1Element(&sa.params, &tag) || !sigBody.Empty() {
+		if !sigBody.ReadAnyASN1Element(&sa.Params, &tag) || !sigBody.Empty() {
 			return "CMSAlgorithmProtection signature algorithm is malformed"
 		}
 	}
-	if !sameAlgorithm(sa, si.sigAlg) {
+	if !icms.SameAlgorithm(sa, si.SignatureAlgorithm) {
 		return "CMSAlgorithmProtection signature algorithm differs from the signer's"
 	}
 	return ""
 }
 
-// verifySignerSignature verifies the signature over the DER SET OF signed
-// attributes.
-func verifySignerSignature(si *signerInfo, cert *x509.Certificate, h crypto.Hash) error {
+// verifySignerSignature verifies the signature of si over digest (of the
+// DER signed attributes, or of the content when there are none).
+func verifySignerSignature(si *icms.SignerInfo, cert *x509.Certificate, h crypto.Hash, digest []byte) error {
 	const op = "verify.CMS"
 	pss := false
-	a := si.sigAlg
+	a := si.SignatureAlgorithm
 	var sigHash crypto.Hash
 	switch {
-	case bytes.Equal(a.oid, rawOidRSAEncryption) && a.nullOrAbsent():
+	case a.OID.Equal(icms.RawRSAEncryption) && a.NullOrAbsent():
 		sigHash = h
 		if _, ok := cert.PublicKey.(*rsa.PublicKey); !ok {
 			return roamsign.E(roamsign.ErrInvalidSignature, op, "RSA signature algorithm with a non-RSA key")
 		}
 	default:
-		alg, ok := signatureAlgorithm(a)
+		alg, ok := icms.SignatureAlgorithm(a)
 		if !ok {
-			return roamsign.E(roamsign.ErrUnsupported, op, "signature algorithm %v not accepted", a.oid)
+			return roamsign.E(roamsign.ErrUnsupported, op, "signature algorithm %v not accepted", a.OID)
 		}
 		switch alg {
 		case x509.SHA256WithRSA, x509.SHA256WithRSAPSS, x509.ECDSAWithSHA256:
@@ -374,11 +406,7 @@ func verifySignerSignature(si *signerInfo, cert *x509.Certificate, h crypto.Hash
 	if sigHash != h {
 		return roamsign.E(roamsign.ErrInvalidSignature, op, "signature and digest algorithms use different hashes")
 	}
-	// The signature covers the DER encoding with the EXPLICIT SET OF tag.
-	hh := h.New()
-	hh.Write([]byte{0x31})
-	hh.Write(si.signedAttrs[1:])
-	return VerifyDigestSignature(cert.PublicKey, h, hh.Sum(nil), si.signature, pss)
+	return VerifyDigestSignature(cert.PublicKey, h, digest, si.Signature, pss)
 }
 
 // verifyTimestamp verifies an RFC 3161 token whose message imprint must be
@@ -388,11 +416,11 @@ func (v *Verifier) verifyTimestamp(ctx context.Context, token []byte, imprintOf 
 	if err != nil {
 		return time.Time{}, Invalid, "timestamp token: " + err.Error()
 	}
-	if !sd.hasEContent || len(sd.signers) != 1 {
+	if !sd.HasEContent || len(sd.SignerInfos) != 1 {
 		return time.Time{}, Invalid, "timestamp token must carry TSTInfo and one signer"
 	}
 	var certs []*x509.Certificate
-	for _, der := range sd.certs {
+	for _, der := range sd.Certificates {
 		c, err := v.parseCert(der)
 		if err != nil {
 			return time.Time{}, Invalid, "timestamp token: malformed certificate"
@@ -400,12 +428,12 @@ func (v *Verifier) verifyTimestamp(ctx context.Context, token []byte, imprintOf 
 		certs = append(certs, c)
 	}
 	tr := &Result{}
-	cert := v.checkSigner(tr, sd, &sd.signers[0], bytesDigester(sd.eContent), certs, oidTSTInfo, true)
+	cert := v.checkSigner(tr, sd, &sd.SignerInfos[0], bytesDigester(sd.EContent), certs, icms.OIDTSTInfo, true)
 	if cert == nil {
 		f := tr.Failed()
 		return time.Time{}, Invalid, "timestamp token: " + f.Name + ": " + f.Reason
 	}
-	gen, imprintHash, imprint, err := parseTSTInfo(sd.eContent)
+	gen, imprintHash, imprint, err := parseTSTInfo(sd.EContent)
 	if err != nil {
 		return time.Time{}, Invalid, "timestamp token: " + err.Error()
 	}
@@ -442,65 +470,11 @@ func (v *Verifier) verifyTimestamp(ctx context.Context, token []byte, imprintOf 
 
 // parseTSTInfo returns genTime and the message imprint of a TSTInfo.
 func parseTSTInfo(der []byte) (time.Time, crypto.Hash, []byte, error) {
-	s := cryptobyte.String(der)
-	var seq, mi, hashed cryptobyte.String
-	var version int64
-	var policy asn1.ObjectIdentifier
-	if !s.ReadASN1(&seq, cbasn1.SEQUENCE) || !s.Empty() ||
-		!seq.ReadASN1Int64WithTag(&version, cbasn1.INTEGER) || version != 1 ||
-		!seq.ReadASN1ObjectIdentifier(&policy) || !seq.ReadASN1(&mi, cbasn1.SEQUENCE) {
-		return time.Time{}, 0, nil, fmt.Errorf("malformed TSTInfo")
+	t, err := icms.ParseTSTInfo(der)
+	if err != nil {
+		return time.Time{}, 0, nil, err
 	}
-	alg, ok := readAlgorithm(&mi)
-	if !ok || !mi.ReadASN1(&hashed, cbasn1.OCTET_STRING) || !mi.Empty() {
-		return time.Time{}, 0, nil, fmt.Errorf("malformed messageImprint")
-	}
-	h, ok := digestAlgorithm(alg)
-	if !ok || len(hashed) != h.Size() {
-		return time.Time{}, 0, nil, fmt.Errorf("messageImprint hash not accepted")
-	}
-	if _, ok := readIntegerBytes(&seq); !ok {
-		return time.Time{}, 0, nil, fmt.Errorf("malformed TSTInfo serial")
-	}
-	var gt cryptobyte.String
-	if !seq.ReadASN1(&gt, cbasn1.GeneralizedTime) {
-		return time.Time{}, 0, nil, fmt.Errorf("malformed genTime")
-	}
-	gen, ok := parseGenTime(gt)
-	if !ok {
-		return time.Time{}, 0, nil, fmt.Errorf("malformed genTime")
-	}
-	return gen, h, hashed, nil
-}
-
-// parseGenTime parses YYYYMMDDhhmmss[.f+]Z.
-func parseGenTime(b []byte) (time.Time, bool) {
-	if len(b) < 15 || b[len(b)-1] != 'Z' {
-		return time.Time{}, false
-	}
-	year, ok := digits(b[0:4])
-	if !ok {
-		return time.Time{}, false
-	}
-	t, ok := clock(year, b[4:14])
-	if !ok {
-		return time.Time{}, false
-	}
-	frac := b[14 : len(b)-1]
-	if len(frac) == 0 {
-		return t, true
-	}
-	if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 || frac[len(frac)-1] == '0' {
-		return time.Time{}, false
-	}
-	n, ok := digits(frac[1:])
-	if !ok {
-		return time.Time{}, false
-	}
-	for i := len(frac) - 1; i < 9; i++ {
-		n *= 10
-	}
-	return t.Add(time.Duration(n)), true
+	return t.GenTime, t.Hash, t.Imprint, nil
 }
 
 type certHashKey struct {

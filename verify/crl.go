@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/roamsign/roamsign"
+	icms "github.com/roamsign/roamsign/internal/cms"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
@@ -151,7 +152,7 @@ func (c *CRL) Lookup(serial *big.Int) (RevokedEntry, bool) {
 			return c.lookupKey(buf[:n])
 		}
 	}
-	return c.lookupKey(serialKey(serial))
+	return c.lookupKey(icms.IntegerBytes(serial))
 }
 
 func (c *CRL) lookupKey(key []byte) (RevokedEntry, bool) {
@@ -210,7 +211,7 @@ func parseCRL(der []byte, max int64) (c *CRL, err error) {
 		return nil, bad("tbsCertList")
 	}
 	c = &CRL{tbs: tbsFull}
-	outerAlg, ok := readAlgorithm(&outer)
+	outerAlg, ok := icms.ParseAlgorithm(&outer)
 	if !ok {
 		return nil, bad("signatureAlgorithm")
 	}
@@ -229,23 +230,23 @@ func parseCRL(der []byte, max int64) (c *CRL, err error) {
 			return nil, bad("version")
 		}
 	}
-	innerAlg, ok := readAlgorithm(&tbs)
-	if !ok || !bytes.Equal(innerAlg.raw, outerAlg.raw) {
+	innerAlg, ok := icms.ParseAlgorithm(&tbs)
+	if !ok || !bytes.Equal(innerAlg.Raw, outerAlg.Raw) {
 		return nil, bad("signature algorithms differ")
 	}
-	if c.sigAlg, ok = signatureAlgorithm(outerAlg); !ok {
-		return nil, roamsign.E(roamsign.ErrUnsupported, op, "unsupported CRL signature algorithm %v", outerAlg.oid)
+	if c.sigAlg, ok = icms.SignatureAlgorithm(outerAlg); !ok {
+		return nil, roamsign.E(roamsign.ErrUnsupported, op, "unsupported CRL signature algorithm %v", outerAlg.OID)
 	}
 	var issuer cryptobyte.String
 	if !tbs.ReadASN1Element(&issuer, cbasn1.SEQUENCE) {
 		return nil, bad("issuer")
 	}
 	c.RawIssuer = issuer
-	if c.ThisUpdate, ok = readTime(&tbs); !ok {
+	if c.ThisUpdate, ok = icms.ReadTime(&tbs); !ok {
 		return nil, bad("thisUpdate")
 	}
 	if tbs.PeekASN1Tag(cbasn1.UTCTime) || tbs.PeekASN1Tag(cbasn1.GeneralizedTime) {
-		if c.NextUpdate, ok = readTime(&tbs); !ok {
+		if c.NextUpdate, ok = icms.ReadTime(&tbs); !ok {
 			return nil, bad("nextUpdate")
 		}
 	}
@@ -266,11 +267,11 @@ func parseCRL(der []byte, max int64) (c *CRL, err error) {
 			if !list.ReadASN1(&e, cbasn1.SEQUENCE) {
 				return nil, bad("revoked entry")
 			}
-			serial, ok := readIntegerBytes(&e)
+			serial, ok := icms.ReadInteger(&e)
 			if !ok || len(serial) > 64 {
 				return nil, bad("entry serial")
 			}
-			at, ok := readTime(&e)
+			at, ok := icms.ReadTime(&e)
 			if !ok {
 				return nil, bad("entry revocationDate")
 			}
@@ -391,7 +392,7 @@ func (c *CRL) entryExtensions(s *cryptobyte.String, ent *entry, inv *int64) erro
 			}
 			ent.reason = int8(r)
 		case x.oid.Equal(oidInvalidityDate):
-			t, ok := readGeneralizedTime(&v)
+			t, ok := icms.ReadGeneralizedTime(&v)
 			if !ok || !v.Empty() {
 				return fmt.Errorf("invalidityDate")
 			}
@@ -454,7 +455,7 @@ func (c *CRL) crlExtensions(s cryptobyte.String) error {
 			}
 			c.IDP = idp
 		case x.oid.Equal(oidExpiredCertsOnCRL):
-			t, ok := readGeneralizedTime(&v)
+			t, ok := icms.ReadGeneralizedTime(&v)
 			if !ok || !v.Empty() {
 				return fmt.Errorf("expiredCertsOnCRL")
 			}

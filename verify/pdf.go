@@ -14,9 +14,8 @@ import (
 	"time"
 
 	"github.com/roamsign/roamsign"
+	icms "github.com/roamsign/roamsign/internal/cms"
 	"github.com/roamsign/roamsign/internal/pdfx"
-	"golang.org/x/crypto/cryptobyte"
-	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // DefaultMaxPDFSize caps a PDF given to VerifyPDF (512 MiB).
@@ -345,7 +344,7 @@ func (d *pdfDoc) verifyOne(ctx context.Context, f sigField, inter []*x509.Certif
 			s.add(CheckFormat, Invalid, err.Error())
 			return s
 		}
-		if sd.hasEContent || len(sd.signers) != 1 {
+		if sd.HasEContent || len(sd.SignerInfos) != 1 {
 			s.add(CheckFormat, Invalid, "a PDF signature must be a detached CMS with one signer")
 			return s
 		}
@@ -490,13 +489,12 @@ func (d *pdfDoc) checkByteRange(f sigField, s *PDFSignature) ([]byte, string) {
 	if sigInRev == nil || !equalObj(d.ra, sigInRev, f.sig, 0) {
 		return nil, "the signature dictionary was replaced after signing"
 	}
-	// The CMS is the first DER element; the rest is zero padding.
-	in := cryptobyte.String(raw)
-	var el cryptobyte.String
-	if !in.ReadASN1Element(&el, cbasn1.SEQUENCE) {
-		return nil, "/Contents does not hold a DER structure"
+	// The CMS is the first DER or BER element; the rest is zero padding.
+	el, rest, err := icms.FirstElement(raw)
+	if err != nil || len(el) == 0 || el[0] != 0x30 {
+		return nil, "/Contents does not hold a DER or BER structure"
 	}
-	for _, z := range in {
+	for _, z := range rest {
 		if z != 0 {
 			return nil, "/Contents has data after the signature"
 		}

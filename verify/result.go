@@ -54,7 +54,10 @@ const (
 type Check struct {
 	Name    string  `json:"name"`
 	Verdict Verdict `json:"verdict"`
-	Reason  string  `json:"reason,omitempty"`
+	// SubIndication classifies a check that did not pass; empty when it
+	// passed.
+	SubIndication SubIndication `json:"subIndication,omitempty"`
+	Reason        string        `json:"reason,omitempty"`
 }
 
 // Revocation status values.
@@ -100,7 +103,14 @@ type CertInfo struct {
 // a host can show and store it.
 type Result struct {
 	Verdict Verdict `json:"verdict"`
-	Checks  []Check `json:"checks"`
+	// Indication and SubIndication are the machine-readable outcome
+	// modelled on ETSI EN 319 102-1 (see [Indication]).
+	Indication    Indication    `json:"indication"`
+	SubIndication SubIndication `json:"subIndication,omitempty"`
+	// Level is the signature's profile: LevelPKCS7, LevelCMS, LevelBB or
+	// LevelBT; empty for raw signatures and chains.
+	Level  Level   `json:"level,omitempty"`
+	Checks []Check `json:"checks"`
 	// Signer is the signing certificate, when it was found.
 	Signer *CertInfo `json:"signer,omitempty"`
 	// Chain lists the validated path, signer first, anchor last.
@@ -119,13 +129,44 @@ type Result struct {
 	Revocation []RevocationInfo `json:"revocation,omitempty"`
 }
 
-// add records a check and folds its verdict into the overall verdict.
+// add records a check, with the default sub-indication of its name when it
+// did not pass, and folds it into the overall outcome.
 func (r *Result) add(name string, v Verdict, reason string) {
-	r.Checks = append(r.Checks, Check{Name: name, Verdict: v, Reason: reason})
+	r.addSub(name, v, "", reason)
+}
+
+// addSub records a check with an explicit sub-indication (empty: the
+// default for the check's name) and folds it into the overall outcome.
+func (r *Result) addSub(name string, v Verdict, sub SubIndication, reason string) {
+	if v == Valid {
+		sub = ""
+	} else if sub == "" || (v == Indeterminate && sub.Indication() == IndicationFailed) {
+		sub = defaultSub(name, v)
+	}
+	r.Checks = append(r.Checks, Check{Name: name, Verdict: v, SubIndication: sub, Reason: reason})
 	if r.Verdict == "" {
 		r.Verdict = v
 	} else {
 		r.Verdict = worst(r.Verdict, v)
+	}
+	r.fold(sub)
+}
+
+// fold updates the overall indication with one check's sub-indication:
+// failed outranks indeterminate, and the first sub-indication of the
+// winning kind is kept.
+func (r *Result) fold(sub SubIndication) {
+	if r.Indication == "" {
+		r.Indication = IndicationPassed
+	}
+	if sub == "" {
+		return
+	}
+	ind := sub.Indication()
+	switch {
+	case r.Indication == IndicationPassed,
+		r.Indication == IndicationIndeterminate && ind == IndicationFailed:
+		r.Indication, r.SubIndication = ind, sub
 	}
 }
 

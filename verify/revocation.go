@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	icms "github.com/roamsign/roamsign/internal/cms"
 )
 
 var oidFreshestCRLExt = oidFreshestCRL
@@ -66,7 +68,7 @@ func (v *Verifier) crlStatus(ctx context.Context, cert, issuer *x509.Certificate
 				continue
 			}
 		}
-		key := serialKey(cert.SerialNumber)
+		key := icms.IntegerBytes(cert.SerialNumber)
 		base, inBase := c.lookupKey(key)
 		info.URL, info.Source = u, "crl"
 		tu := c.ThisUpdate

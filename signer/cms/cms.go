@@ -3,7 +3,6 @@ package cms
 import (
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/roamsign/roamsign"
+	icms "github.com/roamsign/roamsign/internal/cms"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
@@ -81,7 +81,7 @@ func Prepare(contentDigest []byte, chain []*x509.Certificate, opts Options) (*Pr
 	}
 	ct := opts.ContentType
 	if ct == nil {
-		ct = oidData
+		ct = icms.OIDData
 	} else if err := checkOID(ct); err != nil {
 		return nil, roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "bad content type")
 	}
@@ -129,16 +129,16 @@ func newPrepared(op string, h roamsign.HashAlgorithm, pss bool, ct asn1.ObjectId
 		chain:       append([]*x509.Certificate(nil), chain...),
 	}
 	var err error
-	if p.sigAlg, err = signatureAlgorithm(chain[0].PublicKey, h, pss); err != nil {
+	if p.sigAlg, err = icms.SignerAlgorithm(chain[0].PublicKey, h, pss); err != nil {
 		return nil, roamsign.Wrap(roamsign.KindOf(err), op, err, "signer certificate")
 	}
-	p.digestAlg = derDigestAlgorithms[h]
-	if ct.Equal(oidData) {
-		p.ctDER = derOIDData
-	} else if p.ctDER, err = asn1.Marshal(p.contentType); err != nil {
+	p.digestAlg = icms.DigestAlgorithmID(h)
+	if p.ctDER, err = asn1.Marshal(p.contentType); err != nil {
 		return nil, roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "bad content type")
 	}
-	p.serialDER = encodeInteger(chain[0].SerialNumber)
+	if p.serialDER, err = asn1.Marshal(chain[0].SerialNumber); err != nil {
+		return nil, roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "bad serial number")
+	}
 	return p, nil
 }
 
@@ -154,115 +154,66 @@ func checkOID(oid asn1.ObjectIdentifier) error {
 	return err
 }
 
-// signatureAlgorithm returns the signatureAlgorithm of a SignerInfo for a
-// key: rsaEncryption (RFC 3370), RSASSA-PSS with explicit parameters (RFC
-// 4056) or ecdsa-with-SHAxxx (RFC 5753). The result is shared and must not
-// be modified.
-func signatureAlgorithm(pub crypto.PublicKey, h roamsign.HashAlgorithm, pss bool) ([]byte, error) {
-	switch k := pub.(type) {
-	case *rsa.PublicKey:
-		if k.N == nil || k.N.BitLen() < 2048 {
-			return nil, roamsign.E(roamsign.ErrUnsupported, "", "RSA keys below 2048 bits are not supported")
-		}
-		if pss {
-			return derRSAPSS[h], nil
-		}
-		return derRSAEncryption, nil
-	case *ecdsa.PublicKey:
-		if pss {
-			return nil, roamsign.E(roamsign.ErrInvalidInput, "", "PSS requires an RSA key")
-		}
-		switch k.Curve {
-		case elliptic.P256(), elliptic.P384(), elliptic.P521():
-		default:
-			return nil, roamsign.E(roamsign.ErrUnsupported, "", "unsupported elliptic curve")
-		}
-		return derECDSA[h], nil
-	}
-	return nil, roamsign.E(roamsign.ErrUnsupported, "", "unsupported public key type %T", pub)
-}
-
 // buildAttrs encodes the signed attributes as a DER SET OF Attribute, in
 // DER order.
 func (p *Prepared) buildAttrs(contentDigest []byte, signingTime time.Time, algProtection bool) ([]byte, error) {
 	leaf := p.chain[0]
 	certHash := sha256.Sum256(leaf.Raw)
-	w := derWriter{b: make([]byte, 0, 192+len(contentDigest)+len(p.ctDER)+len(leaf.RawIssuer)+len(p.serialDER)+len(p.sigAlg))}
-	var spans [5][2]int
-	n := 0
-	attr := func(oid []byte) (int, int) {
-		a := w.open(tagSequence)
-		w.raw(oid)
-		return a, w.open(tagSet)
+	var elems [][]byte
+	attr := func(oid asn1.ObjectIdentifier, val cryptobyte.BuilderContinuation) {
+		b := cryptobyte.NewBuilder(make([]byte, 0, 128))
+		icms.AddAttribute(b, oid, val)
+		elems = append(elems, b.BytesOrPanic())
 	}
-	end := func(a, v int) {
-		w.close(v)
-		w.close(a)
-		spans[n] = [2]int{a - 2, len(w.b)}
-		n++
+	raw := func(der []byte) cryptobyte.BuilderContinuation {
+		return func(b *cryptobyte.Builder) { b.AddBytes(der) }
 	}
-
-	a, v := attr(derAttrContentType)
-	w.raw(p.ctDER)
-	end(a, v)
-
-	a, v = attr(derAttrMessageDigest)
-	w.tlv(tagOctetString, contentDigest)
-	end(a, v)
-
+	attr(icms.OIDAttrContentType, raw(p.ctDER))
+	attr(icms.OIDAttrMessageDigest, func(b *cryptobyte.Builder) { b.AddASN1OctetString(contentDigest) })
 	if !signingTime.IsZero() {
-		a, v = attr(derAttrSigningTime)
-		w.time(signingTime)
-		end(a, v)
+		// UTCTime for 1950 to 2049, GeneralizedTime otherwise (RFC 5652
+		// section 11.3).
+		attr(icms.OIDAttrSigningTime, func(b *cryptobyte.Builder) {
+			if t := signingTime.UTC(); t.Year() >= 1950 && t.Year() < 2050 {
+				b.AddASN1UTCTime(t)
+			} else {
+				b.AddASN1GeneralizedTime(t)
+			}
+		})
 	}
-
 	// SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2 }
 	// ESSCertIDv2 ::= SEQUENCE { hashAlgorithm DEFAULT sha256 (omitted),
 	//   certHash OCTET STRING, issuerSerial IssuerSerial }
 	// IssuerSerial ::= SEQUENCE { issuer GeneralNames, serialNumber }
-	a, v = attr(derAttrSigningCertV2)
-	sc := w.open(tagSequence)
-	certs := w.open(tagSequence)
-	id := w.open(tagSequence)
-	w.tlv(tagOctetString, certHash[:])
-	is := w.open(tagSequence)
-	gns := w.open(tagSequence)
-	w.tlv(tagCtxCons4, leaf.RawIssuer)
-	w.close(gns)
-	w.raw(p.serialDER)
-	w.close(is)
-	w.close(id)
-	w.close(certs)
-	w.close(sc)
-	end(a, v)
-
+	attr(icms.OIDAttrSigningCertV2, func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+					b.AddASN1OctetString(certHash[:])
+					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+						b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+							b.AddASN1(cbasn1.Tag(4).Constructed().ContextSpecific(), raw(leaf.RawIssuer))
+						})
+						b.AddBytes(p.serialDER)
+					})
+				})
+			})
+		})
+	})
 	if algProtection {
 		// CMSAlgorithmProtection ::= SEQUENCE { digestAlgorithm,
 		//   signatureAlgorithm [1] IMPLICIT AlgorithmIdentifier, ... }
-		a, v = attr(derAttrAlgProtection)
-		ap := w.open(tagSequence)
-		w.raw(p.digestAlg)
-		start := len(w.b)
-		w.raw(p.sigAlg)
-		w.b[start] = tagCtxCons1 // the SEQUENCE re-tagged as [1]
-		w.close(ap)
-		end(a, v)
+		sa := cryptobyte.String(p.sigAlg)
+		var body cryptobyte.String
+		sa.ReadASN1(&body, cbasn1.SEQUENCE)
+		attr(icms.OIDAttrAlgProtection, func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				b.AddBytes(p.digestAlg)
+				b.AddASN1(tagCtx1, raw(body))
+			})
+		})
 	}
-
-	elems := make([][]byte, n)
-	total := 0
-	for i := range n {
-		elems[i] = w.b[spans[i][0]:spans[i][1]]
-		total += len(elems[i])
-	}
-	sortDER(elems)
-	out := derWriter{b: make([]byte, 0, total+4)}
-	set := out.open(tagSet)
-	for _, e := range elems {
-		out.raw(e)
-	}
-	out.close(set)
-	return out.b, nil
+	return icms.SetOf(elems), nil
 }
 
 // SignedAttributes returns the DER encoding of the SET OF signed attributes:
@@ -395,52 +346,47 @@ func (p *Prepared) encode(sig []byte, unsigned []byte) ([]byte, error) {
 	for _, c := range p.chain {
 		size += len(c.Raw)
 	}
-	version := derVersion1
-	if !p.contentType.Equal(oidData) {
-		version = derVersion3
+	version := int64(1)
+	if !p.contentType.Equal(icms.OIDData) {
+		version = 3
 	}
-	w := derWriter{b: make([]byte, 0, size)}
-	ci := w.open(tagSequence)
-	w.raw(derOIDSignedData)
-	explicit := w.open(tagCtxCons0)
-	sd := w.open(tagSequence)
-	w.raw(version)
-	w.tlv(tagSet, p.digestAlg)
-	w.tlv(tagSequence, p.ctDER) // encapContentInfo without eContent: detached
-	certs := w.open(tagCtxCons0)
-	for _, c := range p.chain {
-		w.raw(c.Raw)
+	raw := func(der []byte) cryptobyte.BuilderContinuation {
+		return func(b *cryptobyte.Builder) { b.AddBytes(der) }
 	}
-	w.close(certs)
-	infos := w.open(tagSet)
-	si := w.open(tagSequence)
-	w.raw(derVersion1)
-	sid := w.open(tagSequence) // issuerAndSerialNumber
-	w.raw(leaf.RawIssuer)
-	w.raw(p.serialDER)
-	w.close(sid)
-	w.raw(p.digestAlg)
-	w.tlv(tagCtxCons0, setContent(p.attrs)) // [0] IMPLICIT SET OF Attribute
-	w.raw(p.sigAlg)
-	w.tlv(tagOctetString, sig)
-	if len(unsigned) > 0 {
-		w.tlv(tagCtxCons1, unsigned)
-	}
-	w.close(si)
-	w.close(infos)
-	w.close(sd)
-	w.close(explicit)
-	w.close(ci)
-	return w.b, nil
-}
-
-// setContent returns the content octets of a well-formed DER SET.
-func setContent(der []byte) []byte {
-	if len(der) < 2 {
-		return nil
-	}
-	if der[1] < 0x80 {
-		return der[2:]
-	}
-	return der[2+int(der[1]&0x7f):]
+	attrs := cryptobyte.String(p.attrs)
+	var attrBody cryptobyte.String
+	attrs.ReadASN1(&attrBody, cbasn1.SET)
+	b := cryptobyte.NewBuilder(make([]byte, 0, size))
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1ObjectIdentifier(icms.OIDSignedData)
+		b.AddASN1(tagCtx0, func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				b.AddASN1Int64(version)
+				b.AddASN1(cbasn1.SET, raw(p.digestAlg))
+				b.AddASN1(cbasn1.SEQUENCE, raw(p.ctDER)) // encapContentInfo without eContent: detached
+				b.AddASN1(tagCtx0, func(b *cryptobyte.Builder) {
+					for _, c := range p.chain {
+						b.AddBytes(c.Raw)
+					}
+				})
+				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
+					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+						b.AddASN1Int64(1)
+						b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // issuerAndSerialNumber
+							b.AddBytes(leaf.RawIssuer)
+							b.AddBytes(p.serialDER)
+						})
+						b.AddBytes(p.digestAlg)
+						b.AddASN1(tagCtx0, raw(attrBody)) // [0] IMPLICIT SET OF Attribute
+						b.AddBytes(p.sigAlg)
+						b.AddASN1OctetString(sig)
+						if len(unsigned) > 0 {
+							b.AddASN1(tagCtx1, raw(unsigned))
+						}
+					})
+				})
+			})
+		})
+	})
+	return b.Bytes()
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/asn1"
 
 	"github.com/roamsign/roamsign"
+	icms "github.com/roamsign/roamsign/internal/cms"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
@@ -137,7 +138,7 @@ func (p *Prepared) checkAttrs(attrs []byte) error {
 		if !set.ReadASN1Element(&full, cbasn1.SEQUENCE) {
 			return roamsign.E(roamsign.ErrInvalidInput, "", "attribute is not a SEQUENCE")
 		}
-		if prev != nil && lessDER(full, prev) {
+		if prev != nil && icms.LessDER(full, prev) {
 			return roamsign.E(roamsign.ErrInvalidInput, "", "attributes not in DER order")
 		}
 		prev = full
@@ -151,19 +152,19 @@ func (p *Prepared) checkAttrs(attrs []byte) error {
 		}
 		seen[oid.String()] = true
 		switch {
-		case oid.Equal(oidAttrContentType):
+		case oid.Equal(icms.OIDAttrContentType):
 			var v asn1.ObjectIdentifier
 			if !values.ReadASN1ObjectIdentifier(&v) || !values.Empty() || !v.Equal(p.contentType) {
 				return roamsign.E(roamsign.ErrInvalidInput, "", "content-type attribute does not match")
 			}
 			haveCT = true
-		case oid.Equal(oidAttrMessageDigest):
+		case oid.Equal(icms.OIDAttrMessageDigest):
 			var v []byte
 			if !values.ReadASN1Bytes(&v, cbasn1.OCTET_STRING) || !values.Empty() || len(v) != p.hash.Size() {
 				return roamsign.E(roamsign.ErrInvalidInput, "", "message-digest attribute is malformed")
 			}
 			haveMD = true
-		case oid.Equal(oidAttrSigningCertV2):
+		case oid.Equal(icms.OIDAttrSigningCertV2):
 			// SigningCertificateV2 { certs SEQUENCE OF ESSCertIDv2 {
 			//   [hashAlgorithm], certHash, ... } }: the first names the signer.
 			var sc, list, id cryptobyte.String
