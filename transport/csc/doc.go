@@ -48,11 +48,38 @@
 // needs roamsign.FormRawPSS in the service); ECDSA credentials sign DER
 // ECDSA values.
 //
+// # OAuth 2.0: the signer approves on the service's own page
+//
+// With Options.Clients registered, the face is an OAuth 2.0 authorization
+// server under /csc/v2/oauth2/ (and /csc/v1/oauth2/). oauth2/authorize
+// takes scope=credential with credentialID, numSignatures, hashes (comma
+// separated base64url) and hashAlgorithmOID, or authorization_details of
+// type "credential" with documentDigests; PKCE with S256 and a state are
+// required, and the redirect URI must be one the client registered
+// (loopback URIs match any port, RFC 8252). An unknown client or redirect
+// URI is shown on the page, never redirected to. The handler sends the
+// OTP bound to the hashes (RequestOTP) and renders the signing page
+// (Options.Page) with the data header, every hash and the verification
+// code; the signer types PIN and OTP, the handler calls Sign, and the
+// browser goes back to the client (303) with a code that is good once for
+// one minute. oauth2/token trades it, with the PKCE verifier and the same
+// redirect URI, for a credential access token: the token is the SAD
+// (signatures/signHash needs no SAD parameter). A code used twice is
+// refused and the token of its first use revoked. oauth2/pushed_authorize
+// (RFC 9126) takes the same parameters from an authenticated client and
+// answers a request_uri for oauth2/authorize. The client credentials grant
+// gives a confidential client a service access token (scope "service",
+// one hour) acting for its host system; oauth2/revoke (RFC 7009) ends
+// tokens. Refresh tokens and scope=service through the code flow are not
+// offered.
+//
 // # Client authentication
 //
 // Hosts authenticate as they do on transport/httpapi (Options.Auth: API
 // key as a bearer token, or a verified TLS client certificate):
-// authType "external" and "TLS".
+// authType "external" and "TLS". OAuth clients use client_secret_basic or
+// client_secret_post ("oauth2client"), or PKCE alone when public. A SAD
+// is bound to the host and the client that obtained it.
 //
 // # Limits
 //

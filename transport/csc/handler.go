@@ -61,6 +61,9 @@ func Handler(api roamsign.API, opts Options) http.Handler {
 		sads:    newTable[*grant](o.MaxRecords, o.Now),
 		tokens:  newTable[*serviceToken](o.MaxRecords, o.Now),
 		pending: newTable[*pendingChallenge](o.MaxRecords, o.Now),
+		pages:   newTable[*pageSession](o.MaxRecords, o.Now),
+		codes:   newTable[*authCode](o.MaxRecords, o.Now),
+		pushed:  newTable[*authzRequest](o.MaxRecords, o.Now),
 		mux:     http.NewServeMux(),
 	}
 	for i := range o.Clients {
@@ -85,6 +88,9 @@ type server struct {
 	sads    *table[*grant]            // SADs and credential access tokens
 	tokens  *table[*serviceToken]     // service access tokens
 	pending *table[*pendingChallenge] // explicit flow: challenges by caller and credential
+	pages   *table[*pageSession]      // signing pages awaiting PIN and OTP
+	codes   *table[*authCode]         // authorization codes
+	pushed  *table[*authzRequest]     // pushed authorization requests
 	mux     *http.ServeMux
 }
 

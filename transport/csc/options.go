@@ -130,6 +130,9 @@ type Options struct {
 	OfferPSS bool
 	// Policy for challenges without hashes. Default PolicyStrict.
 	Policy Policy
+	// Page renders the signing page of the authorization code flow.
+	// Default: a plain built-in page.
+	Page Page
 	// MaxRecords bounds each server-side table (SADs, tokens, codes,
 	// pending challenges, pages). Default 10000.
 	MaxRecords int
@@ -196,6 +199,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Page == nil {
+		o.Page = defaultPage{}
 	}
 	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
 	return o
