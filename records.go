@@ -1,6 +1,9 @@
 package roamsign
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // The record types below are what the service persists. They live in the
 // root package so that the parts can agree on them without importing one
@@ -37,7 +40,7 @@ type ChallengeRecord struct {
 type UserRecord struct {
 	ID       UserID
 	Name     string       // common name on the certificate
-	Hosts    []HostID     // host systems the user is enrolled for
+	Hosts    []HostID     // host systems the user is enrolled for; see EnrolledFor
 	Media    []MediumKind // media the user holds
 	Email    string       // e-mail OTP destination
 	Devices  []string     // registered push device ids
@@ -55,6 +58,15 @@ type UserRecord struct {
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// EnrolledFor reports whether the user is enrolled for host: whether host
+// may act for the user with a server-side medium. It is the one enrolment
+// rule of the SDK; the service, package otp and package medium all decide
+// with it. The host must be listed in Hosts: an empty list means no host,
+// never every host.
+func (u *UserRecord) EnrolledFor(host HostID) bool {
+	return host != "" && slices.Contains(u.Hosts, host)
 }
 
 // TransactionRecord is one Sign call: its idempotency key, binding and

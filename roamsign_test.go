@@ -264,3 +264,16 @@ func FuzzFormatDN(f *testing.F) {
 		_ = roamsign.FormatDN(b)
 	})
 }
+
+// TestEnrolledFor: the one enrolment rule; an empty host list is no host,
+// never every host.
+func TestEnrolledFor(t *testing.T) {
+	u := &roamsign.UserRecord{Hosts: []roamsign.HostID{"hr", "finance"}}
+	assert.True(t, u.EnrolledFor("hr"))
+	assert.True(t, u.EnrolledFor("finance"))
+	assert.False(t, u.EnrolledFor("other"))
+	assert.False(t, u.EnrolledFor(""), "the empty host")
+	none := &roamsign.UserRecord{}
+	assert.False(t, none.EnrolledFor("hr"), "empty host list")
+	assert.False(t, none.EnrolledFor(""), "empty host list, empty host")
+}

@@ -11,7 +11,8 @@
 // media during a transition; the choice is the host's preference when the
 // user holds it, else roaming+OTP, roaming, softcert, token in that order
 // ([Choose]). Server-side media count only for hosts the user is enrolled
-// for and only while roaming is not disabled.
+// for (listed in the user's hosts: an empty list is no host, the rule of
+// roamsign.UserRecord.EnrolledFor) and only while roaming is not disabled.
 //
 // Implementations: [Static] (in memory), [StoreResolver] (the service's
 // user records through the narrow [UserStore]), [HTTPResolver] (an

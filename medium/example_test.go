@@ -29,7 +29,7 @@ func ExampleStatic() {
 }
 
 func ExampleCache() {
-	static, _ := medium.NewStatic(map[roamsign.UserID]medium.Entry{"900101145678": {Media: []roamsign.MediumKind{roamsign.MediumRoamingOTP}}})
+	static, _ := medium.NewStatic(map[roamsign.UserID]medium.Entry{"900101145678": {Media: []roamsign.MediumKind{roamsign.MediumRoamingOTP}, Hosts: []roamsign.HostID{"hr"}}})
 	r := medium.NewCache(static, medium.CacheConfig{TTL: time.Minute, NegativeTTL: 5 * time.Second})
 	a, _ := r.Resolve(context.Background(), "900101145678", "hr")
 	fmt.Println(a.Use)

@@ -40,7 +40,9 @@ type HTTPConfig struct {
 //	 "hosts": ["hr"], "use": "roaming+otp", "disabled": false,
 //	 "chain": ["MIIC…(base64 DER, leaf first)"]}
 //
-// "use" is the directory's own choice for the host; when absent or not
+// "hosts" lists the host systems the server-side media are enrolled for;
+// absent or empty means none. "use" is the directory's own choice for the
+// host; when absent or not
 // held by the user the resolver chooses (see [Choose]). An unknown user is
 // answered with 404.
 type DirectoryRecord struct {

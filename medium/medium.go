@@ -82,7 +82,8 @@ func Choose(media []roamsign.MediumKind, preferred roamsign.MediumKind) roamsign
 type Entry struct {
 	Media []roamsign.MediumKind
 	// Hosts lists the host systems the user's server-side media are
-	// enrolled for; empty means every host. Client-side media (token,
+	// enrolled for; empty means no host (the rule of
+	// [roamsign.UserRecord.EnrolledFor]). Client-side media (token,
 	// softcert) are usable with any host.
 	Hosts []roamsign.HostID
 	// Prefer names a medium per host, used when the user holds it.
@@ -102,7 +103,7 @@ func answer(op string, user roamsign.UserID, host roamsign.HostID, e *Entry) (*A
 		}
 	}
 	usable := make([]roamsign.MediumKind, 0, len(media))
-	enrolled := len(e.Hosts) == 0 || slices.Contains(e.Hosts, host)
+	enrolled := (&roamsign.UserRecord{Hosts: e.Hosts}).EnrolledFor(host)
 	for _, k := range media {
 		if k.ServerSide() && (e.Disabled || !enrolled) {
 			continue

@@ -17,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/internal/testpki"
 	"github.com/roamsign/roamsign/medium"
@@ -165,7 +168,7 @@ func (d *directory) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func newDirectory(t *testing.T) (*directory, *medium.HTTPResolver, func()) {
 	ch, _ := chain(t, aminah)
 	d := &directory{recs: map[string]medium.DirectoryRecord{
-		string(aminah): {User: string(aminah), Media: []string{"token", "roaming_otp"}, Chain: ch},
+		string(aminah): {User: string(aminah), Media: []string{"token", "roaming_otp"}, Hosts: []string{"hr", "legacy"}, Chain: ch},
 	}}
 	ts := httptest.NewServer(d)
 	r, err := medium.NewHTTPResolver(medium.HTTPConfig{BaseURL: ts.URL + "/api", Timeout: 200 * time.Millisecond,
@@ -336,4 +339,26 @@ func FuzzParseDirectoryRecord(f *testing.F) {
 			t.Fatalf("bad answer %+v", a)
 		}
 	})
+}
+
+// TestEmptyHostListMeansNone: an entry or user record with no hosts is
+// enrolled for no host (roamsign.UserRecord.EnrolledFor); client-side
+// media stay usable.
+func TestEmptyHostListMeansNone(t *testing.T) {
+	ch, _ := chain(t, aminah)
+	ctx := context.Background()
+	s, err := medium.NewStatic(map[roamsign.UserID]medium.Entry{
+		aminah: {Media: []roamsign.MediumKind{roamsign.MediumRoamingOTP, roamsign.MediumToken}, Chain: ch},
+		zul:    {Media: []roamsign.MediumKind{roamsign.MediumRoamingOTP}, Chain: ch},
+	})
+	require.NoError(t, err)
+	a, err := s.Resolve(ctx, aminah, "hr")
+	require.NoError(t, err)
+	assert.Equal(t, roamsign.MediumToken, a.Use, "roaming offered to a host the user is not enrolled for")
+	_, err = s.Resolve(ctx, zul, "hr")
+	require.ErrorIs(t, err, roamsign.ErrForbidden)
+
+	r := medium.NewStoreResolver(userStore{aminah: {ID: aminah, Chain: ch}})
+	_, err = r.Resolve(ctx, aminah, "hr")
+	require.ErrorIs(t, err, roamsign.ErrForbidden, "store user without hosts")
 }

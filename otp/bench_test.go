@@ -25,7 +25,7 @@ func BenchmarkIssueVerify(b *testing.B) {
 	for i := 0; i < 10; i++ {
 		hs = append(hs, roamsign.NewHash(roamsign.SHA256, []byte(fmt.Sprint(i))))
 	}
-	store := otptest.NewStore(&roamsign.UserRecord{ID: testUser, Devices: []string{"d"}})
+	store := otptest.NewStore(&roamsign.UserRecord{ID: testUser, Hosts: []roamsign.HostID{"hr"}, Devices: []string{"d"}})
 	app := &otptest.Capture{}
 	clock := otptest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	key, _ := otp.NewHMACKey(testKey)

@@ -18,7 +18,7 @@ import (
 // to a capturing sender standing in for the app), and verify it once.
 func ExampleManager() {
 	ctx := context.Background()
-	store := otptest.NewStore(&roamsign.UserRecord{ID: "900101145678", Devices: []string{"phone-1"}})
+	store := otptest.NewStore(&roamsign.UserRecord{ID: "900101145678", Hosts: []roamsign.HostID{"hr"}, Devices: []string{"phone-1"}})
 	app := &otptest.Capture{Ch: roamsign.ChannelApp}
 	key, _ := otp.NewHMACKey(bytes.Repeat([]byte{1}, 32)) // use a secret key, or an HSM-held MACKey
 	m, _ := otp.New(otp.Config{

@@ -238,7 +238,7 @@ func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Challenge, erro
 	if user.Disabled {
 		return nil, roamsign.E(roamsign.ErrForbidden, op, "user is disabled")
 	}
-	if len(user.Hosts) > 0 && !slices.Contains(user.Hosts, req.Host) {
+	if !user.EnrolledFor(req.Host) {
 		return nil, roamsign.E(roamsign.ErrForbidden, op, "user is not enrolled for this host")
 	}
 	if user.OTPFailures >= m.maxUserFailures {

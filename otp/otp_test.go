@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/internal/leakcheck"
 	"github.com/roamsign/roamsign/otp"
@@ -596,4 +598,18 @@ func TestSentinelKinds(t *testing.T) {
 			t.Errorf("%v does not match %v", err, kind)
 		}
 	}
+}
+
+// TestIssueNeedsEnrolment: a user with no hosts is enrolled for none, so a
+// host using the manager directly cannot issue for them (the enrolment rule
+// of roamsign.UserRecord.EnrolledFor).
+func TestIssueNeedsEnrolment(t *testing.T) {
+	e := newEnv(t, nil)
+	for name, hosts := range map[string][]roamsign.HostID{"no hosts": nil, "another host": {"finance"}} {
+		e.store.PutUser(&roamsign.UserRecord{ID: testUser, Hosts: hosts, Email: "aminah@agency.gov.my"})
+		_, err := e.m.Issue(context.Background(), otp.IssueRequest{User: testUser, Host: "hr", Hashes: hashes("a")})
+		require.ErrorIs(t, err, roamsign.ErrForbidden, name)
+	}
+	_, ok := e.email.Last()
+	require.False(t, ok, "an OTP went out for a host the user is not enrolled for")
 }

@@ -224,16 +224,6 @@ func hostOf(ctx context.Context, op string) (roamsign.HostID, error) {
 	return h, nil
 }
 
-// enrolledFor reports whether u is enrolled for host.
-func enrolledFor(u *roamsign.UserRecord, host roamsign.HostID) bool {
-	for _, h := range u.Hosts {
-		if h == host {
-			return true
-		}
-	}
-	return false
-}
-
 // userForHost loads a user that host may act for. A user that does not
 // exist and one not enrolled for host look the same (ErrNotFound), so a
 // host cannot probe other hosts' users.
@@ -245,7 +235,7 @@ func (s *Service) userForHost(ctx context.Context, op string, id roamsign.UserID
 		}
 		return nil, wrapStore(op, err)
 	}
-	if !enrolledFor(u, host) {
+	if !u.EnrolledFor(host) {
 		return nil, roamsign.E(roamsign.ErrNotFound, op, "user not enrolled for this host")
 	}
 	return u, nil

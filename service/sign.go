@@ -170,7 +170,7 @@ func (s *Service) activate(ctx context.Context, host roamsign.HostID, req *roams
 	if err != nil {
 		return nil, wrapStore(op, err)
 	}
-	if !enrolledFor(u, host) {
+	if !u.EnrolledFor(host) {
 		return nil, roamsign.E(roamsign.ErrForbidden, op, "user not enrolled for this host")
 	}
 	if err := usable(op, u); err != nil {
