@@ -277,3 +277,23 @@ func TestEnrolledFor(t *testing.T) {
 	assert.False(t, none.EnrolledFor("hr"), "empty host list")
 	assert.False(t, none.EnrolledFor(""), "empty host list, empty host")
 }
+
+func TestCheckDataHeader(t *testing.T) {
+	for _, ok := range []string{"", "PV2026/0042", "Surat 12/2026 — Jabatan Akauntan Negara", "Baucar ٢٠٢٦ 日本"} {
+		assert.NoError(t, roamsign.CheckDataHeader(ok), "%q", ok)
+	}
+	bad := []string{
+		"PV2026/\u202e321000",  // right-to-left override
+		"a\u200eb", "a\u200fb", // LRM, RLM
+		"a\u202ab", "a\u202bb", "a\u202cb", "a\u202db", // embeddings, pop
+		"a\u2066b", "a\u2067b", "a\u2068b", "a\u2069b", // isolates
+		"a\u200bb", "a\u200db", "a\ufeffb", "a\u00adb", "a\u061cb", // other Cf
+		"a\u2028b", "a\u2029b", // line and paragraph separators
+		"a\x00b", "a\nb", "a\x7fb", "a\u0085b", // C0, DEL, C1
+		"a\xffb", // not UTF-8
+	}
+	for _, h := range bad {
+		err := roamsign.CheckDataHeader(h)
+		require.ErrorIs(t, err, roamsign.ErrInvalidInput, "%+q", h)
+	}
+}

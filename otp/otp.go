@@ -12,9 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
-	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/roamsign/roamsign"
@@ -548,14 +546,8 @@ func VerificationCode(nonce []byte, digest [32]byte) string {
 }
 
 func checkDataHeader(s string) error {
-	if !utf8.ValidString(s) {
-		return errors.New("not valid UTF-8")
-	}
 	if utf8.RuneCountInString(s) > MaxDataHeader {
 		return errors.New("longer than 256 characters")
 	}
-	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
-		return errors.New("contains control characters")
-	}
-	return nil
+	return roamsign.CheckDataHeader(s)
 }

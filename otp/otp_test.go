@@ -613,3 +613,17 @@ func TestIssueNeedsEnrolment(t *testing.T) {
 	_, ok := e.email.Last()
 	require.False(t, ok, "an OTP went out for a host the user is not enrolled for")
 }
+
+// TestIssueRefusesInvisibleHeader: a data header that would display as
+// something else in the OTP message is refused before anything is stored
+// or sent.
+func TestIssueRefusesInvisibleHeader(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, h := range []string{"PV2026/\u202e321000", "PV\u2066x\u2069", "PV\u200f1"} {
+		_, err := e.m.Issue(context.Background(), otp.IssueRequest{User: testUser, Host: "hr", Hashes: hashes("a"), DataHeader: h})
+		require.ErrorIs(t, err, roamsign.ErrInvalidInput, "%+q", h)
+	}
+	require.Empty(t, e.store.Challenges())
+	_, ok := e.app.Last()
+	require.False(t, ok)
+}

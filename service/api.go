@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"time"
-	"unicode/utf8"
 
 	"github.com/roamsign/roamsign"
 )
@@ -129,10 +128,7 @@ func (s *Service) checkDataHeader(op, h string) error {
 	if len(h) > s.cfg.MaxDataHeader {
 		return roamsign.E(roamsign.ErrTooLarge, op, "data header of %d bytes exceeds %d", len(h), s.cfg.MaxDataHeader)
 	}
-	if !utf8.ValidString(h) {
-		return roamsign.E(roamsign.ErrInvalidInput, op, "data header is not valid UTF-8")
-	}
-	return nil
+	return roamsign.CheckDataHeader(h)
 }
 
 // usable reports whether a user can sign at all: not disabled, not locked,
