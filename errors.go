@@ -3,6 +3,7 @@ package roamsign
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies an error so that callers and transports can branch on it
@@ -201,3 +202,34 @@ func KindOf(err error) Kind {
 	}
 	return KindUnknown
 }
+
+// RetryAfter returns err carrying a hint of how long to wait before a retry
+// may succeed: the time until a rate limit's next slot frees, or until a
+// back-off ends. [errors.Is], [errors.As] and [KindOf] see through it to
+// err; transports send the hint (HTTP Retry-After) and read it with
+// [RetryAfterOf]. It returns nil for a nil err.
+func RetryAfter(err error, d time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &retryAfterError{err: err, after: d}
+}
+
+// RetryAfterOf returns the wait carried by the first [RetryAfter] hint in
+// err's chain.
+func RetryAfterOf(err error) (time.Duration, bool) {
+	var ra interface{ RetryAfter() time.Duration }
+	if errors.As(err, &ra) {
+		return ra.RetryAfter(), true
+	}
+	return 0, false
+}
+
+type retryAfterError struct {
+	err   error
+	after time.Duration
+}
+
+func (e *retryAfterError) Error() string             { return e.err.Error() }
+func (e *retryAfterError) Unwrap() error             { return e.err }
+func (e *retryAfterError) RetryAfter() time.Duration { return e.after }

@@ -51,8 +51,9 @@ var (
 	// ErrUndeliverable: the OTP could not be delivered; the challenge can
 	// never be used (roamsign.ErrDelivery).
 	ErrUndeliverable error = &sentinel{roamsign.ErrDelivery, "OTP could not be delivered"}
-	// ErrRateLimited: too many challenges for the user or host in the
-	// window (roamsign.ErrRateLimited).
+	// ErrRateLimited: too many challenges for the user, the user from this
+	// host, or the host in the window (roamsign.ErrRateLimited); the error
+	// returned carries the time until a slot frees (roamsign.RetryAfterOf).
 	ErrRateLimited error = &sentinel{roamsign.ErrRateLimited, "too many OTP requests"}
 	// ErrReplay: an offline OTP for a time step or challenge that was
 	// already accepted (roamsign.ErrUsed).
@@ -67,6 +68,16 @@ func fail(op string, s error) error {
 		return &roamsign.Error{Kind: st.kind, Op: op, Err: s}
 	}
 	return &roamsign.Error{Kind: roamsign.ErrInternal, Op: op, Err: s}
+}
+
+// rateLimited is [ErrRateLimited] for op, keeping the wait the store's
+// refusal carries.
+func rateLimited(op string, storeErr error) error {
+	err := fail(op, ErrRateLimited)
+	if d, ok := roamsign.RetryAfterOf(storeErr); ok {
+		return roamsign.RetryAfter(err, d)
+	}
+	return err
 }
 
 // storeErr maps an error of the store to this package's vocabulary; kinds

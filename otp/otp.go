@@ -28,7 +28,7 @@ type Store interface {
 	MarkUndeliverable(ctx context.Context, id string) error
 	FailChallenge(ctx context.Context, id string) (tries int, err error)
 	ConsumeChallenge(ctx context.Context, id string, now time.Time) error
-	CountChallenges(ctx context.Context, user roamsign.UserID, host roamsign.HostID, since time.Time) (byUser, byHost int, err error)
+	IssueChallenge(ctx context.Context, c *roamsign.ChallengeRecord, limits roamsign.IssueLimits) error
 	GetUser(ctx context.Context, id roamsign.UserID) (*roamsign.UserRecord, error)
 	AddOTPFailure(ctx context.Context, id roamsign.UserID) (failures int, err error)
 	ResetOTPFailures(ctx context.Context, id roamsign.UserID) error
@@ -65,7 +65,8 @@ const (
 	MaxTTL                 = 10 * time.Minute
 	DefaultMaxTries        = 3
 	DefaultMaxUserFailures = 10
-	DefaultUserRate        = 5
+	DefaultUserRate        = 20
+	DefaultUserHostRate    = 5
 	DefaultHostRate        = 1000
 	DefaultRateWindow      = 15 * time.Minute
 	DefaultMaxHashes       = 1000
@@ -92,11 +93,16 @@ type Config struct {
 	// Issuing a new challenge never resets the count; a success does, and
 	// so does an administrator calling the store's ResetOTPFailures.
 	MaxUserFailures int
-	// UserRate and HostRate limit the challenges issued per user and per
-	// host within RateWindow (defaults 5, 1000 and 15 minutes). A negative
-	// rate disables that limit.
-	UserRate, HostRate int
-	RateWindow         time.Duration
+	// UserRate, UserHostRate and HostRate limit the challenges issued
+	// within RateWindow per user from all hosts together, per user from
+	// one host and per host (defaults 20, 5, 1000 and 15 minutes). The
+	// per-(user, host) limit below the user's total keeps one host from
+	// spending every host's quota (and flooding the user's mailbox). A
+	// negative rate disables that limit. The store counts and inserts in
+	// one atomic step, and a refusal carries the real time until a slot
+	// frees ([roamsign.RetryAfterOf]).
+	UserRate, UserHostRate, HostRate int
+	RateWindow                       time.Duration
 	// MaxHashes limits the hashes bound to one challenge (default 1000).
 	MaxHashes int
 	// Now is the clock (default time.Now).
@@ -118,9 +124,7 @@ type Manager struct {
 	ttl             time.Duration
 	maxTries        int
 	maxUserFailures int
-	userRate        int
-	hostRate        int
-	window          time.Duration
+	limits          roamsign.IssueLimits
 	maxHashes       int
 	now             func() time.Time
 	rand            io.Reader
@@ -136,7 +140,7 @@ func New(cfg Config) (*Manager, error) {
 	m := &Manager{
 		store: cfg.Store, key: cfg.Key, delivery: cfg.Delivery,
 		ttl: cfg.TTL, maxTries: cfg.MaxTries, maxUserFailures: cfg.MaxUserFailures,
-		userRate: cfg.UserRate, hostRate: cfg.HostRate, window: cfg.RateWindow,
+		limits:    roamsign.IssueLimits{Window: cfg.RateWindow, PerUser: cfg.UserRate, PerUserHost: cfg.UserHostRate, PerHost: cfg.HostRate},
 		maxHashes: cfg.MaxHashes, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger,
 	}
 	switch {
@@ -145,7 +149,7 @@ func New(cfg Config) (*Manager, error) {
 	case m.ttl < 0 || m.ttl > MaxTTL:
 		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "TTL must be between 0 and %v", MaxTTL)
 	}
-	if m.maxTries < 0 || m.maxUserFailures < 0 || m.maxHashes < 0 || m.window < 0 {
+	if m.maxTries < 0 || m.maxUserFailures < 0 || m.maxHashes < 0 || m.limits.Window < 0 {
 		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "negative limit")
 	}
 	if m.maxTries == 0 {
@@ -154,14 +158,11 @@ func New(cfg Config) (*Manager, error) {
 	if m.maxUserFailures == 0 {
 		m.maxUserFailures = DefaultMaxUserFailures
 	}
-	if m.userRate == 0 {
-		m.userRate = DefaultUserRate
-	}
-	if m.hostRate == 0 {
-		m.hostRate = DefaultHostRate
-	}
-	if m.window == 0 {
-		m.window = DefaultRateWindow
+	m.limits.PerUser = rate(m.limits.PerUser, DefaultUserRate)
+	m.limits.PerUserHost = rate(m.limits.PerUserHost, DefaultUserHostRate)
+	m.limits.PerHost = rate(m.limits.PerHost, DefaultHostRate)
+	if m.limits.Window == 0 {
+		m.limits.Window = DefaultRateWindow
 	}
 	if m.maxHashes == 0 {
 		m.maxHashes = DefaultMaxHashes
@@ -176,6 +177,17 @@ func New(cfg Config) (*Manager, error) {
 		m.log = slog.Default()
 	}
 	return m, nil
+}
+
+// rate applies a rate's default (for 0); a negative rate is no limit.
+func rate(r, def int) int {
+	switch {
+	case r == 0:
+		return def
+	case r < 0:
+		return 0
+	}
+	return r
 }
 
 // IssueRequest asks for a challenge.
@@ -244,16 +256,6 @@ func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Challenge, erro
 		return nil, fail(op, ErrUserLocked)
 	}
 	now := m.now()
-	if m.userRate > 0 || m.hostRate > 0 {
-		byUser, byHost, err := m.store.CountChallenges(ctx, req.User, req.Host, now.Add(-m.window))
-		if err != nil {
-			return nil, storeErr(op, err, "challenge count")
-		}
-		if (m.userRate > 0 && byUser >= m.userRate) || (m.hostRate > 0 && byHost >= m.hostRate) {
-			m.log.WarnContext(ctx, "otp refused: rate limited", "user", req.User.Masked(), "host", req.Host)
-			return nil, fail(op, ErrRateLimited)
-		}
-	}
 
 	nonce := make([]byte, 16)
 	if _, err := io.ReadFull(m.rand, nonce); err != nil {
@@ -279,9 +281,13 @@ func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Challenge, erro
 		if err != nil {
 			return nil, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "computing OTP MAC")
 		}
-		err = m.store.CreateChallenge(ctx, rec)
+		err = m.store.IssueChallenge(ctx, rec, m.limits)
 		if err == nil {
 			break
+		}
+		if errors.Is(err, roamsign.ErrRateLimited) {
+			m.log.WarnContext(ctx, "otp refused: rate limited", "user", req.User.Masked(), "host", req.Host)
+			return nil, rateLimited(op, err)
 		}
 		if !errors.Is(err, roamsign.ErrConflict) || attempt >= 2 {
 			return nil, storeErr(op, err, "challenge")

@@ -421,6 +421,62 @@ func TestRateLimits(t *testing.T) {
 	}
 }
 
+// TestRateLimitPerUserHost: one host spends only its own share of a
+// user's issuance quota, the user's total still bounds all hosts, and each
+// refusal carries the real time until a slot frees.
+func TestRateLimitPerUserHost(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, func(c *otp.Config) { c.UserRate = 7 })
+	e.store.PutUser(&roamsign.UserRecord{ID: testUser, Hosts: []roamsign.HostID{"hr", "finance"}, Email: "aminah@agency.gov.my"})
+	issue := func(host roamsign.HostID) error {
+		_, err := e.m.Issue(ctx, otp.IssueRequest{User: testUser, Host: host, Hashes: hashes("doc")})
+		e.clock.Advance(time.Minute)
+		return err
+	}
+	for range otp.DefaultUserHostRate {
+		require.NoError(t, issue("hr"))
+	}
+	err := issue("hr") // at +5m; the oldest of hr's five leaves the window at +15m
+	require.ErrorIs(t, err, otp.ErrRateLimited)
+	wait, ok := roamsign.RetryAfterOf(err)
+	require.True(t, ok, "no wait in %v", err)
+	require.Equal(t, otp.DefaultRateWindow-5*time.Minute, wait)
+	require.NoError(t, issue("finance"), "host finance refused because host hr spent its quota")
+	require.NoError(t, issue("finance"))
+	err = issue("finance") // the user's seventh in the window
+	require.ErrorIs(t, err, roamsign.ErrRateLimited)
+	wait, _ = roamsign.RetryAfterOf(err)
+	require.Equal(t, otp.DefaultRateWindow-8*time.Minute, wait)
+	require.Equal(t, 7, e.email.Count())
+}
+
+// TestIssueRace: parallel requests cannot overshoot the limit, because
+// the store counts and inserts in one step.
+func TestIssueRace(t *testing.T) {
+	e := newEnv(t, func(c *otp.Config) { c.UserRate = 5 })
+	const n = 20
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = e.m.Issue(context.Background(), otp.IssueRequest{User: testUser, Host: "hr", Hashes: hashes("doc")})
+		}()
+	}
+	wg.Wait()
+	limited := 0
+	for _, err := range errs {
+		if err != nil {
+			require.ErrorIs(t, err, otp.ErrRateLimited)
+			limited++
+		}
+	}
+	require.Equal(t, n-5, limited)
+	require.Equal(t, 5, e.app.Count(), "OTPs sent")
+	require.Len(t, e.store.Challenges(), 5)
+}
+
 func TestDeliveryPolicy(t *testing.T) {
 	ctx := context.Background()
 	hs := hashes("doc")

@@ -16,7 +16,7 @@ type ChallengeStore interface {
 	MarkUndeliverable(ctx context.Context, id string) error
 	FailChallenge(ctx context.Context, id string) (tries int, err error)
 	ConsumeChallenge(ctx context.Context, id string, now time.Time) error
-	CountChallenges(ctx context.Context, user roamsign.UserID, host roamsign.HostID, since time.Time) (byUser, byHost int, err error)
+	IssueChallenge(ctx context.Context, c *roamsign.ChallengeRecord, limits roamsign.IssueLimits) error
 	PurgeChallenges(ctx context.Context, expiredBefore time.Time) (deleted int, err error)
 }
 
@@ -104,8 +104,15 @@ type OTPStepStore interface {
 //     then sets Consumed and ConsumedAt = now. Otherwise, checked in this
 //     order: ErrNotFound, ErrUsed, ErrForbidden (undeliverable), ErrLocked
 //     (tries exhausted), ErrExpired.
-//   - CountChallenges counts challenges created at or after since, by user
-//     and by host, for rate limits.
+//   - IssueChallenge is CreateChallenge under issuance rate limits, counted
+//     and inserted in one atomic step (serialised per user across
+//     replicas): c is stored only if no scope of limits already holds its
+//     limit of challenges created within the window before c.CreatedAt
+//     (see [CheckIssue]); otherwise ErrRateLimited carrying the wait until
+//     a slot frees ([roamsign.RetryAfterOf]) and nothing is stored. The
+//     per-host scope is counted in the same step but, across replicas,
+//     serialised only per user, so concurrent issuance for different users
+//     of one host may exceed PerHost by the number in flight.
 //   - PurgeChallenges deletes challenges that expired before the given time.
 //
 // Users:

@@ -1,7 +1,7 @@
-// Package otptest provides test doubles for package otp: an in-memory
-// [Store] that follows the store contract (compare-and-set consumption,
-// atomic counters), and a [Capture] sender that records delivered messages
-// so a test can read the OTP.
+// Package otptest provides test support for package otp: an in-memory
+// [Store] (store/memory, the reference of the store contract, with test
+// helpers), a [Capture] sender that records delivered messages so a test
+// can read the OTP, and a manual [Clock].
 //
 // They are for tests only: the Store keeps everything in memory and the
 // Capture sender holds OTPs in clear.
@@ -15,199 +15,70 @@ import (
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/otp"
+	"github.com/roamsign/roamsign/store/memory"
 )
 
-// Store is an in-memory challenge and user store.
+// Store is the in-memory store of package store/memory, the reference of
+// the store contract, with helpers for tests: users put directly and the
+// challenges created so far.
 type Store struct {
-	mu         sync.Mutex
-	challenges map[string]*roamsign.ChallengeRecord
-	users      map[roamsign.UserID]*roamsign.UserRecord
+	*memory.Store
+
+	mu  sync.Mutex
+	ids []string
 }
 
 var _ otp.Store = (*Store)(nil)
 
 // NewStore returns an empty store holding the given users.
 func NewStore(users ...*roamsign.UserRecord) *Store {
-	s := &Store{challenges: map[string]*roamsign.ChallengeRecord{}, users: map[roamsign.UserID]*roamsign.UserRecord{}}
+	s := &Store{Store: memory.New(memory.Options{})}
 	for _, u := range users {
-		c := *u
-		s.users[u.ID] = &c
+		s.PutUser(u)
 	}
 	return s
 }
 
-func cloneChallenge(c *roamsign.ChallengeRecord) *roamsign.ChallengeRecord {
-	d := *c
-	d.Nonce = slices.Clone(c.Nonce)
-	d.MAC = slices.Clone(c.MAC)
-	return &d
+// PutUser creates or replaces a user. It panics on a record the store
+// refuses, which is a mistake in the test.
+func (s *Store) PutUser(u *roamsign.UserRecord) {
+	ctx := context.Background()
+	err := s.UpdateUser(ctx, u.ID, func(r *roamsign.UserRecord) error {
+		*r = *u
+		return nil
+	})
+	if roamsign.KindOf(err) == roamsign.ErrNotFound {
+		err = s.CreateUser(ctx, u)
+	}
+	if err != nil {
+		panic("otptest.PutUser: " + err.Error())
+	}
 }
 
-func cloneUser(u *roamsign.UserRecord) *roamsign.UserRecord {
-	d := *u
-	d.Hosts = slices.Clone(u.Hosts)
-	d.Media = slices.Clone(u.Media)
-	d.Devices = slices.Clone(u.Devices)
-	d.Chain = slices.Clone(u.Chain)
-	d.PINVerifier = slices.Clone(u.PINVerifier)
-	return &d
-}
-
-func notFound(op string) error { return roamsign.E(roamsign.ErrNotFound, op, "not found") }
-
-// CreateChallenge stores c; ErrConflict if the id exists.
-func (s *Store) CreateChallenge(_ context.Context, c *roamsign.ChallengeRecord) error {
+// IssueChallenge stores c as the memory store does and remembers its id.
+func (s *Store) IssueChallenge(ctx context.Context, c *roamsign.ChallengeRecord, limits roamsign.IssueLimits) error {
+	if err := s.Store.IssueChallenge(ctx, c, limits); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.challenges[c.ID]; ok {
-		return roamsign.E(roamsign.ErrConflict, "otptest.CreateChallenge", "challenge exists")
-	}
-	s.challenges[c.ID] = cloneChallenge(c)
+	s.ids = append(s.ids, c.ID)
 	return nil
 }
 
-// GetChallenge returns a copy of the challenge.
-func (s *Store) GetChallenge(_ context.Context, id string) (*roamsign.ChallengeRecord, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.challenges[id]
-	if !ok {
-		return nil, notFound("otptest.GetChallenge")
-	}
-	return cloneChallenge(c), nil
-}
-
-// MarkDelivered records the channel and masked destination.
-func (s *Store) MarkDelivered(_ context.Context, id string, ch roamsign.Channel, sentTo string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.challenges[id]
-	if !ok {
-		return notFound("otptest.MarkDelivered")
-	}
-	c.Channel, c.SentTo = ch, sentTo
-	return nil
-}
-
-// MarkUndeliverable makes the challenge unusable.
-func (s *Store) MarkUndeliverable(_ context.Context, id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.challenges[id]
-	if !ok {
-		return notFound("otptest.MarkUndeliverable")
-	}
-	c.Undeliverable = true
-	return nil
-}
-
-// FailChallenge increments Tries of an unconsumed challenge.
-func (s *Store) FailChallenge(_ context.Context, id string) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.challenges[id]
-	if !ok {
-		return 0, notFound("otptest.FailChallenge")
-	}
-	if c.Consumed {
-		return c.Tries, roamsign.E(roamsign.ErrUsed, "otptest.FailChallenge", "consumed")
-	}
-	c.Tries++
-	return c.Tries, nil
-}
-
-// ConsumeChallenge is the single-use compare-and-set of the contract.
-func (s *Store) ConsumeChallenge(_ context.Context, id string, now time.Time) error {
-	const op = "otptest.ConsumeChallenge"
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.challenges[id]
-	switch {
-	case !ok:
-		return notFound(op)
-	case c.Consumed:
-		return roamsign.E(roamsign.ErrUsed, op, "consumed")
-	case c.Undeliverable:
-		return roamsign.E(roamsign.ErrForbidden, op, "undeliverable")
-	case !now.Before(c.ExpiresAt):
-		return roamsign.E(roamsign.ErrExpired, op, "expired")
-	case c.Tries >= c.MaxTries:
-		return roamsign.E(roamsign.ErrLocked, op, "tries exhausted")
-	}
-	c.Consumed, c.ConsumedAt = true, now
-	return nil
-}
-
-// CountChallenges counts challenges created at or after since.
-func (s *Store) CountChallenges(_ context.Context, user roamsign.UserID, host roamsign.HostID, since time.Time) (int, int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var byUser, byHost int
-	for _, c := range s.challenges {
-		if c.CreatedAt.Before(since) {
-			continue
-		}
-		if c.User == user {
-			byUser++
-		}
-		if c.Host == host {
-			byHost++
-		}
-	}
-	return byUser, byHost, nil
-}
-
-// Challenges returns copies of every stored challenge, in no order.
+// Challenges returns copies of every challenge issued through the store
+// and still stored, in issue order.
 func (s *Store) Challenges() []*roamsign.ChallengeRecord {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]*roamsign.ChallengeRecord, 0, len(s.challenges))
-	for _, c := range s.challenges {
-		out = append(out, cloneChallenge(c))
+	ids := slices.Clone(s.ids)
+	s.mu.Unlock()
+	out := make([]*roamsign.ChallengeRecord, 0, len(ids))
+	for _, id := range ids {
+		if c, err := s.GetChallenge(context.Background(), id); err == nil {
+			out = append(out, c)
+		}
 	}
 	return out
-}
-
-// PutUser creates or replaces a user.
-func (s *Store) PutUser(u *roamsign.UserRecord) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.users[u.ID] = cloneUser(u)
-}
-
-// GetUser returns a copy of the user.
-func (s *Store) GetUser(_ context.Context, id roamsign.UserID) (*roamsign.UserRecord, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u, ok := s.users[id]
-	if !ok {
-		return nil, notFound("otptest.GetUser")
-	}
-	return cloneUser(u), nil
-}
-
-// AddOTPFailure increments the user's consecutive OTP failures.
-func (s *Store) AddOTPFailure(_ context.Context, id roamsign.UserID) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u, ok := s.users[id]
-	if !ok {
-		return 0, notFound("otptest.AddOTPFailure")
-	}
-	u.OTPFailures++
-	return u.OTPFailures, nil
-}
-
-// ResetOTPFailures clears the user's consecutive OTP failures.
-func (s *Store) ResetOTPFailures(_ context.Context, id roamsign.UserID) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u, ok := s.users[id]
-	if !ok {
-		return notFound("otptest.ResetOTPFailures")
-	}
-	u.OTPFailures = 0
-	return nil
 }
 
 // Capture is a Sender that records every message. Fail makes Send fail

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/hsm"
@@ -73,7 +74,7 @@ func newRealParts(t testing.TB, st auditStore, sessions int, cfg service.Config,
 	_, _ = rand.Read(macKey)
 	k, _ := otp.NewHMACKey(macKey)
 	ocfg := otp.Config{Store: st, Key: k, Delivery: &otp.Delivery{Email: r.mail, Logger: r.logs.Logger()},
-		UserRate: -1, HostRate: -1, Logger: r.logs.Logger()}
+		UserRate: -1, UserHostRate: -1, HostRate: -1, Logger: r.logs.Logger()}
 	for _, o := range otpOpts {
 		o(&ocfg)
 	}
@@ -227,7 +228,8 @@ func must(t testing.TB, err error) {
 }
 
 // TestRateLimitOverHTTP: the OTP manager's per-user issuance limit reaches
-// the host as 429 with Retry-After.
+// the host as 429 with a Retry-After that is the real time until a slot
+// frees: the oldest challenge leaves the 15-minute window.
 func TestRateLimitOverHTTP(t *testing.T) {
 	r := newRealParts(t, memory.New(memory.Options{}), 2, service.Config{}, nil, func(c *otp.Config) { c.UserRate = 2 })
 	h := apitest.ServeHTTP(t, r.svc, r.svc, r.logs.Logger())
@@ -241,8 +243,11 @@ func TestRateLimitOverHTTP(t *testing.T) {
 		t.Fatalf("third OTP in the window: %v", err)
 	}
 	var p *httpapi.Problem
-	if !errors.As(err, &p) || p.Status != 429 || p.RetryAfter <= 0 {
+	if !errors.As(err, &p) || p.Status != 429 {
 		t.Fatalf("problem %+v", p)
+	}
+	if p.RetryAfter < otp.DefaultRateWindow-time.Minute || p.RetryAfter > otp.DefaultRateWindow {
+		t.Fatalf("Retry-After %v, want the time until the oldest challenge leaves the %v window", p.RetryAfter, otp.DefaultRateWindow)
 	}
 }
 

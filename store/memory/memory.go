@@ -100,14 +100,26 @@ func (s *Store) withUser(ctx context.Context, op string, id roamsign.UserID, fn 
 
 // CreateChallenge implements [store.Store].
 func (s *Store) CreateChallenge(ctx context.Context, c *roamsign.ChallengeRecord) error {
-	const op = "memory.CreateChallenge"
-	if err := store.ValidateChallenge(c); err != nil {
+	return s.issue(ctx, "memory.CreateChallenge", c, roamsign.IssueLimits{})
+}
+
+// IssueChallenge implements [store.Store]: the limits are checked and the
+// challenge stored under the store's lock.
+func (s *Store) IssueChallenge(ctx context.Context, c *roamsign.ChallengeRecord, limits roamsign.IssueLimits) error {
+	return s.issue(ctx, "memory.IssueChallenge", c, limits)
+}
+
+func (s *Store) issue(ctx context.Context, op string, c *roamsign.ChallengeRecord, limits roamsign.IssueLimits) error {
+	if err := store.CheckIssueArgs(op, c, limits); err != nil {
 		return err
 	}
 	if err := s.lock(ctx, op); err != nil {
 		return err
 	}
 	defer s.mu.Unlock()
+	if err := store.CheckIssue(op, c, limits, s.nthNewest(c)); err != nil {
+		return err
+	}
 	if _, ok := s.challenges[c.ID]; ok {
 		return roamsign.E(roamsign.ErrConflict, op, "challenge id exists")
 	}
@@ -115,6 +127,25 @@ func (s *Store) CreateChallenge(ctx context.Context, c *roamsign.ChallengeRecord
 	store.NormChallenge(cp)
 	s.challenges[c.ID] = cp
 	return nil
+}
+
+// nthNewest is [store.NthNewest] over the stored challenges, for the
+// scopes of c. It runs under the lock.
+func (s *Store) nthNewest(c *roamsign.ChallengeRecord) store.NthNewest {
+	return func(sc store.IssueScope, n int, since time.Time) (time.Time, bool, error) {
+		var times []time.Time
+		for _, x := range s.challenges {
+			if x.CreatedAt.IsZero() || x.CreatedAt.Before(since) || (sc.ByUser && x.User != c.User) || (sc.ByHost && x.Host != c.Host) {
+				continue
+			}
+			times = append(times, x.CreatedAt)
+		}
+		if len(times) < n {
+			return time.Time{}, false, nil
+		}
+		slices.SortFunc(times, func(a, b time.Time) int { return b.Compare(a) })
+		return times[n-1], true, nil
+	}
 }
 
 // GetChallenge implements [store.Store].
@@ -182,29 +213,6 @@ func (s *Store) consume(op, id string, now time.Time) error {
 	}
 	c.Consumed, c.ConsumedAt = true, store.NormTime(now)
 	return nil
-}
-
-// CountChallenges implements [store.Store].
-func (s *Store) CountChallenges(ctx context.Context, user roamsign.UserID, host roamsign.HostID, since time.Time) (int, int, error) {
-	const op = "memory.CountChallenges"
-	if err := s.lock(ctx, op); err != nil {
-		return 0, 0, err
-	}
-	defer s.mu.Unlock()
-	since = store.NormTime(since)
-	var byUser, byHost int
-	for _, c := range s.challenges {
-		if c.CreatedAt.Before(since) {
-			continue
-		}
-		if c.User == user {
-			byUser++
-		}
-		if c.Host == host {
-			byHost++
-		}
-	}
-	return byUser, byHost, nil
 }
 
 // PurgeChallenges implements [store.Store].

@@ -45,19 +45,60 @@ func scanTx(row c.Scanner) (*roamsign.TransactionRecord, error) { return c.ScanT
 
 // CreateChallenge implements [store.Store].
 func (s *Store) CreateChallenge(ctx context.Context, ch *roamsign.ChallengeRecord) error {
-	const op = "postgres.CreateChallenge"
+	return s.issue(ctx, "postgres.CreateChallenge", ch, roamsign.IssueLimits{})
+}
+
+// IssueChallenge implements [store.Store]: one transaction takes the
+// user's issuance lock (a transaction-scoped advisory lock, so replicas
+// issuing for one user take turns), reads the limits and inserts.
+func (s *Store) IssueChallenge(ctx context.Context, ch *roamsign.ChallengeRecord, limits roamsign.IssueLimits) error {
+	return s.issue(ctx, "postgres.IssueChallenge", ch, limits)
+}
+
+// issueLockClass is the first key of the advisory lock that serialises a
+// user's issuance; the second is a hash of the user id.
+const issueLockClass = 0x726f616d // "roam"
+
+func (s *Store) issue(ctx context.Context, op string, ch *roamsign.ChallengeRecord, limits roamsign.IssueLimits) error {
+	if err := store.CheckIssueArgs(op, ch, limits); err != nil {
+		return err
+	}
 	r, err := c.NewChallenge(ch)
 	if err != nil {
 		return err
 	}
-	return s.one(ctx, op, func(tx dbtx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO challenges (`+c.ChallengeCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
-			c.ChallengeArgs(r, times)...)
+	insert := func(tx dbtx) error {
+		_, err := tx.Exec(ctx, c.Dollar.Insert("challenges", c.ChallengeCols), c.ChallengeArgs(r, times)...)
 		if pgCode(err) == "23505" {
 			return c.Exists(op, "challenge id exists")
 		}
 		return err
+	}
+	if !limits.Any() {
+		return s.one(ctx, op, insert)
+	}
+	return s.tx(ctx, op, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, issueLockClass, string(r.User)); err != nil {
+			return err
+		}
+		if err := store.CheckIssue(op, r, limits, nthNewest(ctx, tx, r)); err != nil {
+			return err
+		}
+		return insert(tx)
 	})
+}
+
+// nthNewest is [store.NthNewest] inside tx for the scopes of r.
+func nthNewest(ctx context.Context, tx pgx.Tx, r *roamsign.ChallengeRecord) store.NthNewest {
+	return func(sc store.IssueScope, n int, since time.Time) (time.Time, bool, error) {
+		q, args := c.NthNewest(c.Dollar, sc, r, n, times.Req(since))
+		var v *time.Time
+		err := tx.QueryRow(ctx, q, args...).Scan(&v)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return time.Time{}, false, nil
+		}
+		return times.From(v), err == nil, err
+	}
 }
 
 // GetChallenge implements [store.Store].
@@ -141,20 +182,6 @@ func consume(ctx context.Context, tx dbtx, op, id string, now time.Time) error {
 		return err
 	}
 	return c.Used(op)
-}
-
-// CountChallenges implements [store.Store].
-func (s *Store) CountChallenges(ctx context.Context, user roamsign.UserID, host roamsign.HostID, since time.Time) (int, int, error) {
-	const op = "postgres.CountChallenges"
-	if err := s.open(op); err != nil {
-		return 0, 0, err
-	}
-	var byUser, byHost int
-	err := s.pool.QueryRow(ctx, `SELECT
-		(SELECT count(*) FROM challenges WHERE user_id = $1 AND ($3::timestamptz IS NULL OR created_at >= $3)),
-		(SELECT count(*) FROM challenges WHERE host = $2 AND ($3::timestamptz IS NULL OR created_at >= $3))`,
-		user, host, ts(since)).Scan(&byUser, &byHost)
-	return byUser, byHost, classify(op, err)
 }
 
 // PurgeChallenges implements [store.Store].

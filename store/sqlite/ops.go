@@ -27,19 +27,47 @@ func scanTx(row c.Scanner) (*roamsign.TransactionRecord, error) { return c.ScanT
 
 // CreateChallenge implements [store.Store].
 func (s *Store) CreateChallenge(ctx context.Context, ch *roamsign.ChallengeRecord) error {
-	const op = "sqlite.CreateChallenge"
+	return s.issue(ctx, "sqlite.CreateChallenge", ch, roamsign.IssueLimits{})
+}
+
+// IssueChallenge implements [store.Store]: the limits are read and the
+// challenge inserted in one write transaction, and SQLite runs one write
+// transaction at a time.
+func (s *Store) IssueChallenge(ctx context.Context, ch *roamsign.ChallengeRecord, limits roamsign.IssueLimits) error {
+	return s.issue(ctx, "sqlite.IssueChallenge", ch, limits)
+}
+
+func (s *Store) issue(ctx context.Context, op string, ch *roamsign.ChallengeRecord, limits roamsign.IssueLimits) error {
+	if err := store.CheckIssueArgs(op, ch, limits); err != nil {
+		return err
+	}
 	r, err := c.NewChallenge(ch)
 	if err != nil {
 		return err
 	}
 	return s.writeTx(ctx, op, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO challenges (`+c.ChallengeCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-			c.ChallengeArgs(r, times)...)
+		if err := store.CheckIssue(op, r, limits, nthNewest(ctx, tx, r)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, c.Question.Insert("challenges", c.ChallengeCols), c.ChallengeArgs(r, times)...)
 		if sqliteCode(err) == codeConstraint {
 			return c.Exists(op, "challenge id exists")
 		}
 		return err
 	})
+}
+
+// nthNewest is [store.NthNewest] inside tx for the scopes of r.
+func nthNewest(ctx context.Context, tx *sql.Tx, r *roamsign.ChallengeRecord) store.NthNewest {
+	return func(sc store.IssueScope, n int, since time.Time) (time.Time, bool, error) {
+		q, args := c.NthNewest(c.Question, sc, r, n, times.Req(since))
+		var v sql.NullInt64
+		err := tx.QueryRowContext(ctx, q, args...).Scan(&v)
+		if errors.Is(err, sql.ErrNoRows) {
+			return time.Time{}, false, nil
+		}
+		return times.From(v), err == nil, err
+	}
 }
 
 // GetChallenge implements [store.Store].
@@ -124,23 +152,6 @@ func consume(ctx context.Context, tx *sql.Tx, op, id string, now time.Time) erro
 		return c.Used(op)
 	}
 	return nil
-}
-
-// CountChallenges implements [store.Store].
-func (s *Store) CountChallenges(ctx context.Context, user roamsign.UserID, host roamsign.HostID, since time.Time) (int, int, error) {
-	const op = "sqlite.CountChallenges"
-	if err := s.open(op); err != nil {
-		return 0, 0, err
-	}
-	sinceUS := int64(-1 << 62)
-	if !since.IsZero() {
-		sinceUS = store.NormTime(since).UnixMicro()
-	}
-	var byUser, byHost int
-	err := s.r.QueryRowContext(ctx, `SELECT
-		(SELECT count(*) FROM challenges WHERE user_id = ? AND created_at >= ?),
-		(SELECT count(*) FROM challenges WHERE host = ? AND created_at >= ?)`, user, sinceUS, host, sinceUS).Scan(&byUser, &byHost)
-	return byUser, byHost, classify(op, err)
 }
 
 // PurgeChallenges implements [store.Store].

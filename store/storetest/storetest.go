@@ -155,7 +155,9 @@ func Run(t *testing.T, newStore Factory) {
 		{"ChallengeRoundTrip", testChallengeRoundTrip},
 		{"ChallengeConsume", testChallengeConsume},
 		{"ChallengeInvalid", testChallengeInvalid},
-		{"ChallengeCountPurge", testChallengeCountPurge},
+		{"ChallengePurge", testChallengePurge},
+		{"IssueLimits", testIssueLimits},
+		{"IssueRace", testIssueRace},
 		{"ConsumeRace", testConsumeRace},
 		{"FailChallengeRace", testFailChallengeRace},
 		{"UserRoundTrip", testUserRoundTrip},
@@ -302,41 +304,115 @@ func testChallengeInvalid(t *testing.T, s store.Store) {
 	IsKind(t, s.CreateChallenge(ctx, nil), roamsign.ErrInvalidInput, "nil challenge")
 }
 
-func testChallengeCountPurge(t *testing.T, s store.Store) {
+func testChallengePurge(t *testing.T, s store.Store) {
 	ctx := ctxT(t)
-	mk := func(user roamsign.UserID, host roamsign.HostID, at time.Time) {
-		c := NewChallenge(user, host)
+	mk := func(at time.Time) *roamsign.ChallengeRecord {
+		c := NewChallenge("u1", "hr")
 		c.CreatedAt, c.ExpiresAt = at, at.Add(5*time.Minute)
 		noErr(t, s.CreateChallenge(ctx, c), "create")
+		return c
 	}
-	mk("u1", "hr", Base)
-	mk("u1", "hr", Base.Add(time.Second))
-	mk("u1", "finance", Base.Add(2*time.Second))
-	mk("u2", "hr", Base.Add(3*time.Second))
-	mk("u1", "hr", Base.Add(-time.Hour))
-	byUser, byHost, err := s.CountChallenges(ctx, "u1", "hr", Base)
-	noErr(t, err, "CountChallenges")
-	if byUser != 3 || byHost != 3 {
-		t.Fatalf("CountChallenges(u1, hr, Base) = %d, %d; want 3, 3", byUser, byHost)
-	}
-	byUser, byHost, _ = s.CountChallenges(ctx, "u1", "hr", Base.Add(time.Second))
-	if byUser != 2 || byHost != 2 {
-		t.Fatalf("CountChallenges at Base+1s = %d, %d; want 2, 2", byUser, byHost)
-	}
-	byUser, byHost, _ = s.CountChallenges(ctx, "nobody", "none", time.Time{})
-	if byUser != 0 || byHost != 0 {
-		t.Fatalf("CountChallenges unknown = %d, %d", byUser, byHost)
-	}
+	old := mk(Base.Add(-time.Hour))
+	kept := []*roamsign.ChallengeRecord{mk(Base), mk(Base.Add(time.Second))}
 	n, err := s.PurgeChallenges(ctx, Base)
 	noErr(t, err, "PurgeChallenges")
 	if n != 1 {
 		t.Fatalf("PurgeChallenges deleted %d, want 1", n)
 	}
-	byUser, _, _ = s.CountChallenges(ctx, "u1", "hr", time.Time{})
-	if byUser != 3 {
-		t.Fatalf("after purge byUser = %d, want 3", byUser)
+	_, err = s.GetChallenge(ctx, old.ID)
+	IsKind(t, err, roamsign.ErrNotFound, "purged challenge")
+	for _, c := range kept {
+		_, err := s.GetChallenge(ctx, c.ID)
+		noErr(t, err, "challenge not yet expired")
 	}
 }
+
+// testIssueLimits walks IssueChallenge through each scope's limit and
+// checks the wait each refusal carries: until the limit-th newest
+// challenge of the full scope leaves the window.
+func testIssueLimits(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	lim := roamsign.IssueLimits{Window: 15 * time.Minute, PerUser: 3, PerUserHost: 2, PerHost: 4}
+	base := store.NormTime(Base)
+	issue := func(user roamsign.UserID, host roamsign.HostID, at time.Duration) (*roamsign.ChallengeRecord, error) {
+		c := NewChallenge(user, host)
+		c.CreatedAt, c.ExpiresAt = base.Add(at), base.Add(at+5*time.Minute)
+		return c, s.IssueChallenge(ctx, c, lim)
+	}
+	ok := func(user roamsign.UserID, host roamsign.HostID, at time.Duration) {
+		t.Helper()
+		_, err := issue(user, host, at)
+		noErr(t, err, fmt.Sprintf("issue %s/%s at +%v", user, host, at))
+	}
+	refused := func(user roamsign.UserID, host roamsign.HostID, at, wait time.Duration) {
+		t.Helper()
+		c, err := issue(user, host, at)
+		IsKind(t, err, roamsign.ErrRateLimited, fmt.Sprintf("issue %s/%s at +%v", user, host, at))
+		if got, has := roamsign.RetryAfterOf(err); !has || got != wait {
+			t.Fatalf("issue %s/%s at +%v: retry after %v (%v), want %v", user, host, at, got, has, wait)
+		}
+		_, err = s.GetChallenge(ctx, c.ID)
+		IsKind(t, err, roamsign.ErrNotFound, "refused challenge stored")
+	}
+	ok("u1", "hr", 0)
+	ok("u1", "hr", time.Minute)
+	refused("u1", "hr", 2*time.Minute, 13*time.Minute) // user and host full: 2 since +0
+	ok("u1", "finance", 2*time.Minute)
+	refused("u1", "other", 3*time.Minute, 12*time.Minute) // user full: 3 since +0
+	ok("u2", "hr", 3*time.Minute)
+	ok("u3", "hr", 4*time.Minute)
+	refused("u4", "hr", 5*time.Minute, 10*time.Minute)                                     // host full: 4 since +0
+	refused("u1", "hr", 14*time.Minute, time.Minute)                                       // every scope waits for +0 to leave
+	ok("u1", "hr", 15*time.Minute+time.Microsecond)                                        // +0 left: u1/hr +1m; u1 +1m, +2m; hr +1m, +3m, +4m
+	refused("u1", "hr", 15*time.Minute+2*time.Microsecond, time.Minute-2*time.Microsecond) // full again until +1m leaves
+	// Without limits IssueChallenge is CreateChallenge.
+	_, err := issue("u1", "hr", 16*time.Minute)
+	IsKind(t, err, roamsign.ErrRateLimited, "still limited")
+	c := NewChallenge("u1", "hr")
+	noErr(t, s.IssueChallenge(ctx, c, roamsign.IssueLimits{}), "no limits")
+	IsKind(t, s.IssueChallenge(ctx, NewChallengeWithID(c.ID), roamsign.IssueLimits{}), roamsign.ErrConflict, "duplicate id")
+	IsKind(t, s.IssueChallenge(ctx, NewChallenge("u1", "hr"), roamsign.IssueLimits{PerUser: 1}), roamsign.ErrInvalidInput, "limit without a window")
+	z := NewChallenge("u1", "hr")
+	z.CreatedAt = time.Time{}
+	IsKind(t, s.IssueChallenge(ctx, z, lim), roamsign.ErrInvalidInput, "limit without a creation time")
+}
+
+// IssueRace issues n challenges for one user and host at once over the
+// given stores with a per-user limit of limit (and as much again per
+// user and host) and fails unless exactly limit are stored and the others
+// were refused with a wait.
+func IssueRace(t *testing.T, n, limit int, stores ...store.Store) {
+	ctx := ctxT(t)
+	user := roamsign.UserID("race-" + RandID())
+	lim := roamsign.IssueLimits{Window: 15 * time.Minute, PerUser: limit, PerUserHost: limit}
+	cs := make([]*roamsign.ChallengeRecord, n)
+	for i := range cs {
+		cs[i] = NewChallenge(user, "hr")
+		cs[i].CreatedAt = Base.Add(time.Duration(i) * time.Microsecond)
+	}
+	errs := parallel(n, func(i int) error { return stores[i%len(stores)].IssueChallenge(ctx, cs[i], lim) })
+	issued, limited := 0, 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			issued++
+			_, gerr := stores[0].GetChallenge(ctx, cs[i].ID)
+			noErr(t, gerr, "issued challenge")
+		case errors.Is(err, roamsign.ErrRateLimited):
+			limited++
+			if d, ok := roamsign.RetryAfterOf(err); !ok || d <= 0 {
+				t.Fatalf("rate-limit refusal without a wait: %v", err)
+			}
+		default:
+			t.Fatalf("IssueChallenge: %v", err)
+		}
+	}
+	if issued != limit || limited != n-limit {
+		t.Fatalf("%d parallel issues with a limit of %d: %d issued, %d refused", n, limit, issued, limited)
+	}
+}
+
+func testIssueRace(t *testing.T, s store.Store) { IssueRace(t, 20, 5, s) }
 
 // parallel runs fn n times concurrently, released together, and returns
 // the results in completion order.
@@ -1163,6 +1239,7 @@ func RunReplicas(t *testing.T, newPair ReplicaFactory) {
 	t.Run("PINFailureRace", func(t *testing.T) { a, b := open(t); PINFailureRace(t, 40, 7, a, b) })
 	t.Run("AuditAppendRace", func(t *testing.T) { a, b := open(t); AuditAppendRace(t, 8, 20, a, b) })
 	t.Run("OTPStepRace", func(t *testing.T) { a, b := open(t); OTPStepRace(t, 50, a, b) })
+	t.Run("IssueRace", func(t *testing.T) { a, b := open(t); IssueRace(t, 20, 5, a, b) })
 	t.Run("TransactionAcrossReplicas", func(t *testing.T) {
 		a, b := open(t)
 		ctx := ctxT(t)
