@@ -9,8 +9,10 @@ import (
 	"crypto/rsa"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,6 +45,10 @@ func record(name string, v float64) {
 }
 
 func TestMain(m *testing.M) {
+	if os.Getenv(burnEnv) != "" {
+		burnCPU()
+		os.Exit(0)
+	}
 	code := m.Run()
 	printRatios()
 	if pg.c != nil {
@@ -209,9 +215,27 @@ func pgDatabase(tb testing.TB) string {
 
 func storeOpts(tb testing.TB, st string) deployOpts {
 	if st == "postgres" {
-		return deployOpts{Store: "postgres", DSN: pgDatabase(tb)}
+		return deployOpts{Store: "postgres", DSN: pgDatabase(tb), DBServerPID: pgServerPID(tb)}
 	}
 	return deployOpts{}
+}
+
+// pgServerPID returns the pid of the shared cluster's postmaster, whose
+// process tree (its backends included) does the database's work.
+func pgServerPID(tb testing.TB) int {
+	tb.Helper()
+	pg.Lock()
+	defer pg.Unlock()
+	b, err := os.ReadFile(filepath.Join(pg.c.Dir, "data", "postmaster.pid"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(first))
+	if err != nil {
+		tb.Fatalf("postmaster.pid: %v", err)
+	}
+	return pid
 }
 
 // BenchmarkBaseline measures the raw signing rates the system is compared
@@ -220,13 +244,14 @@ func storeOpts(tb testing.TB, st string) deployOpts {
 func BenchmarkBaseline(b *testing.B) {
 	d := newDeployment(b, deployOpts{})
 	sessions := d.keys.Sessions()
+	users := map[roamsign.KeyAlgorithm]bench.User{}
 	for _, a := range algs {
-		d.enrol(b, a.alg, 1)
+		users[a.alg] = d.enrol(b, a.alg, 1)[0]
 	}
 	p := softhsmtest.Module(b)
 	for _, a := range algs {
 		b.Run("raw-softhsm/"+a.name, func(b *testing.B) {
-			sign := rawSigner(b, d, p, sessions, a.alg)
+			sign := rawSigner(b, d, p, sessions, a.alg, users[a.alg])
 			rate := split(b, sessions, sign)
 			record("raw-softhsm/"+a.name+" sigs/s", rate)
 		})
@@ -248,13 +273,18 @@ func BenchmarkBaseline(b *testing.B) {
 }
 
 // rawSigner returns a function that signs one SHA-256 digest on session w
-// of sessions, with miekg/pkcs11 directly on the deployment's token.
-func rawSigner(tb testing.TB, d *deployment, p *pkcs11.Ctx, sessions int, alg roamsign.KeyAlgorithm) func(w int) error {
+// of sessions, with miekg/pkcs11 directly on the deployment's token and
+// the very key the service signs with for u.
+func rawSigner(tb testing.TB, d *deployment, p *pkcs11.Ctx, sessions int, alg roamsign.KeyAlgorithm, u bench.User) func(w int) error {
 	ss := make([]pkcs11.SessionHandle, sessions)
 	for i := range ss {
 		ss[i] = d.tok.Session(tb, p)
 	}
-	key := findKey(tb, p, ss[0], alg)
+	rec, err := d.st.GetUser(context.Background(), u.ID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	key := findKey(tb, p, ss[0], rec.KeyRef)
 	digest := make([]byte, 32)
 	_, _ = rand.Read(digest)
 	mech, in := []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_ECDSA, nil)}, digest
@@ -342,21 +372,19 @@ func split(b *testing.B, workers int, fn func(w int) error) float64 {
 	return rate
 }
 
-func findKey(tb testing.TB, p *pkcs11.Ctx, s pkcs11.SessionHandle, alg roamsign.KeyAlgorithm) pkcs11.ObjectHandle {
+// findKey returns the private key whose CKA_ID is id (the hsm package's
+// key id, which the service stores as the user's key reference).
+func findKey(tb testing.TB, p *pkcs11.Ctx, s pkcs11.SessionHandle, id string) pkcs11.ObjectHandle {
 	tb.Helper()
-	kt := uint(pkcs11.CKK_EC)
-	if alg == roamsign.RSA2048 {
-		kt = pkcs11.CKK_RSA
-	}
 	if err := p.FindObjectsInit(s, []*pkcs11.Attribute{
-		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PRIVATE_KEY), pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, kt),
+		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PRIVATE_KEY), pkcs11.NewAttribute(pkcs11.CKA_ID, []byte(id)),
 	}); err != nil {
 		tb.Fatal(err)
 	}
-	hs, _, err := p.FindObjects(s, 1)
+	hs, _, err := p.FindObjects(s, 2)
 	_ = p.FindObjectsFinal(s)
-	if err != nil || len(hs) == 0 {
-		tb.Fatalf("no %s private key in the token: %v", alg, err)
+	if err != nil || len(hs) != 1 {
+		tb.Fatalf("want one private key with CKA_ID %q in the token, found %d: %v", id, len(hs), err)
 	}
 	return hs[0]
 }
@@ -378,7 +406,7 @@ func BenchmarkBatch(b *testing.B) {
 			p := softhsmtest.Module(b)
 			for _, a := range algs {
 				users := d.enrol(b, a.alg, slices.Max(batchHosts))
-				raw := rawSigner(b, d, p, d.keys.Sessions(), a.alg)
+				raw := rawSigner(b, d, p, d.keys.Sessions(), a.alg, users[0])
 				for _, n := range []int{1, 10, 100, 1000} {
 					for _, hosts := range batchHosts {
 						name := fmt.Sprintf("%s/n=%d/hosts=%d", a.name, n, hosts)
@@ -405,7 +433,9 @@ func BenchmarkBatch(b *testing.B) {
 
 // batchRate runs b.N flows of n hashes, spread over one goroutine per
 // user, checks the signatures of each host's first flow, and reports and
-// returns the signing rate.
+// returns the signing rate and the CPU time per signature of the whole
+// system: this process (client, server, SoftHSM2, SQLite) and, for
+// PostgreSQL, the database server's processes.
 func batchRate(b *testing.B, d *deployment, users []bench.User, n int) rate {
 	ctx := context.Background()
 	batches := make([][]roamsign.Hash, b.N)
@@ -416,7 +446,7 @@ func batchRate(b *testing.B, d *deployment, users []bench.User, n int) rate {
 	var wg sync.WaitGroup
 	var failed atomic.Value
 	b.ResetTimer()
-	t0, c0 := time.Now(), proctime.CPU()
+	t0, c0 := time.Now(), d.cpu(b)
 	for _, u := range users {
 		wg.Go(func() {
 			first := true
@@ -438,7 +468,7 @@ func batchRate(b *testing.B, d *deployment, users []bench.User, n int) rate {
 		})
 	}
 	wg.Wait()
-	el, cpu := time.Since(t0), proctime.CPU()-c0
+	el, cpu := time.Since(t0), d.cpu(b)-c0
 	b.StopTimer()
 	if err := failed.Load(); err != nil {
 		b.Fatal(err)

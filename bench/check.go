@@ -1,8 +1,6 @@
 package bench
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/rsa"
@@ -11,10 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"regexp"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/roamsign/roamsign"
@@ -141,32 +136,4 @@ func (m *Mailbox) find(ctx context.Context, vcode string) (string, error) {
 		return best, nil
 	}
 	return "", nil
-}
-
-// PeakRSS returns the process's peak resident set size in bytes (VmHWM
-// from /proc/self/status), or 0 where that is unavailable.
-func PeakRSS() int64 { return procStatus("VmHWM:") }
-
-// RSS returns the process's current resident set size in bytes (VmRSS).
-func RSS() int64 { return procStatus("VmRSS:") }
-
-func procStatus(field string) int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, field) {
-			continue
-		}
-		f := strings.Fields(strings.TrimPrefix(line, field))
-		if len(f) == 0 {
-			return 0
-		}
-		kb, _ := strconv.ParseInt(f[0], 10, 64)
-		return kb * 1024
-	}
-	return 0
 }

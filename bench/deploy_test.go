@@ -17,6 +17,7 @@ import (
 	"github.com/roamsign/roamsign/bench"
 	"github.com/roamsign/roamsign/hsm"
 	"github.com/roamsign/roamsign/internal/apitest"
+	"github.com/roamsign/roamsign/internal/proctime"
 	"github.com/roamsign/roamsign/internal/softhsmtest"
 	"github.com/roamsign/roamsign/internal/testpki"
 	"github.com/roamsign/roamsign/otp"
@@ -74,9 +75,13 @@ type deployOpts struct {
 	DSN   string
 	// SQLitePath overrides the database file (default in a temp dir).
 	SQLitePath string
-	Sessions   int              // PKCS#11 session pool; default hsm.DefaultSessions
-	Now        func() time.Time // clock of service, OTP and store; default time.Now
-	TTL        time.Duration    // OTP lifetime; default the otp package's
+	// DBServerPID is the database server's process (PostgreSQL's
+	// postmaster), whose tree's CPU time counts as the system's; 0 when the
+	// store runs in this process.
+	DBServerPID int
+	Sessions    int              // PKCS#11 session pool; default hsm.DefaultSessions
+	Now         func() time.Time // clock of service, OTP and store; default time.Now
+	TTL         time.Duration    // OTP lifetime; default the otp package's
 }
 
 // deployment is the service on SoftHSM2 (PKCS#11) and SQLite or
@@ -90,6 +95,21 @@ type deployment struct {
 	ca     *testpki.CA
 	srv    *httptest.Server
 	client *httpapi.Client
+	dbPID  int // see deployOpts.DBServerPID
+}
+
+// cpu returns the CPU time the deployment has used so far: this process
+// and the database server's process tree.
+func (d *deployment) cpu(tb testing.TB) time.Duration {
+	c := proctime.CPU()
+	if d.dbPID != 0 {
+		db, err := bench.TreeCPU(d.dbPID)
+		if err != nil {
+			tb.Fatalf("database server CPU: %v", err)
+		}
+		c += db
+	}
+	return c
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -97,7 +117,7 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 func newDeployment(tb testing.TB, o deployOpts) *deployment {
 	tb.Helper()
 	ctx := context.Background()
-	d := &deployment{mail: &capture{got: map[string]roamsign.Secret{}}}
+	d := &deployment{mail: &capture{got: map[string]roamsign.Secret{}}, dbPID: o.DBServerPID}
 	d.tok = softhsmtest.New(tb)
 	keys, err := hsm.OpenPKCS11(ctx, hsm.PKCS11Config{URI: d.tok.URI(), Sessions: o.Sessions, Logger: quietLogger()})
 	if err != nil {
