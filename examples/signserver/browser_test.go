@@ -92,6 +92,12 @@ func TestBrowserSigning(t *testing.T) {
 	if got := b.text("#error"); !strings.Contains(got, "Wrong PIN or OTP") || !strings.Contains(got, "PIN atau OTP tidak sah") {
 		b.fail("wrong OTP: want the plain-words message, got %q", got)
 	}
+	// The stable code and the request's reference are shown, internals
+	// (operation names like "service.Sign: otp.…") are not.
+	if got := b.text("#error"); !strings.Contains(got, "authorization_failed") || !strings.Contains(got, "ruj./ref. ") ||
+		strings.Contains(got, "service.") || strings.Contains(got, "otp.") || strings.Contains(got, "httpapi") {
+		b.fail("wrong OTP: want the code and a reference without internals, got %q", got)
+	}
 	if !b.visible("#step-sign") || b.visible("#step-result") {
 		b.fail("wrong OTP: the page left the signing screen")
 	}

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -193,7 +192,7 @@ func (c *Client) do(ctx context.Context, name, method, path string, in, out any)
 		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return roamsign.Wrap(roamsign.ErrUnavailable, op, errors.New(jsonErrText(err)), "malformed response from the signing service")
+		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "malformed response from the signing service")
 	}
 	return nil
 }

@@ -33,12 +33,19 @@
 // layer (host id = subject CN, or [HostAuth].CertHost) or with an API key
 // ([APIKeys] keeps SHA-256 digests only and compares in constant time).
 // Administrators use a separate handler and credential set. Request bodies
-// are decoded strictly: unknown fields, trailing data, excessive nesting
-// and bodies over the limit are refused before the API is called; the
-// Content-Type must be application/json. PIN and OTP travel only in request
-// bodies, through wire types of this package, and are never logged; the
-// per-request log line holds method, route, status, duration, request id
-// and host. Details of 5xx errors are replaced by generic text.
+// are decoded strictly: unknown fields, object keys given twice (compared
+// ignoring case, as encoding/json matches fields), trailing data,
+// excessive nesting and bodies over the limit are refused before the API
+// is called; the Content-Type must be application/json. PIN and OTP travel
+// only in request bodies, through wire types of this package, and are
+// never logged; the per-request log line holds method, route, status,
+// duration, request id and host, and for a failure the stable code and the
+// whole error. Problem details carry only the error's plain-words message
+// ([PublicDetail]: no operation names, socket addresses or decoder texts)
+// with the stable code and the request id, and for 5xx errors only the
+// kind's generic text. A panic in a handler or a readiness check is
+// logged with its value and stack. [NewServer] offers TLS 1.2 and 1.3
+// with forward-secret AEAD suites only ([ModernCipherSuites]).
 //
 // # Concurrency
 //

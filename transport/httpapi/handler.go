@@ -5,9 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"mime"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -172,6 +174,36 @@ func requestID(ctx context.Context) string {
 // ServeHTTP authenticates, applies limits and the timeout, dispatches and
 // logs the request.
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	observe(w, r, s.opts, s.routeName, func(rec *recorder, r *http.Request, host *roamsign.HostID) {
+		ctx := r.Context()
+		if r.URL.Path != PathOpenAPI {
+			if s.opts.Auth == nil {
+				writeProblem(rec, r, roamsign.E(roamsign.ErrUnauthenticated, "httpapi", "no authenticator configured"), 0, requestID(ctx), 0)
+				return
+			}
+			h, err := s.opts.Auth.Authenticate(r)
+			if err != nil {
+				rec.Header().Set("WWW-Authenticate", `Bearer realm="roamsign"`)
+				writeProblem(rec, r, err, http.StatusUnauthorized, requestID(ctx), 0)
+				return
+			}
+			*host = h
+			ctx = roamsign.WithHost(ctx, h)
+		}
+		ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+		defer cancel()
+		r.Body = http.MaxBytesReader(rec, r.Body, s.opts.MaxBodyBytes)
+		s.mux.ServeHTTP(rec, r.WithContext(ctx))
+	})
+}
+
+// observe runs serve for r with a request id — the caller's X-Request-ID
+// when well formed, else a random one — answered in X-Request-ID and put
+// in the context as the correlation id, and with a recorder as the
+// writer. It recovers a panic (logged with its value and stack, answered
+// 500), then counts the request in opts.Metrics and writes its log line.
+// serve sets *host once the caller is authenticated.
+func observe(w http.ResponseWriter, r *http.Request, opts Options, routeOf func(*http.Request) string, serve func(rec *recorder, r *http.Request, host *roamsign.HostID)) {
 	start := time.Now()
 	rid := r.Header.Get("X-Request-ID")
 	if !validHostID(rid) {
@@ -181,42 +213,40 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Request-ID", rid)
 	rec := &recorder{ResponseWriter: w}
+	r = r.WithContext(roamsign.WithCorrelationID(context.WithValue(r.Context(), keyRequestID, rid), rid))
 	var host roamsign.HostID
 	defer func() {
 		if p := recover(); p != nil {
-			s.opts.Logger.ErrorContext(r.Context(), "handler panic", "request_id", rid, "path", r.URL.Path)
+			opts.Logger.ErrorContext(r.Context(), "handler panic", "request_id", rid, "path", r.URL.Path,
+				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			if rec.status == 0 {
 				writeProblem(rec, r, roamsign.E(roamsign.ErrInternal, "httpapi", "internal error"), 0, rid, 0)
 			}
 		}
 		d := time.Since(start)
-		routeName := s.routeName(r)
-		if s.opts.Metrics != nil {
-			s.opts.Metrics.observeRequest(routeName, rec.status, d)
+		route := routeOf(r)
+		if opts.Metrics != nil {
+			opts.Metrics.observeRequest(route, rec.status, d)
 		}
-		s.opts.Logger.InfoContext(r.Context(), "http request", "method", r.Method, "route", routeName,
-			"status", rec.status, "ms", d.Milliseconds(), "request_id", rid, "host", string(host))
+		logRequest(opts.Logger, r, rec, route, d, rid, host)
 	}()
+	serve(rec, r, &host)
+}
 
-	ctx := roamsign.WithCorrelationID(context.WithValue(r.Context(), keyRequestID, rid), rid)
-	if r.URL.Path != PathOpenAPI {
-		if s.opts.Auth == nil {
-			writeProblem(rec, r, roamsign.E(roamsign.ErrUnauthenticated, "httpapi", "no authenticator configured"), 0, rid, 0)
-			return
-		}
-		h, err := s.opts.Auth.Authenticate(r)
-		if err != nil {
-			rec.Header().Set("WWW-Authenticate", `Bearer realm="roamsign"`)
-			writeProblem(rec, r, err, http.StatusUnauthorized, rid, 0)
-			return
-		}
-		host = h
-		ctx = roamsign.WithHost(ctx, h)
+// logRequest writes the request's one log line: method, route, status,
+// duration, request id and host, and for a failed request the whole error
+// (what the problem details leave out), at level error for server-side
+// failures. Errors never hold a PIN or OTP; bodies are never logged.
+func logRequest(log *slog.Logger, r *http.Request, rec *recorder, route string, d time.Duration, rid string, host roamsign.HostID) {
+	attrs := []any{"method", r.Method, "route", route, "status", rec.status, "ms", d.Milliseconds(), "request_id", rid, "host", string(host)}
+	level := slog.LevelInfo
+	if rec.err != nil {
+		attrs = append(attrs, "code", problemKind(rec.err).Code(), "err", rec.err.Error())
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
-	defer cancel()
-	r.Body = http.MaxBytesReader(rec, r.Body, s.opts.MaxBodyBytes)
-	s.mux.ServeHTTP(rec, r.WithContext(ctx))
+	if rec.status >= 500 {
+		level = slog.LevelError
+	}
+	log.Log(r.Context(), level, "http request", attrs...)
 }
 
 // routeName names the route of r for logs and metrics.
@@ -336,10 +366,11 @@ func (s *server) reply(w http.ResponseWriter, r *http.Request, out any, err erro
 	_ = json.NewEncoder(w).Encode(out)
 }
 
-// recorder remembers the status written.
+// recorder remembers the status written and the error answered.
 type recorder struct {
 	http.ResponseWriter
 	status int
+	err    error
 }
 
 func (r *recorder) WriteHeader(code int) {

@@ -3,7 +3,10 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"sync"
@@ -11,6 +14,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/roamsign/roamsign"
 )
 
 // Metrics holds the Prometheus collectors of the HTTP layer and of the
@@ -80,6 +85,9 @@ type OpsOptions struct {
 	Metrics *Metrics
 	// CheckTimeout bounds each readiness check. Default 2 seconds.
 	CheckTimeout time.Duration
+	// Logger receives failed checks and recovered panics (with value and
+	// stack). Default slog.Default().
+	Logger *slog.Logger
 }
 
 // OpsHandler serves /healthz (the process is alive), /readyz (every Ready
@@ -88,6 +96,9 @@ type OpsOptions struct {
 func OpsHandler(opts OpsOptions) http.Handler {
 	if opts.CheckTimeout <= 0 {
 		opts.CheckTimeout = 2 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -110,10 +121,11 @@ func OpsHandler(opts OpsOptions) http.Handler {
 				defer wg.Done()
 				ctx, cancel := context.WithTimeout(r.Context(), opts.CheckTimeout)
 				defer cancel()
-				err := safeCheck(ctx, opts.Ready[n])
+				err := safeCheck(ctx, opts.Logger, n, opts.Ready[n])
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
+					opts.Logger.WarnContext(ctx, "readiness check failed", "check", n, "kind", roamsign.KindOf(err).Code(), "err", err)
 					ok = false
 					res[n] = "fail"
 					return
@@ -135,10 +147,13 @@ func OpsHandler(opts OpsOptions) http.Handler {
 	return mux
 }
 
-func safeCheck(ctx context.Context, c Check) (err error) {
+// safeCheck runs c, turning a panic into a failed check that is logged
+// with its value and stack.
+func safeCheck(ctx context.Context, log *slog.Logger, name string, c Check) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = context.Canceled
+			log.ErrorContext(ctx, "readiness check panic", "check", name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			err = fmt.Errorf("readiness check %s panicked: %v", name, p)
 		}
 	}()
 	return c(ctx)

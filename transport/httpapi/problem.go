@@ -100,17 +100,44 @@ func kindOfStatus(status int) roamsign.Kind {
 // retryAfterer is implemented by errors that know when to retry.
 type retryAfterer interface{ RetryAfter() time.Duration }
 
-// writeProblem writes err as problem+json. Details of server-side failures
-// (5xx) are replaced by the generic kind text so internals do not leak.
-func writeProblem(w http.ResponseWriter, r *http.Request, err error, status int, reqID string, retry time.Duration) {
-	k := roamsign.KindOf(err)
-	if k == roamsign.KindUnknown {
-		k = roamsign.ErrInternal
+// PublicDetail returns what a caller may be shown of err, in plain words:
+// the message of the outermost [roamsign.Error] in its chain that has
+// one, without the operation names and causes that err.Error() strings
+// together (socket addresses, decoder texts, "service.Sign: otp.Check:
+// …"), or the kind's generic text when no message is found. Problem
+// details carry it for client errors (4xx); server-side failures (5xx)
+// carry only the kind's generic text. The whole err belongs in the log,
+// beside the request's correlation id.
+func PublicDetail(err error) string {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if re, ok := e.(*roamsign.Error); ok && re.Msg != "" {
+			return re.Msg
+		}
 	}
+	return problemKind(err).Error()
+}
+
+// problemKind is err's kind, ErrInternal when it has none.
+func problemKind(err error) roamsign.Kind {
+	if k := roamsign.KindOf(err); k != roamsign.KindUnknown {
+		return k
+	}
+	return roamsign.ErrInternal
+}
+
+// writeProblem writes err as problem+json: the plain-words detail of
+// [PublicDetail], and for server-side failures (5xx) only the generic kind
+// text, so internals do not leak. When w is the request's recorder, err is
+// kept for the request's log line.
+func writeProblem(w http.ResponseWriter, r *http.Request, err error, status int, reqID string, retry time.Duration) {
+	if rec, ok := w.(*recorder); ok {
+		rec.err = err
+	}
+	k := problemKind(err)
 	if status == 0 {
 		status = StatusOf(k)
 	}
-	detail := err.Error()
+	detail := PublicDetail(err)
 	if status >= 500 {
 		detail = k.Error()
 	}

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
+	"unicode"
 
 	"github.com/roamsign/roamsign"
 )
@@ -53,8 +56,10 @@ type resetPINWire struct {
 const maxJSONDepth = 16
 
 // decodeStrict decodes exactly one JSON value into v: unknown fields,
-// trailing data and excessive nesting are refused with ErrInvalidInput; a
-// body over the reader's limit gives ErrTooLarge.
+// repeated object keys, trailing data and excessive nesting are refused
+// with ErrInvalidInput; a body over the reader's limit gives ErrTooLarge.
+// Error messages say in plain words what was wrong; the decoder's own
+// text stays in the cause, for the log.
 func decodeStrict(r io.Reader, v any) error {
 	const op = "httpapi.decode"
 	body, err := io.ReadAll(r)
@@ -63,18 +68,22 @@ func decodeStrict(r io.Reader, v any) error {
 		if errors.As(err, &mbe) {
 			return roamsign.E(roamsign.ErrTooLarge, op, "request body exceeds %d bytes", mbe.Limit)
 		}
-		return roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "reading request body")
+		return roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "the request body could not be read")
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return roamsign.E(roamsign.ErrInvalidInput, op, "empty request body")
 	}
-	if depth(body) > maxJSONDepth {
-		return roamsign.E(roamsign.ErrInvalidInput, op, "JSON nested too deeply")
+	if err := checkStructure(body); err != nil {
+		return roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "malformed JSON body: "+err.Error())
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return roamsign.Wrap(kindOrInvalid(err), op, errors.New(jsonErrText(err)), "malformed JSON body")
+		msg := "malformed JSON body"
+		if p := jsonProblem(err); p != "" {
+			msg += ": " + p
+		}
+		return roamsign.Wrap(kindOrInvalid(err), op, err, msg)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return roamsign.E(roamsign.ErrInvalidInput, op, "trailing data after the JSON body")
@@ -91,61 +100,98 @@ func kindOrInvalid(err error) roamsign.Kind {
 	return roamsign.ErrInvalidInput
 }
 
-// jsonErrText describes a decoding error without echoing values.
-func jsonErrText(err error) string {
+// jsonProblem says in plain words what a decoding error found, without
+// echoing values; "" when the decoder's error is of no known form (its
+// text is then left to the log).
+func jsonProblem(err error) string {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	var re *roamsign.Error
 	switch {
-	case errors.As(err, &se):
-		return "syntax error at offset " + itoa(se.Offset)
-	case errors.As(err, &te):
-		return "wrong type for field " + quote(te.Field)
 	case errors.As(err, &re):
 		return re.Msg
+	case errors.As(err, &se):
+		return "syntax error at offset " + strconv.FormatInt(se.Offset, 10)
+	case errors.As(err, &te):
+		return "wrong type for field " + quote(te.Field)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return "unexpected end of JSON"
 	}
-	s := err.Error()
-	if len(s) > 120 {
-		s = s[:120]
+	// DisallowUnknownFields reports `json: unknown field "name"` with no
+	// error type of its own.
+	if name, ok := strings.CutPrefix(err.Error(), `json: unknown field `); ok {
+		if n, uerr := strconv.Unquote(name); uerr == nil {
+			return "unknown field " + quote(n)
+		}
+		return "unknown field"
 	}
-	return s
+	return ""
 }
 
-func depth(b []byte) int {
-	d, max := 0, 0
-	inStr, esc := false, false
-	for _, c := range b {
-		switch {
-		case esc:
-			esc = false
-		case inStr && c == '\\':
-			esc = true
-		case c == '"':
-			inStr = !inStr
-		case inStr:
-		case c == '{' || c == '[':
-			d++
-			if d > max {
-				max = d
+// checkStructure walks body's tokens once and refuses nesting deeper than
+// maxJSONDepth and any object key given twice. Keys are compared as
+// encoding/json matches them to fields, ignoring case, so "user" and
+// "User" in one object are a repeat: with both, the last would win here
+// while a proxy or another parser might read the first. Syntax errors are
+// left to the decoder.
+func checkStructure(body []byte) error {
+	type frame struct {
+		object, wantKey bool
+		keys            map[string]struct{}
+	}
+	var stack []*frame
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // the end, or a syntax error Decode will report
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		if s, ok := tok.(string); ok && top != nil && top.object && top.wantKey {
+			k := foldKey(s)
+			if _, dup := top.keys[k]; dup {
+				return errors.New("key " + quote(s) + " given twice")
 			}
-		case c == '}' || c == ']':
-			d--
+			top.keys[k] = struct{}{}
+			top.wantKey = false
+			continue
+		}
+		// A value: it completes a member of the enclosing object.
+		if top != nil && top.object {
+			top.wantKey = true
+		}
+		if d, ok := tok.(json.Delim); ok {
+			if len(stack) == maxJSONDepth {
+				return errors.New("nested too deeply")
+			}
+			stack = append(stack, &frame{object: d == '{', wantKey: d == '{', keys: map[string]struct{}{}})
 		}
 	}
-	return max
 }
 
-func itoa(n int64) string {
-	b, _ := json.Marshal(n)
-	return string(b)
+// foldKey maps every rune of s to the smallest rune of its case-folding
+// orbit, so foldKey(a) == foldKey(b) exactly when strings.EqualFold(a, b).
+func foldKey(s string) string {
+	return strings.Map(func(r rune) rune {
+		m := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			m = min(m, f)
+		}
+		return m
+	}, s)
 }
 
 func quote(s string) string {
 	if len(s) > 64 {
 		s = s[:64]
 	}
-	b, _ := json.Marshal(s)
-	return string(b)
+	return strconv.Quote(s)
 }

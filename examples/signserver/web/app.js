@@ -28,6 +28,12 @@
     const en = document.createElement("p"); en.lang = "en"; en.textContent = m ? m[1] : (problem && problem.detail) || "Error.";
     el.append(ms, en);
     if (problem && problem.detail && m) { const d = document.createElement("p"); d.className = "en"; d.textContent = problem.detail; el.append(d); }
+    if (problem && (problem.code || problem.requestId)) {
+      // The stable code and the request's reference, which the server's log holds with the details.
+      const ref = document.createElement("p"); ref.className = "ref";
+      ref.textContent = [problem.code, problem.requestId && "ruj./ref. " + problem.requestId].filter(Boolean).join(" · ");
+      el.append(ref);
+    }
     el.classList.remove("hidden");
     el.focus && el.setAttribute("tabindex", "-1");
   }
