@@ -138,9 +138,9 @@ const (
 	AuthObjectOTP = "OTP"
 )
 
-// infoOptions are the shared options of credentials/list and
+// InfoOptions are the shared options of credentials/list and
 // credentials/info.
-type infoOptions struct {
+type InfoOptions struct {
 	Certificates string `json:"certificates,omitempty"` // none | single | chain (default single)
 	CertInfo     bool   `json:"certInfo,omitempty"`
 	AuthInfo     bool   `json:"authInfo,omitempty"`
@@ -148,7 +148,7 @@ type infoOptions struct {
 	ClientData   string `json:"clientData,omitempty"`
 }
 
-func (o infoOptions) check() error {
+func (o InfoOptions) check() error {
 	switch o.Certificates {
 	case "", "none", "single", "chain":
 		return nil
@@ -157,7 +157,7 @@ func (o infoOptions) check() error {
 }
 
 // describe builds a CredentialInfo for c as opts ask.
-func (s *server) describe(c *cred, opts infoOptions) CredentialInfo {
+func (s *server) describe(c *cred, opts InfoOptions) CredentialInfo {
 	leaf := c.chain[0]
 	algos, bits, curve, _ := keyFacts(leaf.PublicKey, s.opts.OfferPSS)
 	status := "disabled"
@@ -189,7 +189,7 @@ func (s *server) describe(c *cred, opts infoOptions) CredentialInfo {
 
 // certInfo is the "cert" object for the chain, or nil when nothing is
 // asked for.
-func certInfo(chain []*x509.Certificate, opts infoOptions, now time.Time) *CertInfo {
+func certInfo(chain []*x509.Certificate, opts InfoOptions, now time.Time) *CertInfo {
 	leaf := chain[0]
 	ci := &CertInfo{}
 	if now.After(leaf.NotAfter) {
@@ -221,7 +221,7 @@ type CredentialsListRequest struct {
 	UserID         string `json:"userID,omitempty"`
 	CredentialInfo bool   `json:"credentialInfo,omitempty"`
 	OnlyValid      bool   `json:"onlyValid,omitempty"`
-	infoOptions
+	InfoOptions
 }
 
 // CredentialsListResponse is credentials/list's answer (v2).
@@ -237,7 +237,7 @@ func (s *server) list(ctx context.Context, c *caller, req *CredentialsListReques
 	if err := c.serviceScope(); err != nil {
 		return nil, err
 	}
-	if err := req.infoOptions.check(); err != nil {
+	if err := req.InfoOptions.check(); err != nil {
 		return nil, err
 	}
 	if req.UserID == "" {
@@ -260,7 +260,7 @@ func (s *server) list(ctx context.Context, c *caller, req *CredentialsListReques
 	}
 	out.CredentialIDs = append(out.CredentialIDs, cr.id)
 	if req.CredentialInfo {
-		ci := s.describe(cr, req.infoOptions)
+		ci := s.describe(cr, req.InfoOptions)
 		ci.CredentialID = cr.id
 		out.CredentialInfos = append(out.CredentialInfos, ci)
 	}
@@ -270,12 +270,12 @@ func (s *server) list(ctx context.Context, c *caller, req *CredentialsListReques
 // CredentialsInfoRequest is credentials/info's input (v2).
 type CredentialsInfoRequest struct {
 	CredentialID string `json:"credentialID"`
-	infoOptions
+	InfoOptions
 }
 
 // info answers credentials/info.
 func (s *server) credInfo(ctx context.Context, c *caller, req *CredentialsInfoRequest) (*CredentialInfo, error) {
-	if err := req.infoOptions.check(); err != nil {
+	if err := req.InfoOptions.check(); err != nil {
 		return nil, err
 	}
 	if c.grant != nil && c.grant.credentialID != req.CredentialID {
@@ -285,6 +285,6 @@ func (s *server) credInfo(ctx context.Context, c *caller, req *CredentialsInfoRe
 	if err != nil {
 		return nil, err
 	}
-	ci := s.describe(cr, req.infoOptions)
+	ci := s.describe(cr, req.InfoOptions)
 	return &ci, nil
 }
