@@ -106,7 +106,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 		PIN:            service.PINParams{MemoryKiB: cfg.Argon2MemoryKiB, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads},
 	}, service.Deps{
 		Store: a.store, Keys: adapt.Keys(a.keys), Challenges: adapt.OTP(mgr),
-		Forms:  withCrashHook(map[roamsign.OutputForm]service.FormSigner{roamsign.FormRaw: adapt.Raw{}, roamsign.FormCMS: adapt.CMS{}}, log),
+		Forms:  withCrashHook(map[roamsign.OutputForm]service.FormSigner{roamsign.FormRaw: adapt.Raw{}, roamsign.FormCMS: adapt.CMS{}, roamsign.FormRawPSS: service.RawPSSSigner{}}, log),
 		Pepper: pepper, Metrics: a.metrics, Logger: log,
 	})
 	if err != nil {
