@@ -57,6 +57,7 @@ func allRoutes() []route {
 		jsonRoute(p2+"/credentials/authorize", service, authorizeV2),
 		jsonRoute(p2+"/credentials/extendTransaction", service, extendV2),
 		jsonRoute(p2+"/signatures/signHash", credential, signHashV2),
+		{method: http.MethodGet, path: p2 + "/openapi.json", access: public, serve: serveOpenAPI},
 	}
 	rs = append(rs, v1Routes(p1)...)
 	for _, v := range []version{v2, v1} {
