@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/roamsign/roamsign"
@@ -27,6 +28,8 @@ type CMSRequest struct {
 	Content []byte
 	// Intermediates are extra candidate intermediates known to the host.
 	Intermediates []*x509.Certificate
+	// Supplied is validation material for this request only.
+	Supplied ValidationData
 }
 
 // parseSignedData parses a CMS ContentInfo of at most max bytes.
@@ -57,7 +60,37 @@ func (v *Verifier) VerifyCMS(ctx context.Context, req CMSRequest) ([]*Result, er
 	case !sd.HasEContent:
 		content = req.Content
 	}
-	return v.verifySignedData(ctx, sd, bytesDigester(content), req.Intermediates)
+	ev := &evidence{}
+	if err := v.addData(ev, req.Supplied, OriginSupplied, true); err != nil {
+		return nil, roamsign.Wrap(roamsign.KindOf(err), op, err, "CMSRequest.Supplied")
+	}
+	return v.verifySignedData(ctx, sd, bytesDigester(content), req.Intermediates, ev)
+}
+
+// embedded returns the validation material a SignedData carries: its
+// certificates, its crls field (CRLs and RFC 5940 OCSP responses) and the
+// adbe-revocationInfoArchival signed attribute of each signer. Material
+// that does not parse is skipped: it can only fail to decide.
+func (v *Verifier) embedded(sd *icms.SignedData) *evidence {
+	d := ValidationData{CRLs: sd.CRLs, OCSPResponses: sd.OCSPResponses}
+	for _, si := range sd.SignerInfos {
+		if a := icms.Attr(si.SignedAttrs, icms.RawAttrAdobeRevocation); a != nil && len(a.Values) == 1 {
+			if ra, err := icms.ParseRevocationArchival(a.Values[0]); err == nil {
+				d.CRLs = append(d.CRLs, ra.CRLs...)
+				d.OCSPResponses = append(d.OCSPResponses, ra.OCSPResponses...)
+			}
+		}
+	}
+	ev := &evidence{}
+	for _, der := range d.CRLs {
+		if c, err := parseCRL(der, v.maxCRLSize); err == nil {
+			ev.crls = append(ev.crls, crlCand{crl: c, origin: OriginSignature})
+		}
+	}
+	for _, der := range d.OCSPResponses {
+		ev.ocsps = append(ev.ocsps, ocspCand{der: der, origin: OriginSignature})
+	}
+	return ev
 }
 
 // digester returns the digest of the signed content with h.
@@ -73,7 +106,8 @@ func bytesDigester(b []byte) digester {
 
 // verifySignedData verifies every signer of a parsed SignedData whose
 // content digest dig provides.
-func (v *Verifier) verifySignedData(ctx context.Context, sd *icms.SignedData, dig digester, extra []*x509.Certificate) ([]*Result, error) {
+// ev is further local material (supplied, or a PDF's DSS).
+func (v *Verifier) verifySignedData(ctx context.Context, sd *icms.SignedData, dig digester, extra []*x509.Certificate, ev ...*evidence) ([]*Result, error) {
 	certs := make([]*x509.Certificate, 0, len(sd.Certificates)+len(extra))
 	for _, der := range sd.Certificates {
 		c, err := v.parseCert(der)
@@ -83,30 +117,34 @@ func (v *Verifier) verifySignedData(ctx context.Context, sd *icms.SignedData, di
 		certs = append(certs, c)
 	}
 	certs = append(certs, extra...)
+	all := v.embedded(sd)
+	for _, e := range ev {
+		all = all.merge(e)
+	}
 	now := v.now()
 	out := make([]*Result, 0, len(sd.SignerInfos))
 	for i := range sd.SignerInfos {
-		out = append(out, v.verifySigner(ctx, sd, &sd.SignerInfos[i], dig, certs, now))
+		out = append(out, v.verifySigner(ctx, sd, &sd.SignerInfos[i], dig, certs, now, all))
 	}
 	return out, nil
 }
 
-func (v *Verifier) verifySigner(ctx context.Context, sd *icms.SignedData, si *icms.SignerInfo, dig digester, certs []*x509.Certificate, now time.Time) *Result {
+func (v *Verifier) verifySigner(ctx context.Context, sd *icms.SignedData, si *icms.SignerInfo, dig digester, certs []*x509.Certificate, now time.Time, ev *evidence) *Result {
 	r := &Result{TrustedTime: now, TimeSource: "verification-time", Checks: make([]Check, 0, 10)}
 	cert := v.checkSigner(r, sd, si, dig, certs, icms.OIDData, false)
 	if cert == nil {
 		return r
 	}
-	rc := revocationCtx{now: now, trusted: now}
+	rc := revocationCtx{now: now, at: now, ev: ev}
 	if ts := icms.Attr(si.UnsignedAttrs, icms.RawAttrTimestampToken); ts != nil {
 		r.TimestampPresent = true
 		if len(ts.Values) != 1 {
 			r.add(CheckTimestamp, Indeterminate, "more than one timestamp token")
-		} else if gen, verdict, reason := v.verifyTimestamp(ctx, ts.Values[0], bytesDigester(si.Signature), now); verdict != Valid {
+		} else if gen, verdict, reason := v.verifyTimestamp(ctx, ts.Values[0], bytesDigester(si.Signature), now, ev); verdict != Valid {
 			r.add(CheckTimestamp, verdict, reason)
 		} else {
 			r.add(CheckTimestamp, Valid, "genTime "+gen.UTC().Format(time.RFC3339))
-			rc.trusted, rc.timestamped = gen, true
+			rc.at, rc.timestamped = gen, true
 			r.TrustedTime, r.TimeSource = gen, "timestamp"
 			if r.Level == LevelBB {
 				r.Level = LevelBT
@@ -411,7 +449,10 @@ func verifySignerSignature(si *icms.SignerInfo, cert *x509.Certificate, h crypto
 
 // verifyTimestamp verifies an RFC 3161 token whose message imprint must be
 // imprintOf(hash) and returns its genTime when valid.
-func (v *Verifier) verifyTimestamp(ctx context.Context, token []byte, imprintOf digester, now time.Time) (time.Time, Verdict, string) {
+//
+// The TSA's path is validated at genTime, with revocation evidence for
+// that time: the token's own, ev, and what the sources give.
+func (v *Verifier) verifyTimestamp(ctx context.Context, token []byte, imprintOf digester, now time.Time, ev ...*evidence) (time.Time, Verdict, string) {
 	sd, err := parseSignedData(token, v.maxSig)
 	if err != nil {
 		return time.Time{}, Invalid, "timestamp token: " + err.Error()
@@ -453,19 +494,20 @@ func (v *Verifier) verifyTimestamp(ctx context.Context, token []byte, imprintOf 
 			inter = append(inter, c)
 		}
 	}
-	chains, err := v.buildChains(cert, inter, gen, v.tsaRoots, []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping})
-	if err != nil {
-		return time.Time{}, Invalid, "timestamp authority: " + err.Error()
+	if !slices.Contains(cert.ExtKeyUsage, x509.ExtKeyUsageTimeStamping) {
+		return time.Time{}, Invalid, "timestamp authority: certificate lacks the timeStamping extended key usage"
 	}
-	var reason string
-	verdict := Invalid
-	for _, ch := range chains {
-		_, verdict, reason = v.chainRevocation(ctx, ch, revocationCtx{now: now, trusted: now})
-		if verdict == Valid {
-			return gen, Valid, ""
-		}
+	all := v.embedded(sd)
+	for _, e := range ev {
+		all = all.merge(e)
 	}
-	return time.Time{}, verdict, "timestamp authority: " + reason
+	tr = &Result{}
+	rc := revocationCtx{now: now, at: gen, timestamped: true, ev: all}
+	if v.checkPath(ctx, tr, cert, inter, rc, v.tsaAnchors, PolicyConfig{}) {
+		return gen, Valid, ""
+	}
+	f := tr.Failed()
+	return time.Time{}, f.Verdict, "timestamp authority: " + f.Reason
 }
 
 // parseTSTInfo returns genTime and the message imprint of a TSTInfo.

@@ -94,6 +94,8 @@ func makeKey(b []byte) (fixedKey, bool) {
 // CRL is a parsed certificate revocation list. It is immutable after
 // [ParseCRL] and safe for concurrent use. Lookups by serial number are O(1).
 type CRL struct {
+	// Raw is the DER of the whole CRL.
+	Raw        []byte
 	RawIssuer  []byte
 	ThisUpdate time.Time
 	// NextUpdate is zero when the CRL has none (such a CRL is never accepted).
@@ -116,23 +118,35 @@ type CRL struct {
 	// such a CRL never decides a status.
 	Unusable string
 
-	sigAlg     x509.SignatureAlgorithm
-	tbs        []byte
-	sig        []byte
-	entries    map[fixedKey]entry
-	long       map[string]entry   // serials longer than serialKeyLen (non-conforming CAs)
-	invalidity map[fixedKey]int64 // invalidity dates, keyed like entries
-	longInv    map[string]int64
+	issuerDN    dn
+	issuerKey   string
+	curIssuer   string                      // certificateIssuer in effect while parsing entries ("" = the CRL issuer)
+	sawCertIss  bool                        // an entry carried certificateIssuer
+	indirect    map[string]map[string]entry // entries of other issuers (indirect CRL): issuer key, serial
+	indirectInv map[string]map[string]int64
+	sigAlg      x509.SignatureAlgorithm
+	tbs         []byte
+	sig         []byte
+	entries     map[fixedKey]entry
+	long        map[string]entry   // serials longer than serialKeyLen (non-conforming CAs)
+	invalidity  map[fixedKey]int64 // invalidity dates, keyed like entries
+	longInv     map[string]int64
 }
 
 // IssuingDP is the issuing distribution point extension of a CRL.
 type IssuingDP struct {
+	// URIs are the URIs among the distribution point's full names.
 	URIs           []string
 	OnlyUser       bool
 	OnlyCA         bool
 	OnlyAttr       bool
 	OnlySomeReason bool
 	Indirect       bool
+
+	hasName bool
+	dp      distPoint
+	reasons uint16
+	raw     []byte
 }
 
 // Len returns the number of entries.
@@ -176,6 +190,44 @@ func (c *CRL) lookupKey(key []byte) (RevokedEntry, bool) {
 	return r, true
 }
 
+// lookupFor returns the entry of a certificate of the given issuer: the
+// CRL's own entries for the CRL issuer, the certificateIssuer entries of
+// an indirect CRL for another.
+func (c *CRL) lookupFor(issuer dn, serial []byte) (RevokedEntry, bool) {
+	k := issuer.key()
+	if k == c.issuerKey {
+		return c.lookupKey(serial)
+	}
+	e, ok := c.indirect[k][string(serial)]
+	if !ok {
+		return RevokedEntry{}, false
+	}
+	r := RevokedEntry{RevokedAt: time.Unix(e.at, 0).UTC(), Reason: int(e.reason)}
+	if e.invalid {
+		r.InvalidityDate = time.Unix(c.indirectInv[k][string(serial)], 0).UTC()
+	}
+	return r, true
+}
+
+func (c *CRL) addIndirect(serial []byte, ent entry, inv int64) {
+	if c.indirect == nil {
+		c.indirect, c.indirectInv = map[string]map[string]entry{}, map[string]map[string]int64{}
+	}
+	m := c.indirect[c.curIssuer]
+	if m == nil {
+		m = map[string]entry{}
+		c.indirect[c.curIssuer] = m
+		c.indirectInv[c.curIssuer] = map[string]int64{}
+	}
+	if old, dup := m[string(serial)]; dup && old.at <= ent.at {
+		return
+	}
+	m[string(serial)] = ent
+	if ent.invalid {
+		c.indirectInv[c.curIssuer][string(serial)] = inv
+	}
+}
+
 // CheckSignatureFrom verifies the CRL's signature with the issuer's key.
 func (c *CRL) CheckSignatureFrom(issuer *x509.Certificate) error {
 	if err := issuer.CheckSignature(c.sigAlg, c.tbs, c.sig); err != nil {
@@ -210,7 +262,7 @@ func parseCRL(der []byte, max int64) (c *CRL, err error) {
 	if !outer.ReadASN1Element(&tbsFull, cbasn1.SEQUENCE) {
 		return nil, bad("tbsCertList")
 	}
-	c = &CRL{tbs: tbsFull}
+	c = &CRL{tbs: tbsFull, Raw: der}
 	outerAlg, ok := icms.ParseAlgorithm(&outer)
 	if !ok {
 		return nil, bad("signatureAlgorithm")
@@ -242,6 +294,10 @@ func parseCRL(der []byte, max int64) (c *CRL, err error) {
 		return nil, bad("issuer")
 	}
 	c.RawIssuer = issuer
+	if c.issuerDN, _, ok = parseDN(issuer); !ok {
+		return nil, bad("issuer name")
+	}
+	c.issuerKey = c.issuerDN.key()
 	if c.ThisUpdate, ok = icms.ReadTime(&tbs); !ok {
 		return nil, bad("thisUpdate")
 	}
@@ -288,7 +344,11 @@ func parseCRL(der []byte, max int64) (c *CRL, err error) {
 					return nil, bad("trailing data in entry")
 				}
 			}
-			c.add(serial, ent, inv)
+			if c.curIssuer != "" && c.curIssuer != c.issuerKey {
+				c.addIndirect(serial, ent, inv)
+			} else {
+				c.add(serial, ent, inv)
+			}
 		}
 	}
 	if tbs.PeekASN1Tag(cbasn1.Tag(0).Constructed().ContextSpecific()) {
@@ -305,6 +365,9 @@ func parseCRL(der []byte, max int64) (c *CRL, err error) {
 	}
 	if !tbs.Empty() {
 		return nil, bad("trailing data in tbsCertList")
+	}
+	if c.sawCertIss && (c.IDP == nil || !c.IDP.Indirect) && c.Unusable == "" {
+		c.Unusable = "certificateIssuer entries in a CRL that is not indirect"
 	}
 	if c.entries == nil {
 		c.entries = map[fixedKey]entry{}
@@ -398,8 +461,21 @@ func (c *CRL) entryExtensions(s *cryptobyte.String, ent *entry, inv *int64) erro
 			}
 			ent.invalid, *inv = true, t.Unix()
 		case x.oid.Equal(oidCertificateIssuer):
-			if c.Unusable == "" {
-				c.Unusable = "indirect CRL entries (certificateIssuer) are not supported"
+			var seq cryptobyte.String
+			if !v.ReadASN1(&seq, cbasn1.SEQUENCE) || !v.Empty() {
+				return fmt.Errorf("certificateIssuer")
+			}
+			gns, ok := parseGeneralNames(seq)
+			if !ok {
+				return fmt.Errorf("certificateIssuer")
+			}
+			c.sawCertIss = true
+			c.curIssuer = "\x01unmatched"
+			for _, gn := range gns {
+				if gn.form == gnDirectory {
+					c.curIssuer = gn.dn.key()
+					break
+				}
 			}
 		default:
 			if x.critical && c.Unusable == "" {
@@ -443,11 +519,17 @@ func (c *CRL) crlExtensions(s cryptobyte.String) error {
 			if x.critical {
 				c.Unusable = "critical freshestCRL extension"
 			}
-			uris, err := distributionPointURIs(v)
-			if err != nil {
-				return fmt.Errorf("freshestCRL: %w", err)
+			dps, ok := parseDistributionPoints(v)
+			if !ok {
+				return fmt.Errorf("freshestCRL")
 			}
-			c.FreshestCRL = uris
+			for _, dp := range dps {
+				for _, gn := range dp.full {
+					if gn.form == gnURI {
+						c.FreshestCRL = append(c.FreshestCRL, string(gn.value))
+					}
+				}
+			}
 		case x.oid.Equal(oidIssuingDP):
 			idp, err := parseIDP(v)
 			if err != nil {
@@ -470,74 +552,27 @@ func (c *CRL) crlExtensions(s cryptobyte.String) error {
 	})
 }
 
-// distributionPointURIs reads CRLDistributionPoints syntax and returns the
-// URIs of full names.
-func distributionPointURIs(v cryptobyte.String) ([]string, error) {
-	var seq cryptobyte.String
-	if !v.ReadASN1(&seq, cbasn1.SEQUENCE) || !v.Empty() {
-		return nil, errMalformed
-	}
-	var out []string
-	for !seq.Empty() {
-		var dp cryptobyte.String
-		if !seq.ReadASN1(&dp, cbasn1.SEQUENCE) {
-			return nil, errMalformed
-		}
-		var name cryptobyte.String
-		var has bool
-		if !dp.ReadOptionalASN1(&name, &has, cbasn1.Tag(0).Constructed().ContextSpecific()) {
-			return nil, errMalformed
-		}
-		if has {
-			uris, err := fullNameURIs(name)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, uris...)
-		}
-	}
-	return out, nil
-}
-
-// fullNameURIs reads a DistributionPointName and returns the URIs of its
-// fullName; a nameRelativeToCRLIssuer yields none.
-func fullNameURIs(name cryptobyte.String) ([]string, error) {
-	var out []string
-	var full cryptobyte.String
-	var has bool
-	if !name.ReadOptionalASN1(&full, &has, cbasn1.Tag(0).Constructed().ContextSpecific()) {
-		return nil, errMalformed
-	}
-	for has && !full.Empty() {
-		var gn cryptobyte.String
-		var tag cbasn1.Tag
-		if !full.ReadAnyASN1(&gn, &tag) {
-			return nil, errMalformed
-		}
-		if tag == cbasn1.Tag(6).ContextSpecific() {
-			out = append(out, string(gn))
-		}
-	}
-	return out, nil
-}
-
 func parseIDP(v cryptobyte.String) (*IssuingDP, error) {
+	idp := &IssuingDP{raw: v}
 	var seq cryptobyte.String
 	if !v.ReadASN1(&seq, cbasn1.SEQUENCE) || !v.Empty() {
 		return nil, fmt.Errorf("issuingDistributionPoint")
 	}
-	idp := &IssuingDP{}
 	var name cryptobyte.String
 	var has bool
 	if !seq.ReadOptionalASN1(&name, &has, cbasn1.Tag(0).Constructed().ContextSpecific()) {
 		return nil, fmt.Errorf("issuingDistributionPoint name")
 	}
 	if has {
-		uris, err := fullNameURIs(name)
-		if err != nil {
+		if !readDistributionPointName(name, &idp.dp) {
 			return nil, fmt.Errorf("issuingDistributionPoint name")
 		}
-		idp.URIs = uris
+		idp.hasName = true
+		for _, gn := range idp.dp.full {
+			if gn.form == gnURI {
+				idp.URIs = append(idp.URIs, string(gn.value))
+			}
+		}
 	}
 	flag := func(tag int, dst *bool) bool {
 		var b cryptobyte.String
@@ -560,8 +595,27 @@ func parseIDP(v cryptobyte.String) (*IssuingDP, error) {
 	if !seq.ReadOptionalASN1(&reasons, &idp.OnlySomeReason, cbasn1.Tag(3).ContextSpecific()) {
 		return nil, fmt.Errorf("issuingDistributionPoint reasons")
 	}
+	if idp.OnlySomeReason {
+		b := cryptobyte.NewBuilder(nil)
+		b.AddASN1(cbasn1.BIT_STRING, func(b *cryptobyte.Builder) { b.AddBytes(reasons) })
+		r, ok := readReasons(cryptobyte.String(b.BytesOrPanic()))
+		if !ok || r == 0 {
+			return nil, fmt.Errorf("issuingDistributionPoint reasons")
+		}
+		idp.reasons = r
+	}
 	if !flag(4, &idp.Indirect) || !flag(5, &idp.OnlyAttr) || !seq.Empty() {
 		return nil, fmt.Errorf("issuingDistributionPoint flags")
 	}
+	if n := b2i(idp.OnlyUser) + b2i(idp.OnlyCA) + b2i(idp.OnlyAttr); n > 1 {
+		return nil, fmt.Errorf("issuingDistributionPoint: more than one onlyContains flag")
+	}
 	return idp, nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

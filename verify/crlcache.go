@@ -66,7 +66,9 @@ func issuerID(c *x509.Certificate) string {
 // crlFetch describes one CRL to obtain.
 type crlFetch struct {
 	fetcher Fetcher
+	cert    *x509.Certificate
 	issuer  *x509.Certificate
+	names   []string
 	url     string
 	now     time.Time
 	maxAge  time.Duration
@@ -91,8 +93,11 @@ func (cc *CRLCache) lookup(key cacheKey, f crlFetch) (*CRL, bool) {
 	return nil, false
 }
 
-// get returns a CRL for issuer and URL whose signature, issuer name and
-// issuer key usage were checked. Freshness is checked by the caller.
+// get returns the CRL of a URL. A CRL whose signature, issuer name and key
+// usage check out against the certificate's issuer is cached (a newer CRL
+// number replaces an older, never the reverse); one signed by another key
+// is returned uncached for the caller to judge. Freshness and scope are
+// checked by the caller.
 func (cc *CRLCache) get(ctx context.Context, f crlFetch) (*CRL, error) {
 	key := cc.key(f.issuer, f.url)
 	if c, ok := cc.lookup(key, f); ok {
@@ -104,7 +109,13 @@ func (cc *CRLCache) get(ctx context.Context, f crlFetch) (*CRL, error) {
 		}
 		// The download is shared: it must not die with the first caller.
 		fctx := context.WithoutCancel(ctx)
-		der, err := f.fetcher.Fetch(fctx, f.url, f.maxSize)
+		var der []byte
+		var err error
+		if dpf, ok := f.fetcher.(DistributionPointFetcher); ok {
+			der, err = dpf.FetchCRL(fctx, FetchRequest{URL: f.url, Names: f.names, Cert: f.cert, Issuer: f.issuer, MaxSize: f.maxSize})
+		} else {
+			der, err = f.fetcher.Fetch(fctx, f.url, f.maxSize)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -112,8 +123,8 @@ func (cc *CRLCache) get(ctx context.Context, f crlFetch) (*CRL, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := checkCRLIssuer(c, f.issuer); err != nil {
-			return nil, err
+		if checkCRLIssuer(c, f.issuer) != nil {
+			return c, nil // judged by the caller, not cached
 		}
 		cc.mu.Lock()
 		defer cc.mu.Unlock()

@@ -11,12 +11,13 @@
 //
 //   - [Verifier.VerifyChain]: path building to the configured anchors only
 //     (certificates carried in a signature are candidate intermediates, never
-//     anchors) at a trusted time, key usage, and revocation of every
-//     certificate below the anchor;
+//     anchors) and RFC 5280 section 6.1 path validation at the validation
+//     time, key usage, and revocation of every certificate below the anchor;
 //   - [Verifier.VerifyDigest] and [VerifyDigestSignature]: raw signatures
 //     over a digest (RSA PKCS#1 v1.5 and PSS, ECDSA with DER signatures);
-//   - [Verifier.VerifyCMS]: CMS SignedData, attached or detached, parsed by
-//     a strict DER parser of this package: exactly one content-type (id-data)
+//   - [Verifier.VerifyCMS]: CMS SignedData, attached or detached, DER or BER
+//     (parsed by internal/cms, shared with signer/cms): exactly one
+//     content-type (id-data)
 //     and one message-digest attribute of the right types, the digest, ESS
 //     signing-certificate(-v2) and CMSAlgorithmProtection when present, the
 //     signature, an RFC 3161 timestamp token when present (its own
@@ -28,47 +29,97 @@
 //     modified after signing.
 //
 // Every call returns a [Result]: an overall [Verdict] (valid, invalid,
-// indeterminate) and one [Check] per rule with a reason, the signer, the
-// validated chain, the revocation status of each certificate (with reason
-// and time when revoked), and the time the chain was evaluated at. A Result
-// marshals to JSON for display and storage. Malformed input is reported as a
-// typed error (roamsign.ErrInvalidInput, roamsign.ErrTooLarge) instead.
+// indeterminate), an [Indication] and [SubIndication] modelled on ETSI EN
+// 319 102-1, the [Level] of the signature, and one [Check] per rule with a
+// reason, the signer, the validated chain, the revocation status of each
+// certificate (with reason and time when revoked, and the [RevocationInfo]
+// Origin of the evidence that decided), and the time the chain was
+// evaluated at. A Result marshals to JSON for display and storage; its
+// schema is result.schema.json. Result.Validation holds the certificates,
+// CRLs and OCSP responses that validated the signer, for a signer that
+// embeds them. Malformed input is reported as a typed error
+// (roamsign.ErrInvalidInput, roamsign.ErrTooLarge) instead.
 //
-// # Trusted time
+// # Time
 //
-// The chain and revocation are evaluated at a trusted time: the genTime of a
-// verified RFC 3161 timestamp token when the signature carries one, else the
-// verification time (Config.Now). The self-asserted signing-time attribute
-// is reported (Result.ClaimedSigningTime) but never used. A certificate
-// revoked after a timestamped signing time is reported with
-// RevocationInfo.AfterSigningTime and, unless
+// One validation time is used for the path, the validity periods and the
+// freshness of revocation evidence: the genTime of a verified RFC 3161
+// timestamp token when the signature carries one (a proof of existence),
+// else ChainRequest.At, else the verifier's clock (Config.Now). The
+// self-asserted signing-time attribute is reported
+// (Result.ClaimedSigningTime) but never used. A timestamp token's own TSA
+// path is validated at its genTime.
+//
+// Freshness (ETSI EN 319 102-1 clause 5.2.5): a CRL or OCSP response is
+// evidence for validation time t when it was not issued in the future of
+// the verifier's clock (5 minutes of skew allowed), and either t is before
+// its nextUpdate or, when Config.MaxRevocationFreshness is set, it was
+// issued no longer than that before t. Evidence issued after t is
+// acceptable, so an archive verified years later can rely on CRLs fetched
+// on the day of signing or later, provided they still cover the
+// certificate: a CRL issued after the certificate expired decides nothing
+// unless it carries expiredCertsOnCRL (an OCSP response issued after expiry
+// decides nothing). With Config.RevocationGracePeriod g, evidence for a
+// timestamped signature must be issued at least g after the signing time
+// (the grace period of RFC 5126): until then the status is indeterminate
+// (try_later). A certificate revoked after a timestamped signing time is
+// reported with RevocationInfo.AfterSigningTime and, unless
 // Config.RejectRevokedAfterSigning is set, does not make the signature
 // invalid; the earlier of revocation date and invalidity date counts.
 //
+// # Path validation
+//
+// Paths are built from the signature's certificates, the request's and
+// Config.Supplied certificates, to the configured anchors, and validated as
+// RFC 5280 section 6.1 says (not with crypto/x509's Verify): signatures,
+// validity, name chaining with names compared as section 7.1 says (case and
+// insignificant spaces ignored), basic constraints and path length (self-
+// issued certificates not counted), keyCertSign, name constraints for
+// directory names, rfc822 names (and subject e-mail addresses), DNS names,
+// URIs and IP addresses, certificate policies with Config.Policy's inputs
+// (initial policy set, explicit policy, policy mapping and anyPolicy
+// inhibition) and any unknown critical extension. The whole NIST PKITS
+// suite runs in the tests (testdata/pkits).
+//
 // # Revocation
 //
-// CRLs are fetched from the certificate's distribution points through a
-// [Fetcher] ([HTTPFetcher]: http only unless AllowHTTPS, a timeout,
-// redirects only within the same scheme, a size cap enforced while reading;
-// [FileFetcher] for tests and offline use). A CRL is accepted only when its
-// issuer name equals the certificate issuer, the issuer has cRLSign, the
-// authority key identifier (when present) matches, the signature verifies,
-// thisUpdate ≤ now < nextUpdate (a CRL without nextUpdate is refused), it
-// carries no unknown critical extension on the list or on any entry, and
-// its issuing distribution point (when present) covers the certificate.
-// certificateHold counts as revoked. CRL numbers never go backwards: an
-// older list from the same issuer and URL (a replay) does not replace a
-// newer one. Delta CRLs advertised by a freshestCRL
-// extension (on the certificate or the complete CRL) must be obtained and
-// must be newer than, of the same issuer as, and based on no newer number
-// than the complete CRL; a removeFromCRL entry releases a hold. A complete
-// CRL issued after the certificate expired decides nothing unless it
-// carries expiredCertsOnCRL. OCSP ([OCSPClient]) is an optional source with
-// the same fail-closed rules (a responder certificate must carry the
-// OCSPSigning purpose; stale, future or unknown answers decide nothing),
-// optionally cached per issuer, serial and responder until nextUpdate with
-// single-flight queries ([OCSPCache]); [RevocationPolicy] selects CRL, OCSP
-// or CRL with OCSP fallback.
+// Revocation follows RFC 5280 section 6.3: for each distribution point of
+// the certificate (and then for CRLs of the certificate issuer found by
+// name, when the distribution points did not decide), complete CRLs whose
+// issuer, issuing distribution point scope (names, user/CA/attribute
+// certificates, reasons) and freshness fit are used until every reason is
+// covered; indirect CRLs (cRLIssuer, certificateIssuer entries) are
+// supported. A CRL signed by a key other than the certificate issuer's
+// needs a certificate of the CRL issuer with cRLSign whose own path leads
+// to the same anchor and whose own status is good. Delta CRLs must be
+// newer than, of the same issuer, scope and key as, and based on no newer
+// number than the complete CRL; an advertised delta CRL (freshestCRL) must
+// be found; a removeFromCRL entry releases a hold. certificateHold counts
+// as revoked. Unknown critical extensions on a CRL or an entry make it
+// decide nothing.
+//
+// Evidence comes from, in order: material supplied in Config.Supplied or a
+// request; material embedded in the signature (CMS certificates and crls,
+// including RFC 5940 OCSP responses, and the adbe-revocationInfoArchival
+// signed attribute; a PDF's /DSS); Config.CRLSources such as a
+// [CRLDirectory] (a folder of CRLs indexed by issuer); then, unless
+// Config.Offline, the distribution points through a [Fetcher]
+// ([HTTPFetcher]: http only unless AllowHTTPS, a timeout, redirects only
+// within the same scheme, a size cap enforced while reading; [FileFetcher]
+// for tests and offline use; a Fetcher implementing
+// [DistributionPointFetcher] learns the certificate and issuer, and is also
+// asked for directoryName distribution points). Fetched CRLs signed by the
+// issuer are cached; CRL numbers never go backwards: an older list from
+// the same issuer and URL (a replay) does not replace a newer one.
+//
+// OCSP ([OCSPClient]) has the same fail-closed rules (a delegated responder
+// certificate must be issued by the CA and carry the OCSPSigning purpose;
+// stale, future or unknown answers decide nothing), optionally cached per
+// issuer, serial and responder until nextUpdate with single-flight queries
+// ([OCSPCache]). [RevocationPolicy] selects CRL (with supplied or embedded
+// OCSP responses as fallback), OCSP, or CRL with OCSP fallback;
+// RevocationOff turns checking off, and results then say "revocation not
+// checked" and are never valid.
 //
 // # PDF
 //
@@ -94,7 +145,9 @@
 // nonRepudiation; extended key usage, when the certificate has one, one of
 // emailProtection, documentSigning, Microsoft document signing or Adobe
 // authentic documents (anyExtendedKeyUsage only with AllowAnyEKU); CRLs
-// only; a 32 MiB CRL cap; a 4 MiB CMS cap; a 512 MiB PDF cap.
+// (with supplied or embedded OCSP responses as fallback); network allowed;
+// any certificate policy; a 32 MiB CRL cap; a 4 MiB CMS cap; a 512 MiB PDF
+// cap.
 //
 // # Concurrency
 //
@@ -109,22 +162,32 @@
 // # Security
 //
 // Nothing here trusts the signature to describe itself: anchors come only
-// from the configuration, algorithms are allow-listed (SHA-1 and unknown
-// algorithms are refused), parsers accept DER only and enforce size and
-// count limits, and parser faults are recovered and reported as malformed
-// input. Fuzz targets cover CRL parsing and checking, CMS verification and
-// PDF signature extraction and verification.
+// from the configuration, embedded material is only evidence judged by the
+// same rules as any other, algorithms are allow-listed (SHA-1, DSA and
+// unknown algorithms are refused: crypto_constraints_failure), parsers
+// enforce size and count limits (BER only for CMS, re-encoded as DER
+// before anything is hashed), the policy tree is bounded, and parser
+// faults are recovered and reported as malformed input. Fuzz targets cover
+// CRL parsing and checking, CMS parsing and verification, and PDF
+// signature extraction and verification.
 //
 // # Limitations
 //
-// Indirect CRLs, CRLs scoped to some reasons, and CRLs signed by a key
-// other than the certificate issuer's are not used (the status is then
-// indeterminate). Name comparison is byte-wise on the DER encoding. BER
-// (indefinite-length) CMS is refused. Ed25519 and Ed448 signers are not
-// supported in CMS. OCSP answers are cached only when an [OCSPCache] is configured. Only one timestamp token
-// per signer is considered; archive timestamps and long-term validation
-// data (DSS/VRI) are not evaluated. Extended key usage constraints on
-// intermediate CAs are not enforced. PDF: field locks (/Lock) and
+// DSA keys and signatures (and other algorithms crypto/x509 does not
+// verify) are reported as crypto_constraints_failure; DSA keys with
+// inherited parameters do not parse ([ParseCertificate] says
+// ErrUnsupported). Name comparison ignores case and insignificant spaces
+// but applies no Unicode normalisation. Name constraints on otherName,
+// x400Address, ediPartyName and registeredID forms, and constraints with
+// minimum or maximum, make the certificate unusable. A delegated OCSP
+// responder's own revocation status is not checked. A timestamp token's
+// TSA path is validated at the token's own genTime; ETSI EN 319 102-1
+// would ask for a later proof of existence (an archive timestamp) once the
+// TSA certificate expired. Ed25519 and Ed448 signers are not supported in
+// CMS. OCSP answers are cached only when an [OCSPCache] is configured.
+// Only one timestamp token per signer is considered; archive timestamps
+// are not evaluated. Extended key usage constraints on intermediate CAs
+// are not enforced. PDF: field locks (/Lock) and
 // FieldMDP are not evaluated, encrypted documents are refused, and the
 // change analysis judges the final state of each changed object (an object
 // changed and changed back in between counts as unchanged).

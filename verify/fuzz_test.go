@@ -29,14 +29,16 @@ func FuzzCRL(f *testing.F) {
 	std, _ := p.inter.CRL(testpki.CRLOptions{})
 	f.Add(std)
 	f.Add([]byte{0x30, 0x80, 0, 0})
+	v := p.verifier()
 	f.Fuzz(func(t *testing.T, der []byte) {
 		c, err := ParseCRL(der)
 		if err != nil {
 			return
 		}
 		_ = checkCRLIssuer(c, p.inter.Cert)
-		_ = usable(c, "http://x/c.crl", false, p.now)
-		_ = deltaUsable(c, c, "http://x/c.crl", true, p.now)
+		rc := revocationCtx{now: p.now, at: p.now, anchor: p.root.Cert, ev: &evidence{}}
+		cand := crlCand{crl: c, origin: OriginSupplied}
+		_ = v.decideCRL(p.leaf, p.inter.Cert, []crlCand{cand, cand}, rc)
 		for _, s := range []int64{0, 5, 1 << 40, -3} {
 			c.Lookup(big.NewInt(s))
 		}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -180,31 +181,65 @@ func parseOCSP(body []byte, cert, issuer *x509.Certificate) (r *ocsp.Response, e
 	return r, nil
 }
 
-// ocspStatus decides the status of cert from OCSP; anything undecidable is
-// RevUnknown.
-func (v *Verifier) ocspStatus(ctx context.Context, cert, issuer *x509.Certificate, rc revocationCtx) RevocationInfo {
+// ocspStatus decides the status of cert from OCSP: responses supplied or
+// embedded first, then (when network is true) the responder. Anything
+// undecidable is RevUnknown.
+func (v *Verifier) ocspStatus(ctx context.Context, cert, issuer *x509.Certificate, rc revocationCtx, network bool) RevocationInfo {
 	ci := v.info(cert)
 	info := RevocationInfo{Subject: ci.Subject, Serial: ci.Serial, Status: RevUnknown, Source: "ocsp"}
-	if v.cfg.OCSP == nil {
-		info.Detail = "no OCSP client configured"
-		return info
+	var why []string
+	if rc.ev != nil {
+		for _, cand := range rc.ev.ocsps {
+			r, err := parseOCSP(cand.der, cert, issuer)
+			if err != nil {
+				why = append(why, cand.origin+" OCSP response: "+err.Error())
+				continue
+			}
+			out := v.ocspDecide(info, r, cert, rc)
+			if out.Status != RevUnknown {
+				out.Origin, out.evidence = cand.origin, [][]byte{cand.der}
+				return out
+			}
+			why = append(why, cand.origin+" OCSP response: "+out.Detail)
+		}
 	}
-	r, u, err := v.cfg.OCSP.status(ctx, cert, issuer, rc.now)
-	info.URL = u
-	if err != nil {
-		info.Detail = err.Error()
-		return info
-	}
-	now := rc.now
 	switch {
-	case now.Before(r.ThisUpdate.Add(-5 * time.Minute)):
-		info.Detail = "OCSP response thisUpdate is in the future"
+	case !network:
+		why = append(why, "no usable OCSP response supplied or embedded")
+	case v.cfg.Offline:
+		why = append(why, "offline: the OCSP responder is not asked")
+	case v.cfg.OCSP == nil:
+		why = append(why, "no OCSP client configured")
+	default:
+		r, u, err := v.cfg.OCSP.status(ctx, cert, issuer, rc.now)
+		info.URL = u
+		if err != nil {
+			why = append(why, err.Error())
+			break
+		}
+		out := v.ocspDecide(info, r, cert, rc)
+		if out.Status != RevUnknown {
+			out.Origin, out.evidence = OriginFetched, [][]byte{r.Raw}
+			return out
+		}
+		why = append(why, out.Detail)
+	}
+	info.Detail = strings.Join(dedupe(why), "; ")
+	return info
+}
+
+// ocspDecide applies the time rules to a response for cert.
+func (v *Verifier) ocspDecide(info RevocationInfo, r *ocsp.Response, cert *x509.Certificate, rc revocationCtx) RevocationInfo {
+	if why := v.fresh(rc, r.ThisUpdate, r.NextUpdate); why != "" {
+		info.Detail = "OCSP response " + why
 		return info
-	case r.NextUpdate.IsZero():
-		info.Detail = "OCSP response has no nextUpdate"
+	}
+	if cert.NotAfter.Before(r.ThisUpdate) {
+		info.Detail = "OCSP response issued after the certificate expired"
 		return info
-	case !now.Before(r.NextUpdate):
-		info.Detail = "OCSP response is stale"
+	}
+	if rc := r.Certificate; rc != nil && (r.ProducedAt.Before(rc.NotBefore) || r.ProducedAt.After(rc.NotAfter)) {
+		info.Detail = "OCSP responder certificate not valid when the response was produced"
 		return info
 	}
 	tu := r.ThisUpdate
@@ -217,7 +252,7 @@ func (v *Verifier) ocspStatus(ctx context.Context, cert, issuer *x509.Certificat
 		info.Status = RevRevoked
 		info.Reason = ReasonName(r.RevocationReason)
 		info.RevokedAt = &at
-		info.AfterSigningTime = rc.timestamped && rc.trusted.Before(at)
+		info.AfterSigningTime = rc.timestamped && rc.at.Before(at)
 	default:
 		info.Detail = fmt.Sprintf("OCSP status %d (unknown)", r.Status)
 	}

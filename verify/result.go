@@ -65,16 +65,22 @@ const (
 	RevGood    = "good"
 	RevRevoked = "revoked"
 	RevUnknown = "unknown"
+	// RevNotChecked: revocation checking was turned off (RevocationOff).
+	RevNotChecked = "not-checked"
 )
 
 // RevocationInfo reports the revocation status of one certificate.
 type RevocationInfo struct {
 	Subject string `json:"subject"`
 	Serial  string `json:"serial"`
-	// Status is RevGood, RevRevoked or RevUnknown.
+	// Status is RevGood, RevRevoked, RevUnknown or RevNotChecked.
 	Status string `json:"status"`
-	// Source is "crl", "delta-crl" or "ocsp"; empty when unknown.
+	// Source is "crl", "delta-crl" or "ocsp": the kind of evidence that
+	// decided; empty when unknown.
 	Source string `json:"source,omitempty"`
+	// Origin says where that evidence came from: OriginSupplied,
+	// OriginSignature, OriginDSS, OriginDirectory or OriginFetched.
+	Origin string `json:"origin,omitempty"`
 	// URL is where the deciding CRL or OCSP response came from.
 	URL string `json:"url,omitempty"`
 	// Reason is the RFC 5280 reason name when revoked.
@@ -88,6 +94,8 @@ type RevocationInfo struct {
 	ProducedAt *time.Time `json:"producedAt,omitempty"`
 	// Detail explains an unknown status.
 	Detail string `json:"detail,omitempty"`
+
+	evidence [][]byte // DER of the deciding CRLs or OCSP response
 }
 
 // CertInfo identifies a certificate in a result.
@@ -127,6 +135,14 @@ type Result struct {
 	TimestampPresent bool `json:"timestampPresent"`
 	// Revocation holds one entry per certificate of the path below the anchor.
 	Revocation []RevocationInfo `json:"revocation,omitempty"`
+	// Policies are the certificate policies the path is valid for (RFC
+	// 5280 section 6.1.5, the user-constrained policy set); "2.5.29.32.0"
+	// (anyPolicy) when any.
+	Policies []string `json:"policies,omitempty"`
+	// Validation is the material that validated the signer: the path's
+	// certificates and the deciding CRLs and OCSP responses, for a signer
+	// that embeds what it validated. It is not part of the JSON form.
+	Validation *ValidationData `json:"-"`
 }
 
 // add records a check, with the default sub-indication of its name when it

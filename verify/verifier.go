@@ -3,29 +3,41 @@ package verify
 import (
 	"context"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
+	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
+	"math/big"
+
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/roamsign/roamsign"
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // RevocationPolicy selects the revocation sources.
 type RevocationPolicy int
 
-// Revocation policies. The zero value checks CRLs only.
+// Revocation policies. The zero value checks CRLs, falling back to OCSP
+// responses that are supplied or embedded (never querying a responder).
 const (
-	// RevocationCRL decides from CRLs only.
+	// RevocationCRL decides from CRLs; when no CRL decides, OCSP responses
+	// supplied by the caller or embedded in the signature are used.
 	RevocationCRL RevocationPolicy = iota
-	// RevocationOCSP decides from OCSP only (Config.OCSP required).
+	// RevocationOCSP decides from OCSP only: supplied and embedded
+	// responses, then the responder (Config.OCSP required).
 	RevocationOCSP
-	// RevocationCRLOrOCSP tries CRLs and falls back to OCSP when the CRL
-	// cannot decide; a "revoked" from either source wins.
+	// RevocationCRLOrOCSP tries CRLs and falls back to OCSP (supplied,
+	// embedded, then the responder) when no CRL decides.
 	RevocationCRLOrOCSP
+	// RevocationOff checks no revocation at all. Only an explicit choice
+	// turns checking off, and then every result says "revocation not
+	// checked" and is never Valid (indeterminate, revocation_not_checked).
+	RevocationOff
 )
 
 // Extended key usages accepted by default on a signing certificate that
@@ -62,7 +74,33 @@ type Config struct {
 	// Revocation selects the revocation sources (default CRL only).
 	Revocation RevocationPolicy
 	// Fetcher downloads CRLs; nil is an [HTTPFetcher] (http only, 10 s).
+	// A Fetcher that also implements [DistributionPointFetcher] is told
+	// which certificate each CRL is for.
 	Fetcher Fetcher
+	// Offline forbids every network access: no CRL download, no OCSP
+	// query. Only supplied, embedded and CRLSources material decides.
+	Offline bool
+	// CRLs and OCSPResponses are DER revocation material supplied for
+	// every verification (New parses them and refuses malformed ones).
+	// Certificates are extra candidate intermediates and CRL signers.
+	Supplied ValidationData
+	// CRLSources are further local CRL sources, such as a [CRLDirectory].
+	CRLSources []CRLSource
+	// MaxRevocationFreshness is the maximum accepted revocation freshness
+	// of ETSI EN 319 102-1 (clause 5.2.5): a CRL or OCSP response is fresh
+	// for a validation time t when it was issued no longer than this before
+	// t. Zero uses the evidence's own interval: it is fresh while t is
+	// before its nextUpdate. See the package doc, "Time".
+	MaxRevocationFreshness time.Duration
+	// RevocationGracePeriod, for a signature whose time is proven by a
+	// timestamp, requires revocation evidence issued at least this long
+	// after that time (the grace or cautionary period of RFC 5126 and
+	// CAdES): a compromise reported shortly after signing is then seen.
+	// Zero means none.
+	RevocationGracePeriod time.Duration
+	// Policy holds the certificate policy inputs of RFC 5280 section 6.1.1
+	// for the signer's path (zero: any policy, none required).
+	Policy PolicyConfig
 	// Cache is the CRL cache; nil gives the verifier a private one. Share one
 	// cache between verifiers of the same process.
 	Cache *CRLCache
@@ -105,12 +143,15 @@ type Verifier struct {
 	ekus       []asn1.ObjectIdentifier
 	keyUsage   x509.KeyUsage
 
-	chainMu sync.Mutex
-	chains  map[chainKey][][]*x509.Certificate
-	certMu  sync.Mutex
-	certs   map[string]*x509.Certificate
-	infos   map[*x509.Certificate]CertInfo
-	hashes  map[certHashKey][]byte
+	certMu sync.Mutex
+	certs  map[string]*x509.Certificate
+	infos  map[*x509.Certificate]CertInfo
+	hashes map[certHashKey][]byte
+	extras map[*x509.Certificate]*parsedCert
+
+	anchors    []*x509.Certificate
+	tsaAnchors []*x509.Certificate
+	supplied   *evidence
 }
 
 // New builds a verifier from cfg.
@@ -134,23 +175,28 @@ func New(cfg Config) (*Verifier, error) {
 		log:        cfg.Logger,
 		ekus:       cfg.AllowedEKUs,
 		keyUsage:   cfg.KeyUsage,
-		chains:     map[chainKey][][]*x509.Certificate{},
 		certs:      map[string]*x509.Certificate{},
 		infos:      map[*x509.Certificate]CertInfo{},
 		hashes:     map[certHashKey][]byte{},
+		extras:     map[*x509.Certificate]*parsedCert{},
 	}
 	for _, a := range cfg.Anchors {
 		if a == nil {
 			return nil, roamsign.E(roamsign.ErrInvalidInput, op, "nil trust anchor")
 		}
 		v.roots.AddCert(a)
+		v.anchors = append(v.anchors, a)
 	}
 	tsa := cfg.TSAAnchors
 	if tsa == nil {
 		tsa = cfg.Anchors
 	}
 	for _, a := range tsa {
+		if a == nil {
+			return nil, roamsign.E(roamsign.ErrInvalidInput, op, "nil TSA anchor")
+		}
 		v.tsaRoots.AddCert(a)
+		v.tsaAnchors = append(v.tsaAnchors, a)
 	}
 	if v.fetcher == nil {
 		v.fetcher = &HTTPFetcher{}
@@ -176,6 +222,10 @@ func New(cfg Config) (*Verifier, error) {
 	if v.keyUsage == 0 {
 		v.keyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment
 	}
+	v.supplied = &evidence{}
+	if err := v.addData(v.supplied, cfg.Supplied, OriginSupplied); err != nil {
+		return nil, roamsign.Wrap(roamsign.KindOf(err), op, err, "Config.Supplied")
+	}
 	return v, nil
 }
 
@@ -186,16 +236,21 @@ type ChainRequest struct {
 	// Intermediates are candidate intermediates (for example those carried
 	// in a signature). They are never trust anchors.
 	Intermediates []*x509.Certificate
-	// At is the trusted time to validate at; zero means the verifier's Now.
+	// At is the validation time, used alike for the path, the validity
+	// periods and the freshness of revocation evidence; zero means the
+	// verifier's Now.
 	At time.Time
-	// Timestamped says At comes from a verified timestamp, which allows a
-	// later revocation to be reported as "after signing".
+	// Timestamped says At comes from a verified timestamp (a proof of
+	// existence of the signature), which allows a later revocation to be
+	// reported as "after signing".
 	Timestamped bool
+	// Supplied is validation material for this request only.
+	Supplied ValidationData
 }
 
 // VerifyChain validates a signing certificate: path to an anchor at the
-// trusted time, key usage, and revocation of every certificate below the
-// anchor. It never returns nil.
+// validation time (RFC 5280 section 6.1), key usage, and revocation of
+// every certificate below the anchor. It never returns nil.
 func (v *Verifier) VerifyChain(ctx context.Context, req ChainRequest) *Result {
 	r := &Result{}
 	now := v.now()
@@ -209,10 +264,16 @@ func (v *Verifier) VerifyChain(ctx context.Context, req ChainRequest) *Result {
 	}
 	r.TrustedTime = at
 	if req.Leaf == nil {
-		r.add(CheckChain, Invalid, "no signing certificate")
+		r.addSub(CheckChain, Invalid, SubNoSigningCertificateFound, "no signing certificate")
 		return r
 	}
-	v.checkCert(ctx, r, req.Leaf, req.Intermediates, revocationCtx{now: now, trusted: at, timestamped: req.Timestamped})
+	ev := &evidence{}
+	if err := v.addData(ev, req.Supplied, OriginSupplied, true); err != nil {
+		r.addSub(CheckFormat, Invalid, SubFormatFailure, err.Error())
+		return r
+	}
+	rc := revocationCtx{now: now, at: at, timestamped: req.Timestamped, ev: ev}
+	v.checkCert(ctx, r, req.Leaf, req.Intermediates, rc)
 	return r
 }
 
@@ -222,32 +283,90 @@ func (v *Verifier) checkCert(ctx context.Context, r *Result, leaf *x509.Certific
 	r.Signer = &ci
 	kv, kr := v.keyUsageVerdict(leaf)
 	r.add(CheckKeyUsage, kv, kr)
-	chains, err := v.buildChains(leaf, inter, rc.trusted, v.roots, nil)
-	if err != nil {
-		r.add(CheckChain, Invalid, err.Error())
-		return
+	v.checkPath(ctx, r, leaf, inter, rc, v.anchors, v.cfg.Policy)
+}
+
+// checkPath adds the chain and revocation checks of target against
+// anchors, and the validated path and evidence to r.
+func (v *Verifier) checkPath(ctx context.Context, r *Result, target *x509.Certificate, inter []*x509.Certificate, rc revocationCtx, anchors []*x509.Certificate, policy PolicyConfig) bool {
+	rc.ev = v.supplied.merge(rc.ev)
+	pool := append(append([]*x509.Certificate(nil), inter...), rc.ev.certs...)
+	rc.ev.certs = append(append([]*x509.Certificate(nil), pool...), anchors...)
+	b := newPathBuilder(v, pathInput{at: rc.at, timestamped: rc.timestamped, anchors: anchors, pool: pool, policy: policy})
+	b.target = target
+	paths := b.paths(target)
+	if len(paths) == 0 {
+		r.addSub(CheckChain, Invalid, SubNoCertificateChainFound, fmt.Sprintf("no path to a trust anchor at %s", rc.at.UTC().Format(time.RFC3339)))
+		return false
 	}
-	// Prefer the first chain whose revocation status is good.
-	var best []RevocationInfo
+	var firstErr *pathError
+	var bestInfos []RevocationInfo
 	var bestV Verdict
-	var bestChain []*x509.Certificate
+	var best []*x509.Certificate
 	var bestReason string
-	for _, ch := range chains {
-		infos, verdict, reason := v.chainRevocation(ctx, ch, rc)
-		if bestChain == nil || verdict.rank() < bestV.rank() {
-			best, bestV, bestChain, bestReason = infos, verdict, ch, reason
+	var bestPolicies []string
+	for _, p := range paths {
+		policies, perr := b.validate(p)
+		if perr != nil {
+			if firstErr == nil {
+				firstErr = perr
+			}
+			continue
+		}
+		prc := rc
+		prc.anchor = p[len(p)-1]
+		infos, verdict, reason := v.chainRevocation(ctx, p, prc)
+		if best == nil || verdict.rank() < bestV.rank() {
+			bestInfos, bestV, best, bestReason, bestPolicies = infos, verdict, p, reason, policies
 		}
 		if verdict == Valid {
 			break
 		}
 	}
-	r.Chain = make([]CertInfo, 0, len(bestChain))
-	for _, c := range bestChain {
-		r.Chain = append(r.Chain, v.info(c))
+	if best == nil {
+		r.addSub(CheckChain, Invalid, firstErr.sub, "no valid path to a trust anchor: "+firstErr.reason)
+		return false
 	}
-	r.add(CheckChain, Valid, "chains to "+v.info(bestChain[len(bestChain)-1]).Subject)
-	r.Revocation = best
-	r.add(CheckRevocation, bestV, bestReason)
+	r.Chain = make([]CertInfo, 0, len(best))
+	r.Validation = &ValidationData{}
+	for _, c := range best {
+		r.Chain = append(r.Chain, v.info(c))
+		r.Validation.Certificates = addUnique(r.Validation.Certificates, c.Raw)
+	}
+	r.Policies = bestPolicies
+	r.add(CheckChain, Valid, "chains to "+v.info(best[len(best)-1]).Subject)
+	r.Revocation = bestInfos
+	for _, in := range bestInfos {
+		for _, der := range in.evidence {
+			if in.Source == "ocsp" {
+				r.Validation.OCSPResponses = addUnique(r.Validation.OCSPResponses, der)
+			} else {
+				r.Validation.CRLs = addUnique(r.Validation.CRLs, der)
+			}
+		}
+	}
+	r.addSub(CheckRevocation, bestV, revocationSub(bestInfos, bestV, rc), bestReason)
+	return bestV == Valid
+}
+
+// revocationSub classifies a revocation check that did not pass.
+func revocationSub(infos []RevocationInfo, v Verdict, rc revocationCtx) SubIndication {
+	for i, in := range infos {
+		switch {
+		case in.Status == RevNotChecked:
+			return SubRevocationNotChecked
+		case in.Status == RevRevoked && !in.AfterSigningTime && i > 0:
+			return SubRevokedCANoPOE
+		case in.Status == RevRevoked && !in.AfterSigningTime && rc.timestamped:
+			return SubRevoked
+		case in.Status == RevRevoked && !in.AfterSigningTime:
+			return SubRevokedNoPOE
+		}
+	}
+	if v == Invalid {
+		return SubRevokedNoPOE
+	}
+	return SubTryLater
 }
 
 func (v *Verifier) keyUsageVerdict(leaf *x509.Certificate) (Verdict, string) {
@@ -297,71 +416,6 @@ func ekuOID(e x509.ExtKeyUsage) (asn1.ObjectIdentifier, bool) {
 	return nil, false
 }
 
-// chainKey identifies a path-building request by the certificates offered
-// (by identity: they come from the parse cache) and the anchor set.
-type chainKey struct {
-	leaf  *x509.Certificate
-	tsa   bool
-	n     int
-	inter [8]*x509.Certificate
-}
-
-// buildChains finds paths from leaf to roots valid at t, using a cache of
-// earlier results keyed by the certificates offered.
-func (v *Verifier) buildChains(leaf *x509.Certificate, inter []*x509.Certificate, t time.Time, roots *x509.CertPool, ekus []x509.ExtKeyUsage) ([][]*x509.Certificate, error) {
-	key := chainKey{leaf: leaf, tsa: roots == v.tsaRoots, n: len(inter)}
-	cacheable := len(inter) <= len(key.inter)
-	if cacheable {
-		copy(key.inter[:], inter)
-	}
-	var cached [][]*x509.Certificate
-	if cacheable {
-		v.chainMu.Lock()
-		cached = v.chains[key]
-		v.chainMu.Unlock()
-	}
-	var out [][]*x509.Certificate
-	for _, ch := range cached {
-		if validAt(ch, t) {
-			out = append(out, ch)
-		}
-	}
-	if len(out) > 0 {
-		return out, nil
-	}
-	pool := x509.NewCertPool()
-	for _, c := range inter {
-		pool.AddCert(c)
-	}
-	if ekus == nil {
-		ekus = []x509.ExtKeyUsage{x509.ExtKeyUsageAny}
-	}
-	chains, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: pool, CurrentTime: t, KeyUsages: ekus})
-	if err != nil {
-		return nil, fmt.Errorf("no path to a trust anchor at %s: %v", t.UTC().Format(time.RFC3339), err)
-	}
-	if cacheable {
-		v.chainMu.Lock()
-		if len(v.chains) > 4096 {
-			v.chains = map[chainKey][][]*x509.Certificate{}
-		}
-		merged := slices.Clone(cached)
-		merged = append(merged, chains...)
-		v.chains[key] = merged
-		v.chainMu.Unlock()
-	}
-	return chains, nil
-}
-
-func validAt(ch []*x509.Certificate, t time.Time) bool {
-	for _, c := range ch {
-		if t.Before(c.NotBefore) || t.After(c.NotAfter) {
-			return false
-		}
-	}
-	return true
-}
-
 // chainRevocation checks every certificate of ch except the anchor.
 func (v *Verifier) chainRevocation(ctx context.Context, ch []*x509.Certificate, rc revocationCtx) ([]RevocationInfo, Verdict, string) {
 	verdict := Valid
@@ -379,6 +433,9 @@ func (v *Verifier) chainRevocation(ctx context.Context, ch []*x509.Certificate, 
 			}
 			verdict = worst(verdict, Invalid)
 			reasons = append(reasons, fmt.Sprintf("%s revoked (%s) at %s", info.Subject, info.Reason, info.RevokedAt.Format(time.RFC3339)))
+		case RevNotChecked:
+			verdict = worst(verdict, Indeterminate)
+			reasons = append(reasons, fmt.Sprintf("%s: revocation not checked", info.Subject))
 		default:
 			verdict = worst(verdict, Indeterminate)
 			reasons = append(reasons, fmt.Sprintf("%s: revocation status unknown: %s", info.Subject, info.Detail))
@@ -390,21 +447,22 @@ func (v *Verifier) chainRevocation(ctx context.Context, ch []*x509.Certificate, 
 // status applies the revocation policy to one certificate.
 func (v *Verifier) status(ctx context.Context, cert, issuer *x509.Certificate, rc revocationCtx) RevocationInfo {
 	switch v.cfg.Revocation {
+	case RevocationOff:
+		ci := v.info(cert)
+		return RevocationInfo{Subject: ci.Subject, Serial: ci.Serial, Status: RevNotChecked, Detail: "revocation checking is turned off"}
 	case RevocationOCSP:
-		return v.ocspStatus(ctx, cert, issuer, rc)
-	case RevocationCRLOrOCSP:
-		info := v.crlStatus(ctx, cert, issuer, rc)
-		if info.Status != RevUnknown {
-			return info
-		}
-		o := v.ocspStatus(ctx, cert, issuer, rc)
-		if o.Status == RevUnknown {
-			o.Detail = "CRL: " + info.Detail + "; OCSP: " + o.Detail
-		}
-		return o
-	default:
-		return v.crlStatus(ctx, cert, issuer, rc)
+		return v.ocspStatus(ctx, cert, issuer, rc, true)
 	}
+	info := v.crlStatus(ctx, cert, issuer, rc)
+	if info.Status != RevUnknown {
+		return info
+	}
+	o := v.ocspStatus(ctx, cert, issuer, rc, v.cfg.Revocation == RevocationCRLOrOCSP)
+	if o.Status == RevUnknown {
+		o.Detail = "CRL: " + info.Detail + "; OCSP: " + o.Detail
+		o.Source, o.Origin, o.URL = "", "", ""
+	}
+	return o
 }
 
 // info returns the display form of c, cached: formatting names is costly.
@@ -438,7 +496,7 @@ func (v *Verifier) parseCert(der []byte) (*x509.Certificate, error) {
 	if ok {
 		return c, nil
 	}
-	c, err := x509.ParseCertificate(der)
+	c, err := ParseCertificate(der)
 	if err != nil {
 		return nil, err
 	}
@@ -449,4 +507,152 @@ func (v *Verifier) parseCert(der []byte) (*x509.Certificate, error) {
 	v.certs[string(der)] = c
 	v.certMu.Unlock()
 	return c, nil
+}
+
+var errMalformed = errors.New("malformed DER")
+
+// MaxCertificateSize caps a certificate given to [ParseCertificate].
+const MaxCertificateSize = 1 << 20
+
+// ParseCertificate parses a DER certificate like [x509.ParseCertificate],
+// with typed errors: ErrTooLarge beyond MaxCertificateSize, ErrUnsupported
+// for what crypto/x509 cannot use (DSA keys with inherited parameters,
+// unknown key types), ErrInvalidInput for the rest.
+//
+// Two forms that RFC 5280 allows and crypto/x509 refuses are accepted: a
+// distribution point named relative to the CRL issuer, and a negative
+// serial number (which RFC 5280 says users should handle gracefully). The
+// certificate is then parsed without that field and the field is put
+// back: Raw, RawTBSCertificate and Signature are the original bytes, so
+// every signature check is over what the issuer signed.
+func ParseCertificate(der []byte) (*x509.Certificate, error) {
+	const op = "verify.ParseCertificate"
+	if len(der) > MaxCertificateSize {
+		return nil, roamsign.E(roamsign.ErrTooLarge, op, "certificate of %d bytes exceeds the %d byte limit", len(der), MaxCertificateSize)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err == nil {
+		return c, nil
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "negative serial") || strings.Contains(msg, "CRL distribution point") {
+		if c, terr := tolerantParse(der); terr == nil {
+			return c, nil
+		}
+	}
+	for _, s := range []string{"DSA", "unsupported", "unknown public key"} {
+		if strings.Contains(msg, s) {
+			return nil, roamsign.Wrap(roamsign.ErrUnsupported, op, err, "certificate not supported by crypto/x509")
+		}
+	}
+	return nil, roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "malformed certificate")
+}
+
+// tolerantParse parses a certificate whose serial is negative or whose
+// cRLDistributionPoints crypto/x509 cannot read: a copy with a positive
+// serial and without that extension is parsed, then the original serial,
+// extension and encodings are restored.
+func tolerantParse(der []byte) (*x509.Certificate, error) {
+	in := cryptobyte.String(der)
+	var cert, tbs, sigAlg, sig cryptobyte.String
+	if !in.ReadASN1(&cert, cbasn1.SEQUENCE) || !in.Empty() || !cert.ReadASN1Element(&tbs, cbasn1.SEQUENCE) ||
+		!cert.ReadASN1Element(&sigAlg, cbasn1.SEQUENCE) || !cert.ReadASN1Element(&sig, cbasn1.BIT_STRING) || !cert.Empty() {
+		return nil, errMalformed
+	}
+	origTBS := tbs
+	var body cryptobyte.String
+	if !tbs.ReadASN1(&body, cbasn1.SEQUENCE) {
+		return nil, errMalformed
+	}
+	var version, serial cryptobyte.String
+	var hasVersion bool
+	if !body.ReadOptionalASN1(&version, &hasVersion, cbasn1.Tag(0).Constructed().ContextSpecific()) {
+		return nil, errMalformed
+	}
+	n := new(big.Int)
+	if !body.ReadASN1Element(&serial, cbasn1.INTEGER) {
+		return nil, errMalformed
+	}
+	if sv := serial; !sv.ReadASN1Integer(n) {
+		return nil, errMalformed
+	}
+	var rest [][]byte
+	var removed *pkix.Extension
+	for !body.Empty() {
+		var el cryptobyte.String
+		var tag cbasn1.Tag
+		if !body.ReadAnyASN1Element(&el, &tag) {
+			return nil, errMalformed
+		}
+		if tag == cbasn1.Tag(3).Constructed().ContextSpecific() {
+			kept, ext, ok := withoutCRLDP(el)
+			if !ok {
+				return nil, errMalformed
+			}
+			el, removed = kept, ext
+		}
+		rest = append(rest, el)
+	}
+	b := cryptobyte.NewBuilder(nil)
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			if hasVersion {
+				b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes(version) })
+			}
+			b.AddASN1BigInt(new(big.Int).Abs(n))
+			for _, r := range rest {
+				b.AddBytes(r)
+			}
+		})
+		b.AddBytes(sigAlg)
+		b.AddBytes(sig)
+	})
+	copyDER, err := b.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	c, err := x509.ParseCertificate(copyDER)
+	if err != nil {
+		return nil, err
+	}
+	c.Raw, c.RawTBSCertificate, c.SerialNumber = der, origTBS, n
+	if removed != nil {
+		c.Extensions = append(c.Extensions, *removed)
+	}
+	return c, nil
+}
+
+// withoutCRLDP returns the [3] extensions element without the
+// cRLDistributionPoints extension, and that extension.
+func withoutCRLDP(el cryptobyte.String) ([]byte, *pkix.Extension, bool) {
+	var wrap, exts cryptobyte.String
+	if !el.ReadASN1(&wrap, cbasn1.Tag(3).Constructed().ContextSpecific()) || !wrap.ReadASN1(&exts, cbasn1.SEQUENCE) {
+		return nil, nil, false
+	}
+	var kept [][]byte
+	var removed *pkix.Extension
+	for !exts.Empty() {
+		var e cryptobyte.String
+		if !exts.ReadASN1Element(&e, cbasn1.SEQUENCE) {
+			return nil, nil, false
+		}
+		var x pkix.Extension
+		if rest, err := asn1.Unmarshal(e, &x); err != nil || len(rest) > 0 {
+			return nil, nil, false
+		}
+		if x.Id.Equal(oidExtCRLDP) {
+			removed = &x
+			continue
+		}
+		kept = append(kept, e)
+	}
+	b := cryptobyte.NewBuilder(nil)
+	b.AddASN1(cbasn1.Tag(3).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			for _, k := range kept {
+				b.AddBytes(k)
+			}
+		})
+	})
+	return b.BytesOrPanic(), removed, true
 }

@@ -1,5 +1,0 @@
-package verify
-
-import "errors"
-
-var errMalformed = errors.New("malformed DER")
