@@ -27,7 +27,7 @@ type ChallengeRecord struct {
 	SentTo     string    // masked destination
 	CreatedAt  time.Time //
 	ExpiresAt  time.Time //
-	Tries      int       // failed verification attempts so far
+	Tries      int       // attempts so far, each counted before it is checked (the successful one too)
 	MaxTries   int       // attempts allowed
 	Consumed   bool      // set once, by compare-and-set
 	ConsumedAt time.Time //

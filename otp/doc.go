@@ -72,11 +72,11 @@
 // A Manager holds no mutable state and is safe for concurrent use; all
 // state is in the [Store]. Single use is the store's ConsumeChallenge
 // compare-and-set: of many concurrent correct submissions exactly one
-// succeeds. Every attempt takes a ticket with FailChallenge before any
-// comparison, so parallel guesses never compare more OTPs than a challenge
-// allows. The stored Tries therefore counts attempts (the successful one
-// included) and the stored MaxTries is the allowed number plus one, since
-// ConsumeChallenge requires Tries < MaxTries.
+// succeeds. Every attempt takes one of the challenge's tries with the
+// store's TakeTry before any comparison, so parallel guesses never compare
+// more OTPs than a challenge allows. The stored Tries therefore counts
+// attempts (the successful one included) and MaxTries is the number of
+// attempts allowed.
 //
 // # Security
 //

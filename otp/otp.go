@@ -26,7 +26,7 @@ type Store interface {
 	GetChallenge(ctx context.Context, id string) (*roamsign.ChallengeRecord, error)
 	MarkDelivered(ctx context.Context, id string, ch roamsign.Channel, sentTo string) error
 	MarkUndeliverable(ctx context.Context, id string) error
-	FailChallenge(ctx context.Context, id string) (tries int, err error)
+	TakeTry(ctx context.Context, id string) (tries int, err error)
 	ConsumeChallenge(ctx context.Context, id string, now time.Time) error
 	IssueChallenge(ctx context.Context, c *roamsign.ChallengeRecord, limits roamsign.IssueLimits) error
 	GetUser(ctx context.Context, id roamsign.UserID) (*roamsign.UserRecord, error)
@@ -269,7 +269,7 @@ func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Challenge, erro
 	rec := &roamsign.ChallengeRecord{
 		User: req.User, Host: req.Host, Nonce: nonce, HashList: digest,
 		Count: len(req.Hashes), DataHeader: req.DataHeader,
-		CreatedAt: now, ExpiresAt: now.Add(m.ttl), MaxTries: m.maxTries + 1, // see check
+		CreatedAt: now, ExpiresAt: now.Add(m.ttl), MaxTries: m.maxTries,
 	}
 	for attempt := 0; ; attempt++ {
 		idb := make([]byte, 16)
@@ -349,7 +349,7 @@ type VerifyRequest struct {
 // the user.
 func (m *Manager) Verify(ctx context.Context, req VerifyRequest) (*roamsign.ChallengeRecord, error) {
 	const op = "otp.Verify"
-	rec, err := m.check(ctx, op, req)
+	rec, err := m.check(ctx, op, req, true)
 	if err != nil {
 		return nil, err
 	}
@@ -366,13 +366,22 @@ func (m *Manager) Verify(ctx context.Context, req VerifyRequest) (*roamsign.Chal
 
 // Check verifies req like [Manager.Verify] (counting failures the same
 // way) but does not consume the challenge. It is for a caller that consumes
-// the challenge itself, atomically with other writes: the service calls
-// Check, then the store's BeginTransaction (which runs ConsumeChallenge in
-// the same database transaction as the transaction and audit records), and
-// then [Manager.Confirmed]. A Check success is not an authorisation on its
-// own: only a successful consumption is.
+// the challenge itself, atomically with other writes: Check, then the
+// store's ConsumeChallenge inside the caller's database transaction, then
+// [Manager.Confirmed]. A Check success is not an authorisation on its own:
+// only a successful consumption is.
 func (m *Manager) Check(ctx context.Context, req VerifyRequest) (*roamsign.ChallengeRecord, error) {
-	return m.check(ctx, "otp.Check", req)
+	return m.check(ctx, "otp.Check", req, true)
+}
+
+// CheckTried is [Manager.Check] for a caller that has already taken this
+// attempt's try of the challenge with the store's TakeTry, because its
+// attempt can fail on more than the OTP and must spend exactly one try
+// whichever part fails: the service takes the try before it compares the
+// nonce, hashes, OTP and PIN. It refuses a challenge none of whose tries
+// was taken.
+func (m *Manager) CheckTried(ctx context.Context, req VerifyRequest) (*roamsign.ChallengeRecord, error) {
+	return m.check(ctx, "otp.CheckTried", req, false)
 }
 
 // Confirmed records that rec's challenge was consumed successfully by the
@@ -384,7 +393,9 @@ func (m *Manager) Confirmed(ctx context.Context, rec *roamsign.ChallengeRecord) 
 	return nil
 }
 
-func (m *Manager) check(ctx context.Context, op string, req VerifyRequest) (*roamsign.ChallengeRecord, error) {
+// check verifies req against its challenge. With takeTry it first takes
+// the attempt's try; without, the caller has taken it.
+func (m *Manager) check(ctx context.Context, op string, req VerifyRequest, takeTry bool) (*roamsign.ChallengeRecord, error) {
 	if req.ID == "" || len(req.ID) > 64 {
 		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "challenge id missing or too long")
 	}
@@ -405,13 +416,6 @@ func (m *Manager) check(ctx context.Context, op string, req VerifyRequest) (*roa
 	if err != nil {
 		return nil, storeErr(op, err, "user")
 	}
-	// Every attempt first takes a ticket: FailChallenge atomically counts
-	// it before anything is compared, so parallel guesses can never compare
-	// more than the allowed number of OTPs. Tries therefore counts attempts,
-	// the successful one included, and the stored MaxTries is the allowed
-	// number plus one, because the store's ConsumeChallenge requires
-	// Tries < MaxTries after the successful attempt took its ticket.
-	allowed := rec.MaxTries - 1
 	now := m.now()
 	switch {
 	case user.OTPFailures >= m.maxUserFailures:
@@ -422,15 +426,10 @@ func (m *Manager) check(ctx context.Context, op string, req VerifyRequest) (*roa
 		return nil, fail(op, ErrAlreadyUsed)
 	case !now.Before(rec.ExpiresAt):
 		return nil, fail(op, ErrExpired)
-	case rec.Tries >= allowed:
-		return nil, fail(op, ErrTooManyTries)
 	}
-	tries, err := m.store.FailChallenge(ctx, rec.ID)
+	tries, err := m.try(ctx, op, rec, takeTry)
 	if err != nil {
-		return nil, storeErr(op, err, "challenge")
-	}
-	if tries > allowed {
-		return nil, fail(op, ErrTooManyTries)
+		return nil, err
 	}
 	if subtle.ConstantTimeCompare(req.Nonce, rec.Nonce) != 1 {
 		return nil, m.refuse(ctx, op, rec, tries, ErrWrongNonce, false)
@@ -448,6 +447,31 @@ func (m *Manager) check(ctx context.Context, op string, req VerifyRequest) (*roa
 	}
 	rec.Tries = tries
 	return rec, nil
+}
+
+// try returns the number of this attempt among the challenge's tries.
+// Every attempt takes its try (store's TakeTry) before anything is
+// compared, so parallel guesses never compare more OTPs than MaxTries; the
+// store refuses a try beyond them. Without take, the caller took it: at
+// least one try must be taken and none beyond MaxTries.
+func (m *Manager) try(ctx context.Context, op string, rec *roamsign.ChallengeRecord, take bool) (int, error) {
+	if !take {
+		if rec.Tries < 1 {
+			return 0, roamsign.E(roamsign.ErrInternal, op, "no try of the challenge was taken for this attempt")
+		}
+		if rec.Tries > rec.MaxTries {
+			return 0, fail(op, ErrTooManyTries)
+		}
+		return rec.Tries, nil
+	}
+	if rec.Tries >= rec.MaxTries {
+		return 0, fail(op, ErrTooManyTries)
+	}
+	tries, err := m.store.TakeTry(ctx, rec.ID)
+	if err != nil {
+		return 0, storeErr(op, err, "challenge")
+	}
+	return tries, nil
 }
 
 // refuse records a failed attempt (for a wrong OTP also against the user)

@@ -683,3 +683,28 @@ func TestIssueRefusesInvisibleHeader(t *testing.T) {
 	_, ok := e.app.Last()
 	require.False(t, ok)
 }
+
+// TestCheckTried: a caller that takes the attempt's try itself (the
+// service) gets the same checks without a second try being spent, and a
+// challenge whose MaxTries is the number of attempts allowed.
+func TestCheckTried(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	hs := hashes("doc")
+	c, code := e.issue(t, hs)
+	rec, err := e.store.GetChallenge(ctx, c.ID)
+	require.NoError(t, err)
+	require.Equal(t, otp.DefaultMaxTries, rec.MaxTries, "stored MaxTries is the attempts allowed")
+	req := otp.VerifyRequest{ID: c.ID, Nonce: c.Nonce, OTP: roamsign.Secret(code), Hashes: hs}
+	_, err = e.m.CheckTried(ctx, req)
+	require.ErrorIs(t, err, roamsign.ErrInternal, "no try taken")
+	for i := 1; i <= otp.DefaultMaxTries; i++ {
+		n, err := e.store.TakeTry(ctx, c.ID)
+		require.NoError(t, err)
+		require.Equal(t, i, n)
+	}
+	got, err := e.m.CheckTried(ctx, req)
+	require.NoError(t, err, "the attempt that took the last try")
+	require.Equal(t, otp.DefaultMaxTries, got.Tries)
+	require.NoError(t, e.store.ConsumeChallenge(ctx, c.ID, e.clock.Now()))
+}

@@ -26,11 +26,12 @@ type UserStore interface {
 	ResetOTPFailures(ctx context.Context, id roamsign.UserID) error
 }
 
-// ChallengeStore reads challenges and counts failed attempts on them. The
-// single-use consumption happens inside [TxStore.BeginTransaction].
+// ChallengeStore reads challenges and spends their tries, one per Sign
+// attempt. The single-use consumption happens inside
+// [TxStore.BeginTransaction].
 type ChallengeStore interface {
 	GetChallenge(ctx context.Context, id string) (*roamsign.ChallengeRecord, error)
-	FailChallenge(ctx context.Context, id string) (tries int, err error)
+	TakeTry(ctx context.Context, id string) (tries int, err error)
 }
 
 // TxStore records transactions and the audit log.
@@ -73,12 +74,13 @@ type ChallengeSpec struct {
 // Challenger issues and checks OTP challenges (package otp). Issue stores
 // the challenge (only a MAC of the OTP), delivers the OTP by the channel
 // policy and enforces issuance rate limits. CheckOTP compares otp with the
-// challenge's MAC in constant time for the given nonce and exact hashes;
-// on a mismatch it counts a try on the challenge and a consecutive OTP
-// failure against the user, and returns an error of kind
-// [roamsign.ErrAuthorization]; a user locked out of OTP gives
-// [roamsign.ErrLocked]. CheckOTP never consumes the challenge: the service
-// does, atomically with the transaction record.
+// challenge's MAC in constant time for the given nonce and exact hashes,
+// for an attempt whose try of the challenge the service has already taken
+// (one per Sign attempt, whichever factor fails): it takes no try itself.
+// On a mismatch it counts a consecutive OTP failure against the user and
+// returns an error of kind [roamsign.ErrAuthorization]; a user locked out
+// of OTP gives [roamsign.ErrLocked]. CheckOTP never consumes the
+// challenge: the service does, atomically with the transaction record.
 type Challenger interface {
 	Issue(ctx context.Context, spec ChallengeSpec) (*roamsign.OTPResponse, error)
 	CheckOTP(ctx context.Context, challengeID string, nonce []byte, otp string, hashes []roamsign.Hash) error

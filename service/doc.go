@@ -19,8 +19,10 @@
 // exists and belongs to the calling host (another host's challenge is
 // "not found"); it is unconsumed, delivered, unexpired and has tries left;
 // the user is enrolled for the host, not disabled, not locked, has a
-// certificate and a PIN; the nonce and the hash-list digest and count
-// match the challenge; the OTP matches (Challenger.CheckOTP); the PIN
+// certificate and a PIN; the attempt takes one of the challenge's tries
+// (the store's TakeTry, atomic across replicas), so every failed attempt
+// spends exactly one whichever factor failed; the nonce and the hash-list
+// digest and count match the challenge; the OTP matches (Challenger.CheckOTP); the PIN
 // matches its Argon2id verifier. Then one store transaction consumes the
 // challenge (compare-and-set), records the pending transaction, bound to
 // user, key, hash-list digest and count, and appends the audit entry.
@@ -89,9 +91,7 @@
 //
 // # Limitations
 //
-// Rate limiting of OTP issuance and the per-challenge try limit are the
-// Challenger's job (package otp); the per-user lock bounds parallel OTP
-// guesses on one replica, but across replicas the try count relies on the
-// challenger's read-then-increment. A transaction left pending by a crash
-// is only resolved by [Service.Sweep], which marks it failed.
+// Rate limiting of OTP issuance is the Challenger's job (package otp). A
+// transaction left pending by a crash is only resolved by
+// [Service.Sweep], which marks it failed.
 package service

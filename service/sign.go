@@ -176,6 +176,11 @@ func (s *Service) activate(ctx context.Context, host roamsign.HostID, req *roams
 	if err := usable(op, u); err != nil {
 		return nil, err
 	}
+	// The attempt spends exactly one try of the challenge, before any
+	// factor is compared, whichever factor then fails.
+	if _, err := s.store.TakeTry(ctx, ch.ID); err != nil {
+		return nil, tryErr(op, err)
+	}
 
 	bound := subtle.ConstantTimeCompare(ch.Nonce, req.Nonce) == 1
 	bound = subtle.ConstantTimeCompare(ch.HashList[:], digest[:]) == 1 && bound
@@ -191,15 +196,10 @@ func (s *Service) activate(ctx context.Context, host roamsign.HostID, req *roams
 		case errors.Is(cerr, roamsign.ErrLocked):
 			return nil, roamsign.E(roamsign.ErrLocked, op, "OTP locked after too many failures")
 		case errors.Is(cerr, roamsign.ErrInvalidInput):
-			// A malformed OTP is a wrong OTP; it counts as a try here.
-			if _, ferr := s.store.FailChallenge(ctx, ch.ID); ferr != nil && !isGone(ferr) {
-				return nil, wrapStore(op, ferr)
-			}
+			// A malformed OTP is a wrong OTP.
 		default:
 			return nil, roamsign.Wrap(kindOr(cerr, roamsign.ErrUnavailable), op, cerr, "")
 		}
-	} else if _, ferr := s.store.FailChallenge(ctx, ch.ID); ferr != nil && !isGone(ferr) {
-		return nil, wrapStore(op, ferr)
 	}
 
 	base := roamsign.AuditRecord{
@@ -236,9 +236,6 @@ func (s *Service) activate(ctx context.Context, host roamsign.HostID, req *roams
 		return nil, errAuth(op)
 	}
 	if !pinOK {
-		if _, ferr := s.store.FailChallenge(ctx, ch.ID); ferr != nil && !isGone(ferr) {
-			return nil, wrapStore(op, ferr)
-		}
 		s.audit(ctx, base, roamsign.AuditAuthFailed, roamsign.ErrAuthorization.Code(), "")
 		if attempt >= s.cfg.MaxPINFailures {
 			err := s.store.UpdateUser(ctx, u.ID, func(u *roamsign.UserRecord) error {
@@ -292,10 +289,18 @@ func (s *Service) activate(ctx context.Context, host roamsign.HostID, req *roams
 	return &activation{user: u, chal: ch, chain: chain, tx: tx}, nil
 }
 
-// isGone reports store answers meaning the challenge can no longer be
-// tried, which FailChallenge may return under concurrency.
-func isGone(err error) bool {
-	return errors.Is(err, roamsign.ErrUsed) || errors.Is(err, roamsign.ErrNotFound)
+// tryErr answers an attempt that could not take a try of its challenge:
+// it was consumed, or every try is spent, meanwhile.
+func tryErr(op string, err error) error {
+	switch {
+	case errors.Is(err, roamsign.ErrUsed):
+		return roamsign.E(roamsign.ErrUsed, op, "challenge already used")
+	case errors.Is(err, roamsign.ErrLocked):
+		return roamsign.E(roamsign.ErrExpired, op, "challenge has no tries left; request a new OTP")
+	case errors.Is(err, roamsign.ErrNotFound):
+		return roamsign.E(roamsign.ErrNotFound, op, "no such challenge")
+	}
+	return wrapStore(op, err)
 }
 
 // signActivated signs with the activated key, self-checks and finishes the

@@ -77,17 +77,27 @@ func NormTransaction(tx *roamsign.TransactionRecord) {
 }
 
 // ChallengeState returns nil when c may be consumed at now, else the error
-// ConsumeChallenge reports, checked in the documented order.
+// ConsumeChallenge reports, checked in the documented order. The attempt
+// that consumes has taken its try already, so Tries may equal MaxTries.
 func ChallengeState(op string, c *roamsign.ChallengeRecord, now time.Time) error {
 	switch {
 	case c.Consumed:
 		return roamsign.E(roamsign.ErrUsed, op, "challenge already used")
 	case c.Undeliverable:
 		return roamsign.E(roamsign.ErrForbidden, op, "challenge was never delivered")
-	case c.Tries >= c.MaxTries:
+	case c.Tries > c.MaxTries:
 		return roamsign.E(roamsign.ErrLocked, op, "challenge tries exhausted")
 	case !now.Before(c.ExpiresAt):
 		return roamsign.E(roamsign.ErrExpired, op, "challenge expired")
 	}
 	return nil
+}
+
+// TryRefusal returns the error TakeTry reports for c when it cannot take a
+// try: ErrUsed when c is consumed, ErrLocked when every try is taken.
+func TryRefusal(op string, c *roamsign.ChallengeRecord) error {
+	if c.Consumed {
+		return roamsign.E(roamsign.ErrUsed, op, "challenge already used")
+	}
+	return roamsign.E(roamsign.ErrLocked, op, "challenge has no tries left")
 }

@@ -14,7 +14,7 @@ type ChallengeStore interface {
 	GetChallenge(ctx context.Context, id string) (*roamsign.ChallengeRecord, error)
 	MarkDelivered(ctx context.Context, id string, ch roamsign.Channel, sentTo string) error
 	MarkUndeliverable(ctx context.Context, id string) error
-	FailChallenge(ctx context.Context, id string) (tries int, err error)
+	TakeTry(ctx context.Context, id string) (tries int, err error)
 	ConsumeChallenge(ctx context.Context, id string, now time.Time) error
 	IssueChallenge(ctx context.Context, c *roamsign.ChallengeRecord, limits roamsign.IssueLimits) error
 	PurgeChallenges(ctx context.Context, expiredBefore time.Time) (deleted int, err error)
@@ -97,13 +97,19 @@ type OTPStepStore interface {
 //   - GetChallenge returns a copy; ErrNotFound.
 //   - MarkDelivered records the channel and masked destination.
 //   - MarkUndeliverable makes the challenge unusable forever.
-//   - FailChallenge atomically increments Tries of an unconsumed challenge
-//     and returns the new count (ErrUsed if consumed, ErrNotFound).
+//   - TakeTry spends one of the challenge's MaxTries tries, for an attempt
+//     about to be checked (every attempt takes its try first, the
+//     successful one included, so parallel guesses never check more than
+//     MaxTries): it atomically increments Tries of an unconsumed challenge
+//     whose Tries < MaxTries and returns the new count. Otherwise nothing
+//     changes: ErrNotFound, ErrUsed if consumed, ErrLocked when every try
+//     is taken.
 //   - ConsumeChallenge is the single-use compare-and-set: it succeeds only if
-//     !Consumed && !Undeliverable && Tries < MaxTries && now < ExpiresAt, and
-//     then sets Consumed and ConsumedAt = now. Otherwise, checked in this
-//     order: ErrNotFound, ErrUsed, ErrForbidden (undeliverable), ErrLocked
-//     (tries exhausted), ErrExpired.
+//     !Consumed && !Undeliverable && Tries <= MaxTries && now < ExpiresAt
+//     (the consuming attempt has taken its try), and then sets Consumed and
+//     ConsumedAt = now. Otherwise, checked in this order: ErrNotFound,
+//     ErrUsed, ErrForbidden (undeliverable), ErrLocked (more tries than
+//     allowed), ErrExpired.
 //   - IssueChallenge is CreateChallenge under issuance rate limits, counted
 //     and inserted in one atomic step (serialised per user across
 //     replicas): c is stored only if no scope of limits already holds its

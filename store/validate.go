@@ -75,8 +75,8 @@ func ValidateChallenge(c *roamsign.ChallengeRecord) error {
 	if c.ExpiresAt.IsZero() {
 		return roamsign.E(roamsign.ErrInvalidInput, op, "no expiry")
 	}
-	if c.MaxTries <= 0 || c.Tries < 0 || c.Count < 0 {
-		return roamsign.E(roamsign.ErrInvalidInput, op, "tries and count must not be negative and max tries positive")
+	if c.MaxTries <= 0 || c.Tries < 0 || c.Tries > c.MaxTries || c.Count < 0 {
+		return roamsign.E(roamsign.ErrInvalidInput, op, "max tries must be positive, tries between 0 and max tries, count not negative")
 	}
 	return nil
 }

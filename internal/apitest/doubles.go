@@ -26,8 +26,6 @@ type ChallengeStore interface {
 	CreateChallenge(ctx context.Context, c *roamsign.ChallengeRecord) error
 	GetChallenge(ctx context.Context, id string) (*roamsign.ChallengeRecord, error)
 	MarkDelivered(ctx context.Context, id string, ch roamsign.Channel, sentTo string) error
-	FailChallenge(ctx context.Context, id string) (tries int, err error)
-	AddOTPFailure(ctx context.Context, id roamsign.UserID) (failures int, err error)
 }
 
 // MemChallenger is a test [service.Challenger]: it stores challenges with
@@ -118,7 +116,9 @@ func (c *MemChallenger) Issue(ctx context.Context, spec service.ChallengeSpec) (
 	}, nil
 }
 
-// CheckOTP compares otp against the challenge's MAC.
+// CheckOTP compares otp against the challenge's MAC. The service has
+// taken the attempt's try of the challenge; OTP failures per user are
+// package otp's policy and not kept here.
 func (c *MemChallenger) CheckOTP(ctx context.Context, id string, nonce []byte, otp string, hashes []roamsign.Hash) error {
 	rec, err := c.Store.GetChallenge(ctx, id)
 	if err != nil {
@@ -127,16 +127,7 @@ func (c *MemChallenger) CheckOTP(ctx context.Context, id string, nonce []byte, o
 	if rec.Consumed {
 		return roamsign.E(roamsign.ErrUsed, "memchallenger.CheckOTP", "used")
 	}
-	if rec.Tries >= rec.MaxTries {
-		return roamsign.E(roamsign.ErrLocked, "memchallenger.CheckOTP", "no tries left")
-	}
 	if !hmac.Equal(rec.MAC, c.mac(id, nonce, otp, roamsign.HashListDigest(hashes))) {
-		if _, err := c.Store.FailChallenge(ctx, id); err != nil {
-			return err
-		}
-		if _, err := c.Store.AddOTPFailure(ctx, rec.User); err != nil {
-			return err
-		}
 		return roamsign.E(roamsign.ErrAuthorization, "memchallenger.CheckOTP", "mismatch")
 	}
 	return nil

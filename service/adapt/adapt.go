@@ -64,7 +64,7 @@ func (o otpChallenger) Issue(ctx context.Context, spec service.ChallengeSpec) (*
 }
 
 func (o otpChallenger) CheckOTP(ctx context.Context, id string, nonce []byte, code string, hashes []roamsign.Hash) error {
-	_, err := o.m.Check(ctx, otp.VerifyRequest{ID: id, Nonce: nonce, OTP: roamsign.Secret(code), Hashes: hashes})
+	_, err := o.m.CheckTried(ctx, otp.VerifyRequest{ID: id, Nonce: nonce, OTP: roamsign.Secret(code), Hashes: hashes})
 	return err
 }
 

@@ -178,13 +178,13 @@ func (s *Store) MarkUndeliverable(ctx context.Context, id string) error {
 	})
 }
 
-// FailChallenge implements [store.Store].
-func (s *Store) FailChallenge(ctx context.Context, id string) (int, error) {
-	const op = "memory.FailChallenge"
+// TakeTry implements [store.Store].
+func (s *Store) TakeTry(ctx context.Context, id string) (int, error) {
+	const op = "memory.TakeTry"
 	var n int
 	err := s.withChallenge(ctx, op, id, func(c *roamsign.ChallengeRecord) error {
-		if c.Consumed {
-			return roamsign.E(roamsign.ErrUsed, op, "challenge already used")
+		if c.Consumed || c.Tries >= c.MaxTries {
+			return store.TryRefusal(op, c)
 		}
 		c.Tries++
 		n = c.Tries

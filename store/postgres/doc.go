@@ -15,7 +15,7 @@
 //
 //   - ConsumeChallenge is one conditional UPDATE … WHERE NOT consumed AND …
 //     RETURNING: a concurrent consumer waits for the row lock, re-checks the
-//     condition and finds the challenge used. FailChallenge and
+//     condition and finds the challenge used. TakeTry and
 //     AddPINFailure are single UPDATE … RETURNING increments.
 //   - UpdateUser reads with SELECT … FOR UPDATE, applies fn and writes back
 //     in one transaction.

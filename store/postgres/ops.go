@@ -138,16 +138,21 @@ func (s *Store) MarkUndeliverable(ctx context.Context, id string) error {
 	return s.execOne(ctx, "postgres.MarkUndeliverable", "challenge", `UPDATE challenges SET undeliverable = true WHERE id = $1`, id)
 }
 
-// FailChallenge implements [store.Store].
-func (s *Store) FailChallenge(ctx context.Context, id string) (int, error) {
-	const op = "postgres.FailChallenge"
+// TakeTry implements [store.Store] with one conditional UPDATE; a
+// challenge whose row the UPDATE did not match is read to say why (tries
+// and consumption only ever grow, so the answer cannot go stale).
+func (s *Store) TakeTry(ctx context.Context, id string) (int, error) {
+	const op = "postgres.TakeTry"
 	var tries int
 	err := s.one(ctx, op, func(tx dbtx) error {
-		err := tx.QueryRow(ctx, `UPDATE challenges SET tries = tries + 1 WHERE id = $1 AND NOT consumed RETURNING tries`, id).Scan(&tries)
+		err := tx.QueryRow(ctx, `UPDATE challenges SET tries = tries + 1 WHERE id = $1 AND NOT consumed AND tries < max_tries
+			RETURNING tries`, id).Scan(&tries)
 		if errors.Is(err, pgx.ErrNoRows) {
-			var consumed bool
-			probe := tx.QueryRow(ctx, `SELECT consumed FROM challenges WHERE id = $1`, id).Scan(&consumed)
-			return c.Unmatched(probe, pgx.ErrNoRows, op, "challenge", c.Used(op))
+			r, err := scanChallenge(tx.QueryRow(ctx, `SELECT `+c.ChallengeCols+` FROM challenges WHERE id = $1`, id))
+			if err != nil {
+				return c.Missing(err, pgx.ErrNoRows, op, "challenge")
+			}
+			return store.TryRefusal(op, r)
 		}
 		return err
 	})
@@ -166,7 +171,7 @@ func consume(ctx context.Context, tx dbtx, op, id string, now time.Time) error {
 	now = store.NormTime(now)
 	var got string
 	err := tx.QueryRow(ctx, `UPDATE challenges SET consumed = true, consumed_at = $2
-		WHERE id = $1 AND NOT consumed AND NOT undeliverable AND tries < max_tries AND expires_at > $2
+		WHERE id = $1 AND NOT consumed AND NOT undeliverable AND tries <= max_tries AND expires_at > $2
 		RETURNING id`, id, now).Scan(&got)
 	if err == nil {
 		return nil

@@ -7,6 +7,8 @@ import (
 	"net"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/roamsign/roamsign"
@@ -201,4 +203,23 @@ func TestScanPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	storetest.ExpectBreak(t, s, 7, store.BreakDeleted)
+}
+
+// Migration 3 gives stored challenges the MaxTries meaning of this
+// version: attempts allowed, where earlier versions stored one more.
+func TestMigrateMaxTries(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.NewDatabase(t)
+	s := open(t, dsn, Options{})
+	c := storetest.NewChallenge("u1", "hr")
+	c.MaxTries = 4
+	require.NoError(t, s.CreateChallenge(ctx, c))
+	s.Close()
+	_, err := rawConn(t, dsn).Exec(ctx, `UPDATE schema_version SET version = 2`)
+	require.NoError(t, err)
+	s = open(t, dsn, Options{})
+	defer s.Close()
+	got, err := s.GetChallenge(ctx, c.ID)
+	require.NoError(t, err)
+	require.Equal(t, 3, got.MaxTries)
 }

@@ -109,16 +109,19 @@ func (s *Store) MarkUndeliverable(ctx context.Context, id string) error {
 	return s.execOne(ctx, "sqlite.MarkUndeliverable", "challenge", `UPDATE challenges SET undeliverable = 1 WHERE id = ?`, id)
 }
 
-// FailChallenge implements [store.Store].
-func (s *Store) FailChallenge(ctx context.Context, id string) (int, error) {
-	const op = "sqlite.FailChallenge"
+// TakeTry implements [store.Store] with one conditional UPDATE.
+func (s *Store) TakeTry(ctx context.Context, id string) (int, error) {
+	const op = "sqlite.TakeTry"
 	var tries int
 	err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `UPDATE challenges SET tries = tries + 1 WHERE id = ? AND consumed = 0 RETURNING tries`, id).Scan(&tries)
+		err := tx.QueryRowContext(ctx, `UPDATE challenges SET tries = tries + 1 WHERE id = ? AND consumed = 0 AND tries < max_tries
+			RETURNING tries`, id).Scan(&tries)
 		if errors.Is(err, sql.ErrNoRows) {
-			var one int
-			probe := tx.QueryRowContext(ctx, `SELECT 1 FROM challenges WHERE id = ?`, id).Scan(&one)
-			return c.Unmatched(probe, sql.ErrNoRows, op, "challenge", c.Used(op))
+			r, err := scanChallenge(tx.QueryRowContext(ctx, `SELECT `+c.ChallengeCols+` FROM challenges WHERE id = ?`, id))
+			if err != nil {
+				return c.Missing(err, sql.ErrNoRows, op, "challenge")
+			}
+			return store.TryRefusal(op, r)
 		}
 		return err
 	})
@@ -141,7 +144,7 @@ func consume(ctx context.Context, tx *sql.Tx, op, id string, now time.Time) erro
 		return err
 	}
 	res, err := tx.ExecContext(ctx, `UPDATE challenges SET consumed = 1, consumed_at = ?
-		WHERE id = ? AND consumed = 0 AND undeliverable = 0 AND tries < max_tries AND expires_at > ?`,
+		WHERE id = ? AND consumed = 0 AND undeliverable = 0 AND tries <= max_tries AND expires_at > ?`,
 		store.NormTime(now).UnixMicro(), id, store.NormTime(now).UnixMicro())
 	if err != nil {
 		return err

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/store"
 	"github.com/roamsign/roamsign/store/storetest"
@@ -280,4 +282,23 @@ func TestMigrateUpgrade(t *testing.T) {
 	if _, err := store.VerifyAudit(ctx, s, store.VerifyOptions{}); err != nil {
 		t.Fatalf("audit after upgrade: %v", err)
 	}
+}
+
+// Migration 3 gives stored challenges the MaxTries meaning of this
+// version: attempts allowed, where earlier versions stored one more.
+func TestMigrateMaxTries(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "roamsign.db")
+	s := open(t, path, Options{})
+	c := storetest.NewChallenge("u1", "hr")
+	c.MaxTries = 4
+	require.NoError(t, s.CreateChallenge(ctx, c))
+	s.Close()
+	_, err := raw(t, path).Exec(`UPDATE schema_version SET version = 2`)
+	require.NoError(t, err)
+	s = open(t, path, Options{})
+	defer s.Close()
+	got, err := s.GetChallenge(ctx, c.ID)
+	require.NoError(t, err)
+	require.Equal(t, 3, got.MaxTries)
 }

@@ -6,7 +6,7 @@
 //
 // [Run] runs every operation of the contract against fresh stores from a
 // factory, including the concurrency properties: 100 goroutines consuming
-// one challenge (exactly one wins), concurrent FailChallenge and
+// one challenge (exactly one wins), concurrent TakeTry and
 // AddPINFailure counts (exact, and the lock set at the max-th failure
 // only), concurrent UpdateUser (no lost updates) and concurrent audit
 // appends (a gap-free, valid chain). [RunReplicas] runs the same races

@@ -159,7 +159,8 @@ func Run(t *testing.T, newStore Factory) {
 		{"IssueLimits", testIssueLimits},
 		{"IssueRace", testIssueRace},
 		{"ConsumeRace", testConsumeRace},
-		{"FailChallengeRace", testFailChallengeRace},
+		{"TakeTryCount", testTakeTryCount},
+		{"TakeTryRace", testTakeTryRace},
 		{"UserRoundTrip", testUserRoundTrip},
 		{"UserUpdate", testUserUpdate},
 		{"UserUpdateRace", testUserUpdateRace},
@@ -233,10 +234,10 @@ func testChallengeConsume(t *testing.T, s store.Store) {
 
 	c := NewChallenge("u1", "hr")
 	noErr(t, s.CreateChallenge(ctx, c), "create")
-	n, err := s.FailChallenge(ctx, c.ID)
-	noErr(t, err, "FailChallenge")
+	n, err := s.TakeTry(ctx, c.ID)
+	noErr(t, err, "TakeTry")
 	if n != 1 {
-		t.Fatalf("FailChallenge = %d, want 1", n)
+		t.Fatalf("TakeTry = %d, want 1", n)
 	}
 	noErr(t, s.ConsumeChallenge(ctx, c.ID, now), "ConsumeChallenge")
 	got, _ := s.GetChallenge(ctx, c.ID)
@@ -245,11 +246,11 @@ func testChallengeConsume(t *testing.T, s store.Store) {
 	}
 	eqTime(t, "ConsumedAt", got.ConsumedAt, now)
 	IsKind(t, s.ConsumeChallenge(ctx, c.ID, now), roamsign.ErrUsed, "second consume")
-	_, err = s.FailChallenge(ctx, c.ID)
-	IsKind(t, err, roamsign.ErrUsed, "FailChallenge after consume")
+	_, err = s.TakeTry(ctx, c.ID)
+	IsKind(t, err, roamsign.ErrUsed, "TakeTry after consume")
 	IsKind(t, s.ConsumeChallenge(ctx, "missing", now), roamsign.ErrNotFound, "consume missing")
-	_, err = s.FailChallenge(ctx, "missing")
-	IsKind(t, err, roamsign.ErrNotFound, "FailChallenge missing")
+	_, err = s.TakeTry(ctx, "missing")
+	IsKind(t, err, roamsign.ErrNotFound, "TakeTry missing")
 
 	// Expiry is exclusive: at ExpiresAt it is expired.
 	e := NewChallenge("u1", "hr")
@@ -257,17 +258,25 @@ func testChallengeConsume(t *testing.T, s store.Store) {
 	IsKind(t, s.ConsumeChallenge(ctx, e.ID, e.ExpiresAt), roamsign.ErrExpired, "consume at expiry")
 	noErr(t, s.ConsumeChallenge(ctx, e.ID, e.ExpiresAt.Add(-time.Microsecond)), "consume just before expiry")
 
-	// Tries exhausted.
+	// MaxTries attempts, each taking its try before it is checked: the one
+	// that took the last try may still consume; a further attempt gets no
+	// try and changes nothing.
 	l := NewChallenge("u1", "hr")
 	noErr(t, s.CreateChallenge(ctx, l), "create")
 	for i := 1; i <= l.MaxTries; i++ {
-		n, err := s.FailChallenge(ctx, l.ID)
-		noErr(t, err, "FailChallenge")
+		n, err := s.TakeTry(ctx, l.ID)
+		noErr(t, err, "TakeTry")
 		if n != i {
-			t.Fatalf("FailChallenge = %d, want %d", n, i)
+			t.Fatalf("TakeTry = %d, want %d", n, i)
 		}
 	}
-	IsKind(t, s.ConsumeChallenge(ctx, l.ID, now), roamsign.ErrLocked, "consume after max tries")
+	_, err = s.TakeTry(ctx, l.ID)
+	IsKind(t, err, roamsign.ErrLocked, "TakeTry beyond MaxTries")
+	got, _ = s.GetChallenge(ctx, l.ID)
+	if got.Tries != l.MaxTries {
+		t.Fatalf("Tries = %d after a refused TakeTry, want %d", got.Tries, l.MaxTries)
+	}
+	noErr(t, s.ConsumeChallenge(ctx, l.ID, now), "consume by the attempt that took the last try")
 
 	// Undeliverable challenges can never be consumed.
 	u := NewChallenge("u1", "hr")
@@ -289,6 +298,7 @@ func testChallengeInvalid(t *testing.T, s store.Store) {
 		"no host":      func(c *roamsign.ChallengeRecord) { c.Host = "" },
 		"no expiry":    func(c *roamsign.ChallengeRecord) { c.ExpiresAt = time.Time{} },
 		"no max tries": func(c *roamsign.ChallengeRecord) { c.MaxTries = 0 },
+		"tries over":   func(c *roamsign.ChallengeRecord) { c.Tries = c.MaxTries + 1 },
 		"huge header":  func(c *roamsign.ChallengeRecord) { c.DataHeader = strings.Repeat("x", store.MaxTextLen+1) },
 		"bad channel":  func(c *roamsign.ChallengeRecord) { c.Channel = "fax" },
 	}
@@ -460,26 +470,26 @@ func ConsumeRace(t *testing.T, n int, stores ...store.Store) {
 
 func testConsumeRace(t *testing.T, s store.Store) { ConsumeRace(t, 100, s) }
 
-func testFailChallengeRace(t *testing.T, s store.Store) {
+func testTakeTryCount(t *testing.T, s store.Store) {
 	ctx := ctxT(t)
 	c := NewChallenge("u1", "hr")
 	c.MaxTries = 1000
 	noErr(t, s.CreateChallenge(ctx, c), "create")
 	const n = 50
 	res := parallel(n, func(int) [2]any {
-		k, err := s.FailChallenge(ctx, c.ID)
+		k, err := s.TakeTry(ctx, c.ID)
 		return [2]any{k, err}
 	})
 	seen := map[int]bool{}
 	for _, r := range res {
 		if r[1] != nil {
-			t.Fatalf("FailChallenge: %v", r[1])
+			t.Fatalf("TakeTry: %v", r[1])
 		}
 		seen[r[0].(int)] = true
 	}
 	for i := 1; i <= n; i++ {
 		if !seen[i] {
-			t.Fatalf("concurrent FailChallenge counts are not 1..%d: missing %d", n, i)
+			t.Fatalf("concurrent TakeTry counts are not 1..%d: missing %d", n, i)
 		}
 	}
 	got, _ := s.GetChallenge(ctx, c.ID)
@@ -487,6 +497,35 @@ func testFailChallengeRace(t *testing.T, s store.Store) {
 		t.Fatalf("Tries = %d, want %d", got.Tries, n)
 	}
 }
+
+// TakeTryRace makes n goroutines take a try of one challenge of three
+// tries over the given stores and fails unless exactly three get one and
+// the rest get ErrLocked: parallel guesses never check more than MaxTries.
+func TakeTryRace(t *testing.T, n int, stores ...store.Store) {
+	ctx := ctxT(t)
+	c := NewChallenge("u1", "hr")
+	noErr(t, stores[0].CreateChallenge(ctx, c), "create")
+	errs := parallel(n, func(i int) error {
+		_, err := stores[i%len(stores)].TakeTry(ctx, c.ID)
+		return err
+	})
+	took := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			took++
+		case errors.Is(err, roamsign.ErrLocked):
+		default:
+			t.Fatalf("TakeTry: %v", err)
+		}
+	}
+	got, _ := stores[0].GetChallenge(ctx, c.ID)
+	if took != c.MaxTries || got.Tries != c.MaxTries {
+		t.Fatalf("%d parallel TakeTry on %d tries: %d took one, Tries = %d", n, c.MaxTries, took, got.Tries)
+	}
+}
+
+func testTakeTryRace(t *testing.T, s store.Store) { TakeTryRace(t, 50, s) }
 
 func eqUser(t testing.TB, got, want *roamsign.UserRecord) {
 	t.Helper()
@@ -1240,6 +1279,7 @@ func RunReplicas(t *testing.T, newPair ReplicaFactory) {
 	t.Run("AuditAppendRace", func(t *testing.T) { a, b := open(t); AuditAppendRace(t, 8, 20, a, b) })
 	t.Run("OTPStepRace", func(t *testing.T) { a, b := open(t); OTPStepRace(t, 50, a, b) })
 	t.Run("IssueRace", func(t *testing.T) { a, b := open(t); IssueRace(t, 20, 5, a, b) })
+	t.Run("TakeTryRace", func(t *testing.T) { a, b := open(t); TakeTryRace(t, 50, a, b) })
 	t.Run("TransactionAcrossReplicas", func(t *testing.T) {
 		a, b := open(t)
 		ctx := ctxT(t)
