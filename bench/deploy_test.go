@@ -151,7 +151,7 @@ func newDeployment(tb testing.TB, o deployOpts) *deployment {
 		tb.Fatal(err)
 	}
 	mgr, err := otp.New(otp.Config{Store: d.st, Key: mk, Delivery: &otp.Delivery{Email: d.mail, Logger: quietLogger()},
-		UserRate: -1, HostRate: -1, TTL: o.TTL, Now: o.Now, Logger: quietLogger()})
+		UserRate: -1, UserHostRate: -1, HostRate: -1, TTL: o.TTL, Now: o.Now, Logger: quietLogger()})
 	if err != nil {
 		tb.Fatal(err)
 	}

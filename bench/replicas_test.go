@@ -95,7 +95,7 @@ func BenchmarkReplicas(b *testing.B) {
 			procs := make([]*signserverProc, n)
 			for i := range procs {
 				procs[i] = &signserverProc{bin: bin, dir: dir, extra: []string{
-					"-postgres-dsn", dsn, "-pkcs11-uri", tok.URI(), "-rate-per-user", "-1", "-rate-per-host", "-1", "-log-level", "warn"}}
+					"-postgres-dsn", dsn, "-pkcs11-uri", tok.URI(), "-rate-per-user", "-1", "-rate-per-user-host", "-1", "-rate-per-host", "-1", "-log-level", "warn"}}
 				procs[i].start(b) // the first creates the CA, keys and demo users
 			}
 			ctx := context.Background()

@@ -30,7 +30,7 @@ func BenchmarkIssueVerify(b *testing.B) {
 	clock := otptest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	key, _ := otp.NewHMACKey(testKey)
 	m, err := otp.New(otp.Config{Store: store, Key: key, Delivery: &otp.Delivery{App: app}, Now: clock.Now,
-		UserRate: -1, HostRate: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		UserRate: -1, UserHostRate: -1, HostRate: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -88,7 +88,7 @@ port="$(free_port)"
 ops="$(free_port)"
 data="$work/data"
 "$work/signserver" serve -dev -data-dir "$data" -listen "127.0.0.1:$port" -ops-listen "127.0.0.1:$ops" \
-	-rate-per-user -1 -rate-per-host -1 -log-level warn "${serve_flags[@]}" >"$work/server.log" 2>&1 &
+	-rate-per-user -1 -rate-per-user-host -1 -rate-per-host -1 -log-level warn "${serve_flags[@]}" >"$work/server.log" 2>&1 &
 server=$!
 pids+=("$server")
 wait_ready "$server" "http://127.0.0.1:$ops/readyz" 60 || { cat "$work/server.log"; exit 1; }

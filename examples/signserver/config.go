@@ -89,10 +89,15 @@ type Config struct {
 	OTPLifetime time.Duration `json:"otpLifetime" env:"OTP_LIFETIME" flag:"otp-lifetime" usage:"OTP lifetime (≤10m)"`
 	// OTPMaxTries per challenge. Default 3.
 	OTPMaxTries int `json:"otpMaxTries" env:"OTP_MAX_TRIES" flag:"otp-max-tries" usage:"OTP tries per challenge"`
-	// RatePerUser challenges per user per RateWindow. Defaults 5 per 15m.
-	RatePerUser int           `json:"ratePerUser" env:"RATE_PER_USER" flag:"rate-per-user" usage:"OTP challenges per user per window"`
-	RatePerHost int           `json:"ratePerHost" env:"RATE_PER_HOST" flag:"rate-per-host" usage:"OTP challenges per host per window"`
-	RateWindow  time.Duration `json:"rateWindow" env:"RATE_WINDOW" flag:"rate-window" usage:"rate-limit window"`
+	// RatePerUser limits the challenges issued per user from all hosts
+	// together per RateWindow, RatePerUserHost those per user from one host
+	// (below the user's total, so one host cannot spend every host's
+	// quota), RatePerHost those per host. Defaults 10, 5 and 10000 per 15m;
+	// -1 disables a limit.
+	RatePerUser     int           `json:"ratePerUser" env:"RATE_PER_USER" flag:"rate-per-user" usage:"OTP challenges per user per window, all hosts (-1: no limit)"`
+	RatePerUserHost int           `json:"ratePerUserHost" env:"RATE_PER_USER_HOST" flag:"rate-per-user-host" usage:"OTP challenges per user per window from one host (-1: no limit)"`
+	RatePerHost     int           `json:"ratePerHost" env:"RATE_PER_HOST" flag:"rate-per-host" usage:"OTP challenges per host per window (-1: no limit)"`
+	RateWindow      time.Duration `json:"rateWindow" env:"RATE_WINDOW" flag:"rate-window" usage:"rate-limit window"`
 
 	// AuditAnchorFile is the append-only file to which the server writes
 	// each signed audit checkpoint, outside the database, and against which
@@ -134,7 +139,8 @@ func defaultConfig() Config {
 		PINMaxFailures:          5,
 		OTPLifetime:             5 * time.Minute,
 		OTPMaxTries:             3,
-		RatePerUser:             5,
+		RatePerUser:             10,
+		RatePerUserHost:         5,
 		RatePerHost:             10000,
 		RateWindow:              15 * time.Minute,
 		Dev:                     true,

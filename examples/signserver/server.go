@@ -94,7 +94,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 	mgr, err := otp.New(otp.Config{
 		Store: a.store, Key: otpKey, Delivery: delivery,
 		TTL: cfg.OTPLifetime, MaxTries: cfg.OTPMaxTries,
-		UserRate: cfg.RatePerUser, HostRate: cfg.RatePerHost, RateWindow: cfg.RateWindow,
+		UserRate: cfg.RatePerUser, UserHostRate: cfg.RatePerUserHost, HostRate: cfg.RatePerHost, RateWindow: cfg.RateWindow,
 		Logger: log,
 	})
 	if err != nil {
