@@ -40,7 +40,7 @@ func (c *clock) Add(d time.Duration) {
 // env is the CSC face over an in-memory service (with the raw, PSS
 // forms), served over TLS: host A and host B authenticate with API keys.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	d     *apitest.MemDeployment
 	suite *apitest.Env
 	srv   *httptest.Server
@@ -51,7 +51,7 @@ type env struct {
 	opts  csc.Options
 }
 
-func newEnv(t *testing.T, alg roamsign.KeyAlgorithm, mod func(*csc.Options)) *env {
+func newEnv(t testing.TB, alg roamsign.KeyAlgorithm, mod func(*csc.Options)) *env {
 	t.Helper()
 	d := apitest.NewMemDeployment(t, service.Config{})
 	svc, err := service.New(service.Config{PIN: apitest.FastPIN}, service.Deps{
@@ -89,7 +89,7 @@ func (e *env) client(token string) *csc.Client {
 
 // authorize runs the explicit flow for hashes: getChallenge with the
 // hashes, the OTP from the outbox, credentials/authorize with PIN and OTP.
-func (e *env) authorize(t *testing.T, c *csc.Client, u apitest.User, hashes []roamsign.Hash, ext func(*csc.AuthorizeRequest)) string {
+func (e *env) authorize(t testing.TB, c *csc.Client, u apitest.User, hashes []roamsign.Hash, ext func(*csc.AuthorizeRequest)) string {
 	t.Helper()
 	ctx := context.Background()
 	credID := csc.CredentialID(u.ID)
@@ -136,3 +136,6 @@ func wantCSC(t *testing.T, err error, status int, code string) *csc.Error {
 }
 
 const badRequest = http.StatusBadRequest
+
+// newBenchEnv is newEnv with RSA-2048 keys, the service's default.
+func newBenchEnv(b *testing.B) *env { return newEnv(b, roamsign.RSA2048, nil) }
