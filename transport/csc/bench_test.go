@@ -46,7 +46,7 @@ func BenchmarkSignHash100(b *testing.B) {
 			}
 			ar, err := e.a.Authorize(ctx, csc.AuthorizeRequest{CredentialID: credID, NumSignatures: 100, Hashes: enc,
 				HashAlgorithmOID: "2.16.840.1.101.3.4.2.1",
-				AuthData: []csc.AuthData{{ID: "PIN", Value: apitest.PIN.Reveal()}, {ID: "OTP", Value: e.d.Challenges.LastOTP(u.ID)}}})
+				AuthData:         []csc.AuthData{{ID: "PIN", Value: apitest.PIN.Reveal()}, {ID: "OTP", Value: e.d.Challenges.LastOTP(u.ID)}}})
 			if err != nil {
 				b.Fatal(err)
 			}
