@@ -21,6 +21,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/miekg/pkcs11"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/argon2"
 
 	"github.com/roamsign/roamsign"
@@ -142,19 +143,12 @@ func TestSmoke(t *testing.T) {
 	res, err := bench.Run(context.Background(), bench.Config{
 		API: d.client, Users: users, OTP: d.mail, Hosts: 2, Hashes: 3, Count: 6, Duration: 30 * time.Second, Check: bench.CheckRaw,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Flows != 6 || res.Failed != 0 || res.Wrong != 0 || res.Signatures != 18 {
-		t.Fatalf("want 6 good flows of 3 signatures: %s", res)
-	}
-	if res.Sign.P50 <= 0 || res.Sign.P99 < res.Sign.P50 {
-		t.Fatalf("latencies: %+v", res.Sign)
-	}
+	require.NoError(t, err)
+	require.True(t, res.Flows == 6 && res.Failed == 0 && res.Wrong == 0 && res.Signatures == 18, "want 6 good flows of 3 signatures: %s", res)
+	require.Positive(t, res.Sign.P50, "latencies: %+v", res.Sign)
+	require.GreaterOrEqual(t, res.Sign.P99, res.Sign.P50, "latencies: %+v", res.Sign)
 	d.auditIntact(t)
-	if bench.PeakRSS() <= 0 {
-		t.Fatal("VmHWM not readable from /proc/self/status")
-	}
+	require.Positive(t, bench.PeakRSS(), "VmHWM not readable from /proc/self/status")
 }
 
 // TestCheckRawRejectsWrongSignature makes sure the check the runner relies
@@ -164,16 +158,12 @@ func TestCheckRawRejectsWrongSignature(t *testing.T) {
 	users := d.enrol(t, roamsign.ECP256, 1)
 	hs := bench.RandomHashes(2)
 	out, _, err := bench.Flow(context.Background(), d.client, d.mail, users[0], hs, roamsign.FormRaw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bench.CheckRaw(out, hs); err != nil {
-		t.Fatalf("good signatures rejected: %v", err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, bench.CheckRaw(out, hs), "good signatures")
+	require.NoError(t, bench.CheckRawSignature(out.Chain, hs[1], out.Items[1].Signature), "a good signature")
 	hs[1].Value[0] ^= 1
-	if err := bench.CheckRaw(out, hs); err == nil {
-		t.Fatal("signature over another hash accepted")
-	}
+	require.ErrorIs(t, bench.CheckRaw(out, hs), roamsign.ErrInvalidSignature, "signature over another hash")
+	require.ErrorIs(t, bench.CheckRawSignature(out.Chain, hs[1], out.Items[1].Signature), roamsign.ErrInvalidSignature, "signature over another hash")
 }
 
 var algs = []struct {

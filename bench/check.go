@@ -2,8 +2,6 @@ package bench
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
@@ -13,10 +11,11 @@ import (
 	"time"
 
 	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/verify"
 )
 
 // CheckRaw verifies every raw signature of res against its leaf
-// certificate: RSASSA-PKCS1-v1_5 for RSA keys, ASN.1 ECDSA for EC keys.
+// certificate (see [CheckRawSignature]).
 func CheckRaw(res *roamsign.SignResponse, hashes []roamsign.Hash) error {
 	const op = "bench.CheckRaw"
 	if res == nil || len(res.Chain) == 0 {
@@ -25,9 +24,9 @@ func CheckRaw(res *roamsign.SignResponse, hashes []roamsign.Hash) error {
 	if len(res.Items) != len(hashes) {
 		return roamsign.E(roamsign.ErrInvalidSignature, op, "%d items for %d hashes", len(res.Items), len(hashes))
 	}
-	leaf, err := x509.ParseCertificate(res.Chain[0])
+	leaf, err := parseLeaf(op, res.Chain)
 	if err != nil {
-		return roamsign.Wrap(roamsign.ErrInvalidSignature, op, err, "leaf certificate")
+		return err
 	}
 	for i, it := range res.Items {
 		if it.Status != roamsign.ItemSigned {
@@ -36,20 +35,40 @@ func CheckRaw(res *roamsign.SignResponse, hashes []roamsign.Hash) error {
 		if it.Index != i {
 			return roamsign.E(roamsign.ErrInvalidSignature, op, "item %d has index %d", i, it.Index)
 		}
-		h := hashes[i]
-		switch pub := leaf.PublicKey.(type) {
-		case *rsa.PublicKey:
-			err = rsa.VerifyPKCS1v15(pub, h.Algorithm.CryptoHash(), h.Value, it.Signature)
-		case *ecdsa.PublicKey:
-			if !ecdsa.VerifyASN1(pub, h.Value, it.Signature) {
-				err = fmt.Errorf("ECDSA verification failed")
-			}
-		default:
-			err = fmt.Errorf("unsupported key %T", pub)
-		}
-		if err != nil {
+		if err := checkRaw(op, leaf, hashes[i], it.Signature); err != nil {
 			return roamsign.Wrap(roamsign.ErrInvalidSignature, op, err, fmt.Sprintf("item %d", i))
 		}
+	}
+	return nil
+}
+
+// CheckRawSignature verifies one raw signature over h against the leaf
+// certificate of chain with [verify.VerifyDigestSignature]
+// (RSASSA-PKCS1-v1_5 for RSA keys, ASN.1 ECDSA for EC keys): the host-side
+// check, independent of the server's own self-check.
+func CheckRawSignature(chain [][]byte, h roamsign.Hash, sig []byte) error {
+	const op = "bench.CheckRawSignature"
+	leaf, err := parseLeaf(op, chain)
+	if err != nil {
+		return err
+	}
+	return checkRaw(op, leaf, h, sig)
+}
+
+func parseLeaf(op string, chain [][]byte) (*x509.Certificate, error) {
+	if len(chain) == 0 {
+		return nil, roamsign.E(roamsign.ErrInvalidSignature, op, "no certificate chain")
+	}
+	leaf, err := x509.ParseCertificate(chain[0])
+	if err != nil {
+		return nil, roamsign.Wrap(roamsign.ErrInvalidSignature, op, err, "leaf certificate")
+	}
+	return leaf, nil
+}
+
+func checkRaw(op string, leaf *x509.Certificate, h roamsign.Hash, sig []byte) error {
+	if err := verify.VerifyDigestSignature(leaf.PublicKey, h.Algorithm.CryptoHash(), h.Value, sig, false); err != nil {
+		return roamsign.Wrap(roamsign.ErrInvalidSignature, op, err, "")
 	}
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/bench"
 )
@@ -34,13 +36,11 @@ func TestMailboxFindsTheChallengesOTP(t *testing.T) {
 	mb := &bench.Mailbox{URL: srv.URL, Wait: 300 * time.Millisecond}
 	for _, reversed = range []bool{false, true} {
 		code, err := mb.OTP(context.Background(), "", &roamsign.OTPResponse{ChallengeID: "c1", VerificationCode: "4242"})
-		if err != nil || code.Reveal() != "111111" {
-			t.Fatalf("OTP = %q, %v; want 111111 (the newest message with the code)", code.Reveal(), err)
-		}
+		require.NoError(t, err)
+		require.Equal(t, "111111", code.Reveal(), "the newest message with the code (mailbox reversed: %v)", reversed)
 	}
-	if _, err := mb.OTP(context.Background(), "", &roamsign.OTPResponse{ChallengeID: "c2", VerificationCode: "0000"}); err == nil {
-		t.Fatal("an OTP was found for a verification code no message carries")
-	}
+	_, err := mb.OTP(context.Background(), "", &roamsign.OTPResponse{ChallengeID: "c2", VerificationCode: "0000"})
+	require.Error(t, err, "an OTP was found for a verification code no message carries")
 }
 
 func TestPercentile(t *testing.T) {
@@ -48,11 +48,6 @@ func TestPercentile(t *testing.T) {
 	for i := range ds {
 		ds[i] = time.Duration(100-i) * time.Millisecond
 	}
-	l := bench.Summarise(ds)
-	if l.N != 100 || l.P50 != 50*time.Millisecond || l.P99 != 99*time.Millisecond || l.Max != 100*time.Millisecond {
-		t.Fatalf("Summarise = %+v", l)
-	}
-	if bench.Summarise(nil) != (bench.Latency{}) {
-		t.Fatal("empty summary")
-	}
+	require.Equal(t, bench.Latency{N: 100, P50: 50 * time.Millisecond, P99: 99 * time.Millisecond, Max: 100 * time.Millisecond}, bench.Summarise(ds))
+	require.Equal(t, bench.Latency{}, bench.Summarise(nil), "empty summary")
 }
