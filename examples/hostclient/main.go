@@ -26,6 +26,10 @@
 // mode. Neither is ever taken from the command line, where other users of
 // the machine could read it.
 //
+// A failure is printed in plain words with the server's stable error code
+// and the request id under which the server logged the details; -v adds
+// the whole error.
+//
 // The exit status is 0 when the hash was signed, 1 when signing failed and
 // 2 for usage errors.
 package main
@@ -67,7 +71,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "hostclient:", err)
 			os.Exit(2)
 		}
-		fmt.Fprintln(os.Stderr, "hostclient:", err)
+		fmt.Fprintln(os.Stderr, "hostclient:", httpapi.Describe(err))
 		os.Exit(1)
 	}
 }
@@ -84,6 +88,7 @@ type options struct {
 	pinFile, devMailbox     string
 	header, dir, reason     string
 	timeout                 time.Duration
+	verbose                 bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -103,6 +108,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.devMailbox, "dev-mailbox", "", "read the OTP from this development mailbox URL (…/dev/mailbox.json) instead of standard input")
 	fs.StringVar(&o.header, "data-header", "", "data header shown to the signer (default: the file name)")
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "time limit for the whole signing")
+	fs.BoolVar(&o.verbose, "v", false, "on failure, also print the whole error (operation names, addresses) for the logs")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -128,11 +134,20 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	return o, nil
 }
 
-// run is the testable entry point.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+// run is the testable entry point. Its errors are printed for people with
+// httpapi.Describe: plain words, the stable code and the server's request
+// id; -v adds the whole error.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (err error) {
 	o, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
+	}
+	if o.verbose {
+		defer func() {
+			if err != nil {
+				fmt.Fprintln(stderr, "hostclient: detail:", err)
+			}
+		}()
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()

@@ -28,7 +28,7 @@ func openForCommand(ctx context.Context, fs *flag.FlagSet, args []string, stderr
 	if err != nil {
 		return nil, err
 	}
-	return openApp(ctx, cfg, newLogger(stderr, "warn"), io.Discard)
+	return openApp(ctx, cfg, newLogger(stderr, "warn"), io.Discard, oneShot)
 }
 
 func readSecretLine(stdin io.Reader) (string, error) {

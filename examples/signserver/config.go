@@ -40,9 +40,22 @@ type Config struct {
 	// ClientCA names a PEM bundle of CAs for host mTLS client certificates;
 	// empty: mTLS off (API keys only).
 	ClientCA string `json:"clientCA" env:"CLIENT_CA" flag:"client-ca" usage:"CA bundle for host client certificates (mTLS)"`
-	// APIKeys maps host ids to API keys, "host=key,host2=key2"; in dev mode
-	// a key for host "demo" is generated and printed when empty.
-	APIKeys string `json:"apiKeys" env:"API_KEYS" flag:"api-keys" usage:"host API keys, host=key,..."`
+	// APIKeys maps host ids to API keys: "host=sha256:HEX,host2=…", each
+	// key given by the hex SHA-256 digest that `signserver apikey new`
+	// prints, or in clear ("host=key"). Outside dev mode a clear key is
+	// refused on the command line, where ps shows it to every user of the
+	// machine. In dev mode a key for host "demo" is generated into DataDir.
+	APIKeys string `json:"apiKeys" env:"API_KEYS" flag:"api-keys" usage:"host API keys: host=sha256:HEX,... (digests; clear keys only in dev mode or from a file)"`
+	// APIKeysFile names a file of host API keys, one "host=sha256:HEX" or
+	// "host=key" per line ('#' starts a comment), readable by its owner
+	// only (mode 0600).
+	APIKeysFile string `json:"apiKeysFile" env:"API_KEYS_FILE" flag:"api-keys-file" usage:"file of host API keys, host=sha256:HEX or host=key per line (mode 0600)"`
+	// AdminKeys and AdminKeysFile configure the administrators' keys for
+	// /v1/admin/ the same way ("name=sha256:HEX"). Without them the admin
+	// API refuses every call, except in dev mode, where a key for "admin"
+	// is generated into DataDir.
+	AdminKeys     string `json:"adminKeys" env:"ADMIN_KEYS" flag:"admin-keys" usage:"administrator API keys: name=sha256:HEX,..."`
+	AdminKeysFile string `json:"adminKeysFile" env:"ADMIN_KEYS_FILE" flag:"admin-keys-file" usage:"file of administrator API keys, name=sha256:HEX or name=key per line (mode 0600)"`
 
 	// PKCS11URI selects a PKCS#11 key store (RFC 7512 URI with module-path
 	// and pin-source); empty: the encrypted software key store in DataDir.
@@ -119,6 +132,9 @@ type Config struct {
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel string `json:"logLevel" env:"LOG_LEVEL" flag:"log-level" usage:"log level"`
 
+	// onCommandLine holds the flags given on the command line, where every
+	// user of the machine can read them (ps); secrets must come otherwise.
+	onCommandLine map[string]bool
 	// credentialsDir is systemd's $CREDENTIALS_DIRECTORY (LoadCredential=,
 	// SetCredentialEncrypted=), where secrets are handed to the service
 	// outside the data directory; empty when not run by systemd.
@@ -198,7 +214,9 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Co
 	cfg.credentialsDir = getenv("CREDENTIALS_DIRECTORY")
 	// Flags given on the command line win.
 	var ferr error
+	cfg.onCommandLine = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) {
+		cfg.onCommandLine[f.Name] = true
 		// Subcommand flags (-json, -quiet, -user, ...) share the flag set
 		// but are not configuration.
 		if f.Name == "config" || ferr != nil || !isConfigFlag(f.Name) {

@@ -31,6 +31,7 @@
 //	verify FILE           verify a .pdf or .p7s (with -content) [--json]
 //	audit verify          verify the audit hash chain and its anchored checkpoints
 //	keys list             list the keys in the key store
+//	apikey new            make an API key: -name HOST; prints it once and its digest line
 package main
 
 import (
@@ -43,6 +44,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/transport/httpapi"
 )
 
 func main() {
@@ -71,36 +75,73 @@ func exitCode(err error) int {
 	return 1
 }
 
-// run dispatches a subcommand. It is the testable entry point.
+// run dispatches a subcommand. It is the testable entry point. An error
+// with a kind (from the service or its parts) comes back as a
+// *commandError: plain words, the stable code and a reference, with the
+// whole error logged under that reference at -log-level debug.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs, cmd, err := dispatch(ctx, args, stdin, stdout, stderr)
+	if err == nil || roamsign.KindOf(err) == roamsign.KindUnknown {
+		return err
+	}
+	ref := randomID()[:12]
+	level := getenv("ROAMSIGN_LOG_LEVEL")
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "log-level" {
+			level = f.Value.String()
+		}
+	})
+	newLogger(stderr, level).Debug("command failed", "command", cmd, "ref", ref, "err", err.Error())
+	return &commandError{err: err, ref: ref}
+}
+
+// commandError is a command's failure as a person reads it; the whole
+// error is in the debug log under ref.
+type commandError struct {
+	err error
+	ref string
+}
+
+func (e *commandError) Error() string {
+	return fmt.Sprintf("%s [%s; ref %s; -log-level debug logs the details]", httpapi.PublicDetail(e.err), roamsign.KindOf(e.err).Code(), e.ref)
+}
+
+func (e *commandError) Unwrap() error { return e.err }
+
+// dispatch runs the subcommand args name and returns its flag set.
+func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (*flag.FlagSet, string, error) {
 	cmd := "serve"
 	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
 	}
-	if (cmd == "pin" || cmd == "audit" || cmd == "keys") && len(args) > 0 {
+	if (cmd == "pin" || cmd == "audit" || cmd == "keys" || cmd == "apikey") && len(args) > 0 {
 		cmd, args = cmd+" "+args[0], args[1:]
 	}
 	fs := flag.NewFlagSet("signserver "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	var err error
 	switch cmd {
 	case "serve":
-		return cmdServe(ctx, fs, args, stdout, stderr)
+		err = cmdServe(ctx, fs, args, stdout, stderr)
 	case "enrol", "enroll":
-		return cmdEnrol(ctx, fs, args, stdin, stdout, stderr)
+		err = cmdEnrol(ctx, fs, args, stdin, stdout, stderr)
 	case "pin reset":
-		return cmdPINReset(ctx, fs, args, stdin, stdout, stderr)
+		err = cmdPINReset(ctx, fs, args, stdin, stdout, stderr)
 	case "verify":
-		return cmdVerify(ctx, fs, args, stdout, stderr)
+		err = cmdVerify(ctx, fs, args, stdout, stderr)
 	case "audit verify":
-		return cmdAuditVerify(ctx, fs, args, stdout, stderr)
+		err = cmdAuditVerify(ctx, fs, args, stdout, stderr)
 	case "keys list":
-		return cmdKeysList(ctx, fs, args, stdout, stderr)
+		err = cmdKeysList(ctx, fs, args, stdout, stderr)
+	case "apikey new":
+		err = cmdAPIKeyNew(fs, args, stdout)
 	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, "usage: signserver [serve|enrol|pin reset|verify FILE|audit verify|keys list] [flags]")
-		return nil
+		fmt.Fprintln(stdout, "usage: signserver [serve|enrol|pin reset|verify FILE|audit verify|keys list|apikey new] [flags]")
+	default:
+		fmt.Fprintf(stderr, "unknown command %q; try: signserver help\n", cmd)
+		err = exitError{2}
 	}
-	fmt.Fprintf(stderr, "unknown command %q; try: signserver help\n", cmd)
-	return exitError{2}
+	return fs, cmd, err
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {

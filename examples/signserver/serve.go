@@ -26,8 +26,11 @@ func cmdServe(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stde
 	if err != nil {
 		return err
 	}
+	if err := devOnLoopback(cfg, cfg.Listen); err != nil {
+		return err
+	}
 	log := newLogger(stderr, cfg.LogLevel)
-	a, err := openApp(ctx, cfg, log, stdout)
+	a, err := openApp(ctx, cfg, log, stdout, serving)
 	if err != nil {
 		return err
 	}
@@ -50,6 +53,10 @@ func cmdServe(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stde
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
+		return err
+	}
+	if err := devOnLoopback(cfg, ln.Addr().String()); err != nil { // what the name resolved to
+		ln.Close()
 		return err
 	}
 	opsLn, err := net.Listen("tcp", cfg.OpsListen)
@@ -86,6 +93,23 @@ func cmdServe(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stde
 	stopAnchoring(sctx)
 	log.Info("signserver stopped")
 	return err
+}
+
+// devOnLoopback refuses development mode on an address other machines can
+// reach: it enrols demo users with printed PINs, shows every OTP on the
+// mailbox page and lets the demo page sign without a host credential.
+func devOnLoopback(cfg Config, addr string) error {
+	if !cfg.Dev {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("listen address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("development mode (demo users with printed PINs, the OTP mailbox page, signing without a host credential) serves loopback addresses only, and -listen %s is not one: listen on 127.0.0.1 or [::1], or run with -dev=false", addr)
 }
 
 // handler routes the public listener: the API, the admin API, the CRL and,

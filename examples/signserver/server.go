@@ -54,8 +54,19 @@ type app struct {
 
 const demoHost roamsign.HostID = "demo"
 
-// openApp assembles the parts. Close releases them.
-func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *app, err error) {
+// appUse says what an app is assembled for.
+type appUse int
+
+const (
+	// serving: the server, with every part.
+	serving appUse = iota
+	// oneShot: a command such as `audit verify` or `pin reset`, which
+	// never sends an OTP and so needs no delivery channel configured.
+	oneShot
+)
+
+// openApp assembles the parts for use. Close releases them.
+func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, use appUse) (_ *app, err error) {
 	a := &app{cfg: cfg, log: log, printed: out, mailbox: newDevMailbox(100)}
 	defer func() {
 		if err != nil {
@@ -87,9 +98,11 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (
 	if err != nil {
 		return nil, err
 	}
-	delivery, err := a.delivery(cfg, log)
-	if err != nil {
-		return nil, err
+	var delivery *otp.Delivery // a one-shot command issues no challenge
+	if use == serving {
+		if delivery, err = a.delivery(cfg, log); err != nil {
+			return nil, err
+		}
 	}
 	mgr, err := otp.New(otp.Config{
 		Store: a.store, Key: otpKey, Delivery: delivery,
@@ -191,41 +204,6 @@ func (a *app) delivery(cfg Config, log *slog.Logger) (*otp.Delivery, error) {
 		return nil, errors.New("no OTP channel: configure smtp-addr or push-url (or run with -dev)")
 	}
 	return d, nil
-}
-
-// loadAPIKeys reads host and admin API keys; in dev mode, keys for the demo
-// host and the administrator are created on first start and kept in the
-// data directory (readable by the operator only).
-func (a *app) loadAPIKeys() error {
-	a.apiKeys, a.admin = &httpapi.APIKeys{}, &httpapi.APIKeys{}
-	for _, kv := range strings.Split(a.cfg.APIKeys, ",") {
-		kv = strings.TrimSpace(kv)
-		if kv == "" {
-			continue
-		}
-		host, key, ok := strings.Cut(kv, "=")
-		if !ok || host == "" || key == "" {
-			return fmt.Errorf("api-keys: want host=key, got %q", host)
-		}
-		if err := a.apiKeys.Add(roamsign.HostID(host), key); err != nil {
-			return err
-		}
-	}
-	if !a.cfg.Dev {
-		return nil
-	}
-	hostKey, err := loadOrCreateToken(filepath.Join(a.cfg.DataDir, "demo-host.apikey"))
-	if err != nil {
-		return err
-	}
-	adminKey, err := loadOrCreateToken(filepath.Join(a.cfg.DataDir, "admin.apikey"))
-	if err != nil {
-		return err
-	}
-	if err := a.apiKeys.Add(demoHost, hostKey); err != nil {
-		return err
-	}
-	return a.admin.Add("admin", adminKey)
 }
 
 // Close releases every part; safe on a partly assembled app.

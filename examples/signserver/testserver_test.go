@@ -238,10 +238,17 @@ func (s *testServer) postJSON(path string, v, out any) int {
 // runCmd runs a subcommand in-process and returns its output.
 func runCmd(t testing.TB, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
+	return runCmdInput(t, "", args...)
+}
+
+// runCmdInput runs a subcommand in-process with stdin as its standard
+// input and returns its output.
+func runCmdInput(t testing.TB, stdin string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
 	var o, e bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	err = run(ctx, args, strings.NewReader(""), &o, &e)
+	err = run(ctx, args, strings.NewReader(stdin), &o, &e)
 	return o.String(), e.String(), err
 }
 

@@ -117,6 +117,25 @@ func PublicDetail(err error) string {
 	return problemKind(err).Error()
 }
 
+// Describe returns err as one line for a person at a command line: for an
+// error with a kind, its [PublicDetail] with the stable code and, when the
+// server answered with a problem, the request id under which the server
+// logged the whole error, as in "the PIN or the OTP is wrong
+// [authorization_failed; request 3f9c…]"; any other error (a local file
+// that cannot be read, say) as its own text.
+func Describe(err error) string {
+	k := roamsign.KindOf(err)
+	if k == roamsign.KindUnknown {
+		return err.Error()
+	}
+	s := PublicDetail(err) + " [" + k.Code()
+	var p *Problem
+	if errors.As(err, &p) && p.RequestID != "" {
+		s += "; request " + p.RequestID
+	}
+	return s + "]"
+}
+
 // problemKind is err's kind, ErrInternal when it has none.
 func problemKind(err error) roamsign.Kind {
 	if k := roamsign.KindOf(err); k != roamsign.KindUnknown {
