@@ -81,6 +81,20 @@
 // client_secret_post ("oauth2client"), or PKCE alone when public. A SAD
 // is bound to the host and the client that obtained it.
 //
+// # Versions and what is not offered
+//
+// /csc/v1/ serves the same operations with the v1.0.4 names:
+// credentials/sendOTP (with the extension "hash" and "hashAlgo"),
+// credentials/authorize with "hash", "PIN" and "OTP" (the hash algorithm
+// is inferred from the digest length), credentials/info with "authMode",
+// "PIN" and "OTP", signatures/signHash with "hash" and "hashAlgo",
+// credentials/list with "maxResults" (one credential per user, so no
+// pages). Not offered (501 or refused with invalid_request): auth/login
+// and auth/revoke, credentials/authorizeCheck, signatures/signDoc,
+// signatures/signPolling, signatures/timestamp, asynchronous operationMode
+// "A", signatureQualifier without credentialID, account_token, refresh
+// tokens, and credentials/getChallenge without hashes (strict policy).
+//
 // # Limits
 //
 // Request bodies are limited (1 MiB), every server-side table (SADs,
