@@ -373,17 +373,26 @@ func TestColdCacheSingleDownload(t *testing.T) {
 		<-slow
 		w.Write(der)
 	}))
-	v := p.verifier()
+	// A barrier: the slow download is released only once every caller
+	// missed the cache and joined a download, so none can pass through a
+	// filled cache and a second download would show.
+	const n = 1000
+	var joined atomic.Int64
+	all := make(chan struct{})
+	cache := NewCRLCache()
+	cache.joinHook = func(url string) {
+		if strings.HasSuffix(url, "/inter.crl") && joined.Add(1) == n {
+			close(all)
+		}
+	}
+	v := p.verifier(func(c *Config) { c.Cache = cache })
 	sig, err := testpki.BuildCMS(testpki.CMSSpec{Content: []byte("doc"), Key: p.key, Cert: p.leaf, Certs: []*x509.Certificate{p.leaf, p.inter.Cert}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	const n = 1000
 	results := make(chan Verdict, n)
-	var started atomic.Int64
 	for i := 0; i < n; i++ {
 		go func() {
-			started.Add(1)
 			rs, err := v.VerifyCMS(context.Background(), CMSRequest{Signature: sig})
 			if err != nil {
 				results <- ""
@@ -392,10 +401,7 @@ func TestColdCacheSingleDownload(t *testing.T) {
 			results <- rs[0].Verdict
 		}()
 	}
-	for started.Load() < n {
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(50 * time.Millisecond)
+	<-all
 	close(slow)
 	for i := 0; i < n; i++ {
 		if got := <-results; got != Valid {

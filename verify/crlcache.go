@@ -22,6 +22,10 @@ type CRLCache struct {
 	m   map[cacheKey]cachedCRL
 	ids map[*x509.Certificate]string // memo of issuerID
 	sf  singleflight.Group
+
+	// joinHook, when set (by tests), is called by every caller that missed
+	// the cache and joins (or starts) the download of url.
+	joinHook func(url string)
 }
 
 type cacheKey struct{ issuer, url string }
@@ -102,6 +106,9 @@ func (cc *CRLCache) get(ctx context.Context, f crlFetch) (*CRL, error) {
 	key := cc.key(f.issuer, f.url)
 	if c, ok := cc.lookup(key, f); ok {
 		return c, nil
+	}
+	if cc.joinHook != nil {
+		cc.joinHook(f.url)
 	}
 	ch := cc.sf.DoChan(key.issuer+"|"+key.url, func() (any, error) {
 		if c, ok := cc.lookup(key, f); ok {

@@ -36,6 +36,9 @@ type PDFRequest struct {
 	Size     int64
 	// Intermediates are extra candidate intermediates known to the host.
 	Intermediates []*x509.Certificate
+	// Supplied is validation material for this request only; the
+	// document's /DSS is read as well.
+	Supplied ValidationData
 }
 
 // PDFSignature is the report on one signature of a PDF. The embedded
@@ -112,6 +115,11 @@ func (v *Verifier) VerifyPDF(ctx context.Context, req PDFRequest) (res *PDFResul
 		return nil, err
 	}
 	doc := &pdfDoc{v: v, ra: ra, size: req.Size, final: final, eofs: eofs, readers: map[int64]*pdfx.Reader{}}
+	supplied := &evidence{}
+	if err := v.addData(supplied, req.Supplied, OriginSupplied, true); err != nil {
+		return nil, err
+	}
+	doc.evidence = v.dssEvidence(final).merge(supplied)
 	sigs, err := doc.signatureFields()
 	if err != nil {
 		return nil, err
@@ -140,6 +148,8 @@ type pdfDoc struct {
 	readers map[int64]*pdfx.Reader
 	mdpRef  *pdfx.Ref
 	mdpP    int
+	// evidence is the /DSS material and what the request supplied.
+	evidence *evidence
 }
 
 type sigField struct {
@@ -348,7 +358,7 @@ func (d *pdfDoc) verifyOne(ctx context.Context, f sigField, inter []*x509.Certif
 			s.add(CheckFormat, Invalid, "a PDF signature must be a detached CMS with one signer")
 			return s
 		}
-		rs, err := v.verifySignedData(ctx, sd, dig, inter)
+		rs, err := v.verifySignedData(ctx, sd, dig, inter, d.evidence)
 		if err != nil {
 			s.add(CheckFormat, Invalid, err.Error())
 			return s
@@ -362,7 +372,7 @@ func (d *pdfDoc) verifyOne(ctx context.Context, f sigField, inter []*x509.Certif
 		}
 	case "ETSI.RFC3161":
 		s.TimestampPresent = true
-		gen, verdict, why := v.verifyTimestamp(ctx, der, dig, v.now())
+		gen, verdict, why := v.verifyTimestamp(ctx, der, dig, v.now(), d.evidence)
 		if verdict != Valid {
 			s.add(CheckTimestamp, verdict, why)
 			return s

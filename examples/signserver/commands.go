@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -99,7 +100,12 @@ func cmdPINReset(ctx context.Context, fs *flag.FlagSet, args []string, stdin io.
 func cmdVerify(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	content := fs.String("content", "", "signed content of a detached .p7s")
-	anchors := fs.String("anchors", "", "PEM file of trust anchors (default: the development CA)")
+	anchors := fs.String("anchors", "", "PEM file of trust anchors (default: the development CA of the data directory, which must exist)")
+	var crls, ocsps fileList
+	fs.Var(&crls, "crl", "a CRL file (DER or PEM) to use as revocation evidence; repeatable")
+	fs.Var(&ocsps, "ocsp", "an OCSP response file (DER) to use as revocation evidence; repeatable")
+	offline := fs.Bool("offline", false, "no network at all: only the CRLs and OCSP responses given or embedded decide")
+	at := fs.String("at", "", "verify as of this time (RFC 3339 or YYYY-MM-DD) instead of now")
 	var file string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		file, args = args[0], args[1:]
@@ -112,17 +118,9 @@ func cmdVerify(ctx context.Context, fs *flag.FlagSet, args []string, stdout, std
 		file = fs.Arg(0)
 	}
 	if file == "" {
-		return errors.New("usage: signserver verify FILE.pdf|FILE.p7s [-content FILE] [-json]")
+		return errors.New("usage: signserver verify FILE.pdf|FILE.p7s [-content FILE] [-anchors FILE] [-crl FILE]... [-ocsp FILE]... [-offline] [-at TIME] [-json]")
 	}
-	roots, fetcher, err := verifyAnchors(cfg, *anchors)
-	if err != nil {
-		return err
-	}
-	vcfg := verify.Config{Anchors: roots}
-	if fetcher != nil {
-		vcfg.Fetcher = fetcher
-	}
-	v, err := verify.New(vcfg)
+	v, err := verifierFor(cfg, *anchors, crls, ocsps, *offline, *at)
 	if err != nil {
 		return err
 	}
@@ -130,49 +128,9 @@ func cmdVerify(ctx context.Context, fs *flag.FlagSet, args []string, stdout, std
 	if err != nil {
 		return err
 	}
-	var report any
-	var verdict verify.Verdict
-	if strings.EqualFold(filepath.Ext(file), ".pdf") || bytes.HasPrefix(data, []byte("%PDF-")) {
-		res, err := v.VerifyPDF(ctx, verify.PDFRequest{Document: bytes.NewReader(data), Size: int64(len(data))})
-		if err != nil {
-			return err
-		}
-		report, verdict = res, res.Verdict
-		if !*asJSON {
-			fmt.Fprintf(stdout, "%s: %s (%d signatures, %d revisions)\n", file, res.Verdict, len(res.Signatures), res.Revisions)
-			for i, s := range res.Signatures {
-				printSignature(stdout, i+1, s.Name, s.Reason, s.Result)
-				if s.ModifiedAfterSigning {
-					fmt.Fprintf(stdout, "    modified after signing: %s\n", strings.Join(s.Changes, "; "))
-				}
-			}
-		}
-	} else {
-		req := verify.CMSRequest{Signature: data}
-		if *content != "" {
-			if req.Content, err = os.ReadFile(*content); err != nil {
-				return err
-			}
-		}
-		res, err := v.VerifyCMS(ctx, req)
-		if err != nil {
-			return err
-		}
-		report, verdict = res, verify.Valid
-		if len(res) == 0 {
-			verdict = verify.Invalid
-		}
-		for i, r := range res {
-			if r.Verdict != verify.Valid && verdict != verify.Invalid {
-				verdict = r.Verdict
-			}
-			if !*asJSON {
-				printSignature(stdout, i+1, "", "", r)
-			}
-		}
-		if !*asJSON {
-			fmt.Fprintf(stdout, "%s: %s\n", file, verdict)
-		}
+	report, verdict, err := verifyFile(ctx, v, file, data, *content, *asJSON, stdout)
+	if err != nil {
+		return err
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -187,12 +145,116 @@ func cmdVerify(ctx context.Context, fs *flag.FlagSet, args []string, stdout, std
 	return nil
 }
 
+// fileList is a repeatable flag of file names.
+type fileList []string
+
+func (f *fileList) String() string { return strings.Join(*f, ",") }
+
+func (f *fileList) Set(s string) error {
+	*f = append(*f, s)
+	return nil
+}
+
+// verifierFor builds the verifier of `verify`. It only reads: the data
+// directory is neither created nor changed.
+func verifierFor(cfg Config, anchors string, crls, ocsps []string, offline bool, at string) (*verify.Verifier, error) {
+	roots, fetcher, err := verifyAnchors(cfg, anchors)
+	if err != nil {
+		return nil, err
+	}
+	vcfg := verify.Config{Anchors: roots, Offline: offline, Fetcher: fetcher}
+	for _, f := range crls {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		if blk, _ := pem.Decode(b); blk != nil {
+			b = blk.Bytes
+		}
+		vcfg.Supplied.CRLs = append(vcfg.Supplied.CRLs, b)
+	}
+	for _, f := range ocsps {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		vcfg.Supplied.OCSPResponses = append(vcfg.Supplied.OCSPResponses, b)
+	}
+	if at != "" {
+		t, err := time.Parse(time.RFC3339, at)
+		if err != nil {
+			if t, err = time.Parse("2006-01-02", at); err != nil {
+				return nil, fmt.Errorf("-at %q: want RFC 3339 (2026-01-02T15:04:05Z) or a date (2026-01-02)", at)
+			}
+		}
+		vcfg.Now = func() time.Time { return t }
+	}
+	return verify.New(vcfg)
+}
+
+// verifyFile verifies a PDF or a CMS signature and prints the text report
+// unless asJSON.
+func verifyFile(ctx context.Context, v *verify.Verifier, file string, data []byte, content string, asJSON bool, stdout io.Writer) (any, verify.Verdict, error) {
+	if strings.EqualFold(filepath.Ext(file), ".pdf") || bytes.HasPrefix(data, []byte("%PDF-")) {
+		res, err := v.VerifyPDF(ctx, verify.PDFRequest{Document: bytes.NewReader(data), Size: int64(len(data))})
+		if err != nil {
+			return nil, "", err
+		}
+		if !asJSON {
+			fmt.Fprintf(stdout, "%s: %s (%d signatures, %d revisions)\n", file, res.Verdict, len(res.Signatures), res.Revisions)
+			for i, s := range res.Signatures {
+				printSignature(stdout, i+1, s.Name, s.Reason, s.Result)
+				if s.ModifiedAfterSigning {
+					fmt.Fprintf(stdout, "    modified after signing: %s\n", strings.Join(s.Changes, "; "))
+				}
+			}
+		}
+		return res, res.Verdict, nil
+	}
+	req := verify.CMSRequest{Signature: data}
+	if content != "" {
+		var err error
+		if req.Content, err = os.ReadFile(content); err != nil {
+			return nil, "", err
+		}
+	}
+	res, err := v.VerifyCMS(ctx, req)
+	if err != nil {
+		return nil, "", err
+	}
+	verdict := verify.Valid
+	if len(res) == 0 {
+		verdict = verify.Invalid
+	}
+	for i, r := range res {
+		if r.Verdict != verify.Valid && verdict != verify.Invalid {
+			verdict = r.Verdict
+		}
+		if !asJSON {
+			printSignature(stdout, i+1, "", "", r)
+		}
+	}
+	if !asJSON {
+		fmt.Fprintf(stdout, "%s: %s\n", file, verdict)
+	}
+	return res, verdict, nil
+}
+
 func printSignature(w io.Writer, n int, name, reason string, r *verify.Result) {
 	who := name
 	if r.Signer != nil && who == "" {
 		who = r.Signer.Subject
 	}
-	fmt.Fprintf(w, "  #%d %s %s: %s (time %s from %s)\n", n, who, reason, r.Verdict, r.TrustedTime.Format("2006-01-02 15:04:05Z07:00"), r.TimeSource)
+	outcome := string(r.Indication)
+	if r.SubIndication != "" {
+		outcome += "/" + string(r.SubIndication)
+	}
+	fmt.Fprintf(w, "  #%d %s %s: %s [%s] (time %s from %s)\n", n, who, reason, r.Verdict, outcome, r.TrustedTime.Format("2006-01-02 15:04:05Z07:00"), r.TimeSource)
+	for _, in := range r.Revocation {
+		if in.Status != "good" || in.Origin != "" {
+			fmt.Fprintf(w, "    revocation of %s: %s (%s %s)\n", in.Subject, in.Status, in.Origin, in.Source)
+		}
+	}
 	for _, c := range r.Checks {
 		if c.Verdict != verify.Valid {
 			fmt.Fprintf(w, "    %s: %s %s\n", c.Name, c.Verdict, c.Reason)
@@ -201,13 +263,24 @@ func printSignature(w io.Writer, n int, name, reason string, r *verify.Result) {
 }
 
 // verifyAnchors returns the trust anchors for `verify`: a certificate file
-// (PEM, DER or PKCS#7, as servercert reads them), or the
-// development CA in the data directory (whose CRL is then read in-process).
+// (PEM, DER or PKCS#7, as servercert reads them), whose CRLs are fetched
+// over http or https; or the development CA of the data directory (whose
+// CRL is then made in-process). The data directory is only read: a
+// missing development CA is an error, never created.
 func verifyAnchors(cfg Config, file string) ([]*x509.Certificate, verify.Fetcher, error) {
 	if file == "" {
-		ca, err := openDevCA(filepath.Join(cfg.DataDir, "ca"), cfg.publicURL()+crlPath)
-		if err != nil {
-			return nil, nil, fmt.Errorf("no -anchors given and no development CA: %w", err)
+		dir := filepath.Join(cfg.DataDir, "ca")
+		if _, err := os.Stat(filepath.Join(dir, "ca.pem")); err != nil {
+			return nil, nil, fmt.Errorf("no -anchors given and no development CA in %s (verify never creates one): %w", dir, err)
+		}
+		ca := &devCA{dir: dir, url: cfg.publicURL() + crlPath}
+		if err := ca.load(filepath.Join(dir, "ca.key"), filepath.Join(dir, "ca.pem")); err != nil {
+			return nil, nil, err
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, "revoked.json")); err == nil {
+			if err := json.Unmarshal(b, &ca.revoked); err != nil {
+				return nil, nil, fmt.Errorf("dev CA: revoked.json: %w", err)
+			}
 		}
 		return []*x509.Certificate{ca.cert}, caFetcher{ca}, nil
 	}
@@ -222,7 +295,7 @@ func verifyAnchors(cfg Config, file string) ([]*x509.Certificate, verify.Fetcher
 	if len(out) == 0 {
 		return nil, nil, fmt.Errorf("%s: no certificates", file)
 	}
-	return out, nil, nil
+	return out, &verify.HTTPFetcher{AllowHTTPS: true}, nil
 }
 
 func cmdAuditVerify(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {

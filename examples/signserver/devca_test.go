@@ -13,6 +13,7 @@ import (
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/service"
+	"github.com/roamsign/roamsign/verify"
 )
 
 func TestDevCAIssuesRoamingSubjectAndCRL(t *testing.T) {
@@ -77,7 +78,7 @@ func TestVerifyAnchorsFromFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	roots, fetcher, err := verifyAnchors(Config{}, filepath.Join(dir, "ca.pem"))
-	if err != nil || len(roots) != 1 || !roots[0].Equal(ca.cert) || fetcher != nil {
+	if hf, ok := fetcher.(*verify.HTTPFetcher); err != nil || len(roots) != 1 || !roots[0].Equal(ca.cert) || !ok || !hf.AllowHTTPS {
 		t.Fatalf("anchors %v, fetcher %v, err %v", roots, fetcher, err)
 	}
 	junk := filepath.Join(dir, "junk.pem")
