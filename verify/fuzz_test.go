@@ -1,9 +1,13 @@
 package verify
 
 import (
+	"bytes"
+	"os"
+
 	"context"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"github.com/roamsign/roamsign"
 	"math/big"
 	"path/filepath"
 	"testing"
@@ -81,5 +85,53 @@ func FuzzVerifyCMS(f *testing.F) {
 				t.Fatal("result without verdict")
 			}
 		}
+	})
+}
+
+// FuzzParseCertificate parses arbitrary bytes as a certificate (with the
+// tolerant retry for negative serials and relative distribution point
+// names) and runs the extension parse of path validation on what parses.
+func FuzzParseCertificate(f *testing.F) {
+	p := newPKI(f)
+	f.Add(p.leaf.Raw)
+	f.Add(p.inter.Cert.Raw)
+	for _, name := range []string{"InvalidNegativeSerialNumberTest15EE.crt", "ValiddistributionPointTest4EE.crt", "nameConstraintsDN1CACert.crt"} {
+		if b, err := os.ReadFile(filepath.Join(pkitsDir, "certs", name)); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, der []byte) {
+		c, err := ParseCertificate(der)
+		if err != nil {
+			if roamsign.KindOf(err) == roamsign.KindUnknown {
+				t.Fatalf("untyped error: %v", err)
+			}
+			return
+		}
+		if !bytes.Equal(c.Raw, der) {
+			t.Fatal("Raw differs from the input")
+		}
+		pc := parseExtras(c)
+		_ = pc.constrainedNames()
+	})
+}
+
+// FuzzNames runs the name, general name, name constraint and distribution
+// point parsers on arbitrary bytes.
+func FuzzNames(f *testing.F) {
+	p := newPKI(f)
+	f.Add(p.leaf.RawSubject)
+	for _, e := range p.leaf.Extensions {
+		f.Add(e.Value)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if d, _, ok := parseDN(b); ok {
+			_ = d.within(d)
+		}
+		_, _ = parseGeneralNames(b)
+		if nc, err := parseNameConstraints(b); err == nil {
+			_ = permits([]*nameConstraints{nc}, constrainedName{form: gnDNS, text: "a.example"})
+		}
+		_, _ = parseDistributionPoints(b)
 	})
 }
