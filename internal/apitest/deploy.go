@@ -63,7 +63,9 @@ type MemDeployment struct {
 var FastPIN = service.PINParams{MemoryKiB: 64, Time: 1}
 
 // NewMemDeployment builds a service over in-memory doubles with cheap
-// Argon2id parameters.
+// Argon2id parameters. Its challenger checks the OTP alone
+// (MemChallenger.OTPOnly), so nonce and hash-list binding rest on the
+// service.
 func NewMemDeployment(t testing.TB, cfg service.Config) *MemDeployment {
 	t.Helper()
 	if cfg.PIN == (service.PINParams{}) {
@@ -71,6 +73,7 @@ func NewMemDeployment(t testing.TB, cfg service.Config) *MemDeployment {
 	}
 	d := &MemDeployment{Store: memory.New(memory.Options{}), Keys: NewSoftKeys(), Logs: &LogBuffer{}}
 	d.Challenges = NewMemChallenger(d.Store)
+	d.Challenges.OTPOnly = true // the service's own binding is under test
 	svc, err := service.New(cfg, service.Deps{Store: d.Store, Keys: d.Keys, Challenges: d.Challenges, Logger: d.Logs.Logger()})
 	if err != nil {
 		t.Fatal(err)

@@ -36,6 +36,11 @@ type MemChallenger struct {
 	TTL   time.Duration // default 5 minutes
 	Tries int           // default 3
 	Now   func() time.Time
+	// OTPOnly makes CheckOTP compare the OTP alone, ignoring the nonce and
+	// the hashes it is given, as a challenger that leaves the binding to
+	// its caller would. The in-memory deployments use it, so that the
+	// conformance suite proves the service binds nonce and hashes itself.
+	OTPOnly bool
 
 	key    [32]byte
 	mu     sync.Mutex
@@ -116,7 +121,8 @@ func (c *MemChallenger) Issue(ctx context.Context, spec service.ChallengeSpec) (
 	}, nil
 }
 
-// CheckOTP compares otp against the challenge's MAC. The service has
+// CheckOTP compares otp (bound to nonce and hashes unless OTPOnly) against
+// the challenge's MAC. The service has
 // taken the attempt's try of the challenge; OTP failures per user are
 // package otp's policy and not kept here.
 func (c *MemChallenger) CheckOTP(ctx context.Context, id string, nonce []byte, otp string, hashes []roamsign.Hash) error {
@@ -127,7 +133,11 @@ func (c *MemChallenger) CheckOTP(ctx context.Context, id string, nonce []byte, o
 	if rec.Consumed {
 		return roamsign.E(roamsign.ErrUsed, "memchallenger.CheckOTP", "used")
 	}
-	if !hmac.Equal(rec.MAC, c.mac(id, nonce, otp, roamsign.HashListDigest(hashes))) {
+	digest := roamsign.HashListDigest(hashes)
+	if c.OTPOnly {
+		nonce, digest = rec.Nonce, rec.HashList
+	}
+	if !hmac.Equal(rec.MAC, c.mac(id, nonce, otp, digest)) {
 		return roamsign.E(roamsign.ErrAuthorization, "memchallenger.CheckOTP", "mismatch")
 	}
 	return nil
