@@ -68,6 +68,13 @@
 // Concurrency ([roamsign.Concurrent]) reports the pool size so batch
 // signers can size their worker pools. Keys and stores are safe for concurrent use.
 //
+// Calls into a PKCS#11 library are ordered by one lock per module in the
+// process: operations on pooled sessions share it; opening, closing and
+// logging in sessions and initialising the library take it alone. So the
+// library is never initialised or finalised under another call, and a
+// session handle the library hands out again after a fault is taken from
+// its stale holder before anyone uses it, never used by two goroutines.
+//
 // Software keys are decrypted once, on first use, and sign in process;
 // their Concurrency is GOMAXPROCS.
 //

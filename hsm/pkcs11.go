@@ -31,14 +31,18 @@ type PKCS11Store struct {
 
 	epoch atomic.Uint64 // bumped by every successful recovery
 
-	mu        sync.Mutex // guards the fields below and recovery
-	slot      uint
-	tokLabel  string // identity of the token found at open, for re-resolution
-	tokSerial string
-	login     pkcs11.SessionHandle
-	haveLogin bool
-	loginErr  error // latched: a rejected PIN is never tried again
-	latched   atomic.Bool
+	// The identity of the token found at open, for re-resolution; set
+	// once.
+	tokLabel, tokSerial string
+
+	// slot and login are written with the module's calls held
+	// exclusively (at open and in recovery) and read with calls held.
+	slot  uint
+	login *p11Session
+
+	mu       sync.Mutex // serialises recovery; guards loginErr
+	loginErr error      // latched: a rejected PIN is never tried again
+	latched  atomic.Bool
 
 	keysMu sync.Mutex
 	keys   map[string]*p11Key
@@ -94,29 +98,31 @@ func OpenPKCS11(ctx context.Context, cfg PKCS11Config) (*PKCS11Store, error) {
 		return nil, err
 	}
 	s := &PKCS11Store{
-		mod:  mod,
-		uri:  *u,
-		pin:  pin,
-		log:  log.With("component", "hsm.pkcs11"),
-		size: n,
-		pool: make(chan *p11Session, n),
-		done: make(chan struct{}),
-		keys: map[string]*p11Key{},
-		macs: map[string]*p11MAC{},
+		mod:   mod,
+		uri:   *u,
+		pin:   pin,
+		log:   log.With("component", "hsm.pkcs11"),
+		size:  n,
+		pool:  make(chan *p11Session, n),
+		done:  make(chan struct{}),
+		login: &p11Session{},
+		keys:  map[string]*p11Key{},
+		macs:  map[string]*p11MAC{},
 	}
 	s.uri.PINValue = ""
 	for i := 0; i < n; i++ {
 		s.pool <- &p11Session{}
 	}
 	s.mu.Lock()
-	gen := mod.gen.Load()
+	mod.calls.Lock()
 	err = s.loginLocked(op, true)
 	if isRV(err, pkcs11.CKR_CRYPTOKI_NOT_INITIALIZED) {
 		// Another user of the shared library finalised it.
-		if err = mod.reinit(gen); err == nil {
+		if err = mod.reinit(mod.gen.Load()); err == nil {
 			err = s.loginLocked(op, true)
 		}
 	}
+	mod.calls.Unlock()
 	s.mu.Unlock()
 	if err != nil {
 		_ = mod.release()
@@ -180,12 +186,13 @@ func (s *PKCS11Store) findSlot(op string, first bool) (uint, pkcs11.TokenInfo, e
 func trimPad(s string) string { return strings.TrimRight(s, " \x00") }
 
 // loginLocked resolves the token, checks its PIN flags, opens the login
-// session and logs in. s.mu is held.
+// session and logs in. s.mu and the module's calls (exclusively) are held.
 func (s *PKCS11Store) loginLocked(op string, first bool) error {
 	if s.loginErr != nil {
 		return s.loginErr
 	}
-	p := s.mod.ctx
+	m := s.mod
+	p := m.ctx
 	slot, ti, err := s.findSlot(op, first)
 	if err != nil {
 		return err
@@ -210,13 +217,14 @@ func (s *PKCS11Store) loginLocked(op string, first bool) error {
 			return roamsign.E(roamsign.ErrInvalidInput, op, "the token needs a PIN: give pin-source or pin-value")
 		}
 	}
-	h, err := p.OpenSession(slot, pkcs11.CKF_SERIAL_SESSION|pkcs11.CKF_RW_SESSION)
+	h, err := p.OpenSession(slot, sessionFlags)
 	if err != nil {
 		return err
 	}
+	m.adopt(s.login, h)
 	if needLogin {
 		if err := p.Login(h, pkcs11.CKU_USER, s.pin); err != nil && !isRV(err, pkcs11.CKR_USER_ALREADY_LOGGED_IN) {
-			_ = p.CloseSession(h)
+			_ = m.closeSession(s.login)
 			if isFault(err) {
 				return err
 			}
@@ -230,8 +238,10 @@ func (s *PKCS11Store) loginLocked(op string, first bool) error {
 			return s.loginErr
 		}
 	}
-	s.slot, s.login, s.haveLogin = slot, h, true
-	s.tokLabel, s.tokSerial = trimPad(ti.Label), trimPad(ti.SerialNumber)
+	s.slot = slot
+	if first {
+		s.tokLabel, s.tokSerial = trimPad(ti.Label), trimPad(ti.SerialNumber)
+	}
 	return nil
 }
 
@@ -243,26 +253,24 @@ func (s *PKCS11Store) Close() error {
 	s.once.Do(func() {
 		s.closed.Store(true)
 		close(s.done)
-		p := s.mod.ctx
 		keep := func(err error) {
 			if err != nil && s.cerr == nil && !isFault(err) {
 				s.cerr = roamsign.Wrap(roamsign.ErrInternal, "hsm.PKCS11Store.Close", err, "closing a session")
 			}
 		}
+		sessions := make([]*p11Session, 0, s.size+1)
 		for i := 0; i < s.size; i++ {
-			ss := <-s.pool
-			if ss.open {
-				keep(p.CloseSession(ss.h))
-				ss.open = false
-			}
+			sessions = append(sessions, <-s.pool)
 		}
 		s.mu.Lock()
-		if s.haveLogin {
-			keep(p.CloseSession(s.login))
-			s.haveLogin = false
+		m := s.mod
+		m.calls.Lock()
+		for _, ss := range append(sessions, s.login) {
+			keep(m.closeSession(ss))
 		}
+		m.calls.Unlock()
 		s.mu.Unlock()
-		if err := s.mod.release(); err != nil && s.cerr == nil {
+		if err := m.release(); err != nil && s.cerr == nil {
 			s.cerr = roamsign.Wrap(roamsign.ErrInternal, "hsm.PKCS11Store.Close", err, "finalising the module")
 		}
 	})

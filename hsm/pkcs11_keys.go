@@ -34,9 +34,23 @@ type p11Key struct {
 	deleted atomic.Bool
 }
 
+// keyHandle is a key's object handle as found on a session of one store
+// epoch and module generation. Handles are numbers the library may hand
+// out again to other objects once it is initialised again, so a handle is
+// used only in the epoch and generation it was found in.
 type keyHandle struct {
-	epoch uint64
-	h     pkcs11.ObjectHandle
+	epoch, gen uint64
+	h          pkcs11.ObjectHandle
+}
+
+// handleIn records h as found on ss.
+func handleIn(ss *p11Session, h pkcs11.ObjectHandle) *keyHandle {
+	return &keyHandle{epoch: ss.epoch, gen: ss.gen, h: h}
+}
+
+// validIn reports whether c may be used on ss; c may be nil.
+func (c *keyHandle) validIn(ss *p11Session) bool {
+	return c != nil && c.epoch == ss.epoch && c.gen == ss.gen
 }
 
 func (k *p11Key) Public() crypto.PublicKey         { return k.pub }
@@ -116,10 +130,10 @@ func (s *PKCS11Store) signOn(ss *p11Session, mech []*pkcs11.Mechanism, data []by
 	return p.Sign(ss.h, data)
 }
 
-// handle returns the key's object handle valid in ss's epoch, finding the
-// key again by CKA_ID (and re-checking its attributes) after a recovery.
+// handle returns the key's object handle valid on ss, finding the key
+// again by CKA_ID (and re-checking its attributes) after a recovery.
 func (k *p11Key) handle(op string, ss *p11Session) (pkcs11.ObjectHandle, error) {
-	if c := k.h.Load(); c != nil && c.epoch == ss.epoch {
+	if c := k.h.Load(); c.validIn(ss) {
 		return c.h, nil
 	}
 	h, a, err := k.s.findPrivate(op, ss, k.id)
@@ -143,7 +157,7 @@ func (k *p11Key) handle(op string, ss *p11Session) (pkcs11.ObjectHandle, error) 
 	if !samePublicKey(k.pub, pub) {
 		return 0, roamsign.E(roamsign.ErrNotFound, op, "key %q was replaced by another key", k.id)
 	}
-	k.h.Store(&keyHandle{epoch: ss.epoch, h: h})
+	k.h.Store(handleIn(ss, h))
 	return h, nil
 }
 
@@ -169,7 +183,7 @@ func (s *PKCS11Store) loadKey(op string, ss *p11Session, id string) (*p11Key, er
 	} else {
 		k.mech = []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_RSA_PKCS, nil)}
 	}
-	k.h.Store(&keyHandle{epoch: ss.epoch, h: h})
+	k.h.Store(handleIn(ss, h))
 	return k, nil
 }
 

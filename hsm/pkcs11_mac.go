@@ -49,17 +49,17 @@ func (m *p11MAC) MAC(ctx context.Context, data []byte) ([]byte, error) {
 	return out, nil
 }
 
-// handle returns the MAC key's object handle valid in ss's epoch, finding
+// handle returns the MAC key's object handle valid on ss, finding
 // the key again by CKA_ID after a recovery.
 func (m *p11MAC) handle(op string, ss *p11Session) (pkcs11.ObjectHandle, error) {
-	if c := m.h.Load(); c != nil && c.epoch == ss.epoch {
+	if c := m.h.Load(); c.validIn(ss) {
 		return c.h, nil
 	}
 	h, _, err := m.s.findKeyObject(op, ss, pkcs11.CKO_SECRET_KEY, m.id)
 	if err != nil {
 		return 0, err
 	}
-	m.h.Store(&keyHandle{epoch: ss.epoch, h: h})
+	m.h.Store(handleIn(ss, h))
 	return h, nil
 }
 
@@ -102,7 +102,7 @@ func (s *PKCS11Store) GenerateMAC(ctx context.Context, id string) (MACKey, error
 		if err != nil {
 			return err
 		}
-		m.h.Store(&keyHandle{epoch: ss.epoch, h: h})
+		m.h.Store(handleIn(ss, h))
 		return nil
 	})
 	if err != nil {
@@ -135,7 +135,7 @@ func (s *PKCS11Store) MACKey(ctx context.Context, id string) (MACKey, error) {
 		if a.keyType != pkcs11.CKK_GENERIC_SECRET {
 			return roamsign.E(roamsign.ErrUnsupported, op, "secret key %q is not a generic secret", id)
 		}
-		m.h.Store(&keyHandle{epoch: ss.epoch, h: h})
+		m.h.Store(handleIn(ss, h))
 		return nil
 	})
 	if err != nil {

@@ -16,14 +16,30 @@ import (
 // per process (C_Initialize) and its state is shared by every handle that
 // loads it, so stores that use the same module share one entry of
 // modules, counted by reference.
+//
+// calls orders every use of the library by the stores of this package. An
+// operation on a pooled session holds it shared; opening, closing and
+// logging in sessions, C_Initialize and C_Finalize hold it exclusively.
+// Two things follow. The library is never initialised or finalised under
+// another call (SoftHSM2, for one, crashes then). And a session handle the
+// library hands out again after a fault (handles are small numbers, reused
+// once their session is gone) is never used by two goroutines at once: a
+// new session is registered in sessions, and a stale holder of the same
+// number is marked closed before anyone can use the new one.
 type p11Module struct {
 	path  string
 	ctx   *pkcs11.Ctx
 	refs  int
 	owned bool // this package initialised the library and finalises it
 
-	mu  sync.Mutex // serialises re-initialisation
+	calls sync.RWMutex
+	// gen counts the library's initialisations by this package after the
+	// first; a session opened in an earlier generation is gone.
 	gen atomic.Uint64
+	// sessions maps every session handle opened by a store of this package
+	// and not closed since to its holder. Written with calls held
+	// exclusively.
+	sessions map[pkcs11.SessionHandle]*p11Session
 }
 
 var modules = struct {
@@ -45,7 +61,7 @@ func acquireModule(op, path string) (*p11Module, error) {
 	if ctx == nil {
 		return nil, roamsign.E(roamsign.ErrUnavailable, op, "cannot load the PKCS#11 module")
 	}
-	m := &p11Module{path: path, ctx: ctx, refs: 1, owned: true}
+	m := &p11Module{path: path, ctx: ctx, refs: 1, owned: true, sessions: map[pkcs11.SessionHandle]*p11Session{}}
 	if err := ctx.Initialize(); err != nil {
 		if !isRV(err, pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED) {
 			ctx.Destroy()
@@ -67,25 +83,58 @@ func (m *p11Module) release() error {
 	delete(modules.m, m.path)
 	var err error
 	if m.owned {
+		m.calls.Lock()
 		if e := m.ctx.Finalize(); e != nil && !isRV(e, pkcs11.CKR_CRYPTOKI_NOT_INITIALIZED) {
 			err = e
 		}
+		m.calls.Unlock()
 	}
 	m.ctx.Destroy()
 	return err
 }
 
 // reinit calls C_Initialize again after the library was finalised, unless
-// another store already did so since generation seen.
+// it was initialised again since generation seen. calls is held
+// exclusively.
 func (m *p11Module) reinit(seen uint64) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.gen.Load() != seen {
 		return nil
 	}
 	if err := m.ctx.Initialize(); err != nil && !isRV(err, pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED) {
 		return err
 	}
-	m.gen.Add(1)
+	m.newGeneration()
 	return nil
+}
+
+// newGeneration forgets every session: the library was initialised again.
+func (m *p11Module) newGeneration() {
+	m.gen.Add(1)
+	clear(m.sessions)
+}
+
+// adopt records that ss now holds the new session h. A stale holder of the
+// same handle (its session was closed behind its back) is marked closed.
+// calls is held exclusively.
+func (m *p11Module) adopt(ss *p11Session, h pkcs11.SessionHandle) {
+	if old := m.sessions[h]; old != nil && old != ss {
+		old.open = false
+	}
+	m.sessions[h] = ss
+	ss.h, ss.gen, ss.open, ss.broken = h, m.gen.Load(), true, false
+}
+
+// closeSession closes ss's session if it is still ss's: not from an earlier
+// generation, and not handed out again to another holder. calls is held
+// exclusively.
+func (m *p11Module) closeSession(ss *p11Session) error {
+	if !ss.open {
+		return nil
+	}
+	ss.open = false
+	if ss.gen != m.gen.Load() || m.sessions[ss.h] != ss {
+		return nil
+	}
+	delete(m.sessions, ss.h)
+	return m.ctx.CloseSession(ss.h)
 }
