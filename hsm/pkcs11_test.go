@@ -128,8 +128,8 @@ func TestPKCS11SessionWaitCancelled(t *testing.T) {
 }
 
 // Faults injected from another handle of the same library while a loop
-// signs: the store recovers, never returns a wrong signature, and any error
-// that surfaces is typed.
+// signs, one after every 66 signatures: the store recovers, never returns a
+// wrong signature, and any error that surfaces is typed.
 func TestPKCS11FaultRecovery(t *testing.T) {
 	faults := map[string]func(t *testing.T, p *pkcs11.Ctx, tok *softhsmtest.Token){
 		"CloseAllSessions": func(t *testing.T, p *pkcs11.Ctx, tok *softhsmtest.Token) {
@@ -171,13 +171,20 @@ func TestPKCS11FaultRecovery(t *testing.T) {
 			// in flight (the PKCS#11 specification leaves it undefined), so
 			// signers hold a read lock per call and faults are injected
 			// between calls, as a device reset between requests would be.
+			// A fault is due after every `every` calls: the signer whose
+			// call completes the count hands the fault to the test goroutine
+			// and waits until it is injected, so all nfaults faults land
+			// while signing goes on, however fast the machine is.
 			var gate sync.RWMutex
 			const signers, rounds, nfaults = 4, 150, 8
+			const every = signers * rounds / (nfaults + 1)
 			var (
 				wg                sync.WaitGroup
+				calls             atomic.Int64
 				ok, failed, wrong atomic.Int64
 				untyped           atomic.Value
 			)
+			due := make(chan chan struct{})
 			for w := 0; w < signers; w++ {
 				wg.Add(1)
 				go func() {
@@ -188,6 +195,11 @@ func TestPKCS11FaultRecovery(t *testing.T) {
 						gate.RLock()
 						sig, err := k.SignContext(ctx, d, crypto.SHA256)
 						gate.RUnlock()
+						if n := calls.Add(1); n%every == 0 && n/every <= nfaults {
+							injected := make(chan struct{})
+							due <- injected
+							<-injected
+						}
 						if err != nil {
 							failed.Add(1)
 							if k := roamsign.KindOf(err); k != roamsign.ErrUnavailable {
@@ -202,37 +214,26 @@ func TestPKCS11FaultRecovery(t *testing.T) {
 					}
 				}()
 			}
-			done := make(chan struct{})
-			go func() { wg.Wait(); close(done) }()
-			injected := 0
-		loop:
-			for injected < nfaults {
-				select {
-				case <-done:
-					break loop
-				case <-time.After(15 * time.Millisecond):
-				}
+			for range nfaults {
+				done := <-due
 				gate.Lock()
 				inject(t, p, tok)
 				gate.Unlock()
-				injected++
+				close(done)
 			}
-			<-done
-			if injected < 2 {
-				t.Fatalf("only %d faults were injected before the loop ended", injected)
-			}
+			wg.Wait()
 			if e := untyped.Load(); e != nil {
 				t.Fatalf("an error of the wrong kind surfaced: %v", e)
 			}
 			if n := wrong.Load(); n != 0 {
 				t.Fatalf("%d wrong signatures", n)
 			}
-			t.Logf("%d faults: %d recoveries, %d signatures, %d typed failures", injected, recoveries.Load(), ok.Load(), failed.Load())
-			if recoveries.Load() < int64(injected) {
-				t.Fatalf("%d recoveries for %d faults", recoveries.Load(), injected)
+			t.Logf("%d faults: %d recoveries, %d signatures, %d typed failures", nfaults, recoveries.Load(), ok.Load(), failed.Load())
+			if recoveries.Load() < nfaults {
+				t.Fatalf("%d recoveries for %d faults", recoveries.Load(), nfaults)
 			}
-			if failed.Load() > int64(injected*signers) {
-				t.Fatalf("%d failures for %d faults: recovery is not working", failed.Load(), injected)
+			if failed.Load() > nfaults*signers {
+				t.Fatalf("%d failures for %d faults: recovery is not working", failed.Load(), nfaults)
 			}
 			// One more fault, then every key works again at the first try.
 			inject(t, p, tok)
