@@ -187,6 +187,53 @@ func (t *Token) remove() error {
 	return nil
 }
 
+// Dir returns the token's own directory inside the token directory (its
+// label is stored in the directory's token.object). Renaming it away takes
+// the token away from the module, also for root, which a chmod would not.
+func (t *Token) Dir(tb testing.TB) string {
+	tb.Helper()
+	ents, err := os.ReadDir(t.TokenDir)
+	if err != nil {
+		tb.Fatalf("softhsmtest: %v", err)
+	}
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(t.TokenDir, e.Name(), "token.object"))
+		if err == nil && strings.Contains(string(b), t.Label) {
+			return filepath.Join(t.TokenDir, e.Name())
+		}
+	}
+	tb.Fatalf("softhsmtest: no directory for token %q in %s", t.Label, t.TokenDir)
+	return ""
+}
+
+// TakeAway moves the token's directory out of the token directory, as if
+// the device were pulled out or its storage became unreadable (a rename
+// takes it away for root too, which a chmod would not; it must leave the
+// token directory, since SoftHSM2 reads every directory there when it is
+// initialised). The returned function brings it back; the test's cleanup
+// does so too if it was not called.
+func (t *Token) TakeAway(tb testing.TB) (bringBack func()) {
+	tb.Helper()
+	dir := t.Dir(tb)
+	away := filepath.Join(filepath.Dir(t.TokenDir), "away-"+filepath.Base(dir))
+	if err := os.Rename(dir, away); err != nil {
+		tb.Fatalf("softhsmtest: take the token away: %v", err)
+	}
+	var once sync.Once
+	bringBack = func() {
+		once.Do(func() {
+			if err := os.Rename(away, dir); err != nil {
+				tb.Errorf("softhsmtest: bring the token back: %v", err)
+			}
+		})
+	}
+	tb.Cleanup(bringBack)
+	return bringBack
+}
+
 func (t *Token) util(args ...string) (string, error) {
 	cmd := exec.Command(env.util, args...)
 	cmd.Env = append(os.Environ(), "SOFTHSM2_CONF="+env.conf)
