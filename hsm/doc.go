@@ -92,6 +92,29 @@
 // for all; the others reopen their sessions lazily. A stale key handle
 // (CKR_KEY_HANDLE_INVALID) only makes the key be found again by CKA_ID.
 //
+// A lost token is recovered by re-initialising the module (C_Finalize,
+// C_Initialize), since a module may keep a token that went away, and its
+// objects, in a failed state until then, even once the token is back
+// (SoftHSM2 does when its token directory is taken away). The token is
+// lost when a call fails with CKR_TOKEN_NOT_PRESENT or CKR_DEVICE_REMOVED,
+// when a key is not found while the token no longer answers on its slot,
+// or when the token cannot be found again. The store then re-initialises
+// the module, logs in and finds its keys again (checking their attributes
+// and public keys); while the token stays lost, attempts are spaced by a
+// back-off (100 ms, doubling up to 5 s) and calls in between fail at once
+// with roamsign.ErrUnavailable. Calls drive the recovery: a readiness probe
+// (see Readiness) keeps it going when no other call comes. Re-initialising
+// ends the sessions of every store on the module in the process; they
+// recover as after any fault.
+//
+// # Readiness
+//
+// [ReadinessCheck] is a readiness probe for a service's key store: both
+// stores implement [KeyChecker], which finds the service's MAC keys and
+// the signing key that signed most recently in the store itself, not in a
+// cache, and reports roamsign.ErrUnavailable while one is missing or the
+// token is lost.
+//
 // The PKCS#11 library is shared process-wide: stores on the same module
 // share one initialisation, counted by reference, and the library is
 // finalised on the last Close only if this package initialised it.

@@ -46,8 +46,11 @@ type PKCS11Store struct {
 
 	keysMu sync.Mutex
 	keys   map[string]*p11Key
-	macs   map[string]*p11MAC
-	genMu  sync.Mutex
+	// lastKey is the signing key that signed most recently, probed by
+	// CheckKeys.
+	lastKey atomic.Pointer[p11Key]
+	macs    map[string]*p11MAC
+	genMu   sync.Mutex
 }
 
 var (

@@ -95,6 +95,9 @@ func (k *p11Key) SignContext(ctx context.Context, digest []byte, opts crypto.Sig
 	if err != nil {
 		return nil, err
 	}
+	if k.s.lastKey.Load() != k {
+		k.s.lastKey.Store(k)
+	}
 	if _, isEC := k.pub.(*ecdsa.PublicKey); isEC {
 		return ecdsaDER(sig)
 	}
@@ -136,6 +139,12 @@ func (k *p11Key) handle(op string, ss *p11Session) (pkcs11.ObjectHandle, error) 
 	if c := k.h.Load(); c.validIn(ss) {
 		return c.h, nil
 	}
+	return k.find(op, ss)
+}
+
+// find finds the key in the token by CKA_ID, checks that it is still the
+// key callers hold, and caches its handle.
+func (k *p11Key) find(op string, ss *p11Session) (pkcs11.ObjectHandle, error) {
 	h, a, err := k.s.findPrivate(op, ss, k.id)
 	if errors.Is(err, roamsign.ErrNotFound) && !k.deleted.Load() {
 		// This store held the key and did not delete it: the token (or
@@ -397,6 +406,7 @@ func (s *PKCS11Store) Delete(ctx context.Context, id string) error {
 	s.keysMu.Lock()
 	if k := s.keys[id]; k != nil && err == nil {
 		k.deleted.Store(true)
+		s.lastKey.CompareAndSwap(k, nil)
 	}
 	delete(s.keys, id)
 	s.keysMu.Unlock()

@@ -4,6 +4,7 @@ package hsm
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 
 	"github.com/miekg/pkcs11"
@@ -55,7 +56,19 @@ func (m *p11MAC) handle(op string, ss *p11Session) (pkcs11.ObjectHandle, error) 
 	if c := m.h.Load(); c.validIn(ss) {
 		return c.h, nil
 	}
+	return m.find(op, ss)
+}
+
+// find finds the MAC key in the token by CKA_ID, checks its attributes and
+// caches its handle.
+func (m *p11MAC) find(op string, ss *p11Session) (pkcs11.ObjectHandle, error) {
 	h, _, err := m.s.findKeyObject(op, ss, pkcs11.CKO_SECRET_KEY, m.id)
+	if errors.Is(err, roamsign.ErrNotFound) && !m.deleted.Load() {
+		// This store held the key and did not delete it: as for signing
+		// keys (see p11Key.handle), unavailable, never a MAC by another
+		// key.
+		return 0, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "the MAC key is no longer visible in the token")
+	}
 	if err != nil {
 		return 0, err
 	}

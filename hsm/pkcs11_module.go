@@ -3,9 +3,11 @@
 package hsm
 
 import (
+	"errors"
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/miekg/pkcs11"
 
@@ -40,6 +42,10 @@ type p11Module struct {
 	// and not closed since to its holder. Written with calls held
 	// exclusively.
 	sessions map[pkcs11.SessionHandle]*p11Session
+	// The back-off of re-initialisations after a lost token, under calls
+	// held exclusively.
+	nextReset time.Time
+	resetWait time.Duration
 }
 
 var modules = struct {
@@ -61,7 +67,7 @@ func acquireModule(op, path string) (*p11Module, error) {
 	if ctx == nil {
 		return nil, roamsign.E(roamsign.ErrUnavailable, op, "cannot load the PKCS#11 module")
 	}
-	m := &p11Module{path: path, ctx: ctx, refs: 1, owned: true, sessions: map[pkcs11.SessionHandle]*p11Session{}}
+	m := &p11Module{path: path, ctx: ctx, refs: 1, owned: true, sessions: map[pkcs11.SessionHandle]*p11Session{}, resetWait: minResetWait}
 	if err := ctx.Initialize(); err != nil {
 		if !isRV(err, pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED) {
 			ctx.Destroy()
@@ -105,6 +111,47 @@ func (m *p11Module) reinit(seen uint64) error {
 	}
 	m.newGeneration()
 	return nil
+}
+
+// Re-initialisation after a lost token waits minResetWait after a failed
+// attempt, doubling up to maxResetWait while the token stays lost.
+const (
+	minResetWait = 100 * time.Millisecond
+	maxResetWait = 5 * time.Second
+)
+
+// errResetDeferred is returned while the back-off defers a
+// re-initialisation.
+var errResetDeferred = errors.New("the token is lost and the PKCS#11 module was re-initialised moments ago; retrying later")
+
+// reset finalises and initialises the library again, so that it reads its
+// tokens afresh (a module keeps a token that went away, and its objects,
+// in a failed state until then), unless it was initialised again since
+// generation seen. Attempts are spaced by the back-off; a deferred one
+// returns errResetDeferred. Every session of every store on the module is
+// gone afterwards; the stores find their tokens and keys again. calls is
+// held exclusively.
+func (m *p11Module) reset(seen uint64, now time.Time) error {
+	if m.gen.Load() != seen {
+		return nil
+	}
+	if now.Before(m.nextReset) {
+		return errResetDeferred
+	}
+	m.nextReset = now.Add(m.resetWait)
+	m.resetWait = min(2*m.resetWait, maxResetWait)
+	if err := m.ctx.Finalize(); err != nil && !isRV(err, pkcs11.CKR_CRYPTOKI_NOT_INITIALIZED) {
+		return err
+	}
+	err := m.ctx.Initialize()
+	m.newGeneration()
+	return err
+}
+
+// found ends the back-off once a token is found after a re-initialisation.
+// calls is held exclusively.
+func (m *p11Module) found() {
+	m.nextReset, m.resetWait = time.Time{}, minResetWait
 }
 
 // newGeneration forgets every session: the library was initialised again.

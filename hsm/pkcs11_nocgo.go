@@ -86,3 +86,8 @@ func (s *PKCS11Store) MACKey(context.Context, string) (MACKey, error) {
 func (s *PKCS11Store) DeleteMAC(context.Context, string) error {
 	return errNoCgo("hsm.PKCS11Store.DeleteMAC")
 }
+
+// CheckKeys returns roamsign.ErrUnsupported.
+func (s *PKCS11Store) CheckKeys(context.Context, ...string) error {
+	return errNoCgo("hsm.PKCS11Store.CheckKeys")
+}

@@ -115,6 +115,12 @@ func (s *PKCS11Store) findKeyObject(op string, ss *p11Session, class uint, id st
 		} else if si.State == pkcs11.CKS_RO_PUBLIC_SESSION || si.State == pkcs11.CKS_RW_PUBLIC_SESSION {
 			return 0, privAttrs{}, pkcs11.Error(pkcs11.CKR_USER_NOT_LOGGED_IN)
 		}
+		// A token that went away (SoftHSM2 when its directory is taken
+		// away) shows no objects either: report it lost (a fault), so that
+		// the module is initialised again and the key found again.
+		if !s.tokenPresent() {
+			return 0, privAttrs{}, roamsign.Wrap(roamsign.ErrUnavailable, op, pkcs11.Error(pkcs11.CKR_TOKEN_NOT_PRESENT), "the token no longer answers on its slot")
+		}
 		return 0, privAttrs{}, roamsign.E(roamsign.ErrNotFound, op, "no key with id %q", id)
 	case 1:
 	default:
@@ -247,4 +253,12 @@ func parseECPublic(op string, params, point []byte) (crypto.PublicKey, error) {
 		return nil, roamsign.E(roamsign.ErrInternal, op, "the token returned an invalid EC point")
 	}
 	return pub, nil
+}
+
+// tokenPresent reports whether the token the store logged in to still
+// answers on its slot with the label and serial found at open. The
+// module's calls are held.
+func (s *PKCS11Store) tokenPresent() bool {
+	ti, err := s.mod.ctx.GetTokenInfo(s.slot)
+	return err == nil && trimPad(ti.Label) == s.tokLabel && trimPad(ti.SerialNumber) == s.tokSerial
 }

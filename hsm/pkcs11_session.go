@@ -4,6 +4,8 @@ package hsm
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	"github.com/miekg/pkcs11"
 
@@ -143,11 +145,11 @@ func (s *PKCS11Store) reopen(ss *p11Session) error {
 }
 
 // recover re-establishes the login after a fault seen on a session of store
-// epoch seenEpoch: it closes the login session, initialises the module
-// again when it was finalised, finds the token again and logs in. Other
-// sessions reopen lazily. Nothing happens when another goroutine already
-// recovered.
-func (s *PKCS11Store) recover(op string, seenEpoch, _ uint64, cause error) error {
+// epoch seenEpoch and module generation seenGen: it closes the login
+// session, re-initialises the module when it was finalised or the token is
+// lost (see relogin), finds the token again and logs in. Other sessions
+// reopen lazily. Nothing happens when another goroutine already recovered.
+func (s *PKCS11Store) recover(op string, seenEpoch, seenGen uint64, cause error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed.Load() {
@@ -164,7 +166,7 @@ func (s *PKCS11Store) recover(op string, seenEpoch, _ uint64, cause error) error
 	m.calls.Lock()
 	defer m.calls.Unlock()
 	_ = m.closeSession(s.login)
-	if err := s.relogin(op); err != nil {
+	if err := s.relogin(op, tokenLost(cause) && m.gen.Load() == seenGen); err != nil {
 		return err
 	}
 	s.epoch.Add(1)
@@ -172,22 +174,54 @@ func (s *PKCS11Store) recover(op string, seenEpoch, _ uint64, cause error) error
 	return nil
 }
 
-// relogin finds the token again and logs in, initialising the module again
-// when it was finalised. s.mu and calls are held exclusively.
-func (s *PKCS11Store) relogin(op string) error {
+// relogin finds the token again and logs in. The module is initialised
+// again when it was finalised, and re-initialised (C_Finalize,
+// C_Initialize; spaced by the module's back-off) when the token is lost:
+// when lost is set, or when the token cannot be found. s.mu and calls are
+// held exclusively.
+func (s *PKCS11Store) relogin(op string, lost bool) error {
 	m := s.mod
-	err := s.loginLocked(op, false)
+	reset := func() error {
+		if err := m.reset(m.gen.Load(), time.Now()); err != nil {
+			return err
+		}
+		lost = true
+		return s.loginLocked(op, false)
+	}
+	var err error
+	if lost {
+		err = reset()
+	} else {
+		err = s.loginLocked(op, false)
+	}
 	if isRV(err, pkcs11.CKR_CRYPTOKI_NOT_INITIALIZED) {
 		if err = m.reinit(m.gen.Load()); err == nil {
 			err = s.loginLocked(op, false)
 		}
 	}
-	if err == nil {
+	if !lost && roamsign.KindOf(err) == roamsign.ErrNotFound {
+		// The module may keep a token that went away in a failed state
+		// even after the token is back: read the tokens afresh.
+		err = reset()
+	}
+	switch {
+	case err == nil:
+		if lost {
+			m.found()
+			s.log.Info("PKCS#11 token found again after re-initialising the module")
+		}
 		return nil
+	case errors.Is(err, errResetDeferred):
+		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "the token cannot be found")
 	}
 	if k := roamsign.KindOf(err); k == roamsign.ErrNotFound || k == roamsign.ErrConflict {
 		// The token went away (or is ambiguous now): unavailable.
 		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "the token cannot be found again")
 	}
 	return mapErr(roamsign.ErrUnavailable, op, err, "cannot log in to the token again")
+}
+
+// tokenLost reports whether err says the token went away.
+func tokenLost(err error) bool {
+	return isRV(err, pkcs11.CKR_TOKEN_NOT_PRESENT) || isRV(err, pkcs11.CKR_DEVICE_REMOVED)
 }

@@ -93,6 +93,9 @@ type SoftwareStore struct {
 	mu   sync.Mutex // serialises writes and guards keys and macs
 	keys map[string]*softKey
 	macs map[string]*softMAC
+	// lastKey is the signing key that signed most recently, probed by
+	// CheckKeys.
+	lastKey atomic.Pointer[softKey]
 }
 
 var (
@@ -443,6 +446,7 @@ func (s *SoftwareStore) Delete(ctx context.Context, id string) error {
 	defer s.mu.Unlock()
 	if k := s.keys[id]; k != nil {
 		k.deleted.Store(true)
+		s.lastKey.CompareAndSwap(k, nil)
 	}
 	delete(s.keys, id)
 	if err := s.removeKeyFile(op, id, keySuffix, "key"); err != nil {
@@ -583,6 +587,9 @@ func (k *softKey) SignContext(ctx context.Context, digest []byte, opts crypto.Si
 	}
 	if err != nil {
 		return nil, roamsign.Wrap(roamsign.ErrInternal, op, err, "signing failed")
+	}
+	if k.s.lastKey.Load() != k {
+		k.s.lastKey.Store(k)
 	}
 	return sig, nil
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/hsm"
 )
@@ -216,4 +218,39 @@ func FuzzSoftwareFiles(f *testing.F) {
 			t.Fatal("Chain returned a leaf for another key")
 		}
 	})
+}
+
+// The readiness check reads the key files again: a MAC key file or the
+// last signing key's file that disappears makes it fail.
+func TestSoftwareReadinessMissingKeys(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	ks := openSoftware(t, dir, "correct horse battery staple")
+	t.Cleanup(func() { _ = ks.Close() })
+	_, err := ks.GenerateMAC(ctx, "otp-mac")
+	require.NoError(t, err)
+	k, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "user", Algorithm: roamsign.ECP256})
+	require.NoError(t, err)
+	_, err = k.SignContext(ctx, digestOf(crypto.SHA256, "x"), crypto.SHA256)
+	require.NoError(t, err)
+	ready := hsm.ReadinessCheck(ks, "otp-mac")
+	require.NoError(t, ready(ctx))
+	require.ErrorIs(t, hsm.ReadinessCheck(ks, "no-such-mac")(ctx), roamsign.ErrUnavailable)
+
+	files, err := filepath.Glob(filepath.Join(dir, "user.*"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		require.NoError(t, os.Rename(f, f+".away"))
+	}
+	require.ErrorIs(t, ready(ctx), roamsign.ErrUnavailable, "the signing key's file is gone")
+	for _, f := range files {
+		require.NoError(t, os.Rename(f+".away", f))
+	}
+	require.NoError(t, ready(ctx))
+	macs, err := filepath.Glob(filepath.Join(dir, "otp-mac.*"))
+	require.NoError(t, err)
+	require.Len(t, macs, 1)
+	require.NoError(t, os.Remove(macs[0]))
+	require.ErrorIs(t, ready(ctx), roamsign.ErrUnavailable, "the MAC key's file is gone")
 }
