@@ -34,7 +34,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/x509"
-	"errors"
 	"sync"
 
 	"github.com/roamsign/roamsign"
@@ -146,17 +145,13 @@ func algName(pub crypto.PublicKey, hashes []roamsign.Hash) string {
 	return h
 }
 
-// KeyStoreCheck returns a readiness check for ks: it looks up a key id
-// that never exists, which needs a working session (PKCS#11: a logged-in
-// session of the pool), and treats "not found" as healthy.
-func KeyStoreCheck(ks hsm.KeyStore) func(context.Context) error {
-	return func(ctx context.Context) error {
-		_, err := ks.Key(ctx, "roamsign-readiness-probe")
-		if err == nil || errors.Is(err, roamsign.ErrNotFound) {
-			return nil
-		}
-		return err
-	}
+// KeyStoreCheck returns the readiness check of ks: [hsm.ReadinessCheck],
+// which finds the MAC keys named by macIDs and the user key that signed
+// most recently in the store itself (not in a cache) and fails while one
+// is missing or the token is lost; probing also drives a PKCS#11 store's
+// recovery.
+func KeyStoreCheck(ks hsm.KeyStore, macIDs ...string) func(context.Context) error {
+	return hsm.ReadinessCheck(ks, macIDs...)
 }
 
 // Directory returns a medium resolver as a service.Directory.
