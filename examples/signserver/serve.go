@@ -169,7 +169,7 @@ func securityHeaders(h http.Handler) http.Handler {
 func (a *app) opsHandler() http.Handler {
 	return httpapi.OpsHandler(httpapi.OpsOptions{
 		Ready: map[string]httpapi.Check{
-			"keys":  adapt.KeyStoreCheck(a.keys),
+			"keys":  adapt.KeyStoreCheck(a.keys, otpMACKeyID, pepperKeyID),
 			"store": a.store.Ping,
 		},
 		Metrics: a.metrics,

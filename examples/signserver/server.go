@@ -90,11 +90,11 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, u
 	// The OTP MAC key and the PIN pepper are secret keys held in the key
 	// store (the HSM in production): an attacker with a copy of the
 	// database can neither test OTPs nor attack PIN verifiers offline.
-	otpKey, err := macKey(ctx, a.keys, "roamsign-otp-mac")
+	otpKey, err := macKey(ctx, a.keys, otpMACKeyID)
 	if err != nil {
 		return nil, err
 	}
-	pepper, err := macKey(ctx, a.keys, "roamsign-pin-pepper")
+	pepper, err := macKey(ctx, a.keys, pepperKeyID)
 	if err != nil {
 		return nil, err
 	}
@@ -296,6 +296,13 @@ func (f caFetcher) Fetch(_ context.Context, url string, maxSize int64) ([]byte, 
 	}
 	return der, err
 }
+
+// The secret keys the server keeps in its key store: the OTP MAC key and
+// the PIN-verifier pepper.
+const (
+	otpMACKeyID = "roamsign-otp-mac"
+	pepperKeyID = "roamsign-pin-pepper"
+)
 
 // macKey returns the key store's HMAC key with the given id, creating it on
 // first use.
