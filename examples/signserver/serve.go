@@ -26,6 +26,55 @@ func cmdServe(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stde
 	if err != nil {
 		return err
 	}
+	lns, err := listen(cfg)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, lns, stdout, stderr)
+}
+
+// listeners are the server's two sockets: the public HTTPS listener and
+// the internal one for health and metrics.
+type listeners struct{ api, ops net.Listener }
+
+func (l listeners) Close() {
+	for _, ln := range []net.Listener{l.api, l.ops} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+}
+
+// listen opens cfg's listeners. Development mode is refused on an address
+// other machines can reach, checked on the name given and on the address
+// it resolved to.
+func listen(cfg Config) (listeners, error) {
+	var l listeners
+	if err := devOnLoopback(cfg, cfg.Listen); err != nil {
+		return l, err
+	}
+	var err error
+	if l.api, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return l, err
+	}
+	if err := devOnLoopback(cfg, l.api.Addr().String()); err != nil {
+		l.Close()
+		return l, err
+	}
+	if l.ops, err = net.Listen("tcp", cfg.OpsListen); err != nil {
+		l.Close()
+		return l, err
+	}
+	return l, nil
+}
+
+// serve runs the server on lns, which it closes, until ctx ends. The
+// configured addresses give way to the listeners' own (a port 0 becomes
+// the port chosen), so the development certificate and the CRL address
+// name where the server really is.
+func serve(ctx context.Context, cfg Config, lns listeners, stdout, stderr io.Writer) error {
+	defer lns.Close()
+	cfg.Listen, cfg.OpsListen = lns.api.Addr().String(), lns.ops.Addr().String()
 	if err := devOnLoopback(cfg, cfg.Listen); err != nil {
 		return err
 	}
@@ -35,15 +84,7 @@ func cmdServe(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stde
 		return err
 	}
 	defer a.Close()
-	if cfg.Dev {
-		if err := a.bootstrapDemo(ctx); err != nil {
-			return fmt.Errorf("demo users: %w", err)
-		}
-	}
-	if err := a.recoverInterrupted(ctx); err != nil {
-		return err
-	}
-	an, err := a.newAnchorer(ctx)
+	an, err := a.prepareServing(ctx)
 	if err != nil {
 		return err
 	}
@@ -51,32 +92,17 @@ func cmdServe(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stde
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return err
-	}
-	if err := devOnLoopback(cfg, ln.Addr().String()); err != nil { // what the name resolved to
-		ln.Close()
-		return err
-	}
-	opsLn, err := net.Listen("tcp", cfg.OpsListen)
-	if err != nil {
-		ln.Close()
-		return err
-	}
 	srv := httpapi.NewServer(cfg.Listen, a.handler(), tc, log)
 	ops := httpapi.NewServer(cfg.OpsListen, a.opsHandler(), nil, log)
-
 	errc := make(chan error, 2)
-	go func() { errc <- srv.ServeTLS(ln, "", "") }()
-	go func() { errc <- ops.Serve(opsLn) }()
+	go func() { errc <- srv.ServeTLS(lns.api, "", "") }()
+	go func() { errc <- ops.Serve(lns.ops) }()
 	go a.sweep(ctx)
 	stopAnchoring := a.startAnchoring(ctx, an)
 	defer stopAnchoring(context.Background())
 
-	a.printBanner(stdout, ln.Addr().String(), opsLn.Addr().String())
-	log.Info("signserver listening", "api", "https://"+ln.Addr().String(), "ops", "http://"+opsLn.Addr().String(), "dev", cfg.Dev)
-
+	a.printBanner(stdout, cfg.Listen, cfg.OpsListen)
+	log.Info("signserver listening", "api", "https://"+cfg.Listen, "ops", "http://"+cfg.OpsListen, "dev", cfg.Dev)
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
@@ -85,7 +111,8 @@ func cmdServe(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stde
 		}
 	}
 	// Graceful shutdown: stop accepting, let in-flight requests finish,
-	// then close the key store and the database (deferred).
+	// anchor the audit chain a last time, then close the key store and the
+	// database (deferred).
 	log.Info("signserver shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -93,6 +120,21 @@ func cmdServe(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stde
 	stopAnchoring(sctx)
 	log.Info("signserver stopped")
 	return err
+}
+
+// prepareServing does what must happen before the first request: the demo
+// users (dev mode), the recovery of transactions an unclean stop left
+// pending, and the audit anchoring's key and file.
+func (a *app) prepareServing(ctx context.Context) (*anchorer, error) {
+	if a.cfg.Dev {
+		if err := a.bootstrapDemo(ctx); err != nil {
+			return nil, fmt.Errorf("demo users: %w", err)
+		}
+	}
+	if err := a.recoverInterrupted(ctx); err != nil {
+		return nil, err
+	}
+	return a.newAnchorer(ctx)
 }
 
 // devOnLoopback refuses development mode on an address other machines can

@@ -5,15 +5,20 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/transport/httpapi"
@@ -203,4 +208,46 @@ func signDemoPDF(t *testing.T, s *testServer, user, pin string) []byte {
 		t.Fatalf("sign: want one signed, valid item with a download link, got %+v", r)
 	}
 	return s.get(r.Items[0].Download)
+}
+
+// TestListenOnPortZero: `serve -listen 127.0.0.1:0` takes the port the
+// kernel chose, prints it in the banner, and names it in the certificates
+// it issues (the CRL distribution point), so scripts need not guess a free
+// port that another process could take first.
+func TestListenOnPortZero(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "-data-dir", dir, "-listen", "127.0.0.1:0", "-ops-listen", "127.0.0.1:0", "-log-level", "warn"}, fastArgon2...),
+			strings.NewReader(""), stdout, stderr)
+	}()
+	defer func() {
+		cancel()
+		require.NoError(t, <-done)
+	}()
+	banner := regexp.MustCompile(`API +https://(127\.0\.0\.1:\d+)/v1/\n +health +http://(127\.0\.0\.1:\d+)/readyz`)
+	var m []string
+	require.Eventually(t, func() bool {
+		m = banner.FindStringSubmatch(stdout.String())
+		return m != nil
+	}, 60*time.Second, 20*time.Millisecond, "no banner:\n%s\n%s", stdout.String(), stderr.String())
+	require.NotEqual(t, "127.0.0.1:0", m[1])
+
+	s := &testServer{t: t, dir: dir, base: "https://" + m[1], ops: "http://" + m[2], done: done}
+	s.waitReady()
+	pool := x509.NewCertPool()
+	caPEM, err := os.ReadFile(filepath.Join(dir, "ca", "ca.pem"))
+	require.NoError(t, err)
+	require.True(t, pool.AppendCertsFromPEM(caPEM))
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	c, err := httpapi.NewClient(s.base, httpapi.ClientOptions{HTTPClient: hc, APIKey: s.apiKey()})
+	require.NoError(t, err)
+	med, err := c.Medium(ctx, roamsign.MediumRequest{User: demoUser1})
+	require.NoError(t, err)
+	leaf, err := x509.ParseCertificate(med.Chain[0])
+	require.NoError(t, err)
+	require.Len(t, leaf.CRLDistributionPoints, 1)
+	assert.Equal(t, s.base+crlPath, leaf.CRLDistributionPoints[0], "the certificate names the port the server really listens on")
 }

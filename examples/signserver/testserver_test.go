@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"flag"
 	"io"
 	"net"
 	"net/http"
@@ -58,29 +59,37 @@ func (s *syncBuffer) String() string {
 // fastArgon2 keeps PIN hashing cheap in tests (the minimum Validate allows).
 var fastArgon2 = []string{"-argon2-memory-kib", "8192", "-argon2-time", "1", "-argon2-threads", "1"}
 
-// freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(t testing.TB) string {
+// loopbackListener listens on a port of the loopback interface chosen by
+// the kernel. The test keeps the socket and hands it to the server, so no
+// other process can take the port in between.
+func loopbackListener(t testing.TB) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("free port: %v", err)
+		t.Fatalf("listen: %v", err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	return ln
 }
 
-// startServer runs `signserver serve` on dir and waits until /readyz
-// answers 200. The server is stopped when the test ends.
+// startServer runs `signserver serve` on dir, with extra flags, on
+// listeners the test opened, and waits until /readyz answers 200. The
+// server is stopped when the test ends.
 func startServer(t testing.TB, dir string, extra ...string) *testServer {
 	t.Helper()
-	listen, opsListen := freeAddr(t), freeAddr(t)
-	args := append([]string{"serve", "-data-dir", dir, "-listen", listen, "-ops-listen", opsListen, "-log-level", "warn"}, fastArgon2...)
-	args = append(args, extra...)
+	lns := listeners{api: loopbackListener(t), ops: loopbackListener(t)}
+	listen, opsListen := lns.api.Addr().String(), lns.ops.Addr().String()
+	args := append([]string{"-data-dir", dir, "-listen", listen, "-ops-listen", opsListen, "-log-level", "warn"}, fastArgon2...)
+	fs := flag.NewFlagSet("signserver serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	cfg, err := loadConfig(fs, append(args, extra...), getenv)
+	if err != nil {
+		lns.Close()
+		t.Fatalf("configuration %v: %v", extra, err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &testServer{t: t, dir: dir, base: "https://" + listen, ops: "http://" + opsListen,
 		cancel: cancel, done: make(chan error, 1), stdout: &syncBuffer{}, stderr: &syncBuffer{}}
-	go func() { s.done <- run(ctx, args, strings.NewReader(""), s.stdout, s.stderr) }()
+	go func() { s.done <- serve(ctx, cfg, lns, s.stdout, s.stderr) }()
 	t.Cleanup(func() {
 		if !s.stopped {
 			_ = s.stop()
