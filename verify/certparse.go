@@ -155,19 +155,20 @@ func parseDistributionPoints(v []byte) ([]distPoint, bool) {
 // parsedCert holds what path validation and revocation read from a
 // certificate beyond what crypto/x509 parses.
 type parsedCert struct {
-	c               *x509.Certificate
-	subject, issuer dn
-	emails          []string
-	san             []generalName
-	hasSAN          bool
-	nc              *nameConstraints
-	hasPolicies     bool
-	policies        []string
-	dps             []distPoint
-	hasDPs          bool
-	freshest        []distPoint
-	selfIssued      bool
-	isCA            bool
+	c                     *x509.Certificate
+	subject, issuer       dn
+	subjectKey, issuerKey string // subject.key(), issuer.key()
+	emails                []string
+	san                   []generalName
+	hasSAN                bool
+	nc                    *nameConstraints
+	hasPolicies           bool
+	policies              []string
+	dps                   []distPoint
+	hasDPs                bool
+	freshest              []distPoint
+	selfIssued            bool
+	isCA                  bool
 	// bad is non-empty when the certificate cannot be used in a path: an
 	// unknown critical extension or an extension this package cannot read.
 	bad string
@@ -183,7 +184,8 @@ func parseExtras(c *x509.Certificate) *parsedCert {
 	if pc.issuer, _, ok = parseDN(c.RawIssuer); !ok {
 		pc.bad = "malformed issuer name"
 	}
-	pc.selfIssued = pc.subject.equal(pc.issuer)
+	pc.subjectKey, pc.issuerKey = pc.subject.key(), pc.issuer.key()
+	pc.selfIssued = pc.subjectKey == pc.issuerKey
 	for _, p := range c.Policies {
 		pc.policies = append(pc.policies, p.String())
 	}
@@ -209,12 +211,7 @@ func parseExtras(c *x509.Certificate) *parsedCert {
 func (pc *parsedCert) extension(id asn1.ObjectIdentifier, v []byte) error {
 	switch {
 	case id.Equal(oidExtSAN):
-		s := cryptobyte.String(v)
-		var seq cryptobyte.String
-		if !s.ReadASN1(&seq, cbasn1.SEQUENCE) || !s.Empty() {
-			return fmt.Errorf("malformed subjectAltName")
-		}
-		gns, ok := parseGeneralNames(seq)
+		gns, ok := parseGeneralNamesSeq(v)
 		if !ok {
 			return fmt.Errorf("malformed subjectAltName")
 		}
@@ -245,20 +242,7 @@ func (pc *parsedCert) extension(id asn1.ObjectIdentifier, v []byte) error {
 
 // parsed returns the extra parse of c, cached per verifier.
 func (v *Verifier) parsed(c *x509.Certificate) *parsedCert {
-	v.certMu.Lock()
-	pc, ok := v.extras[c]
-	v.certMu.Unlock()
-	if ok {
-		return pc
-	}
-	pc = parseExtras(c)
-	v.certMu.Lock()
-	if len(v.extras) > 4096 {
-		v.extras = map[*x509.Certificate]*parsedCert{}
-	}
-	v.extras[c] = pc
-	v.certMu.Unlock()
-	return pc
+	return v.extras.value(c, func() *parsedCert { return parseExtras(c) })
 }
 
 // keyIDMatch reports whether an authority key identifier (when both are

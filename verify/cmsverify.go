@@ -526,21 +526,9 @@ type certHashKey struct {
 
 // certHash returns h(cert.Raw), memoised per certificate.
 func (v *Verifier) certHash(cert *x509.Certificate, h crypto.Hash) []byte {
-	k := certHashKey{cert, h}
-	v.certMu.Lock()
-	sum, ok := v.hashes[k]
-	v.certMu.Unlock()
-	if ok {
-		return sum
-	}
-	hh := h.New()
-	hh.Write(cert.Raw)
-	sum = hh.Sum(nil)
-	v.certMu.Lock()
-	if len(v.hashes) > 4096 {
-		v.hashes = map[certHashKey][]byte{}
-	}
-	v.hashes[k] = sum
-	v.certMu.Unlock()
-	return sum
+	return v.hashes.value(certHashKey{cert, h}, func() []byte {
+		hh := h.New()
+		hh.Write(cert.Raw)
+		return hh.Sum(nil)
+	})
 }

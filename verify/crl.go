@@ -6,6 +6,7 @@ import (
 	"encoding/asn1"
 	"fmt"
 	"math/big"
+	"sync"
 	"time"
 
 	"github.com/roamsign/roamsign"
@@ -124,6 +125,8 @@ type CRL struct {
 	sawCertIss  bool                        // an entry carried certificateIssuer
 	indirect    map[string]map[string]entry // entries of other issuers (indirect CRL): issuer key, serial
 	indirectInv map[string]map[string]int64
+	sigMu       sync.Mutex
+	sigs        []crlSig // memoised signature checks
 	sigAlg      x509.SignatureAlgorithm
 	tbs         []byte
 	sig         []byte
@@ -243,6 +246,9 @@ func ParseCRL(der []byte) (*CRL, error) {
 	return parseCRL(der, DefaultMaxCRLSize)
 }
 
+// parseCRL is the CRL parser. It is longer than the usual limit because it
+// reads the CertificateList fields in order, as RFC 5280 section 5.1
+// lists them, with every check next to the field it guards.
 func parseCRL(der []byte, max int64) (c *CRL, err error) {
 	const op = "verify.ParseCRL"
 	if int64(len(der)) > max {
@@ -461,11 +467,7 @@ func (c *CRL) entryExtensions(s *cryptobyte.String, ent *entry, inv *int64) erro
 			}
 			ent.invalid, *inv = true, t.Unix()
 		case x.oid.Equal(oidCertificateIssuer):
-			var seq cryptobyte.String
-			if !v.ReadASN1(&seq, cbasn1.SEQUENCE) || !v.Empty() {
-				return fmt.Errorf("certificateIssuer")
-			}
-			gns, ok := parseGeneralNames(seq)
+			gns, ok := parseGeneralNamesSeq(v)
 			if !ok {
 				return fmt.Errorf("certificateIssuer")
 			}

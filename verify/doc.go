@@ -156,8 +156,11 @@
 // may be shared between verifiers, and concurrent requests for the same CRL
 // share one download (single flight), so a thousand verifications against
 // a cold cache fetch each CRL once. Revocation lookups are O(1) map lookups
-// after one parse. Validated paths and parsed certificates are cached too,
-// so a CMS verification with warm caches costs about one signature check.
+// after one parse. Parsed certificates, their extensions and every
+// certificate and CRL signature check are memoised, so a CMS verification
+// with warm caches costs one signature check plus path validation and the
+// revocation rules (BenchmarkCMSVsRaw: about 0.7 of the raw ECDSA P-256
+// verification rate in CPU).
 //
 // # Security
 //

@@ -171,6 +171,17 @@ func parseGeneralNames(s cryptobyte.String) ([]generalName, bool) {
 	return out, true
 }
 
+// parseGeneralNamesSeq reads a DER GeneralNames SEQUENCE (an extension
+// value).
+func parseGeneralNamesSeq(v []byte) ([]generalName, bool) {
+	s := cryptobyte.String(v)
+	var seq cryptobyte.String
+	if !s.ReadASN1(&seq, cbasn1.SEQUENCE) || !s.Empty() {
+		return nil, false
+	}
+	return parseGeneralNames(seq)
+}
+
 // sameName compares two general names of one form (distribution point
 // names, CRL issuers).
 func sameName(a, b generalName) bool {

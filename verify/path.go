@@ -61,7 +61,7 @@ func (b *pathBuilder) signedBy(child, parent *x509.Certificate) error {
 		return errors.New("too many signature checks")
 	}
 	b.checks++
-	err := parent.CheckSignature(child.SignatureAlgorithm, child.RawTBSCertificate, child.Signature)
+	err := b.v.certSignedBy(child, parent)
 	b.sigs[k] = err
 	return err
 }
@@ -79,15 +79,15 @@ func (b *pathBuilder) isAnchor(c *x509.Certificate) bool {
 // candidates returns the certificates whose subject is c's issuer:
 // anchors first, then those whose key identifier matches.
 func (b *pathBuilder) candidates(c *x509.Certificate) (anchors, inter []*x509.Certificate) {
-	want := b.v.parsed(c).issuer
+	want := b.v.parsed(c).issuerKey
 	for _, a := range b.in.anchors {
-		if b.v.parsed(a).subject.equal(want) {
+		if b.v.parsed(a).subjectKey == want {
 			anchors = append(anchors, a)
 		}
 	}
 	var others []*x509.Certificate
 	for _, p := range b.in.pool {
-		if p == c || b.isAnchor(p) || !b.v.parsed(p).subject.equal(want) {
+		if p == c || b.isAnchor(p) || b.v.parsed(p).subjectKey != want {
 			continue
 		}
 		if keyIDMatch(c.AuthorityKeyId, p.SubjectKeyId) {
@@ -133,6 +133,13 @@ func (b *pathBuilder) paths(target *x509.Certificate) [][]*x509.Certificate {
 	return out
 }
 
+// pathState is the state variables of RFC 5280 section 6.1.2.
+type pathState struct {
+	explicit, inhibitAny, mapping, maxLen int
+	tree                                  *policyTree
+	constraints                           []*nameConstraints
+}
+
 // validate applies RFC 5280 section 6.1 to path (target first, anchor
 // last) at the input's time, except revocation, which the caller checks.
 // It returns the valid policies of the path.
@@ -142,112 +149,122 @@ func (b *pathBuilder) validate(path []*x509.Certificate) ([]string, *pathError) 
 		return nil, nil
 	}
 	pol := b.in.policy
-	explicit, inhibitAny, mapping := n+1, n+1, n+1
+	st := &pathState{explicit: n + 1, inhibitAny: n + 1, mapping: n + 1, maxLen: n, tree: newPolicyTree()}
 	if pol.RequireExplicitPolicy {
-		explicit = 0
+		st.explicit = 0
 	}
 	if pol.InhibitAnyPolicy {
-		inhibitAny = 0
+		st.inhibitAny = 0
 	}
 	if pol.InhibitPolicyMapping {
-		mapping = 0
+		st.mapping = 0
 	}
-	tree := newPolicyTree()
-	maxLen := n
-	var constraints []*nameConstraints
-	at := b.in.at
 	for i := 1; i <= n; i++ {
 		c := path[n-i] // certificate i, issued by path[n-i+1]
-		issuer := path[n-i+1]
 		pc := b.v.parsed(c)
-		last := i == n
-		// (a) basic certificate processing.
-		if pc.bad != "" {
-			return nil, pathErr(SubChainConstraintsFailure, "%s: %s", subjectOf(c), pc.bad)
+		if perr := b.process(st, c, path[n-i+1], pc, i, n); perr != nil {
+			return nil, perr
 		}
-		if err := b.signedBy(c, issuer); err != nil {
-			if isUnsupportedAlg(err) {
-				return nil, pathErr(SubCryptoConstraintsFailure, "%s: signature algorithm not supported: %v", subjectOf(c), err)
-			}
-			return nil, pathErr(SubCertificateChainGeneralFailure, "%s: signature does not verify with the issuer's key", subjectOf(c))
-		}
-		if at.Before(c.NotBefore) || at.After(c.NotAfter) {
-			return nil, b.outOfBounds(c, at)
-		}
-		if !pc.issuer.equal(b.v.parsed(issuer).subject) {
-			return nil, pathErr(SubChainConstraintsFailure, "%s: issuer name does not chain", subjectOf(c))
-		}
-		// (b), (c) name constraints, except for self-issued intermediates.
-		if last || !pc.selfIssued {
-			for _, name := range pc.constrainedNames() {
-				if why := permits(constraints, name); why != "" {
-					return nil, pathErr(SubChainConstraintsFailure, "%s: %s", subjectOf(c), why)
-				}
-			}
-		}
-		// (d)-(f) policies.
-		var err error
-		if tree, err = processPolicies(tree, pc, i, n, inhibitAny); err != nil {
-			return nil, pathErr(SubChainConstraintsFailure, "%s: %v", subjectOf(c), err)
-		}
-		if last {
+		if i == n {
 			break
 		}
-		if explicit <= 0 && tree == nil {
+		if st.explicit <= 0 && st.tree == nil {
 			return nil, pathErr(SubChainConstraintsFailure, "%s: no valid policy and an explicit policy is required", subjectOf(c))
 		}
-		// Section 6.1.4: preparation for certificate i+1.
-		if tree, err = applyMappings(tree, pc, i, mapping); err != nil {
-			return nil, pathErr(SubChainConstraintsFailure, "%s: %v", subjectOf(c), err)
-		}
-		if pc.nc != nil {
-			constraints = append(constraints, pc.nc)
-		}
-		if !pc.selfIssued {
-			explicit, mapping, inhibitAny = max(explicit-1, 0), max(mapping-1, 0), max(inhibitAny-1, 0)
-		}
-		if v, ok := optInt(c.RequireExplicitPolicy, c.RequireExplicitPolicyZero); ok && v < explicit {
-			explicit = v
-		}
-		if v, ok := optInt(c.InhibitPolicyMapping, c.InhibitPolicyMappingZero); ok && v < mapping {
-			mapping = v
-		}
-		if v, ok := optInt(c.InhibitAnyPolicy, c.InhibitAnyPolicyZero); ok && v < inhibitAny {
-			inhibitAny = v
-		}
-		if c.Version == 3 && !(c.BasicConstraintsValid && c.IsCA) || c.Version < 3 {
-			return nil, pathErr(SubChainConstraintsFailure, "%s: not a CA certificate (basicConstraints cA)", subjectOf(c))
-		}
-		if !pc.selfIssued {
-			if maxLen <= 0 {
-				return nil, pathErr(SubChainConstraintsFailure, "%s: path length constraint exceeded", subjectOf(c))
-			}
-			maxLen--
-		}
-		if l, ok := optInt(c.MaxPathLen, c.MaxPathLenZero); ok && l < maxLen {
-			maxLen = l
-		}
-		if c.KeyUsage != 0 && c.KeyUsage&x509.KeyUsageCertSign == 0 {
-			return nil, pathErr(SubChainConstraintsFailure, "%s: key usage lacks keyCertSign", subjectOf(c))
+		if perr := b.prepare(st, c, pc, i); perr != nil {
+			return nil, perr
 		}
 	}
 	// Section 6.1.5: wrap-up.
 	c := path[0]
-	if explicit > 0 {
-		explicit--
+	if st.explicit > 0 {
+		st.explicit--
 	}
 	if v, ok := optInt(c.RequireExplicitPolicy, c.RequireExplicitPolicyZero); ok && v == 0 {
-		explicit = 0
+		st.explicit = 0
 	}
 	var initial []string
 	for _, o := range pol.InitialPolicySet {
 		initial = append(initial, o.String())
 	}
-	tree = intersect(tree, initial, n)
-	if explicit <= 0 && tree == nil {
+	tree := intersect(st.tree, initial, n)
+	if st.explicit <= 0 && tree == nil {
 		return nil, pathErr(SubChainConstraintsFailure, "no valid policy for the path and an explicit policy is required")
 	}
 	return tree.leafPolicies(n), nil
+}
+
+// process is RFC 5280 section 6.1.3 for certificate i of n.
+func (b *pathBuilder) process(st *pathState, c, issuer *x509.Certificate, pc *parsedCert, i, n int) *pathError {
+	at := b.in.at
+	if pc.bad != "" {
+		return pathErr(SubChainConstraintsFailure, "%s: %s", subjectOf(c), pc.bad)
+	}
+	if err := b.signedBy(c, issuer); err != nil {
+		if isUnsupportedAlg(err) {
+			return pathErr(SubCryptoConstraintsFailure, "%s: signature algorithm not supported: %v", subjectOf(c), err)
+		}
+		return pathErr(SubCertificateChainGeneralFailure, "%s: signature does not verify with the issuer's key", subjectOf(c))
+	}
+	if at.Before(c.NotBefore) || at.After(c.NotAfter) {
+		return b.outOfBounds(c, at)
+	}
+	if pc.issuerKey != b.v.parsed(issuer).subjectKey {
+		return pathErr(SubChainConstraintsFailure, "%s: issuer name does not chain", subjectOf(c))
+	}
+	// (b), (c) name constraints, except for self-issued intermediates.
+	if i == n || !pc.selfIssued {
+		for _, name := range pc.constrainedNames() {
+			if why := permits(st.constraints, name); why != "" {
+				return pathErr(SubChainConstraintsFailure, "%s: %s", subjectOf(c), why)
+			}
+		}
+	}
+	// (d)-(f) policies.
+	var err error
+	if st.tree, err = processPolicies(st.tree, pc, i, n, st.inhibitAny); err != nil {
+		return pathErr(SubChainConstraintsFailure, "%s: %v", subjectOf(c), err)
+	}
+	return nil
+}
+
+// prepare is RFC 5280 section 6.1.4: preparation for certificate i+1.
+func (b *pathBuilder) prepare(st *pathState, c *x509.Certificate, pc *parsedCert, i int) *pathError {
+	var err error
+	if st.tree, err = applyMappings(st.tree, pc, i, st.mapping); err != nil {
+		return pathErr(SubChainConstraintsFailure, "%s: %v", subjectOf(c), err)
+	}
+	if pc.nc != nil {
+		st.constraints = append(st.constraints, pc.nc)
+	}
+	if !pc.selfIssued {
+		st.explicit, st.mapping, st.inhibitAny = max(st.explicit-1, 0), max(st.mapping-1, 0), max(st.inhibitAny-1, 0)
+	}
+	if v, ok := optInt(c.RequireExplicitPolicy, c.RequireExplicitPolicyZero); ok && v < st.explicit {
+		st.explicit = v
+	}
+	if v, ok := optInt(c.InhibitPolicyMapping, c.InhibitPolicyMappingZero); ok && v < st.mapping {
+		st.mapping = v
+	}
+	if v, ok := optInt(c.InhibitAnyPolicy, c.InhibitAnyPolicyZero); ok && v < st.inhibitAny {
+		st.inhibitAny = v
+	}
+	if c.Version < 3 || !(c.BasicConstraintsValid && c.IsCA) {
+		return pathErr(SubChainConstraintsFailure, "%s: not a CA certificate (basicConstraints cA)", subjectOf(c))
+	}
+	if !pc.selfIssued {
+		if st.maxLen <= 0 {
+			return pathErr(SubChainConstraintsFailure, "%s: path length constraint exceeded", subjectOf(c))
+		}
+		st.maxLen--
+	}
+	if l, ok := optInt(c.MaxPathLen, c.MaxPathLenZero); ok && l < st.maxLen {
+		st.maxLen = l
+	}
+	if c.KeyUsage != 0 && c.KeyUsage&x509.KeyUsageCertSign == 0 {
+		return pathErr(SubChainConstraintsFailure, "%s: key usage lacks keyCertSign", subjectOf(c))
+	}
+	return nil
 }
 
 // outOfBounds classifies a certificate outside its validity at t.
@@ -257,7 +274,7 @@ func (b *pathBuilder) outOfBounds(c *x509.Certificate, t time.Time) *pathError {
 	if t.Before(c.NotBefore) {
 		what = "not yet valid"
 	}
-	if b.in.timestamped && c == b.targetOf() {
+	if b.in.timestamped && c == b.target {
 		sub = SubExpired
 		if t.Before(c.NotBefore) {
 			sub = SubNotYetValid
@@ -266,9 +283,6 @@ func (b *pathBuilder) outOfBounds(c *x509.Certificate, t time.Time) *pathError {
 	return pathErr(sub, "%s: %s at %s (valid %s to %s)", subjectOf(c), what, t.UTC().Format(time.RFC3339),
 		c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339))
 }
-
-// targetOf is set by the caller of validate for classification.
-func (b *pathBuilder) targetOf() *x509.Certificate { return b.target }
 
 func optInt(v int, zero bool) (int, bool) {
 	if v > 0 || (v == 0 && zero) {

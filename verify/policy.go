@@ -207,18 +207,21 @@ func intersect(t *policyTree, initial []string, n int) *policyTree {
 			}
 		}
 	}
+	var kept []string
 	for _, node := range set {
 		if node.policy != anyPolicy && !slices.Contains(initial, node.policy) {
 			t.remove(node, depthOf[node])
+			continue
 		}
+		kept = append(kept, node.policy)
 	}
 	if len(t.levels) > n {
 		for _, leaf := range slices.Clone(t.levels[n]) {
-			if leaf.policy != anyPolicy {
+			if leaf.policy != anyPolicy || leaf.parent == nil {
 				continue
 			}
 			for _, p := range initial {
-				if !slices.ContainsFunc(leaf.parent.children, func(c *policyNode) bool { return c.policy == p }) {
+				if !slices.Contains(kept, p) {
 					if t.add(n, leaf.parent, p, []string{p}) != nil {
 						return nil
 					}

@@ -133,7 +133,7 @@ func formatDN(gn generalName) string { return roamsign.FormatDN(gn.value) }
 func (v *Verifier) crlCandidates(ctx context.Context, rc revocationCtx, cert *x509.Certificate) ([]crlCand, []string) {
 	pc := v.parsed(cert)
 	out, errs := v.crlsFor(ctx, rc.ev, cert.RawIssuer, pc.issuer)
-	seen := map[string]bool{pc.issuer.key(): true}
+	seen := map[string]bool{pc.issuerKey: true}
 	for _, dp := range pc.dps {
 		for _, gn := range dp.issuer {
 			if gn.form != gnDirectory || seen[gn.dn.key()] {
@@ -228,7 +228,7 @@ func (v *Verifier) fetchCRLs(ctx context.Context, rc revocationCtx, cert, issuer
 // issuerInScope reports whether c's issuer is the certificate issuer or
 // one of its distribution points' cRLIssuers.
 func (v *Verifier) issuerInScope(c *CRL, pc *parsedCert) bool {
-	if c.issuerKey == pc.issuer.key() {
+	if c.issuerKey == pc.issuerKey {
 		return true
 	}
 	for _, dp := range pc.dps {
@@ -244,7 +244,8 @@ func (v *Verifier) issuerInScope(c *CRL, pc *parsedCert) bool {
 // scope is a distribution point as RFC 5280 section 6.3.3 processes it.
 type scope struct {
 	dp        distPoint
-	crlIssuer dn // the CRL issuer expected for this distribution point
+	crlIssuer dn     // the CRL issuer expected for this distribution point
+	key       string // crlIssuer.key()
 	names     []generalName
 	fallback  bool // the default distribution point (the certificate issuer)
 }
@@ -268,10 +269,12 @@ func (v *Verifier) scopes(pc *parsedCert) []scope {
 			}
 		}
 		s.names = dp.names(s.crlIssuer)
+		s.key = s.crlIssuer.key()
 		out = append(out, s)
 	}
 	return append(out, scope{
 		crlIssuer: pc.issuer,
+		key:       pc.issuerKey,
 		names:     []generalName{{form: gnDirectory, dn: pc.issuer}},
 		fallback:  true,
 	})
@@ -291,7 +294,7 @@ func (v *Verifier) decideCRL(cert, issuer *x509.Certificate, cands []crlCand, rc
 				return out
 			}
 			c := cand.crl
-			if c.DeltaBase != nil || c.issuerKey != sc.crlIssuer.key() {
+			if c.DeltaBase != nil || c.issuerKey != sc.key {
 				continue
 			}
 			interim, why := v.crlApplies(c, sc, pc)
@@ -356,7 +359,7 @@ func (v *Verifier) crlApplies(c *CRL, sc scope, pc *parsedCert) (uint16, string)
 	if len(sc.dp.issuer) > 0 && !indirect {
 		return 0, "the distribution point names a cRLIssuer but the CRL is not indirect"
 	}
-	if c.issuerKey != pc.issuer.key() && !indirect {
+	if c.issuerKey != pc.issuerKey && !indirect {
 		return 0, "CRL issuer is not the certificate issuer"
 	}
 	interim := allReasons
@@ -425,10 +428,10 @@ func (v *Verifier) crlSigner(c *CRL, cert, issuer *x509.Certificate, rc revocati
 	}
 	ok := func(s *x509.Certificate) bool {
 		return (s.KeyUsage == 0 || s.KeyUsage&x509.KeyUsageCRLSign != 0) &&
-			keyIDMatch(c.AuthorityKeyID, s.SubjectKeyId) && c.CheckSignatureFrom(s) == nil
+			keyIDMatch(c.AuthorityKeyID, s.SubjectKeyId) && v.crlSignedBy(c, s) == nil
 	}
-	if v.parsed(issuer).subject.key() == c.issuerKey && issuer.KeyUsage&x509.KeyUsageCRLSign != 0 &&
-		keyIDMatch(c.AuthorityKeyID, issuer.SubjectKeyId) && c.CheckSignatureFrom(issuer) == nil {
+	if v.parsed(issuer).subjectKey == c.issuerKey && issuer.KeyUsage&x509.KeyUsageCRLSign != 0 &&
+		keyIDMatch(c.AuthorityKeyID, issuer.SubjectKeyId) && v.crlSignedBy(c, issuer) == nil {
 		memo[c] = issuer
 		return issuer, ""
 	}
@@ -441,12 +444,12 @@ func (v *Verifier) crlSigner(c *CRL, cert, issuer *x509.Certificate, rc revocati
 	if rc.ev != nil {
 		pool = rc.ev.certs
 	}
-	if rc.anchor != nil && v.parsed(rc.anchor).subject.key() == c.issuerKey && ok(rc.anchor) {
+	if rc.anchor != nil && v.parsed(rc.anchor).subjectKey == c.issuerKey && ok(rc.anchor) {
 		memo[c] = rc.anchor
 		return rc.anchor, ""
 	}
 	for _, s := range pool {
-		if v.parsed(s).subject.key() != c.issuerKey || !ok(s) {
+		if v.parsed(s).subjectKey != c.issuerKey || !ok(s) {
 			continue
 		}
 		if s == cert {
@@ -503,7 +506,7 @@ func (v *Verifier) deltaFor(base *CRL, baseCand crlCand, cands []crlCand, pc *pa
 			why = append(why, "delta CRL needs a newer complete CRL")
 		case !sameIDP(base.IDP, d.IDP):
 			why = append(why, "delta CRL has another scope")
-		case !keyIDMatch(base.AuthorityKeyID, d.AuthorityKeyID) || d.CheckSignatureFrom(signer) != nil:
+		case !keyIDMatch(base.AuthorityKeyID, d.AuthorityKeyID) || v.crlSignedBy(d, signer) != nil:
 			why = append(why, "delta CRL is not signed with the complete CRL's key")
 		default:
 			if w := v.fresh(rc, d.ThisUpdate, d.NextUpdate); w != "" {

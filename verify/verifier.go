@@ -11,7 +11,6 @@ import (
 	"math/big"
 
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/roamsign/roamsign"
@@ -143,11 +142,12 @@ type Verifier struct {
 	ekus       []asn1.ObjectIdentifier
 	keyUsage   x509.KeyUsage
 
-	certMu sync.Mutex
-	certs  map[string]*x509.Certificate
-	infos  map[*x509.Certificate]CertInfo
-	hashes map[certHashKey][]byte
-	extras map[*x509.Certificate]*parsedCert
+	certs  memo[string, *x509.Certificate]
+	infos  memo[*x509.Certificate, CertInfo]
+	hashes memo[certHashKey, []byte]
+	extras memo[*x509.Certificate, *parsedCert]
+	// sigChecks memoises signature checks of certificates.
+	sigChecks memo[[2]*x509.Certificate, sigResult]
 
 	anchors    []*x509.Certificate
 	tsaAnchors []*x509.Certificate
@@ -175,10 +175,6 @@ func New(cfg Config) (*Verifier, error) {
 		log:        cfg.Logger,
 		ekus:       cfg.AllowedEKUs,
 		keyUsage:   cfg.KeyUsage,
-		certs:      map[string]*x509.Certificate{},
-		infos:      map[*x509.Certificate]CertInfo{},
-		hashes:     map[certHashKey][]byte{},
-		extras:     map[*x509.Certificate]*parsedCert{},
 	}
 	for _, a := range cfg.Anchors {
 		if a == nil {
@@ -467,20 +463,7 @@ func (v *Verifier) status(ctx context.Context, cert, issuer *x509.Certificate, r
 
 // info returns the display form of c, cached: formatting names is costly.
 func (v *Verifier) info(c *x509.Certificate) CertInfo {
-	v.certMu.Lock()
-	ci, ok := v.infos[c]
-	v.certMu.Unlock()
-	if ok {
-		return ci
-	}
-	ci = certInfo(c)
-	v.certMu.Lock()
-	if len(v.infos) > 4096 {
-		v.infos = map[*x509.Certificate]CertInfo{}
-	}
-	v.infos[c] = ci
-	v.certMu.Unlock()
-	return ci
+	return v.infos.value(c, func() CertInfo { return certInfo(c) })
 }
 
 func certInfo(c *x509.Certificate) CertInfo {
@@ -490,23 +473,7 @@ func certInfo(c *x509.Certificate) CertInfo {
 // parseCert parses a DER certificate through a small cache keyed by the
 // DER bytes themselves.
 func (v *Verifier) parseCert(der []byte) (*x509.Certificate, error) {
-	v.certMu.Lock()
-	c, ok := v.certs[string(der)]
-	v.certMu.Unlock()
-	if ok {
-		return c, nil
-	}
-	c, err := ParseCertificate(der)
-	if err != nil {
-		return nil, err
-	}
-	v.certMu.Lock()
-	if len(v.certs) > 4096 {
-		v.certs = map[string]*x509.Certificate{}
-	}
-	v.certs[string(der)] = c
-	v.certMu.Unlock()
-	return c, nil
+	return v.certs.get(string(der), func() (*x509.Certificate, error) { return ParseCertificate(der) })
 }
 
 var errMalformed = errors.New("malformed DER")
