@@ -28,7 +28,7 @@
 //	serve                 run the server (default)
 //	enrol                 enrol a user: -user -name -host -email [-medium]
 //	pin reset             reset a locked PIN: -user (new PIN read from stdin)
-//	verify FILE           verify a .pdf or .p7s (with -content) [--json]
+//	verify FILE           verify a .pdf or .p7s (with -content) [-anchors FILE] [-crl FILE]... [-ocsp FILE]... [-offline] [-at TIME] [--json]
 //	audit verify          verify the audit hash chain and its anchored checkpoints
 //	keys list             list the keys in the key store
 //	apikey new            make an API key: -name HOST; prints it once and its digest line
