@@ -16,6 +16,7 @@ import (
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/service/adapt"
 	"github.com/roamsign/roamsign/transport/httpapi"
+	"github.com/roamsign/roamsign/transport/ops"
 )
 
 //go:embed web
@@ -93,10 +94,10 @@ func serve(ctx context.Context, cfg Config, lns listeners, stdout, stderr io.Wri
 		return err
 	}
 	srv := httpapi.NewServer(cfg.Listen, a.handler(), tc, log)
-	ops := httpapi.NewServer(cfg.OpsListen, a.opsHandler(), nil, log)
+	opsSrv := httpapi.NewServer(cfg.OpsListen, a.opsHandler(), nil, log)
 	errc := make(chan error, 2)
 	go func() { errc <- srv.ServeTLS(lns.api, "", "") }()
-	go func() { errc <- ops.Serve(lns.ops) }()
+	go func() { errc <- opsSrv.Serve(lns.ops) }()
 	go a.sweep(ctx)
 	stopAnchoring := a.startAnchoring(ctx, an)
 	defer stopAnchoring(context.Background())
@@ -116,7 +117,7 @@ func serve(ctx context.Context, cfg Config, lns listeners, stdout, stderr io.Wri
 	log.Info("signserver shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err = errors.Join(srv.Shutdown(sctx), ops.Shutdown(sctx))
+	err = errors.Join(srv.Shutdown(sctx), opsSrv.Shutdown(sctx))
 	stopAnchoring(sctx)
 	log.Info("signserver stopped")
 	return err
@@ -209,8 +210,8 @@ func securityHeaders(h http.Handler) http.Handler {
 }
 
 func (a *app) opsHandler() http.Handler {
-	return httpapi.OpsHandler(httpapi.OpsOptions{
-		Ready: map[string]httpapi.Check{
+	return ops.Handler(ops.Options{
+		Ready: map[string]ops.Check{
 			"keys":  adapt.KeyStoreCheck(a.keys, otpMACKeyID, pepperKeyID),
 			"store": a.store.Ping,
 		},

@@ -28,6 +28,7 @@ import (
 	"github.com/roamsign/roamsign/store/postgres"
 	"github.com/roamsign/roamsign/store/sqlite"
 	"github.com/roamsign/roamsign/transport/httpapi"
+	"github.com/roamsign/roamsign/transport/ops"
 	"github.com/roamsign/roamsign/verify"
 )
 
@@ -45,7 +46,7 @@ type app struct {
 	ca       *devCA // nil outside dev mode
 	mailbox  *devMailbox
 	verifier *verify.Verifier
-	metrics  *httpapi.Metrics
+	metrics  *ops.Metrics
 	apiKeys  *httpapi.APIKeys
 	admin    *httpapi.APIKeys
 	demo     *hostDemo
@@ -113,7 +114,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, u
 	if err != nil {
 		return nil, err
 	}
-	a.metrics = httpapi.NewMetrics()
+	a.metrics = ops.NewMetrics()
 	a.svc, err = service.New(service.Config{
 		MaxPINFailures: cfg.PINMaxFailures,
 		PIN:            service.PINParams{MemoryKiB: cfg.Argon2MemoryKiB, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads},

@@ -18,6 +18,7 @@ import (
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/internal/testpki"
 	"github.com/roamsign/roamsign/transport/httpapi"
+	"github.com/roamsign/roamsign/transport/ops"
 )
 
 // HTTPHarness serves an API and its Admin over TLS with httptest: host A
@@ -29,13 +30,13 @@ type HTTPHarness struct {
 	CertA      tls.Certificate
 	HostKeyB   string
 	AdminKey   string
-	Metrics    *httpapi.Metrics
+	Metrics    *ops.Metrics
 }
 
 // ServeHTTP starts the harness; the servers stop when t ends.
 func ServeHTTP(t testing.TB, api roamsign.API, admin roamsign.Admin, logger *slog.Logger) *HTTPHarness {
 	t.Helper()
-	h := &HTTPHarness{Metrics: httpapi.NewMetrics()}
+	h := &HTTPHarness{Metrics: ops.NewMetrics()}
 	var err error
 	if h.ClientCA, err = testpki.NewRoot(testpki.Options{}); err != nil {
 		t.Fatal(err)

@@ -19,7 +19,7 @@
 //	})
 //
 // [KeyStoreCheck] gives the readiness check of the key store for
-// transport/httpapi's OpsHandler; the store's Ping is the database check.
+// transport/ops's Handler; the store's Ping is the database check.
 //
 // # Concurrency
 //

@@ -26,6 +26,7 @@ import (
 	"github.com/roamsign/roamsign/store"
 	"github.com/roamsign/roamsign/store/memory"
 	"github.com/roamsign/roamsign/transport/httpapi"
+	"github.com/roamsign/roamsign/transport/ops"
 	"github.com/roamsign/roamsign/verify"
 )
 
@@ -256,7 +257,7 @@ func TestRateLimitOverHTTP(t *testing.T) {
 func TestReadiness(t *testing.T) {
 	r := newRealParts(t, memory.New(memory.Options{}), 2, service.Config{}, nil)
 	st := r.st.(interface{ Ping(context.Context) error })
-	srv := httptest.NewServer(httpapi.OpsHandler(httpapi.OpsOptions{Ready: map[string]httpapi.Check{
+	srv := httptest.NewServer(ops.Handler(ops.Options{Ready: map[string]ops.Check{
 		"hsm": adapt.KeyStoreCheck(r.keys), "db": st.Ping,
 	}}))
 	defer srv.Close()

@@ -1,6 +1,8 @@
 // Package httpapi is the HTTP transport of [roamsign.API]: a server
-// [Handler] (plus [AdminHandler] and [OpsHandler]) and a [Client] that
-// implements the same interface, so a host system is written once.
+// [Handler] (plus [AdminHandler]) and a [Client] that implements the same
+// interface, so a host system is written once. Health, readiness and
+// Prometheus metrics are in transport/ops, so a host that only uses the
+// client imports none of them.
 //
 // # Overview
 //
@@ -24,8 +26,9 @@
 //
 // [Options] sets the authenticator (required), the body limit (1 MiB), the
 // per-call timeout (60 s), the default Retry-After for 429 and 503 (5 s),
-// the logger and [Metrics]. The http.Server around the handler should set
-// ReadHeaderTimeout, ReadTimeout and WriteTimeout as well.
+// the logger and the [RequestMetrics] (transport/ops.Metrics). The
+// http.Server around the handler should set ReadHeaderTimeout, ReadTimeout
+// and WriteTimeout as well ([NewServer] does).
 //
 // # Security
 //

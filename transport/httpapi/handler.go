@@ -34,8 +34,16 @@ type Options struct {
 	// Logger receives one line per request (method, route, status,
 	// duration, request id, host; never a body). Default slog.Default().
 	Logger *slog.Logger
-	// Metrics, when set, counts requests and latencies per route.
-	Metrics *Metrics
+	// Metrics, when set, counts requests and latencies per route
+	// (transport/ops.Metrics, with Prometheus).
+	Metrics RequestMetrics
+}
+
+// RequestMetrics counts the requests a handler serves. transport/ops
+// implements it with Prometheus; it lives there so that a host that only
+// needs the client imports no metrics library.
+type RequestMetrics interface {
+	ObserveRequest(route string, status int, d time.Duration)
 }
 
 func (o Options) withDefaults() Options {
@@ -226,7 +234,7 @@ func observe(w http.ResponseWriter, r *http.Request, opts Options, routeOf func(
 		d := time.Since(start)
 		route := routeOf(r)
 		if opts.Metrics != nil {
-			opts.Metrics.observeRequest(route, rec.status, d)
+			opts.Metrics.ObserveRequest(route, rec.status, d)
 		}
 		logRequest(opts.Logger, r, rec, route, d, rid, host)
 	}()

@@ -200,44 +200,6 @@ func (slowAPI) Medium(ctx context.Context, _ roamsign.MediumRequest) (*roamsign.
 	return nil, ctx.Err()
 }
 
-func TestOpsHandler(t *testing.T) {
-	m := httpapi.NewMetrics()
-	m.ObserveStep("sign", "ok", time.Millisecond)
-	healthy := true
-	srv := httptest.NewServer(httpapi.OpsHandler(httpapi.OpsOptions{Metrics: m, Ready: map[string]httpapi.Check{
-		"db": func(context.Context) error { return nil },
-		"hsm": func(context.Context) error {
-			if healthy {
-				return nil
-			}
-			return errors.New("session closed")
-		},
-	}}))
-	defer srv.Close()
-	get := func(p string) (int, string) {
-		resp, err := http.Get(srv.URL + p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
-	if st, _ := get("/healthz"); st != 200 {
-		t.Fatalf("healthz %d", st)
-	}
-	if st, b := get("/readyz"); st != 200 || !strings.Contains(b, `"hsm":"ok"`) {
-		t.Fatalf("readyz %d %s", st, b)
-	}
-	healthy = false
-	if st, b := get("/readyz"); st != 503 || !strings.Contains(b, `"hsm":"fail"`) || strings.Contains(b, "session closed") {
-		t.Fatalf("readyz when HSM down: %d %s", st, b)
-	}
-	if st, b := get("/metrics"); st != 200 || !strings.Contains(b, `roamsign_step_seconds_count{outcome="ok",step="sign"} 1`) {
-		t.Fatalf("metrics %d %s", st, b)
-	}
-}
-
 func TestAPIKeys(t *testing.T) {
 	k := &httpapi.APIKeys{}
 	key, err := httpapi.NewAPIKey()
