@@ -55,7 +55,7 @@ import (
 	"time"
 
 	"github.com/roamsign/roamsign"
-	"github.com/roamsign/roamsign/bench"
+	"github.com/roamsign/roamsign/internal/devmailbox"
 	"github.com/roamsign/roamsign/transport/httpapi"
 )
 
@@ -296,7 +296,7 @@ func mailboxOTP(ctx context.Context, hc *http.Client, url, vcode string) (string
 	if vcode == "" {
 		return "", errors.New("no verification code to find the OTP message by")
 	}
-	box := &bench.Mailbox{URL: url, Client: hc}
+	box := &devmailbox.Client{URL: url, Client: hc}
 	if dl, ok := ctx.Deadline(); ok {
 		box.Wait = time.Until(dl)
 	}

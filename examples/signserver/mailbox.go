@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/internal/devmailbox"
 	"github.com/roamsign/roamsign/otp"
 )
 
@@ -18,32 +19,25 @@ import (
 type devMailbox struct {
 	mu   sync.Mutex
 	max  int
-	msgs []mailMessage
-}
-
-type mailMessage struct {
-	Time    time.Time `json:"time"`
-	To      string    `json:"to"`
-	Subject string    `json:"subject"`
-	Body    string    `json:"body"`
+	msgs []devmailbox.Message
 }
 
 func newDevMailbox(max int) *devMailbox { return &devMailbox{max: max} }
 
-func (m *devMailbox) add(msg mailMessage) {
+func (m *devMailbox) add(msg devmailbox.Message) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.msgs = append(m.msgs, msg)
 	if len(m.msgs) > m.max {
-		m.msgs = append([]mailMessage(nil), m.msgs[len(m.msgs)-m.max:]...)
+		m.msgs = append([]devmailbox.Message(nil), m.msgs[len(m.msgs)-m.max:]...)
 	}
 }
 
 // list returns the messages, newest first.
-func (m *devMailbox) list() []mailMessage {
+func (m *devMailbox) list() []devmailbox.Message {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]mailMessage, len(m.msgs))
+	out := make([]devmailbox.Message, len(m.msgs))
 	for i, msg := range m.msgs {
 		out[len(m.msgs)-1-i] = msg
 	}
@@ -74,7 +68,7 @@ func (m *mailboxSender) Send(_ context.Context, to otp.Recipient, msg *otp.Messa
 	}
 	now := time.Now()
 	subject, body := msg.Text(now, nil)
-	m.box.add(mailMessage{Time: now.UTC(), To: to.Email, Subject: subject, Body: body})
+	m.box.add(devmailbox.Message{Time: now.UTC(), To: to.Email, Subject: subject, Body: body})
 	if m.console != nil {
 		fmt.Fprintf(m.console, "[dev mailbox] OTP for %s (%s), verification code %s — see /dev/mailbox\n", to.Email, msg.DataHeader, msg.VerificationCode)
 	}

@@ -19,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/roamsign/roamsign/internal/devmailbox"
 )
 
 // testServer is a sign server started in-process through run, as the
@@ -175,7 +177,7 @@ func readOTP(t testing.TB, hc *http.Client, base, email, vcode string) string {
 		if err != nil {
 			t.Fatalf("mailbox: %v", err)
 		}
-		var msgs []mailMessage
+		var msgs []devmailbox.Message
 		err = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&msgs)
 		resp.Body.Close()
 		if err != nil {
