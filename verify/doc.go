@@ -123,7 +123,10 @@
 //
 // # PDF
 //
-// The document is read with the strict, bounded reader of internal/pdfx. A
+// The document is read with the strict, bounded reader of internal/pdfx,
+// under one budget for the whole document (32 MiB plus four times its
+// size, every revision, object stream and signature /Contents included):
+// a document that needs more gives roamsign.ErrTooLarge. A
 // signature's /ByteRange must be four integers starting at 0; its gap must
 // be exactly the hexadecimal /Contents string of the signature dictionary
 // as the signed revision stores it (the dictionary object starts before the

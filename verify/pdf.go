@@ -2,6 +2,7 @@ package verify
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/x509"
@@ -28,6 +29,10 @@ const (
 	maxPDFRevisions  = 1_000
 	maxPDFSignatures = 100
 	maxObjHeader     = 1 << 20 // bytes between "n g obj" and the /Contents string
+	// costCMSParse is what one byte of a /Contents gap costs the document's
+	// budget: the gap, its decoding and the parsed CMS with its
+	// certificates.
+	costCMSParse = 8
 )
 
 // PDFRequest asks for every signature of a PDF to be verified.
@@ -103,7 +108,10 @@ func (v *Verifier) VerifyPDF(ctx context.Context, req PDFRequest) (res *PDFResul
 		return nil, roamsign.E(roamsign.ErrTooLarge, op, "document of %d bytes exceeds the %d byte limit", req.Size, max)
 	}
 	ra := req.Document
-	final, err := pdfx.Open(ra, req.Size, pdfx.Limits{})
+	// One budget bounds everything read from this document: every
+	// revision, object stream and signature.
+	budget := pdfx.NewBudget(pdfx.DefaultBudget(req.Size))
+	final, err := pdfx.Open(ra, req.Size, pdfx.Limits{Budget: budget})
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +122,7 @@ func (v *Verifier) VerifyPDF(ctx context.Context, req PDFRequest) (res *PDFResul
 	if err != nil {
 		return nil, err
 	}
-	doc := &pdfDoc{v: v, ra: ra, size: req.Size, final: final, eofs: eofs, readers: map[int64]*pdfx.Reader{}}
+	doc := &pdfDoc{v: v, ra: ra, size: req.Size, final: final, eofs: eofs, budget: budget, readers: map[int64]*pdfx.Reader{}}
 	supplied := &evidence{}
 	if err := v.addData(supplied, req.Supplied, OriginSupplied, true); err != nil {
 		return nil, err
@@ -122,11 +130,18 @@ func (v *Verifier) VerifyPDF(ctx context.Context, req PDFRequest) (res *PDFResul
 	doc.evidence = v.dssEvidence(final).merge(supplied)
 	sigs, err := doc.signatureFields()
 	if err != nil {
-		return nil, err
+		// A catalog that could not be read within the budget is reported
+		// as the budget's error.
+		return nil, cmp.Or(budget.Err(), err)
 	}
 	res = &PDFResult{Revisions: len(eofs)}
 	for _, f := range sigs {
 		res.Signatures = append(res.Signatures, doc.verifyOne(ctx, f, req.Intermediates))
+	}
+	// Lookups that failed on the budget read as missing objects; a report
+	// built on a cut-short reading is not given.
+	if err := budget.Err(); err != nil {
+		return nil, err
 	}
 	if len(res.Signatures) == 0 {
 		res.Verdict = Invalid
@@ -145,6 +160,7 @@ type pdfDoc struct {
 	size    int64
 	final   *pdfx.Reader
 	eofs    []int64
+	budget  *pdfx.Budget
 	readers map[int64]*pdfx.Reader
 	mdpRef  *pdfx.Ref
 	mdpP    int
@@ -293,7 +309,7 @@ func (d *pdfDoc) readerAt(end int64) (*pdfx.Reader, error) {
 	if r, ok := d.readers[end]; ok {
 		return r, nil
 	}
-	r, err := pdfx.Open(io.NewSectionReader(d.ra, 0, end), end, pdfx.Limits{})
+	r, err := d.final.Revision(end)
 	if err != nil {
 		return nil, err
 	}
@@ -459,6 +475,12 @@ func (d *pdfDoc) checkByteRange(f sigField, s *PDFSignature) ([]byte, string) {
 	if c-b > int64(2*d.v.maxSig+2) {
 		return nil, "the /Contents gap exceeds the signature size limit"
 	}
+	// The gap, its decoding and the CMS parsed from it are charged to the
+	// document's budget: a hundred signatures each claiming most of the
+	// file must not cost a hundred files.
+	if err := d.budget.Spend(costCMSParse * (c - b)); err != nil {
+		return nil, err.Error()
+	}
 	gap := make([]byte, c-b)
 	if _, err := d.ra.ReadAt(gap, b); err != nil {
 		return nil, "cannot read the /Contents gap"
@@ -485,6 +507,9 @@ func (d *pdfDoc) checkByteRange(f sigField, s *PDFSignature) ([]byte, string) {
 	if !ok || e.Type != pdfx.EntryInFile || e.Offset >= b || b-e.Offset > maxObjHeader {
 		return nil, "the signature dictionary of the signed revision does not hold the gap"
 	}
+	if err := d.budget.Spend(b - e.Offset); err != nil {
+		return nil, err.Error()
+	}
 	head := make([]byte, b-e.Offset)
 	if _, err := d.ra.ReadAt(head, e.Offset); err != nil {
 		return nil, "cannot read the signature dictionary"
@@ -496,7 +521,7 @@ func (d *pdfDoc) checkByteRange(f sigField, s *PDFSignature) ([]byte, string) {
 		return nil, "the gap is not the /Contents value of the signature dictionary (signature wrapping)"
 	}
 	sigInRev := dictOf(sr, f.sigRef)
-	if sigInRev == nil || !equalObj(d.ra, sigInRev, f.sig, 0) {
+	if sigInRev == nil || !d.equalObj(sigInRev, f.sig, 0) {
 		return nil, "the signature dictionary was replaced after signing"
 	}
 	// The CMS is the first DER or BER element; the rest is zero padding.

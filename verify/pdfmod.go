@@ -5,13 +5,16 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sort"
 
 	"github.com/roamsign/roamsign/internal/pdfx"
 )
 
 // maxReported bounds the change descriptions of one signature.
 const maxReported = 20
+
+// maxDirectPairs bounds the pairwise comparisons of direct objects in an
+// array (form fields, annotations) whose entries are usually references.
+const maxDirectPairs = 10_000
 
 // changesAfter compares the revision ending at end with the current one and
 // describes every change that DocMDP level p does not allow.
@@ -24,64 +27,52 @@ func (d *pdfDoc) changesAfter(end int64, certification bool, p int) ([]string, e
 	// Every object whose current cross-reference entry differs from the
 	// signed revision's is examined, wherever the newer cross-reference
 	// data lies (a prepared table hidden inside the signed bytes included).
-	nums := map[int]bool{}
-	for _, sec := range cur.Sections() {
-		for n := range sec.Entries {
-			if len(nums) > 4_000_000 {
-				return nil, fmt.Errorf("too many objects")
-			}
-			nums[n] = true
-		}
-	}
 	c := &changeCheck{old: old, cur: cur, p: p, d: d}
 	if oldRoot, curRoot := old.Trailer()["Root"], cur.Trailer()["Root"]; oldRoot != curRoot {
 		c.bad("the document catalog was replaced")
 	}
 	c.infoRef, _ = cur.Trailer()["Info"].(pdfx.Ref)
 	c.rootRef, _ = cur.Trailer()["Root"].(pdfx.Ref)
-	sorted := make([]int, 0, len(nums))
-	for n := range nums {
-		sorted = append(sorted, n)
-	}
-	sort.Ints(sorted)
-	for _, n := range sorted {
-		oe, inOld := old.Lookup(n)
-		ne, inNew := cur.Lookup(n)
-		if inOld == inNew && oe == ne {
-			continue // the same bytes of the same file
-		}
-		oldLive := inOld && oe.Type != pdfx.EntryFree
-		newLive := inNew && ne.Type != pdfx.EntryFree
-		switch {
-		case !oldLive:
-			continue // a new object takes effect only through a changed old one
-		case !newLive:
-			c.bad(fmt.Sprintf("object %d was deleted", n))
-			continue
-		}
-		oref := pdfx.Ref{Num: n, Gen: oe.Gen}
-		nref := pdfx.Ref{Num: n, Gen: ne.Gen}
-		if oe.Type == pdfx.EntryCompressed {
-			oref.Gen = 0
-		}
-		if ne.Type == pdfx.EntryCompressed {
-			nref.Gen = 0
-		}
-		if oref.Gen != nref.Gen {
-			c.bad(fmt.Sprintf("object %d was replaced by a new generation", n))
-			continue
-		}
-		o, err1 := old.Get(oref)
-		nw, err2 := cur.Get(nref)
-		if err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("object %d: %v %v", n, err1, err2)
-		}
-		if equalObj(d.ra, o, nw, 0) {
-			continue
-		}
-		c.classify(oref, o, nw)
+	if err := cur.Changes(old, c.object); err != nil {
+		return nil, err
 	}
 	return c.out, nil
+}
+
+// object judges one object whose cross-reference entry changed.
+func (c *changeCheck) object(ch pdfx.Change) error {
+	n, oe, ne := ch.Num, ch.Was, ch.Now
+	oldLive := ch.InOld && oe.Type != pdfx.EntryFree
+	newLive := ch.InR && ne.Type != pdfx.EntryFree
+	switch {
+	case !oldLive:
+		return nil // a new object takes effect only through a changed old one
+	case !newLive:
+		c.bad(fmt.Sprintf("object %d was deleted", n))
+		return nil
+	}
+	oref := pdfx.Ref{Num: n, Gen: oe.Gen}
+	nref := pdfx.Ref{Num: n, Gen: ne.Gen}
+	if oe.Type == pdfx.EntryCompressed {
+		oref.Gen = 0
+	}
+	if ne.Type == pdfx.EntryCompressed {
+		nref.Gen = 0
+	}
+	if oref.Gen != nref.Gen {
+		c.bad(fmt.Sprintf("object %d was replaced by a new generation", n))
+		return nil
+	}
+	o, err1 := c.old.Get(oref)
+	nw, err2 := c.cur.Get(nref)
+	if err1 != nil || err2 != nil {
+		return fmt.Errorf("object %d: %v %v", n, err1, err2)
+	}
+	if c.d.equalObj(o, nw, 0) {
+		return nil
+	}
+	c.classify(oref, o, nw)
+	return nil
 }
 
 type changeCheck struct {
@@ -183,7 +174,7 @@ func (c *changeCheck) onlyKeys(ref pdfx.Ref, what string, od, nd pdfx.Dict, allo
 func changedKeys(c *changeCheck, od, nd pdfx.Dict) []pdfx.Name {
 	var out []pdfx.Name
 	for k, v := range od {
-		if !equalObj(c.d.ra, v, nd[k], 0) {
+		if !c.d.equalObj(v, nd[k], 0) {
 			out = append(out, k)
 		}
 	}
@@ -235,16 +226,50 @@ func (c *changeCheck) acroForm(od, nd pdfx.Dict) {
 }
 
 // addedOnly checks that nf keeps every element of of and that every added
-// element passes ok.
+// element passes ok. References are compared through sets; the few direct
+// objects such arrays hold are compared pairwise, a bounded number.
 func (c *changeCheck) addedOnly(what string, of, nf pdfx.Array, ok func(pdfx.Object) bool) {
+	if c.d.budget.Spend(int64(64*(len(of)+len(nf)))) != nil {
+		c.bad(what + ": too large to compare")
+		return
+	}
+	oldRefs, newRefs := map[pdfx.Ref]bool{}, map[pdfx.Ref]bool{}
+	var oldDirect, newDirect pdfx.Array
 	for _, o := range of {
-		if !slices.ContainsFunc(nf, func(n pdfx.Object) bool { return equalObj(c.d.ra, o, n, 0) }) {
+		if r, isRef := o.(pdfx.Ref); isRef {
+			oldRefs[r] = true
+		} else {
+			oldDirect = append(oldDirect, o)
+		}
+	}
+	for _, n := range nf {
+		if r, isRef := n.(pdfx.Ref); isRef {
+			newRefs[r] = true
+		} else {
+			newDirect = append(newDirect, n)
+		}
+	}
+	if len(oldDirect)*len(newDirect) > maxDirectPairs {
+		c.bad(what + ": too many direct entries to compare")
+		return
+	}
+	for r := range oldRefs {
+		if !newRefs[r] {
+			c.bad(what + ": an entry was removed or replaced")
+			return
+		}
+	}
+	for _, o := range oldDirect {
+		if !slices.ContainsFunc(newDirect, func(n pdfx.Object) bool { return c.d.equalObj(o, n, 0) }) {
 			c.bad(what + ": an entry was removed or replaced")
 			return
 		}
 	}
 	for _, n := range nf {
-		if slices.ContainsFunc(of, func(o pdfx.Object) bool { return equalObj(c.d.ra, o, n, 0) }) {
+		if r, isRef := n.(pdfx.Ref); isRef && oldRefs[r] {
+			continue
+		}
+		if _, isRef := n.(pdfx.Ref); !isRef && slices.ContainsFunc(oldDirect, func(o pdfx.Object) bool { return c.d.equalObj(o, n, 0) }) {
 			continue
 		}
 		if !ok(n) {
@@ -314,7 +339,7 @@ func (c *changeCheck) field(ref pdfx.Ref, od, nd pdfx.Dict) {
 
 // equalObj compares two objects, resolving nothing: references compare by
 // number. Streams compare by dictionary and encoded bytes.
-func equalObj(ra io.ReaderAt, a, b pdfx.Object, depth int) bool {
+func (d *pdfDoc) equalObj(a, b pdfx.Object, depth int) bool {
 	if depth > maxPDFDepth {
 		return false
 	}
@@ -328,7 +353,7 @@ func equalObj(ra io.ReaderAt, a, b pdfx.Object, depth int) bool {
 		}
 		for k, v := range x {
 			w, ok := y[k]
-			if !ok || !equalObj(ra, v, w, depth+1) {
+			if !ok || !d.equalObj(v, w, depth+1) {
 				return false
 			}
 		}
@@ -339,7 +364,7 @@ func equalObj(ra io.ReaderAt, a, b pdfx.Object, depth int) bool {
 			return false
 		}
 		for i := range x {
-			if !equalObj(ra, x[i], y[i], depth+1) {
+			if !d.equalObj(x[i], y[i], depth+1) {
 				return false
 			}
 		}
@@ -349,31 +374,36 @@ func equalObj(ra io.ReaderAt, a, b pdfx.Object, depth int) bool {
 		return ok && bytes.Equal(x, y)
 	case *pdfx.Stream:
 		y, ok := b.(*pdfx.Stream)
-		if !ok || x.Length != y.Length || !equalObj(ra, x.Dict, y.Dict, depth+1) {
+		if !ok || x.Length != y.Length || !d.equalObj(x.Dict, y.Dict, depth+1) {
 			return false
 		}
 		if x.Offset == y.Offset && x.Data == nil && y.Data == nil {
 			return true
 		}
-		return sameStreamBytes(ra, x, y)
+		return d.sameStreamBytes(x, y)
 	default:
 		return a == b
 	}
 }
 
-// sameStreamBytes compares the encoded data of two streams of one file.
-func sameStreamBytes(ra io.ReaderAt, x, y *pdfx.Stream) bool {
+// sameStreamBytes compares the encoded data of two streams of one file,
+// charging the bytes read to the document's budget (past it, the streams
+// count as different).
+func (d *pdfDoc) sameStreamBytes(x, y *pdfx.Stream) bool {
 	if x.Data != nil || y.Data != nil {
 		return bytes.Equal(x.Data, y.Data)
 	}
 	const chunk = 32 << 10
+	if d.budget.Spend(2*x.Length+2*chunk) != nil {
+		return false
+	}
 	bx, by := make([]byte, chunk), make([]byte, chunk)
 	for off := int64(0); off < x.Length; off += chunk {
 		n := min(int64(chunk), x.Length-off)
-		if _, err := ra.ReadAt(bx[:n], x.Offset+off); err != nil && err != io.EOF {
+		if _, err := d.ra.ReadAt(bx[:n], x.Offset+off); err != nil && err != io.EOF {
 			return false
 		}
-		if _, err := ra.ReadAt(by[:n], y.Offset+off); err != nil && err != io.EOF {
+		if _, err := d.ra.ReadAt(by[:n], y.Offset+off); err != nil && err != io.EOF {
 			return false
 		}
 		if !bytes.Equal(bx[:n], by[:n]) {

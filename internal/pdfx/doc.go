@@ -6,10 +6,9 @@
 // [Open] reads the header, the trailer and every cross-reference section of a
 // file through an [io.ReaderAt] (classic tables, xref streams, hybrid files
 // with /XRefStm, /Prev chains of any number of revisions) and keeps only the
-// cross-reference entries in memory. Objects are parsed on demand by [Reader.Get],
-// including objects stored in object streams. [Reader.Sections] exposes each
-// revision's own entries and trailer, so a verifier can tell which objects
-// a later revision changed.
+// cross-reference entries in memory, 24 bytes each in one index sorted by
+// object number and section. Objects are parsed on demand by [Reader.Get],
+// including objects stored in object streams.
 //
 // [Reader.NewUpdate] collects new and replaced objects and serializes them as
 // an incremental update whose cross-reference section has the same kind as
@@ -20,20 +19,31 @@
 //
 // # For verifiers
 //
-// [Reader.Sections] gives each revision's own entries and trailer (newest
-// first), so the objects a later revision added or replaced are known.
-// [EOFMarkers] lists where revisions end (a signature's ByteRange should end
-// at one of them). [Reader.ReadObjectAt] parses the object at an offset
-// whatever the cross-reference says, and [ParseObject] parses one object
-// from bytes. References to free or missing objects resolve to null, an
-// entry that points at another object is an error, and loops in /Prev are
-// refused.
+// [Reader.Revision] opens an earlier revision of the same file (as if the
+// file ended at one of its %%EOF markers, see [EOFMarkers]); it shares the
+// budget and, where the sections are the same bytes, the index, so reading
+// every revision costs about as much as reading the file once.
+// [Reader.Changes] lists the objects whose entries differ between two
+// revisions, and [Reader.Sections] with [Reader.SectionEntries] gives each
+// section's own entries and trailer (newest first). [Reader.ReadObjectAt]
+// parses the object at an offset whatever the cross-reference says, and
+// [ParseObject] parses one object from bytes. References to free or
+// missing objects resolve to null, an entry that points at another object
+// is an error, and loops in /Prev are refused.
 //
 // # Limits
 //
 // Every read is bounded by [Limits]: object count, nesting depth, the bytes
 // one object may span and the decoded size of xref and object streams.
-// Exceeding one gives roamsign.ErrTooLarge; malformed input gives
+// Above these, one [Budget] bounds the total cost of a document: memory
+// for its cross-reference entries, object streams, decoded data and
+// parsed objects, and the bytes scanned, charged as they happen for every
+// section, object stream and revision, and never refunded. A limit per
+// piece would multiply (forty chained xref streams, each within its own
+// limit, once took a server down); a total does not. Cross-reference data
+// is also bounded by what the file can hold: every entry a section
+// declares (its /Size or /Index ranges) needs at least one byte of file.
+// Exceeding a limit gives roamsign.ErrTooLarge; malformed input gives
 // roamsign.ErrInvalidInput; nothing panics.
 //
 // Files that do not start with "%PDF-" or do not end with

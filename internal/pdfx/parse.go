@@ -10,6 +10,19 @@ import (
 // may retry with a larger one.
 var errShort = errors.New("pdfx: unexpected end of data")
 
+// errBudget reports that a parse would pass its budget; callers turn it
+// into roamsign.ErrTooLarge.
+var errBudget = errors.New("pdfx: budget exceeded")
+
+// Costs charged by the parser for what it allocates (upper bounds of the
+// Go heap used, growth of slices and maps included).
+const (
+	costObject    = 16  // an object's interface value and boxing
+	costArrayElem = 64  // a slot of an array, with append growth
+	costDict      = 256 // a small map
+	costDictEntry = 160 // a map entry, with growth
+)
+
 // syntaxError is a malformed-object error carrying the position.
 type syntaxError struct {
 	pos int64
@@ -27,6 +40,19 @@ type parser struct {
 	base     int64
 	maxDepth int
 	atEOF    bool // the window ends at the end of the file or stream
+	// allow bounds cost, the bytes of memory charged for what the parser
+	// allocated; beyond it parsing fails with errBudget. Zero allows
+	// nothing to be allocated (callers that parse integers only).
+	allow, cost int64
+}
+
+// spend charges n bytes of allocation.
+func (p *parser) spend(n int) error {
+	p.cost += int64(n)
+	if p.cost > p.allow {
+		return errBudget
+	}
+	return nil
 }
 
 func (p *parser) errf(msg string) error {
@@ -113,6 +139,9 @@ func (p *parser) object(depth int) (Object, error) {
 	if depth > p.maxDepth {
 		return nil, p.errf("objects nested too deeply")
 	}
+	if err := p.spend(costObject); err != nil {
+		return nil, err
+	}
 	p.skipSpace()
 	if p.pos >= len(p.data) {
 		return nil, p.short()
@@ -142,6 +171,9 @@ func (p *parser) object(depth int) (Object, error) {
 			if p.data[p.pos] == ']' {
 				p.pos++
 				return arr, nil
+			}
+			if err := p.spend(costArrayElem); err != nil {
+				return nil, err
 			}
 			o, err := p.object(depth + 1)
 			if err != nil {
@@ -173,7 +205,7 @@ func (p *parser) name() (Object, error) {
 	for p.pos < len(p.data) {
 		c := p.data[p.pos]
 		if isSpace(c) || isDelim(c) {
-			return Name(out), nil
+			return Name(out), p.spend(3 * len(out))
 		}
 		if c == '#' && p.pos+2 < len(p.data) {
 			h, ok1 := unhex(p.data[p.pos+1])
@@ -190,7 +222,7 @@ func (p *parser) name() (Object, error) {
 	if !p.atEOF {
 		return nil, errShort
 	}
-	return Name(out), nil
+	return Name(out), p.spend(3 * len(out))
 }
 
 func (p *parser) literal() (Object, error) {
@@ -206,7 +238,7 @@ func (p *parser) literal() (Object, error) {
 		case ')':
 			depth--
 			if depth == 0 {
-				return String(out), nil
+				return String(out), p.spend(2 * len(out))
 			}
 		case '\\':
 			if p.pos >= len(p.data) {
@@ -262,7 +294,7 @@ func (p *parser) hex() (Object, error) {
 			if half {
 				out = append(out, hi<<4)
 			}
-			return String(out), nil
+			return String(out), p.spend(2 * len(out))
 		}
 		if isSpace(c) {
 			continue
@@ -283,6 +315,9 @@ func (p *parser) hex() (Object, error) {
 
 func (p *parser) dict(depth int) (Object, error) {
 	p.pos += 2
+	if err := p.spend(costDict); err != nil {
+		return nil, err
+	}
 	d := Dict{}
 	for {
 		p.skipSpace()
@@ -298,6 +333,9 @@ func (p *parser) dict(depth int) (Object, error) {
 		}
 		if p.data[p.pos] != '/' {
 			return nil, p.errf("dictionary key is not a name")
+		}
+		if err := p.spend(costDictEntry); err != nil {
+			return nil, err
 		}
 		k, err := p.name()
 		if err != nil {

@@ -18,6 +18,9 @@ type Limits struct {
 	MaxStreamBytes int64 // decoded size of an xref or object stream; default 64 MiB
 	MaxObjectBytes int   // bytes one indirect object may span; default 16 MiB
 	MaxSections    int   // cross-reference sections (revisions); default 10,000
+	// Budget bounds the total cost of the document (see [Budget]); nil
+	// gives a new budget of [DefaultBudget] of the file size.
+	Budget *Budget
 }
 
 func (l Limits) withDefaults() Limits {
@@ -59,13 +62,13 @@ type Entry struct {
 }
 
 // Section is one cross-reference section, which together with the objects
-// written before it forms a revision of the file.
+// written before it forms a revision of the file. Its entries are read
+// with [Reader.SectionEntries].
 type Section struct {
-	Offset  int64         // the startxref value that leads to it
-	Stream  bool          // an xref stream rather than a table
-	XRefStm int64         // hybrid files: offset of the /XRefStm stream, else 0
-	Trailer Dict          // trailer dictionary (the stream dictionary for xref streams)
-	Entries map[int]Entry // entries of this section only (XRefStm entries included)
+	Offset  int64 // the startxref value that leads to it
+	Stream  bool  // an xref stream rather than a table
+	XRefStm int64 // hybrid files: offset of the /XRefStm stream, else 0
+	Trailer Dict  // trailer dictionary (the stream dictionary for xref streams)
 }
 
 // Reader reads the structure and objects of a PDF file through an
@@ -75,30 +78,43 @@ type Reader struct {
 	ra   io.ReaderAt
 	size int64
 	lim  Limits
+	b    *Budget
 
 	version   string
 	startxref int64
 	eofEnd    bool // the file ends with an end-of-line after %%EOF
-	sections  []Section
-	entries   map[int]Entry
+	x         *xrefData
+	first     int // this revision's newest section in x.sections
 	trailer   Dict
 	cache     map[int]Object
 	objStms   map[int]*objStream
 	resolving int
-	scratch   []byte // window buffer reused by withParser
-}
+	scratch   []byte        // window buffer reused by withParser
+	zr        io.ReadCloser // zlib reader, reset for each stream
 
-type objStream struct {
-	data  []byte
-	first int
-	nums  []int
-	offs  []int
+	// While cross-reference sections are read, need records the smallest
+	// file size in which they would read the same, so that an earlier
+	// revision can share them (see Revision).
+	track bool
+	need  int64
 }
 
 const op = "pdfx.Open"
 
+// Costs charged to the budget besides what the parser charges.
+const (
+	costSection = 256      // a section, its trailer's place and loop check
+	costCached  = 64       // an entry of the object cache
+	costReader  = 1024     // a Reader of a revision
+	costZlib    = 48 << 10 // a zlib reader's window and tables
+)
+
 func invalid(format string, args ...any) error {
 	return roamsign.E(roamsign.ErrInvalidInput, op, format, args...)
+}
+
+func tooLarge(format string, args ...any) error {
+	return roamsign.E(roamsign.ErrTooLarge, op, format, args...)
 }
 
 func wrapSyntax(err error) error {
@@ -121,23 +137,86 @@ func wrapSyntax(err error) error {
 // refused with roamsign.ErrInvalidInput rather than repaired: a repaired file
 // would no longer be the bytes a signature over it claims to cover.
 // Encrypted files open (the structure is not encrypted); callers check
-// [Reader.Encrypted].
+// [Reader.Encrypted]. Everything read is charged to lim.Budget (a new
+// budget of [DefaultBudget] when nil); beyond it reading fails with
+// roamsign.ErrTooLarge.
 func Open(ra io.ReaderAt, size int64, lim Limits) (*Reader, error) {
-	r := &Reader{ra: ra, size: size, lim: lim.withDefaults(),
-		entries: map[int]Entry{}, cache: map[int]Object{}, objStms: map[int]*objStream{}}
-	if err := r.readHeader(); err != nil {
-		return nil, err
+	lim = lim.withDefaults()
+	if lim.Budget == nil {
+		lim.Budget = NewBudget(DefaultBudget(size))
 	}
-	if err := r.readTail(); err != nil {
+	r := newReader(ra, size, lim)
+	if err := r.openTail(); err != nil {
 		return nil, err
 	}
 	if err := r.readSections(); err != nil {
 		return nil, wrapSyntax(err)
 	}
-	if _, ok := r.trailer["Root"].(Ref); !ok {
-		return nil, invalid("trailer has no /Root reference")
+	return r, r.checkRoot()
+}
+
+func newReader(ra io.ReaderAt, size int64, lim Limits) *Reader {
+	return &Reader{ra: ra, size: size, lim: lim, b: lim.Budget,
+		cache: map[int]Object{}, objStms: map[int]*objStream{}}
+}
+
+func (r *Reader) openTail() error {
+	if err := r.b.Spend(costReader); err != nil {
+		return err
 	}
-	return r, nil
+	if err := r.readHeader(); err != nil {
+		return err
+	}
+	return r.readTail()
+}
+
+func (r *Reader) checkRoot() error {
+	if _, ok := r.trailer["Root"].(Ref); !ok {
+		return invalid("trailer has no /Root reference")
+	}
+	return nil
+}
+
+// Revision opens the revision of the same file that ends at end (just past
+// one of its %%EOF markers, see [EOFMarkers]) as if the file were cut
+// there. It shares r's budget and, when the revision's cross-reference
+// sections are the same bytes as the tail of r's chain (as incremental
+// updates make them), r's cross-reference data, so reading every revision
+// of a document costs about as much as reading it once.
+func (r *Reader) Revision(end int64) (*Reader, error) {
+	if end == r.size {
+		return r, nil
+	}
+	if end <= 0 || end > r.size {
+		return nil, invalid("revision end %d outside the file", end)
+	}
+	nr := newReader(r.ra, end, r.lim)
+	if err := nr.openTail(); err != nil {
+		return nil, err
+	}
+	if k, ok := r.x.suffix(r.first, nr.startxref, end); ok {
+		nr.x, nr.first, nr.trailer = r.x, k, r.x.sections[k].Trailer
+	} else if err := nr.readSections(); err != nil {
+		return nil, wrapSyntax(err)
+	}
+	return nr, nr.checkRoot()
+}
+
+// Budget returns the budget the reader charges.
+func (r *Reader) Budget() *Budget { return r.b }
+
+// note records, while sections are read, that they depend on the file
+// holding at least end bytes.
+func (r *Reader) note(end int64) {
+	if r.track && end > r.need {
+		r.need = end
+	}
+}
+
+// inFile reports whether off is an offset inside the file (not 0).
+func (r *Reader) inFile(off int64) bool {
+	r.note(off + 1)
+	return off > 0 && off < r.size
 }
 
 func (r *Reader) readAt(off int64, n int) ([]byte, bool, error) {
@@ -158,6 +237,9 @@ func (r *Reader) readInto(buf []byte, off int64, n int) ([]byte, bool, error) {
 	if cap(buf) >= n {
 		buf = buf[:n]
 	} else {
+		if err := r.b.Spend(int64(n)); err != nil {
+			return nil, false, err
+		}
 		buf = make([]byte, n)
 	}
 	m, err := r.ra.ReadAt(buf, off)
@@ -236,7 +318,8 @@ func (r *Reader) readTail() error {
 }
 
 // withParser runs fn on a window at off, growing the window while fn reports
-// errShort, up to max bytes.
+// errShort, up to max bytes. The bytes scanned and what the parser
+// allocated are charged to the budget.
 func (r *Reader) withParser(off int64, max int, fn func(p *parser) error) error {
 	n := 1024
 	for {
@@ -249,9 +332,19 @@ func (r *Reader) withParser(off int64, max int, fn func(p *parser) error) error 
 			return err
 		}
 		r.scratch = b
-		p := &parser{data: b, base: off, maxDepth: r.lim.MaxDepth, atEOF: atEOF}
+		p := &parser{data: b, base: off, maxDepth: r.lim.MaxDepth, atEOF: atEOF, allow: r.b.remaining()}
 		err = fn(p)
+		scanned := p.pos
+		if err == errShort {
+			scanned = len(b)
+		}
+		if serr := r.b.Spend(p.cost + int64(scanned)); serr != nil {
+			return serr
+		}
 		if err != errShort {
+			if err == nil {
+				r.note(off + int64(p.pos) + 1)
+			}
 			return err
 		}
 		if atEOF || n >= max {
@@ -259,253 +352,6 @@ func (r *Reader) withParser(off int64, max int, fn func(p *parser) error) error 
 		}
 		n *= 4
 	}
-}
-
-func (r *Reader) readSections() error {
-	seen := map[int64]bool{}
-	off := r.startxref
-	for {
-		if seen[off] {
-			return invalid("cross-reference sections form a loop")
-		}
-		seen[off] = true
-		if len(r.sections) >= r.lim.MaxSections {
-			return roamsign.E(roamsign.ErrTooLarge, op, "more than %d cross-reference sections", r.lim.MaxSections)
-		}
-		sec, err := r.readSection(off)
-		if err != nil {
-			return err
-		}
-		if sec.XRefStm > 0 {
-			if seen[sec.XRefStm] {
-				return invalid("cross-reference stream referenced twice")
-			}
-			seen[sec.XRefStm] = true
-			hs, err := r.readSection(sec.XRefStm)
-			if err != nil {
-				return err
-			}
-			if !hs.Stream {
-				return invalid("/XRefStm does not point to a cross-reference stream")
-			}
-			// Objects hidden in the stream take precedence over the table's
-			// free entries for them.
-			for n, e := range hs.Entries {
-				if t, ok := sec.Entries[n]; !ok || t.Type == EntryFree {
-					sec.Entries[n] = e
-				}
-			}
-		}
-		r.sections = append(r.sections, sec)
-		prev, hasPrev := sec.Trailer["Prev"]
-		if !hasPrev {
-			break
-		}
-		pv, ok := Int(prev)
-		if !ok || pv <= 0 || pv >= r.size {
-			return invalid("bad /Prev offset")
-		}
-		off = pv
-	}
-	r.trailer = r.sections[0].Trailer
-	if len(r.sections) == 1 {
-		r.entries = r.sections[0].Entries
-	} else {
-		for _, sec := range r.sections {
-			for n, e := range sec.Entries {
-				if _, ok := r.entries[n]; !ok {
-					r.entries[n] = e
-				}
-			}
-		}
-	}
-	if len(r.entries) > r.lim.MaxObjects {
-		return roamsign.E(roamsign.ErrTooLarge, op, "more than %d objects", r.lim.MaxObjects)
-	}
-	return nil
-}
-
-func (r *Reader) readSection(off int64) (Section, error) {
-	sec := Section{Offset: off}
-	isTable := false
-	err := r.withParser(off, 64, func(p *parser) error {
-		p.skipSpace()
-		isTable = bytes.HasPrefix(p.data[p.pos:], []byte("xref"))
-		return nil
-	})
-	if err != nil {
-		return sec, err
-	}
-	if isTable {
-		maxWin := r.lim.MaxObjects*21 + r.lim.MaxObjectBytes
-		err = r.withParser(off, maxWin, func(p *parser) error {
-			sec.Entries = map[int]Entry{}
-			return r.parseTable(p, &sec)
-		})
-		if err != nil {
-			return sec, err
-		}
-		if x, ok := sec.Trailer["XRefStm"]; ok {
-			v, ok := Int(x)
-			if !ok || v <= 0 || v >= r.size {
-				return sec, invalid("bad /XRefStm offset")
-			}
-			sec.XRefStm = v
-		}
-		return sec, nil
-	}
-	sec.Stream = true
-	_, obj, err := r.parseIndirectAt(off)
-	if err != nil {
-		return sec, err
-	}
-	s, ok := obj.(*Stream)
-	if !ok || s.Dict["Type"] != Name("XRef") {
-		return sec, invalid("startxref does not point to a cross-reference table or stream")
-	}
-	sec.Trailer = s.Dict
-	sec.Entries, err = r.parseXRefStream(s)
-	return sec, err
-}
-
-func (r *Reader) parseTable(p *parser, sec *Section) error {
-	if err := p.expectKeyword("xref"); err != nil {
-		return err
-	}
-	for {
-		p.skipSpace()
-		if bytes.HasPrefix(p.data[p.pos:], []byte("trailer")) {
-			p.pos += 7
-			break
-		}
-		start, err := p.uint()
-		if err != nil {
-			return err
-		}
-		count, err := p.uint()
-		if err != nil {
-			return err
-		}
-		if start+count > int64(r.lim.MaxObjects) {
-			return roamsign.E(roamsign.ErrTooLarge, op, "cross-reference table exceeds %d objects", r.lim.MaxObjects)
-		}
-		for i := int64(0); i < count; i++ {
-			o, err := p.uint()
-			if err != nil {
-				return err
-			}
-			g, err := p.uint()
-			if err != nil {
-				return err
-			}
-			k, err := p.keyword()
-			if err != nil {
-				return err
-			}
-			n := int(start + i)
-			switch string(k) {
-			case "n":
-				if o <= 0 || o >= r.size {
-					return invalid("object %d has offset %d outside the file", n, o)
-				}
-				sec.Entries[n] = Entry{Type: EntryInFile, Offset: o, Gen: int(g)}
-			case "f":
-				sec.Entries[n] = Entry{Type: EntryFree, Gen: int(g)}
-			default:
-				return p.errf("bad cross-reference entry type")
-			}
-		}
-		if len(sec.Entries) > r.lim.MaxObjects {
-			return roamsign.E(roamsign.ErrTooLarge, op, "too many cross-reference entries")
-		}
-	}
-	t, err := p.object(0)
-	if err != nil {
-		return err
-	}
-	d, ok := t.(Dict)
-	if !ok {
-		return p.errf("trailer is not a dictionary")
-	}
-	sec.Trailer = d
-	return nil
-}
-
-func (r *Reader) parseXRefStream(s *Stream) (map[int]Entry, error) {
-	wa, ok := s.Dict["W"].(Array)
-	if !ok || len(wa) != 3 {
-		return nil, invalid("cross-reference stream has a bad /W")
-	}
-	var w [3]int
-	rowLen := 0
-	for i, o := range wa {
-		v, ok := Int(o)
-		if !ok || v < 0 || v > 8 {
-			return nil, invalid("cross-reference stream has a bad /W")
-		}
-		w[i] = int(v)
-		rowLen += int(v)
-	}
-	if rowLen == 0 {
-		return nil, invalid("cross-reference stream has a bad /W")
-	}
-	size, ok := Int(s.Dict["Size"])
-	if !ok || size < 0 || size > int64(r.lim.MaxObjects) {
-		return nil, roamsign.E(roamsign.ErrTooLarge, op, "cross-reference stream /Size missing or above %d", r.lim.MaxObjects)
-	}
-	index := Array{int64(0), size}
-	if ia, ok := s.Dict["Index"].(Array); ok {
-		if len(ia)%2 != 0 {
-			return nil, invalid("cross-reference stream has a bad /Index")
-		}
-		index = ia
-	}
-	data, err := r.StreamData(s)
-	if err != nil {
-		return nil, err
-	}
-	entries := map[int]Entry{}
-	pos := 0
-	for i := 0; i < len(index); i += 2 {
-		start, ok1 := Int(index[i])
-		count, ok2 := Int(index[i+1])
-		if !ok1 || !ok2 || start < 0 || count < 0 || start+count > int64(r.lim.MaxObjects) {
-			return nil, invalid("cross-reference stream has a bad /Index")
-		}
-		for j := int64(0); j < count; j++ {
-			if pos+rowLen > len(data) {
-				return nil, invalid("cross-reference stream is shorter than its /Index says")
-			}
-			var f [3]int64
-			for k := 0; k < 3; k++ {
-				for b := 0; b < w[k]; b++ {
-					f[k] = f[k]<<8 | int64(data[pos])
-					pos++
-				}
-			}
-			if w[0] == 0 {
-				f[0] = 1
-			}
-			n := int(start + j)
-			switch f[0] {
-			case 0:
-				entries[n] = Entry{Type: EntryFree, Gen: int(f[2])}
-			case 1:
-				if f[1] <= 0 || f[1] >= r.size {
-					return nil, invalid("object %d has offset %d outside the file", n, f[1])
-				}
-				entries[n] = Entry{Type: EntryInFile, Offset: f[1], Gen: int(f[2])}
-			case 2:
-				if f[1] < 0 || f[1] > int64(r.lim.MaxObjects) || f[2] < 0 || f[2] > int64(r.lim.MaxObjects) {
-					return nil, invalid("bad compressed object entry for object %d", n)
-				}
-				entries[n] = Entry{Type: EntryCompressed, Stream: int(f[1]), Index: int(f[2])}
-			default:
-				// Unknown types are treated as null objects (ISO 32000-2, 7.5.8.3).
-			}
-		}
-	}
-	return entries, nil
 }
 
 // parseIndirectAt parses "n g obj ... endobj" at off.
@@ -575,6 +421,7 @@ func (r *Reader) parseIndirectAt(off int64) (Ref, Object, error) {
 			}
 		}
 		n, ok := Int(lo)
+		r.note(dataOff + n + 1)
 		if !ok || n < 0 || dataOff+n > r.size {
 			return Ref{}, nil, invalid("stream at offset %d has a bad /Length", off)
 		}
@@ -606,15 +453,18 @@ func (r *Reader) StartXref() int64 { return r.startxref }
 // Trailer returns the newest trailer dictionary. It must not be modified.
 func (r *Reader) Trailer() Dict { return r.trailer }
 
-// Sections returns the cross-reference sections, newest first. They must not
-// be modified.
-func (r *Reader) Sections() []Section { return r.sections }
+// Sections returns the cross-reference sections of this revision, newest
+// first. They must not be modified.
+func (r *Reader) Sections() []Section { return r.x.sections[r.first:] }
 
 // Encrypted reports whether the file is encrypted (has /Encrypt).
 func (r *Reader) Encrypted() bool { _, ok := r.trailer["Encrypt"]; return ok }
 
 // Lookup returns the current cross-reference entry for object num.
-func (r *Reader) Lookup(num int) (Entry, bool) { e, ok := r.entries[num]; return e, ok }
+func (r *Reader) Lookup(num int) (Entry, bool) {
+	e, ok := r.x.lookup(num, r.first)
+	return e.entry(), ok
+}
 
 // MaxObjectNumber returns the highest object number in use or declared by
 // /Size, so that num+1 is free for a new object.
@@ -623,18 +473,13 @@ func (r *Reader) MaxObjectNumber() int {
 	if s, ok := Int(r.trailer["Size"]); ok && s > 0 && s <= int64(r.lim.MaxObjects) {
 		m = int(s) - 1
 	}
-	for n := range r.entries {
-		if n > m {
-			m = n
-		}
-	}
-	return m
+	return max(m, r.x.maxNum(r.first))
 }
 
 // Get returns the object ref points to. A reference to a free or missing
 // object yields nil (the null object), as ISO 32000 requires.
 func (r *Reader) Get(ref Ref) (Object, error) {
-	e, ok := r.entries[ref.Num]
+	e, ok := r.Lookup(ref.Num)
 	if !ok || e.Type == EntryFree || (e.Type == EntryInFile && e.Gen != ref.Gen) || (e.Type == EntryCompressed && ref.Gen != 0) {
 		return nil, nil
 	}
@@ -659,95 +504,10 @@ func (r *Reader) Get(ref Ref) (Object, error) {
 		}
 		obj = o
 	}
-	if len(r.cache) < 100_000 {
+	if len(r.cache) < 100_000 && r.b.Spend(costCached) == nil {
 		r.cache[ref.Num] = obj
 	}
 	return obj, nil
-}
-
-func (r *Reader) compressed(num int, e Entry) (Object, error) {
-	os, ok := r.objStms[e.Stream]
-	if !ok {
-		se, ok := r.entries[e.Stream]
-		if !ok || se.Type != EntryInFile {
-			return nil, invalid("object stream %d for object %d is missing", e.Stream, num)
-		}
-		n, o, err := r.parseIndirectAt(se.Offset)
-		if err != nil {
-			return nil, err
-		}
-		s, ok := o.(*Stream)
-		if n.Num != e.Stream || !ok || s.Dict["Type"] != Name("ObjStm") {
-			return nil, invalid("object %d is not an object stream", e.Stream)
-		}
-		os, err = r.loadObjStm(s)
-		if err != nil {
-			return nil, err
-		}
-		if len(r.objStms) > 64 {
-			clear(r.objStms)
-		}
-		r.objStms[e.Stream] = os
-	}
-	i := e.Index
-	if i >= len(os.nums) || os.nums[i] != num {
-		i = -1
-		for j, n := range os.nums {
-			if n == num {
-				i = j
-				break
-			}
-		}
-		if i < 0 {
-			return nil, invalid("object %d is not in object stream %d", num, e.Stream)
-		}
-	}
-	start := os.first + os.offs[i]
-	if start > len(os.data) {
-		return nil, invalid("object stream %d has a bad offset", e.Stream)
-	}
-	p := &parser{data: os.data[start:], atEOF: true, maxDepth: r.lim.MaxDepth}
-	o, err := p.object(0)
-	if err != nil {
-		return nil, err
-	}
-	if _, isStream := o.(*Stream); isStream {
-		return nil, invalid("stream inside an object stream")
-	}
-	return o, nil
-}
-
-func (r *Reader) loadObjStm(s *Stream) (*objStream, error) {
-	n, ok1 := Int(s.Dict["N"])
-	first, ok2 := Int(s.Dict["First"])
-	if !ok1 || !ok2 || n < 0 || n > int64(r.lim.MaxObjects) || first < 0 {
-		return nil, invalid("object stream has bad /N or /First")
-	}
-	data, err := r.StreamData(s)
-	if err != nil {
-		return nil, err
-	}
-	if first > int64(len(data)) || n*2 > int64(len(data)) {
-		return nil, invalid("object stream header is larger than the stream")
-	}
-	os := &objStream{data: data, first: int(first)}
-	p := &parser{data: data[:first], atEOF: true, maxDepth: 1}
-	for i := int64(0); i < n; i++ {
-		num, err := p.uint()
-		if err != nil {
-			return nil, err
-		}
-		off, err := p.uint()
-		if err != nil {
-			return nil, err
-		}
-		if off > int64(len(data))-first {
-			return nil, invalid("object stream entry offset outside the stream")
-		}
-		os.nums = append(os.nums, int(num))
-		os.offs = append(os.offs, int(off))
-	}
-	return os, nil
 }
 
 // Resolve follows o when it is a reference.
@@ -779,7 +539,7 @@ func (r *Reader) Catalog() (Dict, error) {
 	return r.ResolveDict(r.trailer["Root"], "document catalog (/Root)")
 }
 
-// ReadRaw reads the encoded data of s, at most max bytes (0: the stream limit).
+// ReadRaw reads the encoded data of s (at most Limits.MaxStreamBytes).
 func (r *Reader) ReadRaw(s *Stream) ([]byte, error) {
 	if s.Data != nil {
 		return s.Data, nil
@@ -787,6 +547,7 @@ func (r *Reader) ReadRaw(s *Stream) ([]byte, error) {
 	if s.Length > r.lim.MaxStreamBytes {
 		return nil, roamsign.E(roamsign.ErrTooLarge, op, "stream of %d bytes exceeds the limit", s.Length)
 	}
+	r.note(s.Offset + s.Length + 1)
 	b, _, err := r.readAt(s.Offset, int(s.Length))
 	return b, err
 }
@@ -798,7 +559,7 @@ func (r *Reader) StreamData(s *Stream) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decode(raw, s.Dict, r.lim.MaxStreamBytes)
+	return r.decode(raw, s.Dict, -1)
 }
 
 // String describes the entry for messages and tests.

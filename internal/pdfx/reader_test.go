@@ -11,6 +11,7 @@ import (
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/internal/pdfx"
 	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
+	"github.com/stretchr/testify/require"
 )
 
 func open(t testing.TB, data []byte) *pdfx.Reader {
@@ -177,9 +178,11 @@ func TestLimits(t *testing.T) {
 
 // walk resolves everything reachable from the trailer, bounded, as the
 // signer's preparation does.
-func walk(r *pdfx.Reader) {
+func walk(r *pdfx.Reader) { walkN(r, 2000) }
+
+// walkN is walk with a budget of visits.
+func walkN(r *pdfx.Reader, budget int) {
 	seen := map[pdfx.Ref]bool{}
-	budget := 2000
 	var visit func(o pdfx.Object, depth int)
 	visit = func(o pdfx.Object, depth int) {
 		budget--
@@ -233,14 +236,21 @@ func FuzzOpen(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tm := time.AfterFunc(3*time.Second, func() { panic("hang") })
 		defer tm.Stop()
-		r, err := pdfx.Open(bytes.NewReader(data), int64(len(data)), pdfx.Limits{MaxObjects: 10000, MaxStreamBytes: 1 << 20, MaxObjectBytes: 1 << 20})
-		if err != nil {
-			if roamsign.KindOf(err) == roamsign.KindUnknown {
-				t.Fatalf("untyped error: %v", err)
+		var err error
+		budget := pdfx.NewBudget(pdfx.DefaultBudget(int64(len(data))))
+		alloc := pdfxtest.Allocated(func() {
+			var r *pdfx.Reader
+			r, err = pdfx.Open(bytes.NewReader(data), int64(len(data)), pdfx.Limits{MaxObjects: 10000, MaxStreamBytes: 1 << 20, MaxObjectBytes: 1 << 20, Budget: budget})
+			if err == nil {
+				walk(r)
 			}
-			return
+		})
+		// Allocation is bounded per input byte, whatever the input.
+		require.LessOrEqual(t, alloc, pdfxtest.HeapLimit(len(data)), "heap allocated for %d input bytes", len(data))
+		require.LessOrEqual(t, budget.Used(), budget.Limit()+1<<20, "budget overrun")
+		if err != nil {
+			require.NotEqual(t, roamsign.KindUnknown, roamsign.KindOf(err), "untyped error: %v", err)
 		}
-		walk(r)
 	})
 }
 

@@ -57,10 +57,18 @@ func EOFMarkers(ctx context.Context, ra io.ReaderAt, size int64, max int) ([]int
 }
 
 // ParseObject parses one direct object from data (for example a dictionary
-// read from a known offset).
+// read from a known offset), charging lim.Budget (a new budget of
+// [DefaultBudget] of len(data) when nil).
 func ParseObject(data []byte, lim Limits) (Object, error) {
 	lim = lim.withDefaults()
-	p := &parser{data: data, atEOF: true, maxDepth: lim.MaxDepth}
+	b := lim.Budget
+	if b == nil {
+		b = NewBudget(DefaultBudget(int64(len(data))))
+	}
+	p := &parser{data: data, atEOF: true, maxDepth: lim.MaxDepth, allow: b.remaining()}
 	o, err := p.object(0)
+	if serr := b.Spend(p.cost + int64(p.pos)); serr != nil {
+		return nil, serr
+	}
 	return o, wrapSyntax(err)
 }

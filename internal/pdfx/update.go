@@ -94,7 +94,7 @@ func (u *Update) Bytes() ([]byte, error) {
 			tr[k] = v
 		}
 	}
-	stream := u.r.sections[0].Stream
+	stream := u.r.Sections()[0].Stream
 	size := u.next
 	if stream {
 		size++ // the xref stream object itself

@@ -204,6 +204,11 @@ func buildUpdate(ra io.ReaderAt, size int64, sp sigParams) (upd []byte, br, ct *
 	if catChanged {
 		u.Put(rootRef, cat)
 	}
+	// Lookups that failed on the reader's budget read as missing objects;
+	// an update built on a cut-short reading is not returned.
+	if err := r.Budget().Err(); err != nil {
+		return nil, nil, nil, err
+	}
 	upd, err = u.Bytes()
 	if err != nil {
 		return nil, nil, nil, err

@@ -63,7 +63,11 @@
 //
 // Memory use does not grow with the document: the file is hashed and
 // copied in fixed-size chunks, and only cross-reference data and the few
-// objects touched are held. PAdES puts the claimed signing time in /M, so
+// objects touched are held. What reading one document may cost in total
+// (memory for its cross-reference data, object streams and objects, and
+// the bytes parsed, all revisions together) is bounded by 32 MiB plus four
+// times its size; a document built to cost more, whatever its trick,
+// gives roamsign.ErrTooLarge. PAdES puts the claimed signing time in /M, so
 // the CMS carries no signing-time attribute; a trusted time comes only from
 // a timestamp.
 //

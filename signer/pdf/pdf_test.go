@@ -429,9 +429,10 @@ func TestIndirectAnnots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	changed := r2.Sections()[0].Entries
-	if _, ok := changed[pageRef.Num]; ok {
-		t.Fatal("the page object was rewritten although its /Annots is indirect")
+	for n := range r2.SectionEntries(0) {
+		if n == pageRef.Num {
+			t.Fatal("the page object was rewritten although its /Annots is indirect")
+		}
 	}
 	arr, _ := r2.Get(page["Annots"].(pdfx.Ref))
 	if n := len(arr.(pdfx.Array)); n != 2 {
