@@ -132,17 +132,12 @@ type prepareRequest struct {
 // prepare builds the signing screen: it prepares each PDF, asks for an OTP
 // over the hashes and returns what the screen shows.
 func (d *hostDemo) prepare(w http.ResponseWriter, r *http.Request) {
-	var req prepareRequest
-	if err := httpapi.DecodeJSON(w, r, &req, 2*demoMaxUpload); err != nil {
-		httpapi.WriteProblem(w, r, err)
-		return
-	}
-	ctx := d.ctx(r)
-	docs, err := d.collect(&req)
+	req, docs, err := d.readPrepare(w, r)
 	if err != nil {
 		httpapi.WriteProblem(w, r, err)
 		return
 	}
+	ctx := d.ctx(r)
 	med, err := d.api.Medium(ctx, roamsign.MediumRequest{User: req.Signer})
 	if err != nil {
 		httpapi.WriteProblem(w, r, err)
@@ -162,21 +157,9 @@ func (d *hostDemo) prepare(w http.ResponseWriter, r *http.Request) {
 		level = level[:64]
 	}
 	s := &demoSession{user: req.Signer, level: level, docs: docs, chain: chain, created: d.now()}
-	for _, doc := range docs {
-		doc.DataHeader = fmt.Sprintf("%s | %s | %s", doc.Name, req.Signer, level)
-		prep, err := pdf.Prepare(ctx, bytes.NewReader(doc.PDF), int64(len(doc.PDF)), chain, pdf.Options{
-			Reason:   level,
-			Location: "Putrajaya, Malaysia",
-			Appearance: &pdf.Appearance{
-				Rect: signatureRect(level),
-			},
-		})
-		if err != nil {
-			httpapi.WriteProblem(w, r, err)
-			return
-		}
-		doc.prep = prep
-		s.hashes = append(s.hashes, roamsign.Hash{Algorithm: prep.Hash(), Value: prep.Digest()})
+	if s.hashes, err = prepareDocs(ctx, docs, chain, req.Signer, level); err != nil {
+		httpapi.WriteProblem(w, r, err)
+		return
 	}
 	header := docs[0].DataHeader
 	if len(docs) > 1 {
@@ -210,6 +193,43 @@ func (d *hostDemo) prepare(w http.ResponseWriter, r *http.Request) {
 		items[i] = item{doc.DataHeader, base64.StdEncoding.EncodeToString(s.hashes[i].Value)}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"session": id, "items": items, "challenge": ch, "certificate": med.Certificate})
+}
+
+// readPrepare reads a prepare request, at most twice demoMaxUpload bytes
+// of JSON, and the documents it names or uploads.
+func (d *hostDemo) readPrepare(w http.ResponseWriter, r *http.Request) (*prepareRequest, []*demoDoc, error) {
+	var req prepareRequest
+	if err := httpapi.DecodeJSON(w, r, &req, 2*demoMaxUpload); err != nil {
+		return nil, nil, err
+	}
+	docs, err := d.collect(&req)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &req, docs, nil
+}
+
+// prepareDocs prepares a visible signature on each document and returns
+// the hashes to sign. pdf.Prepare bounds the memory and work each
+// document may cost (an upload is untrusted input).
+func prepareDocs(ctx context.Context, docs []*demoDoc, chain []*x509.Certificate, signer roamsign.UserID, level string) ([]roamsign.Hash, error) {
+	hashes := make([]roamsign.Hash, 0, len(docs))
+	for _, doc := range docs {
+		doc.DataHeader = fmt.Sprintf("%s | %s | %s", doc.Name, signer, level)
+		prep, err := pdf.Prepare(ctx, bytes.NewReader(doc.PDF), int64(len(doc.PDF)), chain, pdf.Options{
+			Reason:   level,
+			Location: "Putrajaya, Malaysia",
+			Appearance: &pdf.Appearance{
+				Rect: signatureRect(level),
+			},
+		})
+		if err != nil {
+			return nil, err
+		}
+		doc.prep = prep
+		hashes = append(hashes, roamsign.Hash{Algorithm: prep.Hash(), Value: prep.Digest()})
+	}
+	return hashes, nil
 }
 
 // signatureRect places each approval level's visible signature in its own
