@@ -43,8 +43,8 @@ func (v *Verifier) dssEvidence(r *pdfx.Reader) *evidence {
 				continue
 			}
 			data, err := r.StreamData(s)
-			if err != nil {
-				continue
+			if err != nil || r.Budget().Spend(costCMSParse*int64(len(data))) != nil {
+				continue // parsing is charged to the document's budget
 			}
 			total += len(data)
 			out = append(out, data)

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/big"
 	"strings"
 	"testing"
 
 	"github.com/roamsign/roamsign/internal/pdfx"
 	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
+	"github.com/roamsign/roamsign/internal/testpki"
 	pdfsig "github.com/roamsign/roamsign/signer/pdf"
 	"github.com/stretchr/testify/require"
 )
@@ -55,7 +57,23 @@ func signedAdversarial(t *testing.T, p *pki) []pdfxtest.Case {
 	off := lw.Stream(100_000, fmt.Sprintf("/Type /XRef /Size %d /Index [200000 %d] /W [1 0 0] /Filter /FlateDecode /Root %d 0 R /Prev %d",
 		200_000+entries, entries, r.Trailer()["Root"].(pdfx.Ref).Num, prev), pdfxtest.Deflate(make([]byte, entries)))
 	lw.EOF(off)
+	// A document security store holding a CRL of 350,000 entries,
+	// deflated: parsing it is charged to the document's budget.
+	crlEntries := make([]testpki.CRLEntry, 350_000)
+	for i := range crlEntries {
+		crlEntries[i] = testpki.CRLEntry{Revocation: testpki.Revocation{Serial: big.NewInt(int64(i + 1000)), Time: p.now}}
+	}
+	crl, err := p.inter.BuildCRL(testpki.CRLSpec{Entries: crlEntries})
+	require.NoError(t, err)
+	dss := update(t, signPDF(t, p, pdfxtest.Generate(pdfxtest.Options{AcroForm: true}), pdfsig.Options{}), func(r *pdfx.Reader, u *pdfx.Update) {
+		ref := r.Trailer()["Root"].(pdfx.Ref)
+		c := get(t, r, ref).Clone()
+		s := u.Add(&pdfx.Stream{Dict: pdfx.Dict{"Filter": pdfx.Name("FlateDecode")}, Data: pdfxtest.Deflate(crl)})
+		c["DSS"] = u.Add(pdfx.Dict{"Type": pdfx.Name("DSS"), "CRLs": pdfx.Array{s}})
+		u.Put(ref, c)
+	})
 	return []pdfxtest.Case{
+		{Name: "a CRL of 350,000 entries in the DSS", Data: dss},
 		{Name: "annotation arrays compared after signing", Data: annots},
 		{Name: "thirty signatures, then entries to the end of the file", Data: lw.Bytes()},
 	}
