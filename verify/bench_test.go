@@ -14,6 +14,7 @@ import (
 
 	"github.com/roamsign/roamsign/internal/proctime"
 	"github.com/roamsign/roamsign/internal/testpki"
+	"github.com/stretchr/testify/require"
 )
 
 var (
@@ -27,18 +28,14 @@ const bigCRLEntries = 1_000_000
 func bigCRL(b *testing.B) []byte {
 	bigCRLOnce.Do(func() {
 		root, err := testpki.NewRoot(testpki.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		entries := make([]testpki.CRLEntry, bigCRLEntries)
 		at := time.Now().Add(-time.Hour)
 		for i := range entries {
 			entries[i] = testpki.CRLEntry{Revocation: testpki.Revocation{Serial: big.NewInt(int64(1000 + i*7)), Time: at, Reason: (i % 10) / 9}} // every tenth has a reason code
 		}
 		bigCRLDER, err = root.BuildCRL(testpki.CRLSpec{Entries: entries})
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 	})
 	return bigCRLDER
 }
@@ -56,9 +53,7 @@ func BenchmarkCRLParse1M(b *testing.B) {
 		runtime.ReadMemStats(&before)
 		var err error
 		c, err = ParseCRL(der)
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 	}
@@ -74,9 +69,7 @@ func BenchmarkCRLParse1M(b *testing.B) {
 // (half hits, half misses); lookups/s = 1e9 / ns/op.
 func BenchmarkCRLLookup1M(b *testing.B) {
 	c, err := ParseCRL(bigCRL(b))
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	serials := make([]*big.Int, 4096)
 	for i := range serials {
 		serials[i] = big.NewInt(int64(1000 + i*3571))
@@ -101,18 +94,14 @@ func BenchmarkCMSVsRaw(b *testing.B) {
 	v := p.verifier()
 	content := []byte("Perakuan 1: invoice 2026/0042")
 	der, err := testpki.BuildCMS(testpki.CMSSpec{Content: content, Key: p.key, Cert: p.leaf, Certs: []*x509.Certificate{p.leaf, p.inter.Cert}, ESSCert: p.leaf, AlgProtection: true})
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	ctx := context.Background()
 	if rs, err := v.VerifyCMS(ctx, CMSRequest{Signature: der}); err != nil || rs[0].Verdict != Valid {
 		b.Fatalf("%v %+v", err, rs)
 	}
 	digest := sha256.Sum256(content)
 	sig, err := p.key.Sign(nil, digest[:], crypto.SHA256)
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	pub := p.key.Public().(*ecdsa.PublicKey)
 	b.Run("raw-ecdsa-p256", func(b *testing.B) {
 		for b.Loop() {

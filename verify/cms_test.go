@@ -20,6 +20,7 @@ import (
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/internal/testpki"
+	"github.com/stretchr/testify/require"
 )
 
 // opensslSign signs content with the openssl CLI, an independent CMS producer.
@@ -30,9 +31,7 @@ func opensslSign(t testing.TB, p *pki, content []byte, detached bool, extra ...s
 	}
 	dir := t.TempDir()
 	keyDER, err := x509.MarshalPKCS8PrivateKey(p.key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	writeFile(t, filepath.Join(dir, "leaf.pem"), testpki.PEM(p.leaf))
 	writeFile(t, filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
 	writeFile(t, filepath.Join(dir, "inter.pem"), testpki.PEM(p.inter.Cert))
@@ -267,9 +266,7 @@ func TestCMSRules(t *testing.T) {
 				v = p.verifier()
 			}
 			der, err := testpki.BuildCMS(spec)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if c.name == "baseline" {
 				opensslVerify(t, p, der, content)
 			}
@@ -280,9 +277,7 @@ func TestCMSRules(t *testing.T) {
 				}
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			js, _ := json.MarshalIndent(rs[0], "", " ")
 			if rs[0].Verdict != c.want {
 				t.Fatalf("verdict %s, want %s\n%s", rs[0].Verdict, c.want, js)
@@ -306,9 +301,7 @@ func TestCMSRules(t *testing.T) {
 // p's intermediate; data, when non-nil, replaces the stamped bytes.
 func tsaAt(t testing.TB, p *pki, at time.Time, data []byte) func([]byte) ([]byte, error) {
 	tsa, err := p.inter.NewTSA(testpki.LeafOptions{NotBefore: p.now.Add(-47 * time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return func(sig []byte) ([]byte, error) {
 		if data != nil {
 			sig = data

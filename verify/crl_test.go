@@ -19,6 +19,8 @@ import (
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/internal/testpki"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 var oidUnknown = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1}
@@ -86,23 +88,17 @@ func TestChainAndCRLRules(t *testing.T) {
 		{name: "CRL issuer without cRLSign", setup: func(p *pki) (*Verifier, *x509.Certificate) {
 			k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 			ca, err := p.root.NewIntermediate(testpki.Options{Name: "no crlsign", Key: k, CRLURL: p.srv.URLFor("/nocrlsign.crl")})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			// Re-issue the intermediate without cRLSign, same key and name.
 			tmpl := *ca.Cert
 			tmpl.KeyUsage = x509.KeyUsageCertSign
 			tmpl.SerialNumber = nil
 			cert, err := p.root.Issue(&tmpl, k.Public())
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			ca.Cert = cert
 			lk, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 			leaf, err := ca.IssueLeaf("X", "900101145678", lk.Public(), testpki.LeafOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			p.publish("/nocrlsign.crl", ca, testpki.CRLSpec{})
 			p.inter = ca
 			return nil, leaf
@@ -256,17 +252,13 @@ func TestChainAndCRLRules(t *testing.T) {
 			}
 			r := p.check(v, leaf)
 			js, _ := json.Marshal(r)
-			if r.Verdict != c.want {
-				t.Fatalf("verdict %s, want %s\n%s", r.Verdict, c.want, js)
-			}
+			require.Equal(t, c.want, r.Verdict, "%s", js)
+			assert.Equal(t, c.want == Valid, r.Indication == IndicationPassed, "indication %s for verdict %s", r.Indication, r.Verdict)
 			if c.check != "" {
 				ch := r.Check(c.check)
-				if ch == nil || ch.Verdict != c.want {
-					t.Fatalf("check %s = %+v, want %s\n%s", c.check, ch, c.want, js)
-				}
-				if !strings.Contains(ch.Reason, c.reason) {
-					t.Fatalf("reason %q lacks %q", ch.Reason, c.reason)
-				}
+				require.NotNil(t, ch, "%s", js)
+				assert.Equal(t, c.want, ch.Verdict, "%s", js)
+				assert.Contains(t, ch.Reason, c.reason)
 			}
 		})
 	}
@@ -387,9 +379,7 @@ func TestColdCacheSingleDownload(t *testing.T) {
 	}
 	v := p.verifier(func(c *Config) { c.Cache = cache })
 	sig, err := testpki.BuildCMS(testpki.CMSSpec{Content: []byte("doc"), Key: p.key, Cert: p.leaf, Certs: []*x509.Certificate{p.leaf, p.inter.Cert}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	results := make(chan Verdict, n)
 	for i := 0; i < n; i++ {
 		go func() {
@@ -498,13 +488,9 @@ func TestParseCRLLookup(t *testing.T) {
 		entries = append(entries, testpki.CRLEntry{Revocation: testpki.Revocation{Serial: s, Time: p.now, Reason: 4}})
 	}
 	der, err := p.inter.BuildCRL(testpki.CRLSpec{Entries: entries})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	c, err := ParseCRL(der)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, s := range serials {
 		e, ok := c.Lookup(s)
 		if !ok || e.Reason != 4 || !e.RevokedAt.Equal(p.now) {

@@ -9,6 +9,8 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
@@ -85,4 +87,39 @@ func ExampleVerifier_VerifyPDF() {
 		fmt.Println(s.Verdict, s.Kind, s.Reason, s.ModifiedAfterSigning)
 	}
 	// Output: valid approval Perakuan 1 false
+}
+
+// An archive verifies offline: the CRLs come from a folder, nothing is
+// fetched, and the result says which source decided and with what
+// indication.
+func ExampleNewCRLDirectory() {
+	root, _ := testpki.NewRoot(testpki.Options{})
+	inter, _ := root.NewIntermediate(testpki.Options{})
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	leaf, _ := inter.IssueLeaf("SITI BINTI ALI", "900101145678", key.Public(), testpki.LeafOptions{})
+	dir, _ := os.MkdirTemp("", "crls")
+	defer os.RemoveAll(dir)
+	for name, ca := range map[string]*testpki.CA{"root.crl": root, "inter.crl": inter} {
+		der, _ := ca.BuildCRL(testpki.CRLSpec{})
+		_ = os.WriteFile(filepath.Join(dir, name), der, 0o600)
+	}
+	crls, err := verify.NewCRLDirectory(dir)
+	if err != nil {
+		panic(err)
+	}
+	v, _ := verify.New(verify.Config{
+		Anchors:    []*x509.Certificate{root.Cert},
+		CRLSources: []verify.CRLSource{crls},
+		Offline:    true,
+	})
+	r := v.VerifyChain(context.Background(), verify.ChainRequest{Leaf: leaf, Intermediates: []*x509.Certificate{inter.Cert}})
+	fmt.Println(r.Verdict, r.Indication, r.Revocation[0].Origin)
+
+	// Without the folder the same request cannot be decided.
+	v, _ = verify.New(verify.Config{Anchors: []*x509.Certificate{root.Cert}, Offline: true})
+	r = v.VerifyChain(context.Background(), verify.ChainRequest{Leaf: leaf, Intermediates: []*x509.Certificate{inter.Cert}})
+	fmt.Println(r.Verdict, r.Indication, r.SubIndication)
+	// Output:
+	// valid passed directory
+	// indeterminate indeterminate try_later
 }

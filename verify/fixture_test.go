@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/roamsign/roamsign/internal/testpki"
+	"github.com/stretchr/testify/require"
 )
 
 // pki is a root → intermediate → leaf hierarchy whose CRLs are published by
@@ -31,18 +32,12 @@ func newPKI(t testing.TB) *pki {
 	t.Cleanup(srv.Close)
 	now := time.Now().Truncate(time.Second)
 	root, err := testpki.NewRoot(testpki.Options{CRLURL: srv.URLFor("/root.crl"), NotBefore: now.Add(-48 * time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	inter, err := root.NewIntermediate(testpki.Options{CRLURL: srv.URLFor("/inter.crl"), NotBefore: now.Add(-48 * time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	leaf, err := inter.IssueLeaf("ALI BIN ABU", "900101145678", key.Public(), testpki.LeafOptions{NotBefore: now.Add(-24 * time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	p := &pki{t: t, srv: srv, root: root, inter: inter, leaf: leaf, key: key, now: now}
 	p.publish("/root.crl", root, testpki.CRLSpec{})
 	p.publish("/inter.crl", inter, testpki.CRLSpec{})
@@ -55,9 +50,7 @@ func (p *pki) publish(path string, ca *testpki.CA, spec testpki.CRLSpec) {
 		spec.ThisUpdate = p.now.Add(-time.Hour)
 	}
 	der, err := ca.BuildCRL(spec)
-	if err != nil {
-		p.t.Fatal(err)
-	}
+	require.NoError(p.t, err)
 	p.srv.Set(path, der)
 }
 
@@ -68,9 +61,7 @@ func (p *pki) verifier(mod ...func(*Config)) *Verifier {
 		m(&cfg)
 	}
 	v, err := New(cfg)
-	if err != nil {
-		p.t.Fatal(err)
-	}
+	require.NoError(p.t, err)
 	return v
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/roamsign/roamsign/internal/testpki"
+	"github.com/stretchr/testify/require"
 )
 
 // FuzzCRL parses arbitrary bytes as a CRL and, when they parse, runs the
@@ -22,9 +23,7 @@ func FuzzCRL(f *testing.F) {
 	p := newPKI(f)
 	add := func(spec testpki.CRLSpec) {
 		der, err := p.inter.BuildCRL(spec)
-		if err != nil {
-			f.Fatal(err)
-		}
+		require.NoError(f, err)
 		f.Add(der)
 	}
 	add(testpki.CRLSpec{})
@@ -67,9 +66,7 @@ func FuzzVerifyCMS(f *testing.F) {
 	f.Add(opensslSign(f, p, content, true), true)
 	tsa := tsaAt(f, p, p.now.Add(-time.Hour), nil)
 	der, err := testpki.BuildCMS(testpki.CMSSpec{Content: content, Key: p.key, Cert: p.leaf, Certs: []*x509.Certificate{p.leaf, p.inter.Cert}, ESSCert: p.leaf, AlgProtection: true, Timestamp: tsa, SigningTime: p.now})
-	if err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, err)
 	f.Add(der, false)
 	f.Fuzz(func(t *testing.T, sig []byte, detached bool) {
 		req := CMSRequest{Signature: sig}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/roamsign/roamsign/internal/testpki"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestOCSPPolicies(t *testing.T) {
@@ -77,11 +79,9 @@ func TestOCSPPolicies(t *testing.T) {
 			case RevUnknown:
 				got = Indeterminate
 			}
-			if got != c.want {
-				t.Fatalf("leaf status %+v, want %s", leafInfo, c.want)
-			}
-			if c.source != "" && leafInfo.Source != c.source {
-				t.Fatalf("source %q, want %q", leafInfo.Source, c.source)
+			require.Equal(t, c.want, got, "leaf status %+v", leafInfo)
+			if c.source != "" {
+				assert.Equal(t, c.source, leafInfo.Source)
 			}
 		})
 	}
@@ -109,21 +109,16 @@ func TestOCSPCache(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if r := p.check(v, p.leaf); r.Verdict != Valid {
-				t.Errorf("%+v", r.Check(CheckRevocation))
-			}
+			r := p.check(v, p.leaf)
+			assert.Equal(t, Valid, r.Verdict, "%+v", r.Check(CheckRevocation))
 		}()
 	}
 	wg.Wait()
-	if h := hits.Load(); h != 1 {
-		t.Fatalf("OCSP queries %d, want 1", h)
-	}
+	require.EqualValues(t, 1, hits.Load(), "OCSP queries")
 	// After nextUpdate (one hour) the responder is asked again.
 	clock = clock.Add(2 * time.Hour)
 	p.publish("/root.crl", p.root, testpki.CRLSpec{ThisUpdate: clock.Add(-time.Minute)})
 	o.SetTimes(clock.Add(-time.Minute), clock.Add(time.Hour))
 	p.check(v, p.leaf)
-	if h := hits.Load(); h != 2 {
-		t.Fatalf("OCSP queries %d, want 2", h)
-	}
+	assert.EqualValues(t, 2, hits.Load(), "OCSP queries after nextUpdate")
 }

@@ -14,15 +14,14 @@ import (
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/internal/testpki"
 	signcms "github.com/roamsign/roamsign/signer/cms"
+	"github.com/stretchr/testify/require"
 )
 
 // TestCMSFromSignerCMS verifies what the project's own CMS signer makes, in
 // the key and algorithm combinations it offers.
 func TestCMSFromSignerCMS(t *testing.T) {
 	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	cases := []struct {
 		name      string
 		rsa       bool
@@ -43,32 +42,22 @@ func TestCMSFromSignerCMS(t *testing.T) {
 			if c.rsa {
 				key = rsaKey
 				p.leaf, err = p.inter.IssueLeaf("ALI BIN ABU", "900101145678", rsaKey.Public(), testpki.LeafOptions{NotBefore: p.now.Add(-time.Hour)})
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 			}
 			c.opts.Now = func() time.Time { return p.now }
 			der, err := signcms.Sign(context.Background(), key, bytes.NewReader(content), []*x509.Certificate{p.leaf, p.inter.Cert}, c.opts)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if c.timestamp {
 				sigValue, err := signcms.SignatureValue(der)
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				tok, err := tsaAt(t, p, p.now.Add(-time.Minute), nil)(sigValue)
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				if der, err = signcms.AddTimestampToken(der, tok); err != nil {
 					t.Fatal(err)
 				}
 			}
 			rs, err := p.verifier().VerifyCMS(context.Background(), CMSRequest{Signature: der, Content: content})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			js, _ := json.MarshalIndent(rs, "", " ")
 			if len(rs) != 1 || rs[0].Verdict != Valid {
 				t.Fatalf("%s", js)

@@ -27,6 +27,7 @@ import (
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/internal/testpki"
 	"github.com/roamsign/roamsign/signer/cms"
+	"github.com/stretchr/testify/require"
 )
 
 // pki is a test hierarchy (root, intermediate) with one leaf per key type.
@@ -175,9 +176,7 @@ func TestSignVerifiesWithOpenSSL(t *testing.T) {
 	for _, a := range algorithms {
 		t.Run(a.name, func(t *testing.T) {
 			sig, err := cms.Sign(context.Background(), p.keys[a.key], bytes.NewReader(content), p.chains[a.key], a.opts)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			mustVerify(t, p, sig, content)
 
 			tampered := bytes.Clone(content)
@@ -193,9 +192,7 @@ func TestSignVerifiesWithOpenSSL(t *testing.T) {
 func remoteSign(t *testing.T, key crypto.Signer, digest []byte, opts crypto.SignerOpts) []byte {
 	t.Helper()
 	sig, err := key.Sign(rand.Reader, digest, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return sig
 }
 
@@ -212,9 +209,7 @@ func TestPrepareCompleteRemote(t *testing.T) {
 			o := a.opts
 			o.Now = func() time.Time { return at }
 			prep, err := cms.Prepare(h.Sum(content), p.chains[a.key], o)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if prep.Hash() != h {
 				t.Fatalf("Hash() = %v, want %v", prep.Hash(), h)
 			}
@@ -223,21 +218,15 @@ func TestPrepareCompleteRemote(t *testing.T) {
 			}
 			// The host keeps the state while the remote key signs.
 			state, err := prep.MarshalBinary()
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			sig := remoteSign(t, p.keys[a.key], prep.Digest(), prep.SignerOpts())
 			back, err := cms.UnmarshalPrepared(state)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if !bytes.Equal(back.SignedAttributes(), prep.SignedAttributes()) || !bytes.Equal(back.Digest(), prep.Digest()) {
 				t.Fatal("state round trip changed the signed attributes")
 			}
 			der, err := back.Complete(sig)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if max := back.MaxSize(); len(der) > max || max > len(der)+16 {
 				t.Fatalf("MaxSize %d for a CMS of %d bytes", max, len(der))
 			}
@@ -245,9 +234,7 @@ func TestPrepareCompleteRemote(t *testing.T) {
 
 			// Same structure as the one-step path at the same time.
 			one, err := cms.SignDigest(context.Background(), p.keys[a.key], h.Sum(content), p.chains[a.key], o)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			mustVerify(t, p, one, content)
 			if a.key == "rsa" && !a.opts.PSS && !bytes.Equal(one, der) {
 				t.Fatal("deterministic RSA PKCS#1 v1.5: two-step and one-step outputs differ")
@@ -264,9 +251,7 @@ func TestSignedAttributesContent(t *testing.T) {
 	at := time.Date(2026, 3, 1, 8, 30, 0, 0, time.UTC)
 	digest := roamsign.SHA256.Sum([]byte("x"))
 	prep, err := cms.Prepare(digest, p.chains["p256"], cms.Options{SigningTime: at, AlgorithmProtection: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var attrs []struct {
 		Type   asn1.ObjectIdentifier
 		Values asn1.RawValue `asn1:"set"`
@@ -296,9 +281,7 @@ func TestSignedAttributesContent(t *testing.T) {
 		t.Error("signing-certificate-v2 does not hold the leaf's SHA-256 hash")
 	}
 	prep2, err := cms.Prepare(digest, p.chains["p256"], cms.Options{OmitSigningTime: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if bytes.Contains(prep2.SignedAttributes(), []byte{0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x05}) {
 		t.Error("OmitSigningTime still has a signing-time attribute")
 	}
@@ -310,9 +293,7 @@ func TestCompleteRefusesWrongSignature(t *testing.T) {
 	for _, key := range []string{"rsa", "p256", "p384"} {
 		t.Run(key, func(t *testing.T) {
 			prep, err := cms.Prepare(digest, p.chains[key], cms.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			good := remoteSign(t, p.keys[key], prep.Digest(), prep.SignerOpts())
 			other := "p256"
 			if key == "p256" {
@@ -365,9 +346,7 @@ func TestCompleteAcceptsRawECDSA(t *testing.T) {
 	content := []byte("raw ecdsa")
 	for _, key := range []string{"p256", "p384"} {
 		sig, err := cms.Sign(context.Background(), rawECDSA{p.keys[key].(*ecdsa.PrivateKey)}, bytes.NewReader(content), p.chains[key], cms.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		mustVerify(t, p, sig, content)
 	}
 }
@@ -408,9 +387,7 @@ func TestPrepareRejectsBadInput(t *testing.T) {
 	d := roamsign.SHA256.Sum([]byte("x"))
 	edPub, _, _ := ed25519.GenerateKey(rand.Reader)
 	edLeaf, err := p.inter.IssueLeaf("ED", "900101145678", edPub, testpki.LeafOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	long := make([]*x509.Certificate, cms.MaxChain+1)
 	for i := range long {
 		long[i] = p.chains["p256"][0]
@@ -447,18 +424,14 @@ func TestOtherContentType(t *testing.T) {
 	content := []byte("<tstinfo-like/>")
 	ct := asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4}
 	sig, err := cms.Sign(context.Background(), p.keys["rsa"], bytes.NewReader(content), p.chains["rsa"], cms.Options{ContentType: ct})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	mustVerify(t, p, sig, content)
 }
 
 func TestUnmarshalPreparedRejects(t *testing.T) {
 	p := testPKI(t)
 	prep, err := cms.Prepare(roamsign.SHA256.Sum(nil), p.chains["p256"], cms.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	state, _ := prep.MarshalBinary()
 	other, _ := cms.Prepare(roamsign.SHA256.Sum(nil), p.chains["p384"], cms.Options{})
 	otherState, _ := other.MarshalBinary()
@@ -485,26 +458,18 @@ func TestTimestampToken(t *testing.T) {
 	p := testPKI(t)
 	content := []byte("timestamped")
 	sig, err := cms.Sign(context.Background(), p.keys["rsa"], bytes.NewReader(content), p.chains["rsa"], cms.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	sv, err := cms.SignatureValue(sig)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if len(sv) != 256 {
 		t.Fatalf("RSA-2048 signature value has %d bytes", len(sv))
 	}
 	token := tsaToken(t, p, sv)
 	stamped, err := cms.AddTimestampToken(sig, token)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	mustVerify(t, p, stamped, content)
 	p7, err := pkcs7.Parse(stamped)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var found bool
 	for _, a := range p7.Signers[0].UnauthenticatedAttributes {
 		if a.Type.Equal(asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 14}) {
@@ -519,9 +484,7 @@ func TestTimestampToken(t *testing.T) {
 	}
 	// A second token goes next to the first.
 	twice, err := cms.AddTimestampToken(stamped, token)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	mustVerify(t, p, twice, content)
 
 	// A token for another signature is refused.
@@ -544,22 +507,16 @@ func tsaToken(t testing.TB, p *pki, data []byte) []byte {
 	cert, err := p.inter.IssueLeaf("TSA", "900101145678", key.Public(), testpki.LeafOptions{
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	sum := sha256.Sum256(data)
 	ts := &timestamp.Timestamp{
 		HashAlgorithm: crypto.SHA256, HashedMessage: sum[:], Time: time.Now(),
 		Policy: asn1.ObjectIdentifier{1, 2, 3, 4}, AddTSACertificate: true,
 	}
 	resp, err := ts.CreateResponseWithOpts(cert, key, crypto.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	parsed, err := timestamp.ParseResponse(resp)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return parsed.RawToken
 }
 
@@ -594,14 +551,10 @@ func TestSignDigestRefusesFaultyRSA(t *testing.T) {
 func TestPreparedConcurrentComplete(t *testing.T) {
 	p := testPKI(t)
 	prep, err := cms.Prepare(roamsign.SHA256.Sum(nil), p.chains["p256"], cms.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	sig := remoteSign(t, p.keys["p256"], prep.Digest(), prep.SignerOpts())
 	want, err := prep.Complete(sig)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {

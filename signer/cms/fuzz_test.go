@@ -7,15 +7,14 @@ import (
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/signer/cms"
+	"github.com/stretchr/testify/require"
 )
 
 func FuzzUnmarshalPrepared(f *testing.F) {
 	p := ecPKI(f)
 	for _, key := range []string{"p256", "p384"} {
 		prep, err := cms.Prepare(roamsign.SHA256.Sum(nil), p.chains[key], cms.Options{AlgorithmProtection: true})
-		if err != nil {
-			f.Fatal(err)
-		}
+		require.NoError(f, err)
 		state, _ := prep.MarshalBinary()
 		f.Add(state)
 	}
@@ -44,9 +43,7 @@ func FuzzSignatureValue(f *testing.F) {
 	p := ecPKI(f)
 	for _, key := range []string{"p256", "p384"} {
 		der, err := cms.Sign(context.Background(), p.keys[key], bytes.NewReader([]byte("x")), p.chains[key], cms.Options{})
-		if err != nil {
-			f.Fatal(err)
-		}
+		require.NoError(f, err)
 		f.Add(der, []byte{0x30, 0x00})
 		sv, _ := cms.SignatureValue(der)
 		f.Add(der, tsaToken(f, p, sv))
@@ -79,9 +76,7 @@ func FuzzSignatureValue(f *testing.F) {
 func FuzzAddTimestampToken(f *testing.F) {
 	p := ecPKI(f)
 	der, err := cms.Sign(context.Background(), p.keys["p256"], bytes.NewReader([]byte("x")), p.chains["p256"], cms.Options{})
-	if err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, err)
 	sv, _ := cms.SignatureValue(der)
 	f.Add(tsaToken(f, p, sv))
 	f.Add(tsaToken(f, p, []byte("other")))

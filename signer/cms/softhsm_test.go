@@ -17,6 +17,7 @@ import (
 	"github.com/roamsign/roamsign/internal/softhsmtest"
 	"github.com/roamsign/roamsign/internal/testpki"
 	"github.com/roamsign/roamsign/signer/cms"
+	"github.com/stretchr/testify/require"
 )
 
 // softKey generates a key in a fresh SoftHSM token through package hsm and
@@ -56,9 +57,7 @@ func TestSoftHSMSignVerifiesWithOpenSSL(t *testing.T) {
 			_, key, chain := softKey(t, p, c.alg)
 			// One step.
 			one, err := cms.Sign(context.Background(), key, bytes.NewReader(content), chain, c.opts)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			mustVerify(t, p, one, content)
 			// Two halves, the key seeing only the digest.
 			h := c.opts.Hash
@@ -66,17 +65,11 @@ func TestSoftHSMSignVerifiesWithOpenSSL(t *testing.T) {
 				h = roamsign.SHA256
 			}
 			prep, err := cms.Prepare(h.Sum(content), chain, c.opts)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			sig, err := key.SignContext(context.Background(), prep.Digest(), prep.SignerOpts())
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			two, err := prep.Complete(sig)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			mustVerify(t, p, two, content)
 			tampered := append(bytes.Clone(content), '!')
 			if out, err := opensslVerify(t, p, two, tampered); err == nil {
