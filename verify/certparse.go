@@ -224,18 +224,16 @@ func (pc *parsedCert) extension(id asn1.ObjectIdentifier, v []byte) error {
 		pc.nc = nc
 	case id.Equal(oidExtPolicies):
 		pc.hasPolicies = true
-	case id.Equal(oidExtCRLDP):
+	case id.Equal(oidExtCRLDP), id.Equal(oidFreshestCRL):
 		dps, ok := parseDistributionPoints(v)
 		if !ok {
-			return fmt.Errorf("malformed CRL distribution points")
+			return fmt.Errorf("malformed distribution points (%s)", id)
 		}
-		pc.dps, pc.hasDPs = dps, true
-	case id.Equal(oidFreshestCRL):
-		dps, ok := parseDistributionPoints(v)
-		if !ok {
-			return fmt.Errorf("malformed freshest CRL")
+		if id.Equal(oidExtCRLDP) {
+			pc.dps, pc.hasDPs = dps, true
+		} else {
+			pc.freshest = dps
 		}
-		pc.freshest = dps
 	}
 	return nil
 }
