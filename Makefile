@@ -4,7 +4,7 @@ GO      ?= go
 PKGS    ?= ./...
 TIMEOUT ?= 60m
 
-.PHONY: all deps test vet fmt-check build nocgo serve fuzz bench soak quickstart
+.PHONY: all deps test vet fmt-check build nocgo serve fuzz bench soak quickstart mutate
 
 all: build
 
@@ -37,6 +37,10 @@ serve:
 ## fuzz: run every fuzz target for FUZZTIME each (default 20s; the campaign uses FUZZTIME=10m)
 fuzz:
 	./scripts/fuzz.sh
+
+## mutate: the mutation gate — every security mutant of scripts/mutants.txt must be killed by the tests that guard its rule
+mutate:
+	./scripts/mutate.sh
 
 ## quickstart: run the README quick start as a newcomer would and sign one hash over the HTTP API
 quickstart:
