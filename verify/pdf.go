@@ -354,7 +354,7 @@ func (d *pdfDoc) verifyOne(ctx context.Context, f sigField, inter []*x509.Certif
 	br := s.ByteRange
 	dig := func(h crypto.Hash) ([]byte, error) {
 		hh := h.New()
-		if _, err := io.Copy(hh, io.NewSectionReader(d.ra, 0, br[1])); err != nil {
+		if _, err := io.Copy(hh, io.NewSectionReader(d.ra, br[0], br[1])); err != nil {
 			return nil, err
 		}
 		if _, err := io.Copy(hh, io.NewSectionReader(d.ra, br[2], br[3])); err != nil {
@@ -462,9 +462,14 @@ func (d *pdfDoc) checkByteRange(f sigField, s *PDFSignature) ([]byte, string) {
 		}
 		s.ByteRange[i] = n
 	}
-	a, b, c, dd := s.ByteRange[0], s.ByteRange[1], s.ByteRange[2], s.ByteRange[3]
-	if a != 0 || b <= 0 || c <= b+1 || dd < 0 || c+dd > d.size {
-		return nil, fmt.Sprintf("/ByteRange %v is not 0, a gap, then a range inside the file", s.ByteRange)
+	// The ranges are [a, a+n) and [c, c+dd); the gap lies between.
+	a, n, c, dd := s.ByteRange[0], s.ByteRange[1], s.ByteRange[2], s.ByteRange[3]
+	if a != 0 {
+		return nil, fmt.Sprintf("/ByteRange %v does not start at 0: the start of the file is not signed", s.ByteRange)
+	}
+	b := a + n // the gap starts here
+	if n <= 0 || c <= b+1 || dd < 0 || c+dd > d.size {
+		return nil, fmt.Sprintf("/ByteRange %v is not a range, a gap, then a range inside the file", s.ByteRange)
 	}
 	end := c + dd
 	rev := slices.Index(d.eofs, end)

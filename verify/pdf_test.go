@@ -3,6 +3,8 @@ package verify
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
@@ -19,7 +21,9 @@ import (
 	"github.com/roamsign/roamsign/internal/pdfx"
 	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
 	"github.com/roamsign/roamsign/internal/testpki"
+	signcms "github.com/roamsign/roamsign/signer/cms"
 	pdfsig "github.com/roamsign/roamsign/signer/pdf"
+	"github.com/stretchr/testify/require"
 )
 
 // signPDF adds a signature with signer/pdf.
@@ -85,6 +89,7 @@ func TestPDFSignatures(t *testing.T) {
 		want     []Verdict
 		modified []bool
 		check    string // the check that must fail on the first non-valid signature
+		why      string // words its reason must contain
 	}
 	base := pdfxtest.Generate(pdfxtest.Options{Pages: 2, AcroForm: true})
 	cases := []tc{
@@ -212,9 +217,15 @@ func TestPDFSignatures(t *testing.T) {
 			return editByteRange(t, d, func(br *[4]int64) { br[3] += br[2] - (br[1] - 10); br[2] = br[1] - 10 })
 		}, want: []Verdict{Invalid}, check: CheckByteRange},
 		{name: "ByteRange not from zero", build: func(t *testing.T, p *pki) []byte {
+			// Signed anew over exactly [1, gap) and the rest: only the
+			// rule that the range starts at 0 is broken.
 			d := signPDF(t, p, base, pdfsig.Options{})
-			return editByteRange(t, d, func(br *[4]int64) { br[0] = 1; br[1]-- })
-		}, want: []Verdict{Invalid}, check: CheckByteRange},
+			br := byteRangeOf(t, d)
+			return resign(t, p, d, [4]int64{1, br[1] - 1, br[2], br[3]})
+		}, want: []Verdict{Invalid}, check: CheckByteRange, why: "does not start at 0"},
+		{name: "wrapping: the gap is a hex string inside an object stream", build: func(t *testing.T, p *pki) []byte {
+			return objStmWrapped(t, p)
+		}, want: []Verdict{Invalid}, check: CheckByteRange, why: "signed revision does not hold the gap"},
 		{name: "wrapping: gap widened over signed bytes", build: func(t *testing.T, p *pki) []byte {
 			d := signPDF(t, p, base, pdfsig.Options{})
 			return editByteRange(t, d, func(b *[4]int64) { b[2] += 10; b[3] -= 10 })
@@ -257,8 +268,8 @@ func TestPDFSignatures(t *testing.T) {
 					t.Fatalf("signature %d: modified=%v\n%s", i, s.ModifiedAfterSigning, js)
 				}
 				if s.Verdict != Valid && c.check != "" && i == slices_index(c.want, Invalid) {
-					if ch := s.Check(c.check); ch == nil || ch.Verdict == Valid {
-						t.Fatalf("signature %d: check %s = %+v\n%s", i, c.check, ch, js)
+					if ch := s.Check(c.check); ch == nil || ch.Verdict == Valid || !strings.Contains(ch.Reason, c.why) {
+						t.Fatalf("signature %d: check %s = %+v, want a failure saying %q\n%s", i, c.check, ch, c.why, js)
 					}
 				}
 			}
@@ -490,4 +501,88 @@ func TestPDFDocumentTimestampReported(t *testing.T) {
 	if res := verifyPDF(t, p.verifier(), bad); res.Verdict == Valid || len(res.Signatures) != 2 {
 		t.Fatal("tampered document timestamp accepted")
 	}
+}
+
+// resign gives d's last signature the byte range br and a new CMS
+// signature by p over exactly the bytes br covers, written into the gap
+// between the two ranges (zero padded).
+func resign(t testing.TB, p *pki, d []byte, br [4]int64) []byte {
+	t.Helper()
+	out := editByteRange(t, d, func(x *[4]int64) { *x = br })
+	h := sha256.New()
+	h.Write(out[br[0] : br[0]+br[1]])
+	h.Write(out[br[2] : br[2]+br[3]])
+	prep, err := signcms.Prepare(h.Sum(nil), []*x509.Certificate{p.leaf, p.inter.Cert}, signcms.Options{OmitSigningTime: true})
+	require.NoError(t, err)
+	sig, err := p.key.Sign(rand.Reader, prep.Digest(), prep.SignerOpts())
+	require.NoError(t, err)
+	der, err := prep.Complete(sig)
+	require.NoError(t, err)
+	gap := out[br[0]+br[1]+1 : br[2]-1]
+	require.LessOrEqual(t, 2*len(der), len(gap), "the CMS fits the gap")
+	hex.Encode(gap, der)
+	for i := 2 * len(der); i < len(gap); i++ {
+		gap[i] = '0'
+	}
+	return out
+}
+
+// objStmWrapped returns a signed document whose signature dictionary
+// (object 10) lies in an unfiltered object stream (object 11) whose data
+// holds the gap. The gap is a valid hex string equal to the dictionary's
+// /Contents, and the signature covers every other byte, but it is not the
+// /Contents of a signature dictionary stored in the file: only the
+// wrapping rule refuses it.
+func objStmWrapped(t testing.TB, p *pki) []byte {
+	t.Helper()
+	base := pdfxtest.Generate(pdfxtest.Options{AcroForm: true})
+	r, err := pdfx.Open(bytes.NewReader(base), int64(len(base)), pdfx.Limits{})
+	require.NoError(t, err)
+	pageRef, page := firstPage(t, r)
+	rootRef := r.Trailer()["Root"].(pdfx.Ref)
+	cat := get(t, r, rootRef).Clone()
+	acro := cat["AcroForm"].(pdfx.Dict).Clone()
+
+	var b bytes.Buffer
+	b.Write(base)
+	offs := map[int]int{}
+	obj := func(n int, o pdfx.Object) {
+		offs[n] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", n, pdfx.AppendObject(nil, o, 0))
+	}
+	obj(12, pdfx.Dict{"Type": pdfx.Name("Annot"), "Subtype": pdfx.Name("Widget"), "FT": pdfx.Name("Sig"), "T": pdfx.String("Wrapped"),
+		"V": pdfx.Ref{Num: 10}, "F": int64(132), "Rect": pdfx.Array{int64(0), int64(0), int64(0), int64(0)}, "P": pageRef})
+	np := page.Clone()
+	annots, _ := resolve(r, page["Annots"]).(pdfx.Array)
+	np["Annots"] = append(append(pdfx.Array(nil), annots...), pdfx.Ref{Num: 12})
+	obj(pageRef.Num, np)
+	fields, _ := resolve(r, acro["Fields"]).(pdfx.Array)
+	acro["Fields"] = append(append(pdfx.Array(nil), fields...), pdfx.Ref{Num: 12})
+	acro["SigFlags"] = int64(3)
+	cat["AcroForm"] = acro
+	obj(rootRef.Num, cat)
+	hdr := "10 0 "
+	data := hdr + "<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /ByteRange [0 0 0 0]" +
+		strings.Repeat(" ", 40) + " /Contents <" + strings.Repeat("0", 8192) + "> >>"
+	offs[11] = b.Len()
+	fmt.Fprintf(&b, "11 0 obj\n<< /Type /ObjStm /N 1 /First %d /Length %d >>\nstream\n%s\nendstream\nendobj\n", len(hdr), len(data), data)
+	offs[13] = b.Len()
+	var rows []byte
+	for _, n := range []int{1, 4, 10, 11, 12, 13} {
+		if n == 10 {
+			rows = append(rows, 2, 0, 0, 0, 11, 0, 0)
+			continue
+		}
+		o := offs[n]
+		rows = append(rows, 1, byte(o>>24), byte(o>>16), byte(o>>8), byte(o), 0, 0)
+	}
+	require.Equal(t, 4, pageRef.Num)
+	require.Equal(t, 1, rootRef.Num)
+	fmt.Fprintf(&b, "13 0 obj\n<< /Type /XRef /Size 14 /W [1 4 2] /Index [1 1 4 1 10 4] /Prev %d /Root 1 0 R /Length %d >>\nstream\n", r.StartXref(), len(rows))
+	b.Write(rows)
+	fmt.Fprintf(&b, "\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n", offs[13])
+	doc := b.Bytes()
+	gap := int64(bytes.Index(doc, []byte("/Contents <0000")) + len("/Contents "))
+	end := gap + 8192 + 2
+	return resign(t, p, doc, [4]int64{0, gap, end, int64(len(doc)) - end})
 }
