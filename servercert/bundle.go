@@ -10,7 +10,6 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -216,249 +215,21 @@ func (r *BundleReport) PKCS12(key crypto.Signer, password string, opts PKCS12Opt
 // req.Acceptance is set. Every other problem is a finding in the report
 // (report.OK false), so that all problems are shown at once.
 func CheckBundle(req BundleRequest) (*BundleReport, error) {
-	const op = "servercert.CheckBundle"
-	now := time.Now
-	if req.Now != nil {
-		now = req.Now
+	b := newBundleCheck(req)
+	all, err := b.parseInputs()
+	if err != nil {
+		return nil, err
 	}
-	at := now()
-	warn := req.ExpiryWarning
-	if warn == 0 {
-		warn = 30 * 24 * time.Hour
-	}
-	minRSA := req.MinRSABits
-	if minRSA == 0 {
-		minRSA = 2048
-	}
-
-	inputs := append([]Input{req.Certificate}, req.Chain...)
-	var all []*x509.Certificate
-	rep := &BundleReport{}
-	for i, in := range inputs {
-		certs, f, err := ParseCertificates(in.Data)
-		if err != nil {
-			var ce *CorruptCertificateError
-			if errors.As(err, &ce) {
-				ce.Source = in.Name
-				if !req.Acceptance.IsZero() {
-					ce.ClaimBy = WarrantyClaimDue(req.Acceptance)
-				}
-				return nil, ce
-			}
-			return nil, fmt.Errorf("%s: %w", in.Name, err)
-		}
-		if i == 0 {
-			rep.Format = f
-		}
-		for _, c := range certs {
-			if !slices.ContainsFunc(all, func(o *x509.Certificate) bool { return bytes.Equal(o.Raw, c.Raw) }) {
-				all = append(all, c)
-			}
-		}
-		if len(all) > MaxCertificates {
-			return nil, roamsign.E(roamsign.ErrTooLarge, op, "more than %d certificates in all", MaxCertificates)
-		}
-	}
-	add := func(s Severity, code, format string, args ...any) {
-		rep.Findings = append(rep.Findings, Finding{Severity: s, Code: code, Message: fmt.Sprintf(format, args...)})
-	}
-
-	// The server certificate: the one matching the key, else the first
-	// certificate that is not a CA and issues none of the others.
-	var leaf *x509.Certificate
-	if req.Key != nil {
-		for _, c := range all {
-			if publicKeysEqual(req.Key.Public(), c.PublicKey) {
-				leaf = c
-				break
-			}
-		}
-	}
-	if leaf == nil {
-		leaf = pickLeaf(all)
-	}
-	if req.Key != nil {
-		if publicKeysEqual(req.Key.Public(), leaf.PublicKey) {
-			add(SeverityOK, CodeKeyMatch, "private key matches the certificate for %s", leaf.Subject.CommonName)
-		} else {
-			add(SeverityError, CodeKeyMismatch, "private key (%s) does not match the certificate %q (%s): use the key generated with this certificate's CSR", DescribeKey(req.Key.Public()), leaf.Subject.CommonName, DescribeKey(leaf.PublicKey))
-		}
-	}
-
-	// Order the chain by following issuers.
-	chain := []*x509.Certificate{leaf}
-	for cur := leaf; len(chain) <= MaxCertificates; {
-		if isSelfSigned(cur) {
-			break
-		}
-		var next *x509.Certificate
-		for _, c := range all {
-			if slices.Contains(chain, c) {
-				continue
-			}
-			if bytes.Equal(c.RawSubject, cur.RawIssuer) && cur.CheckSignatureFrom(c) == nil {
-				next = c
-				break
-			}
-		}
-		if next == nil {
-			break
-		}
-		chain = append(chain, next)
-		cur = next
-	}
-	last := chain[len(chain)-1]
-	var root *x509.Certificate
-	if len(chain) > 1 && isSelfSigned(last) {
-		root = last
-		chain = chain[:len(chain)-1]
-	}
-
-	// Input order versus chain order.
-	pos := func(c *x509.Certificate) int { return slices.Index(all, c) }
-	ordered := append(slices.Clone(chain), nonNil(root)...)
-	for i := 1; i < len(ordered); i++ {
-		if pos(ordered[i]) < pos(ordered[i-1]) {
-			rep.Reordered = true
-		}
-	}
-	if rep.Reordered {
-		names := make([]string, len(ordered))
-		for i, c := range ordered {
-			names[i] = c.Subject.CommonName
-		}
-		add(SeverityWarning, CodeReordered, "certificates were out of order; fixed order is %s", strings.Join(names, " -> "))
-	}
-	for _, c := range all {
-		if !slices.Contains(ordered, c) {
-			add(SeverityWarning, CodeExtraCertificate, "certificate %q is not part of this chain and was left out", c.Subject.String())
-		}
-	}
-	if root != nil {
-		add(SeverityInfo, CodeRootIncluded, "root %q was supplied; it is left out of fullchain.pem (clients have it)", root.Subject.CommonName)
-	}
-
-	// Trust: verify at a moment when every certificate is valid, so that
-	// trust and dates are reported separately.
-	inter := x509.NewCertPool()
-	for _, c := range chain[1:] {
-		inter.AddCert(c)
-	}
-	vt := at
-	for _, c := range ordered {
-		if c.NotBefore.After(vt) {
-			vt = c.NotBefore.Add(time.Second)
-		}
-		if c.NotAfter.Before(vt) {
-			vt = c.NotAfter.Add(-time.Second)
-		}
-	}
-	roots := req.Roots
-	if roots == nil {
-		if sys, err := x509.SystemCertPool(); err == nil {
-			roots = sys
-		} else {
-			roots = x509.NewCertPool()
-		}
-	}
-	verified, verr := leaf.Verify(x509.VerifyOptions{
-		Roots:         roots,
-		Intermediates: inter,
-		CurrentTime:   vt,
-		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
-	})
-	if verr == nil && len(verified) > 0 {
-		v := verified[0]
-		// Keep the ordered chain that x509 found (it may have skipped a
-		// cross-certificate), minus the anchor.
-		rep.Complete = true
-		chain, root = v, nil
-		if len(v) > 1 {
-			chain, root = v[:len(v)-1], v[len(v)-1]
-		}
-		add(SeverityOK, CodeChainComplete, "chain is complete: %s", chainNames(v))
-	} else {
-		top := chain[len(chain)-1]
-		switch {
-		case root != nil || isSelfSigned(top):
-			r := root
-			if r == nil {
-				r = top
-			}
-			add(SeverityError, CodeUntrustedRoot, "chain ends at root %q, which is not a trusted root here: %v", r.Subject.CommonName, verr)
-		default:
-			hint := ""
-			if len(top.IssuingCertificateURL) > 0 {
-				hint = "; download it from " + strings.Join(top.IssuingCertificateURL, " or ")
-			}
-			add(SeverityError, CodeMissingIntermediate, "missing intermediate: the issuer of %q (%s) is not in the files%s", top.Subject.CommonName, top.Issuer.String(), hint)
-		}
-	}
-	rep.Chain = chain
-	rep.Root = root
-
-	// Validity dates.
-	dated := append(slices.Clone(chain), nonNil(root)...)
-	bad := false
-	for _, c := range dated {
-		switch {
-		case at.Before(c.NotBefore):
-			bad = true
-			add(SeverityError, CodeNotYetValid, "%q is not valid until %s", c.Subject.CommonName, c.NotBefore.UTC().Format(time.RFC3339))
-		case at.After(c.NotAfter):
-			bad = true
-			add(SeverityError, CodeExpired, "%q expired on %s", c.Subject.CommonName, c.NotAfter.UTC().Format(time.RFC3339))
-		case c == leaf && c.NotAfter.Sub(at) < warn:
-			bad = true
-			add(SeverityWarning, CodeExpiresSoon, "%q expires on %s, in %d days", c.Subject.CommonName, c.NotAfter.UTC().Format(time.DateOnly), int(c.NotAfter.Sub(at).Hours()/24))
-		}
-	}
-	if !bad {
-		add(SeverityOK, CodeValid, "valid until %s", leaf.NotAfter.UTC().Format(time.DateOnly))
-	}
-
-	// Names.
-	if len(leaf.DNSNames) == 0 && len(leaf.IPAddresses) == 0 {
-		add(SeverityError, CodeNoSANs, "certificate has no subjectAltName; browsers ignore the common name %q", leaf.Subject.CommonName)
-	}
-	for _, n := range req.Names {
-		if CoversName(leaf, n) {
-			add(SeverityOK, CodeNameCovered, "%s is covered", n)
-		} else {
-			add(SeverityError, CodeNameNotCovered, "%s is not covered by the certificate names %s", n, strings.Join(leaf.DNSNames, ", "))
-		}
-	}
-	if len(leaf.ExtKeyUsage) > 0 && !slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageServerAuth) && !slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageAny) {
-		add(SeverityError, CodeNotServerAuth, "certificate is not for TLS servers (extended key usage lacks serverAuth)")
-	}
-
-	// Keys and signatures.
-	weak := false
-	for _, c := range dated {
-		if msg := keyProblem(c.PublicKey, minRSA); msg != "" {
-			weak = true
-			add(SeverityError, CodeWeakKey, "%q: %s", c.Subject.CommonName, msg)
-		}
-		if c != root && weakSignature(c.SignatureAlgorithm) {
-			add(SeverityError, CodeWeakSignature, "%q is signed with %s, which clients reject", c.Subject.CommonName, c.SignatureAlgorithm)
-		}
-	}
-	if !weak {
-		add(SeverityOK, CodeKeyOK, "server key %s is acceptable", DescribeKey(leaf.PublicKey))
-	}
-
-	for _, c := range dated {
-		role := "intermediate"
-		switch {
-		case c == leaf:
-			role = "leaf"
-		case c == root:
-			role = "root"
-		}
-		rep.Certs = append(rep.Certs, summarize(role, c))
-	}
-	rep.OK = !slices.ContainsFunc(rep.Findings, func(f Finding) bool { return f.Severity == SeverityError })
-	return rep, nil
+	b.all = all
+	b.findServerCert()
+	b.orderChain()
+	b.reportOrder()
+	b.checkTrust()
+	b.checkDates()
+	b.checkNames()
+	b.checkKeys()
+	b.summarize()
+	return b.rep, nil
 }
 
 func nonNil(c *x509.Certificate) []*x509.Certificate {
