@@ -194,7 +194,12 @@ func ComputeDeadlines(in DeadlineInput) (*Checklist, error) {
 	c.InstallBy = acc.AddDays(InstallationDays)
 	c.WarrantyClaimBy = acc.AddDays(WarrantyClaimDays)
 
-	// 1. Acceptance.
+	c.Steps = append(c.Steps, acceptanceStep(c, in, today), warrantyStep(c, today), installStep(c, in, today), recordStep(c, in))
+	return c, nil
+}
+
+// acceptanceStep: record the acceptance, at least a day after delivery.
+func acceptanceStep(c *Checklist, in DeadlineInput, today Date) Step {
 	s := Step{Name: "Record acceptance (at least 1 day after delivery)", Due: c.EarliestAcceptance, Done: in.Accepted}
 	switch {
 	case !in.Accepted.IsZero() && in.Accepted.Before(c.EarliestAcceptance):
@@ -210,10 +215,12 @@ func ComputeDeadlines(in DeadlineInput) (*Checklist, error) {
 		s.Status = StatusDue
 		s.Note = "record the acceptance date now; install and warranty deadlines count from it"
 	}
-	c.Steps = append(c.Steps, s)
+	return s
+}
 
-	// 2. Warranty claim for a corrupt certificate.
-	s = Step{Name: "Check the certificate (certcheck bundle); claim warranty if corrupt", Due: c.WarrantyClaimBy}
+// warrantyStep: the warranty claim for a corrupt certificate.
+func warrantyStep(c *Checklist, today Date) Step {
+	s := Step{Name: "Check the certificate (certcheck bundle); claim warranty if corrupt", Due: c.WarrantyClaimBy}
 	if today.After(c.WarrantyClaimBy) {
 		s.Status = StatusClosed
 		s.Note = "warranty claim window has closed"
@@ -221,10 +228,12 @@ func ComputeDeadlines(in DeadlineInput) (*Checklist, error) {
 		s.Status = StatusOpen
 		s.Note = fmt.Sprintf("%d days left to claim", today.DaysUntil(c.WarrantyClaimBy))
 	}
-	c.Steps = append(c.Steps, s)
+	return s
+}
 
-	// 3. Installation.
-	s = Step{Name: "Install with the full chain (server + intermediate; root known to clients)", Due: c.InstallBy, Done: in.Installed}
+// installStep: install with the full chain by the deadline.
+func installStep(c *Checklist, in DeadlineInput, today Date) Step {
+	s := Step{Name: "Install with the full chain (server + intermediate; root known to clients)", Due: c.InstallBy, Done: in.Installed}
 	switch {
 	case !in.Installed.IsZero() && in.Installed.After(c.InstallBy):
 		s.Status = StatusLate
@@ -243,10 +252,12 @@ func ComputeDeadlines(in DeadlineInput) (*Checklist, error) {
 		s.Status = StatusPending
 		s.Note = fmt.Sprintf("%d days left", today.DaysUntil(c.InstallBy))
 	}
-	c.Steps = append(c.Steps, s)
+	return s
+}
 
-	// 4. Record installation and grade.
-	s = Step{Name: "Record installation date and TLS grade (target A)", Done: in.Installed}
+// recordStep: record the installation date and the TLS grade.
+func recordStep(c *Checklist, in DeadlineInput) Step {
+	s := Step{Name: "Record installation date and TLS grade (target A)", Done: in.Installed}
 	switch {
 	case !in.Installed.IsZero() && in.Grade != "":
 		s.Status = StatusDone
@@ -261,8 +272,7 @@ func ComputeDeadlines(in DeadlineInput) (*Checklist, error) {
 	default:
 		s.Status = StatusPending
 	}
-	c.Steps = append(c.Steps, s)
-	return c, nil
+	return s
 }
 
 // Text renders the checklist for people.
