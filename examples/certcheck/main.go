@@ -366,141 +366,186 @@ type bundleResult struct {
 	Fetched       []string `json:"fetched,omitempty"`
 }
 
+// bundleFlags are the settings of `certcheck bundle`.
+type bundleFlags struct {
+	certFile, keyFile, roots, accepted *string
+	chain, names                       list
+	fullchain, pfx, pfxPassFile        *string
+	pfxLegacy, fetch                   *bool
+}
+
 func cmdBundle(ctx context.Context, args []string, e env) int {
 	fs, js := newFlags("bundle", e)
-	certFile := fs.String("cert", "", "the received certificate (PEM, DER .cer/.crt, .p7b, or a saved e-mail)")
-	var chain, names list
-	fs.Var(&chain, "chain", "intermediate/root certificate file (repeatable)")
-	fs.Var(&names, "name", "host name the certificate must cover (repeat or comma-separate)")
-	keyFile := fs.String("key", "", "the private key generated with the CSR")
-	roots := fs.String("roots", "", "trusted roots (PEM); default the system roots")
-	accepted := fs.String("accepted", "", "acceptance date YYYY-MM-DD, for the warranty-claim deadline")
-	fullchain := fs.String("fullchain", "", "write the ordered fullchain.pem here (nginx ssl_certificate, Apache SSLCertificateFile)")
-	pfx := fs.String("pfx", "", "write a PKCS#12 (.pfx) for IIS here; needs --key and a password")
-	pfxPassFile := fs.String("pfx-password-file", "", "file holding the .pfx password (else $CERTCHECK_PFX_PASSWORD)")
-	pfxLegacy := fs.Bool("pfx-legacy", false, "3DES/SHA-1 .pfx for Windows Server 2016 and older")
-	fetch := fs.Bool("fetch-missing", false, "download a missing intermediate from the certificate's AIA address")
+	f := bundleFlags{
+		certFile: fs.String("cert", "", "the received certificate (PEM, DER .cer/.crt, .p7b, or a saved e-mail)"),
+		keyFile:  fs.String("key", "", "the private key generated with the CSR"),
+		roots:    fs.String("roots", "", "trusted roots (PEM); default the system roots"),
+		accepted: fs.String("accepted", "", "acceptance date YYYY-MM-DD, for the warranty-claim deadline"),
+	}
+	fs.Var(&f.chain, "chain", "intermediate/root certificate file (repeatable)")
+	fs.Var(&f.names, "name", "host name the certificate must cover (repeat or comma-separate)")
+	f.fullchain = fs.String("fullchain", "", "write the ordered fullchain.pem here (nginx ssl_certificate, Apache SSLCertificateFile)")
+	f.pfx = fs.String("pfx", "", "write a PKCS#12 (.pfx) for IIS here; needs --key and a password")
+	f.pfxPassFile = fs.String("pfx-password-file", "", "file holding the .pfx password (else $CERTCHECK_PFX_PASSWORD)")
+	f.pfxLegacy = fs.Bool("pfx-legacy", false, "3DES/SHA-1 .pfx for Windows Server 2016 and older")
+	f.fetch = fs.Bool("fetch-missing", false, "download a missing intermediate from the certificate's AIA address")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	if *certFile == "" {
-		return fail(e, *js, "bundle", usageErr("--cert is required"))
-	}
-	req := servercert.BundleRequest{Names: names, Now: e.now}
-	data, err := readFile(*certFile)
+	req, password, err := f.request(e)
 	if err != nil {
 		return fail(e, *js, "bundle", err)
-	}
-	req.Certificate = servercert.Input{Name: *certFile, Data: data}
-	for _, c := range chain {
-		d, err := readFile(c)
-		if err != nil {
-			return fail(e, *js, "bundle", err)
-		}
-		req.Chain = append(req.Chain, servercert.Input{Name: c, Data: d})
-	}
-	if *keyFile != "" {
-		d, err := readFile(*keyFile)
-		if err != nil {
-			return fail(e, *js, "bundle", err)
-		}
-		if req.Key, err = servercert.ParsePrivateKey(d); err != nil {
-			return fail(e, *js, "bundle", fmt.Errorf("%s: %w", *keyFile, err))
-		}
-	}
-	if req.Roots, err = loadPool(*roots); err != nil {
-		return fail(e, *js, "bundle", err)
-	}
-	if *accepted != "" {
-		d, err := servercert.ParseDate(*accepted)
-		if err != nil {
-			return fail(e, *js, "bundle", err)
-		}
-		req.Acceptance = d.Time()
-	}
-	var password string
-	if *pfx != "" {
-		if req.Key == nil {
-			return fail(e, *js, "bundle", usageErr("--pfx needs --key"))
-		}
-		password = e.getenv("CERTCHECK_PFX_PASSWORD")
-		if *pfxPassFile != "" {
-			b, err := readFile(*pfxPassFile)
-			if err != nil {
-				return fail(e, *js, "bundle", err)
-			}
-			password = strings.TrimRight(string(b), "\r\n")
-		}
-		if password == "" {
-			return fail(e, *js, "bundle", usageErr("--pfx needs a password: --pfx-password-file FILE or $CERTCHECK_PFX_PASSWORD"))
-		}
 	}
 	rep, err := servercert.CheckBundle(req)
 	if err != nil {
 		return fail(e, *js, "bundle", err)
 	}
 	res := bundleResult{BundleReport: rep}
-	// A missing intermediate may be fetched, one level at a time; the
-	// fetched certificate is trusted only if the chain then verifies.
-	for i := 0; *fetch && i < 4 && rep.MissingIssuer() != nil; i++ {
-		issuer, from, err := servercert.FetchIssuer(ctx, nil, rep.MissingIssuer())
-		if err != nil {
-			res.Fetched = append(res.Fetched, "not fetched: "+err.Error())
-			break
-		}
-		req.Chain = append(req.Chain, servercert.Input{Name: from, Data: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: issuer.Raw})})
-		if rep, err = servercert.CheckBundle(req); err != nil {
+	if *f.fetch {
+		if err := fetchMissing(ctx, &req, &res); err != nil {
 			return fail(e, *js, "bundle", err)
 		}
-		res.BundleReport = rep
-		res.Fetched = append(res.Fetched, fmt.Sprintf("fetched %q from %s", issuer.Subject.CommonName, from))
 	}
-	// Files are written only for a bundle fit to install.
-	if rep.OK && *fullchain != "" {
-		if err := servercert.WriteFile(*fullchain, rep.FullChainPEM(), 0o644); err != nil {
-			return fail(e, *js, "bundle", err)
-		}
-		res.FullChainFile = *fullchain
-	}
-	if rep.OK && *pfx != "" {
-		b, err := rep.PKCS12(req.Key, password, servercert.PKCS12Options{Legacy: *pfxLegacy})
-		if err != nil {
-			return fail(e, *js, "bundle", err)
-		}
-		if err := servercert.WriteFile(*pfx, b, 0o600); err != nil {
-			return fail(e, *js, "bundle", err)
-		}
-		res.PFXFile = *pfx
+	if err := f.write(&res, req.Key, password); err != nil {
+		return fail(e, *js, "bundle", err)
 	}
 	if *js {
 		printJSON(e, res)
 	} else {
-		fmt.Fprintf(e.stdout, "Certificate %s (%s)\n", *certFile, rep.Format)
-		for _, c := range rep.Certs {
-			fmt.Fprintf(e.stdout, "  %-12s %s (until %s, %s)\n", c.Role, c.Subject, c.NotAfter.Format(time.DateOnly), c.Key)
-		}
-		for _, f := range rep.Findings {
-			fmt.Fprintf(e.stdout, "%-8s %s\n", strings.ToUpper(string(f.Severity)), f.Message)
-		}
-		for _, f := range res.Fetched {
-			fmt.Fprintf(e.stdout, "AIA      %s\n", f)
-		}
-		if res.FullChainFile != "" {
-			fmt.Fprintf(e.stdout, "Wrote %s (server certificate first, then intermediates).\n", res.FullChainFile)
-		}
-		if res.PFXFile != "" {
-			fmt.Fprintf(e.stdout, "Wrote %s (PKCS#12 for IIS, mode 0600).\n", res.PFXFile)
-		}
-		if !rep.OK {
-			fmt.Fprintln(e.stdout, "NOT READY to install: fix the errors above (no files were written).")
-		} else {
-			fmt.Fprintln(e.stdout, "Ready to install.")
-		}
+		printBundle(e, *f.certFile, res)
 	}
-	if !rep.OK {
+	if !res.OK {
 		return exitProblems
 	}
 	return exitOK
+}
+
+// request reads the files the flags name into a bundle request, and the
+// .pfx password when a .pfx is asked for.
+func (f bundleFlags) request(e env) (req servercert.BundleRequest, password string, err error) {
+	if *f.certFile == "" {
+		return req, "", usageErr("--cert is required")
+	}
+	req = servercert.BundleRequest{Names: f.names, Now: e.now}
+	data, err := readFile(*f.certFile)
+	if err != nil {
+		return req, "", err
+	}
+	req.Certificate = servercert.Input{Name: *f.certFile, Data: data}
+	for _, c := range f.chain {
+		d, err := readFile(c)
+		if err != nil {
+			return req, "", err
+		}
+		req.Chain = append(req.Chain, servercert.Input{Name: c, Data: d})
+	}
+	if *f.keyFile != "" {
+		d, err := readFile(*f.keyFile)
+		if err != nil {
+			return req, "", err
+		}
+		if req.Key, err = servercert.ParsePrivateKey(d); err != nil {
+			return req, "", fmt.Errorf("%s: %w", *f.keyFile, err)
+		}
+	}
+	if req.Roots, err = loadPool(*f.roots); err != nil {
+		return req, "", err
+	}
+	if *f.accepted != "" {
+		d, err := servercert.ParseDate(*f.accepted)
+		if err != nil {
+			return req, "", err
+		}
+		req.Acceptance = d.Time()
+	}
+	if *f.pfx == "" {
+		return req, "", nil
+	}
+	if req.Key == nil {
+		return req, "", usageErr("--pfx needs --key")
+	}
+	password = e.getenv("CERTCHECK_PFX_PASSWORD")
+	if *f.pfxPassFile != "" {
+		b, err := readFile(*f.pfxPassFile)
+		if err != nil {
+			return req, "", err
+		}
+		password = strings.TrimRight(string(b), "\r\n")
+	}
+	if password == "" {
+		return req, "", usageErr("--pfx needs a password: --pfx-password-file FILE or $CERTCHECK_PFX_PASSWORD")
+	}
+	return req, password, nil
+}
+
+// fetchMissing fetches a missing intermediate, one level at a time; the
+// fetched certificate is trusted only if the chain then verifies.
+func fetchMissing(ctx context.Context, req *servercert.BundleRequest, res *bundleResult) error {
+	for i := 0; i < 4 && res.MissingIssuer() != nil; i++ {
+		issuer, from, err := servercert.FetchIssuer(ctx, nil, res.MissingIssuer())
+		if err != nil {
+			res.Fetched = append(res.Fetched, "not fetched: "+err.Error())
+			return nil
+		}
+		req.Chain = append(req.Chain, servercert.Input{Name: from, Data: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: issuer.Raw})})
+		rep, err := servercert.CheckBundle(*req)
+		if err != nil {
+			return err
+		}
+		res.BundleReport = rep
+		res.Fetched = append(res.Fetched, fmt.Sprintf("fetched %q from %s", issuer.Subject.CommonName, from))
+	}
+	return nil
+}
+
+// write writes the fullchain.pem and the .pfx the flags ask for, only for
+// a bundle fit to install.
+func (f bundleFlags) write(res *bundleResult, key crypto.Signer, password string) error {
+	if !res.OK {
+		return nil
+	}
+	if *f.fullchain != "" {
+		if err := servercert.WriteFile(*f.fullchain, res.FullChainPEM(), 0o644); err != nil {
+			return err
+		}
+		res.FullChainFile = *f.fullchain
+	}
+	if *f.pfx != "" {
+		b, err := res.PKCS12(key, password, servercert.PKCS12Options{Legacy: *f.pfxLegacy})
+		if err != nil {
+			return err
+		}
+		if err := servercert.WriteFile(*f.pfx, b, 0o600); err != nil {
+			return err
+		}
+		res.PFXFile = *f.pfx
+	}
+	return nil
+}
+
+// printBundle prints the bundle report for people.
+func printBundle(e env, certFile string, res bundleResult) {
+	fmt.Fprintf(e.stdout, "Certificate %s (%s)\n", certFile, res.Format)
+	for _, c := range res.Certs {
+		fmt.Fprintf(e.stdout, "  %-12s %s (until %s, %s)\n", c.Role, c.Subject, c.NotAfter.Format(time.DateOnly), c.Key)
+	}
+	for _, f := range res.Findings {
+		fmt.Fprintf(e.stdout, "%-8s %s\n", strings.ToUpper(string(f.Severity)), f.Message)
+	}
+	for _, f := range res.Fetched {
+		fmt.Fprintf(e.stdout, "AIA      %s\n", f)
+	}
+	if res.FullChainFile != "" {
+		fmt.Fprintf(e.stdout, "Wrote %s (server certificate first, then intermediates).\n", res.FullChainFile)
+	}
+	if res.PFXFile != "" {
+		fmt.Fprintf(e.stdout, "Wrote %s (PKCS#12 for IIS, mode 0600).\n", res.PFXFile)
+	}
+	if !res.OK {
+		fmt.Fprintln(e.stdout, "NOT READY to install: fix the errors above (no files were written).")
+	} else {
+		fmt.Fprintln(e.stdout, "Ready to install.")
+	}
 }
 
 func cmdGrade(ctx context.Context, args []string, e env) int {
