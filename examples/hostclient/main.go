@@ -151,99 +151,144 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-
-	hc, err := httpClient(o.caFile)
+	h, err := newHost(o, stdin, stderr)
 	if err != nil {
 		return err
 	}
-	key, err := readLine(o.apiKeyFile, nil)
-	if err != nil {
-		return fmt.Errorf("API key: %w", err)
-	}
-	c, err := httpapi.NewClient(o.url, httpapi.ClientOptions{HTTPClient: hc, APIKey: key, UserAgent: "roamsign-hostclient"})
+	med, err := h.medium(ctx)
 	if err != nil {
 		return err
 	}
-	user := roamsign.UserID(o.user)
-	in := bufio.NewReader(io.LimitReader(stdin, 4096))
-
-	med, err := c.Medium(ctx, roamsign.MediumRequest{User: user})
+	hashes, batch, err := h.hashes(ctx, med)
 	if err != nil {
-		return fmt.Errorf("medium: %w", err)
+		return err
 	}
-	if med.Use != roamsign.MediumRoamingOTP {
-		return fmt.Errorf("user %s signs with %q, not a roaming certificate with PIN + OTP", user.Masked(), med.Use)
-	}
-	if med.Certificate != nil {
-		fmt.Fprintf(stderr, "certificate: %s (serial %s, valid %s to %s)\n", med.Certificate.Subject, med.Certificate.SerialNumber,
-			med.Certificate.NotBefore.Format(time.DateOnly), med.Certificate.NotAfter.Format(time.DateOnly))
-	}
-	var hashes []roamsign.Hash
-	var batch *pdfBatch
-	if o.dir != "" {
-		if len(med.Chain) == 0 {
-			return fmt.Errorf("the server sent no certificate chain for user %s", user.Masked())
-		}
-		chain, err := x509.ParseCertificates(bytes.Join(med.Chain, nil))
-		if err != nil {
-			return fmt.Errorf("the user's certificate chain: %w", err)
-		}
-		if batch, err = preparePDFs(ctx, o.dir, chain, o.reason, stderr); err != nil {
-			return err
-		}
-		hashes = batch.hashes
-	} else {
-		data, err := os.ReadFile(o.file)
-		if err != nil {
-			return err
-		}
-		hashes = []roamsign.Hash{roamsign.NewHash(roamsign.SHA256, data)}
-	}
-	ch, err := c.RequestOTP(ctx, roamsign.OTPRequest{User: user, Hashes: hashes, DataHeader: o.header})
+	resp, err := h.approveAndSign(ctx, hashes)
 	if err != nil {
-		return fmt.Errorf("request OTP: %w", err)
-	}
-	fmt.Fprintf(stderr, "OTP sent to %s (%s); verification code %s; expires %s\n", ch.SentTo, ch.Channel, ch.VerificationCode, ch.ExpiresAt.Format(time.TimeOnly))
-
-	pin, err := readLine(o.pinFile, in)
-	if err != nil {
-		return fmt.Errorf("PIN: %w", err)
-	}
-	var otp string
-	if o.devMailbox != "" {
-		otp, err = mailboxOTP(ctx, hc, o.devMailbox, ch.VerificationCode)
-	} else {
-		fmt.Fprintln(stderr, "OTP (one line on standard input):")
-		otp, err = readLine("", in)
-	}
-	if err != nil {
-		return fmt.Errorf("OTP: %w", err)
-	}
-
-	resp, err := c.Sign(ctx, roamsign.SignRequest{
-		ChallengeID: ch.ChallengeID, Nonce: ch.Nonce,
-		PIN: roamsign.Secret(pin), OTP: roamsign.Secret(otp),
-		Hashes: hashes, RequestID: requestID(), Form: roamsign.OutputForm(o.form),
-	})
-	if err != nil {
-		return fmt.Errorf("sign: %w", err)
+		return err
 	}
 	if batch != nil {
 		return batch.complete(ctx, resp, stderr)
 	}
+	return h.writeSignature(resp, stdout)
+}
+
+// host is one signing run of the host system: its settings, its client
+// of the signing service and where the signer's answers come from.
+type host struct {
+	o      options
+	hc     *http.Client
+	c      *httpapi.Client
+	user   roamsign.UserID
+	in     *bufio.Reader // standard input: PIN, then OTP
+	stderr io.Writer
+}
+
+func newHost(o options, stdin io.Reader, stderr io.Writer) (*host, error) {
+	hc, err := httpClient(o.caFile)
+	if err != nil {
+		return nil, err
+	}
+	key, err := readLine(o.apiKeyFile, nil)
+	if err != nil {
+		return nil, fmt.Errorf("API key: %w", err)
+	}
+	c, err := httpapi.NewClient(o.url, httpapi.ClientOptions{HTTPClient: hc, APIKey: key, UserAgent: "roamsign-hostclient"})
+	if err != nil {
+		return nil, err
+	}
+	return &host{o: o, hc: hc, c: c, user: roamsign.UserID(o.user), in: bufio.NewReader(io.LimitReader(stdin, 4096)), stderr: stderr}, nil
+}
+
+// medium asks which medium the user signs with; only a roaming
+// certificate with PIN + OTP will do.
+func (h *host) medium(ctx context.Context) (*roamsign.MediumResponse, error) {
+	med, err := h.c.Medium(ctx, roamsign.MediumRequest{User: h.user})
+	if err != nil {
+		return nil, fmt.Errorf("medium: %w", err)
+	}
+	if med.Use != roamsign.MediumRoamingOTP {
+		return nil, fmt.Errorf("user %s signs with %q, not a roaming certificate with PIN + OTP", h.user.Masked(), med.Use)
+	}
+	if med.Certificate != nil {
+		fmt.Fprintf(h.stderr, "certificate: %s (serial %s, valid %s to %s)\n", med.Certificate.Subject, med.Certificate.SerialNumber,
+			med.Certificate.NotBefore.Format(time.DateOnly), med.Certificate.NotAfter.Format(time.DateOnly))
+	}
+	return med, nil
+}
+
+// hashes returns what is signed: the SHA-256 hash of -file, or the hashes
+// of the PDFs of -dir prepared for PAdES signatures (batch non-nil).
+func (h *host) hashes(ctx context.Context, med *roamsign.MediumResponse) ([]roamsign.Hash, *pdfBatch, error) {
+	if h.o.dir == "" {
+		data, err := os.ReadFile(h.o.file)
+		if err != nil {
+			return nil, nil, err
+		}
+		return []roamsign.Hash{roamsign.NewHash(roamsign.SHA256, data)}, nil, nil
+	}
+	if len(med.Chain) == 0 {
+		return nil, nil, fmt.Errorf("the server sent no certificate chain for user %s", h.user.Masked())
+	}
+	chain, err := x509.ParseCertificates(bytes.Join(med.Chain, nil))
+	if err != nil {
+		return nil, nil, fmt.Errorf("the user's certificate chain: %w", err)
+	}
+	batch, err := preparePDFs(ctx, h.o.dir, chain, h.o.reason, h.stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	return batch.hashes, batch, nil
+}
+
+// approveAndSign requests the OTP for hashes, reads the PIN and the OTP,
+// and sends them with the hashes to be signed.
+func (h *host) approveAndSign(ctx context.Context, hashes []roamsign.Hash) (*roamsign.SignResponse, error) {
+	ch, err := h.c.RequestOTP(ctx, roamsign.OTPRequest{User: h.user, Hashes: hashes, DataHeader: h.o.header})
+	if err != nil {
+		return nil, fmt.Errorf("request OTP: %w", err)
+	}
+	fmt.Fprintf(h.stderr, "OTP sent to %s (%s); verification code %s; expires %s\n", ch.SentTo, ch.Channel, ch.VerificationCode, ch.ExpiresAt.Format(time.TimeOnly))
+	pin, err := readLine(h.o.pinFile, h.in)
+	if err != nil {
+		return nil, fmt.Errorf("PIN: %w", err)
+	}
+	var otp string
+	if h.o.devMailbox != "" {
+		otp, err = mailboxOTP(ctx, h.hc, h.o.devMailbox, ch.VerificationCode)
+	} else {
+		fmt.Fprintln(h.stderr, "OTP (one line on standard input):")
+		otp, err = readLine("", h.in)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("OTP: %w", err)
+	}
+	resp, err := h.c.Sign(ctx, roamsign.SignRequest{
+		ChallengeID: ch.ChallengeID, Nonce: ch.Nonce,
+		PIN: roamsign.Secret(pin), OTP: roamsign.Secret(otp),
+		Hashes: hashes, RequestID: requestID(), Form: roamsign.OutputForm(h.o.form),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sign: %w", err)
+	}
+	return resp, nil
+}
+
+// writeSignature writes the one signature to -out, or base64 to stdout.
+func (h *host) writeSignature(resp *roamsign.SignResponse, stdout io.Writer) error {
 	if len(resp.Items) != 1 || resp.Items[0].Status != roamsign.ItemSigned {
 		return fmt.Errorf("sign: transaction %s: the hash was not signed (%+v)", resp.TransactionID, resp.Items)
 	}
 	sig := resp.Items[0].Signature
-	fmt.Fprintf(stderr, "signed: transaction %s, %s, form %s, %d bytes\n", resp.TransactionID, resp.SignatureAlgorithm, resp.Form, len(sig))
-	if o.out != "" {
-		if err := os.WriteFile(o.out, sig, 0o644); err != nil {
+	fmt.Fprintf(h.stderr, "signed: transaction %s, %s, form %s, %d bytes\n", resp.TransactionID, resp.SignatureAlgorithm, resp.Form, len(sig))
+	if h.o.out != "" {
+		if err := os.WriteFile(h.o.out, sig, 0o644); err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "signature written to %s\n", o.out)
+		fmt.Fprintf(h.stderr, "signature written to %s\n", h.o.out)
 		return nil
 	}
-	_, err = fmt.Fprintln(stdout, base64.StdEncoding.EncodeToString(sig))
+	_, err := fmt.Fprintln(stdout, base64.StdEncoding.EncodeToString(sig))
 	return err
 }
 
