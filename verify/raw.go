@@ -63,6 +63,8 @@ type DigestRequest struct {
 	// At is a trusted signing time (from a verified timestamp); zero means
 	// the verification time.
 	At time.Time
+	// Supplied is validation material for this request only.
+	Supplied ValidationData
 }
 
 // VerifyDigest verifies a raw signature and the signer's certificate (chain,
@@ -80,7 +82,7 @@ func (v *Verifier) VerifyDigest(ctx context.Context, req DigestRequest) *Result 
 		return r
 	}
 	r.add(CheckSignature, Valid, "")
-	cr := v.VerifyChain(ctx, ChainRequest{Leaf: req.Certificate, Intermediates: req.Intermediates, At: req.At, Timestamped: !req.At.IsZero()})
+	cr := v.VerifyChain(ctx, ChainRequest{Leaf: req.Certificate, Intermediates: req.Intermediates, At: req.At, Timestamped: !req.At.IsZero(), Supplied: req.Supplied})
 	merge(r, cr)
 	return r
 }
@@ -88,8 +90,9 @@ func (v *Verifier) VerifyDigest(ctx context.Context, req DigestRequest) *Result 
 // merge folds the chain result cr into r.
 func merge(r, cr *Result) {
 	for _, c := range cr.Checks {
-		r.add(c.Name, c.Verdict, c.Reason)
+		r.addSub(c.Name, c.Verdict, c.SubIndication, c.Reason)
 	}
 	r.Signer, r.Chain, r.Revocation = cr.Signer, cr.Chain, cr.Revocation
+	r.Policies, r.Validation = cr.Policies, cr.Validation
 	r.TrustedTime, r.TimeSource = cr.TrustedTime, cr.TimeSource
 }

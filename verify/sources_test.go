@@ -3,6 +3,7 @@ package verify
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -298,4 +299,22 @@ func TestValidationTime(t *testing.T) {
 			assert.Equal(t, tc.want, r.Verdict, "%+v", r.Checks)
 		})
 	}
+}
+
+// TestDigestSupplied: a raw signature's chain is decided by CRLs supplied
+// with the request, offline, and its sub-indication survives the merge.
+func TestDigestSupplied(t *testing.T) {
+	o := newOfflinePKI(t)
+	digest := make([]byte, 32)
+	sig, err := ecdsa.SignASN1(rand.Reader, o.key.(*ecdsa.PrivateKey), digest)
+	require.NoError(t, err)
+	v := o.verifierWith(t, nil)
+	req := DigestRequest{Hash: crypto.SHA256, Digest: digest, Signature: sig, Certificate: o.leaf, Intermediates: []*x509.Certificate{o.ca.Cert}}
+	r := v.VerifyDigest(context.Background(), req)
+	assert.Equal(t, Indeterminate, r.Verdict)
+	assert.Equal(t, SubTryLater, r.SubIndication)
+	req.Supplied = ValidationData{CRLs: [][]byte{o.crl(t, o.root, testpki.CRLSpec{}), o.crl(t, o.ca, testpki.CRLSpec{})}}
+	r = v.VerifyDigest(context.Background(), req)
+	assert.Equal(t, Valid, r.Verdict, "%+v", r.Checks)
+	assert.NotNil(t, r.Validation)
 }
