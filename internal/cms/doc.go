@@ -22,6 +22,12 @@
 // RFC 5280. Encoding is done with cryptobyte only ([AddAttribute],
 // [SortSet]).
 //
+// For RFC 3161 time-stamp tokens, [ParseTSTInfo] reads a TSTInfo in full
+// (accuracy, ordering, nonce, tsa name, extensions), [ParseESSCertIDs] the
+// ESS signing-certificate(-v2) identifiers (RFC 2634, RFC 5035) with
+// [ESSCertID.Matches], and [SignerInfo.CheckSignature] verifies a signer
+// over its signed attributes with crypto/x509.
+//
 // # Security
 //
 // Every parser has a size limit given by the caller, counts bounded by

@@ -2,10 +2,8 @@ package cms
 
 import (
 	"bytes"
-	"crypto"
 	"encoding/asn1"
 	"fmt"
-	"time"
 
 	"github.com/roamsign/roamsign"
 	"golang.org/x/crypto/cryptobyte"
@@ -405,46 +403,4 @@ func ParseRevocationArchival(v cryptobyte.String) (*RevocationArchival, error) {
 		}
 	}
 	return out, nil // otherRevInfo is not used
-}
-
-// TSTInfo holds the fields of an RFC 3161 TSTInfo that signing and
-// verification use.
-type TSTInfo struct {
-	GenTime time.Time
-	// Hash and Imprint are the message imprint.
-	Hash    crypto.Hash
-	Imprint []byte
-}
-
-// ParseTSTInfo reads a DER TSTInfo (RFC 3161 section 2.4.2) as far as its
-// genTime. The imprint hash must be SHA-256, SHA-384 or SHA-512.
-func ParseTSTInfo(der []byte) (*TSTInfo, error) {
-	s := cryptobyte.String(der)
-	var seq, mi, hashed, gt cryptobyte.String
-	var version int64
-	var policy asn1.ObjectIdentifier
-	if !s.ReadASN1(&seq, cbasn1.SEQUENCE) || !s.Empty() ||
-		!seq.ReadASN1Int64WithTag(&version, cbasn1.INTEGER) || version != 1 ||
-		!seq.ReadASN1ObjectIdentifier(&policy) || !seq.ReadASN1(&mi, cbasn1.SEQUENCE) {
-		return nil, fmt.Errorf("malformed TSTInfo")
-	}
-	alg, ok := ParseAlgorithm(&mi)
-	if !ok || !mi.ReadASN1(&hashed, cbasn1.OCTET_STRING) || !mi.Empty() {
-		return nil, fmt.Errorf("malformed messageImprint")
-	}
-	h, ok := DigestAlgorithm(alg)
-	if !ok || len(hashed) != h.Size() {
-		return nil, fmt.Errorf("messageImprint hash not accepted")
-	}
-	if _, ok := ReadInteger(&seq); !ok {
-		return nil, fmt.Errorf("malformed TSTInfo serial")
-	}
-	if !seq.ReadASN1(&gt, cbasn1.GeneralizedTime) {
-		return nil, fmt.Errorf("malformed genTime")
-	}
-	gen, ok := ParseGenTime(gt)
-	if !ok {
-		return nil, fmt.Errorf("malformed genTime")
-	}
-	return &TSTInfo{GenTime: gen, Hash: h, Imprint: hashed}, nil
 }
