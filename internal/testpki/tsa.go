@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/digitorus/timestamp"
+	"github.com/roamsign/roamsign/internal/devtsa"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
@@ -39,4 +40,11 @@ func tsaToken(t *TSA, data []byte, at time.Time) ([]byte, error) {
 		return nil, fmt.Errorf("testpki: malformed timestamp response")
 	}
 	return token, nil
+}
+
+// Responder returns an RFC 3161 responder signing with the TSA's key,
+// carrying its CA chain (without the root) when a request asks for
+// certificates. Serve it over HTTP with httptest.NewServer.
+func (t *TSA) Responder() *devtsa.Responder {
+	return &devtsa.Responder{Cert: t.Cert, Key: t.Key, Chain: t.Chain[:len(t.Chain)-1]}
 }

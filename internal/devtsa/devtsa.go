@@ -1,0 +1,140 @@
+// Package devtsa is an RFC 3161 time-stamping responder for tests and for
+// the example server's development mode: it answers TimeStampReq messages
+// over HTTP with tokens signed by a key held in memory. Tokens are produced
+// by github.com/digitorus/timestamp, an implementation independent of the
+// client in package tsa, so that the client is tested against tokens it did
+// not build itself.
+//
+// It is not a production time-stamping authority: it has no audit trail,
+// no clock discipline and no protection of its key.
+package devtsa
+
+import (
+	"crypto"
+	"crypto/x509"
+	"encoding/asn1"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"time"
+
+	"github.com/digitorus/timestamp"
+)
+
+// MaxRequestSize is the largest TimeStampReq accepted.
+const MaxRequestSize = 16 << 10
+
+// DefaultPolicy is the TSA policy written when Responder.Policy is nil (an
+// identifier under the arc used by the project's test PKI).
+var DefaultPolicy = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 2, 1}
+
+// Responder answers time-stamp requests. Cert must carry the critical
+// id-kp-timeStamping extended key usage for a conforming client to accept
+// its tokens (tests use other certificates on purpose).
+type Responder struct {
+	Cert *x509.Certificate
+	Key  crypto.Signer
+	// Chain holds the CA certificates above Cert, issuer first, carried in
+	// the token with Cert when the request asks for certificates.
+	Chain []*x509.Certificate
+	// Policy is the TSA policy of every token; nil means DefaultPolicy. A
+	// request for another policy is rejected (unacceptedPolicy).
+	Policy asn1.ObjectIdentifier
+	// Accuracy is written into tokens when non-zero.
+	Accuracy time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Tamper, when set, changes the token's fields before it is signed, so
+	// tests can produce tokens a client must refuse.
+	Tamper func(*timestamp.Timestamp)
+}
+
+// Respond returns the DER TimeStampResp for a DER TimeStampReq: a granted
+// token, or a rejection with the failure information of RFC 3161 section
+// 2.4.2 when the request is malformed, uses another hash than SHA-256,
+// SHA-384 or SHA-512, asks for another policy or carries an extension.
+func (r *Responder) Respond(reqDER []byte) (resp []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			resp, err = timestamp.CreateErrorResponse(timestamp.Rejection, timestamp.SystemFailure)
+		}
+	}()
+	if len(reqDER) > MaxRequestSize {
+		return timestamp.CreateErrorResponse(timestamp.Rejection, timestamp.BadRequest)
+	}
+	req, err := timestamp.ParseRequest(reqDER)
+	if err != nil {
+		return timestamp.CreateErrorResponse(timestamp.Rejection, timestamp.BadDataFormat)
+	}
+	switch req.HashAlgorithm {
+	case crypto.SHA256, crypto.SHA384, crypto.SHA512:
+	default:
+		return timestamp.CreateErrorResponse(timestamp.Rejection, timestamp.BadAlgorithm)
+	}
+	if len(req.HashedMessage) != req.HashAlgorithm.Size() {
+		return timestamp.CreateErrorResponse(timestamp.Rejection, timestamp.BadDataFormat)
+	}
+	policy := r.Policy
+	if policy == nil {
+		policy = DefaultPolicy
+	}
+	if req.TSAPolicyOID != nil && !req.TSAPolicyOID.Equal(policy) {
+		return timestamp.CreateErrorResponse(timestamp.Rejection, timestamp.UnacceptedPolicy)
+	}
+	if len(req.Extensions) > 0 {
+		return timestamp.CreateErrorResponse(timestamp.Rejection, timestamp.UnacceptedExtension)
+	}
+	now := time.Now
+	if r.Now != nil {
+		now = r.Now
+	}
+	ts := &timestamp.Timestamp{
+		HashAlgorithm:     req.HashAlgorithm,
+		HashedMessage:     req.HashedMessage,
+		Time:              now().UTC(),
+		Accuracy:          r.Accuracy,
+		Policy:            policy,
+		AddTSACertificate: req.Certificates,
+	}
+	if req.Nonce != nil {
+		ts.Nonce = new(big.Int).Set(req.Nonce)
+	}
+	if req.Certificates {
+		ts.Certificates = r.Chain
+	}
+	if r.Tamper != nil {
+		r.Tamper(ts)
+	}
+	out, err := ts.CreateResponseWithOpts(r.Cert, r.Key, crypto.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("devtsa: %w", err)
+	}
+	return out, nil
+}
+
+// ServeHTTP answers POST requests of type application/timestamp-query
+// with application/timestamp-reply (RFC 3161 section 3.4).
+func (r *Responder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "POST a time-stamp query", http.StatusMethodNotAllowed)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(req.Body, MaxRequestSize+1))
+	if err != nil {
+		http.Error(w, "reading the request failed", http.StatusBadRequest)
+		return
+	}
+	if len(body) > MaxRequestSize {
+		http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	resp, err := r.Respond(body)
+	if err != nil {
+		http.Error(w, "time-stamping failed", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/timestamp-reply")
+	_, _ = w.Write(resp)
+}
