@@ -185,17 +185,13 @@ func pgDatabase(tb testing.TB) string {
 	ctx := context.Background()
 	if pg.c == nil {
 		c, err := pgtest.StartCluster(ctx)
-		if err != nil {
-			tb.Fatalf("PostgreSQL: %v", err)
-		}
+		require.NoError(tb, err, "PostgreSQL")
 		pg.c = c
 	}
 	pg.n++
 	name := fmt.Sprintf("bench_%d_%d", os.Getpid(), pg.n)
 	conn, err := pgx.Connect(ctx, pg.c.DSN)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		tb.Fatal(err)
@@ -217,14 +213,10 @@ func pgServerPID(tb testing.TB) int {
 	pg.Lock()
 	defer pg.Unlock()
 	b, err := os.ReadFile(filepath.Join(pg.c.Dir, "data", "postmaster.pid"))
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	first, _, _ := strings.Cut(string(b), "\n")
 	pid, err := strconv.Atoi(strings.TrimSpace(first))
-	if err != nil {
-		tb.Fatalf("postmaster.pid: %v", err)
-	}
+	require.NoError(tb, err, "postmaster.pid")
 	return pid
 }
 
@@ -271,9 +263,7 @@ func rawSigner(tb testing.TB, d *deployment, p *pkcs11.Ctx, sessions int, alg ro
 		ss[i] = d.tok.Session(tb, p)
 	}
 	rec, err := d.st.GetUser(context.Background(), u.ID)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	key := findKey(tb, p, ss[0], rec.KeyRef)
 	digest := make([]byte, 32)
 	_, _ = rand.Read(digest)

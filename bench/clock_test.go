@@ -2,9 +2,10 @@ package bench_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/bench"
@@ -24,16 +25,11 @@ func TestChallengeExpiryUnderSkewedClock(t *testing.T) {
 	challenge := func() (*roamsign.OTPResponse, roamsign.Secret, []roamsign.Hash) {
 		hs := bench.RandomHashes(3)
 		ch, err := d.client.RequestOTP(ctx, roamsign.OTPRequest{User: u.ID, Hashes: hs})
-		if err != nil {
-			t.Fatalf("RequestOTP: %v", err)
-		}
-		if got := ch.ExpiresAt.Sub(clk.Now()); got > ttl+time.Second || got < ttl-5*time.Second {
-			t.Fatalf("challenge lifetime %s by the injected clock, want %s", got, ttl)
-		}
+		require.NoError(t, err, "RequestOTP")
+		require.WithinRange(t, clk.Now().Add(ttl), ch.ExpiresAt.Add(-time.Second), ch.ExpiresAt.Add(5*time.Second),
+			"challenge lifetime by the injected clock, want %s", ttl)
 		code, err := d.mail.OTP(ctx, u.ID, ch)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return ch, code, hs
 	}
 	sign := func(ch *roamsign.OTPResponse, code roamsign.Secret, hs []roamsign.Hash) (*roamsign.SignResponse, error) {
@@ -43,33 +39,25 @@ func TestChallengeExpiryUnderSkewedClock(t *testing.T) {
 	// Skewed past the lifetime: expired, typed, nothing signed.
 	ch, code, hs := challenge()
 	clk.Advance(ttl + time.Second)
-	if res, err := sign(ch, code, hs); !errors.Is(err, roamsign.ErrExpired) {
-		t.Fatalf("Sign after the lifetime: %v, %+v; want ErrExpired", err, res)
-	}
+	_, err := sign(ch, code, hs)
+	require.ErrorIs(t, err, roamsign.ErrExpired, "Sign after the lifetime")
 	// A far jump (a badly set clock) is expired too.
 	ch, code, hs = challenge()
 	clk.Advance(24 * time.Hour)
-	if _, err := sign(ch, code, hs); !errors.Is(err, roamsign.ErrExpired) {
-		t.Fatalf("Sign a day later: %v; want ErrExpired", err)
-	}
+	_, err = sign(ch, code, hs)
+	require.ErrorIs(t, err, roamsign.ErrExpired, "Sign a day later")
 
 	// Skewed forward but inside the lifetime: signs once, then is used.
 	ch, code, hs = challenge()
 	clk.Advance(ttl - 10*time.Second)
 	res, err := sign(ch, code, hs)
-	if err != nil {
-		t.Fatalf("Sign inside the lifetime: %v", err)
-	}
-	if err := bench.CheckRaw(res, hs); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err, "Sign inside the lifetime")
+	require.NoError(t, bench.CheckRaw(res, hs))
 	clk.Advance(-time.Hour) // the clock stepping back does not revive it
-	if _, err := sign(ch, code, hs); err == nil {
-		t.Fatal("challenge used twice after the clock stepped back")
-	}
+	_, err = sign(ch, code, hs)
+	require.ErrorIs(t, err, roamsign.ErrUsed, "challenge used twice after the clock stepped back")
 	st, err := d.client.Status(ctx, roamsign.StatusRequest{TransactionID: res.TransactionID})
-	if err != nil || st.State != roamsign.TxSigned {
-		t.Fatalf("Status: %v %+v", err, st)
-	}
+	require.NoError(t, err, "Status")
+	require.Equal(t, roamsign.TxSigned, st.State)
 	d.auditIntact(t)
 }

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/roamsign/roamsign/internal/testpki"
 	"github.com/roamsign/roamsign/verify"
 )
@@ -85,18 +87,12 @@ func newCRLFixture(t *testing.T) *crlFixture {
 		}
 	}))
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	leaf, err := f.ca.IssueLeaf("PENGUJI CRL", "850715015123", key.Public(), testpki.LeafOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	digest := sha256.Sum256([]byte("document"))
 	sig, err := key.Sign(rand.Reader, digest[:], crypto.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	f.req = verify.DigestRequest{Hash: crypto.SHA256, Digest: digest[:], Signature: sig, Certificate: leaf}
 	return f
 }
@@ -105,9 +101,7 @@ func newCRLFixture(t *testing.T) *crlFixture {
 func (f *crlFixture) publish(t *testing.T, now time.Time) {
 	t.Helper()
 	der, err := f.ca.CRL(testpki.CRLOptions{ThisUpdate: now.Add(-time.Minute), NextUpdate: now.Add(time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	f.good.Store(&der)
 }
 
@@ -117,9 +111,7 @@ func (f *crlFixture) verifier(t *testing.T) *verify.Verifier {
 		Anchors: []*x509.Certificate{f.ca.Cert}, Now: f.clock.Now, MaxCRLSize: f.maxCRL,
 		Fetcher: &verify.HTTPFetcher{Timeout: 500 * time.Millisecond},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return v
 }
 

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/bench"
 	"github.com/roamsign/roamsign/hsm"
@@ -104,9 +106,7 @@ func (d *deployment) cpu(tb testing.TB) time.Duration {
 	c := proctime.CPU()
 	if d.dbPID != 0 {
 		db, err := bench.TreeCPU(d.dbPID)
-		if err != nil {
-			tb.Fatalf("database server CPU: %v", err)
-		}
+		require.NoError(tb, err, "database server CPU")
 		c += db
 	}
 	return c
@@ -120,9 +120,7 @@ func newDeployment(tb testing.TB, o deployOpts) *deployment {
 	d := &deployment{mail: &capture{got: map[string]roamsign.Secret{}}, dbPID: o.DBServerPID}
 	d.tok = softhsmtest.New(tb)
 	keys, err := hsm.OpenPKCS11(ctx, hsm.PKCS11Config{URI: d.tok.URI(), Sessions: o.Sessions, Logger: quietLogger()})
-	if err != nil {
-		tb.Fatalf("OpenPKCS11: %v", err)
-	}
+	require.NoError(tb, err, "OpenPKCS11")
 	d.keys = keys
 	tb.Cleanup(func() { _ = keys.Close() })
 	switch o.Store {
@@ -132,47 +130,33 @@ func newDeployment(tb testing.TB, o deployOpts) *deployment {
 			path = filepath.Join(tb.TempDir(), "roamsign.db")
 		}
 		s, err := sqlite.Open(ctx, path, sqlite.Options{Now: o.Now})
-		if err != nil {
-			tb.Fatalf("sqlite.Open: %v", err)
-		}
+		require.NoError(tb, err, "sqlite.Open")
 		d.st = s
 	case "postgres":
 		s, err := postgres.Open(ctx, o.DSN, postgres.Options{Now: o.Now})
-		if err != nil {
-			tb.Fatalf("postgres.Open: %v", err)
-		}
+		require.NoError(tb, err, "postgres.Open")
 		d.st = s
 	default:
 		tb.Fatalf("unknown store %q", o.Store)
 	}
 	tb.Cleanup(func() { _ = d.st.Close() })
 	mk, err := otp.NewHMACKey([]byte("0123456789abcdef0123456789abcdef"))
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	mgr, err := otp.New(otp.Config{Store: d.st, Key: mk, Delivery: &otp.Delivery{Email: d.mail, Logger: quietLogger()},
 		UserRate: -1, UserHostRate: -1, HostRate: -1, TTL: o.TTL, Now: o.Now, Logger: quietLogger()})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	d.svc, err = service.New(service.Config{PIN: apitest.FastPIN}, service.Deps{
 		Store: d.st, Keys: adapt.Keys(keys), Challenges: adapt.OTP(mgr), Logger: quietLogger(), Now: o.Now,
 		Forms: map[roamsign.OutputForm]service.FormSigner{roamsign.FormRaw: adapt.Raw{}, roamsign.FormCMS: adapt.CMS{}},
 	})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	if d.ca, err = testpki.NewRoot(testpki.Options{}); err != nil {
 		tb.Fatal(err)
 	}
 	apiKey, err := httpapi.NewAPIKey()
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	ks := &httpapi.APIKeys{}
-	if err := ks.Add(benchHost, apiKey); err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, ks.Add(benchHost, apiKey))
 	d.srv = httptest.NewUnstartedServer(httpapi.Handler(d.svc, httpapi.Options{Auth: &httpapi.HostAuth{Keys: ks}, Logger: quietLogger()}))
 	d.srv.StartTLS()
 	tb.Cleanup(d.srv.Close)
@@ -200,23 +184,13 @@ func (d *deployment) enrol(tb testing.TB, alg roamsign.KeyAlgorithm, n int) []be
 		id := apitest.NewUserID()
 		res, err := d.svc.Enrol(ctx, roamsign.EnrolRequest{User: id, Name: "PENGUJI " + string(id[8:]), Hosts: []roamsign.HostID{benchHost},
 			Email: "u" + string(id) + "@example.test", Algorithm: alg, Media: []roamsign.MediumKind{roamsign.MediumRoamingOTP}})
-		if err != nil {
-			tb.Fatalf("Enrol: %v", err)
-		}
+		require.NoError(tb, err, "Enrol")
 		csr, err := x509.ParseCertificateRequest(res.CSR)
-		if err != nil {
-			tb.Fatal(err)
-		}
+		require.NoError(tb, err)
 		leaf, err := d.ca.IssueLeaf(csr.Subject.CommonName, string(id), csr.PublicKey, testpki.LeafOptions{})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if err := d.svc.ImportChain(ctx, roamsign.ImportChainRequest{User: id, Chain: [][]byte{leaf.Raw, d.ca.Cert.Raw}}); err != nil {
-			tb.Fatalf("ImportChain: %v", err)
-		}
-		if err := d.svc.SetPIN(ctx, roamsign.SetPINRequest{User: id, New: benchPIN}); err != nil {
-			tb.Fatalf("SetPIN: %v", err)
-		}
+		require.NoError(tb, err)
+		require.NoError(tb, d.svc.ImportChain(ctx, roamsign.ImportChainRequest{User: id, Chain: [][]byte{leaf.Raw, d.ca.Cert.Raw}}), "ImportChain")
+		require.NoError(tb, d.svc.SetPIN(ctx, roamsign.SetPINRequest{User: id, New: benchPIN}), "SetPIN")
 		us[i] = bench.User{ID: id, PIN: benchPIN}
 	}
 	return us
@@ -226,9 +200,7 @@ func (d *deployment) enrol(tb testing.TB, alg roamsign.KeyAlgorithm, n int) []be
 func (d *deployment) auditIntact(tb testing.TB) *store.VerifyResult {
 	tb.Helper()
 	res, err := store.VerifyAudit(context.Background(), d.st, store.VerifyOptions{})
-	if err != nil {
-		tb.Fatalf("audit chain: %v", err)
-	}
+	require.NoError(tb, err, "audit chain")
 	return res
 }
 

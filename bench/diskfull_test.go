@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/bench"
 )
@@ -37,9 +39,7 @@ func smallFS(t *testing.T, size int) string {
 func fill(t *testing.T, path string) {
 	t.Helper()
 	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer f.Close()
 	buf := make([]byte, 64<<10)
 	for {
@@ -95,25 +95,19 @@ func TestSQLiteDiskFull(t *testing.T) {
 	if refused == 0 {
 		t.Fatal("no call was refused on a full file system: the fault did not reach the store")
 	}
-	if err := os.Remove(filler); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.Remove(filler))
 	deadline := time.Now().Add(10 * time.Second)
 	var err error
 	for time.Now().Before(deadline) {
 		hs := bench.RandomHashes(10)
 		var out *roamsign.SignResponse
 		if out, _, err = bench.Flow(ctx, d.client, d.mail, users[0], hs, roamsign.FormRaw); err == nil {
-			if err := bench.CheckRaw(out, hs); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, bench.CheckRaw(out, hs))
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if err != nil {
-		t.Fatalf("no recovery within 10 s after space was freed: %v", err)
-	}
+	require.NoError(t, err, "no recovery within 10 s after space was freed")
 	d.auditIntact(t)
 	t.Logf("refused on a full disk: %d of 40 %v; recovered after space was freed", refused, kinds)
 }

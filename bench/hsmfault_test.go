@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/miekg/pkcs11"
+	"github.com/stretchr/testify/require"
+
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/bench"
 	"github.com/roamsign/roamsign/internal/softhsmtest"
@@ -115,9 +117,7 @@ func recoveredWithin(t *testing.T, what string, l *loadLog, t0 time.Time, max ti
 func tokenDir(t *testing.T, tok *softhsmtest.Token) string {
 	t.Helper()
 	ents, err := os.ReadDir(tok.TokenDir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, e := range ents {
 		if !e.IsDir() {
 			continue
@@ -174,9 +174,7 @@ func TestHSMSessionsClosedUnderLoad(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		var err error
 		l.inject(func() { err = p.CloseAllSessions(slot) })
-		if err != nil {
-			t.Fatalf("C_CloseAllSessions: %v", err)
-		}
+		require.NoError(t, err, "C_CloseAllSessions")
 		time.Sleep(150 * time.Millisecond)
 	}
 	rec1 := recoveredWithin(t, "after C_CloseAllSessions", l, time.Now(), 10*time.Second)
@@ -207,9 +205,7 @@ var tokenGoneKinds = []roamsign.Kind{roamsign.ErrUnavailable}
 func TestHSMTokenRemovedUnderLoad(t *testing.T) {
 	d, l, stop, p, _ := hsmLoad(t)
 	dir := tokenDir(t, d.tok)
-	if err := os.Rename(dir, dir+".away"); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.Rename(dir, dir+".away"))
 	restored := false
 	t.Cleanup(func() {
 		if !restored {
@@ -223,9 +219,7 @@ func TestHSMTokenRemovedUnderLoad(t *testing.T) {
 	l.mu.Lock()
 	okDuring := l.ok - okBefore
 	l.mu.Unlock()
-	if err := os.Rename(dir+".away", dir); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.Rename(dir+".away", dir))
 	restored = true
 	var ferr, ierr error
 	l.inject(func() { ferr, ierr = p.Finalize(), p.Initialize() })

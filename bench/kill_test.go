@@ -87,9 +87,7 @@ func (p *signserverProc) start(t testing.TB) {
 	p.cmd = exec.Command(p.bin, append([]string{"serve", "-dev", "-data-dir", p.dir, "-listen", "127.0.0.1:0", "-ops-listen", "127.0.0.1:0"}, p.extra...)...)
 	p.cmd.Env = append(os.Environ(), p.env...)
 	p.cmd.Stdout, p.cmd.Stderr = &p.log, &p.log
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, p.cmd.Start())
 	cmd, exited := p.cmd, make(chan struct{})
 	p.exited = exited
 	go func() { _ = cmd.Wait(); close(exited) }()
@@ -145,13 +143,9 @@ func (p *signserverProc) mailbox() *bench.Mailbox {
 func (p *signserverProc) client(t testing.TB) *httpapi.Client {
 	t.Helper()
 	key, err := os.ReadFile(filepath.Join(p.dir, "demo-host.apikey"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	c, err := httpapi.NewClient("https://"+p.addr, httpapi.ClientOptions{HTTPClient: p.httpClient, APIKey: strings.TrimSpace(string(key))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return c
 }
 

@@ -15,6 +15,8 @@ import (
 	digitoruspdf "github.com/digitorus/pdf"
 	"github.com/digitorus/pdfsign/sign"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/bench"
 	"github.com/roamsign/roamsign/hsm"
@@ -52,13 +54,9 @@ func BenchmarkPDF(b *testing.B) {
 	for _, a := range algs {
 		u := d.enrol(b, a.alg, 1)[0]
 		med, err := d.client.Medium(ctx, roamsign.MediumRequest{User: u.ID})
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		chain, err := x509.ParseCertificates(bytes.Join(med.Chain, nil))
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		for _, n := range pdfBatches {
 			docs := slices.Repeat([][]byte{pdfDoc}, n)
 			b.Run(fmt.Sprintf("roamsign/%s/docs=%d", a.name, n), func(b *testing.B) {
@@ -71,13 +69,9 @@ func BenchmarkPDF(b *testing.B) {
 		// pdfsign gets its own key of the same algorithm in the same token,
 		// and a certificate from the same CA.
 		key, err := d.keys.Generate(ctx, hsm.GenerateRequest{ID: "pdfsign-" + a.name, Algorithm: a.alg})
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		leaf, err := d.ca.IssueLeaf("PDFSIGN BASELINE", "850715015123", key.Public(), testpki.LeafOptions{})
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		local := []*x509.Certificate{leaf, d.ca.Cert}
 		for _, n := range pdfBatches {
 			docs := slices.Repeat([][]byte{pdfDoc}, n)
@@ -132,9 +126,7 @@ func pdfFlow(b *testing.B, d *deployment, u bench.User, chain []*x509.Certificat
 		return nil
 	})
 	res, _, err := bench.Flow(ctx, d.client, d.mail, u, hashes, roamsign.FormRaw)
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	out := make([][]byte, len(docs))
 	eachDoc(b, len(docs), runtime.GOMAXPROCS(0), func(i int) error {
 		var buf bytes.Buffer
@@ -150,9 +142,7 @@ func pdfFlow(b *testing.B, d *deployment, u bench.User, chain []*x509.Certificat
 // eachDoc runs fn(0..n-1) on workers goroutines and fails b on the first
 // error.
 func eachDoc(b *testing.B, n, workers int, fn func(i int) error) {
-	if err := parallel.Each(context.Background(), workers, n, fn); err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, parallel.Each(context.Background(), workers, n, fn))
 }
 
 // pdfsignOne signs doc with digitorus/pdfsign.
@@ -180,9 +170,7 @@ func pdfsignOne(doc []byte, w io.Writer, key crypto.Signer, chain []*x509.Certif
 func checkPDFs(b *testing.B, d *deployment, docs [][]byte) {
 	b.Helper()
 	v, err := verify.New(verify.Config{Anchors: []*x509.Certificate{d.ca.Cert}})
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	for i, doc := range docs {
 		res, err := v.VerifyPDF(context.Background(), verify.PDFRequest{Document: bytes.NewReader(doc), Size: int64(len(doc))})
 		if err != nil {

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/internal/pgtest"
 )
@@ -28,13 +30,9 @@ func pgctl(t *testing.T, c *pgtest.Cluster, args ...string) {
 	cmd := exec.Command(path, args...)
 	if os.Geteuid() == 0 {
 		fi, err := os.Stat(c.Dir)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		u, err := user.LookupId(strconv.Itoa(int(fi.Sys().(*syscall.Stat_t).Uid)))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		cmd = exec.Command("runuser", append([]string{"-u", u.Username, "--", path}, args...)...)
 	}
 	cmd.Dir = c.Dir
@@ -52,9 +50,7 @@ func pgctl(t *testing.T, c *pgtest.Cluster, args ...string) {
 // signing resumes; the audit chain is intact.
 func TestPostgresRestartUnderLoad(t *testing.T) {
 	c, err := pgtest.StartCluster(context.Background())
-	if err != nil {
-		t.Fatalf("PostgreSQL: %v", err)
-	}
+	require.NoError(t, err, "PostgreSQL")
 	t.Cleanup(func() { _ = c.Stop() })
 	d := newDeployment(t, deployOpts{Store: "postgres", DSN: c.DSN})
 	users := d.enrol(t, roamsign.ECP256, 4)

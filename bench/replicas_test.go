@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/bench"
 	"github.com/roamsign/roamsign/internal/softhsmtest"
@@ -39,16 +41,12 @@ func TestTwoServersOnePostgres(t *testing.T) {
 		t.Fatalf("RequestOTP on A: %v\n%s", err, a.log.String())
 	}
 	code, err := mailA.OTP(ctx, user.ID, ch)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	res, err := apiB.Sign(ctx, roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: user.PIN, OTP: code, Hashes: hashes, RequestID: bench.RequestID()})
 	if err != nil {
 		t.Fatalf("Sign on B of A's challenge: %v\n%s", err, b.log.String())
 	}
-	if err := bench.CheckRaw(res, hashes); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, bench.CheckRaw(res, hashes))
 	if st, err := apiA.Status(ctx, roamsign.StatusRequest{TransactionID: res.TransactionID}); err != nil || st.State != roamsign.TxSigned {
 		t.Fatalf("Status on A of B's transaction: %+v %v", st, err)
 	}
@@ -56,9 +54,7 @@ func TestTwoServersOnePostgres(t *testing.T) {
 	// One approval, sent to both replicas by 16 callers at once with
 	// different request ids: exactly one signature set.
 	signed, kinds, err := approveEverywhere(t, ctx, []roamsign.API{apiA, apiB}, mailA, user, 8, bench.RandomHashes(3), "replica test 2")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if signed != 1 {
 		t.Fatalf("%d signature sets for one approval across two replicas (errors %v)", signed, kinds)
 	}
