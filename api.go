@@ -40,6 +40,9 @@ type Admin interface {
 	SetPIN(ctx context.Context, req SetPINRequest) error
 	// ResetPIN clears a PIN lock and sets a new PIN.
 	ResetPIN(ctx context.Context, req ResetPINRequest) error
+	// ClearOTPBackoff clears a user's OTP failure counts, and so any wait
+	// they imposed, for one host or every host, without touching the PIN.
+	ClearOTPBackoff(ctx context.Context, req ClearOTPBackoffRequest) error
 	// RegisterDevice registers a push device for OTP delivery.
 	RegisterDevice(ctx context.Context, req RegisterDeviceRequest) error
 	// Disable revokes a user's roaming medium; no further signing is possible.
@@ -247,6 +250,13 @@ type SetPINRequest struct {
 type ResetPINRequest struct {
 	User UserID `json:"user"`
 	New  Secret `json:"new"`
+}
+
+// ClearOTPBackoffRequest clears a user's OTP back-off (administrator
+// action): for Host, or for every host when Host is empty.
+type ClearOTPBackoffRequest struct {
+	User UserID `json:"user"`
+	Host HostID `json:"host,omitempty"`
 }
 
 // RegisterDeviceRequest registers a push device for OTP delivery.

@@ -54,7 +54,6 @@ type UserRecord struct {
 	PINFailures int       // consecutive PIN failures
 	Locked      bool      // locked after too many PIN failures; admin reset clears
 	LockedAt    time.Time //
-	OTPFailures int       // consecutive OTP failures across challenges
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -67,6 +66,17 @@ type UserRecord struct {
 // never every host.
 func (u *UserRecord) EnrolledFor(host HostID) bool {
 	return host != "" && slices.Contains(u.Hosts, host)
+}
+
+// OTPBackoffRecord counts the consecutive OTP failures of one user from one
+// host for [OTPBackoff]. Each attempt is counted before it is checked, so
+// Failures includes one in progress; a right OTP removes the record.
+type OTPBackoffRecord struct {
+	User      UserID
+	Host      HostID
+	Failures  int       // consecutive failures, the attempt in progress included
+	Until     time.Time // no attempt before this time; zero when not backing off
+	UpdatedAt time.Time // when the last attempt was counted
 }
 
 // TransactionRecord is one Sign call: its idempotency key, binding and
@@ -99,6 +109,8 @@ const (
 	AuditAuthFailed   AuditEvent = "auth.failed"
 	AuditAuthorised   AuditEvent = "auth.authorised"
 	AuditLocked       AuditEvent = "pin.locked"
+	AuditOTPBackoff   AuditEvent = "otp.backoff"         // a host's OTP failures for a user started or lengthened a wait
+	AuditOTPCleared   AuditEvent = "otp.backoff_cleared" // an administrator cleared a host's OTP failure count
 	AuditPINSet       AuditEvent = "pin.set"
 	AuditPINReset     AuditEvent = "pin.reset"
 	AuditSigned       AuditEvent = "sign.signed"

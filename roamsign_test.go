@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -296,4 +297,36 @@ func TestCheckDataHeader(t *testing.T) {
 		err := roamsign.CheckDataHeader(h)
 		require.ErrorIs(t, err, roamsign.ErrInvalidInput, "%+q", h)
 	}
+}
+
+func TestOTPBackoff(t *testing.T) {
+	b := roamsign.OTPBackoff{}.WithDefaults()
+	require.True(t, b.Valid())
+	require.Equal(t, roamsign.OTPBackoff{After: 5, Base: time.Minute, Max: time.Hour, Forget: 24 * time.Hour}, b)
+	for n, want := range map[int]time.Duration{0: 0, 4: 0, 5: time.Minute, 6: 2 * time.Minute, 10: 32 * time.Minute, 11: time.Hour, 1000: time.Hour} {
+		assert.Equal(t, want, b.Delay(n), "Delay(%d)", n)
+	}
+	for _, bad := range []roamsign.OTPBackoff{{}, {After: 1, Base: time.Minute, Max: time.Second, Forget: time.Hour}, {After: 1, Base: time.Minute, Max: time.Hour}} {
+		assert.False(t, bad.Valid(), "%+v", bad)
+	}
+
+	t0 := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	rec := roamsign.OTPBackoffRecord{User: "u", Host: "h"}
+	for i := 1; i <= 5; i++ {
+		next, _, ok := b.Count(rec, t0)
+		require.True(t, ok)
+		require.Equal(t, i, next.Failures)
+		rec = next
+	}
+	require.Equal(t, t0.Add(time.Minute), rec.Until, "the fifth failure starts the wait")
+	_, wait, ok := b.Count(rec, t0.Add(20*time.Second))
+	require.False(t, ok, "counted while backing off")
+	require.Equal(t, 40*time.Second, wait)
+	rec, _, ok = b.Count(rec, t0.Add(time.Minute))
+	require.True(t, ok, "the wait expires on its own")
+	require.Equal(t, 6, rec.Failures)
+	require.Equal(t, t0.Add(3*time.Minute), rec.Until)
+	rec, _, _ = b.Count(rec, t0.Add(25*time.Hour))
+	require.Equal(t, 1, rec.Failures, "failures older than Forget are forgotten")
+	require.True(t, rec.Until.IsZero())
 }

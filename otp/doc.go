@@ -20,17 +20,33 @@
 //
 // [Manager.Verify] checks id, nonce, OTP and hashes and consumes the
 // challenge. [Manager.Check] does the same checks without consuming, for a
-// caller that consumes the challenge inside its own database transaction
-// (the service: Check, then the store's BeginTransaction, which runs
-// ConsumeChallenge atomically with the transaction and audit records, then
-// [Manager.Confirmed] to reset the user's failure count).
+// caller that consumes the challenge inside its own database transaction;
+// [Manager.CheckTried] is Check for a caller that has taken the attempt's
+// try of the challenge itself (the service, whose attempts can also fail
+// on the PIN: Sign takes one try, CheckTried, then the store's
+// BeginTransaction runs ConsumeChallenge atomically with the transaction
+// and audit records).
 //
 // Refusals are distinct errors that also match root kinds: [ErrWrongNonce],
 // [ErrHashMismatch] and [ErrWrongOTP] (roamsign.ErrAuthorization),
 // [ErrExpired] and [ErrTooManyTries] (roamsign.ErrExpired: request a new
-// OTP), [ErrAlreadyUsed] (roamsign.ErrUsed), [ErrUserLocked]
-// (roamsign.ErrLocked: an administrator must reset the user's OTP failure
-// count), [ErrUndeliverable] (roamsign.ErrDelivery), [ErrRateLimited].
+// OTP), [ErrAlreadyUsed] (roamsign.ErrUsed), [ErrBackoff] and
+// [ErrRateLimited] (roamsign.ErrRateLimited, carrying the wait:
+// roamsign.RetryAfterOf), [ErrUndeliverable] (roamsign.ErrDelivery).
+//
+// # OTP failures
+//
+// Wrong OTPs are counted per (user, host), never per user alone: a host
+// can hold back only itself. From the fifth consecutive wrong OTP of a
+// host for a user that host waits before its next attempt or OTP for the
+// user: a minute, doubling after each further failure up to an hour
+// ([Config].Backoff, [roamsign.OTPBackoff]). Waits expire on their own;
+// nothing here locks a user (the permanent lock is the PIN's, kept by the
+// service, and a PIN is tried only with the right OTP). Each attempt is
+// counted before its OTP is compared, in one atomic step of the store, so
+// the count is exact across replicas; a right OTP clears the host's count,
+// and so does an administrator. A wrong OTP that starts or lengthens a
+// wait is recorded in the audit log (roamsign.AuditOTPBackoff).
 //
 // # Delivery
 //
@@ -61,11 +77,9 @@
 // # Configuration
 //
 // [Config] zero values select the defaults: TTL 5 minutes (max 10), 3
-// attempts per challenge, user locked out of OTP after 10 consecutive
-// wrong OTPs (across challenges; a new challenge never resets the count, a
-// success does, and so does the store's ResetOTPFailures as an
-// administrator action), at most 5 challenges per user and 1000 per host
-// in 15 minutes.
+// attempts per challenge, the back-off above, and at most 20 challenges
+// per user, 5 per user from one host and 1000 per host in 15 minutes,
+// counted and inserted in one atomic step of the store.
 //
 // # Concurrency
 //
@@ -86,10 +100,9 @@
 //
 // # Limitations
 //
-// Rate limits count before creating, so concurrent requests can overshoot
-// a limit by the number in flight. The user lockout is checked before an
-// attempt, so attempts in flight on several challenges at once can exceed
-// it by at most (challenges in flight × attempts per challenge), which the
-// issuance rate limit bounds. Counter-based OCRA suites are computed but
-// not verified (no counter store).
+// The per-host issuance limit is counted in the same step as the insert but
+// serialised only per user across replicas, so concurrent issuance for
+// different users of one host may exceed it by the number in flight.
+// Counter-based OCRA suites are computed but not verified (no counter
+// store).
 package otp

@@ -45,9 +45,11 @@ var (
 	// must request a new OTP (roamsign.ErrExpired: the challenge is dead,
 	// nothing needs an administrator).
 	ErrTooManyTries error = &sentinel{roamsign.ErrExpired, "too many attempts for this challenge; request a new OTP"}
-	// ErrUserLocked: the user failed too many OTPs in a row and may not use
-	// OTP until an administrator resets the counter (roamsign.ErrLocked).
-	ErrUserLocked error = &sentinel{roamsign.ErrLocked, "OTP locked for this user after too many failures"}
+	// ErrBackoff: the challenge's host sent too many wrong OTPs for the
+	// user in a row and must wait before the next attempt or OTP
+	// (roamsign.ErrRateLimited); the error returned carries the wait
+	// (roamsign.RetryAfterOf). See roamsign.OTPBackoff.
+	ErrBackoff error = &sentinel{roamsign.ErrRateLimited, "too many failed attempts from this host; wait before trying again"}
 	// ErrUndeliverable: the OTP could not be delivered; the challenge can
 	// never be used (roamsign.ErrDelivery).
 	ErrUndeliverable error = &sentinel{roamsign.ErrDelivery, "OTP could not be delivered"}
@@ -70,10 +72,10 @@ func fail(op string, s error) error {
 	return &roamsign.Error{Kind: roamsign.ErrInternal, Op: op, Err: s}
 }
 
-// rateLimited is [ErrRateLimited] for op, keeping the wait the store's
-// refusal carries.
-func rateLimited(op string, storeErr error) error {
-	err := fail(op, ErrRateLimited)
+// failWaiting is [fail] for a refusal that says how long to wait: it keeps
+// the wait the store's refusal storeErr carries.
+func failWaiting(op string, s, storeErr error) error {
+	err := fail(op, s)
 	if d, ok := roamsign.RetryAfterOf(storeErr); ok {
 		return roamsign.RetryAfter(err, d)
 	}

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -30,8 +31,10 @@ type Store interface {
 	ConsumeChallenge(ctx context.Context, id string, now time.Time) error
 	IssueChallenge(ctx context.Context, c *roamsign.ChallengeRecord, limits roamsign.IssueLimits) error
 	GetUser(ctx context.Context, id roamsign.UserID) (*roamsign.UserRecord, error)
-	AddOTPFailure(ctx context.Context, id roamsign.UserID) (failures int, err error)
-	ResetOTPFailures(ctx context.Context, id roamsign.UserID) error
+	GetOTPBackoff(ctx context.Context, user roamsign.UserID, host roamsign.HostID) (*roamsign.OTPBackoffRecord, error)
+	AddOTPFailure(ctx context.Context, user roamsign.UserID, host roamsign.HostID, now time.Time, policy roamsign.OTPBackoff) (*roamsign.OTPBackoffRecord, error)
+	ResetOTPFailures(ctx context.Context, user roamsign.UserID, host roamsign.HostID) ([]roamsign.OTPBackoffRecord, error)
+	AppendAudit(ctx context.Context, a *roamsign.AuditRecord) error
 }
 
 // MACKey computes HMAC-SHA-256 under the server's OTP key. It is an
@@ -61,17 +64,16 @@ func (h *hmacKey) MAC(_ context.Context, msg []byte) ([]byte, error) {
 
 // Defaults and limits of [Config].
 const (
-	DefaultTTL             = 5 * time.Minute
-	MaxTTL                 = 10 * time.Minute
-	DefaultMaxTries        = 3
-	DefaultMaxUserFailures = 10
-	DefaultUserRate        = 20
-	DefaultUserHostRate    = 5
-	DefaultHostRate        = 1000
-	DefaultRateWindow      = 15 * time.Minute
-	DefaultMaxHashes       = 1000
-	MaxDataHeader          = 256 // characters
-	OTPDigits              = 6
+	DefaultTTL          = 5 * time.Minute
+	MaxTTL              = 10 * time.Minute
+	DefaultMaxTries     = 3
+	DefaultUserRate     = 20
+	DefaultUserHostRate = 5
+	DefaultHostRate     = 1000
+	DefaultRateWindow   = 15 * time.Minute
+	DefaultMaxHashes    = 1000
+	MaxDataHeader       = 256 // characters
+	OTPDigits           = 6
 )
 
 // Config configures a [Manager]. Zero values select the documented
@@ -88,11 +90,15 @@ type Config struct {
 	// MaxTries is the number of verification attempts per challenge
 	// (default 3).
 	MaxTries int
-	// MaxUserFailures is the number of consecutive OTP failures, across
-	// challenges, after which the user is locked out of OTP (default 10).
-	// Issuing a new challenge never resets the count; a success does, and
-	// so does an administrator calling the store's ResetOTPFailures.
-	MaxUserFailures int
+	// Backoff is the back-off of wrong OTPs, counted per (user, host):
+	// after Backoff.After consecutive failures (default 5) the host waits
+	// before its next attempt or OTP for the user, 1 minute at first,
+	// doubling up to an hour; the waits expire on their own and never
+	// reach other hosts ([roamsign.OTPBackoff]; zero fields are its
+	// defaults). Issuing a new challenge never resets the count; a right
+	// OTP from the host does, and so does an administrator (the store's
+	// ResetOTPFailures, service ClearOTPBackoff).
+	Backoff roamsign.OTPBackoff
 	// UserRate, UserHostRate and HostRate limit the challenges issued
 	// within RateWindow per user from all hosts together, per user from
 	// one host and per host (defaults 20, 5, 1000 and 15 minutes). The
@@ -118,17 +124,17 @@ type Config struct {
 // Manager issues and verifies OTP challenges. It is safe for concurrent
 // use; all state lives in the Store.
 type Manager struct {
-	store           Store
-	key             MACKey
-	delivery        *Delivery
-	ttl             time.Duration
-	maxTries        int
-	maxUserFailures int
-	limits          roamsign.IssueLimits
-	maxHashes       int
-	now             func() time.Time
-	rand            io.Reader
-	log             *slog.Logger
+	store     Store
+	key       MACKey
+	delivery  *Delivery
+	ttl       time.Duration
+	maxTries  int
+	backoff   roamsign.OTPBackoff
+	limits    roamsign.IssueLimits
+	maxHashes int
+	now       func() time.Time
+	rand      io.Reader
+	log       *slog.Logger
 }
 
 // New returns a Manager for cfg.
@@ -139,7 +145,7 @@ func New(cfg Config) (*Manager, error) {
 	}
 	m := &Manager{
 		store: cfg.Store, key: cfg.Key, delivery: cfg.Delivery,
-		ttl: cfg.TTL, maxTries: cfg.MaxTries, maxUserFailures: cfg.MaxUserFailures,
+		ttl: cfg.TTL, maxTries: cfg.MaxTries, backoff: cfg.Backoff.WithDefaults(),
 		limits:    roamsign.IssueLimits{Window: cfg.RateWindow, PerUser: cfg.UserRate, PerUserHost: cfg.UserHostRate, PerHost: cfg.HostRate},
 		maxHashes: cfg.MaxHashes, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger,
 	}
@@ -149,14 +155,14 @@ func New(cfg Config) (*Manager, error) {
 	case m.ttl < 0 || m.ttl > MaxTTL:
 		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "TTL must be between 0 and %v", MaxTTL)
 	}
-	if m.maxTries < 0 || m.maxUserFailures < 0 || m.maxHashes < 0 || m.limits.Window < 0 {
+	if m.maxTries < 0 || m.maxHashes < 0 || m.limits.Window < 0 {
 		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "negative limit")
+	}
+	if !m.backoff.Valid() {
+		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "invalid OTP back-off: After at least 1, Base, Max and Forget positive, Max at least Base")
 	}
 	if m.maxTries == 0 {
 		m.maxTries = DefaultMaxTries
-	}
-	if m.maxUserFailures == 0 {
-		m.maxUserFailures = DefaultMaxUserFailures
 	}
 	m.limits.PerUser = rate(m.limits.PerUser, DefaultUserRate)
 	m.limits.PerUserHost = rate(m.limits.PerUserHost, DefaultUserHostRate)
@@ -251,11 +257,10 @@ func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Challenge, erro
 	if !user.EnrolledFor(req.Host) {
 		return nil, roamsign.E(roamsign.ErrForbidden, op, "user is not enrolled for this host")
 	}
-	if user.OTPFailures >= m.maxUserFailures {
-		m.log.WarnContext(ctx, "otp refused: user locked", "user", req.User.Masked(), "host", req.Host)
-		return nil, fail(op, ErrUserLocked)
-	}
 	now := m.now()
+	if err := m.checkBackoff(ctx, op, req.User, req.Host, now); err != nil {
+		return nil, err
+	}
 
 	nonce := make([]byte, 16)
 	if _, err := io.ReadFull(m.rand, nonce); err != nil {
@@ -287,7 +292,7 @@ func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Challenge, erro
 		}
 		if errors.Is(err, roamsign.ErrRateLimited) {
 			m.log.WarnContext(ctx, "otp refused: rate limited", "user", req.User.Masked(), "host", req.Host)
-			return nil, rateLimited(op, err)
+			return nil, failWaiting(op, ErrRateLimited, err)
 		}
 		if !errors.Is(err, roamsign.ErrConflict) || attempt >= 2 {
 			return nil, storeErr(op, err, "challenge")
@@ -336,17 +341,16 @@ type VerifyRequest struct {
 }
 
 // Verify checks req against its challenge and, when everything holds,
-// consumes the challenge (single use, by the store's compare-and-set) and
-// resets the user's OTP failure count. Of many concurrent correct
-// submissions exactly one succeeds; the others get [ErrAlreadyUsed].
-// It returns the consumed challenge's record.
+// consumes the challenge (single use, by the store's compare-and-set). Of
+// many concurrent correct submissions exactly one succeeds; the others get
+// [ErrAlreadyUsed]. It returns the consumed challenge's record.
 //
 // Refusals are distinct errors ([ErrWrongNonce], [ErrHashMismatch],
 // [ErrWrongOTP], [ErrExpired], [ErrAlreadyUsed], [ErrTooManyTries],
-// [ErrUserLocked], [ErrUndeliverable]) that also match root kinds and never
-// reveal anything about the OTP. A wrong nonce, other hashes or a wrong OTP
-// count as a failed try of the challenge; a wrong OTP also counts against
-// the user.
+// [ErrBackoff], [ErrUndeliverable]) that also match root kinds and never
+// reveal anything about the OTP. Every attempt spends a try of the
+// challenge; a wrong OTP also counts towards the back-off of the user
+// from the challenge's host, and a right one clears that count.
 func (m *Manager) Verify(ctx context.Context, req VerifyRequest) (*roamsign.ChallengeRecord, error) {
 	const op = "otp.Verify"
 	rec, err := m.check(ctx, op, req, true)
@@ -356,9 +360,6 @@ func (m *Manager) Verify(ctx context.Context, req VerifyRequest) (*roamsign.Chal
 	if err := m.store.ConsumeChallenge(ctx, rec.ID, m.now()); err != nil {
 		return nil, storeErr(op, err, "challenge")
 	}
-	if err := m.Confirmed(ctx, rec); err != nil {
-		return nil, err
-	}
 	rec.Consumed, rec.ConsumedAt = true, m.now()
 	m.log.InfoContext(ctx, "otp verified", "challenge", rec.ID, "user", rec.User.Masked(), "host", rec.Host)
 	return rec, nil
@@ -367,9 +368,9 @@ func (m *Manager) Verify(ctx context.Context, req VerifyRequest) (*roamsign.Chal
 // Check verifies req like [Manager.Verify] (counting failures the same
 // way) but does not consume the challenge. It is for a caller that consumes
 // the challenge itself, atomically with other writes: Check, then the
-// store's ConsumeChallenge inside the caller's database transaction, then
-// [Manager.Confirmed]. A Check success is not an authorisation on its own:
-// only a successful consumption is.
+// store's ConsumeChallenge inside the caller's database transaction. A
+// Check success is not an authorisation on its own: only a successful
+// consumption is.
 func (m *Manager) Check(ctx context.Context, req VerifyRequest) (*roamsign.ChallengeRecord, error) {
 	return m.check(ctx, "otp.Check", req, true)
 }
@@ -382,15 +383,6 @@ func (m *Manager) Check(ctx context.Context, req VerifyRequest) (*roamsign.Chall
 // was taken.
 func (m *Manager) CheckTried(ctx context.Context, req VerifyRequest) (*roamsign.ChallengeRecord, error) {
 	return m.check(ctx, "otp.CheckTried", req, false)
-}
-
-// Confirmed records that rec's challenge was consumed successfully by the
-// caller: it resets the user's consecutive OTP failure count.
-func (m *Manager) Confirmed(ctx context.Context, rec *roamsign.ChallengeRecord) error {
-	if err := m.store.ResetOTPFailures(ctx, rec.User); err != nil {
-		return storeErr("otp.Confirmed", err, "user")
-	}
-	return nil
 }
 
 // check verifies req against its challenge. With takeTry it first takes
@@ -412,14 +404,8 @@ func (m *Manager) check(ctx context.Context, op string, req VerifyRequest, takeT
 	if err != nil {
 		return nil, storeErr(op, err, "challenge")
 	}
-	user, err := m.store.GetUser(ctx, rec.User)
-	if err != nil {
-		return nil, storeErr(op, err, "user")
-	}
 	now := m.now()
 	switch {
-	case user.OTPFailures >= m.maxUserFailures:
-		return nil, fail(op, ErrUserLocked)
 	case rec.Undeliverable:
 		return nil, fail(op, ErrUndeliverable)
 	case rec.Consumed:
@@ -432,21 +418,78 @@ func (m *Manager) check(ctx context.Context, op string, req VerifyRequest, takeT
 		return nil, err
 	}
 	if subtle.ConstantTimeCompare(req.Nonce, rec.Nonce) != 1 {
-		return nil, m.refuse(ctx, op, rec, tries, ErrWrongNonce, false)
+		return nil, m.refuse(ctx, op, rec, tries, ErrWrongNonce)
 	}
 	digest := roamsign.HashListDigest(req.Hashes)
 	if subtle.ConstantTimeCompare(digest[:], rec.HashList[:]) != 1 {
-		return nil, m.refuse(ctx, op, rec, tries, ErrHashMismatch, false)
+		return nil, m.refuse(ctx, op, rec, tries, ErrHashMismatch)
 	}
-	mac, err := m.mac(ctx, rec.ID, req.Nonce, req.OTP.Reveal(), digest)
-	if err != nil {
-		return nil, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "computing OTP MAC")
-	}
-	if !hmac.Equal(mac, rec.MAC) {
-		return nil, m.refuse(ctx, op, rec, tries, ErrWrongOTP, true)
+	if err := m.compareOTP(ctx, op, rec, tries, req.Nonce, req.OTP.Reveal(), digest, now); err != nil {
+		return nil, err
 	}
 	rec.Tries = tries
 	return rec, nil
+}
+
+// compareOTP compares code with the challenge's MAC. The attempt is
+// counted as a failure of the user from the challenge's host before it is
+// compared (the store's AddOTPFailure, exact across replicas), so that
+// parallel guesses never compare more OTPs than the back-off allows; a
+// right OTP then clears the count. A pair that is backing off compares
+// nothing: [ErrBackoff] with the wait. A wrong OTP that starts or
+// lengthens a wait is recorded in the audit log.
+func (m *Manager) compareOTP(ctx context.Context, op string, rec *roamsign.ChallengeRecord, tries int, nonce []byte, code string, digest [32]byte, now time.Time) error {
+	count, err := m.store.AddOTPFailure(ctx, rec.User, rec.Host, now, m.backoff)
+	if err != nil {
+		if errors.Is(err, roamsign.ErrRateLimited) {
+			return failWaiting(op, ErrBackoff, err)
+		}
+		return storeErr(op, err, "OTP failure count")
+	}
+	mac, err := m.mac(ctx, rec.ID, nonce, code, digest)
+	if err != nil {
+		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "computing OTP MAC")
+	}
+	if hmac.Equal(mac, rec.MAC) {
+		if _, err := m.store.ResetOTPFailures(ctx, rec.User, rec.Host); err != nil {
+			return storeErr(op, err, "OTP failure count")
+		}
+		return nil
+	}
+	if !count.Until.IsZero() {
+		m.backoffStarted(ctx, rec, count, now)
+	}
+	return m.refuse(ctx, op, rec, tries, ErrWrongOTP, "failures", count.Failures)
+}
+
+// backoffStarted logs and audits a wrong OTP that made the user's host
+// wait.
+func (m *Manager) backoffStarted(ctx context.Context, rec *roamsign.ChallengeRecord, count *roamsign.OTPBackoffRecord, now time.Time) {
+	wait := count.Until.Sub(now).Round(time.Second)
+	m.log.WarnContext(ctx, "otp back-off", "user", rec.User.Masked(), "host", rec.Host, "failures", count.Failures, "wait", wait.String())
+	a := &roamsign.AuditRecord{
+		Time: now.UTC(), Event: roamsign.AuditOTPBackoff, User: rec.User, Host: rec.Host, DataHeader: rec.DataHeader,
+		HashList: rec.HashList[:], Count: rec.Count, Channel: rec.Channel, Outcome: roamsign.ErrRateLimited.Code(),
+		Detail: fmt.Sprintf("failures=%d wait=%s", count.Failures, wait),
+	}
+	if err := m.store.AppendAudit(ctx, a); err != nil {
+		m.log.ErrorContext(ctx, "audit append failed", "event", string(a.Event), "kind", roamsign.KindOf(err).Code())
+	}
+}
+
+// checkBackoff refuses a new OTP for a user whose host is backing off.
+func (m *Manager) checkBackoff(ctx context.Context, op string, user roamsign.UserID, host roamsign.HostID, now time.Time) error {
+	b, err := m.store.GetOTPBackoff(ctx, user, host)
+	switch {
+	case errors.Is(err, roamsign.ErrNotFound):
+		return nil
+	case err != nil:
+		return storeErr(op, err, "OTP failure count")
+	case now.Before(b.Until):
+		m.log.WarnContext(ctx, "otp refused: backing off", "user", user.Masked(), "host", host)
+		return roamsign.RetryAfter(fail(op, ErrBackoff), b.Until.Sub(now))
+	}
+	return nil
 }
 
 // try returns the number of this attempt among the challenge's tries.
@@ -474,20 +517,9 @@ func (m *Manager) try(ctx context.Context, op string, rec *roamsign.ChallengeRec
 	return tries, nil
 }
 
-// refuse records a failed attempt (for a wrong OTP also against the user)
-// and returns the refusal.
-func (m *Manager) refuse(ctx context.Context, op string, rec *roamsign.ChallengeRecord, tries int, reason error, userFailure bool) error {
-	attrs := []any{"challenge", rec.ID, "user", rec.User.Masked(), "host", rec.Host, "reason", reason.Error(), "tries", tries}
-	if userFailure {
-		n, err := m.store.AddOTPFailure(ctx, rec.User)
-		if err != nil {
-			return storeErr(op, err, "user")
-		}
-		attrs = append(attrs, "userFailures", n)
-		if n >= m.maxUserFailures {
-			m.log.WarnContext(ctx, "user locked out of OTP", attrs...)
-		}
-	}
+// refuse logs a failed attempt and returns the refusal.
+func (m *Manager) refuse(ctx context.Context, op string, rec *roamsign.ChallengeRecord, tries int, reason error, attrs ...any) error {
+	attrs = append([]any{"challenge", rec.ID, "user", rec.User.Masked(), "host", rec.Host, "reason", reason.Error(), "tries", tries}, attrs...)
 	m.log.InfoContext(ctx, "otp refused", attrs...)
 	return fail(op, reason)
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/roamsign/roamsign"
@@ -256,17 +257,15 @@ func TestParallelCorrectSubmissions(t *testing.T) {
 	if ok.Load() != 1 || used.Load() != 99 {
 		t.Fatalf("successes %d, refused %d; want 1 and 99", ok.Load(), used.Load())
 	}
-	u, _ := e.store.GetUser(context.Background(), testUser)
-	if u.OTPFailures != 0 {
-		t.Fatalf("correct submissions counted as failures: %d", u.OTPFailures)
-	}
+	_, err := e.store.GetOTPBackoff(context.Background(), testUser, "hr")
+	require.ErrorIs(t, err, roamsign.ErrNotFound, "correct submissions left a failure count")
 }
 
 // TestParallelGuesses fires 100 wrong guesses at one challenge at once: no
 // more than MaxTries of them may be compared, so at most MaxTries count as
 // wrong OTPs and the rest are refused as too many tries.
 func TestParallelGuesses(t *testing.T) {
-	e := newEnv(t, func(c *otp.Config) { c.MaxUserFailures = 1000 })
+	e := newEnv(t, func(c *otp.Config) { c.Backoff.After = 1000 })
 	hs := hashes("doc")
 	c, code := e.issue(t, hs)
 	var wrongOTP, tooMany atomic.Int32
@@ -298,72 +297,71 @@ func TestParallelGuesses(t *testing.T) {
 	}
 }
 
+// TestBruteForce: a host guessing one user's OTPs as fast as the limits
+// allow for a day compares a few dozen guesses, ever more slowly, and is
+// never locked out for good: after waiting, the right OTP works.
 func TestBruteForce(t *testing.T) {
-	const maxFailures = 10
-	e := newEnv(t, func(c *otp.Config) { c.MaxUserFailures = maxFailures })
+	e := newEnv(t, nil)
 	hs := hashes("doc")
 	c, code := e.issue(t, hs)
-	successes, lockedRefusals := 0, 0
-	for i := 0; i < 10_000; i++ {
-		guess := wrong(code, i)
-		err := e.verify(c, c.Nonce, guess, hs)
+	end := e.clock.Now().Add(24 * time.Hour)
+	compared, waits := 0, 0
+	for i := 0; e.clock.Now().Before(end); i++ {
+		err := e.verify(c, c.Nonce, wrong(code, i), hs)
+		if d, ok := roamsign.RetryAfterOf(err); ok {
+			// Backing off, or no OTP to be had yet: wait as told.
+			require.ErrorIs(t, err, roamsign.ErrRateLimited)
+			e.clock.Advance(d)
+			waits++
+			continue
+		}
 		switch {
-		case err == nil:
-			successes++
-		case errors.Is(err, otp.ErrUserLocked):
-			lockedRefusals++
-		case errors.Is(err, otp.ErrTooManyTries):
-			// The attacker asks for a fresh challenge (outside the rate
-			// window); this never resets the user's count.
-			e.clock.Advance(otp.DefaultRateWindow)
+		case errors.Is(err, otp.ErrWrongOTP):
+			compared++
+		case errors.Is(err, otp.ErrTooManyTries), errors.Is(err, otp.ErrExpired):
 			nc, err := e.m.Issue(context.Background(), otp.IssueRequest{User: testUser, Host: "hr", Hashes: hs})
-			if err != nil {
-				if !errors.Is(err, otp.ErrUserLocked) {
-					t.Fatalf("issue: %v", err)
-				}
+			if d, ok := roamsign.RetryAfterOf(err); ok {
+				e.clock.Advance(d)
 				continue
 			}
+			require.NoError(t, err)
 			m, _ := e.app.Last()
 			c, code = nc, m.OTP.Reveal()
 			e.otps = append(e.otps, code)
-		case errors.Is(err, otp.ErrWrongOTP):
 		default:
 			t.Fatalf("guess %d: %v", i, err)
 		}
 	}
-	u, _ := e.store.GetUser(context.Background(), testUser)
-	if successes != 0 || u.OTPFailures != maxFailures || lockedRefusals == 0 {
-		t.Fatalf("successes %d, user failures %d (want %d), locked refusals %d", successes, u.OTPFailures, maxFailures, lockedRefusals)
-	}
-	// Even the correct OTP of the current challenge is refused now.
-	if err := e.verify(c, c.Nonce, code, hs); !errors.Is(err, otp.ErrUserLocked) {
-		t.Fatalf("correct OTP after lock: %v", err)
-	}
+	// 5 free, then waits of 1, 2, 4, …, 32 minutes and hourly ones.
+	require.Greater(t, waits, 0)
+	require.GreaterOrEqual(t, compared, 5+6+20, "guesses stopped: a lock, not a back-off")
+	require.LessOrEqual(t, compared, 5+6+24, "guesses compared in a day")
+	b, err := e.store.GetOTPBackoff(context.Background(), testUser, "hr")
+	require.NoError(t, err)
+	e.clock.Advance(b.Until.Sub(e.clock.Now()))
+	e.clock.Advance(otp.DefaultRateWindow)
+	c, code = e.issue(t, hs)
+	require.NoError(t, e.verify(c, c.Nonce, code, hs), "the right OTP after the wait")
 	noOTPLeak(t, e)
 }
 
-func TestUserFailuresSurviveNewChallengeAndResetOnSuccess(t *testing.T) {
+// TestFailuresSurviveNewChallengeAndResetOnSuccess: the count of a user's
+// wrong OTPs from a host is not reset by a new challenge, only by a right
+// OTP.
+func TestFailuresSurviveNewChallengeAndResetOnSuccess(t *testing.T) {
+	ctx := context.Background()
 	e := newEnv(t, nil)
 	hs := hashes("doc")
 	c, code := e.issue(t, hs)
-	if err := e.verify(c, c.Nonce, wrong(code, 1), hs); err == nil {
-		t.Fatal("wrong OTP accepted")
-	}
-	if err := e.verify(c, c.Nonce, wrong(code, 2), hs); err == nil {
-		t.Fatal("wrong OTP accepted")
-	}
+	require.Error(t, e.verify(c, c.Nonce, wrong(code, 1), hs))
+	require.Error(t, e.verify(c, c.Nonce, wrong(code, 2), hs))
 	c2, code2 := e.issue(t, hs)
-	u, _ := e.store.GetUser(context.Background(), testUser)
-	if u.OTPFailures != 2 {
-		t.Fatalf("failures after new challenge %d, want 2", u.OTPFailures)
-	}
-	if err := e.verify(c2, c2.Nonce, code2, hs); err != nil {
-		t.Fatal(err)
-	}
-	u, _ = e.store.GetUser(context.Background(), testUser)
-	if u.OTPFailures != 0 {
-		t.Fatalf("failures after success %d", u.OTPFailures)
-	}
+	b, err := e.store.GetOTPBackoff(ctx, testUser, "hr")
+	require.NoError(t, err)
+	require.Equal(t, 2, b.Failures, "failures after a new challenge")
+	require.NoError(t, e.verify(c2, c2.Nonce, code2, hs))
+	_, err = e.store.GetOTPBackoff(ctx, testUser, "hr")
+	require.ErrorIs(t, err, roamsign.ErrNotFound, "failures after success")
 }
 
 // TestBindingFailuresCountTriesNotUser: a wrong nonce or other hashes use
@@ -383,17 +381,13 @@ func TestBindingFailuresCountTriesNotUser(t *testing.T) {
 		t.Fatal("other hashes accepted")
 	}
 	rec, _ := e.store.GetChallenge(ctx, c.ID)
-	u, _ := e.store.GetUser(ctx, testUser)
-	if rec.Tries != 2 || u.OTPFailures != 0 {
-		t.Fatalf("tries %d, user failures %d", rec.Tries, u.OTPFailures)
-	}
-	if err := e.verify(c, c.Nonce, wrong(code, 5), hs); err == nil {
-		t.Fatal("wrong OTP accepted")
-	}
-	u, _ = e.store.GetUser(ctx, testUser)
-	if u.OTPFailures != 1 {
-		t.Fatalf("user failures %d", u.OTPFailures)
-	}
+	require.Equal(t, 2, rec.Tries)
+	_, err := e.store.GetOTPBackoff(ctx, testUser, "hr")
+	require.ErrorIs(t, err, roamsign.ErrNotFound, "binding failures counted as OTP failures")
+	require.Error(t, e.verify(c, c.Nonce, wrong(code, 5), hs), "wrong OTP accepted")
+	b, err := e.store.GetOTPBackoff(ctx, testUser, "hr")
+	require.NoError(t, err)
+	require.Equal(t, 1, b.Failures)
 	if err := e.verify(c, c.Nonce, code, hs); !errors.Is(err, otp.ErrTooManyTries) {
 		t.Fatalf("fourth attempt: %v", err)
 	}
@@ -647,7 +641,7 @@ func TestSentinelKinds(t *testing.T) {
 		otp.ErrWrongNonce: roamsign.ErrAuthorization, otp.ErrHashMismatch: roamsign.ErrAuthorization,
 		otp.ErrWrongOTP: roamsign.ErrAuthorization, otp.ErrExpired: roamsign.ErrExpired,
 		otp.ErrAlreadyUsed: roamsign.ErrUsed, otp.ErrTooManyTries: roamsign.ErrExpired,
-		otp.ErrUserLocked: roamsign.ErrLocked, otp.ErrUndeliverable: roamsign.ErrDelivery,
+		otp.ErrBackoff: roamsign.ErrRateLimited, otp.ErrUndeliverable: roamsign.ErrDelivery,
 		otp.ErrRateLimited: roamsign.ErrRateLimited, otp.ErrReplay: roamsign.ErrUsed,
 	} {
 		if !errors.Is(err, kind) {
@@ -707,4 +701,72 @@ func TestCheckTried(t *testing.T) {
 	require.NoError(t, err, "the attempt that took the last try")
 	require.Equal(t, otp.DefaultMaxTries, got.Tries)
 	require.NoError(t, e.store.ConsumeChallenge(ctx, c.ID, e.clock.Now()))
+}
+
+// TestBackoffPerHost: wrong OTPs from one host make that host wait, with
+// waits that double and expire on their own, each recorded in the audit
+// log; another host of the same user is not held back, and a right OTP
+// clears the count.
+func TestBackoffPerHost(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	e.store.PutUser(&roamsign.UserRecord{ID: testUser, Hosts: []roamsign.HostID{"hr", "finance"}, Devices: []string{"dev-1234567"}})
+	issue := func(host roamsign.HostID) (*otp.Challenge, string) {
+		t.Helper()
+		c, err := e.m.Issue(ctx, otp.IssueRequest{User: testUser, Host: host, Hashes: hashes("doc")})
+		require.NoError(t, err)
+		m, _ := e.app.Last()
+		e.otps = append(e.otps, m.OTP.Reveal())
+		return c, m.OTP.Reveal()
+	}
+	hs := hashes("doc")
+	var c *otp.Challenge
+	var code string
+	for i := range 5 {
+		if i%3 == 0 {
+			c, code = issue("hr")
+		}
+		require.ErrorIs(t, e.verify(c, c.Nonce, wrong(code, i), hs), otp.ErrWrongOTP)
+	}
+	// The fifth failure started a wait of a minute: the next attempt, even
+	// the right OTP, and a new OTP wait for it.
+	err := e.verify(c, c.Nonce, code, hs)
+	require.ErrorIs(t, err, otp.ErrBackoff)
+	require.ErrorIs(t, err, roamsign.ErrRateLimited)
+	wait, ok := roamsign.RetryAfterOf(err)
+	require.True(t, ok)
+	require.Equal(t, time.Minute, wait)
+	_, err = e.m.Issue(ctx, otp.IssueRequest{User: testUser, Host: "hr", Hashes: hs})
+	require.ErrorIs(t, err, otp.ErrBackoff, "a new OTP during the wait")
+
+	// Host finance signs meanwhile.
+	fc, fcode := issue("finance")
+	require.NoError(t, e.verify(fc, fc.Nonce, fcode, hs), "another host held back")
+
+	e.clock.Advance(time.Minute)
+	c, code = issue("hr")
+	require.ErrorIs(t, e.verify(c, c.Nonce, wrong(code, 7), hs), otp.ErrWrongOTP)
+	err = e.verify(c, c.Nonce, code, hs)
+	wait, _ = roamsign.RetryAfterOf(err)
+	require.Equal(t, 2*time.Minute, wait, "the wait doubles")
+	e.clock.Advance(2 * time.Minute)
+	require.NoError(t, e.verify(c, c.Nonce, code, hs), "the right OTP after the wait")
+	_, err = e.store.GetOTPBackoff(ctx, testUser, "hr")
+	require.ErrorIs(t, err, roamsign.ErrNotFound, "a right OTP clears the count")
+
+	var backoffs []roamsign.AuditRecord
+	require.NoError(t, e.store.ScanAudit(ctx, 1, func(a *roamsign.AuditRecord) error {
+		if a.Event == roamsign.AuditOTPBackoff {
+			backoffs = append(backoffs, roamsign.AuditRecord{User: a.User, Host: a.Host, Outcome: a.Outcome, Detail: a.Detail})
+		}
+		return nil
+	}))
+	require.Len(t, backoffs, 2)
+	for i, a := range backoffs {
+		assert.Equal(t, testUser, a.User)
+		assert.Equal(t, roamsign.HostID("hr"), a.Host)
+		assert.Equal(t, roamsign.ErrRateLimited.Code(), a.Outcome)
+		assert.Equal(t, []string{"failures=5 wait=1m0s", "failures=6 wait=2m0s"}[i], a.Detail)
+	}
+	noOTPLeak(t, e)
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -296,8 +297,9 @@ func (s *Service) SetPIN(ctx context.Context, req roamsign.SetPINRequest) (err e
 	return nil
 }
 
-// ResetPIN is the administrator's reset: it clears the lock and the
-// failure counts and sets a new PIN.
+// ResetPIN is the administrator's reset: it clears the lock and the PIN
+// failure count and sets a new PIN. OTP back-offs are cleared apart, by
+// [Service.ClearOTPBackoff].
 func (s *Service) ResetPIN(ctx context.Context, req roamsign.ResetPINRequest) (err error) {
 	const op = "service.ResetPIN"
 	defer s.observe("reset_pin", time.Now(), &err)
@@ -316,7 +318,7 @@ func (s *Service) ResetPIN(ctx context.Context, req roamsign.ResetPINRequest) (e
 	}
 	now := s.now().UTC()
 	err = s.store.UpdateUser(ctx, req.User, func(u *roamsign.UserRecord) error {
-		u.PINVerifier, u.PINFailures, u.OTPFailures = v, 0, 0
+		u.PINVerifier, u.PINFailures = v, 0
 		u.Locked, u.LockedAt, u.UpdatedAt = false, time.Time{}, now
 		return nil
 	})
@@ -325,6 +327,39 @@ func (s *Service) ResetPIN(ctx context.Context, req roamsign.ResetPINRequest) (e
 	}
 	s.audit(ctx, roamsign.AuditRecord{Time: now, User: req.User}, roamsign.AuditPINReset, "ok", "")
 	s.log.InfoContext(ctx, "PIN reset", "user", req.User.Masked())
+	return nil
+}
+
+// ClearOTPBackoff is the administrator's clearing of a user's OTP failure
+// counts, and so of any wait they imposed, for one host or every host. It
+// leaves the PIN, its failure count and its lock alone. Every cleared
+// count is recorded in the audit log (one record per host; one record
+// without a host when there was nothing to clear).
+func (s *Service) ClearOTPBackoff(ctx context.Context, req roamsign.ClearOTPBackoffRequest) (err error) {
+	const op = "service.ClearOTPBackoff"
+	defer s.observe("clear_otp_backoff", time.Now(), &err)
+	if !req.User.Valid() {
+		return roamsign.E(roamsign.ErrInvalidInput, op, "user id must be a 12-digit MyKad number")
+	}
+	if req.Host != "" && !validID(string(req.Host)) {
+		return roamsign.E(roamsign.ErrInvalidInput, op, "malformed host id")
+	}
+	if _, err := s.store.GetUser(ctx, req.User); err != nil {
+		return wrapStore(op, err)
+	}
+	cleared, err := s.store.ResetOTPFailures(ctx, req.User, req.Host)
+	if err != nil {
+		return wrapStore(op, err)
+	}
+	now := s.now().UTC()
+	for _, c := range cleared {
+		s.audit(ctx, roamsign.AuditRecord{Time: now, User: req.User, Host: c.Host}, roamsign.AuditOTPCleared, "ok",
+			fmt.Sprintf("failures=%d", c.Failures))
+	}
+	if len(cleared) == 0 {
+		s.audit(ctx, roamsign.AuditRecord{Time: now, User: req.User, Host: req.Host}, roamsign.AuditOTPCleared, "ok", "failures=0")
+	}
+	s.log.InfoContext(ctx, "OTP back-off cleared", "user", req.User.Masked(), "host", string(req.Host), "hosts", len(cleared))
 	return nil
 }
 

@@ -138,7 +138,7 @@ func usable(op string, u *roamsign.UserRecord) error {
 	case u.Disabled:
 		return roamsign.E(roamsign.ErrForbidden, op, "roaming signing is disabled for this user")
 	case u.Locked:
-		return roamsign.E(roamsign.ErrLocked, op, "PIN locked; an administrator must reset it")
+		return roamsign.E(roamsign.ErrLocked, op, msgLocked)
 	case u.KeyRef == "" || len(u.Chain) == 0:
 		return roamsign.E(roamsign.ErrForbidden, op, "user has no roaming certificate yet")
 	case len(u.PINVerifier) == 0:

@@ -22,8 +22,7 @@ type UserStore interface {
 	UpdateUser(ctx context.Context, id roamsign.UserID, fn func(*roamsign.UserRecord) error) error
 	AddPINFailure(ctx context.Context, id roamsign.UserID, max int, now time.Time) (failures int, locked bool, err error)
 	ResetPINFailures(ctx context.Context, id roamsign.UserID) error
-	AddOTPFailure(ctx context.Context, id roamsign.UserID) (failures int, err error)
-	ResetOTPFailures(ctx context.Context, id roamsign.UserID) error
+	ResetOTPFailures(ctx context.Context, user roamsign.UserID, host roamsign.HostID) ([]roamsign.OTPBackoffRecord, error)
 }
 
 // ChallengeStore reads challenges and spends their tries, one per Sign
@@ -77,10 +76,12 @@ type ChallengeSpec struct {
 // challenge's MAC in constant time for the given nonce and exact hashes,
 // for an attempt whose try of the challenge the service has already taken
 // (one per Sign attempt, whichever factor fails): it takes no try itself.
-// On a mismatch it counts a consecutive OTP failure against the user and
-// returns an error of kind [roamsign.ErrAuthorization]; a user locked out
-// of OTP gives [roamsign.ErrLocked]. CheckOTP never consumes the
-// challenge: the service does, atomically with the transaction record.
+// A mismatch is an error of kind [roamsign.ErrAuthorization]. A Challenger
+// may count wrong OTPs per (user, host) and make that host wait (package
+// otp does, [roamsign.OTPBackoff]): an attempt refused for it is an error
+// of kind [roamsign.ErrRateLimited] carrying the wait
+// ([roamsign.RetryAfterOf]). CheckOTP never consumes the challenge: the
+// service does, atomically with the transaction record.
 type Challenger interface {
 	Issue(ctx context.Context, spec ChallengeSpec) (*roamsign.OTPResponse, error)
 	CheckOTP(ctx context.Context, challengeID string, nonce []byte, otp string, hashes []roamsign.Hash) error

@@ -32,7 +32,12 @@
 // attempt, so neither the answer nor its timing says which factor failed.
 // A wrong PIN counts towards the lock only when the OTP was right, so a
 // party without the user's OTP cannot lock the user out; at the limit the
-// answer is [roamsign.ErrLocked] and only ResetPIN clears it. A new OTP
+// answer is [roamsign.ErrLocked] and only ResetPIN clears it. The lock is
+// the only permanent one: wrong OTPs make only the host that sent them
+// wait, for a time (the Challenger's back-off per user and host,
+// [roamsign.OTPBackoff]: [roamsign.ErrRateLimited] carrying the wait,
+// cleared early by ClearOTPBackoff). Neither answer names the factor that
+// failed. A new OTP
 // never resets the count; only a fully successful approval does. The PIN
 // attempt is counted in the store before the PIN is evaluated (and the
 // count reset on success), so parallel guesses, on one replica or many,

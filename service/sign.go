@@ -23,6 +23,13 @@ func errAuth(op string) error {
 	return roamsign.E(roamsign.ErrAuthorization, op, "approval failed: PIN, OTP or request does not match")
 }
 
+// The answers to a lock and to a back-off. Neither says which factor's
+// failures caused it.
+const (
+	msgLocked  = "locked after too many failed approvals; an administrator must reset it"
+	msgBackoff = "too many failed approvals from this host; wait before trying again"
+)
+
 // Sign checks the approval (signature activation), signs every hash with
 // the user's key, checks every signature, records the result and returns
 // it. A retry with the same request id returns the first result.
@@ -186,6 +193,11 @@ func (s *Service) activate(ctx context.Context, host roamsign.HostID, req *roams
 	bound = subtle.ConstantTimeCompare(ch.HashList[:], digest[:]) == 1 && bound
 	bound = ch.Count == len(req.Hashes) && bound
 
+	base := roamsign.AuditRecord{
+		Time: now.UTC(), User: u.ID, Host: host, DataHeader: ch.DataHeader,
+		HashList: digest[:], Count: len(req.Hashes), Channel: ch.Channel,
+		CertSerial: certSerial(u.Chain),
+	}
 	otpOK := false
 	if bound {
 		cerr := s.chal.CheckOTP(ctx, ch.ID, req.Nonce, req.OTP.Reveal(), req.Hashes)
@@ -193,24 +205,22 @@ func (s *Service) activate(ctx context.Context, host roamsign.HostID, req *roams
 		case cerr == nil:
 			otpOK = true
 		case errors.Is(cerr, roamsign.ErrAuthorization):
-		case errors.Is(cerr, roamsign.ErrLocked):
-			return nil, roamsign.E(roamsign.ErrLocked, op, "OTP locked after too many failures")
 		case errors.Is(cerr, roamsign.ErrInvalidInput):
 			// A malformed OTP is a wrong OTP.
+		case errors.Is(cerr, roamsign.ErrRateLimited):
+			// This host's wrong OTPs for the user made it wait.
+			s.audit(ctx, base, roamsign.AuditAuthFailed, roamsign.ErrRateLimited.Code(), "")
+			wait, _ := roamsign.RetryAfterOf(cerr)
+			return nil, roamsign.RetryAfter(roamsign.E(roamsign.ErrRateLimited, op, msgBackoff), wait)
 		default:
 			return nil, roamsign.Wrap(kindOr(cerr, roamsign.ErrUnavailable), op, cerr, "")
 		}
 	}
 
-	base := roamsign.AuditRecord{
-		Time: now.UTC(), User: u.ID, Host: host, DataHeader: ch.DataHeader,
-		HashList: digest[:], Count: len(req.Hashes), Channel: ch.Channel,
-		CertSerial: certSerial(u.Chain),
-	}
 	locked := func() error {
 		s.audit(ctx, base, roamsign.AuditLocked, roamsign.ErrLocked.Code(), "")
 		s.log.WarnContext(ctx, "PIN locked", "user", u.ID.Masked(), "host", string(host))
-		return roamsign.E(roamsign.ErrLocked, op, "PIN locked; an administrator must reset it")
+		return roamsign.E(roamsign.ErrLocked, op, msgLocked)
 	}
 	// With the OTP right, the PIN attempt is counted as a failure before it
 	// is evaluated (and the count reset on success), so the limit holds
@@ -253,11 +263,6 @@ func (s *Service) activate(ctx context.Context, host roamsign.HostID, req *roams
 	}
 	if err := s.store.ResetPINFailures(ctx, u.ID); err != nil {
 		return nil, wrapStore(op, err)
-	}
-	if u.OTPFailures > 0 {
-		if err := s.store.ResetOTPFailures(ctx, u.ID); err != nil {
-			return nil, wrapStore(op, err)
-		}
 	}
 
 	chain, err := parseChain(op, u.Chain)

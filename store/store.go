@@ -28,8 +28,14 @@ type UserStore interface {
 	ListUsers(ctx context.Context, after roamsign.UserID, limit int) ([]roamsign.UserRecord, error)
 	AddPINFailure(ctx context.Context, id roamsign.UserID, max int, now time.Time) (failures int, locked bool, err error)
 	ResetPINFailures(ctx context.Context, id roamsign.UserID) error
-	AddOTPFailure(ctx context.Context, id roamsign.UserID) (failures int, err error)
-	ResetOTPFailures(ctx context.Context, id roamsign.UserID) error
+}
+
+// OTPBackoffStore counts OTP failures per (user, host) for
+// [roamsign.OTPBackoff].
+type OTPBackoffStore interface {
+	GetOTPBackoff(ctx context.Context, user roamsign.UserID, host roamsign.HostID) (*roamsign.OTPBackoffRecord, error)
+	AddOTPFailure(ctx context.Context, user roamsign.UserID, host roamsign.HostID, now time.Time, policy roamsign.OTPBackoff) (*roamsign.OTPBackoffRecord, error)
+	ResetOTPFailures(ctx context.Context, user roamsign.UserID, host roamsign.HostID) ([]roamsign.OTPBackoffRecord, error)
 }
 
 // TransactionStore holds signing transactions.
@@ -132,7 +138,18 @@ type OTPStepStore interface {
 //     max the user becomes Locked with LockedAt = now (exactly once). It
 //     returns the new count and the lock state.
 //   - ResetPINFailures clears the count and the lock.
-//   - AddOTPFailure / ResetOTPFailures count consecutive OTP failures.
+//
+// OTP failures, per (user, host):
+//
+//   - GetOTPBackoff returns the pair's record; ErrNotFound when it has none.
+//   - AddOTPFailure counts one OTP attempt of user from host at now, before
+//     it is checked, in one atomic step (across replicas): unless the pair
+//     is backing off, it stores the record [CountOTPFailure] computes (one
+//     more failure, and a wait once policy says so) and returns it; while
+//     the pair is backing off it changes nothing and returns
+//     ErrRateLimited carrying the wait.
+//   - ResetOTPFailures removes the records of user from host, or from every
+//     host when host is empty, and returns them (none is not an error).
 //
 // Transactions:
 //
@@ -161,6 +178,7 @@ type Store interface {
 	TransactionStore
 	AuditLog
 	OTPStepStore
+	OTPBackoffStore
 	// Ping checks that the database is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the store. It is idempotent; every call after it

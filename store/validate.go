@@ -119,7 +119,7 @@ func ValidateUser(u *roamsign.UserRecord) error {
 	if len(u.PINVerifier) > 1024 {
 		return roamsign.E(roamsign.ErrInvalidInput, op, "PIN verifier too long")
 	}
-	if u.PINFailures < 0 || u.OTPFailures < 0 {
+	if u.PINFailures < 0 {
 		return roamsign.E(roamsign.ErrInvalidInput, op, "negative failure count")
 	}
 	return nil

@@ -34,6 +34,13 @@ type Store struct {
 	headSeq  int64
 	headHash []byte
 	steps    map[roamsign.UserID]int64
+	backoff  map[pair]*roamsign.OTPBackoffRecord
+}
+
+// pair keys the OTP failure records.
+type pair struct {
+	user roamsign.UserID
+	host roamsign.HostID
 }
 
 type reqKey struct {
@@ -56,6 +63,7 @@ func New(opts Options) *Store {
 		txs:        map[string]*roamsign.TransactionRecord{},
 		byRequest:  map[reqKey]string{},
 		steps:      map[roamsign.UserID]int64{},
+		backoff:    map[pair]*roamsign.OTPBackoffRecord{},
 	}
 }
 
@@ -339,23 +347,55 @@ func (s *Store) ResetPINFailures(ctx context.Context, id roamsign.UserID) error 
 	})
 }
 
+// GetOTPBackoff implements [store.Store].
+func (s *Store) GetOTPBackoff(ctx context.Context, user roamsign.UserID, host roamsign.HostID) (*roamsign.OTPBackoffRecord, error) {
+	const op = "memory.GetOTPBackoff"
+	if err := s.lock(ctx, op); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	r, ok := s.backoff[pair{user, host}]
+	if !ok {
+		return nil, notFound(op, "OTP failure record")
+	}
+	cp := *r
+	return &cp, nil
+}
+
 // AddOTPFailure implements [store.Store].
-func (s *Store) AddOTPFailure(ctx context.Context, id roamsign.UserID) (int, error) {
-	var n int
-	err := s.withUser(ctx, "memory.AddOTPFailure", id, func(u *roamsign.UserRecord) error {
-		u.OTPFailures++
-		n = u.OTPFailures
-		return nil
-	})
-	return n, err
+func (s *Store) AddOTPFailure(ctx context.Context, user roamsign.UserID, host roamsign.HostID, now time.Time, policy roamsign.OTPBackoff) (*roamsign.OTPBackoffRecord, error) {
+	const op = "memory.AddOTPFailure"
+	if err := s.lock(ctx, op); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	next, err := store.CountOTPFailure(op, s.backoff[pair{user, host}], user, host, now, policy)
+	if err != nil {
+		return nil, err
+	}
+	s.backoff[pair{user, host}] = next
+	cp := *next
+	return &cp, nil
 }
 
 // ResetOTPFailures implements [store.Store].
-func (s *Store) ResetOTPFailures(ctx context.Context, id roamsign.UserID) error {
-	return s.withUser(ctx, "memory.ResetOTPFailures", id, func(u *roamsign.UserRecord) error {
-		u.OTPFailures = 0
-		return nil
-	})
+func (s *Store) ResetOTPFailures(ctx context.Context, user roamsign.UserID, host roamsign.HostID) ([]roamsign.OTPBackoffRecord, error) {
+	const op = "memory.ResetOTPFailures"
+	if err := store.CheckOTPPair(op, user, host, true); err != nil {
+		return nil, err
+	}
+	if err := s.lock(ctx, op); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	var out []roamsign.OTPBackoffRecord
+	for k, r := range s.backoff {
+		if k.user == user && (host == "" || k.host == host) {
+			out = append(out, *r)
+			delete(s.backoff, k)
+		}
+	}
+	return store.SortOTPBackoff(out), nil
 }
 
 // BeginTransaction implements [store.Store].

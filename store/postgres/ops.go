@@ -209,7 +209,7 @@ func (s *Store) CreateUser(ctx context.Context, u *roamsign.UserRecord) error {
 		return err
 	}
 	return s.one(ctx, op, func(tx dbtx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO users (`+c.UserCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`, c.UserArgs(r, times)...)
+		_, err := tx.Exec(ctx, c.Dollar.Insert("users", c.UserCols), c.UserArgs(r, times)...)
 		if pgCode(err) == "23505" {
 			return c.Exists(op, "user exists")
 		}
@@ -242,9 +242,7 @@ func (s *Store) UpdateUser(ctx context.Context, id roamsign.UserID, fn func(*roa
 		if err := c.Updated(op, id, u); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE users SET name = $2, hosts = $3, media = $4, email = $5, devices = $6, key_ref = $7, chain = $8,
-			disabled = $9, pin_verifier = $10, pin_failures = $11, locked = $12, locked_at = $13, otp_failures = $14, created_at = $15, updated_at = $16
-			WHERE id = $1`, c.UserArgs(u, times)...)
+		_, err = tx.Exec(ctx, c.Dollar.Update("users", c.UserCols), c.KeyLast(c.UserArgs(u, times))...)
 		return err
 	})
 }
@@ -294,20 +292,66 @@ func (s *Store) ResetPINFailures(ctx context.Context, id roamsign.UserID) error 
 	return s.execOne(ctx, "postgres.ResetPINFailures", "user", `UPDATE users SET pin_failures = 0, locked = false, locked_at = NULL WHERE id = $1`, id)
 }
 
-// AddOTPFailure implements [store.Store].
-func (s *Store) AddOTPFailure(ctx context.Context, id roamsign.UserID) (int, error) {
+// GetOTPBackoff implements [store.Store].
+func (s *Store) GetOTPBackoff(ctx context.Context, user roamsign.UserID, host roamsign.HostID) (*roamsign.OTPBackoffRecord, error) {
+	const op = "postgres.GetOTPBackoff"
+	if err := s.open(op); err != nil {
+		return nil, err
+	}
+	r, err := c.ScanOTPBackoff(s.pool.QueryRow(ctx, `SELECT `+c.OTPBackoffCols+` FROM otp_backoff WHERE user_id = $1 AND host = $2`, user, host), times)
+	return r, classify(op, c.Missing(err, pgx.ErrNoRows, op, "OTP failure record"))
+}
+
+// AddOTPFailure implements [store.Store]: one transaction reads the pair's
+// row through an upsert, which makes it if missing and locks it either way
+// (so replicas counting for one pair take turns, and a row deleted by a
+// concurrent reset is simply made again), counts and writes.
+func (s *Store) AddOTPFailure(ctx context.Context, user roamsign.UserID, host roamsign.HostID, now time.Time, policy roamsign.OTPBackoff) (*roamsign.OTPBackoffRecord, error) {
 	const op = "postgres.AddOTPFailure"
-	var n int
-	err := s.one(ctx, op, func(tx dbtx) error {
-		err := tx.QueryRow(ctx, `UPDATE users SET otp_failures = otp_failures + 1 WHERE id = $1 RETURNING otp_failures`, id).Scan(&n)
-		return c.Missing(err, pgx.ErrNoRows, op, "user")
+	if err := store.CheckOTPPair(op, user, host, false); err != nil {
+		return nil, err
+	}
+	var next *roamsign.OTPBackoffRecord
+	err := s.tx(ctx, op, func(tx pgx.Tx) error {
+		prev, err := c.ScanOTPBackoff(tx.QueryRow(ctx, `INSERT INTO otp_backoff (`+c.OTPBackoffCols+`) VALUES ($1, $2, 0, NULL, $3)
+			ON CONFLICT (user_id, host) DO UPDATE SET failures = otp_backoff.failures
+			RETURNING `+c.OTPBackoffCols, user, host, store.NormTime(now)), times)
+		if err != nil {
+			return err
+		}
+		if prev.Failures == 0 {
+			prev = nil // the row this transaction made
+		}
+		if next, err = store.CountOTPFailure(op, prev, user, host, now, policy); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE otp_backoff SET failures = $3, blocked_until = $4, updated_at = $5 WHERE user_id = $1 AND host = $2`,
+			c.OTPBackoffArgs(next, times)...)
+		return err
 	})
-	return n, err
+	if err != nil {
+		return nil, err
+	}
+	return next, nil
 }
 
 // ResetOTPFailures implements [store.Store].
-func (s *Store) ResetOTPFailures(ctx context.Context, id roamsign.UserID) error {
-	return s.execOne(ctx, "postgres.ResetOTPFailures", "user", `UPDATE users SET otp_failures = 0 WHERE id = $1`, id)
+func (s *Store) ResetOTPFailures(ctx context.Context, user roamsign.UserID, host roamsign.HostID) ([]roamsign.OTPBackoffRecord, error) {
+	const op = "postgres.ResetOTPFailures"
+	if err := store.CheckOTPPair(op, user, host, true); err != nil {
+		return nil, err
+	}
+	var out []roamsign.OTPBackoffRecord
+	err := s.one(ctx, op, func(tx dbtx) error {
+		rows, err := s.pool.Query(ctx, `DELETE FROM otp_backoff WHERE user_id = $1 AND ($2 = '' OR host = $2) RETURNING `+c.OTPBackoffCols, user, host)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		out, err = c.CollectOTPBackoff(rows, times)
+		return err
+	})
+	return store.SortOTPBackoff(out), err
 }
 
 // BeginTransaction implements [store.Store].
@@ -317,7 +361,7 @@ func (s *Store) BeginTransaction(ctx context.Context, challengeID string, now ti
 		if err := consume(ctx, tx, op, challengeID, now); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO transactions (`+c.TxCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`, c.TxArgs(r, times)...)
+		_, err := tx.Exec(ctx, c.Dollar.Insert("transactions", c.TxCols), c.TxArgs(r, times)...)
 		if pgCode(err) == "23505" {
 			return c.Exists(op, "transaction id or request id already used")
 		}
@@ -407,7 +451,7 @@ func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, a *roamsign.AuditRecord
 	if err := c.Link(a, seq, hash, s.now(), mk); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO audit (`+c.AuditCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`,
+	if _, err := tx.Exec(ctx, c.Dollar.Insert("audit", c.AuditCols),
 		c.AuditArgs(a, times)...); err != nil {
 		return err
 	}

@@ -41,6 +41,8 @@ type Options struct {
 	// deployments that migrate separately or connect with a role that may
 	// not run DDL.
 	SkipMigrate bool
+
+	migrateTo int // when set, migrate no further than this version (tests build older schemas)
 }
 
 // Store is the PostgreSQL [store.Store].
@@ -109,7 +111,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 		}
 		return s, nil
 	}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrate(ctx, opts.migrateTo); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -124,11 +126,14 @@ func checkVersion(v int) error {
 
 // migrate applies pending migrations in one transaction that holds the
 // schema_version row lock, so replicas starting together migrate once.
-func (s *Store) migrate(ctx context.Context) error {
+func (s *Store) migrate(ctx context.Context, upTo int) error {
 	const op = "postgres.Open"
 	names, err := c.Migrations(migrations)
 	if err != nil {
 		return roamsign.Wrap(roamsign.ErrInternal, op, err, "reading migrations")
+	}
+	if upTo > 0 && upTo < len(names) {
+		names = names[:upTo]
 	}
 	// Concurrent first-time CREATE TABLE IF NOT EXISTS may collide in the
 	// catalog (duplicate type or table, or a unique violation on pg_type):

@@ -205,21 +205,37 @@ func TestScanPages(t *testing.T) {
 	storetest.ExpectBreak(t, s, 7, store.BreakDeleted)
 }
 
-// Migration 3 gives stored challenges the MaxTries meaning of this
-// version: attempts allowed, where earlier versions stored one more.
-func TestMigrateMaxTries(t *testing.T) {
+// A database at the first version is migrated forward on open, keeping
+// its data: users (losing the per-user OTP failure count of version 1)
+// and challenges (whose MaxTries migration 3 brings to the attempts
+// allowed, where earlier versions stored one more).
+func TestMigrateUpgrade(t *testing.T) {
 	ctx := context.Background()
 	dsn := pgtest.NewDatabase(t)
-	s := open(t, dsn, Options{})
+	s := open(t, dsn, Options{migrateTo: 1})
 	c := storetest.NewChallenge("u1", "hr")
 	c.MaxTries = 4
 	require.NoError(t, s.CreateChallenge(ctx, c))
 	s.Close()
-	_, err := rawConn(t, dsn).Exec(ctx, `UPDATE schema_version SET version = 2`)
+	_, err := rawConn(t, dsn).Exec(ctx, `INSERT INTO users (id, name, hosts, media, email, devices, key_ref, chain, disabled, pin_verifier,
+		pin_failures, locked, locked_at, otp_failures, created_at, updated_at)
+		VALUES ('u1', 'Aminah', '["hr"]', '[]', '', '[]', 'k1', '[]', false, NULL, 2, false, NULL, 7, NULL, NULL)`)
 	require.NoError(t, err)
+	_, err = Open(ctx, dsn, Options{SkipMigrate: true})
+	require.ErrorIs(t, err, store.ErrSchemaTooOld, "open without migrating an old schema")
+
 	s = open(t, dsn, Options{})
 	defer s.Close()
 	got, err := s.GetChallenge(ctx, c.ID)
 	require.NoError(t, err)
 	require.Equal(t, 3, got.MaxTries)
+	u, err := s.GetUser(ctx, "u1")
+	require.NoError(t, err)
+	require.Equal(t, []roamsign.HostID{"hr"}, u.Hosts)
+	require.Equal(t, 2, u.PINFailures)
+	_, err = s.AddOTPFailure(ctx, "u1", "hr", storetest.Base, roamsign.OTPBackoff{}.WithDefaults())
+	require.NoError(t, err, "OTP failures after upgrade")
+	ok, err := s.AdvanceStep(ctx, "u1", 1)
+	require.NoError(t, err)
+	require.True(t, ok)
 }

@@ -180,7 +180,7 @@ func (s *Store) CreateUser(ctx context.Context, u *roamsign.UserRecord) error {
 		return err
 	}
 	return s.writeTx(ctx, op, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO users (`+c.UserCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, c.UserArgs(r, times)...)
+		_, err := tx.ExecContext(ctx, c.Question.Insert("users", c.UserCols), c.UserArgs(r, times)...)
 		if sqliteCode(err) == codeConstraint {
 			return c.Exists(op, "user exists")
 		}
@@ -214,10 +214,7 @@ func (s *Store) UpdateUser(ctx context.Context, id roamsign.UserID, fn func(*roa
 		if err := c.Updated(op, id, u); err != nil {
 			return err
 		}
-		args := c.UserArgs(u, times)
-		_, err = tx.ExecContext(ctx, `UPDATE users SET name = ?, hosts = ?, media = ?, email = ?, devices = ?, key_ref = ?, chain = ?,
-			disabled = ?, pin_verifier = ?, pin_failures = ?, locked = ?, locked_at = ?, otp_failures = ?, created_at = ?, updated_at = ?
-			WHERE id = ?`, append(args[1:], id)...)
+		_, err = tx.ExecContext(ctx, c.Question.Update("users", c.UserCols), c.KeyLast(c.UserArgs(u, times))...)
 		return err
 	})
 }
@@ -267,20 +264,56 @@ func (s *Store) ResetPINFailures(ctx context.Context, id roamsign.UserID) error 
 	return s.execOne(ctx, "sqlite.ResetPINFailures", "user", `UPDATE users SET pin_failures = 0, locked = 0, locked_at = NULL WHERE id = ?`, id)
 }
 
-// AddOTPFailure implements [store.Store].
-func (s *Store) AddOTPFailure(ctx context.Context, id roamsign.UserID) (int, error) {
+// GetOTPBackoff implements [store.Store].
+func (s *Store) GetOTPBackoff(ctx context.Context, user roamsign.UserID, host roamsign.HostID) (*roamsign.OTPBackoffRecord, error) {
+	const op = "sqlite.GetOTPBackoff"
+	if err := s.open(op); err != nil {
+		return nil, err
+	}
+	r, err := c.ScanOTPBackoff(s.r.QueryRowContext(ctx, `SELECT `+c.OTPBackoffCols+` FROM otp_backoff WHERE user_id = ? AND host = ?`, user, host), times)
+	return r, classify(op, c.Missing(err, sql.ErrNoRows, op, "OTP failure record"))
+}
+
+// AddOTPFailure implements [store.Store]: read, count and write in one
+// write transaction.
+func (s *Store) AddOTPFailure(ctx context.Context, user roamsign.UserID, host roamsign.HostID, now time.Time, policy roamsign.OTPBackoff) (*roamsign.OTPBackoffRecord, error) {
 	const op = "sqlite.AddOTPFailure"
-	var n int
+	var next *roamsign.OTPBackoffRecord
 	err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `UPDATE users SET otp_failures = otp_failures + 1 WHERE id = ? RETURNING otp_failures`, id).Scan(&n)
-		return c.Missing(err, sql.ErrNoRows, op, "user")
+		prev, err := c.ScanOTPBackoff(tx.QueryRowContext(ctx, `SELECT `+c.OTPBackoffCols+` FROM otp_backoff WHERE user_id = ? AND host = ?`, user, host), times)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if next, err = store.CountOTPFailure(op, prev, user, host, now, policy); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, c.Question.Insert("otp_backoff", c.OTPBackoffCols)+` ON CONFLICT (user_id, host) DO UPDATE SET
+			failures = excluded.failures, blocked_until = excluded.blocked_until, updated_at = excluded.updated_at`, c.OTPBackoffArgs(next, times)...)
+		return err
 	})
-	return n, err
+	if err != nil {
+		return nil, err
+	}
+	return next, nil
 }
 
 // ResetOTPFailures implements [store.Store].
-func (s *Store) ResetOTPFailures(ctx context.Context, id roamsign.UserID) error {
-	return s.execOne(ctx, "sqlite.ResetOTPFailures", "user", `UPDATE users SET otp_failures = 0 WHERE id = ?`, id)
+func (s *Store) ResetOTPFailures(ctx context.Context, user roamsign.UserID, host roamsign.HostID) ([]roamsign.OTPBackoffRecord, error) {
+	const op = "sqlite.ResetOTPFailures"
+	if err := store.CheckOTPPair(op, user, host, true); err != nil {
+		return nil, err
+	}
+	var out []roamsign.OTPBackoffRecord
+	err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `DELETE FROM otp_backoff WHERE user_id = ? AND (? = '' OR host = ?) RETURNING `+c.OTPBackoffCols, user, host, host)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		out, err = c.CollectOTPBackoff(rows, times)
+		return err
+	})
+	return store.SortOTPBackoff(out), err
 }
 
 // BeginTransaction implements [store.Store].
@@ -290,7 +323,7 @@ func (s *Store) BeginTransaction(ctx context.Context, challengeID string, now ti
 		if err := consume(ctx, tx, op, challengeID, now); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO transactions (`+c.TxCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, c.TxArgs(r, times)...)
+		_, err := tx.ExecContext(ctx, c.Question.Insert("transactions", c.TxCols), c.TxArgs(r, times)...)
 		if sqliteCode(err) == codeConstraint {
 			return c.Exists(op, "transaction id or request id already used")
 		}
@@ -385,7 +418,7 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, a *roamsign.AuditRecor
 	if err := c.Link(a, seq, hash, s.now(), mk); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit (`+c.AuditCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	if _, err := tx.ExecContext(ctx, c.Question.Insert("audit", c.AuditCols),
 		c.AuditArgs(a, times)...); err != nil {
 		return err
 	}

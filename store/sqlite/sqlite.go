@@ -47,7 +47,8 @@ type Options struct {
 	// MaxReaders bounds the read connections; 4 when zero.
 	MaxReaders int
 
-	driver string // "sqlite" (modernc); tests may swap in another driver
+	driver    string // "sqlite" (modernc); tests may swap in another driver
+	migrateTo int    // when set, migrate no further than this version (tests build older schemas)
 }
 
 // Store is the SQLite [store.Store].
@@ -97,7 +98,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.w.SetMaxIdleConns(1)
 		s.w.SetConnMaxIdleTime(0)
 		s.w.SetConnMaxLifetime(0)
-		if err := s.migrate(ctx); err != nil {
+		if err := s.migrate(ctx, opts.migrateTo); err != nil {
 			s.w.Close()
 			return nil, err
 		}
@@ -186,11 +187,14 @@ func (s *Store) version(ctx context.Context, db *sql.DB) (int, error) {
 
 // migrate applies the embedded migrations newer than the database's
 // schema_version, each in its own immediate transaction.
-func (s *Store) migrate(ctx context.Context) error {
+func (s *Store) migrate(ctx context.Context, upTo int) error {
 	const op = "sqlite.Open"
 	names, err := c.Migrations(migrations)
 	if err != nil {
 		return roamsign.Wrap(roamsign.ErrInternal, op, err, "reading migrations")
+	}
+	if upTo > 0 && upTo < len(names) {
+		names = names[:upTo]
 	}
 	return s.writeTx(ctx, op, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"); err != nil {

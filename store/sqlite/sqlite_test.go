@@ -255,50 +255,41 @@ func TestMigrationsIdempotent(t *testing.T) {
 	}
 }
 
-// A database at an older version is migrated forward on open, keeping its
-// data.
+// A database at the first version is migrated forward on open, keeping
+// its data: the audit chain, users (losing the per-user OTP failure
+// count of version 1) and challenges (whose MaxTries migration 3 brings
+// to the attempts allowed, where earlier versions stored one more).
 func TestMigrateUpgrade(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "roamsign.db")
-	s := open(t, path, Options{})
+	s := open(t, path, Options{migrateTo: 1})
 	storetest.SeedAudit(t, s, 2)
-	s.Close()
-	db := raw(t, path)
-	if _, err := db.Exec(`DROP TABLE otp_steps`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`UPDATE schema_version SET version = 1`); err != nil {
-		t.Fatal(err)
-	}
-	// Read-only opens refuse a schema that needs migrating.
-	if _, err := Open(ctx, path, Options{ReadOnly: true}); !errors.Is(err, store.ErrSchemaTooOld) {
-		t.Fatalf("read-only open of an old schema: %v", err)
-	}
-	s = open(t, path, Options{})
-	defer s.Close()
-	if ok, err := s.AdvanceStep(ctx, "u1", 1); err != nil || !ok {
-		t.Fatalf("AdvanceStep after upgrade: %v %v", ok, err)
-	}
-	if _, err := store.VerifyAudit(ctx, s, store.VerifyOptions{}); err != nil {
-		t.Fatalf("audit after upgrade: %v", err)
-	}
-}
-
-// Migration 3 gives stored challenges the MaxTries meaning of this
-// version: attempts allowed, where earlier versions stored one more.
-func TestMigrateMaxTries(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "roamsign.db")
-	s := open(t, path, Options{})
 	c := storetest.NewChallenge("u1", "hr")
 	c.MaxTries = 4
 	require.NoError(t, s.CreateChallenge(ctx, c))
 	s.Close()
-	_, err := raw(t, path).Exec(`UPDATE schema_version SET version = 2`)
+	_, err := raw(t, path).Exec(`INSERT INTO users (id, name, hosts, media, email, devices, key_ref, chain, disabled, pin_verifier,
+		pin_failures, locked, locked_at, otp_failures, created_at, updated_at)
+		VALUES ('u1', 'Aminah', '["hr"]', '[]', '', '[]', 'k1', '[]', 0, NULL, 2, 0, NULL, 7, NULL, NULL)`)
 	require.NoError(t, err)
+	// Read-only opens refuse a schema that needs migrating.
+	_, err = Open(ctx, path, Options{ReadOnly: true})
+	require.ErrorIs(t, err, store.ErrSchemaTooOld, "read-only open of an old schema")
+
 	s = open(t, path, Options{})
 	defer s.Close()
+	ok, err := s.AdvanceStep(ctx, "u1", 1)
+	require.NoError(t, err)
+	require.True(t, ok, "AdvanceStep after upgrade")
+	_, err = store.VerifyAudit(ctx, s, store.VerifyOptions{})
+	require.NoError(t, err, "audit after upgrade")
 	got, err := s.GetChallenge(ctx, c.ID)
 	require.NoError(t, err)
 	require.Equal(t, 3, got.MaxTries)
+	u, err := s.GetUser(ctx, "u1")
+	require.NoError(t, err)
+	require.Equal(t, []roamsign.HostID{"hr"}, u.Hosts)
+	require.Equal(t, 2, u.PINFailures)
+	_, err = s.AddOTPFailure(ctx, "u1", "hr", storetest.Base, roamsign.OTPBackoff{}.WithDefaults())
+	require.NoError(t, err, "OTP failures after upgrade")
 }

@@ -167,7 +167,9 @@ func Run(t *testing.T, newStore Factory) {
 		{"UserList", testUserList},
 		{"PINFailures", testPINFailures},
 		{"PINFailureRace", testPINFailureRace},
-		{"OTPFailures", testOTPFailures},
+		{"OTPBackoff", testOTPBackoff},
+		{"OTPBackoffRace", testOTPBackoffRace},
+		{"OTPBackoffResetRace", testOTPBackoffResetRace},
 		{"TransactionLifecycle", testTransactionLifecycle},
 		{"TransactionAtomicity", testTransactionAtomicity},
 		{"TransactionExpire", testTransactionExpire},
@@ -747,26 +749,6 @@ func PINFailureRace(t *testing.T, n, max int, stores ...store.Store) {
 
 func testPINFailureRace(t *testing.T, s store.Store) { PINFailureRace(t, 60, 10, s) }
 
-func testOTPFailures(t *testing.T, s store.Store) {
-	ctx := ctxT(t)
-	noErr(t, s.CreateUser(ctx, NewUser("u1")), "CreateUser")
-	for i := 1; i <= 3; i++ {
-		n, err := s.AddOTPFailure(ctx, "u1")
-		noErr(t, err, "AddOTPFailure")
-		if n != i {
-			t.Fatalf("AddOTPFailure = %d, want %d", n, i)
-		}
-	}
-	noErr(t, s.ResetOTPFailures(ctx, "u1"), "ResetOTPFailures")
-	got, _ := s.GetUser(ctx, "u1")
-	if got.OTPFailures != 0 {
-		t.Fatalf("OTPFailures after reset = %d", got.OTPFailures)
-	}
-	_, err := s.AddOTPFailure(ctx, "missing")
-	IsKind(t, err, roamsign.ErrNotFound, "AddOTPFailure missing")
-	IsKind(t, s.ResetOTPFailures(ctx, "missing"), roamsign.ErrNotFound, "ResetOTPFailures missing")
-}
-
 func eqTx(t testing.TB, got, want *roamsign.TransactionRecord) {
 	t.Helper()
 	eqTime(t, "tx CreatedAt", got.CreatedAt, want.CreatedAt)
@@ -1280,6 +1262,8 @@ func RunReplicas(t *testing.T, newPair ReplicaFactory) {
 	t.Run("OTPStepRace", func(t *testing.T) { a, b := open(t); OTPStepRace(t, 50, a, b) })
 	t.Run("IssueRace", func(t *testing.T) { a, b := open(t); IssueRace(t, 20, 5, a, b) })
 	t.Run("TakeTryRace", func(t *testing.T) { a, b := open(t); TakeTryRace(t, 50, a, b) })
+	t.Run("OTPBackoffRace", func(t *testing.T) { a, b := open(t); OTPBackoffRace(t, 20, 5, a, b) })
+	t.Run("OTPBackoffResetRace", func(t *testing.T) { a, b := open(t); OTPBackoffResetRace(t, 16, a, b) })
 	t.Run("TransactionAcrossReplicas", func(t *testing.T) {
 		a, b := open(t)
 		ctx := ctxT(t)

@@ -129,6 +129,11 @@ func (c *Client) ResetPIN(ctx context.Context, req roamsign.ResetPINRequest) err
 	return c.do(ctx, "ResetPIN", http.MethodPost, PathResetPIN, w, nil)
 }
 
+// ClearOTPBackoff calls POST /v1/admin/otp/clear.
+func (c *Client) ClearOTPBackoff(ctx context.Context, req roamsign.ClearOTPBackoffRequest) error {
+	return c.do(ctx, "ClearOTPBackoff", http.MethodPost, PathClearOTP, req, nil)
+}
+
 // RegisterDevice calls POST /v1/admin/devices.
 func (c *Client) RegisterDevice(ctx context.Context, req roamsign.RegisterDeviceRequest) error {
 	return c.do(ctx, "RegisterDevice", http.MethodPost, PathDevice, req, nil)

@@ -15,8 +15,8 @@
 //	GET  /v1/openapi.json                  the OpenAPI 3.1 document (no auth)
 //
 // and, on the admin handler, POST /v1/admin/enrol, /chain, /pin,
-// /pin/reset, /devices and /disable. Errors are RFC 9457 problem+json
-// objects whose "code" is the stable [roamsign.Kind] code; [StatusOf]
+// /pin/reset, /otp/clear, /devices and /disable. Errors are RFC 9457
+// problem+json objects whose "code" is the stable [roamsign.Kind] code; [StatusOf]
 // maps kinds to statuses (400, 401, 403, 404, 409, 410, 413, 415, 422,
 // 423, 429, 501, 503, 500). The client maps them back, so
 // errors.Is(err, roamsign.ErrLocked) works through HTTP, and exposes the

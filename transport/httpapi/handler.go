@@ -75,6 +75,7 @@ const (
 	PathImportChain = "/v1/admin/chain"
 	PathSetPIN      = "/v1/admin/pin"
 	PathResetPIN    = "/v1/admin/pin/reset"
+	PathClearOTP    = "/v1/admin/otp/clear"
 	PathDevice      = "/v1/admin/devices"
 	PathDisable     = "/v1/admin/disable"
 )
@@ -100,6 +101,7 @@ var adminRoutes = []route{
 	{method: "POST", path: PathImportChain, in: func() any { return new(roamsign.ImportChainRequest) }},
 	{method: "POST", path: PathSetPIN, in: func() any { return new(setPINWire) }},
 	{method: "POST", path: PathResetPIN, in: func() any { return new(resetPINWire) }},
+	{method: "POST", path: PathClearOTP, in: func() any { return new(roamsign.ClearOTPBackoffRequest) }},
 	{method: "POST", path: PathDevice, in: func() any { return new(roamsign.RegisterDeviceRequest) }},
 	{method: "POST", path: PathDisable, in: func() any { return new(roamsign.DisableRequest) }},
 }
@@ -139,6 +141,7 @@ func AdminHandler(admin roamsign.Admin, opts Options) http.Handler {
 	s.handle(PathResetPIN, jsonCall(s, noContent(func(ctx context.Context, w resetPINWire) error {
 		return admin.ResetPIN(ctx, roamsign.ResetPINRequest{User: w.User, New: roamsign.Secret(w.New)})
 	})))
+	s.handle(PathClearOTP, jsonCall(s, noContent(admin.ClearOTPBackoff)))
 	s.handle(PathDevice, jsonCall(s, noContent(admin.RegisterDevice)))
 	s.handle(PathDisable, jsonCall(s, noContent(admin.Disable)))
 	return s

@@ -137,8 +137,9 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"SignResponse": roamsign.SignResponse{}, "StatusResponse": roamsign.StatusResponse{},
 		"EnrolRequest": roamsign.EnrolRequest{}, "EnrolResponse": roamsign.EnrolResponse{},
 		"ImportChainRequest": roamsign.ImportChainRequest{}, "SetPINRequest": setPINWire{},
-		"ResetPINRequest": resetPINWire{}, "RegisterDeviceRequest": roamsign.RegisterDeviceRequest{},
-		"DisableRequest": roamsign.DisableRequest{}, "Problem": Problem{},
+		"ResetPINRequest": resetPINWire{}, "ClearOTPBackoffRequest": roamsign.ClearOTPBackoffRequest{},
+		"RegisterDeviceRequest": roamsign.RegisterDeviceRequest{},
+		"DisableRequest":        roamsign.DisableRequest{}, "Problem": Problem{},
 	}
 	for name, v := range types {
 		s, ok := d.Comps.Schemas[name]
@@ -193,6 +194,9 @@ func (conflictAPI) ImportChain(context.Context, roamsign.ImportChainRequest) err
 }
 func (conflictAPI) SetPIN(context.Context, roamsign.SetPINRequest) error     { return errConflict }
 func (conflictAPI) ResetPIN(context.Context, roamsign.ResetPINRequest) error { return errConflict }
+func (conflictAPI) ClearOTPBackoff(context.Context, roamsign.ClearOTPBackoffRequest) error {
+	return errConflict
+}
 func (conflictAPI) RegisterDevice(context.Context, roamsign.RegisterDeviceRequest) error {
 	return errConflict
 }

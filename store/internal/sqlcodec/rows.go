@@ -33,9 +33,10 @@ const (
 	ChallengeCols = `id, user_id, host, nonce, mac, hash_list, count, data_header, channel, sent_to,
 	created_at, expires_at, tries, max_tries, consumed, consumed_at, undeliverable`
 	UserCols = `id, name, hosts, media, email, devices, key_ref, chain, disabled, pin_verifier,
-	pin_failures, locked, locked_at, otp_failures, created_at, updated_at`
-	TxCols    = `id, user_id, host, request_id, challenge_id, hash_list, count, form, state, items, chain, sig_alg, error, created_at, updated_at`
-	AuditCols = `seq, time, event, user_id, host, data_header, hash_list, count, cert_serial,
+	pin_failures, locked, locked_at, created_at, updated_at`
+	TxCols         = `id, user_id, host, request_id, challenge_id, hash_list, count, form, state, items, chain, sig_alg, error, created_at, updated_at`
+	OTPBackoffCols = `user_id, host, failures, blocked_until, updated_at`
+	AuditCols      = `seq, time, event, user_id, host, data_header, hash_list, count, cert_serial,
 	channel, outcome, transaction_id, detail, prev_hash, hash`
 )
 
@@ -78,7 +79,7 @@ func ScanUser[N any](row Scanner, t Times[N]) (*roamsign.UserRecord, error) {
 		lockedAt, createdAt, updatedAt N
 	)
 	err := row.Scan(&u.ID, &u.Name, &hosts, &media, &u.Email, &devices, &u.KeyRef, &chain, &u.Disabled, &u.PINVerifier,
-		&u.PINFailures, &u.Locked, &lockedAt, &u.OTPFailures, &createdAt, &updatedAt)
+		&u.PINFailures, &u.Locked, &lockedAt, &createdAt, &updatedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +102,7 @@ func ScanUser[N any](row Scanner, t Times[N]) (*roamsign.UserRecord, error) {
 // UserArgs are the arguments for [UserCols] of a normalised u.
 func UserArgs[N any](u *roamsign.UserRecord, t Times[N]) []any {
 	return []any{u.ID, u.Name, JSON(u.Hosts), JSON(u.Media), u.Email, JSON(u.Devices), u.KeyRef, JSON(u.Chain), u.Disabled, u.PINVerifier,
-		u.PINFailures, u.Locked, t.Null(u.LockedAt), u.OTPFailures, t.Null(u.CreatedAt), t.Null(u.UpdatedAt)}
+		u.PINFailures, u.Locked, t.Null(u.LockedAt), t.Null(u.CreatedAt), t.Null(u.UpdatedAt)}
 }
 
 // CollectUsers reads every row of [UserCols] from rows. The caller closes
@@ -192,6 +193,38 @@ func ScanExpired(rows Rows) ([]*roamsign.TransactionRecord, error) {
 		}
 		copy(t.HashList[:], hl)
 		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// ScanOTPBackoff reads a row of [OTPBackoffCols].
+func ScanOTPBackoff[N any](row Scanner, t Times[N]) (*roamsign.OTPBackoffRecord, error) {
+	var (
+		r              roamsign.OTPBackoffRecord
+		until, updated N
+	)
+	if err := row.Scan(&r.User, &r.Host, &r.Failures, &until, &updated); err != nil {
+		return nil, err
+	}
+	r.Until, r.UpdatedAt = t.From(until), t.From(updated)
+	return &r, nil
+}
+
+// OTPBackoffArgs are the arguments for [OTPBackoffCols] of a normalised r.
+func OTPBackoffArgs[N any](r *roamsign.OTPBackoffRecord, t Times[N]) []any {
+	return []any{r.User, r.Host, r.Failures, t.Null(r.Until), t.Req(r.UpdatedAt)}
+}
+
+// CollectOTPBackoff reads every row of [OTPBackoffCols] from rows. The
+// caller closes rows.
+func CollectOTPBackoff[N any](rows Rows, t Times[N]) ([]roamsign.OTPBackoffRecord, error) {
+	var out []roamsign.OTPBackoffRecord
+	for rows.Next() {
+		r, err := ScanOTPBackoff(rows, t)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *r)
 	}
 	return out, rows.Err()
 }

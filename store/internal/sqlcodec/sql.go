@@ -34,6 +34,26 @@ func (p Placeholders) Insert(table, cols string) string {
 	return "INSERT INTO " + table + " (" + cols + ") VALUES (" + p.List(1, strings.Count(cols, ",")+1) + ")"
 }
 
+// Update returns "UPDATE table SET c2 = …, c3 = …, … WHERE c1 = …": every
+// column of cols (see [Placeholders.Insert]) but the first is set, in the
+// row whose first column matches. Its arguments are the insert arguments
+// with the first moved to the end ([KeyLast]), so that SQLite's numbered
+// "?" and PostgreSQL's "$n" both read them in order.
+func (p Placeholders) Update(table, cols string) string {
+	names := strings.Split(cols, ",")
+	set := make([]string, len(names)-1)
+	for i, n := range names[1:] {
+		set[i] = strings.TrimSpace(n) + " = " + p(i+1)
+	}
+	return "UPDATE " + table + " SET " + strings.Join(set, ", ") + " WHERE " + strings.TrimSpace(names[0]) + " = " + p(len(names))
+}
+
+// KeyLast returns args with its first element moved to the end, for
+// [Placeholders.Update].
+func KeyLast(args []any) []any {
+	return append(args[1:len(args):len(args)], args[0])
+}
+
 // NthNewest returns the query, and its arguments, that reads created_at of
 // the n-th newest challenge of scope sc (the challenges of c's user, host
 // or both) created at or after since, for [store.NthNewest]; no row when
