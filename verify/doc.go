@@ -133,13 +133,19 @@
 // gap and nothing but its own keys lies between), and the signed range
 // must end at that revision's %%EOF. Whatever later revisions changed is
 // compared object by object with the signed revision: later signatures,
-// document timestamps and DSS validation data are allowed; filling in
-// existing form fields is allowed under DocMDP P=2 and 3 (and for approval
-// signatures, which are judged as P=2); adding annotations only under P=3;
-// anything else (page content, the page tree, the catalog, fonts, deleting
-// objects, replacing a signature value) is reported as "modified after
-// signing" and makes that signature invalid. Under P=1 only DSS data and
-// document timestamps may follow. A signature field whose value is not a
+// document timestamps and DSS validation data are allowed; form filling
+// (changing the value and the appearance of an existing field that is
+// neither read-only nor hidden) is allowed under DocMDP P=2 and 3 (and
+// for approval signatures, which are judged as P=2); adding annotations
+// only under P=3; anything else (page content, the page tree, the catalog,
+// fonts, deleting objects, replacing a signature value, making a hidden
+// field visible, moving or resizing a widget, changing field flags, adding
+// widgets, a cross-reference entry that does not lead to its object) is
+// reported as "modified after signing", naming the object, and makes that
+// signature invalid. Under P=1 only DSS data and document timestamps may
+// follow. When the newest revisions cannot be read, the signatures of the
+// newest revision that can are reported, each "modified after signing:
+// later revision unreadable". A signature field whose value is not a
 // readable signature dictionary is reported as invalid, never skipped.
 //
 // # Configuration

@@ -7,6 +7,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -88,8 +89,11 @@ type PDFResult struct {
 // document timestamp, chain and revocation, and what later revisions
 // changed (later signatures, DSS and document timestamps are allowed; form
 // filling under DocMDP P=2 and 3; annotations under P=3; anything else
-// makes the signature "modified after signing"). A document that cannot be
-// read gives a typed error.
+// makes the signature "modified after signing"). When the newest
+// revisions cannot be read, the signatures of the newest revision that can
+// are still reported, each "modified after signing: later revision
+// unreadable"; a document none of whose signatures can be read gives a
+// typed error.
 func (v *Verifier) VerifyPDF(ctx context.Context, req PDFRequest) (res *PDFResult, err error) {
 	const op = "verify.VerifyPDF"
 	defer func() {
@@ -111,18 +115,18 @@ func (v *Verifier) VerifyPDF(ctx context.Context, req PDFRequest) (res *PDFResul
 	// One budget bounds everything read from this document: every
 	// revision, object stream and signature.
 	budget := pdfx.NewBudget(pdfx.DefaultBudget(req.Size))
-	final, err := pdfx.Open(ra, req.Size, pdfx.Limits{Budget: budget})
+	eofs, err := pdfx.EOFMarkers(ctx, ra, req.Size, maxPDFRevisions)
+	if err != nil {
+		return nil, err
+	}
+	final, unreadable, err := openLastReadable(ra, req.Size, eofs, budget)
 	if err != nil {
 		return nil, err
 	}
 	if final.Encrypted() {
 		return nil, roamsign.E(roamsign.ErrUnsupported, op, "encrypted documents are not supported")
 	}
-	eofs, err := pdfx.EOFMarkers(ctx, ra, req.Size, maxPDFRevisions)
-	if err != nil {
-		return nil, err
-	}
-	doc := &pdfDoc{v: v, ra: ra, size: req.Size, final: final, eofs: eofs, budget: budget, readers: map[int64]*pdfx.Reader{}}
+	doc := &pdfDoc{v: v, ra: ra, size: req.Size, final: final, unreadable: unreadable, eofs: eofs, budget: budget, readers: map[int64]*pdfx.Reader{}}
 	supplied := &evidence{}
 	if err := v.addData(supplied, req.Supplied, OriginSupplied, true); err != nil {
 		return nil, err
@@ -133,6 +137,9 @@ func (v *Verifier) VerifyPDF(ctx context.Context, req PDFRequest) (res *PDFResul
 		// A catalog that could not be read within the budget is reported
 		// as the budget's error.
 		return nil, cmp.Or(budget.Err(), err)
+	}
+	if len(sigs) == 0 && unreadable != nil {
+		return nil, unreadable // nothing to report from what could be read
 	}
 	res = &PDFResult{Revisions: len(eofs)}
 	for _, f := range sigs {
@@ -154,16 +161,43 @@ func (v *Verifier) VerifyPDF(ctx context.Context, req PDFRequest) (res *PDFResul
 	return res, nil
 }
 
+// openLastReadable opens the document or, when its newest revisions
+// cannot be read, the newest revision that can: the signatures in it are
+// still reported, with the revisions after it counted as a modification.
+// unreadable then says why the whole document could not be read.
+func openLastReadable(ra io.ReaderAt, size int64, eofs []int64, budget *pdfx.Budget) (r *pdfx.Reader, unreadable, err error) {
+	r, err = pdfx.Open(ra, size, pdfx.Limits{Budget: budget})
+	if err == nil || !errors.Is(err, roamsign.ErrInvalidInput) {
+		return r, nil, err
+	}
+	for i := len(eofs) - 1; i >= 0; i-- {
+		end := eofs[i]
+		if end >= size {
+			continue
+		}
+		er, e := pdfx.Open(io.NewSectionReader(ra, 0, end), end, pdfx.Limits{Budget: budget})
+		if e == nil {
+			return er, err, nil
+		}
+		if !errors.Is(e, roamsign.ErrInvalidInput) {
+			return nil, nil, e
+		}
+	}
+	return nil, nil, err
+}
+
 type pdfDoc struct {
-	v       *Verifier
-	ra      io.ReaderAt
-	size    int64
-	final   *pdfx.Reader
-	eofs    []int64
-	budget  *pdfx.Budget
-	readers map[int64]*pdfx.Reader
-	mdpRef  *pdfx.Ref
-	mdpP    int
+	v     *Verifier
+	ra    io.ReaderAt
+	size  int64
+	final *pdfx.Reader // the newest revision that can be read
+	// unreadable, when set, is why the revisions after final cannot be read.
+	unreadable error
+	eofs       []int64
+	budget     *pdfx.Budget
+	readers    map[int64]*pdfx.Reader
+	mdpRef     *pdfx.Ref
+	mdpP       int
 	// evidence is the /DSS material and what the request supplied.
 	evidence *evidence
 }
@@ -303,7 +337,7 @@ func rangeEnd(sig pdfx.Dict) int64 {
 
 // readerAt returns a reader of the revision ending at end.
 func (d *pdfDoc) readerAt(end int64) (*pdfx.Reader, error) {
-	if end == d.size {
+	if end == d.final.Size() {
 		return d.final, nil
 	}
 	if r, ok := d.readers[end]; ok {
@@ -406,10 +440,17 @@ func (d *pdfDoc) verifyOne(ctx context.Context, f sigField, inter []*x509.Certif
 		s.add(CheckIntegrity, Valid, "the signature covers the whole document")
 		return s
 	}
-	changes, err := d.changesAfter(end, s.Kind == "certification", d.permission(s))
-	if err != nil {
-		s.add(CheckIntegrity, Indeterminate, "later revisions could not be analysed: "+err.Error())
-		return s
+	var changes []string
+	if d.unreadable != nil {
+		changes = append(changes, "later revision unreadable ("+reasonOf(d.unreadable)+")")
+	}
+	if end != d.final.Size() {
+		more, err := d.changesAfter(end, s.Kind == "certification", d.permission(s))
+		if err != nil && len(changes) == 0 {
+			s.add(CheckIntegrity, Indeterminate, "later revisions could not be analysed: "+err.Error())
+			return s
+		}
+		changes = append(changes, more...)
 	}
 	if len(changes) > 0 {
 		s.ModifiedAfterSigning = true

@@ -2,10 +2,13 @@ package verify
 
 import (
 	"bytes"
+	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
 
+	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/internal/pdfx"
 )
 
@@ -65,8 +68,18 @@ func (c *changeCheck) object(ch pdfx.Change) error {
 	}
 	o, err1 := c.old.Get(oref)
 	nw, err2 := c.cur.Get(nref)
-	if err1 != nil || err2 != nil {
-		return fmt.Errorf("object %d: %v %v", n, err1, err2)
+	switch {
+	case errors.Is(err1, roamsign.ErrTooLarge) || errors.Is(err2, roamsign.ErrTooLarge):
+		return cmp.Or(err1, err2) // the document's budget is spent
+	case err2 != nil:
+		// Cross-reference tricks (an entry pointing at another object, at
+		// the same offset as another entry, into an object stream that
+		// does not hold the object) change what the object is.
+		c.bad(fmt.Sprintf("object %d: its new cross-reference entry (%v) does not lead to it: %s", n, ne, reasonOf(err2)))
+		return nil
+	case err1 != nil:
+		c.bad(fmt.Sprintf("object %d was replaced, and cannot be read in the signed revision: %s", n, reasonOf(err1)))
+		return nil
 	}
 	if c.d.equalObj(o, nw, 0) {
 		return nil
@@ -82,6 +95,18 @@ type changeCheck struct {
 	rootRef  pdfx.Ref
 	infoRef  pdfx.Ref
 	out      []string
+	// appearances are the appearance streams of the fillable, visible
+	// widgets of the signed revision (made when first needed).
+	appearances map[pdfx.Ref]bool
+}
+
+// reasonOf returns the message of a roamsign error without its operation.
+func reasonOf(err error) string {
+	var e *roamsign.Error
+	if errors.As(err, &e) && e.Msg != "" {
+		return e.Msg
+	}
+	return err.Error()
 }
 
 func (c *changeCheck) bad(s string) {
@@ -98,6 +123,9 @@ func (c *changeCheck) classify(ref pdfx.Ref, o, n pdfx.Object) {
 	od, ok1 := o.(pdfx.Dict)
 	nd, ok2 := n.(pdfx.Dict)
 	if !ok1 || !ok2 {
+		if c.appearanceStream(ref, o, n) {
+			return // a fillable field's appearance, redrawn
+		}
 		c.bad(fmt.Sprintf("object %d (%s) was changed", ref.Num, kindOf(o)))
 		return
 	}
@@ -116,7 +144,7 @@ func (c *changeCheck) classify(ref pdfx.Ref, o, n pdfx.Object) {
 		c.field(ref, od, nd)
 	case nameOf(od["Type"]) == "Annot" || od["Subtype"] != nil && od["Rect"] != nil:
 		if nameOf(od["Subtype"]) == "Widget" {
-			c.onlyKeys(ref, "widget", od, nd, "AS", "AP")
+			c.widget(ref, od, nd)
 			return
 		}
 		if c.p < 3 {
@@ -312,29 +340,6 @@ func (c *changeCheck) page(ref pdfx.Ref, od, nd pdfx.Dict) {
 			return c.p == 3
 		})
 	}
-}
-
-func (c *changeCheck) field(ref pdfx.Ref, od, nd pdfx.Dict) {
-	if fieldType(c.old, od) == "Sig" {
-		// An empty signature field may be signed; a value never changes.
-		for _, k := range changedKeys(c, od, nd) {
-			switch k {
-			case "AP", "AS", "F":
-			case "V":
-				if od["V"] != nil {
-					c.bad(fmt.Sprintf("signature field %d: the signature value was replaced", ref.Num))
-				}
-			default:
-				c.bad(fmt.Sprintf("signature field %d: /%s was changed", ref.Num, k))
-			}
-		}
-		return
-	}
-	if c.p < 2 {
-		c.bad(fmt.Sprintf("form field %d was filled in (DocMDP P=1)", ref.Num))
-		return
-	}
-	c.onlyKeys(ref, "form field", od, nd, "V", "AS", "AP")
 }
 
 // equalObj compares two objects, resolving nothing: references compare by
