@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/internal/testpki"
 	"github.com/roamsign/roamsign/servercert"
@@ -24,9 +26,7 @@ func aiaLeaf(t *testing.T, p *testPKI, urls ...string) *x509.Certificate {
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(1, 0, 0),
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IssuingCertificateURL: urls,
 	}, k.Public())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return c
 }
 
@@ -80,9 +80,7 @@ func TestFetchIssuer(t *testing.T) {
 		t.Fatalf("before fetch: %v %+v", err, rep)
 	}
 	issuer, _, err := servercert.FetchIssuer(ctx, nil, rep.MissingIssuer())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	req.Chain = append(req.Chain, servercert.Input{Data: issuer.Raw})
 	if rep, err = servercert.CheckBundle(req); err != nil || !rep.Complete || rep.MissingIssuer() != nil {
 		t.Fatalf("after fetch: %v %+v", err, rep)

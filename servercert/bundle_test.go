@@ -6,13 +6,15 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/pem"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/internal/testpki"
@@ -126,21 +128,15 @@ func TestCheckBundle(t *testing.T) {
 				tc.req.Roots = p.roots
 			}
 			rep, err := servercert.CheckBundle(tc.req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if rep.OK != tc.ok || rep.Complete != tc.complete || rep.Reordered != tc.reordered {
-				t.Errorf("ok=%v complete=%v reordered=%v, want %v %v %v; findings %+v", rep.OK, rep.Complete, rep.Reordered, tc.ok, tc.complete, tc.reordered, rep.Findings)
-			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.ok, rep.OK, "ok; findings %+v", rep.Findings)
+			assert.Equal(t, tc.complete, rep.Complete, "complete; findings %+v", rep.Findings)
+			assert.Equal(t, tc.reordered, rep.Reordered, "reordered; findings %+v", rep.Findings)
 			for _, c := range tc.codes {
-				if !rep.Has(c) {
-					t.Errorf("finding %s missing; findings %+v", c, rep.Findings)
-				}
+				assert.True(t, rep.Has(c), "finding %s missing; findings %+v", c, rep.Findings)
 			}
 			for _, c := range tc.absent {
-				if rep.Has(c) {
-					t.Errorf("finding %s present; findings %+v", c, rep.Findings)
-				}
+				assert.False(t, rep.Has(c), "finding %s present; findings %+v", c, rep.Findings)
 			}
 		})
 	}
@@ -153,9 +149,7 @@ func TestFullChainOrderFixed(t *testing.T) {
 		Certificate: servercert.Input{Name: "bundle.pem", Data: bytes.Join([][]byte{testpki.PEM(p.root.Cert), testpki.PEM(p.inter.Cert), testpki.PEM(sc.cert)}, nil)},
 		Roots:       p.roots,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var got [][]byte
 	rest := rep.FullChainPEM()
 	for {
@@ -216,19 +210,12 @@ func TestCorruptCertificate(t *testing.T) {
 				Roots:       p.roots,
 			})
 			var ce *servercert.CorruptCertificateError
-			if !errors.As(err, &ce) {
-				t.Fatalf("err = %v, want CorruptCertificateError", err)
-			}
-			if !errors.Is(err, roamsign.ErrInvalidInput) {
-				t.Fatal("corrupt certificate error is not ErrInvalidInput")
-			}
+			require.ErrorAs(t, err, &ce)
+			require.ErrorIs(t, err, roamsign.ErrInvalidInput)
 			want := time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC)
-			if !ce.ClaimBy.Equal(want) || ce.Source != "server.cer" {
-				t.Fatalf("ClaimBy=%v Source=%q, want %v server.cer", ce.ClaimBy, ce.Source, want)
-			}
-			if !strings.Contains(err.Error(), "2026-11-16") {
-				t.Fatalf("message lacks the claim deadline: %v", err)
-			}
+			assert.True(t, ce.ClaimBy.Equal(want), "ClaimBy %v, want %v", ce.ClaimBy, want)
+			assert.Equal(t, "server.cer", ce.Source)
+			assert.Contains(t, err.Error(), "2026-11-16", "the message states the claim deadline")
 		})
 	}
 	// A signature-flipped DER still parses (the signature is only bytes);
@@ -247,9 +234,7 @@ func TestBundleFormats(t *testing.T) {
 	p := newPKI(t)
 	sc := p.leaf(t, []string{"*.agency.gov.my", "agency.gov.my"}, leafOpts{})
 	p7, err := servercert.EncodePKCS7Certificates([]*x509Cert{p.inter.Cert, sc.cert, p.root.Cert})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	dir := t.TempDir()
 	// An independent PKCS#7 bundle made by openssl, in DER and PEM.
 	all := writeTemp(t, dir, "all.pem", bytes.Join([][]byte{testpki.PEM(sc.cert), testpki.PEM(p.inter.Cert)}, nil))
@@ -282,9 +267,7 @@ func TestBundleFormats(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			certs, f, err := servercert.ParseCertificates(tc.data)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if f != tc.format || len(certs) != tc.n {
 				t.Fatalf("format %q with %d certs, want %q with %d", f, len(certs), tc.format, tc.n)
 			}
@@ -295,9 +278,7 @@ func TestBundleFormats(t *testing.T) {
 				Names:       []string{"www.agency.gov.my", "agency.gov.my"},
 				Roots:       p.roots,
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if !rep.OK || !rep.Complete {
 				t.Fatalf("findings %+v", rep.Findings)
 			}
@@ -307,12 +288,10 @@ func TestBundleFormats(t *testing.T) {
 
 func TestTooLarge(t *testing.T) {
 	big := bytes.Repeat([]byte("A"), servercert.MaxInputSize+1)
-	if _, _, err := servercert.ParseCertificates(big); !errors.Is(err, roamsign.ErrTooLarge) {
-		t.Fatalf("err = %v, want ErrTooLarge", err)
-	}
-	if _, err := servercert.ParsePKCS7Certificates(big); !errors.Is(err, roamsign.ErrTooLarge) {
-		t.Fatalf("err = %v, want ErrTooLarge", err)
-	}
+	_, _, err := servercert.ParseCertificates(big)
+	require.ErrorIs(t, err, roamsign.ErrTooLarge)
+	_, err = servercert.ParsePKCS7Certificates(big)
+	require.ErrorIs(t, err, roamsign.ErrTooLarge)
 }
 
 func TestPKCS12(t *testing.T) {
@@ -322,18 +301,13 @@ func TestPKCS12(t *testing.T) {
 		Certificate: servercert.Input{Name: "server.crt", Data: testpki.PEM(sc.cert, p.inter.Cert)},
 		Key:         sc.key, Roots: p.roots,
 	})
-	if err != nil || !rep.OK {
-		t.Fatalf("bundle: %v %+v", err, rep)
-	}
+	require.NoError(t, err)
+	require.True(t, rep.OK, "bundle findings %+v", rep.Findings)
 	for _, legacy := range []bool{false, true} {
 		pfx, err := rep.PKCS12(sc.key, "s3cret-Pass", servercert.PKCS12Options{Legacy: legacy, IncludeRoot: true})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		key, leaf, cas, err := pkcs12.DecodeChain(pfx, "s3cret-Pass")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		if !bytes.Equal(leaf.Raw, sc.cert.Raw) || len(cas) != 2 || !sc.key.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(key.(crypto.Signer).Public()) {
 			t.Fatal("PKCS#12 content differs")
 		}
@@ -348,16 +322,13 @@ func TestPKCS12(t *testing.T) {
 			t.Fatalf("openssl pkcs12 (legacy=%v): %v\n%s", legacy, err, out)
 		}
 	}
-	if _, err := rep.PKCS12(sc.key, "", servercert.PKCS12Options{}); !errors.Is(err, roamsign.ErrInvalidInput) {
-		t.Fatalf("empty password: %v", err)
-	}
+	_, err = rep.PKCS12(sc.key, "", servercert.PKCS12Options{})
+	require.ErrorIs(t, err, roamsign.ErrInvalidInput, "empty password")
 	other := p.leaf(t, []string{"x.agency.gov.my"}, leafOpts{})
-	if _, err := rep.PKCS12(other.key, "pw", servercert.PKCS12Options{}); !errors.Is(err, roamsign.ErrInvalidInput) {
-		t.Fatalf("wrong key: %v", err)
-	}
-	if _, err := rep.PKCS12(hsmKey{sc.key}, "pw", servercert.PKCS12Options{}); !errors.Is(err, roamsign.ErrUnsupported) {
-		t.Fatalf("hardware key: %v", err)
-	}
+	_, err = rep.PKCS12(other.key, "pw", servercert.PKCS12Options{})
+	require.ErrorIs(t, err, roamsign.ErrInvalidInput, "wrong key")
+	_, err = rep.PKCS12(hsmKey{sc.key}, "pw", servercert.PKCS12Options{})
+	require.ErrorIs(t, err, roamsign.ErrUnsupported, "hardware key")
 }
 
 // A DER certificate whose last byte looks like white space must parse, with
@@ -384,16 +355,12 @@ func TestDEREndingInWhitespaceByte(t *testing.T) {
 func TestBundleWeakKey(t *testing.T) {
 	p := newPKI(t)
 	small, err := rsa.GenerateKey(rand.Reader, 1024)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	sc := p.leaf(t, []string{"a.agency.gov.my"}, leafOpts{key: small})
 	rep, err := servercert.CheckBundle(servercert.BundleRequest{
 		Certificate: servercert.Input{Data: testpki.PEM(sc.cert, p.inter.Cert)}, Key: small, Roots: p.roots,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if rep.OK || !rep.Has(servercert.CodeWeakKey) || rep.Has(servercert.CodeKeyOK) {
 		t.Fatalf("findings %+v", rep.Findings)
 	}

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/servercert"
 )
@@ -26,24 +28,16 @@ func TestGenerateKeyAndCSR(t *testing.T) {
 	for _, alg := range servercert.KeyAlgorithms() {
 		t.Run(string(alg), func(t *testing.T) {
 			key, err := servercert.GenerateKey(alg)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			path := filepath.Join(dir, string(alg)+".key")
-			if err := servercert.WriteKeyFile(path, key); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, servercert.WriteKeyFile(path, key))
 			st, err := os.Stat(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if st.Mode().Perm() != 0o600 {
 				t.Fatalf("key file mode %v, want 0600", st.Mode().Perm())
 			}
 			der, err := servercert.CreateCSR(key, req)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			csrPath := writeTemp(t, dir, string(alg)+".csr", servercert.CSRPEM(der))
 			// Independent check of the request and its key file.
 			out, err := exec.Command(opensslPath(t), "req", "-in", csrPath, "-noout", "-verify", "-text").CombinedOutput()
@@ -59,17 +53,11 @@ func TestGenerateKeyAndCSR(t *testing.T) {
 				t.Fatalf("openssl pkey: %v\n%s", err, out)
 			}
 			back, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			k2, err := servercert.ParsePrivateKey(back)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			csr, err := servercert.ParseCSR(servercert.CSRPEM(der))
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if !k2.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(csr.PublicKey) {
 				t.Fatal("key file does not hold the CSR's key")
 			}
@@ -81,9 +69,7 @@ func TestWriteKeyFileNeverOverwrites(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "server.key")
 	k1, _ := servercert.GenerateKey(servercert.P256)
-	if err := servercert.WriteKeyFile(path, k1); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, servercert.WriteKeyFile(path, k1))
 	before, _ := os.ReadFile(path)
 	k2, _ := servercert.GenerateKey(servercert.P256)
 	if err := servercert.WriteKeyFile(path, k2); !errors.Is(err, roamsign.ErrConflict) {
@@ -138,32 +124,22 @@ func TestRegenerateCSR(t *testing.T) {
 	req := servercert.RequestFromCertificate(sc.cert)
 	k2, _ := servercert.GenerateKey(servercert.P384)
 	der, err := servercert.CreateCSR(k2, req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	csr, err := servercert.ParseCSR(der)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if csr.Subject.String() != sc.cert.Subject.String() || !slices.Equal(csr.DNSNames, names) {
 		t.Fatalf("regenerated CSR: subject %q names %v", csr.Subject, csr.DNSNames)
 	}
 	// From an existing CSR with the existing key (an HSM-held signer).
 	der2, err := servercert.CreateCSR(hsmKey{k2}, servercert.RequestFromCSR(csr))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	csr2, err := servercert.ParseCSR(der2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if !bytes.Equal(csr2.RawSubject, csr.RawSubject) || !slices.Equal(csr2.DNSNames, csr.DNSNames) || !bytes.Equal(csr2.RawSubjectPublicKeyInfo, csr.RawSubjectPublicKeyInfo) {
 		t.Fatal("CSR from CSR differs in content")
 	}
 	text, err := servercert.SendInstructions(der2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, want := range []string{"BEGIN CERTIFICATE REQUEST", "*.agency.gov.my", "ECDSA P-384", "never send it"} {
 		if !strings.Contains(text, want) {
 			t.Fatalf("instructions lack %q:\n%s", want, text)

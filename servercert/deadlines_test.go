@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/servercert"
 )
@@ -16,9 +18,7 @@ func d(t *testing.T, s string) servercert.Date {
 		return servercert.Date{}
 	}
 	v, err := servercert.ParseDate(s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return v
 }
 
@@ -58,9 +58,7 @@ func TestComputeDeadlines(t *testing.T) {
 				Delivered: d(t, tc.delivered), Accepted: d(t, tc.accepted), Installed: d(t, tc.installed),
 				Today: d(t, tc.today), Grade: tc.grade,
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			var st []string
 			for _, s := range c.Steps {
 				st = append(st, s.Status)
@@ -71,13 +69,9 @@ func TestComputeDeadlines(t *testing.T) {
 				t.Fatalf("got %+v\nwant %+v\n%s", got, tc.want, c.Text())
 			}
 			js, err := json.Marshal(c)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			var back servercert.Checklist
-			if err := json.Unmarshal(js, &back); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, json.Unmarshal(js, &back))
 			if back.InstallBy != c.InstallBy || len(back.Steps) != len(c.Steps) {
 				t.Fatal("JSON round trip changed the checklist")
 			}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/internal/testpki"
 	"github.com/roamsign/roamsign/servercert"
@@ -70,9 +72,7 @@ func FuzzParsePKCS7(f *testing.F) {
 		}
 		// What parses must encode back to a bundle with the same content.
 		again, err := servercert.EncodePKCS7Certificates(certs)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		back, err := servercert.ParsePKCS7Certificates(again)
 		if err != nil || len(back) != len(certs) {
 			t.Fatalf("re-encoded bundle: %v", err)

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"golang.org/x/crypto/ocsp"
 
 	"github.com/roamsign/roamsign"
@@ -62,9 +64,7 @@ func gradeIt(t *testing.T, p *testPKI, addr string, mod func(*servercert.GradeRe
 		mod(&req)
 	}
 	rep, err := servercert.Grade(context.Background(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return rep
 }
 
@@ -84,14 +84,10 @@ func TestGradeCryptoTLS(t *testing.T) {
 	const longHSTS = "max-age=31536000; includeSubDomains"
 
 	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	rsaLeaf := p.leaf(t, []string{hostName}, leafOpts{key: rsaKey})
 	smallKey, err := rsa.GenerateKey(rand.Reader, 1024)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	smallLeaf := p.leaf(t, []string{hostName}, leafOpts{key: smallKey})
 	expired := p.leaf(t, []string{hostName}, leafOpts{notBefore: time.Now().AddDate(-2, 0, 0), notAfter: time.Now().AddDate(0, 0, -1)})
 	other := p.leaf(t, []string{"other.agency.gov.my"}, leafOpts{})
@@ -269,9 +265,7 @@ func TestGradeOCSPStapling(t *testing.T) {
 			ThisUpdate: time.Now().Add(-time.Hour), NextUpdate: time.Now().Add(time.Hour),
 			RevokedAt: time.Now().Add(-time.Minute),
 		}, p.inter.Key)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		tc := tlsCert(sc, p.inter.Cert)
 		tc.OCSPStaple = resp
 		addr := startTLS(t, &tls.Config{Certificates: []tls.Certificate{tc}, CipherSuites: goodSuites}, "max-age=31536000")
@@ -294,9 +288,7 @@ func TestGradeOCSPStapling(t *testing.T) {
 
 func TestGradeUnreachable(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	addr := l.Addr().String()
 	_ = l.Close()
 	_, err = servercert.Grade(context.Background(), servercert.GradeRequest{Address: addr, Timeout: time.Second})
@@ -305,9 +297,7 @@ func TestGradeUnreachable(t *testing.T) {
 	}
 	// A plain TCP server that never speaks TLS.
 	l, err = net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { _ = l.Close() })
 	go func() {
 		for {

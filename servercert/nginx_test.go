@@ -217,14 +217,10 @@ func TestGradeNginx(t *testing.T) {
 		t.Fatal(err)
 	}
 	key, err := servercert.GenerateKey(servercert.P256)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	sc := p.leaf(t, []string{hostName, "www.agency.gov.my"}, leafOpts{key: key})
 	keyFile := filepath.Join(dir, "server.key")
-	if err := servercert.WriteKeyFile(keyFile, key); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, servercert.WriteKeyFile(keyFile, key))
 	// The CA's bundle arrives in the wrong order with the root; the check
 	// writes the fullchain.pem that nginx serves.
 	rep, err := servercert.CheckBundle(servercert.BundleRequest{
@@ -235,9 +231,7 @@ func TestGradeNginx(t *testing.T) {
 		t.Fatalf("bundle: %v %+v", err, rep)
 	}
 	full := filepath.Join(dir, "fullchain.pem")
-	if err := servercert.WriteFile(full, rep.FullChainPEM(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, servercert.WriteFile(full, rep.FullChainPEM(), 0o644))
 	leafOnly := writeTemp(t, dir, "leaf.pem", testpki.PEM(sc.cert))
 	const modern = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305"
 	good := nginxSite{certFile: full, keyFile: keyFile, protocols: "TLSv1.2 TLSv1.3", ciphers: modern, hsts: true}
@@ -265,9 +259,7 @@ func TestGradeNginx(t *testing.T) {
 				Roots:         p.roots,
 				Intermediates: p.inters,
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if rep.Grade != tc.grade {
 				t.Fatalf("grade %s, want %s\n%s", rep.Grade, tc.grade, rep.Text())
 			}

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/roamsign/roamsign/internal/testpki"
 )
 
@@ -31,13 +33,9 @@ type testPKI struct {
 func newPKI(t testing.TB) *testPKI {
 	t.Helper()
 	root, err := testpki.NewRoot(testpki.Options{Name: "Test Root CA", NotBefore: time.Now().AddDate(-3, 0, 0)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	inter, err := root.NewIntermediate(testpki.Options{Name: "Test TLS Issuing CA", NotBefore: time.Now().AddDate(-3, 0, 0)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	p := &testPKI{root: root, inter: inter, roots: root.Pool(), inters: x509.NewCertPool()}
 	p.inters.AddCert(inter.Cert)
 	return p
@@ -59,9 +57,7 @@ func (p *testPKI) leaf(t testing.TB, names []string, o leafOpts) serverCert {
 	key := o.key
 	if key == nil {
 		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		key = k
 	}
 	if o.notBefore.IsZero() {
@@ -84,9 +80,7 @@ func (p *testPKI) leaf(t testing.TB, names []string, o leafOpts) serverCert {
 		BasicConstraintsValid: true,
 		IssuingCertificateURL: []string{"http://ca.test/issuing.crt"},
 	}, key.Public())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return serverCert{cert: c, key: key}
 }
 
@@ -102,18 +96,14 @@ func tlsCert(sc serverCert, chain ...*x509.Certificate) tls.Certificate {
 func keyPEM(t testing.TB, k crypto.Signer) []byte {
 	t.Helper()
 	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 }
 
 func writeTemp(t testing.TB, dir, name string, data []byte) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(p, data, 0o600))
 	return p
 }
 
