@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/roamsign/roamsign/internal/testpki"
 	"github.com/roamsign/roamsign/servercert"
 )
@@ -44,9 +46,7 @@ func runCLI(t *testing.T, envVars map[string]string, args ...string) result {
 func mustFile(t *testing.T, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return b
 }
 
@@ -78,29 +78,19 @@ func TestCLIWorkflow(t *testing.T) {
 
 	// 2. The CA issues from the CSR and delivers a .p7b in the wrong order.
 	root, err := testpki.NewRoot(testpki.Options{Name: "CLI Root"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	inter, err := root.NewIntermediate(testpki.Options{Name: "CLI Issuing CA"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	csr, err := servercert.ParseCSR(mustFile(t, at("server.csr")))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	cert, err := inter.Issue(&x509.Certificate{
 		Subject: csr.Subject, DNSNames: csr.DNSNames,
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(1, 0, 0),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}, csr.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	p7, err := servercert.EncodePKCS7Certificates([]*x509.Certificate{inter.Cert, cert})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	mustWrite(t, at("delivered.p7b"), p7, 0o644)
 	mustWrite(t, at("root.pem"), testpki.PEM(root.Cert), 0o644)
 	mustWrite(t, at("server.crt"), testpki.PEM(cert), 0o644)
@@ -186,9 +176,7 @@ func TestCLIWorkflow(t *testing.T) {
 
 	// 7. Grade the installed site.
 	key, err := servercert.ParsePrivateKey(mustFile(t, at("server.key")))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Strict-Transport-Security", "max-age=31536000")
 	}))
@@ -250,9 +238,7 @@ func TestCLIUsage(t *testing.T) {
 
 func mustWrite(t *testing.T, path string, data []byte, perm os.FileMode) {
 	t.Helper()
-	if err := os.WriteFile(path, data, perm); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path, data, perm))
 }
 
 func TestCLIFetchMissing(t *testing.T) {
@@ -268,9 +254,7 @@ func TestCLIFetchMissing(t *testing.T) {
 		DNSNames: []string{"a.agency.gov.my"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(1, 0, 0),
 		IssuingCertificateURL: []string{srv.URLFor("/issuer.crt")},
 	}, key.Public())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	mustWrite(t, at("server.crt"), testpki.PEM(cert), 0o644)
 	mustWrite(t, at("root.pem"), testpki.PEM(root.Cert), 0o644)
 

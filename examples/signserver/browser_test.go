@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -185,9 +187,7 @@ func newBrowser(t *testing.T, s *testServer) *browser {
 	if artifacts == "" {
 		artifacts = t.TempDir()
 	}
-	if err := os.MkdirAll(artifacts, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.MkdirAll(artifacts, 0o755))
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath),
 		chromedp.Headless,
@@ -215,9 +215,7 @@ func newBrowser(t *testing.T, s *testServer) *browser {
 	b := &browser{t: t, s: s, name: "desktop", ctx: ctx, artifacts: artifacts, mu: &sync.Mutex{}, exceptions: new([]string)}
 	// The first action starts the browser; it runs on the tab context
 	// itself, since the browser lives as long as that context.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting Chromium %s: %v", chromiumPath, err)
-	}
+	require.NoError(t, chromedp.Do(ctx), "starting Chromium %s", chromiumPath)
 	b.watchExceptions()
 	return b
 }
@@ -267,17 +265,13 @@ func (b *browser) checkNoExceptions() {
 func tlsSPKIHash(t *testing.T, dir string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, "tls", "server.pem"))
-	if err != nil {
-		t.Fatalf("development TLS certificate: %v", err)
-	}
+	require.NoError(t, err, "development TLS certificate")
 	blk, _ := pem.Decode(b)
 	if blk == nil {
 		t.Fatal("development TLS certificate: no PEM block")
 	}
 	c, err := x509.ParseCertificate(blk.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	sum := sha256.Sum256(c.RawSubjectPublicKeyInfo)
 	return base64.StdEncoding.EncodeToString(sum[:])
 }

@@ -39,13 +39,9 @@ func TestServerEndToEnd(t *testing.T) {
 
 	serial := signHashAPI(t, s, demoUser1, demoPIN1, []byte("baucar PV2026/000123\n"))
 	pdfPath := filepath.Join(t.TempDir(), "voucher-signed.pdf")
-	if err := os.WriteFile(pdfPath, signDemoPDF(t, s, demoUser2, demoPIN2), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(pdfPath, signDemoPDF(t, s, demoUser2, demoPIN2), 0o600))
 	checkPDF(t, pdfPath, 1)
-	if err := s.stop(); err != nil {
-		t.Fatalf("graceful shutdown: run returned %v", err)
-	}
+	require.NoError(t, s.stop(), "graceful shutdown: run returned")
 
 	// Restart on the same data directory: the users keep their keys,
 	// certificates and PINs; nothing is enrolled again.
@@ -53,9 +49,7 @@ func TestServerEndToEnd(t *testing.T) {
 	if again := signHashAPI(t, s, demoUser1, demoPIN1, []byte("baucar PV2026/000124\n")); again != serial {
 		t.Fatalf("certificate serial changed across restart: %s, then %s (user enrolled again)", serial, again)
 	}
-	if err := s.stop(); err != nil {
-		t.Fatalf("graceful shutdown after restart: run returned %v", err)
-	}
+	require.NoError(t, s.stop(), "graceful shutdown after restart: run returned")
 
 	out, errOut, err := runCmd(t, "verify", pdfPath, "-data-dir", dir)
 	if err != nil || !strings.Contains(out, pdfPath+": valid (1 signatures") {
@@ -78,9 +72,7 @@ func TestServerEndToEnd(t *testing.T) {
 
 	// A changed byte inside the signed range must turn the verdict.
 	doc, err := os.ReadFile(pdfPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	i := strings.Index(string(doc), "PV2026/000123")
 	if i < 0 {
 		t.Fatal("voucher number not found in the signed PDF")
@@ -109,22 +101,16 @@ func signHashAPI(t *testing.T, s *testServer, user, pin string, data []byte) str
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	c, err := httpapi.NewClient(s.base, httpapi.ClientOptions{HTTPClient: s.hc, APIKey: s.apiKey()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	id := roamsign.UserID(user)
 	med, err := c.Medium(ctx, roamsign.MediumRequest{User: id})
-	if err != nil {
-		t.Fatalf("Medium: %v", err)
-	}
+	require.NoError(t, err, "Medium")
 	if med.Use != roamsign.MediumRoamingOTP || med.Certificate == nil || len(med.Chain) == 0 {
 		t.Fatalf("Medium: want a roaming OTP certificate, got %+v", med)
 	}
 	hashes := []roamsign.Hash{roamsign.NewHash(roamsign.SHA256, data)}
 	ch, err := c.RequestOTP(ctx, roamsign.OTPRequest{User: id, Hashes: hashes, DataHeader: "test | " + user})
-	if err != nil {
-		t.Fatalf("RequestOTP: %v", err)
-	}
+	require.NoError(t, err, "RequestOTP")
 	otp := readOTP(t, s.hc, s.base, demoEmail(t, user), ch.VerificationCode)
 
 	// Without the API key the host is refused.
@@ -136,16 +122,12 @@ func signHashAPI(t *testing.T, s *testServer, user, pin string, data []byte) str
 	req := roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: roamsign.Secret(pin),
 		OTP: roamsign.Secret(otp), Hashes: hashes, RequestID: fmt.Sprintf("test-%d", time.Now().UnixNano()), Form: roamsign.FormRaw}
 	resp, err := c.Sign(ctx, req)
-	if err != nil {
-		t.Fatalf("Sign: %v", err)
-	}
+	require.NoError(t, err, "Sign")
 	if len(resp.Items) != 1 || resp.Items[0].Status != roamsign.ItemSigned || len(resp.Chain) == 0 {
 		t.Fatalf("Sign: want one signed item and a chain, got %+v", resp)
 	}
 	leaf, err := x509.ParseCertificate(resp.Chain[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	sig := resp.Items[0].Signature
 	switch pub := leaf.PublicKey.(type) {
 	case *rsa.PublicKey:
@@ -157,9 +139,7 @@ func signHashAPI(t *testing.T, s *testServer, user, pin string, data []byte) str
 	default:
 		err = fmt.Errorf("unexpected key type %T", pub)
 	}
-	if err != nil {
-		t.Fatalf("raw signature (%s) does not verify with the signer's certificate: %v", resp.SignatureAlgorithm, err)
-	}
+	require.NoError(t, err, "raw signature (%s) does not verify with the signer's certificate", resp.SignatureAlgorithm)
 	if got := fmt.Sprintf("%x", leaf.SerialNumber); !strings.EqualFold(strings.TrimLeft(med.Certificate.SerialNumber, "0"), strings.TrimLeft(got, "0")) {
 		t.Fatalf("Medium reports serial %s, Sign returned a certificate with serial %s", med.Certificate.SerialNumber, got)
 	}

@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/roamsign/roamsign/internal/devmailbox"
 )
 
@@ -67,9 +69,7 @@ var fastArgon2 = []string{"-argon2-memory-kib", "8192", "-argon2-time", "1", "-a
 func loopbackListener(t testing.TB) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
+	require.NoError(t, err, "listen")
 	return ln
 }
 
@@ -103,9 +103,7 @@ func startServer(t testing.TB, dir string, extra ...string) *testServer {
 	s.waitReady()
 	s.caPool = x509.NewCertPool()
 	caPEM, err := os.ReadFile(filepath.Join(dir, "ca", "ca.pem"))
-	if err != nil {
-		t.Fatalf("dev CA: %v", err)
-	}
+	require.NoError(t, err, "dev CA")
 	if !s.caPool.AppendCertsFromPEM(caPEM) {
 		t.Fatalf("dev CA %s holds no certificate", filepath.Join(dir, "ca", "ca.pem"))
 	}
@@ -174,15 +172,11 @@ func readOTP(t testing.TB, hc *http.Client, base, email, vcode string) string {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		resp, err := hc.Get(base + "/dev/mailbox.json")
-		if err != nil {
-			t.Fatalf("mailbox: %v", err)
-		}
+		require.NoError(t, err, "mailbox")
 		var msgs []devmailbox.Message
 		err = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&msgs)
 		resp.Body.Close()
-		if err != nil {
-			t.Fatalf("mailbox JSON: %v", err)
-		}
+		require.NoError(t, err, "mailbox JSON")
 		for _, m := range msgs {
 			vc := vcodeLine.FindStringSubmatch(m.Body)
 			otp := otpLine.FindStringSubmatch(m.Body)
@@ -277,9 +271,7 @@ func checkTool(t testing.TB, name string) string {
 func writeTemp(t testing.TB, name string, b []byte) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(p, b, 0o600))
 	return p
 }
 

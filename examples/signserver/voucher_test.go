@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 func TestVoucherPDFIsWellFormed(t *testing.T) {
@@ -14,9 +16,7 @@ func TestVoucherPDFIsWellFormed(t *testing.T) {
 	}
 	for _, v := range sampleVouchers {
 		p := filepath.Join(t.TempDir(), v.ID+".pdf")
-		if err := os.WriteFile(p, v.PDF(), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(p, v.PDF(), 0o600))
 		if out, err := exec.Command(qpdf, "--check", p).CombinedOutput(); err != nil {
 			t.Fatalf("qpdf --check %s: %v\n%s", v.ID, err, out)
 		}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/roamsign/roamsign"
 )
 
@@ -51,9 +53,7 @@ type openAPIOp struct {
 func loadDoc(t *testing.T) *openAPIDoc {
 	t.Helper()
 	var d openAPIDoc
-	if err := json.Unmarshal(openAPIDocument, &d); err != nil {
-		t.Fatalf("OpenAPI document is not JSON: %v", err)
-	}
+	require.NoError(t, json.Unmarshal(openAPIDocument, &d), "OpenAPI document is not JSON")
 	if d.OpenAPI != "3.1.0" {
 		t.Fatalf("openapi %q, want 3.1.0", d.OpenAPI)
 	}
@@ -91,17 +91,13 @@ func TestOpenAPIExamples(t *testing.T) {
 	d := loadDoc(t)
 	for _, rt := range allRoutes() {
 		var op openAPIOp
-		if err := json.Unmarshal(d.Paths[rt.path][strings.ToLower(rt.method)], &op); err != nil {
-			t.Fatalf("%s %s: %v", rt.method, rt.path, err)
-		}
+		require.NoError(t, json.Unmarshal(d.Paths[rt.path][strings.ToLower(rt.method)], &op), "%s %s", rt.method, rt.path)
 		if rt.in != nil {
 			if op.RequestBody == nil || len(op.RequestBody.Content["application/json"].Example) == 0 {
 				t.Fatalf("%s %s: no request example", rt.method, rt.path)
 			}
 			ex := op.RequestBody.Content["application/json"].Example
-			if err := decodeStrict(bytes.NewReader(ex), rt.in()); err != nil {
-				t.Fatalf("%s %s: request example does not decode: %v", rt.method, rt.path, err)
-			}
+			require.NoError(t, decodeStrict(bytes.NewReader(ex), rt.in()), "%s %s: request example does not decode", rt.method, rt.path)
 		} else if op.RequestBody != nil {
 			t.Fatalf("%s %s documents a body the route does not take", rt.method, rt.path)
 		}
@@ -110,9 +106,7 @@ func TestOpenAPIExamples(t *testing.T) {
 			if !found || len(ok.Content["application/json"].Example) == 0 {
 				t.Fatalf("%s %s: no 200 example", rt.method, rt.path)
 			}
-			if err := decodeStrict(bytes.NewReader(ok.Content["application/json"].Example), rt.out()); err != nil {
-				t.Fatalf("%s %s: response example does not decode: %v", rt.method, rt.path, err)
-			}
+			require.NoError(t, decodeStrict(bytes.NewReader(ok.Content["application/json"].Example), rt.out()), "%s %s: response example does not decode", rt.method, rt.path)
 		} else if rt.in != nil {
 			if _, found := op.Responses["204"]; !found {
 				t.Fatalf("%s %s: no 204 documented", rt.method, rt.path)
@@ -215,9 +209,7 @@ func TestOpenAPIRoutesServed(t *testing.T) {
 	for p, ops := range d.Paths {
 		for m, raw := range ops {
 			var op openAPIOp
-			if err := json.Unmarshal(raw, &op); err != nil {
-				t.Fatalf("%s %s: %v", m, p, err)
-			}
+			require.NoError(t, json.Unmarshal(raw, &op), "%s %s", m, p)
 			var body io.Reader
 			path := strings.ReplaceAll(p, "{transactionId}", "tx1")
 			req := httptest.NewRequest(strings.ToUpper(m), path, nil)

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/transport/httpapi"
 )
@@ -147,9 +149,7 @@ func TestRequestLimits(t *testing.T) {
 				req.Header.Set("Content-Type", tc.ctype)
 			}
 			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			defer resp.Body.Close()
 			body, _ := io.ReadAll(resp.Body)
 			if resp.StatusCode != tc.status {
@@ -203,12 +203,8 @@ func (slowAPI) Medium(ctx context.Context, _ roamsign.MediumRequest) (*roamsign.
 func TestAPIKeys(t *testing.T) {
 	k := &httpapi.APIKeys{}
 	key, err := httpapi.NewAPIKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := k.Add("host-1", key); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, k.Add("host-1", key))
 	if err := k.Add("host-2", "short"); !errors.Is(err, roamsign.ErrInvalidInput) {
 		t.Fatalf("short key: %v", err)
 	}
