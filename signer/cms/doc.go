@@ -22,7 +22,16 @@
 // [SignDigest] and [Sign] are the one-step forms for a local
 // [crypto.Signer]; they run the same two halves. [SignatureValue] and
 // [AddTimestampToken] add an RFC 3161 signature-time-stamp (CAdES-B-T /
-// PAdES-B-T) once a TSA has stamped the signature value.
+// PAdES-B-T) once a TSA has stamped the signature value;
+// [AddSignatureTimestamp] does both through a [Timestamper] such as
+// package tsa's Client.
+//
+// CAdES-B-LT (ETSI EN 319 122-1) keeps the validation material in the
+// SignedData itself: [AddCertificates] adds the certificates of the
+// signer's and the TSA's paths to SignedData.certificates and
+// [AddRevocationInfo] the CRLs and OCSP responses to SignedData.crls, as
+// package verify returns them in Result.Validation. Neither field is
+// signed, so the signature and its time-stamp stay valid.
 //
 // # Configuration
 //

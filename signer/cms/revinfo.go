@@ -57,34 +57,7 @@ func AddRevocationInfo(cmsDER []byte, crls, ocspResponses [][]byte) ([]byte, err
 	if other {
 		version = 5
 	}
-	out := cryptobyte.NewBuilder(make([]byte, 0, len(cmsDER)+64))
-	out.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1ObjectIdentifier(icms.OIDSignedData)
-		b.AddASN1(tagCtx0, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				b.AddASN1Int64(version)
-				b.AddBytes(sd.RawDigestAlgorithms)
-				b.AddBytes(sd.RawEncapContentInfo)
-				b.AddBytes(sd.RawCertificates)
-				if len(choices) > 0 {
-					b.AddASN1(tagCtx1, func(b *cryptobyte.Builder) {
-						for _, c := range choices {
-							b.AddBytes(c)
-						}
-					})
-				}
-				b.AddBytes(sd.RawSignerInfos)
-			})
-		})
-	})
-	res, err := out.Bytes()
-	if err != nil {
-		return nil, roamsign.Wrap(roamsign.ErrInternal, op, err, "encode SignedData")
-	}
-	if len(res) > MaxCMSSize {
-		return nil, roamsign.E(roamsign.ErrTooLarge, op, "result of %d bytes exceeds the limit of %d", len(res), MaxCMSSize)
-	}
-	return res, nil
+	return encodeSignedData(op, sd, version, sd.RawCertificates, choices)
 }
 
 func isSequence(der []byte) bool {
