@@ -1,7 +1,6 @@
 package bench_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,6 +19,7 @@ import (
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/bench"
+	"github.com/roamsign/roamsign/internal/leakcheck"
 	"github.com/roamsign/roamsign/store/sqlite"
 	"github.com/roamsign/roamsign/transport/httpapi"
 )
@@ -37,32 +36,8 @@ type signserverProc struct {
 	addr, ops  string   // learned from the banner at each start
 	cmd        *exec.Cmd
 	exited     chan struct{}
-	log        lockedBuffer
+	log        leakcheck.Buffer
 	httpClient *http.Client
-}
-
-// lockedBuffer collects a child's output; safe for concurrent use.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *lockedBuffer) Reset() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.b.Reset()
 }
 
 func buildSignserver(t testing.TB) string {

@@ -60,10 +60,8 @@ func testFullFlow(t *testing.T, s *suite) {
 // cannot sign again under a new request id.
 func testReplayRequestID(t *testing.T, s *suite) {
 	ctx := context.Background()
-	u := s.Enrol(t, HostA)
-	hs := Hashes(4)
-	ch, otp := s.Challenge(t, HostA, u.ID, hs)
-	req := signReq(ch, otp, PIN, hs)
+	a := s.newApproval(t, 4)
+	req := a.req(PIN)
 	first, err := s.API(HostA).Sign(ctx, req)
 	require.NoError(t, err, "Sign")
 	again, err := s.API(HostA).Sign(ctx, req)
@@ -83,12 +81,10 @@ func testReplayRequestID(t *testing.T, s *suite) {
 // testDisabled: a disabled user can neither sign nor get an OTP.
 func testDisabled(t *testing.T, s *suite) {
 	ctx := context.Background()
-	u := s.Enrol(t, HostA)
-	hs := Hashes(1)
-	ch, otp := s.Challenge(t, HostA, u.ID, hs)
-	require.NoError(t, s.Admin.Disable(ctx, roamsign.DisableRequest{User: u.ID, Reason: "left the agency"}), "Disable")
-	_, err := s.API(HostA).Sign(ctx, signReq(ch, otp, PIN, hs))
+	a := s.newApproval(t, 1)
+	require.NoError(t, s.Admin.Disable(ctx, roamsign.DisableRequest{User: a.user.ID, Reason: "left the agency"}), "Disable")
+	_, err := s.API(HostA).Sign(ctx, a.req(PIN))
 	wantKind(t, err, roamsign.ErrForbidden, "Sign when disabled")
-	_, err = s.API(HostA).RequestOTP(ctx, roamsign.OTPRequest{User: u.ID, Hashes: hs})
+	_, err = s.API(HostA).RequestOTP(ctx, roamsign.OTPRequest{User: a.user.ID, Hashes: a.hashes})
 	wantKind(t, err, roamsign.ErrForbidden, "RequestOTP when disabled")
 }

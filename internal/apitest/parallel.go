@@ -14,10 +14,7 @@ import (
 // approval exactly one signs; the others are told it was used.
 func testParallelSameOTP(t *testing.T, s *suite) {
 	ctx := context.Background()
-	u := s.Enrol(t, HostA)
-	hs := Hashes(2)
-	ch, otp := s.Challenge(t, HostA, u.ID, hs)
-	s.secrets.add(otp)
+	a := s.newApproval(t, 2)
 	const n = 100
 	var (
 		wg   sync.WaitGroup
@@ -27,7 +24,7 @@ func testParallelSameOTP(t *testing.T, s *suite) {
 	)
 	for range n {
 		wg.Go(func() {
-			res, err := s.API(HostA).Sign(ctx, signReq(ch, otp, PIN, hs))
+			res, err := s.API(HostA).Sign(ctx, a.req(PIN))
 			mu.Lock()
 			defer mu.Unlock()
 			if err == nil {
@@ -40,7 +37,7 @@ func testParallelSameOTP(t *testing.T, s *suite) {
 	wg.Wait()
 	require.Len(t, ok, 1, "parallel Sign calls that succeeded, want exactly 1 (errors %v)", errs)
 	require.Equal(t, map[string]int{roamsign.ErrUsed.Code(): n - 1}, errs, "failure kinds")
-	s.checkSigs(t, roamsign.FormRaw, u.Chain, hs, ok[0])
+	s.checkSigs(t, roamsign.FormRaw, a.user.Chain, a.hashes, ok[0])
 }
 
 // testParallelWrongPINs: concurrent wrong PINs on separate challenges are
@@ -77,11 +74,7 @@ func testParallelWrongPINs(t *testing.T, s *suite) {
 // transaction and all get it.
 func testParallelSameRequestID(t *testing.T, s *suite) {
 	ctx := context.Background()
-	u := s.Enrol(t, HostA)
-	hs := Hashes(2)
-	ch, otp := s.Challenge(t, HostA, u.ID, hs)
-	s.secrets.add(otp)
-	req := signReq(ch, otp, PIN, hs)
+	req := s.newApproval(t, 2).req(PIN)
 	const n = 20
 	ids := make([]string, n)
 	errs := make([]error, n)

@@ -56,17 +56,14 @@ func testAnotherUsersChallenge(t *testing.T, s *suite) {
 // challenges or transactions.
 func testAnotherHostsCredentials(t *testing.T, s *suite) {
 	ctx := context.Background()
-	u := s.Enrol(t, HostA)
-	hs := Hashes(1)
-	ch, otp := s.Challenge(t, HostA, u.ID, hs)
-	s.secrets.add(otp)
-	_, err := s.API(HostB).Sign(ctx, signReq(ch, otp, PIN, hs))
+	a := s.newApproval(t, 1)
+	_, err := s.API(HostB).Sign(ctx, a.req(PIN))
 	wantKind(t, err, roamsign.ErrNotFound, "host B signing host A's challenge")
-	_, err = s.API(HostB).RequestOTP(ctx, roamsign.OTPRequest{User: u.ID, Hashes: hs})
+	_, err = s.API(HostB).RequestOTP(ctx, roamsign.OTPRequest{User: a.user.ID, Hashes: a.hashes})
 	wantKind(t, err, roamsign.ErrNotFound, "host B requesting OTP for host A's user")
-	_, err = s.API(HostB).Medium(ctx, roamsign.MediumRequest{User: u.ID})
+	_, err = s.API(HostB).Medium(ctx, roamsign.MediumRequest{User: a.user.ID})
 	wantKind(t, err, roamsign.ErrNotFound, "host B Medium for host A's user")
-	res, err := s.API(HostA).Sign(ctx, signReq(ch, otp, PIN, hs))
+	res, err := s.API(HostA).Sign(ctx, a.req(PIN))
 	require.NoError(t, err, "host A after host B's attempt")
 	_, err = s.API(HostB).Status(ctx, roamsign.StatusRequest{TransactionID: res.TransactionID})
 	wantKind(t, err, roamsign.ErrNotFound, "host B Status of host A's transaction")
@@ -76,10 +73,8 @@ func testAnotherHostsCredentials(t *testing.T, s *suite) {
 // other list is a failed try.
 func testHashesNotInChallenge(t *testing.T, s *suite) {
 	ctx := context.Background()
-	u := s.Enrol(t, HostA)
-	hs := Hashes(3)
-	ch, otp := s.Challenge(t, HostA, u.ID, hs)
-	s.secrets.add(otp)
+	a := s.newApproval(t, 3)
+	hs := a.hashes
 	for _, c := range []struct {
 		name   string
 		hashes []roamsign.Hash
@@ -88,10 +83,10 @@ func testHashesNotInChallenge(t *testing.T, s *suite) {
 		{"subset", hs[:2]},
 		{"reordered", []roamsign.Hash{hs[1], hs[0], hs[2]}},
 	} {
-		_, err := s.API(HostA).Sign(ctx, signReq(ch, otp, PIN, c.hashes))
+		_, err := s.API(HostA).Sign(ctx, signReq(a.ch, a.otp, PIN, c.hashes))
 		wantKind(t, err, roamsign.ErrAuthorization, "hashes "+c.name)
 	}
-	_, err := s.API(HostA).Sign(ctx, signReq(ch, otp, PIN, hs))
+	_, err := s.API(HostA).Sign(ctx, a.req(PIN))
 	wantKind(t, err, roamsign.ErrExpired, "challenge after 3 failed tries")
 }
 
@@ -136,16 +131,14 @@ func testWrongPINLocks(t *testing.T, s *suite) {
 // the same error, so a caller cannot tell which factor failed.
 func testFailuresLookAlike(t *testing.T, s *suite) {
 	ctx := context.Background()
-	u := s.Enrol(t, HostA)
-	hs := Hashes(1)
-	ch, otp := s.Challenge(t, HostA, u.ID, hs)
-	n, err := strconv.Atoi(otp.Reveal())
+	a := s.newApproval(t, 1)
+	n, err := strconv.Atoi(a.otp.Reveal())
 	require.NoError(t, err, "the OTP is not a number")
 	wrongOTP := roamsign.Secret(fmt.Sprintf("%06d", (n+1)%1000000))
-	s.secrets.add(otp, wrongOTP, "Wr0ng-PIN-x")
-	_, errOTP := s.API(HostA).Sign(ctx, signReq(ch, wrongOTP, PIN, hs))
-	_, errPIN := s.API(HostA).Sign(ctx, signReq(ch, otp, "Wr0ng-PIN-x", hs))
-	_, errHash := s.API(HostA).Sign(ctx, signReq(ch, otp, PIN, Hashes(1)))
+	s.secrets.add(wrongOTP, "Wr0ng-PIN-x")
+	_, errOTP := s.API(HostA).Sign(ctx, signReq(a.ch, wrongOTP, PIN, a.hashes))
+	_, errPIN := s.API(HostA).Sign(ctx, a.req("Wr0ng-PIN-x"))
+	_, errHash := s.API(HostA).Sign(ctx, signReq(a.ch, a.otp, PIN, Hashes(1)))
 	wantKind(t, errOTP, roamsign.ErrAuthorization, "wrong OTP")
 	wantKind(t, errPIN, roamsign.ErrAuthorization, "wrong PIN")
 	wantKind(t, errHash, roamsign.ErrAuthorization, "wrong hashes")

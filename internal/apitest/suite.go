@@ -54,6 +54,30 @@ func Run(t *testing.T, e *Env) {
 	}
 }
 
+// approval is a user of host A with a challenge for fresh hashes: the
+// set-up most tests start from.
+type approval struct {
+	user   User
+	hashes []roamsign.Hash
+	ch     *roamsign.OTPResponse
+	otp    roamsign.Secret
+}
+
+// newApproval enrols a user for host A and requests an OTP for n fresh
+// hashes; the OTP joins the secrets looked for in the logs.
+func (s *suite) newApproval(t *testing.T, n int) approval {
+	t.Helper()
+	a := approval{user: s.Enrol(t, HostA), hashes: Hashes(n)}
+	a.ch, a.otp = s.Challenge(t, HostA, a.user.ID, a.hashes)
+	s.secrets.add(a.otp)
+	return a
+}
+
+// req is a Sign request of the approval with pin and a fresh request id.
+func (a approval) req(pin roamsign.Secret) roamsign.SignRequest {
+	return signReq(a.ch, a.otp, pin, a.hashes)
+}
+
 // secretLog collects the PINs and OTPs the tests used.
 type secretLog struct {
 	mu sync.Mutex

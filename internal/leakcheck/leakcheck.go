@@ -146,7 +146,8 @@ func DropTimes(_ []string, a slog.Attr) slog.Attr {
 	return a
 }
 
-// Buffer is a concurrency-safe log sink for checking what was logged.
+// Buffer is a concurrency-safe log sink for checking what was logged (a
+// child process's output, too).
 type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -164,6 +165,13 @@ func (l *Buffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// Reset empties l.
+func (l *Buffer) Reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.Reset()
 }
 
 // Logger returns a JSON logger into l at debug level, without time- or

@@ -119,3 +119,12 @@ func TestLoggersDropTimes(t *testing.T) {
 	assert.Contains(t, out, `"tries":3`)
 	assert.Contains(t, out, `"kept":"yes"`)
 }
+
+func TestBufferReset(t *testing.T) {
+	var buf leakcheck.Buffer
+	_, err := buf.Write([]byte("child output"))
+	require.NoError(t, err)
+	require.Equal(t, "child output", buf.String())
+	buf.Reset()
+	require.Empty(t, buf.String())
+}
