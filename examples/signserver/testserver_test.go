@@ -16,13 +16,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/roamsign/roamsign/internal/devmailbox"
+	"github.com/roamsign/roamsign/internal/leakcheck"
 )
 
 // testServer is a sign server started in-process through run, as the
@@ -41,24 +41,9 @@ type testServer struct {
 	stderr  *syncBuffer
 }
 
-// syncBuffer is a bytes.Buffer safe for the server goroutine to write while
-// the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a buffer safe for the server goroutine to write while the
+// test reads it.
+type syncBuffer = leakcheck.Buffer
 
 // fastArgon2 keeps PIN hashing cheap in tests (the minimum Validate allows).
 var fastArgon2 = []string{"-argon2-memory-kib", "8192", "-argon2-time", "1", "-argon2-threads", "1"}

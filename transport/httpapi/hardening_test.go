@@ -1,45 +1,22 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/internal/leakcheck"
 	"github.com/roamsign/roamsign/transport/httpapi"
 )
-
-// logBuffer collects a logger's JSON lines; safe for the server's
-// goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewJSONHandler(l, nil)) }
 
 // post sends body to path and returns the status, the decoded problem and
 // the raw body.
@@ -82,8 +59,8 @@ func TestProblemDetailsCarryNoInternals(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var logs logBuffer
-			h := httpapi.Handler(kindAPI{tc.err}, httpapi.Options{Auth: staticAuth("h"), Logger: logs.logger()})
+			var logs leakcheck.Buffer
+			h := httpapi.Handler(kindAPI{tc.err}, httpapi.Options{Auth: staticAuth("h"), Logger: logs.Logger()})
 			status, p, raw := post(t, h, httpapi.PathMedium, tc.body)
 			require.GreaterOrEqual(t, status, 400)
 			assert.Contains(t, p.Detail, tc.detail)
@@ -165,8 +142,8 @@ func (panicAPI) Medium(context.Context, roamsign.MediumRequest) (*roamsign.Mediu
 // value and stack, and answered as a failure (transport/ops tests the
 // readiness checks).
 func TestPanicsAreLogged(t *testing.T) {
-	var logs logBuffer
-	h := httpapi.Handler(panicAPI{}, httpapi.Options{Auth: staticAuth("h"), Logger: logs.logger()})
+	var logs leakcheck.Buffer
+	h := httpapi.Handler(panicAPI{}, httpapi.Options{Auth: staticAuth("h"), Logger: logs.Logger()})
 	status, p, _ := post(t, h, httpapi.PathMedium, `{"user":"900101145678"}`)
 	assert.Equal(t, http.StatusInternalServerError, status)
 	assert.NotContains(t, p.Detail, "7431", "the panic value reached the caller")
@@ -196,14 +173,14 @@ func TestNewServerModernSuites(t *testing.T) {
 // problems with the plain detail and a request id, and log the whole
 // error under that id; a panic is logged with its stack.
 func TestPagesLogTheDetail(t *testing.T) {
-	var logs logBuffer
+	var logs leakcheck.Buffer
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /demo/api/prepare/{doc}", func(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteProblem(w, r, roamsign.Wrap(roamsign.ErrInvalidInput, "pdf.Prepare",
 			roamsign.E(roamsign.ErrInvalidInput, "pdfx.readXref", "the document's cross-reference table is damaged"), ""))
 	})
 	mux.HandleFunc("GET /demo/boom", func(http.ResponseWriter, *http.Request) { panic("page bug 5521") })
-	h := httpapi.Pages(mux, logs.logger())
+	h := httpapi.Pages(mux, logs.Logger())
 
 	status, p, raw := post(t, h, "/demo/api/prepare/secret-doc-id", `{}`)
 	assert.Equal(t, http.StatusBadRequest, status)

@@ -1,21 +1,19 @@
 package ops_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roamsign/roamsign/internal/leakcheck"
 	"github.com/roamsign/roamsign/service"
 	"github.com/roamsign/roamsign/transport/httpapi"
 	"github.com/roamsign/roamsign/transport/ops"
@@ -68,8 +66,8 @@ func TestOpsHandler(t *testing.T) {
 // TestReadinessPanicIsLogged: a panic recovered in a readiness check is
 // logged with its value and stack, and the check fails.
 func TestReadinessPanicIsLogged(t *testing.T) {
-	var opsLogs logBuffer
-	srv := httptest.NewServer(ops.Handler(ops.Options{Logger: opsLogs.logger(), Ready: map[string]ops.Check{
+	var opsLogs leakcheck.Buffer
+	srv := httptest.NewServer(ops.Handler(ops.Options{Logger: opsLogs.Logger(), Ready: map[string]ops.Check{
 		"hsm": func(context.Context) error { panic("session pool bug 9917") },
 	}}))
 	defer srv.Close()
@@ -83,24 +81,3 @@ func TestReadinessPanicIsLogged(t *testing.T) {
 	assert.Contains(t, opsLogs.String(), "TestReadinessPanicIsLogged", "the stack names the panicking check")
 	assert.NotContains(t, opsLogs.String(), "context canceled")
 }
-
-// logBuffer collects a logger's JSON lines; safe for the server's
-// goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewJSONHandler(l, nil)) }
