@@ -24,6 +24,7 @@ type Store struct {
 
 	mu         sync.Mutex
 	closed     bool
+	held       chan struct{} // WithLock's lock, made on first use
 	challenges map[string]*roamsign.ChallengeRecord
 	users      map[roamsign.UserID]*roamsign.UserRecord
 	txs        map[string]*roamsign.TransactionRecord

@@ -180,6 +180,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"AuditNoSecrets", testAuditNoSecrets},
 		{"OTPSteps", testOTPSteps},
 		{"OTPStepRace", testOTPStepRace},
+		{"Lock", testLock},
 		{"Close", testClose},
 	}
 	for _, tc := range tests {
@@ -1264,6 +1265,7 @@ func RunReplicas(t *testing.T, newPair ReplicaFactory) {
 	t.Run("TakeTryRace", func(t *testing.T) { a, b := open(t); TakeTryRace(t, 50, a, b) })
 	t.Run("OTPBackoffRace", func(t *testing.T) { a, b := open(t); OTPBackoffRace(t, 20, 5, a, b) })
 	t.Run("OTPBackoffResetRace", func(t *testing.T) { a, b := open(t); OTPBackoffResetRace(t, 16, a, b) })
+	t.Run("LockTurns", func(t *testing.T) { a, b := open(t); LockTurns(t, 8, a, b) })
 	t.Run("TransactionAcrossReplicas", func(t *testing.T) {
 		a, b := open(t)
 		ctx := ctxT(t)
