@@ -4,10 +4,12 @@ package hsm
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/miekg/pkcs11"
 
@@ -96,7 +98,7 @@ func OpenPKCS11(ctx context.Context, cfg PKCS11Config) (*PKCS11Store, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	mod, err := acquireModule(op, u.ModulePath)
+	mod, fresh, err := acquireModule(op, u.ModulePath)
 	if err != nil {
 		return nil, err
 	}
@@ -116,22 +118,69 @@ func OpenPKCS11(ctx context.Context, cfg PKCS11Config) (*PKCS11Store, error) {
 	for i := 0; i < n; i++ {
 		s.pool <- &p11Session{}
 	}
-	s.mu.Lock()
-	mod.calls.Lock()
-	err = s.loginLocked(op, true)
-	if isRV(err, pkcs11.CKR_CRYPTOKI_NOT_INITIALIZED) {
-		// Another user of the shared library finalised it.
-		if err = mod.reinit(mod.gen.Load()); err == nil {
-			err = s.loginLocked(op, true)
-		}
-	}
-	mod.calls.Unlock()
-	s.mu.Unlock()
-	if err != nil {
+	if err := s.firstLogin(ctx, op, fresh); err != nil {
 		_ = mod.release()
 		return nil, mapErr(roamsign.ErrUnavailable, op, err, "cannot open the token")
 	}
 	return s, nil
+}
+
+// Opening retries a token not found this many times, re-initialising a
+// library it initialised itself, first after openRetryWait, doubling.
+const (
+	openRetries   = 5
+	openRetryWait = 20 * time.Millisecond
+)
+
+// firstLogin finds the token the URI names and logs in. A module reads
+// its tokens when it is initialised, and that read can miss a token that
+// other processes are writing at the moment (SoftHSM2 does when replicas
+// start together), so when this open initialised the library itself
+// (fresh: no one else in the process uses it) and no token matches, it
+// initialises the library again and retries, openRetries times over about
+// a second, before it reports roamsign.ErrNotFound. A login that fails
+// without a verdict on the PIN (see pinRejected) is retried the same way.
+func (s *PKCS11Store) firstLogin(ctx context.Context, op string, fresh bool) error {
+	m := s.mod
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	wait := openRetryWait
+	for try := 0; ; try++ {
+		m.calls.Lock()
+		err := s.loginLocked(op, true)
+		if isRV(err, pkcs11.CKR_CRYPTOKI_NOT_INITIALIZED) {
+			// Another user of the shared library finalised it.
+			if err = m.reinit(m.gen.Load()); err == nil {
+				err = s.loginLocked(op, true)
+			}
+		}
+		m.calls.Unlock()
+		missing := fresh && roamsign.KindOf(err) == roamsign.ErrNotFound
+		if err == nil || try == openRetries || !missing && !transientLogin(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait *= 2
+		if missing {
+			m.calls.Lock()
+			err = m.restart()
+			m.calls.Unlock()
+			if err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// transientLogin reports whether err is a login failure that says nothing
+// about the PIN, which loginLocked does not latch.
+func transientLogin(err error) bool {
+	var e pkcs11.Error
+	return errors.As(err, &e) && !pinRejected(err) && !isFault(err)
 }
 
 // Sessions returns the size of the session pool.
@@ -231,6 +280,12 @@ func (s *PKCS11Store) loginLocked(op string, first bool) error {
 			if isFault(err) {
 				return err
 			}
+			if !pinRejected(err) {
+				// Not a verdict on the PIN (SoftHSM2 answers
+				// CKR_GENERAL_ERROR while another process writes the
+				// token): the login may be tried again.
+				return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "token login failed")
+			}
 			kind := roamsign.ErrUnauthenticated
 			if isRV(err, pkcs11.CKR_PIN_LOCKED) {
 				kind = roamsign.ErrLocked
@@ -251,8 +306,12 @@ func (s *PKCS11Store) loginLocked(op string, first bool) error {
 // Close closes every session (waiting for operations in progress) and
 // releases the module; the library is finalised when this package
 // initialised it and no other store uses it. Close is idempotent and
-// returns the first real error.
+// returns the first real error. Close of a nil store (what a failed
+// OpenPKCS11 returns) does nothing.
 func (s *PKCS11Store) Close() error {
+	if s == nil {
+		return nil
+	}
 	s.once.Do(func() {
 		s.closed.Store(true)
 		close(s.done)

@@ -28,6 +28,21 @@ func isFault(err error) bool {
 	return errors.As(err, &e) && faults[uint(e)]
 }
 
+// pinRejected reports whether a failed C_Login judged the PIN: only these
+// answers count toward the token's PIN lock, and only these are latched so
+// that the PIN is never tried again.
+func pinRejected(err error) bool {
+	var e pkcs11.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch uint(e) {
+	case pkcs11.CKR_PIN_INCORRECT, pkcs11.CKR_PIN_INVALID, pkcs11.CKR_PIN_LEN_RANGE, pkcs11.CKR_PIN_EXPIRED, pkcs11.CKR_PIN_LOCKED:
+		return true
+	}
+	return false
+}
+
 func isRV(err error, rv uint) bool {
 	if err == nil {
 		return false // no allocation for e on the success path

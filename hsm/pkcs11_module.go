@@ -53,30 +53,33 @@ var modules = struct {
 	m map[string]*p11Module
 }{m: map[string]*p11Module{}}
 
-func acquireModule(op, path string) (*p11Module, error) {
+// acquireModule returns the module at path, loading and initialising the
+// library on first use. fresh reports that this call loaded it and
+// initialised it itself: no one else in the process uses it yet.
+func acquireModule(op, path string) (m *p11Module, fresh bool, err error) {
 	modules.Lock()
 	defer modules.Unlock()
 	if m := modules.m[path]; m != nil {
 		m.refs++
-		return m, nil
+		return m, false, nil
 	}
 	if _, err := os.Stat(path); err != nil {
-		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "PKCS#11 module-path does not name a readable file")
+		return nil, false, roamsign.E(roamsign.ErrInvalidInput, op, "PKCS#11 module-path does not name a readable file")
 	}
 	ctx := pkcs11.New(path)
 	if ctx == nil {
-		return nil, roamsign.E(roamsign.ErrUnavailable, op, "cannot load the PKCS#11 module")
+		return nil, false, roamsign.E(roamsign.ErrUnavailable, op, "cannot load the PKCS#11 module")
 	}
-	m := &p11Module{path: path, ctx: ctx, refs: 1, owned: true, sessions: map[pkcs11.SessionHandle]*p11Session{}, resetWait: minResetWait}
+	m = &p11Module{path: path, ctx: ctx, refs: 1, owned: true, sessions: map[pkcs11.SessionHandle]*p11Session{}, resetWait: minResetWait}
 	if err := ctx.Initialize(); err != nil {
 		if !isRV(err, pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED) {
 			ctx.Destroy()
-			return nil, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "C_Initialize failed")
+			return nil, false, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "C_Initialize failed")
 		}
 		m.owned = false // someone else in the process initialised it
 	}
 	modules.m[path] = m
-	return m, nil
+	return m, m.owned, nil
 }
 
 func (m *p11Module) release() error {
@@ -140,6 +143,12 @@ func (m *p11Module) reset(seen uint64, now time.Time) error {
 	}
 	m.nextReset = now.Add(m.resetWait)
 	m.resetWait = min(2*m.resetWait, maxResetWait)
+	return m.restart()
+}
+
+// restart finalises and initialises the library. calls is held
+// exclusively.
+func (m *p11Module) restart() error {
 	if err := m.ctx.Finalize(); err != nil && !isRV(err, pkcs11.CKR_CRYPTOKI_NOT_INITIALIZED) {
 		return err
 	}

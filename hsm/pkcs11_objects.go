@@ -9,6 +9,7 @@ import (
 	"crypto/rsa"
 	"encoding/asn1"
 	"math/big"
+	"time"
 
 	"github.com/miekg/pkcs11"
 
@@ -256,9 +257,20 @@ func parseECPublic(op string, params, point []byte) (crypto.PublicKey, error) {
 }
 
 // tokenPresent reports whether the token the store logged in to still
-// answers on its slot with the label and serial found at open. The
+// answers on its slot with the label and serial found at open. A failed
+// C_GetTokenInfo is asked again twice, 10 and 20 ms later: SoftHSM2 fails
+// it for a moment while another process rewrites the token's file (on a
+// login, for one), whereas a token that went away keeps failing. The
 // module's calls are held.
 func (s *PKCS11Store) tokenPresent() bool {
-	ti, err := s.mod.ctx.GetTokenInfo(s.slot)
-	return err == nil && trimPad(ti.Label) == s.tokLabel && trimPad(ti.SerialNumber) == s.tokSerial
+	for wait := 10 * time.Millisecond; ; wait *= 2 {
+		ti, err := s.mod.ctx.GetTokenInfo(s.slot)
+		if err == nil {
+			return trimPad(ti.Label) == s.tokLabel && trimPad(ti.SerialNumber) == s.tokSerial
+		}
+		if wait > 20*time.Millisecond {
+			return false
+		}
+		time.Sleep(wait)
+	}
 }

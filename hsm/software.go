@@ -521,9 +521,10 @@ func (s *SoftwareStore) Chain(ctx context.Context, id string) ([]*x509.Certifica
 }
 
 // Close forgets the decrypted keys. It is idempotent; every call after it
-// returns roamsign.ErrClosed.
+// returns roamsign.ErrClosed. Close of a nil store (what a failed
+// OpenSoftware returns) does nothing.
 func (s *SoftwareStore) Close() error {
-	if s.closed.Swap(true) {
+	if s == nil || s.closed.Swap(true) {
 		return nil
 	}
 	s.mu.Lock()
