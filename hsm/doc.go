@@ -23,6 +23,21 @@
 // CKM_SHA256_HMAC, in software a sealed random key. The service can use one
 // as a PIN-verifier pepper or an OTP MAC key.
 //
+// # Provisioning
+//
+// A service's MAC keys (an OTP MAC key, a PIN pepper) are made on its
+// first start by [ProvisionMACKeys]: every replica looks its keys up, and
+// only when one is missing takes a lock that all replicas share — their
+// database, as a [Locker] (a PostgreSQL advisory lock, a SQLite write
+// transaction) — looks again and generates what is still missing. Replicas
+// starting together on a fresh token therefore make exactly one key of
+// each, and a restart takes no lock at all. A separate one-time set-up
+// step would avoid the race too, but every deployment would have to run it
+// first and a replica started without it would fail; the lock keeps each
+// replica's start self-contained at the cost of one lock on the first
+// start. A token that already holds two keys with one ID is refused with
+// roamsign.ErrConflict and advice on the repair.
+//
 // # Signatures
 //
 // The digest passed to Sign must be the output of opts.HashFunc(), one of

@@ -5,6 +5,7 @@ package hsm
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 
 	"github.com/miekg/pkcs11"
@@ -182,4 +183,10 @@ func (s *PKCS11Store) DeleteMAC(ctx context.Context, id string) error {
 	delete(s.macs, id)
 	s.keysMu.Unlock()
 	return err
+}
+
+// destroyAdvice says how to destroy duplicate MAC keys with id in this
+// store's token, for ProvisionMACKeys' repair advice.
+func (s *PKCS11Store) destroyAdvice(id string) string {
+	return fmt.Sprintf("run pkcs11-tool --module %s --token-label %q --login --delete-object --type secrkey --id %x (it destroys one key each time) until one remains", s.uri.ModulePath, s.tokLabel, id)
 }
