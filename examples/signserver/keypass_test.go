@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/roamsign/roamsign/store/memory"
 )
 
 // TestProductionRefusesPassphraseInDataDir: outside development mode the
@@ -130,7 +132,7 @@ func TestDevStoreMovesToProduction(t *testing.T) {
 	cfg.DataDir = t.TempDir()
 	ks, err := openKeys(ctx, cfg, log)
 	require.NoError(t, err)
-	_, err = macKey(ctx, ks, "roamsign-otp-mac")
+	_, _, err = provisionKeys(ctx, ks, memory.New(memory.Options{}))
 	require.NoError(t, err)
 	require.NoError(t, ks.Close())
 
@@ -139,7 +141,7 @@ func TestDevStoreMovesToProduction(t *testing.T) {
 	cfg.Dev, cfg.KeyPassphraseFile = false, moved
 	ks, err = openKeys(ctx, cfg, log)
 	require.NoError(t, err, "the moved passphrase must open the store")
-	_, err = macKey(ctx, ks, "roamsign-otp-mac")
+	_, _, err = provisionKeys(ctx, ks, memory.New(memory.Options{}))
 	require.NoError(t, err)
 	require.NoError(t, ks.Close())
 

@@ -91,11 +91,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, u
 	// The OTP MAC key and the PIN pepper are secret keys held in the key
 	// store (the HSM in production): an attacker with a copy of the
 	// database can neither test OTPs nor attack PIN verifiers offline.
-	otpKey, err := macKey(ctx, a.keys, otpMACKeyID)
-	if err != nil {
-		return nil, err
-	}
-	pepper, err := macKey(ctx, a.keys, pepperKeyID)
+	otpKey, pepper, err := provisionKeys(ctx, a.keys, a.store)
 	if err != nil {
 		return nil, err
 	}
@@ -305,21 +301,21 @@ const (
 	pepperKeyID = "roamsign-pin-pepper"
 )
 
-// macKey returns the key store's HMAC key with the given id, creating it on
-// first use.
-func macKey(ctx context.Context, ks hsm.KeyStore, id string) (hsm.MACKey, error) {
-	ms, ok := ks.(hsm.MACKeyStore)
+// provisionKeys returns the OTP MAC key and the PIN pepper, generating them
+// in the key store on the first start. Replicas starting together on a
+// fresh key store take turns under the database's provisioning lock
+// (hsm.ProvisionMACKeys), so one key of each exists and every replica uses
+// it; no separate set-up step is needed.
+func provisionKeys(ctx context.Context, ks hsm.KeyStore, st storeBackend) (otpKey, pepper hsm.MACKey, err error) {
+	lock, ok := st.(hsm.Locker)
 	if !ok {
-		return nil, fmt.Errorf("key store %T cannot hold MAC keys", ks)
+		return nil, nil, fmt.Errorf("store %T cannot serialise key provisioning across replicas", st)
 	}
-	k, err := ms.MACKey(ctx, id)
-	if errors.Is(err, roamsign.ErrNotFound) {
-		k, err = ms.GenerateMAC(ctx, id)
-	}
+	keys, err := hsm.ProvisionMACKeys(ctx, ks, lock, otpMACKeyID, pepperKeyID)
 	if err != nil {
-		return nil, fmt.Errorf("MAC key %s: %w", id, err)
+		return nil, nil, fmt.Errorf("secret keys %s and %s: %w", otpMACKeyID, pepperKeyID, err)
 	}
-	return k, nil
+	return keys[0], keys[1], nil
 }
 
 // loadOrCreateSecret returns n random bytes kept in path (0600), creating
