@@ -291,4 +291,3 @@ func (c *captureSender) Send(_ context.Context, to otp.Recipient, msg *otp.Messa
 	c.otp = msg.OTP.Reveal()
 	return otp.MaskEmail(to.Email), nil
 }
-
