@@ -101,15 +101,15 @@ type deployment struct {
 }
 
 // cpu returns the CPU time the deployment has used so far: this process
-// and the database server's process tree.
-func (d *deployment) cpu(tb testing.TB) time.Duration {
-	c := proctime.CPU()
+// and the database server's process tree (db; 0 when in-process).
+func (d *deployment) cpu(tb testing.TB) (proc, db time.Duration) {
+	proc = proctime.CPU()
 	if d.dbPID != 0 {
-		db, err := bench.TreeCPU(d.dbPID)
+		var err error
+		db, err = bench.TreeCPU(d.dbPID)
 		require.NoError(tb, err, "database server CPU")
-		c += db
 	}
-	return c
+	return proc, db
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
