@@ -1,17 +1,29 @@
 package main
 
 import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
+	"encoding/pem"
 	"flag"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/internal/testpki"
 	"github.com/roamsign/roamsign/transport/httpapi"
 )
 
@@ -170,4 +182,107 @@ func TestAPIKeysConfiguration(t *testing.T) {
 			assert.NotContains(t, err.Error(), adminKey, "the error repeats a key")
 		})
 	}
+}
+
+// prodServer is a server started outside development mode, with what a
+// production deployment configures: a TLS certificate of its own CA, the
+// key-store passphrase outside the data directory, an SMTP channel, host
+// keys by digest and administrator keys from a 0600 file.
+type prodServer struct {
+	*testServer
+	flags             []string // the configuration, for one-shot commands
+	hostKey, adminKey string
+	anchorFile        string
+}
+
+func startProdServer(t *testing.T) *prodServer {
+	t.Helper()
+	secrets := t.TempDir() // outside the data directory
+	root, err := testpki.NewRoot(testpki.Options{Name: "Agency TLS Root"})
+	require.NoError(t, err)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	leaf, err := root.Issue(&x509.Certificate{
+		Subject: pkix.Name{CommonName: "sign.agency.gov.my"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(1, 0, 0),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}, key.Public())
+	require.NoError(t, err)
+	kb, err := x509.MarshalPKCS8PrivateKey(key)
+	require.NoError(t, err)
+	write := func(name string, b []byte) string {
+		p := filepath.Join(secrets, name)
+		require.NoError(t, os.WriteFile(p, b, 0o600))
+		return p
+	}
+	ps := &prodServer{anchorFile: filepath.Join(t.TempDir(), "checkpoints.jsonl")}
+	ps.hostKey, err = httpapi.NewAPIKey()
+	require.NoError(t, err)
+	ps.adminKey, err = httpapi.NewAPIKey()
+	require.NoError(t, err)
+	hostDigest := httpapi.HashAPIKey(ps.hostKey)
+	ps.flags = []string{
+		"-dev=false",
+		"-tls-cert", write("tls.pem", testpki.PEM(leaf, root.Cert)),
+		"-tls-key", write("tls.key", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb})),
+		"-key-passphrase-file", write("key-passphrase", []byte("a long production passphrase\n")),
+		"-smtp-addr", "127.0.0.1:25", "-smtp-from", "otp@agency.gov.my",
+		"-api-keys", "ifmis=sha256:" + hex.EncodeToString(hostDigest[:]),
+		"-admin-keys-file", write("admin-keys", []byte("ops="+ps.adminKey+"\n")),
+		"-audit-anchor-file", ps.anchorFile,
+	}
+	ps.testServer = launch(t, t.TempDir(), ps.flags...)
+	ps.trust(root.Pool())
+	return ps
+}
+
+// TestProductionServer runs the server as a production deployment does:
+// no demo users, pages or mailbox; hosts and administrators authenticate
+// with keys configured by digest and from a file; the audit chain is
+// anchored in the configured file, and `audit verify` checks it without
+// any OTP channel settings.
+func TestProductionServer(t *testing.T) {
+	ps := startProdServer(t)
+	ctx := context.Background()
+	assert.NotContains(t, ps.stdout.String(), "DEVELOPMENT MODE")
+	for _, path := range []string{"/", "/dev/mailbox.json", "/demo/api/config"} {
+		resp, err := ps.hc.Get(ps.base + path)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusNotFound, resp.StatusCode, "%s is served outside dev mode", path)
+	}
+
+	client := func(key string) *httpapi.Client {
+		c, err := httpapi.NewClient(ps.base, httpapi.ClientOptions{HTTPClient: ps.hc, APIKey: key})
+		require.NoError(t, err)
+		return c
+	}
+	_, err := client(ps.hostKey).Medium(ctx, roamsign.MediumRequest{User: demoUser1})
+	assert.ErrorIs(t, err, roamsign.ErrNotFound, "the host key (configured by digest) authenticates")
+	_, err = client("").Medium(ctx, roamsign.MediumRequest{User: demoUser1})
+	assert.ErrorIs(t, err, roamsign.ErrUnauthenticated)
+	enrolled, err := client(ps.adminKey).Enrol(ctx, roamsign.EnrolRequest{User: demoUser1, Name: "ALIYA BINTI AHMAD", Hosts: []roamsign.HostID{"ifmis"},
+		Email: "aliya@agensi.gov.my", Media: []roamsign.MediumKind{roamsign.MediumRoamingOTP}})
+	require.NoError(t, err, "the administrator key (from the file) authenticates")
+	assert.NotEmpty(t, enrolled.CSR)
+	err = client(ps.hostKey).Disable(ctx, roamsign.DisableRequest{User: demoUser1})
+	assert.ErrorIs(t, err, roamsign.ErrUnauthenticated, "a host key opened the admin API")
+	require.NoError(t, client(ps.adminKey).Disable(ctx, roamsign.DisableRequest{User: demoUser1}))
+	require.NoError(t, ps.stop())
+
+	// The one-shot command reads the same configuration, minus what only
+	// the server needs.
+	var flags []string
+	for i := 0; i < len(ps.flags); i++ {
+		if f := ps.flags[i]; f == "-smtp-addr" || f == "-smtp-from" || f == "-tls-cert" || f == "-tls-key" {
+			i++
+			continue
+		}
+		flags = append(flags, ps.flags[i])
+	}
+	out, errOut, err := runCmd(t, append([]string{"audit", "verify", "-quiet", "-data-dir", ps.dir}, flags...)...)
+	require.NoError(t, err, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	assert.Contains(t, out, "audit chain intact")
+	assert.Contains(t, out, "anchored: records 1..")
+	assert.Contains(t, out, ps.anchorFile)
 }

@@ -216,6 +216,7 @@ func (a *app) opsHandler() http.Handler {
 			"store": a.store.Ping,
 		},
 		Metrics: a.metrics,
+		Logger:  a.log,
 	})
 }
 

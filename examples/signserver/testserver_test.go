@@ -58,10 +58,25 @@ func loopbackListener(t testing.TB) net.Listener {
 	return ln
 }
 
-// startServer runs `signserver serve` on dir, with extra flags, on
-// listeners the test opened, and waits until /readyz answers 200. The
-// server is stopped when the test ends.
+// startServer runs `signserver serve` on dir in development mode, with
+// extra flags, on listeners the test opened, and waits until /readyz
+// answers 200. Its client trusts the development CA. The server is
+// stopped when the test ends.
 func startServer(t testing.TB, dir string, extra ...string) *testServer {
+	t.Helper()
+	s := launch(t, dir, extra...)
+	pool := x509.NewCertPool()
+	caPEM, err := os.ReadFile(filepath.Join(dir, "ca", "ca.pem"))
+	require.NoError(t, err, "dev CA")
+	require.True(t, pool.AppendCertsFromPEM(caPEM), "dev CA %s holds no certificate", filepath.Join(dir, "ca", "ca.pem"))
+	s.trust(pool)
+	return s
+}
+
+// launch runs `signserver serve` on dir with extra flags on listeners the
+// test opened and waits until /readyz answers 200; the caller sets the
+// client's trust (trust). The server is stopped when the test ends.
+func launch(t testing.TB, dir string, extra ...string) *testServer {
 	t.Helper()
 	lns := listeners{api: loopbackListener(t), ops: loopbackListener(t)}
 	listen, opsListen := lns.api.Addr().String(), lns.ops.Addr().String()
@@ -86,16 +101,15 @@ func startServer(t testing.TB, dir string, extra ...string) *testServer {
 		}
 	})
 	s.waitReady()
-	s.caPool = x509.NewCertPool()
-	caPEM, err := os.ReadFile(filepath.Join(dir, "ca", "ca.pem"))
-	require.NoError(t, err, "dev CA")
-	if !s.caPool.AppendCertsFromPEM(caPEM) {
-		t.Fatalf("dev CA %s holds no certificate", filepath.Join(dir, "ca", "ca.pem"))
-	}
-	s.hc = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: s.caPool, MinVersion: tls.VersionTLS12},
-	}}
 	return s
+}
+
+// trust makes the test's HTTPS client trust pool for the server.
+func (s *testServer) trust(pool *x509.CertPool) {
+	s.caPool = pool
+	s.hc = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+	}}
 }
 
 func (s *testServer) waitReady() {

@@ -68,7 +68,9 @@ func Handler(opts Options) http.Handler {
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
-					opts.Logger.WarnContext(ctx, "readiness check failed", "check", n, "kind", roamsign.KindOf(err).Code(), "err", err)
+					if r.Context().Err() == nil { // not the prober hanging up
+						opts.Logger.WarnContext(ctx, "readiness check failed", "check", n, "kind", roamsign.KindOf(err).Code(), "err", err)
+					}
 					ok = false
 					res[n] = "fail"
 					return
