@@ -125,6 +125,17 @@ type Config struct {
 	// anchoring off.
 	AuditCheckpointInterval time.Duration `json:"auditCheckpointInterval" env:"AUDIT_CHECKPOINT_INTERVAL" flag:"audit-checkpoint-interval" usage:"audit checkpoint interval (0: off)"`
 
+	// TSAURL lists the RFC 3161 time-stamping authorities that stamp
+	// signatures, in order of preference with fail-over: comma-separated,
+	// or the flag given once per authority; each URL may be followed by
+	// ";quota=N/DURATION" (the authority's published limit, never
+	// exceeded) and ";policy=OID". Empty: none, except in dev mode, where
+	// a development TSA is started on a loopback port.
+	TSAURL string `json:"tsaURL" env:"TSA_URL" flag:"tsa-url" repeat:"true" usage:"RFC 3161 time-stamping authority URL[;quota=N/DURATION][;policy=OID]; repeat or comma-separate for fail-over (dev mode default: a development TSA)"`
+	// TSACA names a PEM bundle of the trust anchors of the TSAs'
+	// certificates; required with TSAURL.
+	TSACA string `json:"tsaCA" env:"TSA_CA" flag:"tsa-ca" usage:"trust anchors of the TSAs' certificates (PEM)"`
+
 	// Dev enables development mode: development CA, demo users, the
 	// development mailbox and the host demo page. Default true; turn it off
 	// in production.
@@ -246,8 +257,38 @@ func bindFlags(fs *flag.FlagSet, defaults *Config) {
 			fs.Bool(name, v.Field(i).Bool(), f.Tag.Get("usage"))
 			continue
 		}
+		if f.Tag.Get("repeat") != "" {
+			fs.Var(&listFlag{def: def}, name, f.Tag.Get("usage")+" (env ROAMSIGN_"+f.Tag.Get("env")+")")
+			continue
+		}
 		fs.String(name, def, f.Tag.Get("usage")+" (env ROAMSIGN_"+f.Tag.Get("env")+")")
 	}
+}
+
+// listFlag is a flag that may be given several times: its value is the
+// comma-separated list of the values given (the default until the first).
+type listFlag struct {
+	def  string
+	vals []string
+}
+
+func (l *listFlag) String() string {
+	if l == nil || l.vals == nil {
+		return l.defValue()
+	}
+	return strings.Join(l.vals, ",")
+}
+
+func (l *listFlag) defValue() string {
+	if l == nil {
+		return ""
+	}
+	return l.def
+}
+
+func (l *listFlag) Set(v string) error {
+	l.vals = append(l.vals, v)
+	return nil
 }
 
 // fieldIndex returns the index of the Config field whose tag key has

@@ -28,6 +28,7 @@ import (
 type hostDemo struct {
 	api      roamsign.API
 	verifier *verify.Verifier // nil: verification not configured
+	stamper  pdf.Timestamper  // nil: no signature time-stamp (PAdES-B-B)
 	users    []demoUser
 	log      *slog.Logger
 	now      func() time.Time
@@ -157,7 +158,7 @@ func (d *hostDemo) prepare(w http.ResponseWriter, r *http.Request) {
 		level = level[:64]
 	}
 	s := &demoSession{user: req.Signer, level: level, docs: docs, chain: chain, created: d.now()}
-	if s.hashes, err = prepareDocs(ctx, docs, chain, req.Signer, level); err != nil {
+	if s.hashes, err = prepareDocs(ctx, docs, chain, req.Signer, level, d.stamper); err != nil {
 		httpapi.WriteProblem(w, r, err)
 		return
 	}
@@ -211,14 +212,16 @@ func (d *hostDemo) readPrepare(w http.ResponseWriter, r *http.Request) (*prepare
 
 // prepareDocs prepares a visible signature on each document and returns
 // the hashes to sign. pdf.Prepare bounds the memory and work each
-// document may cost (an upload is untrusted input).
-func prepareDocs(ctx context.Context, docs []*demoDoc, chain []*x509.Certificate, signer roamsign.UserID, level string) ([]roamsign.Hash, error) {
+// document may cost (an upload is untrusted input). A non-nil stamper
+// time-stamps each signature when it is completed (PAdES-B-T).
+func prepareDocs(ctx context.Context, docs []*demoDoc, chain []*x509.Certificate, signer roamsign.UserID, level string, stamper pdf.Timestamper) ([]roamsign.Hash, error) {
 	hashes := make([]roamsign.Hash, 0, len(docs))
 	for _, doc := range docs {
 		doc.DataHeader = fmt.Sprintf("%s | %s | %s", doc.Name, signer, level)
 		prep, err := pdf.Prepare(ctx, bytes.NewReader(doc.PDF), int64(len(doc.PDF)), chain, pdf.Options{
-			Reason:   level,
-			Location: "Putrajaya, Malaysia",
+			Reason:      level,
+			Location:    "Putrajaya, Malaysia",
+			Timestamper: stamper,
 			Appearance: &pdf.Appearance{
 				Rect: signatureRect(level),
 			},

@@ -177,6 +177,7 @@ func (a *app) handler() http.Handler {
 		mux.HandleFunc("GET /dev/mailbox", servePage(static, "mailbox.html"))
 		mux.HandleFunc("GET /dev/mailbox.json", a.mailbox.serveJSON)
 		a.demo = newHostDemo(a.svc, a.verifier, a.log)
+		a.demo.stamper = a.pdfTimestamper()
 		demo := http.NewServeMux()
 		a.demo.routes(demo)
 		mux.Handle("/demo/", httpapi.Pages(demo, a.log))

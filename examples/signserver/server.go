@@ -29,6 +29,7 @@ import (
 	"github.com/roamsign/roamsign/store/sqlite"
 	"github.com/roamsign/roamsign/transport/httpapi"
 	"github.com/roamsign/roamsign/transport/ops"
+	"github.com/roamsign/roamsign/tsa"
 	"github.com/roamsign/roamsign/verify"
 )
 
@@ -43,7 +44,9 @@ type app struct {
 	keys     hsm.KeyStore
 	store    storeBackend
 	svc      *service.Service
-	ca       *devCA // nil outside dev mode
+	ca       *devCA      // nil outside dev mode
+	tsa      *tsa.Client // nil: signatures are not time-stamped
+	devTSA   *devTSA     // nil unless started (dev mode, no tsa-url)
 	mailbox  *devMailbox
 	verifier *verify.Verifier
 	metrics  *ops.Metrics
@@ -128,6 +131,9 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, u
 			return nil, err
 		}
 	}
+	if err := a.openTSA(cfg, use); err != nil {
+		return nil, err
+	}
 	if err := a.loadAPIKeys(); err != nil {
 		return nil, err
 	}
@@ -206,6 +212,9 @@ func (a *app) delivery(cfg Config, log *slog.Logger) (*otp.Delivery, error) {
 // Close releases every part; safe on a partly assembled app.
 func (a *app) Close() error {
 	var errs []error
+	if a.devTSA != nil {
+		errs = append(errs, a.devTSA.Close())
+	}
 	if a.store != nil {
 		errs = append(errs, a.store.Close())
 	}

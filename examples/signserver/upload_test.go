@@ -51,7 +51,7 @@ func TestUploadAdversarialBounded(t *testing.T) {
 	// The path works on an honest upload.
 	_, docs, err := d.readPrepare(httptest.NewRecorder(), uploadRequest(t, pdfxtest.Generate(pdfxtest.Options{})))
 	require.NoError(t, err)
-	hashes, err := prepareDocs(context.Background(), docs, chain, demoUsers[0].ID, "Perakuan 1")
+	hashes, err := prepareDocs(context.Background(), docs, chain, demoUsers[0].ID, "Perakuan 1", nil)
 	require.NoError(t, err)
 	require.Len(t, hashes, 1)
 
@@ -63,7 +63,7 @@ func TestUploadAdversarialBounded(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				_, err = prepareDocs(context.Background(), docs, chain, demoUsers[0].ID, "Perakuan 1")
+				_, err = prepareDocs(context.Background(), docs, chain, demoUsers[0].ID, "Perakuan 1", nil)
 				return err
 			})
 		})
