@@ -41,6 +41,10 @@ type Sender interface {
 	Send(ctx context.Context, to Recipient, msg *Message) (sentTo string, err error)
 }
 
+// DefaultAppBudget bounds the app push, all its attempts and waits
+// together, before the fallback when [Delivery].AppBudget is zero.
+const DefaultAppBudget = 5 * time.Second
+
 // Delivery is the channel policy: app push first when the user has a
 // registered device, e-mail as the fallback when there is no device or the
 // push fails, unless ForbidEmail is set. Console is a development channel
@@ -52,13 +56,18 @@ type Delivery struct {
 	// ForbidEmail turns the e-mail fallback off (e-mail is the weaker
 	// channel). An explicit request for e-mail is then refused too.
 	ForbidEmail bool
+	// AppBudget bounds the time the app channel may take, every attempt
+	// and wait of the sender together, before the next channel is tried:
+	// a slow or hanging push gateway costs the caller at most this much.
+	// Default [DefaultAppBudget].
+	AppBudget time.Duration
 	// Logger receives delivery logs (default slog.Default()); never the OTP.
 	Logger *slog.Logger
 }
 
 // Deliver sends msg by the policy, trying the preferred channel first when
-// the policy allows it, and returns the channel actually used and the
-// masked destination. When every allowed channel fails it returns an error
+// the policy allows it, and returns the channel that delivered (which the
+// challenge response names) and the masked destination. When every allowed channel fails it returns an error
 // of kind roamsign.ErrDelivery joining the channels' errors.
 func (d *Delivery) Deliver(ctx context.Context, to Recipient, msg *Message, prefer roamsign.Channel) (roamsign.Channel, string, error) {
 	const op = "otp.Deliver"
@@ -76,7 +85,7 @@ func (d *Delivery) Deliver(ctx context.Context, to Recipient, msg *Message, pref
 			errs = append(errs, err)
 			break
 		}
-		sentTo, err := s.Send(ctx, to, msg)
+		sentTo, err := d.send(ctx, s, to, msg)
 		if err == nil {
 			return s.Channel(), sentTo, nil
 		}
@@ -85,6 +94,20 @@ func (d *Delivery) Deliver(ctx context.Context, to Recipient, msg *Message, pref
 		errs = append(errs, err)
 	}
 	return "", "", &roamsign.Error{Kind: roamsign.ErrDelivery, Op: op, Msg: "no channel delivered the OTP", Err: errors.Join(errs...)}
+}
+
+// send sends msg over s, within the app budget for the app channel.
+func (d *Delivery) send(ctx context.Context, s Sender, to Recipient, msg *Message) (string, error) {
+	if s.Channel() == roamsign.ChannelApp {
+		budget := d.AppBudget
+		if budget <= 0 {
+			budget = DefaultAppBudget
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, budget)
+		defer cancel()
+	}
+	return s.Send(ctx, to, msg)
 }
 
 func (d *Delivery) order(to Recipient, prefer roamsign.Channel) []Sender {

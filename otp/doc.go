@@ -53,8 +53,9 @@
 // [Delivery] is the channel policy: app push ([PushSender]) first when the
 // user has a registered device; e-mail ([SMTPSender]) when there is no
 // device or the push fails, unless ForbidEmail is set; the development
-// console ([NewDevConsoleSender]) only when configured. The channel used
-// and the masked destination are stored with MarkDelivered. When no channel
+// console ([NewDevConsoleSender]) only when configured. The channel that
+// delivered and the masked destination are stored with MarkDelivered and
+// named in the [Challenge] (and the service's OTP response). When no channel
 // delivers, the challenge is marked undeliverable (it can never be used)
 // and Issue returns an error matching [ErrUndeliverable] and
 // roamsign.ErrDelivery.
@@ -64,7 +65,11 @@
 // implicit TLS with AUTH PLAIN; plain-text SMTP is not offered. The push
 // request is JSON ([PushRequest]) whose HMAC-SHA-256 under a key shared
 // with the gateway travels in [PushSignatureHeader]; 5xx answers and
-// network errors are retried with backoff.
+// network errors are retried with backoff, all attempts together within
+// [Delivery].AppBudget (default 5 s) before the e-mail fallback, so a slow
+// gateway delays an OTP by at most that much. The gateway URL must be
+// https ([CheckPushURL]): the OTP travels in the request; plain http only
+// where a development server allows it (PushConfig.AllowHTTP).
 //
 // # Offline OTP
 //

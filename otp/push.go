@@ -24,14 +24,19 @@ const PushSignatureHeader = "X-Roamsign-Signature"
 
 // PushConfig configures a [PushSender].
 type PushConfig struct {
-	// URL is the push gateway endpoint (https in production). Required.
+	// URL is the push gateway endpoint, https. Required.
 	URL string
+	// AllowHTTP permits a plain http:// URL. The OTP travels in the
+	// request body, so this is for development and tests only: a server
+	// sets it only in development mode (see [CheckPushURL]).
+	AllowHTTP bool
 	// Key is the HMAC key shared with the gateway, at least 32 bytes.
 	// Required.
 	Key []byte
 	// Client is the HTTP client (default: a client with no redirects).
 	Client *http.Client
-	// Timeout bounds each attempt (default 10s).
+	// Timeout bounds each attempt (default 10s). The caller's context
+	// bounds all attempts together ([Delivery].AppBudget).
 	Timeout time.Duration
 	// Attempts is the number of tries on a 5xx answer or a network error
 	// (default 3).
@@ -66,12 +71,27 @@ type PushSender struct {
 
 var _ Sender = (*PushSender)(nil)
 
+// CheckPushURL checks a push gateway URL: an absolute https URL, or an
+// http URL when allowHTTP is set (development only: over http the OTP
+// would travel in clear). Servers check their configuration with it;
+// [NewPushSender] applies it to PushConfig.URL and AllowHTTP.
+func CheckPushURL(raw string, allowHTTP bool) error {
+	const op = "otp.CheckPushURL"
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		return roamsign.E(roamsign.ErrInvalidInput, op, "push gateway URL must be an absolute https URL")
+	case u.Scheme == "http" && !allowHTTP:
+		return roamsign.E(roamsign.ErrInvalidInput, op, "push gateway URL must be https: over http the OTP would travel in clear (http is for development only)")
+	}
+	return nil
+}
+
 // NewPushSender returns a push sender for cfg.
 func NewPushSender(cfg PushConfig) (*PushSender, error) {
 	const op = "otp.NewPushSender"
-	u, err := url.Parse(cfg.URL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "URL must be an http(s) URL")
+	if err := CheckPushURL(cfg.URL, cfg.AllowHTTP); err != nil {
+		return nil, roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "")
 	}
 	if len(cfg.Key) < 32 {
 		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "Key must be at least 32 bytes")

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/internal/smtptest"
 	"github.com/roamsign/roamsign/otp"
@@ -187,7 +189,7 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func pushSender(t *testing.T, url string, key []byte, attempts int) *otp.PushSender {
 	t.Helper()
-	p, err := otp.NewPushSender(otp.PushConfig{URL: url, Key: key, Attempts: attempts,
+	p, err := otp.NewPushSender(otp.PushConfig{URL: url, AllowHTTP: true, Key: key, Attempts: attempts,
 		Backoff: func(int) time.Duration { return time.Millisecond }, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -258,7 +260,7 @@ func TestPushFailures(t *testing.T) {
 	}))
 	defer hang.Close()
 	defer close(stop)
-	p, _ := otp.NewPushSender(otp.PushConfig{URL: hang.URL, Key: key, Attempts: 1, Timeout: 50 * time.Millisecond})
+	p, _ := otp.NewPushSender(otp.PushConfig{URL: hang.URL, AllowHTTP: true, Key: key, Attempts: 1, Timeout: 50 * time.Millisecond})
 	if _, err := p.Send(ctx, rcpt, msg); !errors.Is(err, roamsign.ErrDelivery) {
 		t.Fatalf("hang: %v", err)
 	}
@@ -274,6 +276,64 @@ func TestPushFailures(t *testing.T) {
 	if _, err := otp.NewPushSender(otp.PushConfig{URL: "ftp://x", Key: key}); err == nil {
 		t.Fatal("bad URL accepted")
 	}
+}
+
+// TestPushURLMustBeHTTPS: the OTP travels in the push request, so a plain
+// http gateway is refused unless development explicitly allows it.
+func TestPushURLMustBeHTTPS(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, 32)
+	for _, c := range []struct {
+		url       string
+		allowHTTP bool
+		ok        bool
+	}{
+		{"https://push.example.my/v1/otp", false, true},
+		{"http://push.example.my/v1/otp", false, false},
+		{"http://127.0.0.1:8080/otp", false, false},
+		{"http://127.0.0.1:8080/otp", true, true},
+		{"ftp://push.example.my", true, false},
+		{"https:///otp", false, false},
+		{"push.example.my/otp", true, false},
+	} {
+		err := otp.CheckPushURL(c.url, c.allowHTTP)
+		_, nerr := otp.NewPushSender(otp.PushConfig{URL: c.url, AllowHTTP: c.allowHTTP, Key: key})
+		if c.ok {
+			require.NoError(t, err, c.url)
+			require.NoError(t, nerr, c.url)
+			continue
+		}
+		require.ErrorIs(t, err, roamsign.ErrInvalidInput, "%s allowHTTP=%v", c.url, c.allowHTTP)
+		require.ErrorIs(t, nerr, roamsign.ErrInvalidInput, "%s allowHTTP=%v", c.url, c.allowHTTP)
+	}
+}
+
+// TestPushBudget: a hanging push gateway costs Issue one budget, not the
+// sender's attempts × timeouts, before the OTP goes by e-mail, and the
+// challenge names the channel that delivered.
+func TestPushBudget(t *testing.T) {
+	var calls atomic.Int32
+	stop := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		_, _ = io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done():
+		case <-stop:
+		}
+	}))
+	defer hang.Close()
+	defer close(stop)
+	p, err := otp.NewPushSender(otp.PushConfig{URL: hang.URL, AllowHTTP: true, Key: bytes.Repeat([]byte{7}, 32),
+		Attempts: 3, Timeout: 10 * time.Second, Backoff: func(int) time.Duration { return time.Millisecond }})
+	require.NoError(t, err)
+	e := newEnv(t, func(c *otp.Config) {
+		c.Delivery = &otp.Delivery{App: p, Email: c.Delivery.Email, AppBudget: 200 * time.Millisecond}
+	})
+	c, err := e.m.Issue(context.Background(), otp.IssueRequest{User: testUser, Host: "hr", Hashes: hashes("doc")})
+	require.NoError(t, err)
+	require.Equal(t, roamsign.ChannelEmail, c.Channel, "the channel that delivered")
+	require.Equal(t, 1, e.email.Count())
+	require.Equal(t, int32(1), calls.Load(), "push attempts within the budget")
 }
 
 func TestConsoleSender(t *testing.T) {
