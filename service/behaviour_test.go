@@ -5,9 +5,12 @@ import (
 	"crypto"
 	"crypto/x509"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/internal/apitest"
@@ -159,15 +162,40 @@ func TestNewRequiresDeps(t *testing.T) {
 	}
 }
 
+// replicas returns n services over the deployment's store, key store and
+// challenger, as replicas sharing one database, all counting into met.
+func replicas(t *testing.T, d *apitest.MemDeployment, met service.Metrics, n int) []roamsign.API {
+	out := make([]roamsign.API, n)
+	for i := range out {
+		svc, err := service.New(service.Config{PIN: apitest.FastPIN}, service.Deps{Store: d.Store, Keys: d.Keys, Challenges: d.Challenges,
+			Logger: d.Logs.Logger(), Metrics: met})
+		require.NoError(t, err)
+		out[i] = svc
+	}
+	return out
+}
+
+// evaluations is the number of PINs the metrics saw evaluated.
+func (m *countingMetrics) evaluations() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for k, v := range m.n {
+		if strings.HasPrefix(k, "pin_verify/") {
+			n += v
+		}
+	}
+	return n
+}
+
 // TestPINLimitAcrossReplicas: two services over one store (two replicas)
-// receive parallel wrong PINs with valid OTPs; no more PINs are evaluated
-// than the limit, because each attempt is counted before it is evaluated.
+// receive parallel wrong PINs with valid OTPs; exactly as many PINs are
+// evaluated as the limit allows, because each attempt is counted before it
+// is evaluated, and the user ends locked.
 func TestPINLimitAcrossReplicas(t *testing.T) {
 	d := apitest.NewMemDeployment(t, service.Config{})
-	replica, err := service.New(service.Config{PIN: apitest.FastPIN}, service.Deps{Store: d.Store, Keys: d.Keys, Challenges: d.Challenges, Logger: d.Logs.Logger()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	met := &countingMetrics{n: map[string]int{}}
+	apis := replicas(t, d, met, 2)
 	e := d.Env()
 	u := e.Enrol(t, apitest.HostA)
 	hs := apitest.Hashes(1)
@@ -179,14 +207,12 @@ func TestPINLimitAcrossReplicas(t *testing.T) {
 	for i := range chs {
 		chs[i], otps[i] = e.Challenge(t, apitest.HostA, u.ID, hs)
 	}
+	before := met.evaluations()
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for i := 0; i < n; i++ {
 		ch, otp := chs[i], otps[i]
-		api := roamsign.API(d.Service)
-		if i%2 == 1 {
-			api = replica
-		}
+		api := apis[i%2]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -199,17 +225,43 @@ func TestPINLimitAcrossReplicas(t *testing.T) {
 	for _, err := range errs {
 		if errors.Is(err, roamsign.ErrAuthorization) {
 			auth++
-		} else if !errors.Is(err, roamsign.ErrLocked) {
-			t.Fatalf("unexpected %v", err)
+		} else {
+			require.ErrorIs(t, err, roamsign.ErrLocked)
 		}
 	}
-	if auth > 4 {
-		t.Fatalf("%d wrong PINs answered 'authorization failed' across replicas; at most 4 may be before the lock", auth)
+	require.LessOrEqual(t, auth, 4, "wrong PINs answered 'authorization failed' across replicas; at most 4 may be before the lock")
+	require.Equal(t, 5, met.evaluations()-before, "PINs evaluated across replicas with a limit of 5")
+	rec, err := d.Store.GetUser(context.Background(), u.ID)
+	require.NoError(t, err)
+	require.True(t, rec.Locked, "user not locked")
+}
+
+// TestPINBeyondLimitNotEvaluated: attempts already counted up to the limit
+// on other replicas, still being evaluated there (so the user is not yet
+// locked), leave no evaluation for another: even the right PIN with the
+// right OTP is refused as locked without being evaluated.
+func TestPINBeyondLimitNotEvaluated(t *testing.T) {
+	d := apitest.NewMemDeployment(t, service.Config{})
+	met := &countingMetrics{n: map[string]int{}}
+	api := apitest.AsHost(replicas(t, d, met, 1)[0], apitest.HostA)
+	e := d.Env()
+	u := e.Enrol(t, apitest.HostA)
+	hs := apitest.Hashes(1)
+	ch, otp := e.Challenge(t, apitest.HostA, u.ID, hs)
+	ctx := context.Background()
+	const limit = 5 // service.Config.MaxPINFailures' default
+	for range limit {
+		_, locked, err := d.Store.AddPINFailure(ctx, u.ID, limit+1, time.Now())
+		require.NoError(t, err)
+		require.False(t, locked)
 	}
-	rec, _ := d.Store.GetUser(context.Background(), u.ID)
-	if !rec.Locked {
-		t.Fatal("user not locked")
-	}
+	before := met.evaluations()
+	_, err := api.Sign(ctx, roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: apitest.PIN, OTP: otp, Hashes: hs, RequestID: apitest.RequestID()})
+	require.ErrorIs(t, err, roamsign.ErrLocked, "the right PIN beyond the limit")
+	require.Equal(t, before, met.evaluations(), "a PIN beyond the limit was evaluated")
+	rec, err := d.Store.GetUser(ctx, u.ID)
+	require.NoError(t, err)
+	require.True(t, rec.Locked)
 }
 
 // TestWrongOTPStillEvaluatesPIN: a wrong OTP costs the same Argon2id
