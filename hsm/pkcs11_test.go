@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/miekg/pkcs11"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/hsm"
@@ -28,9 +30,7 @@ import (
 func openPKCS11(t testing.TB, tok *softhsmtest.Token, sessions int) *hsm.PKCS11Store {
 	t.Helper()
 	ks, err := hsm.OpenPKCS11(context.Background(), hsm.PKCS11Config{URI: tok.URI(), Sessions: sessions, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { _ = ks.Close() })
 	return ks
 }
@@ -50,9 +50,7 @@ func TestPKCS11Concurrency(t *testing.T) {
 	ks := openPKCS11(t, tok, 4)
 	ctx := context.Background()
 	k := generate(t, ks, hsm.GenerateRequest{ID: "conc", Algorithm: roamsign.ECP256})
-	if c := k.Concurrency(); c != 4 {
-		t.Fatalf("Concurrency() = %d, want 4", c)
-	}
+	require.Equal(t, 4, k.Concurrency())
 	pub := k.Public().(*ecdsa.PublicKey)
 	const workers, per = 64, 200
 	var wg sync.WaitGroup
@@ -78,11 +76,9 @@ func TestPKCS11Concurrency(t *testing.T) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		t.Fatal(err)
+		require.NoError(t, err)
 	}
-	if n := bad.Load(); n != 0 {
-		t.Fatalf("%d signatures do not verify", n)
-	}
+	require.Zero(t, bad.Load(), "signatures that do not verify")
 }
 
 // A wait for a session ends with the caller's context.
@@ -118,9 +114,7 @@ func TestPKCS11SessionWaitCancelled(t *testing.T) {
 		cancel()
 		if err != nil {
 			wantKind(t, err, roamsign.ErrUnavailable)
-			if !strings.Contains(err.Error(), "deadline") {
-				t.Fatalf("error does not say why: %v", err)
-			}
+			require.Contains(t, err.Error(), "deadline", "the error does not say why")
 			return
 		}
 	}
@@ -133,22 +127,14 @@ func TestPKCS11SessionWaitCancelled(t *testing.T) {
 func TestPKCS11FaultRecovery(t *testing.T) {
 	faults := map[string]func(t *testing.T, p *pkcs11.Ctx, tok *softhsmtest.Token){
 		"CloseAllSessions": func(t *testing.T, p *pkcs11.Ctx, tok *softhsmtest.Token) {
-			if err := p.CloseAllSessions(tok.Slot(t, p)); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, p.CloseAllSessions(tok.Slot(t, p)))
 		},
 		"FinalizeInitialize": func(t *testing.T, p *pkcs11.Ctx, _ *softhsmtest.Token) {
-			if err := p.Finalize(); err != nil {
-				t.Fatal(err)
-			}
-			if err := p.Initialize(); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, p.Finalize())
+			require.NoError(t, p.Initialize())
 		},
 		"FinalizeOnly": func(t *testing.T, p *pkcs11.Ctx, _ *softhsmtest.Token) {
-			if err := p.Finalize(); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, p.Finalize())
 		},
 	}
 	for name, inject := range faults {
@@ -158,9 +144,7 @@ func TestPKCS11FaultRecovery(t *testing.T) {
 			var recoveries atomic.Int64
 			log := slog.New(countHandler{msg: "PKCS#11 fault; recovering", n: &recoveries})
 			ks, err := hsm.OpenPKCS11(context.Background(), hsm.PKCS11Config{URI: tok.URI(), Sessions: 3, Logger: log})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			defer ks.Close()
 			ctx := context.Background()
 			ec := generate(t, ks, hsm.GenerateRequest{ID: "ec", Algorithm: roamsign.ECP256})
@@ -222,34 +206,21 @@ func TestPKCS11FaultRecovery(t *testing.T) {
 				close(done)
 			}
 			wg.Wait()
-			if e := untyped.Load(); e != nil {
-				t.Fatalf("an error of the wrong kind surfaced: %v", e)
-			}
-			if n := wrong.Load(); n != 0 {
-				t.Fatalf("%d wrong signatures", n)
-			}
+			require.Nil(t, untyped.Load(), "an error of the wrong kind surfaced")
+			require.Zero(t, wrong.Load(), "wrong signatures")
 			t.Logf("%d faults: %d recoveries, %d signatures, %d typed failures", nfaults, recoveries.Load(), ok.Load(), failed.Load())
-			if recoveries.Load() < nfaults {
-				t.Fatalf("%d recoveries for %d faults", recoveries.Load(), nfaults)
-			}
-			if failed.Load() > nfaults*signers {
-				t.Fatalf("%d failures for %d faults: recovery is not working", failed.Load(), nfaults)
-			}
+			require.GreaterOrEqual(t, recoveries.Load(), int64(nfaults), "recoveries for %d faults", nfaults)
+			require.LessOrEqual(t, failed.Load(), int64(nfaults*signers), "failures for %d faults: recovery is not working", nfaults)
 			// One more fault, then every key works again at the first try.
 			inject(t, p, tok)
 			for _, k := range keys {
 				d := digestOf(crypto.SHA256, "after")
 				sig, err := k.Sign(nil, d, crypto.SHA256)
-				if err != nil {
-					t.Fatalf("after recovery: %v", err)
-				}
-				if !verifies(k.Public(), d, sig) {
-					t.Fatal("wrong signature after recovery")
-				}
+				require.NoError(t, err, "after recovery")
+				require.True(t, verifies(k.Public(), d, sig), "wrong signature after recovery")
 			}
-			if _, err := ks.List(ctx); err != nil {
-				t.Fatal(err)
-			}
+			_, err = ks.List(ctx)
+			require.NoError(t, err)
 		})
 	}
 }
@@ -308,9 +279,7 @@ func TestPKCS11BadInput(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			err := open(c.uri)
 			wantKind(t, err, c.kind)
-			if strings.Contains(err.Error(), tok.PIN) {
-				t.Fatalf("error contains the PIN: %v", err)
-			}
+			require.NotContains(t, err.Error(), tok.PIN, "the error contains the PIN")
 		})
 	}
 	_, err := hsm.OpenPKCS11(ctx, hsm.PKCS11Config{URI: tok.URI(), Sessions: -1})
@@ -327,21 +296,14 @@ func TestPKCS11BadInput(t *testing.T) {
 		} {
 			err := open(uri)
 			wantKind(t, err, roamsign.ErrUnauthenticated)
-			if strings.Contains(err.Error(), wrong) || strings.Contains(err.Error(), tok.PIN) {
-				t.Fatalf("error contains a PIN: %v", err)
-			}
+			require.NotContains(t, err.Error(), wrong, "the error contains a PIN")
+			require.NotContains(t, err.Error(), tok.PIN, "the error contains a PIN")
 			ti, err := p.GetTokenInfo(tok.Slot(t, p))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ti.Flags&(pkcs11.CKF_USER_PIN_LOCKED|pkcs11.CKF_USER_PIN_FINAL_TRY) != 0 {
-				t.Fatalf("token flags %#x after one wrong PIN", ti.Flags)
-			}
+			require.NoError(t, err)
+			require.Zero(t, ti.Flags&(pkcs11.CKF_USER_PIN_LOCKED|pkcs11.CKF_USER_PIN_FINAL_TRY), "token flags %#x after one wrong PIN", ti.Flags)
 		}
 		// The right PIN, from a file, still works: the token is not locked.
-		if err := open("pkcs11:token=" + tok.Label + "?" + mod + "&pin-source=file://" + writePIN(t, tok.PIN+"\n")); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, open("pkcs11:token="+tok.Label+"?"+mod+"&pin-source=file://"+writePIN(t, tok.PIN+"\n")))
 	})
 
 	t.Run("extractable key", func(t *testing.T) {
@@ -365,14 +327,10 @@ func TestPKCS11BadInput(t *testing.T) {
 					pkcs11.NewAttribute(pkcs11.CKA_EXTRACTABLE, extractable),
 					pkcs11.NewAttribute(pkcs11.CKA_ID, []byte(id)),
 				})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if !sensitive {
 				// Made sensitive later: still not ALWAYS_SENSITIVE.
-				if err := p.SetAttributeValue(s, priv, []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_SENSITIVE, true)}); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, p.SetAttributeValue(s, priv, []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_SENSITIVE, true)}))
 			}
 		}
 		mk("extractable", true, true)
@@ -387,9 +345,7 @@ func TestPKCS11BadInput(t *testing.T) {
 func writePIN(t *testing.T, pin string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "pin")
-	if err := os.WriteFile(p, []byte(pin), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(p, []byte(pin), 0o600))
 	return p
 }
 
@@ -406,9 +362,7 @@ func TestPKCS11Attributes(t *testing.T) {
 	for alg, secretAttr := range secret {
 		k := generate(t, ks, hsm.GenerateRequest{ID: "attr-" + strings.ToLower(string(alg)), Algorithm: alg})
 		hs := findRaw(t, p, s, pkcs11.CKO_PRIVATE_KEY, k.ID(), 2)
-		if len(hs) != 1 {
-			t.Fatalf("find: %d", len(hs))
-		}
+		require.Len(t, hs, 1)
 		want := map[uint]bool{
 			pkcs11.CKA_TOKEN: true, pkcs11.CKA_PRIVATE: true, pkcs11.CKA_SENSITIVE: true, pkcs11.CKA_SIGN: true,
 			pkcs11.CKA_ALWAYS_SENSITIVE: true, pkcs11.CKA_NEVER_EXTRACTABLE: true,
@@ -419,66 +373,42 @@ func TestPKCS11Attributes(t *testing.T) {
 			tmpl = append(tmpl, pkcs11.NewAttribute(a, nil))
 		}
 		got, err := p.GetAttributeValue(s, hs[0], tmpl)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		for _, a := range got {
-			if v := len(a.Value) == 1 && a.Value[0] != 0; v != want[a.Type] {
-				t.Errorf("%v: attribute %#x = %v, want %v", alg, a.Type, v, want[a.Type])
-			}
+			assert.Equal(t, want[a.Type], len(a.Value) == 1 && a.Value[0] != 0, "%v: attribute %#x", alg, a.Type)
 		}
 		_, err = p.GetAttributeValue(s, hs[0], []*pkcs11.Attribute{pkcs11.NewAttribute(secretAttr, nil)})
-		if !softhsmtest.IsRV(err, pkcs11.CKR_ATTRIBUTE_SENSITIVE) {
-			t.Errorf("%v: reading the secret attribute gave %v, want CKR_ATTRIBUTE_SENSITIVE", alg, err)
-		}
+		assert.True(t, softhsmtest.IsRV(err, pkcs11.CKR_ATTRIBUTE_SENSITIVE), "%v: reading the secret attribute gave %v, want CKR_ATTRIBUTE_SENSITIVE", alg, err)
 	}
 
 	// MAC keys: sensitive, never extractable, value unreadable.
-	if _, err := ks.GenerateMAC(ctx, "mac"); err != nil {
-		t.Fatal(err)
-	}
+	_, err := ks.GenerateMAC(ctx, "mac")
+	require.NoError(t, err)
 	mh := findRaw(t, p, s, pkcs11.CKO_SECRET_KEY, "mac", 2)
-	if len(mh) != 1 {
-		t.Fatalf("find MAC key: %d", len(mh))
-	}
+	require.Len(t, mh, 1, "MAC keys found")
 	got, err := p.GetAttributeValue(s, mh[0], []*pkcs11.Attribute{
 		pkcs11.NewAttribute(pkcs11.CKA_SENSITIVE, nil),
 		pkcs11.NewAttribute(pkcs11.CKA_EXTRACTABLE, nil),
 		pkcs11.NewAttribute(pkcs11.CKA_ALWAYS_SENSITIVE, nil),
 		pkcs11.NewAttribute(pkcs11.CKA_NEVER_EXTRACTABLE, nil),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for i, want := range []bool{true, false, true, true} {
-		if v := len(got[i].Value) == 1 && got[i].Value[0] != 0; v != want {
-			t.Errorf("MAC key attribute %#x = %v, want %v", got[i].Type, v, want)
-		}
+		assert.Equal(t, want, len(got[i].Value) == 1 && got[i].Value[0] != 0, "MAC key attribute %#x", got[i].Type)
 	}
-	if _, err := p.GetAttributeValue(s, mh[0], []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_VALUE, nil)}); !softhsmtest.IsRV(err, pkcs11.CKR_ATTRIBUTE_SENSITIVE) {
-		t.Errorf("reading the MAC key value gave %v", err)
-	}
+	_, err = p.GetAttributeValue(s, mh[0], []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_VALUE, nil)})
+	assert.True(t, softhsmtest.IsRV(err, pkcs11.CKR_ATTRIBUTE_SENSITIVE), "reading the MAC key value gave %v", err)
 
 	// Certificates.
 	k, err := ks.Key(ctx, "attr-ec-p256")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	root, err := testpki.NewRoot(testpki.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	leaf, err := root.IssueLeaf("SITI", "850202025555", k.Public(), testpki.LeafOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	// Imported root first: Chain still returns the leaf first.
-	if err := ks.ImportChain(ctx, k.ID(), []*x509.Certificate{leaf, root.Cert}); err != nil {
-		t.Fatal(err)
-	}
-	if hs := findRaw(t, p, s, pkcs11.CKO_CERTIFICATE, k.ID(), 10); len(hs) != 2 {
-		t.Fatalf("certificate objects: %d", len(hs))
-	}
+	require.NoError(t, ks.ImportChain(ctx, k.ID(), []*x509.Certificate{leaf, root.Cert}))
+	require.Len(t, findRaw(t, p, s, pkcs11.CKO_CERTIFICATE, k.ID(), 10), 2, "certificate objects")
 }
 
 // findRaw returns the handles (at most max) of the objects of class with
@@ -519,25 +449,17 @@ func TestPKCS11URIKey(t *testing.T) {
 		{"", roamsign.ErrInvalidInput},
 	} {
 		s, err := hsm.OpenPKCS11(ctx, hsm.PKCS11Config{URI: base + c.path + q, Logger: quiet})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		got, err := s.URIKey(ctx)
 		s.Close()
 		if c.kind != 0 {
 			wantKind(t, err, c.kind)
 			continue
 		}
-		if err != nil {
-			t.Fatalf("%s: %v", c.path, err)
-		}
-		if got.ID() != k.ID() {
-			t.Fatalf("%s: key %q", c.path, got.ID())
-		}
+		require.NoError(t, err, c.path)
+		require.Equal(t, k.ID(), got.ID(), c.path)
 	}
-	if strings.Contains(ks.URI(), tok.PIN) {
-		t.Fatal("URI() shows the PIN")
-	}
+	require.NotContains(t, ks.URI(), tok.PIN, "URI() shows the PIN")
 }
 
 // When the token's PIN changes under a running store, the re-login after a
@@ -547,31 +469,21 @@ func TestPKCS11ReloginFailureLatched(t *testing.T) {
 	ks := openPKCS11(t, tok, 2)
 	k := generate(t, ks, hsm.GenerateRequest{ID: "k", Algorithm: roamsign.ECP256})
 	d := digestOf(crypto.SHA256, "x")
-	if _, err := k.Sign(nil, d, crypto.SHA256); err != nil {
-		t.Fatal(err)
-	}
+	_, err := k.Sign(nil, d, crypto.SHA256)
+	require.NoError(t, err)
 	p := softhsmtest.Module(t)
 	s := tok.Session(t, p)
-	if err := p.SetPIN(s, tok.PIN, "changed-pin"); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.CloseAllSessions(tok.Slot(t, p)); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, p.SetPIN(s, tok.PIN, "changed-pin"))
+	require.NoError(t, p.CloseAllSessions(tok.Slot(t, p)))
 	for i := 0; i < 3; i++ {
 		_, err := k.Sign(nil, d, crypto.SHA256)
 		wantKind(t, err, roamsign.ErrUnauthenticated)
-		if strings.Contains(err.Error(), tok.PIN) || strings.Contains(err.Error(), "changed-pin") {
-			t.Fatalf("error contains a PIN: %v", err)
-		}
+		require.NotContains(t, err.Error(), tok.PIN, "the error contains a PIN")
+		require.NotContains(t, err.Error(), "changed-pin", "the error contains a PIN")
 	}
 	ti, err := p.GetTokenInfo(tok.Slot(t, p))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ti.Flags&pkcs11.CKF_USER_PIN_LOCKED != 0 {
-		t.Fatal("token locked")
-	}
+	require.NoError(t, err)
+	require.Zero(t, ti.Flags&pkcs11.CKF_USER_PIN_LOCKED, "token locked")
 }
 
 // A store opened after another user finalised the shared library
@@ -582,20 +494,14 @@ func TestPKCS11OpenAfterFinalize(t *testing.T) {
 	a := openPKCS11(t, tok, 1)
 	k := generate(t, a, hsm.GenerateRequest{ID: "k", Algorithm: roamsign.ECP256})
 	p := softhsmtest.Module(t)
-	if err := p.Finalize(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, p.Finalize())
 	b := openPKCS11(t, tok, 1)
 	kb, err := b.Key(ctx, "k")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	d := digestOf(crypto.SHA256, "x")
 	for _, key := range []hsm.Key{k, kb} {
 		sig, err := key.Sign(nil, d, crypto.SHA256)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		verify(t, k.Public(), crypto.SHA256, d, sig, crypto.SHA256)
 	}
 }
@@ -608,25 +514,18 @@ func TestPKCS11TokenRemoved(t *testing.T) {
 	ks := openPKCS11(t, tok, 2)
 	k := generate(t, ks, hsm.GenerateRequest{ID: "k", Algorithm: roamsign.ECP256})
 	d := digestOf(crypto.SHA256, "x")
-	if _, err := k.Sign(nil, d, crypto.SHA256); err != nil {
-		t.Fatal(err)
-	}
+	_, err := k.Sign(nil, d, crypto.SHA256)
+	require.NoError(t, err)
 	p := softhsmtest.Module(t)
 	slot := tok.Slot(t, p)
 	tok.Remove(t)
-	if err := p.CloseAllSessions(slot); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, p.CloseAllSessions(slot))
 	for i := 0; i < 3; i++ {
 		sig, err := k.Sign(nil, d, crypto.SHA256)
-		if sig != nil {
-			t.Fatal("a signature from a removed token")
-		}
+		require.Nil(t, sig, "a signature from a removed token")
 		wantKind(t, err, roamsign.ErrUnavailable)
 	}
-	_, err := ks.List(ctx)
+	_, err = ks.List(ctx)
 	wantKind(t, err, roamsign.ErrUnavailable)
-	if err := ks.Close(); err != nil {
-		t.Fatalf("Close after removal: %v", err)
-	}
+	require.NoError(t, ks.Close(), "Close after removal")
 }

@@ -25,9 +25,7 @@ var testKDF = hsm.KDFParams{Time: 1, MemoryKiB: 8 * 1024, Threads: 1}
 func openSoftware(t testing.TB, dir string, pass string) *hsm.SoftwareStore {
 	t.Helper()
 	ks, err := hsm.OpenSoftware(context.Background(), hsm.SoftwareConfig{Dir: dir, Passphrase: roamsign.Secret(pass), KDF: testKDF, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return ks
 }
 
@@ -44,22 +42,16 @@ func TestSoftwareAtRest(t *testing.T) {
 	const pass = "s3cret passphrase"
 	ks := openSoftware(t, dir, pass)
 	k, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "ec", Algorithm: roamsign.ECP256})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if _, err := ks.Generate(ctx, hsm.GenerateRequest{ID: "other", Algorithm: roamsign.ECP256}); err != nil {
 		t.Fatal(err)
 	}
-	if err := ks.Close(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, ks.Close())
 
 	// Files are 0600, hold neither the private scalar nor the passphrase,
 	// and no temporary files are left behind.
 	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	pkcs8Header := []byte{0x30, 0x81, 0x87, 0x02, 0x01, 0x00, 0x30, 0x13} // PKCS#8 P-256
 	for _, e := range ents {
 		if strings.HasPrefix(e.Name(), ".tmp-") {
@@ -75,9 +67,7 @@ func TestSoftwareAtRest(t *testing.T) {
 		}
 		if strings.HasSuffix(e.Name(), ".key") {
 			var kf struct{ Sealed []byte }
-			if err := json.Unmarshal(b, &kf); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, json.Unmarshal(b, &kf))
 			if len(kf.Sealed) < 12+16+100 || bytes.Contains(kf.Sealed, pkcs8Header) {
 				t.Fatalf("%s: sealed key looks unencrypted", e.Name())
 			}
@@ -104,17 +94,13 @@ func TestSoftwareAtRest(t *testing.T) {
 	// Reopened, the key signs and is the same key.
 	ks = openSoftware(t, dir, pass)
 	k2, err := ks.Key(ctx, "ec")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if !k2.Public().(*ecdsa.PublicKey).Equal(k.Public()) {
 		t.Fatal("reopened key differs")
 	}
 	d := digestOf(crypto.SHA256, "persist")
 	sig, err := k2.Sign(nil, d, crypto.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	verify(t, k.Public(), crypto.SHA256, d, sig, crypto.SHA256)
 	ks.Close()
 
@@ -124,18 +110,12 @@ func TestSoftwareAtRest(t *testing.T) {
 		t.Helper()
 		p := filepath.Join(dir, name)
 		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		var m map[string]any
-		if err := json.Unmarshal(b, &m); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, json.Unmarshal(b, &m))
 		f(m)
 		b, _ = json.Marshal(m)
-		if err := os.WriteFile(p, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(p, b, 0o600))
 	}
 	tamper("ec.key", func(m map[string]any) { m["label"] = "evil" })
 	ks = openSoftware(t, dir, pass)
@@ -144,9 +124,7 @@ func TestSoftwareAtRest(t *testing.T) {
 	ks.Close()
 
 	otherBytes, _ := os.ReadFile(filepath.Join(dir, "other.key"))
-	if err := os.WriteFile(filepath.Join(dir, "ec.key"), otherBytes, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "ec.key"), otherBytes, 0o600))
 	ks = openSoftware(t, dir, pass)
 	_, err = ks.Key(ctx, "ec")
 	wantKind(t, err, roamsign.ErrInternal)
@@ -191,15 +169,9 @@ func FuzzSoftwareFiles(f *testing.F) {
 				t.Fatalf("untyped error %v", err)
 			}
 		}
-		if err := os.WriteFile(filepath.Join(dir, "x.key"), keyFile, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "x.mac"), keyFile, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "real.chain.pem"), chainFile, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "x.key"), keyFile, 0o600))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "x.mac"), keyFile, 0o600))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "real.chain.pem"), chainFile, 0o600))
 		if _, err := ks.Key(ctx, "x"); err == nil {
 			t.Fatal("a forged key file opened")
 		} else {

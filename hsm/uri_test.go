@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/hsm"
 )
@@ -15,9 +17,7 @@ import (
 func TestParseURI(t *testing.T) {
 	u, err := hsm.ParseURI("pkcs11:token=My%20Token;serial=0123;manufacturer=SoftHSM%20project;model=SoftHSM%20v2;slot-id=7;object=Signing%20Key;id=%01%02ab;type=private" +
 		"?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-value=12%2634")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	want := hsm.URI{
 		Token: "My Token", Serial: "0123", Manufacturer: "SoftHSM project", Model: "SoftHSM v2",
 		SlotID: 7, HasSlotID: true, Object: "Signing Key", ID: []byte{1, 2, 'a', 'b'}, Type: "private",
@@ -36,9 +36,7 @@ func TestParseURI(t *testing.T) {
 
 	// pin-source: a file: URI or an absolute path; the first line is the PIN.
 	pf := filepath.Join(t.TempDir(), "pin")
-	if err := os.WriteFile(pf, []byte("s3cret\r\nignored\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(pf, []byte("s3cret\r\nignored\n"), 0o600))
 	for _, src := range []string{pf, "file:" + pf, "file://" + pf} {
 		u, err := hsm.ParseURI("pkcs11:token=t?module-path=/m.so&pin-source=" + src)
 		if err != nil {
@@ -49,9 +47,7 @@ func TestParseURI(t *testing.T) {
 		}
 	}
 	big := filepath.Join(t.TempDir(), "big")
-	if err := os.WriteFile(big, bytes.Repeat([]byte("x"), 2000), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(big, bytes.Repeat([]byte("x"), 2000), 0o600))
 	u, _ = hsm.ParseURI("pkcs11:token=t?pin-source=" + big)
 	_, err = u.PIN()
 	wantKind(t, err, roamsign.ErrTooLarge)
@@ -66,9 +62,7 @@ func TestParseURI(t *testing.T) {
 	// canonical form, so it is never longer than the input.
 	const avail = "pkcs11:token=a:[]@!$'()*+,=&/b?module-path=/m:[]@!$'()*+,=/?|.so"
 	u, err = hsm.ParseURI(avail)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if u.Token != "a:[]@!$'()*+,=&/b" || u.ModulePath != "/m:[]@!$'()*+,=/?|.so" || u.String() != avail {
 		t.Fatalf("got %+v, String() %q", *u, u.String())
 	}
