@@ -15,11 +15,12 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/signer"
@@ -96,9 +97,7 @@ func TestSignEveryAlgorithm(t *testing.T) {
 			t.Run(c.name+" "+alg.String(), func(t *testing.T) {
 				h := roamsign.NewHash(alg, []byte("document "+c.name))
 				sig, err := signer.Sign(context.Background(), c.key, h, c.opts)
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				verify(t, c.key.Public(), h, sig, c.opts)
 			})
 		}
@@ -124,28 +123,21 @@ func TestSignRejectsBadInput(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			k := &countingKey{Signer: c.key}
-			if _, err := signer.Sign(context.Background(), k, c.h, c.opts); !errors.Is(err, c.kind) {
-				t.Fatalf("err = %v, want %v", err, c.kind)
-			}
-			if k.calls.Load() != 0 {
-				t.Fatal("key used for a bad request")
-			}
+			_, err := signer.Sign(context.Background(), k, c.h, c.opts)
+			require.ErrorIs(t, err, c.kind)
+			require.Zero(t, k.calls.Load(), "key used for a bad request")
 		})
 	}
 	_, ed, _ := ed25519.GenerateKey(rand.Reader)
-	if _, err := signer.New(ed, signer.Config{}); !errors.Is(err, roamsign.ErrUnsupported) {
-		t.Fatalf("Ed25519: err = %v", err)
-	}
+	_, err := signer.New(ed, signer.Config{})
+	require.ErrorIs(t, err, roamsign.ErrUnsupported, "Ed25519")
 	small, _ := rsa.GenerateKey(rand.Reader, 1024)
-	if _, err := signer.New(small, signer.Config{}); !errors.Is(err, roamsign.ErrUnsupported) {
-		t.Fatalf("RSA-1024: err = %v", err)
-	}
-	if _, err := signer.New(nil, signer.Config{}); !errors.Is(err, roamsign.ErrInvalidInput) {
-		t.Fatalf("nil key: err = %v", err)
-	}
-	if _, err := signer.New(r, signer.Config{MaxBatch: -1}); !errors.Is(err, roamsign.ErrInvalidInput) {
-		t.Fatalf("negative limit: err = %v", err)
-	}
+	_, err = signer.New(small, signer.Config{})
+	require.ErrorIs(t, err, roamsign.ErrUnsupported, "RSA-1024")
+	_, err = signer.New(nil, signer.Config{})
+	require.ErrorIs(t, err, roamsign.ErrInvalidInput, "nil key")
+	_, err = signer.New(r, signer.Config{MaxBatch: -1})
+	require.ErrorIs(t, err, roamsign.ErrInvalidInput, "negative limit")
 }
 
 // countingKey counts calls and, optionally, fails or corrupts chosen
@@ -215,28 +207,24 @@ func TestBatchOrderAndStatus(t *testing.T) {
 	}{{"RSA", r, signer.Options{}}, {"RSA PSS", r, signer.Options{PSS: true}}, {"P-256 raw", e256, signer.Options{RawECDSA: true}}} {
 		t.Run(c.name, func(t *testing.T) {
 			s, err := signer.New(c.key, signer.Config{Concurrency: 4})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			hs := digests(40)
 			hs[7] = roamsign.Hash{Algorithm: roamsign.SHA512, Value: hs[7].Value} // wrong length
 			res, err := s.SignBatch(context.Background(), hs, c.opts)
-			if !errors.Is(err, roamsign.ErrInvalidInput) || !strings.Contains(err.Error(), "1 of 40") {
-				t.Fatalf("err = %v", err)
-			}
-			if len(res) != len(hs) {
-				t.Fatalf("%d results for %d digests", len(res), len(hs))
-			}
+			require.ErrorIs(t, err, roamsign.ErrInvalidInput)
+			require.Contains(t, err.Error(), "1 of 40")
+			require.Len(t, res, len(hs))
 			for i, r := range res {
 				if i == 7 {
-					if r.Signed() || r.Signature != nil || !errors.Is(r.Err, roamsign.ErrInvalidInput) || !strings.Contains(r.Err.Error(), "item 7") {
-						t.Fatalf("item 7: %+v", r)
-					}
+					require.False(t, r.Signed(), "item 7: %+v", r)
+					require.Nil(t, r.Signature, "item 7")
+					require.ErrorIs(t, r.Err, roamsign.ErrInvalidInput, "item 7")
+					require.Contains(t, r.Err.Error(), "item 7")
 					continue
 				}
-				if !r.Signed() || r.Err != nil || r.Status.String() != "signed" {
-					t.Fatalf("item %d: %+v", i, r)
-				}
+				require.True(t, r.Signed(), "item %d: %+v", i, r)
+				require.NoError(t, r.Err, "item %d", i)
+				require.Equal(t, "signed", r.Status.String(), "item %d", i)
 				verify(t, c.key.Public(), hs[i], r.Signature, c.opts) // in input order
 			}
 		})
@@ -253,45 +241,38 @@ func TestBatchKeyFailsSomeItems(t *testing.T) {
 		panicOn: func(d []byte) bool { return d[0] == 0x42 },
 	}
 	s, err := signer.New(k, signer.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	hs := digests(60)
 	hs[10].Value[0] = 0x42
 	res, err := s.SignBatch(context.Background(), hs, signer.Options{})
-	if err == nil {
-		t.Fatal("no error although items failed")
-	}
+	require.Error(t, err, "no error although items failed")
 	var signed, failed int
 	for i, r := range res {
 		d := hs[i].Value[0]
 		switch {
 		case d == 0x42:
-			if r.Signed() || !errors.Is(r.Err, roamsign.ErrInternal) {
-				t.Fatalf("panicking item %d: %+v", i, r)
-			}
+			require.False(t, r.Signed(), "panicking item %d: %+v", i, r)
+			require.ErrorIs(t, r.Err, roamsign.ErrInternal, "panicking item %d", i)
 			failed++
 		case d%3 == 0:
-			if r.Signed() || r.Signature != nil || !errors.Is(r.Err, roamsign.ErrUnavailable) {
-				t.Fatalf("failing item %d: %+v", i, r)
-			}
+			require.False(t, r.Signed(), "failing item %d: %+v", i, r)
+			require.Nil(t, r.Signature, "failing item %d", i)
+			require.ErrorIs(t, r.Err, roamsign.ErrUnavailable, "failing item %d", i)
 			failed++
 		case d%3 == 1:
-			if r.Signed() || r.Signature != nil || !errors.Is(r.Err, roamsign.ErrInvalidSignature) {
-				t.Fatalf("corrupted item %d reported %+v", i, r)
-			}
+			require.False(t, r.Signed(), "corrupted item %d: %+v", i, r)
+			require.Nil(t, r.Signature, "corrupted item %d", i)
+			require.ErrorIs(t, r.Err, roamsign.ErrInvalidSignature, "corrupted item %d", i)
 			failed++
 		default:
-			if !r.Signed() {
-				t.Fatalf("item %d: %+v", i, r)
-			}
+			require.True(t, r.Signed(), "item %d: %+v", i, r)
 			verify(t, k.Public(), hs[i], r.Signature, signer.Options{})
 			signed++
 		}
 	}
-	if signed == 0 || failed == 0 || !strings.Contains(err.Error(), fmt.Sprintf("%d of 60", failed)) {
-		t.Fatalf("signed %d failed %d err %v", signed, failed, err)
-	}
+	require.NotZero(t, signed)
+	require.NotZero(t, failed)
+	require.Contains(t, err.Error(), fmt.Sprintf("%d of 60", failed))
 }
 
 func TestBatchCorruptECDSAWithVerify(t *testing.T) {
@@ -318,23 +299,18 @@ func TestBatchLimit(t *testing.T) {
 	_, e256, _ := keys(t)
 	k := &countingKey{Signer: e256}
 	s, _ := signer.New(k, signer.Config{MaxBatch: 5})
-	if res, err := s.SignBatch(context.Background(), digests(6), signer.Options{}); !errors.Is(err, roamsign.ErrTooLarge) || res != nil {
-		t.Fatalf("6 > 5: %v %v", res, err)
-	}
-	if _, err := s.SignBatch(context.Background(), digests(5), signer.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	res, err := s.SignBatch(context.Background(), digests(6), signer.Options{})
+	require.ErrorIs(t, err, roamsign.ErrTooLarge, "6 > 5")
+	require.Nil(t, res, "6 > 5")
+	_, err = s.SignBatch(context.Background(), digests(5), signer.Options{})
+	require.NoError(t, err)
 	def, _ := signer.New(k, signer.Config{})
 	before := k.calls.Load()
-	if _, err := def.SignBatch(context.Background(), digests(signer.DefaultMaxBatch+1), signer.Options{}); !errors.Is(err, roamsign.ErrTooLarge) {
-		t.Fatalf("default limit: %v", err)
-	}
-	if _, err := def.SignBatch(context.Background(), nil, signer.Options{}); !errors.Is(err, roamsign.ErrInvalidInput) {
-		t.Fatalf("empty batch: %v", err)
-	}
-	if k.calls.Load() != before {
-		t.Fatal("key used for a refused batch")
-	}
+	_, err = def.SignBatch(context.Background(), digests(signer.DefaultMaxBatch+1), signer.Options{})
+	require.ErrorIs(t, err, roamsign.ErrTooLarge, "default limit")
+	_, err = def.SignBatch(context.Background(), nil, signer.Options{})
+	require.ErrorIs(t, err, roamsign.ErrInvalidInput, "empty batch")
+	require.Equal(t, before, k.calls.Load(), "key used for a refused batch")
 }
 
 func TestBatchCancellation(t *testing.T) {
@@ -355,9 +331,8 @@ func TestBatchCancellation(t *testing.T) {
 	}()
 	hs := digests(50)
 	res, err := s.SignBatch(ctx, hs, signer.Options{})
-	if !errors.Is(err, context.Canceled) || !errors.Is(err, roamsign.ErrUnavailable) {
-		t.Fatalf("err = %v", err)
-	}
+	require.ErrorIs(t, err, context.Canceled)
+	require.ErrorIs(t, err, roamsign.ErrUnavailable)
 	signed := 0
 	for i, r := range res {
 		if r.Signed() {
@@ -365,36 +340,25 @@ func TestBatchCancellation(t *testing.T) {
 			signed++
 			continue
 		}
-		if r.Signature != nil || !errors.Is(r.Err, context.Canceled) {
-			t.Fatalf("item %d: %+v", i, r)
-		}
+		require.Nil(t, r.Signature, "item %d", i)
+		require.ErrorIs(t, r.Err, context.Canceled, "item %d", i)
 	}
-	if signed != 3 {
-		t.Fatalf("%d items signed, want 3", signed)
-	}
-	if c := k.calls.Load(); c > 5 {
-		t.Fatalf("key called %d times after cancellation", c)
-	}
+	require.Equal(t, 3, signed, "items signed")
+	require.LessOrEqual(t, k.calls.Load(), int64(5), "key calls after cancellation")
 }
 
 func TestBatchUsesKeyConcurrency(t *testing.T) {
 	_, e256, _ := keys(t)
 	k := &countingKey{Signer: e256, conc: 3, delay: 5 * time.Millisecond}
 	s, _ := signer.New(k, signer.Config{})
-	if _, err := s.SignBatch(context.Background(), digests(30), signer.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	if m := k.maxSeen.Load(); m != 3 {
-		t.Fatalf("max parallel signatures %d, want the key's 3", m)
-	}
+	_, err := s.SignBatch(context.Background(), digests(30), signer.Options{})
+	require.NoError(t, err)
+	require.EqualValues(t, 3, k.maxSeen.Load(), "max parallel signatures: the key's 3")
 	k.maxSeen.Store(0)
 	s1, _ := signer.New(k, signer.Config{Concurrency: 1})
-	if _, err := s1.SignBatch(context.Background(), digests(5), signer.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	if m := k.maxSeen.Load(); m != 1 {
-		t.Fatalf("Concurrency 1: max parallel %d", m)
-	}
+	_, err = s1.SignBatch(context.Background(), digests(5), signer.Options{})
+	require.NoError(t, err)
+	require.EqualValues(t, 1, k.maxSeen.Load(), "Concurrency 1: max parallel")
 }
 
 func TestBatchLogHasNoDigests(t *testing.T) {
@@ -403,17 +367,13 @@ func TestBatchLogHasNoDigests(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s, _ := signer.New(e256, signer.Config{Logger: log})
 	hs := digests(3)
-	if _, err := s.SignBatch(context.Background(), hs, signer.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	_, err := s.SignBatch(context.Background(), hs, signer.Options{})
+	require.NoError(t, err)
 	out := buf.String()
-	if !strings.Contains(out, "items=3") {
-		t.Fatalf("log: %s", out)
-	}
+	require.Contains(t, out, "items=3")
 	for _, h := range hs {
-		if strings.Contains(out, base64.StdEncoding.EncodeToString(h.Value)) || strings.Contains(out, fmt.Sprintf("%x", h.Value)) {
-			t.Fatal("digest in log")
-		}
+		require.NotContains(t, out, base64.StdEncoding.EncodeToString(h.Value), "digest in log")
+		require.NotContains(t, out, fmt.Sprintf("%x", h.Value), "digest in log")
 	}
 }
 
@@ -429,15 +389,12 @@ func TestPlainSignerAndCancelledContext(t *testing.T) {
 	_, e256, _ := keys(t)
 	h := roamsign.NewHash(roamsign.SHA256, []byte("x"))
 	sig, err := signer.Sign(context.Background(), plainKey{e256}, h, signer.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	verify(t, e256.Public(), h, sig, signer.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := signer.Sign(ctx, plainKey{e256}, h, signer.Options{}); !errors.Is(err, context.Canceled) {
-		t.Fatalf("err = %v", err)
-	}
+	_, err = signer.Sign(ctx, plainKey{e256}, h, signer.Options{})
+	require.ErrorIs(t, err, context.Canceled)
 }
 
 func TestRawECDSAFromRawKey(t *testing.T) {
@@ -447,9 +404,7 @@ func TestRawECDSAFromRawKey(t *testing.T) {
 	h := roamsign.NewHash(roamsign.SHA384, []byte("x"))
 	for _, raw := range []bool{false, true} {
 		sig, err := signer.Sign(context.Background(), k, h, signer.Options{RawECDSA: raw})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		verify(t, e384.Public(), h, sig, signer.Options{RawECDSA: raw})
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/miekg/pkcs11"
+	"github.com/stretchr/testify/require"
+
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/hsm"
 	"github.com/roamsign/roamsign/internal/softhsmtest"
@@ -25,14 +27,10 @@ func hsmKey(tb testing.TB, alg roamsign.KeyAlgorithm, sessions int) (*softhsmtes
 	tb.Helper()
 	tok := softhsmtest.New(tb)
 	store, err := hsm.OpenPKCS11(context.Background(), hsm.PKCS11Config{URI: tok.URI(), Sessions: sessions})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	tb.Cleanup(func() { _ = store.Close() })
 	key, err := store.Generate(context.Background(), hsm.GenerateRequest{Algorithm: alg})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	return tok, key
 }
 
@@ -48,30 +46,22 @@ func TestSoftHSMBatch(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("%s %+v", c.alg, c.opts), func(t *testing.T) {
 			_, key := hsmKey(t, c.alg, 3)
-			if cc, ok := key.(roamsign.Concurrent); !ok || cc.Concurrency() != 3 {
-				t.Fatal("an hsm key should report its session count through roamsign.Concurrent")
-			}
+			cc, ok := key.(roamsign.Concurrent)
+			require.True(t, ok, "an hsm key reports its session count through roamsign.Concurrent")
+			require.Equal(t, 3, cc.Concurrency())
 			s, err := signer.New(key, signer.Config{VerifyECDSA: true})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			hs := digests(24)
 			hs[5] = roamsign.NewHash(roamsign.SHA512, []byte("five"))
 			hs[9] = roamsign.Hash{Algorithm: roamsign.SHA384, Value: hs[9].Value} // wrong length
 			res, err := s.SignBatch(context.Background(), hs, c.opts)
-			if err == nil {
-				t.Fatal("bad item not reported")
-			}
+			require.Error(t, err, "bad item not reported")
 			for i, r := range res {
 				if i == 9 {
-					if r.Signed() {
-						t.Fatal("bad digest reported signed")
-					}
+					require.False(t, r.Signed(), "bad digest reported signed")
 					continue
 				}
-				if !r.Signed() {
-					t.Fatalf("item %d: %v", i, r.Err)
-				}
+				require.True(t, r.Signed(), "item %d: %v", i, r.Err)
 				verify(t, key.Public(), hs[i], r.Signature, c.opts)
 			}
 		})
@@ -102,13 +92,9 @@ func newRawPool(tb testing.TB, tok *softhsmtest.Token, key hsm.Key, n int) *rawP
 	find := func(id []byte) []pkcs11.ObjectHandle {
 		s := rp.sessions[0]
 		tmpl := []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PRIVATE_KEY), pkcs11.NewAttribute(pkcs11.CKA_ID, id)}
-		if err := p.FindObjectsInit(s, tmpl); err != nil {
-			tb.Fatal(err)
-		}
+		require.NoError(tb, p.FindObjectsInit(s, tmpl))
 		hs, _, err := p.FindObjects(s, 2)
-		if err != nil {
-			tb.Fatal(err)
-		}
+		require.NoError(tb, err)
 		_ = p.FindObjectsFinal(s)
 		return hs
 	}
@@ -174,9 +160,7 @@ func BenchmarkSoftHSMBatch(b *testing.B) {
 			tok, key := hsmKey(b, alg, sessions)
 			raw := newRawPool(b, tok, key, sessions)
 			s, err := signer.New(key, signer.Config{})
-			if err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, err)
 			hs := digests(batch)
 			ctx := context.Background()
 			var mRaw, mBatch, mKey meter
