@@ -122,6 +122,13 @@
 // ends the sessions of every store on the module in the process; they
 // recover as after any fault.
 //
+// At open, a store that initialised the library itself retries for about
+// a second when no token matches (initialising the library again: a
+// module's token scan can miss a token that other processes are writing)
+// and when the login fails without a verdict on the PIN. Only a PIN
+// verdict (CKR_PIN_INCORRECT, CKR_PIN_INVALID, CKR_PIN_LEN_RANGE,
+// CKR_PIN_EXPIRED, CKR_PIN_LOCKED) is latched as described under Security.
+//
 // # Readiness
 //
 // [ReadinessCheck] is a readiness probe for a service's key store: both
