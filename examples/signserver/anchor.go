@@ -33,10 +33,19 @@ const auditKeyID = "roamsign-audit-checkpoint"
 
 // auditKey returns the checkpoint signing key, creating it in the key
 // store on first use (ECDSA P-256, generated inside the HSM with PKCS#11).
-func auditKey(ctx context.Context, ks hsm.KeyStore) (hsm.Key, error) {
+// Replicas starting together on a fresh key store create it under the
+// provisioning lock they share (their database, as for the MAC keys), so
+// one key exists and every replica signs with it.
+func auditKey(ctx context.Context, ks hsm.KeyStore, lock hsm.Locker) (hsm.Key, error) {
 	k, err := ks.Key(ctx, auditKeyID)
 	if errors.Is(err, roamsign.ErrNotFound) {
-		k, err = ks.Generate(ctx, hsm.GenerateRequest{ID: auditKeyID, Label: "roamsign audit checkpoints", Algorithm: roamsign.ECP256})
+		err = lock.WithLock(ctx, hsm.ProvisionLock, func(ctx context.Context) error {
+			if k, err = ks.Key(ctx, auditKeyID); !errors.Is(err, roamsign.ErrNotFound) {
+				return err
+			}
+			k, err = ks.Generate(ctx, hsm.GenerateRequest{ID: auditKeyID, Label: "roamsign audit checkpoints", Algorithm: roamsign.ECP256})
+			return err
+		})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("audit checkpoint key: %w", err)
@@ -246,7 +255,11 @@ func (a *app) newAnchorer(ctx context.Context) (*anchorer, error) {
 	if a.cfg.AuditCheckpointInterval <= 0 {
 		return nil, nil
 	}
-	k, err := auditKey(ctx, a.keys)
+	lock, ok := a.store.(hsm.Locker)
+	if !ok {
+		return nil, fmt.Errorf("store %T cannot serialise key provisioning across replicas", a.store)
+	}
+	k, err := auditKey(ctx, a.keys, lock)
 	if err != nil {
 		return nil, err
 	}

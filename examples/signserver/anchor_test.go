@@ -2,16 +2,20 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"database/sql"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/hsm"
 	"github.com/roamsign/roamsign/store"
 	"github.com/roamsign/roamsign/store/sqlite"
 )
@@ -148,4 +152,42 @@ func TestAnchorFileTornLine(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, got)
 	assert.Equal(t, int64(400), got.Seq)
+}
+
+// TestAuditKeyOnceForReplicas: replicas starting together on a fresh key
+// store make one checkpoint key between them, and all use it.
+func TestAuditKeyOnceForReplicas(t *testing.T) {
+	ctx := context.Background()
+	cfg := defaultConfig()
+	cfg.DataDir = t.TempDir()
+	ks, err := openKeys(ctx, cfg, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	defer ks.Close()
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "roamsign.db"), sqlite.Options{})
+	require.NoError(t, err)
+	defer st.Close()
+
+	const n = 8
+	keys := make([]hsm.Key, n)
+	errs := make([]error, n)
+	var start, done sync.WaitGroup
+	start.Add(1)
+	for i := range n {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			start.Wait()
+			keys[i], errs[i] = auditKey(ctx, ks, st)
+		}()
+	}
+	start.Done()
+	done.Wait()
+	for i := range n {
+		require.NoError(t, errs[i], "replica %d", i)
+		assert.True(t, keys[i].Public().(*ecdsa.PublicKey).Equal(keys[0].Public()), "replica %d signs with another key", i)
+	}
+	list, err := ks.List(ctx)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	assert.Equal(t, auditKeyID, list[0].ID)
 }
