@@ -9,10 +9,12 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -243,4 +245,35 @@ func FuzzAddCertificates(f *testing.F) {
 			t.Fatalf("result does not parse the same: %v", err)
 		}
 	})
+}
+
+// A detached CAdES-B-B signature made CAdES-B-T by a time-stamping
+// authority through package tsa, which verifies the token first.
+func ExampleAddSignatureTimestamp() {
+	ctx := context.Background()
+	root, _ := testpki.NewRoot(testpki.Options{})
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	leaf, _ := root.IssueLeaf("ALI BIN ABU", "900101145678", key.Public(), testpki.LeafOptions{})
+	authority, _ := root.NewTSA(testpki.LeafOptions{})
+	srv := httptest.NewServer(authority.Responder())
+	defer srv.Close()
+	client, err := tsa.New(tsa.Config{TSAs: []tsa.TSA{{URL: srv.URL}}, Chain: tsa.Roots(root.Pool())})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	sig, _ := cms.Sign(ctx, key, strings.NewReader("payment voucher PV2026/000123"), []*x509.Certificate{leaf}, cms.Options{})
+	bt, err := cms.AddSignatureTimestamp(ctx, sig, client)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	before, _ := cms.SignatureValue(sig)
+	after, _ := cms.SignatureValue(bt)
+	fmt.Println("signature unchanged:", bytes.Equal(before, after))
+	fmt.Println("time-stamped:", len(bt) > len(sig))
+	// Output:
+	// signature unchanged: true
+	// time-stamped: true
 }
