@@ -12,25 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/internal/testpki"
 	"github.com/roamsign/roamsign/service"
 )
-
-// ctxOnlyKey signs only through SignContext, and only with the caller's
-// context.
-type ctxOnlyKey struct{ crypto.Signer }
-
-type callerMark struct{}
-
-func (k ctxOnlyKey) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
-	return nil, roamsign.E(roamsign.ErrInternal, "test", "Sign called without a context")
-}
-
-func (k ctxOnlyKey) SignContext(ctx context.Context, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
-	if ctx.Value(callerMark{}) == nil {
-		return nil, roamsign.E(roamsign.ErrInternal, "test", "not the caller's context")
-	}
-	return k.Signer.Sign(rand.Reader, digest, opts)
-}
 
 // panicKey is a key whose Sign panics.
 type panicKey struct{ crypto.Signer }
@@ -46,7 +30,7 @@ func TestRawFormsContextAndPanic(t *testing.T) {
 	require.NoError(t, err)
 	d := sha256.Sum256([]byte("x"))
 	hashes := []roamsign.Hash{{Algorithm: roamsign.SHA256, Value: d[:]}, {Algorithm: roamsign.SHA256, Value: d[:]}}
-	ctx := context.WithValue(context.Background(), callerMark{}, true)
+	ctx := testpki.CallerContext(context.Background())
 	forms := map[string]struct {
 		fs     service.FormSigner
 		verify func(sig []byte) error
@@ -61,14 +45,14 @@ func TestRawFormsContextAndPanic(t *testing.T) {
 	for name, f := range forms {
 		t.Run(name, func(t *testing.T) {
 			fs := f.fs
-			sigs, _, err := fs.SignBatch(ctx, ctxOnlyKey{priv}, nil, hashes)
+			sigs, _, err := fs.SignBatch(ctx, testpki.ContextOnlyKey{Signer: priv}, nil, hashes)
 			require.NoError(t, err)
 			require.Len(t, sigs, 2)
 			for _, sig := range sigs {
 				require.NoError(t, f.verify(sig))
 			}
-			_, _, err = fs.SignBatch(context.Background(), ctxOnlyKey{priv}, nil, hashes)
-			require.ErrorIs(t, err, roamsign.ErrInternal, "a context that is not the caller's")
+			_, _, err = fs.SignBatch(context.Background(), testpki.ContextOnlyKey{Signer: priv}, nil, hashes)
+			require.ErrorIs(t, err, roamsign.ErrUnavailable, "a context that is not the caller's")
 			_, _, err = fs.SignBatch(ctx, panicKey{priv}, nil, hashes)
 			require.ErrorIs(t, err, roamsign.ErrInternal, "a panicking key")
 		})
