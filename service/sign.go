@@ -120,152 +120,246 @@ type activation struct {
 }
 
 // activate is signature activation: the one function through which a key
-// may be used. It checks that the challenge belongs to the calling host,
-// that the user is enrolled for the host, enabled and not locked, that the
-// nonce and the exact hash list match the challenge, that the OTP is right
-// and that the PIN is right; then it consumes the challenge and records the
-// pending transaction and the audit entry atomically. Any failure of the
-// nonce, hashes, OTP or PIN gives the same ErrAuthorization; the PIN is
-// evaluated (one Argon2id) on every attempt so timing does not tell either.
-// A wrong PIN counts towards the lock only when the OTP was right, so a
-// party without the OTP cannot lock the user.
+// may be used. It is the gate of named steps below, in this order: the
+// challenge, read again under the user's lock, belongs to the calling host
+// (challengeUnderLock); it can still be used (validChallengeState); the
+// user is enrolled for the host, enabled and not locked (validUser); the
+// attempt spends one try of the challenge (takeTry); the nonce and the
+// exact hash list match the challenge (validBinding); the OTP is right
+// (checkOTP); the PIN attempt is counted, then evaluated (checkPIN); and
+// the challenge is consumed with the pending transaction and its audit
+// entry in one store transaction (begin). Any failure of the nonce,
+// hashes, OTP or PIN gives the same ErrAuthorization; the PIN is
+// evaluated (one Argon2id) on every attempt so timing does not tell
+// either. A wrong PIN counts towards the lock only when the OTP was
+// right, so a party without the OTP cannot lock the user.
 func (s *Service) activate(ctx context.Context, host roamsign.HostID, req *roamsign.SignRequest, digest [32]byte) (_ *activation, err error) {
 	const op = "service.Sign"
 	defer s.observe("activation", time.Now(), &err)
-
-	getChallenge := func() (*roamsign.ChallengeRecord, error) {
-		ch, err := s.store.GetChallenge(ctx, req.ChallengeID)
-		if err != nil {
-			if errors.Is(err, roamsign.ErrNotFound) {
-				return nil, roamsign.E(roamsign.ErrNotFound, op, "no such challenge")
-			}
-			return nil, wrapStore(op, err)
-		}
-		if ch.Host != host {
-			// Another host's challenge is invisible.
-			return nil, roamsign.E(roamsign.ErrNotFound, op, "no such challenge")
-		}
-		return ch, nil
-	}
-	ch, err := getChallenge()
-	if err != nil {
-		return nil, err
-	}
-	// Attempts for one user run one at a time in this process, so that
-	// concurrent guesses cannot all pass the try and lock checks before any
-	// of them is counted. Re-read the challenge under the lock.
-	unlock, err := s.lockUser(ctx, ch.User)
+	a := &signAttempt{host: host, req: req, digest: digest}
+	unlock, err := s.challengeUnderLock(ctx, op, a)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	if ch, err = getChallenge(); err != nil {
+	a.now = s.now()
+	if err := validChallengeState(op, a.ch, a.now); err != nil {
 		return nil, err
 	}
-	now := s.now()
-	switch {
-	case ch.Consumed:
-		return nil, roamsign.E(roamsign.ErrUsed, op, "challenge already used")
-	case ch.Undeliverable:
-		return nil, roamsign.E(roamsign.ErrForbidden, op, "challenge OTP was never delivered")
-	case !now.Before(ch.ExpiresAt):
-		return nil, roamsign.E(roamsign.ErrExpired, op, "challenge expired; request a new OTP")
-	case ch.MaxTries > 0 && ch.Tries >= ch.MaxTries:
-		return nil, roamsign.E(roamsign.ErrExpired, op, "challenge has no tries left; request a new OTP")
+	if err := s.validUser(ctx, op, a); err != nil {
+		return nil, err
 	}
-	u, err := s.store.GetUser(ctx, ch.User)
+	if err := s.takeTry(ctx, op, a); err != nil {
+		return nil, err
+	}
+	otpOK, err := s.checkOTP(ctx, op, a, validBinding(a.ch, req, digest))
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkPIN(ctx, op, a, otpOK); err != nil {
+		return nil, err
+	}
+	return s.begin(ctx, op, a)
+}
+
+// signAttempt is one Sign attempt on its way through activate: the request
+// and what the steps have read so far.
+type signAttempt struct {
+	host   roamsign.HostID
+	req    *roamsign.SignRequest
+	digest [32]byte  // HashListDigest of req.Hashes
+	now    time.Time // the attempt's time, read under the user's lock
+	ch     *roamsign.ChallengeRecord
+	user   *roamsign.UserRecord
+	audit  roamsign.AuditRecord // the fields every audit entry of the attempt shares
+}
+
+// challengeUnderLock reads the attempt's challenge, which must belong to
+// the calling host, takes the user's lock and reads the challenge again
+// under it. Attempts for one user run one at a time in this process, so
+// that concurrent guesses cannot all pass the try and lock checks before
+// any of them is counted. The caller releases the lock with the returned
+// function.
+func (s *Service) challengeUnderLock(ctx context.Context, op string, a *signAttempt) (unlock func(), err error) {
+	ch, err := s.hostsChallenge(ctx, op, a)
+	if err != nil {
+		return nil, err
+	}
+	unlock, err = s.lockUser(ctx, ch.User)
+	if err != nil {
+		return nil, err
+	}
+	if a.ch, err = s.hostsChallenge(ctx, op, a); err != nil {
+		unlock()
+		return nil, err
+	}
+	return unlock, nil
+}
+
+// hostsChallenge reads the attempt's challenge; another host's challenge
+// is invisible ("not found").
+func (s *Service) hostsChallenge(ctx context.Context, op string, a *signAttempt) (*roamsign.ChallengeRecord, error) {
+	ch, err := s.store.GetChallenge(ctx, a.req.ChallengeID)
+	if err != nil {
+		if errors.Is(err, roamsign.ErrNotFound) {
+			return nil, roamsign.E(roamsign.ErrNotFound, op, "no such challenge")
+		}
 		return nil, wrapStore(op, err)
 	}
-	if !u.EnrolledFor(host) {
-		return nil, roamsign.E(roamsign.ErrForbidden, op, "user not enrolled for this host")
+	if ch.Host != a.host {
+		return nil, roamsign.E(roamsign.ErrNotFound, op, "no such challenge")
+	}
+	return ch, nil
+}
+
+// validChallengeState refuses a challenge that cannot be used any more at
+// now: consumed, never delivered, expired or out of tries.
+func validChallengeState(op string, ch *roamsign.ChallengeRecord, now time.Time) error {
+	switch {
+	case ch.Consumed:
+		return roamsign.E(roamsign.ErrUsed, op, "challenge already used")
+	case ch.Undeliverable:
+		return roamsign.E(roamsign.ErrForbidden, op, "challenge OTP was never delivered")
+	case !now.Before(ch.ExpiresAt):
+		return roamsign.E(roamsign.ErrExpired, op, "challenge expired; request a new OTP")
+	case ch.MaxTries > 0 && ch.Tries >= ch.MaxTries:
+		return roamsign.E(roamsign.ErrExpired, op, "challenge has no tries left; request a new OTP")
+	}
+	return nil
+}
+
+// validUser reads the challenge's user, who must be enrolled for the
+// calling host and able to sign ([usable]), and fills the attempt's audit
+// fields.
+func (s *Service) validUser(ctx context.Context, op string, a *signAttempt) error {
+	u, err := s.store.GetUser(ctx, a.ch.User)
+	if err != nil {
+		return wrapStore(op, err)
+	}
+	if !u.EnrolledFor(a.host) {
+		return roamsign.E(roamsign.ErrForbidden, op, "user not enrolled for this host")
 	}
 	if err := usable(op, u); err != nil {
-		return nil, err
+		return err
 	}
-	// The attempt spends exactly one try of the challenge, before any
-	// factor is compared, whichever factor then fails.
-	if _, err := s.store.TakeTry(ctx, ch.ID); err != nil {
-		return nil, tryErr(op, err)
+	a.user = u
+	a.audit = roamsign.AuditRecord{
+		Time: a.now.UTC(), User: u.ID, Host: a.host, DataHeader: a.ch.DataHeader,
+		HashList: a.digest[:], Count: len(a.req.Hashes), Channel: a.ch.Channel,
+		CertSerial: certSerial(u.Chain),
 	}
+	return nil
+}
 
+// takeTry spends exactly one try of the challenge for the attempt, before
+// any factor is compared, whichever factor then fails.
+func (s *Service) takeTry(ctx context.Context, op string, a *signAttempt) error {
+	if _, err := s.store.TakeTry(ctx, a.ch.ID); err != nil {
+		return tryErr(op, err)
+	}
+	return nil
+}
+
+// validBinding reports, in constant time, whether the request's nonce and
+// exact hash list (digest and count) are the challenge's.
+func validBinding(ch *roamsign.ChallengeRecord, req *roamsign.SignRequest, digest [32]byte) bool {
 	bound := subtle.ConstantTimeCompare(ch.Nonce, req.Nonce) == 1
 	bound = subtle.ConstantTimeCompare(ch.HashList[:], digest[:]) == 1 && bound
 	bound = ch.Count == len(req.Hashes) && bound
+	return bound
+}
 
-	base := roamsign.AuditRecord{
-		Time: now.UTC(), User: u.ID, Host: host, DataHeader: ch.DataHeader,
-		HashList: digest[:], Count: len(req.Hashes), Channel: ch.Channel,
-		CertSerial: certSerial(u.Chain),
-	}
+// checkOTP reports whether the attempt's OTP is right; it is compared only
+// when the binding holds. A host that the Challenger makes wait for its
+// wrong OTPs is refused with the wait, in words that name no factor.
+func (s *Service) checkOTP(ctx context.Context, op string, a *signAttempt, bound bool) (bool, error) {
 	otpOK := false
-	if bound {
-		cerr := s.chal.CheckOTP(ctx, ch.ID, req.Nonce, req.OTP.Reveal(), req.Hashes)
-		switch {
-		case cerr == nil:
-			otpOK = true
-		case errors.Is(cerr, roamsign.ErrAuthorization):
-		case errors.Is(cerr, roamsign.ErrInvalidInput):
-			// A malformed OTP is a wrong OTP.
-		case errors.Is(cerr, roamsign.ErrRateLimited):
-			// This host's wrong OTPs for the user made it wait.
-			s.audit(ctx, base, roamsign.AuditAuthFailed, roamsign.ErrRateLimited.Code(), "")
-			wait, _ := roamsign.RetryAfterOf(cerr)
-			return nil, roamsign.RetryAfter(roamsign.E(roamsign.ErrRateLimited, op, msgBackoff), wait)
-		default:
-			return nil, roamsign.Wrap(kindOr(cerr, roamsign.ErrUnavailable), op, cerr, "")
-		}
+	if !bound {
+		return otpOK, nil
 	}
+	cerr := s.chal.CheckOTP(ctx, a.ch.ID, a.req.Nonce, a.req.OTP.Reveal(), a.req.Hashes)
+	switch {
+	case cerr == nil:
+		otpOK = true
+	case errors.Is(cerr, roamsign.ErrAuthorization):
+	case errors.Is(cerr, roamsign.ErrInvalidInput):
+		// A malformed OTP is a wrong OTP.
+	case errors.Is(cerr, roamsign.ErrRateLimited):
+		// This host's wrong OTPs for the user made it wait.
+		s.audit(ctx, a.audit, roamsign.AuditAuthFailed, roamsign.ErrRateLimited.Code(), "")
+		wait, _ := roamsign.RetryAfterOf(cerr)
+		return false, roamsign.RetryAfter(roamsign.E(roamsign.ErrRateLimited, op, msgBackoff), wait)
+	default:
+		return false, roamsign.Wrap(kindOr(cerr, roamsign.ErrUnavailable), op, cerr, "")
+	}
+	return otpOK, nil
+}
 
-	locked := func() error {
-		s.audit(ctx, base, roamsign.AuditLocked, roamsign.ErrLocked.Code(), "")
-		s.log.WarnContext(ctx, "PIN locked", "user", u.ID.Masked(), "host", string(host))
-		return roamsign.E(roamsign.ErrLocked, op, msgLocked)
-	}
-	// With the OTP right, the PIN attempt is counted as a failure before it
-	// is evaluated (and the count reset on success), so the limit holds
-	// across replicas too: an attempt beyond it is never evaluated.
+// checkPIN counts and evaluates the attempt's PIN. With the OTP right, the
+// PIN attempt is counted as a failure before it is evaluated (and the
+// count reset on success), so the limit holds across replicas too: an
+// attempt beyond it is never evaluated. The PIN is evaluated on every
+// other attempt, the OTP right or not, so timing does not tell the factors
+// apart; the MaxPINFailures-th wrong PIN locks the user.
+func (s *Service) checkPIN(ctx context.Context, op string, a *signAttempt, otpOK bool) error {
 	attempt := 0
 	if otpOK {
-		n, over, ferr := s.store.AddPINFailure(ctx, u.ID, s.cfg.MaxPINFailures+1, now)
+		n, over, ferr := s.store.AddPINFailure(ctx, a.user.ID, s.cfg.MaxPINFailures+1, a.now)
 		if ferr != nil {
-			return nil, wrapStore(op, ferr)
+			return wrapStore(op, ferr)
 		}
 		if over {
-			return nil, locked()
+			return s.locked(ctx, op, a)
 		}
 		attempt = n
 	}
-
-	pinOK, err := s.verifyPIN(ctx, u.PINVerifier, req.PIN.Reveal())
+	pinOK, err := s.verifyPIN(ctx, a.user.PINVerifier, a.req.PIN.Reveal())
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if !otpOK {
-		s.audit(ctx, base, roamsign.AuditAuthFailed, roamsign.ErrAuthorization.Code(), "")
-		return nil, errAuth(op)
+		s.audit(ctx, a.audit, roamsign.AuditAuthFailed, roamsign.ErrAuthorization.Code(), "")
+		return errAuth(op)
 	}
 	if !pinOK {
-		s.audit(ctx, base, roamsign.AuditAuthFailed, roamsign.ErrAuthorization.Code(), "")
+		s.audit(ctx, a.audit, roamsign.AuditAuthFailed, roamsign.ErrAuthorization.Code(), "")
 		if attempt >= s.cfg.MaxPINFailures {
-			err := s.store.UpdateUser(ctx, u.ID, func(u *roamsign.UserRecord) error {
-				if !u.Locked {
-					u.Locked, u.LockedAt = true, now.UTC()
-				}
-				return nil
-			})
-			if err != nil {
-				return nil, wrapStore(op, err)
-			}
-			return nil, locked()
+			return s.lock(ctx, op, a)
 		}
-		return nil, errAuth(op)
+		return errAuth(op)
 	}
-	if err := s.store.ResetPINFailures(ctx, u.ID); err != nil {
-		return nil, wrapStore(op, err)
+	if err := s.store.ResetPINFailures(ctx, a.user.ID); err != nil {
+		return wrapStore(op, err)
 	}
+	return nil
+}
 
-	chain, err := parseChain(op, u.Chain)
+// lock locks the attempt's user after the last allowed wrong PIN.
+func (s *Service) lock(ctx context.Context, op string, a *signAttempt) error {
+	err := s.store.UpdateUser(ctx, a.user.ID, func(u *roamsign.UserRecord) error {
+		if !u.Locked {
+			u.Locked, u.LockedAt = true, a.now.UTC()
+		}
+		return nil
+	})
+	if err != nil {
+		return wrapStore(op, err)
+	}
+	return s.locked(ctx, op, a)
+}
+
+// locked audits and answers an attempt of a locked user.
+func (s *Service) locked(ctx context.Context, op string, a *signAttempt) error {
+	s.audit(ctx, a.audit, roamsign.AuditLocked, roamsign.ErrLocked.Code(), "")
+	s.log.WarnContext(ctx, "PIN locked", "user", a.user.ID.Masked(), "host", string(a.host))
+	return roamsign.E(roamsign.ErrLocked, op, msgLocked)
+}
+
+// begin consumes the challenge, records the pending transaction bound to
+// user, key, hash-list digest and count, and appends the authorisation's
+// audit entry, in one store transaction.
+func (s *Service) begin(ctx context.Context, op string, a *signAttempt) (*activation, error) {
+	chain, err := parseChain(op, a.user.Chain)
 	if err != nil {
 		return nil, roamsign.Wrap(roamsign.ErrInternal, op, err, "stored certificate chain is unusable")
 	}
@@ -274,13 +368,13 @@ func (s *Service) activate(ctx context.Context, host roamsign.HostID, req *roams
 		return nil, err
 	}
 	tx := &roamsign.TransactionRecord{
-		ID: id, User: u.ID, Host: host, RequestID: req.RequestID, ChallengeID: ch.ID,
-		HashList: digest, Count: len(req.Hashes), Form: req.Form, State: roamsign.TxPending,
-		CreatedAt: now.UTC(), UpdatedAt: now.UTC(),
+		ID: id, User: a.user.ID, Host: a.host, RequestID: a.req.RequestID, ChallengeID: a.ch.ID,
+		HashList: a.digest, Count: len(a.req.Hashes), Form: a.req.Form, State: roamsign.TxPending,
+		CreatedAt: a.now.UTC(), UpdatedAt: a.now.UTC(),
 	}
-	a := base
-	a.Event, a.Outcome, a.TransactionID = roamsign.AuditAuthorised, "ok", id
-	if err := s.store.BeginTransaction(ctx, ch.ID, now, tx, &a); err != nil {
+	rec := a.audit
+	rec.Event, rec.Outcome, rec.TransactionID = roamsign.AuditAuthorised, "ok", id
+	if err := s.store.BeginTransaction(ctx, a.ch.ID, a.now, tx, &rec); err != nil {
 		switch {
 		case errors.Is(err, roamsign.ErrUsed):
 			return nil, roamsign.E(roamsign.ErrUsed, op, "challenge already used")
@@ -291,7 +385,7 @@ func (s *Service) activate(ctx context.Context, host roamsign.HostID, req *roams
 		}
 		return nil, wrapStore(op, err)
 	}
-	return &activation{user: u, chal: ch, chain: chain, tx: tx}, nil
+	return &activation{user: a.user, chal: a.ch, chain: chain, tx: tx}, nil
 }
 
 // tryErr answers an attempt that could not take a try of its challenge:
