@@ -229,46 +229,83 @@ type Challenge struct {
 // roamsign.ErrDelivery.
 func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Challenge, error) {
 	const op = "otp.Issue"
-	if !req.User.Valid() {
-		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "invalid user id")
-	}
-	if req.Host == "" || len(req.Host) > 256 {
-		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "host id missing or too long")
-	}
-	if err := roamsign.ValidateHashes(req.Hashes, m.maxHashes); err != nil {
+	if err := m.checkIssueRequest(op, req); err != nil {
 		return nil, err
-	}
-	if err := checkDataHeader(req.DataHeader); err != nil {
-		return nil, roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "invalid data header")
-	}
-	if req.Channel != "" && !req.Channel.Valid() {
-		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "unknown channel")
-	}
-	if m.delivery == nil {
-		return nil, roamsign.E(roamsign.ErrUnsupported, op, "no OTP delivery configured")
 	}
 	user, err := m.store.GetUser(ctx, req.User)
 	if err != nil {
 		return nil, storeErr(op, err, "user")
 	}
-	if user.Disabled {
-		return nil, roamsign.E(roamsign.ErrForbidden, op, "user is disabled")
-	}
-	if !user.EnrolledFor(req.Host) {
-		return nil, roamsign.E(roamsign.ErrForbidden, op, "user is not enrolled for this host")
-	}
 	now := m.now()
-	if err := m.checkBackoff(ctx, op, req.User, req.Host, now); err != nil {
+	if err := m.issuable(ctx, op, user, req.Host, now); err != nil {
 		return nil, err
 	}
+	rec, code, err := m.createChallenge(ctx, op, req, now)
+	if err != nil {
+		return nil, err
+	}
+	ch := &Challenge{
+		ID: rec.ID, User: rec.User, Host: rec.Host, Nonce: slices.Clone(rec.Nonce),
+		HashList: rec.HashList, Count: rec.Count, DataHeader: rec.DataHeader,
+		VerificationCode: VerificationCode(rec.Nonce, rec.HashList),
+		CreatedAt:        rec.CreatedAt, ExpiresAt: rec.ExpiresAt,
+	}
+	if err := m.deliver(ctx, op, user, ch, code, req.Channel); err != nil {
+		return nil, err
+	}
+	m.log.InfoContext(ctx, "otp issued", "challenge", ch.ID, "user", req.User.Masked(), "host", req.Host,
+		"channel", string(ch.Channel), "hashes", ch.Count, "expires", ch.ExpiresAt)
+	return ch, nil
+}
 
+// checkIssueRequest checks the request's fields and that the manager can
+// deliver at all.
+func (m *Manager) checkIssueRequest(op string, req IssueRequest) error {
+	if !req.User.Valid() {
+		return roamsign.E(roamsign.ErrInvalidInput, op, "invalid user id")
+	}
+	if req.Host == "" || len(req.Host) > 256 {
+		return roamsign.E(roamsign.ErrInvalidInput, op, "host id missing or too long")
+	}
+	if err := roamsign.ValidateHashes(req.Hashes, m.maxHashes); err != nil {
+		return err
+	}
+	if err := checkDataHeader(req.DataHeader); err != nil {
+		return roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "invalid data header")
+	}
+	if req.Channel != "" && !req.Channel.Valid() {
+		return roamsign.E(roamsign.ErrInvalidInput, op, "unknown channel")
+	}
+	if m.delivery == nil {
+		return roamsign.E(roamsign.ErrUnsupported, op, "no OTP delivery configured")
+	}
+	return nil
+}
+
+// issuable refuses an OTP for a user who is disabled, not enrolled for
+// the host, or whose host is backing off at now.
+func (m *Manager) issuable(ctx context.Context, op string, user *roamsign.UserRecord, host roamsign.HostID, now time.Time) error {
+	if user.Disabled {
+		return roamsign.E(roamsign.ErrForbidden, op, "user is disabled")
+	}
+	if !user.EnrolledFor(host) {
+		return roamsign.E(roamsign.ErrForbidden, op, "user is not enrolled for this host")
+	}
+	return m.checkBackoff(ctx, op, user.ID, host, now)
+}
+
+// createChallenge draws the nonce and the OTP and stores the challenge
+// (only the OTP's MAC) within the issuance limits, under a fresh random id
+// (drawn again on the rare collision). It returns the stored record and
+// the OTP to deliver.
+func (m *Manager) createChallenge(ctx context.Context, op string, req IssueRequest, now time.Time) (*roamsign.ChallengeRecord, string, error) {
 	nonce := make([]byte, 16)
 	if _, err := io.ReadFull(m.rand, nonce); err != nil {
-		return nil, roamsign.Wrap(roamsign.ErrInternal, op, err, "reading randomness")
+		return nil, "", roamsign.Wrap(roamsign.ErrInternal, op, err, "reading randomness")
 	}
 	code, err := generateOTP(m.rand)
 	if err != nil {
-		return nil, roamsign.Wrap(roamsign.ErrInternal, op, err, "reading randomness")
+		return nil, "", roamsign.Wrap(roamsign.ErrInternal, op, err, "reading randomness")
 	}
 	digest := roamsign.HashListDigest(req.Hashes)
 	rec := &roamsign.ChallengeRecord{
@@ -279,57 +316,56 @@ func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Challenge, erro
 	for attempt := 0; ; attempt++ {
 		idb := make([]byte, 16)
 		if _, err := io.ReadFull(m.rand, idb); err != nil {
-			return nil, roamsign.Wrap(roamsign.ErrInternal, op, err, "reading randomness")
+			return nil, "", roamsign.Wrap(roamsign.ErrInternal, op, err, "reading randomness")
 		}
 		rec.ID = base64.RawURLEncoding.EncodeToString(idb)
 		rec.MAC, err = m.mac(ctx, rec.ID, nonce, code, digest)
 		if err != nil {
-			return nil, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "computing OTP MAC")
+			return nil, "", roamsign.Wrap(roamsign.ErrUnavailable, op, err, "computing OTP MAC")
 		}
 		err = m.store.IssueChallenge(ctx, rec, m.limits)
 		if err == nil {
-			break
+			return rec, code, nil
 		}
 		if errors.Is(err, roamsign.ErrRateLimited) {
 			m.log.WarnContext(ctx, "otp refused: rate limited", "user", req.User.Masked(), "host", req.Host)
-			return nil, failWaiting(op, ErrRateLimited, err)
+			return nil, "", failWaiting(op, ErrRateLimited, err)
 		}
 		if !errors.Is(err, roamsign.ErrConflict) || attempt >= 2 {
-			return nil, storeErr(op, err, "challenge")
+			return nil, "", storeErr(op, err, "challenge")
 		}
 	}
-	ch := &Challenge{
-		ID: rec.ID, User: rec.User, Host: rec.Host, Nonce: slices.Clone(nonce),
-		HashList: digest, Count: rec.Count, DataHeader: rec.DataHeader,
-		VerificationCode: VerificationCode(nonce, digest),
-		CreatedAt:        rec.CreatedAt, ExpiresAt: rec.ExpiresAt,
-	}
+}
+
+// deliver sends the OTP of ch to the user by the channel policy and
+// records the channel that delivered in the store and in ch. When no
+// channel delivers, the challenge is marked undeliverable so that it can
+// never be used.
+func (m *Manager) deliver(ctx context.Context, op string, user *roamsign.UserRecord, ch *Challenge, code string, prefer roamsign.Channel) error {
 	msg := &Message{
 		ChallengeID: ch.ID, User: ch.User, Host: ch.Host, OTP: roamsign.Secret(code),
 		VerificationCode: ch.VerificationCode, DataHeader: ch.DataHeader,
 		Count: ch.Count, ExpiresAt: ch.ExpiresAt,
 	}
 	rcpt := Recipient{User: user.ID, Email: user.Email, Devices: slices.Clone(user.Devices)}
-	used, sentTo, derr := m.delivery.Deliver(ctx, rcpt, msg, req.Channel)
+	used, sentTo, derr := m.delivery.Deliver(ctx, rcpt, msg, prefer)
 	if derr != nil {
 		// The challenge must never become usable: mark it with a context
 		// that outlives a cancelled request.
 		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		uerr := m.store.MarkUndeliverable(mctx, ch.ID)
 		cancel()
-		m.log.WarnContext(ctx, "otp delivery failed", "challenge", ch.ID, "user", req.User.Masked(), "host", req.Host, "error", derr)
+		m.log.WarnContext(ctx, "otp delivery failed", "challenge", ch.ID, "user", ch.User.Masked(), "host", ch.Host, "error", derr)
 		if uerr != nil {
 			m.log.ErrorContext(ctx, "marking challenge undeliverable failed", "challenge", ch.ID, "error", uerr)
 		}
-		return nil, &roamsign.Error{Kind: roamsign.ErrDelivery, Op: op, Err: errors.Join(ErrUndeliverable, derr)}
+		return &roamsign.Error{Kind: roamsign.ErrDelivery, Op: op, Err: errors.Join(ErrUndeliverable, derr)}
 	}
 	if err := m.store.MarkDelivered(ctx, ch.ID, used, sentTo); err != nil {
-		return nil, storeErr(op, err, "challenge")
+		return storeErr(op, err, "challenge")
 	}
 	ch.Channel, ch.SentTo = used, sentTo
-	m.log.InfoContext(ctx, "otp issued", "challenge", ch.ID, "user", req.User.Masked(), "host", req.Host,
-		"channel", string(used), "hashes", ch.Count, "expires", ch.ExpiresAt)
-	return ch, nil
+	return nil
 }
 
 // VerifyRequest is what the signer (through the host) presents.
