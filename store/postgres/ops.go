@@ -10,7 +10,7 @@ import (
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/store"
-	c "github.com/roamsign/roamsign/store/internal/sqlcodec"
+	"github.com/roamsign/roamsign/store/internal/sqlcodec"
 )
 
 // ts returns t normalised for a TIMESTAMPTZ column, or nil (NULL) for the
@@ -31,17 +31,21 @@ func fromTS(t *time.Time) time.Time {
 }
 
 // times stores times in TIMESTAMPTZ columns.
-var times = c.Times[*time.Time]{
+var times = sqlcodec.Times[*time.Time]{
 	Null: ts,
 	Req:  func(t time.Time) any { return t },
 	From: fromTS,
 }
 
-func scanChallenge(row c.Scanner) (*roamsign.ChallengeRecord, error) {
-	return c.ScanChallenge(row, times)
+func scanChallenge(row sqlcodec.Scanner) (*roamsign.ChallengeRecord, error) {
+	return sqlcodec.ScanChallenge(row, times)
 }
-func scanUser(row c.Scanner) (*roamsign.UserRecord, error)      { return c.ScanUser(row, times) }
-func scanTx(row c.Scanner) (*roamsign.TransactionRecord, error) { return c.ScanTx(row, times) }
+func scanUser(row sqlcodec.Scanner) (*roamsign.UserRecord, error) {
+	return sqlcodec.ScanUser(row, times)
+}
+func scanTx(row sqlcodec.Scanner) (*roamsign.TransactionRecord, error) {
+	return sqlcodec.ScanTx(row, times)
+}
 
 // CreateChallenge implements [store.Store].
 func (s *Store) CreateChallenge(ctx context.Context, ch *roamsign.ChallengeRecord) error {
@@ -63,14 +67,14 @@ func (s *Store) issue(ctx context.Context, op string, ch *roamsign.ChallengeReco
 	if err := store.CheckIssueArgs(op, ch, limits); err != nil {
 		return err
 	}
-	r, err := c.NewChallenge(ch)
+	r, err := sqlcodec.NewChallenge(ch)
 	if err != nil {
 		return err
 	}
 	insert := func(tx dbtx) error {
-		_, err := tx.Exec(ctx, c.Dollar.Insert("challenges", c.ChallengeCols), c.ChallengeArgs(r, times)...)
+		_, err := tx.Exec(ctx, sqlcodec.Dollar.Insert("challenges", sqlcodec.ChallengeCols), sqlcodec.ChallengeArgs(r, times)...)
 		if pgCode(err) == "23505" {
-			return c.Exists(op, "challenge id exists")
+			return sqlcodec.Exists(op, "challenge id exists")
 		}
 		return err
 	}
@@ -91,7 +95,7 @@ func (s *Store) issue(ctx context.Context, op string, ch *roamsign.ChallengeReco
 // nthNewest is [store.NthNewest] inside tx for the scopes of r.
 func nthNewest(ctx context.Context, tx pgx.Tx, r *roamsign.ChallengeRecord) store.NthNewest {
 	return func(sc store.IssueScope, n int, since time.Time) (time.Time, bool, error) {
-		q, args := c.NthNewest(c.Dollar, sc, r, n, times.Req(since))
+		q, args := sqlcodec.NthNewest(sqlcodec.Dollar, sc, r, n, times.Req(since))
 		var v *time.Time
 		err := tx.QueryRow(ctx, q, args...).Scan(&v)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -107,8 +111,8 @@ func (s *Store) GetChallenge(ctx context.Context, id string) (*roamsign.Challeng
 	if err := s.open(op); err != nil {
 		return nil, err
 	}
-	r, err := scanChallenge(s.pool.QueryRow(ctx, `SELECT `+c.ChallengeCols+` FROM challenges WHERE id = $1`, id))
-	return r, classify(op, c.Missing(err, pgx.ErrNoRows, op, "challenge"))
+	r, err := scanChallenge(s.pool.QueryRow(ctx, `SELECT `+sqlcodec.ChallengeCols+` FROM challenges WHERE id = $1`, id))
+	return r, classify(op, sqlcodec.NotFoundOr(err, pgx.ErrNoRows, op, "challenge"))
 }
 
 func (s *Store) execOne(ctx context.Context, op, what, q string, args ...any) error {
@@ -118,7 +122,7 @@ func (s *Store) execOne(ctx context.Context, op, what, q string, args ...any) er
 			return err
 		}
 		if tag.RowsAffected() == 0 {
-			return c.NotFound(op, what)
+			return sqlcodec.NotFound(op, what)
 		}
 		return nil
 	})
@@ -127,7 +131,7 @@ func (s *Store) execOne(ctx context.Context, op, what, q string, args ...any) er
 // MarkDelivered implements [store.Store].
 func (s *Store) MarkDelivered(ctx context.Context, id string, ch roamsign.Channel, sentTo string) error {
 	const op = "postgres.MarkDelivered"
-	if err := c.CheckDelivery(op, ch, sentTo); err != nil {
+	if err := sqlcodec.CheckDelivery(op, ch, sentTo); err != nil {
 		return err
 	}
 	return s.execOne(ctx, op, "challenge", `UPDATE challenges SET channel = $1, sent_to = $2 WHERE id = $3`, ch, sentTo, id)
@@ -148,9 +152,9 @@ func (s *Store) TakeTry(ctx context.Context, id string) (int, error) {
 		err := tx.QueryRow(ctx, `UPDATE challenges SET tries = tries + 1 WHERE id = $1 AND NOT consumed AND tries < max_tries
 			RETURNING tries`, id).Scan(&tries)
 		if errors.Is(err, pgx.ErrNoRows) {
-			r, err := scanChallenge(tx.QueryRow(ctx, `SELECT `+c.ChallengeCols+` FROM challenges WHERE id = $1`, id))
+			r, err := scanChallenge(tx.QueryRow(ctx, `SELECT `+sqlcodec.ChallengeCols+` FROM challenges WHERE id = $1`, id))
 			if err != nil {
-				return c.Missing(err, pgx.ErrNoRows, op, "challenge")
+				return sqlcodec.NotFoundOr(err, pgx.ErrNoRows, op, "challenge")
 			}
 			return store.TryRefusal(op, r)
 		}
@@ -179,14 +183,14 @@ func consume(ctx context.Context, tx dbtx, op, id string, now time.Time) error {
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return err
 	}
-	r, err := scanChallenge(tx.QueryRow(ctx, `SELECT `+c.ChallengeCols+` FROM challenges WHERE id = $1`, id))
+	r, err := scanChallenge(tx.QueryRow(ctx, `SELECT `+sqlcodec.ChallengeCols+` FROM challenges WHERE id = $1`, id))
 	if err != nil {
-		return c.Missing(err, pgx.ErrNoRows, op, "challenge")
+		return sqlcodec.NotFoundOr(err, pgx.ErrNoRows, op, "challenge")
 	}
 	if err := store.ChallengeState(op, r, now); err != nil {
 		return err
 	}
-	return c.Used(op)
+	return sqlcodec.Used(op)
 }
 
 // PurgeChallenges implements [store.Store].
@@ -204,14 +208,14 @@ func (s *Store) PurgeChallenges(ctx context.Context, expiredBefore time.Time) (i
 // CreateUser implements [store.Store].
 func (s *Store) CreateUser(ctx context.Context, u *roamsign.UserRecord) error {
 	const op = "postgres.CreateUser"
-	r, err := c.NewUser(u)
+	r, err := sqlcodec.NewUser(u)
 	if err != nil {
 		return err
 	}
 	return s.one(ctx, op, func(tx dbtx) error {
-		_, err := tx.Exec(ctx, c.Dollar.Insert("users", c.UserCols), c.UserArgs(r, times)...)
+		_, err := tx.Exec(ctx, sqlcodec.Dollar.Insert("users", sqlcodec.UserCols), sqlcodec.UserArgs(r, times)...)
 		if pgCode(err) == "23505" {
-			return c.Exists(op, "user exists")
+			return sqlcodec.Exists(op, "user exists")
 		}
 		return err
 	})
@@ -223,8 +227,8 @@ func (s *Store) GetUser(ctx context.Context, id roamsign.UserID) (*roamsign.User
 	if err := s.open(op); err != nil {
 		return nil, err
 	}
-	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+c.UserCols+` FROM users WHERE id = $1`, id))
-	return u, classify(op, c.Missing(err, pgx.ErrNoRows, op, "user"))
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+sqlcodec.UserCols+` FROM users WHERE id = $1`, id))
+	return u, classify(op, sqlcodec.NotFoundOr(err, pgx.ErrNoRows, op, "user"))
 }
 
 // UpdateUser implements [store.Store]: SELECT … FOR UPDATE, fn, UPDATE in
@@ -232,17 +236,17 @@ func (s *Store) GetUser(ctx context.Context, id roamsign.UserID) (*roamsign.User
 func (s *Store) UpdateUser(ctx context.Context, id roamsign.UserID, fn func(*roamsign.UserRecord) error) error {
 	const op = "postgres.UpdateUser"
 	return s.tx(ctx, op, func(tx pgx.Tx) error {
-		u, err := scanUser(tx.QueryRow(ctx, `SELECT `+c.UserCols+` FROM users WHERE id = $1 FOR UPDATE`, id))
+		u, err := scanUser(tx.QueryRow(ctx, `SELECT `+sqlcodec.UserCols+` FROM users WHERE id = $1 FOR UPDATE`, id))
 		if err != nil {
-			return c.Missing(err, pgx.ErrNoRows, op, "user")
+			return sqlcodec.NotFoundOr(err, pgx.ErrNoRows, op, "user")
 		}
 		if err := fn(u); err != nil {
 			return err
 		}
-		if err := c.Updated(op, id, u); err != nil {
+		if err := sqlcodec.Updated(op, id, u); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, c.Dollar.Update("users", c.UserCols), c.KeyLast(c.UserArgs(u, times))...)
+		_, err = tx.Exec(ctx, sqlcodec.Dollar.Update("users", sqlcodec.UserCols), sqlcodec.KeyLast(sqlcodec.UserArgs(u, times))...)
 		return err
 	})
 }
@@ -250,26 +254,26 @@ func (s *Store) UpdateUser(ctx context.Context, id roamsign.UserID, fn func(*roa
 // ListUsers implements [store.Store].
 func (s *Store) ListUsers(ctx context.Context, after roamsign.UserID, limit int) ([]roamsign.UserRecord, error) {
 	const op = "postgres.ListUsers"
-	limit, err := c.CheckLimit(op, limit)
+	limit, err := sqlcodec.CheckLimit(op, limit)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.open(op); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+c.UserCols+` FROM users WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
+	rows, err := s.pool.Query(ctx, `SELECT `+sqlcodec.UserCols+` FROM users WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, classify(op, err)
 	}
 	defer rows.Close()
-	out, err := c.CollectUsers(rows, times)
+	out, err := sqlcodec.CollectUsers(rows, times)
 	return out, classify(op, err)
 }
 
 // AddPINFailure implements [store.Store]: one conditional UPDATE.
 func (s *Store) AddPINFailure(ctx context.Context, id roamsign.UserID, max int, now time.Time) (int, bool, error) {
 	const op = "postgres.AddPINFailure"
-	if err := c.CheckMax(op, max); err != nil {
+	if err := sqlcodec.CheckMax(op, max); err != nil {
 		return 0, false, err
 	}
 	var (
@@ -282,7 +286,7 @@ func (s *Store) AddPINFailure(ctx context.Context, id roamsign.UserID, max int, 
 			locked_at = CASE WHEN NOT locked AND pin_failures + 1 >= $1 THEN $2 ELSE locked_at END,
 			locked = locked OR pin_failures + 1 >= $1
 			WHERE id = $3 RETURNING pin_failures, locked`, max, store.NormTime(now), id).Scan(&n, &locked)
-		return c.Missing(err, pgx.ErrNoRows, op, "user")
+		return sqlcodec.NotFoundOr(err, pgx.ErrNoRows, op, "user")
 	})
 	return n, locked, err
 }
@@ -298,8 +302,8 @@ func (s *Store) GetOTPBackoff(ctx context.Context, user roamsign.UserID, host ro
 	if err := s.open(op); err != nil {
 		return nil, err
 	}
-	r, err := c.ScanOTPBackoff(s.pool.QueryRow(ctx, `SELECT `+c.OTPBackoffCols+` FROM otp_backoff WHERE user_id = $1 AND host = $2`, user, host), times)
-	return r, classify(op, c.Missing(err, pgx.ErrNoRows, op, "OTP failure record"))
+	r, err := sqlcodec.ScanOTPBackoff(s.pool.QueryRow(ctx, `SELECT `+sqlcodec.OTPBackoffCols+` FROM otp_backoff WHERE user_id = $1 AND host = $2`, user, host), times)
+	return r, classify(op, sqlcodec.NotFoundOr(err, pgx.ErrNoRows, op, "OTP failure record"))
 }
 
 // AddOTPFailure implements [store.Store]: one transaction reads the pair's
@@ -313,9 +317,9 @@ func (s *Store) AddOTPFailure(ctx context.Context, user roamsign.UserID, host ro
 	}
 	var next *roamsign.OTPBackoffRecord
 	err := s.tx(ctx, op, func(tx pgx.Tx) error {
-		prev, err := c.ScanOTPBackoff(tx.QueryRow(ctx, `INSERT INTO otp_backoff (`+c.OTPBackoffCols+`) VALUES ($1, $2, 0, NULL, $3)
+		prev, err := sqlcodec.ScanOTPBackoff(tx.QueryRow(ctx, `INSERT INTO otp_backoff (`+sqlcodec.OTPBackoffCols+`) VALUES ($1, $2, 0, NULL, $3)
 			ON CONFLICT (user_id, host) DO UPDATE SET failures = otp_backoff.failures
-			RETURNING `+c.OTPBackoffCols, user, host, store.NormTime(now)), times)
+			RETURNING `+sqlcodec.OTPBackoffCols, user, host, store.NormTime(now)), times)
 		if err != nil {
 			return err
 		}
@@ -326,7 +330,7 @@ func (s *Store) AddOTPFailure(ctx context.Context, user roamsign.UserID, host ro
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE otp_backoff SET failures = $3, blocked_until = $4, updated_at = $5 WHERE user_id = $1 AND host = $2`,
-			c.OTPBackoffArgs(next, times)...)
+			sqlcodec.OTPBackoffArgs(next, times)...)
 		return err
 	})
 	if err != nil {
@@ -343,12 +347,12 @@ func (s *Store) ResetOTPFailures(ctx context.Context, user roamsign.UserID, host
 	}
 	var out []roamsign.OTPBackoffRecord
 	err := s.one(ctx, op, func(tx dbtx) error {
-		rows, err := s.pool.Query(ctx, `DELETE FROM otp_backoff WHERE user_id = $1 AND ($2 = '' OR host = $2) RETURNING `+c.OTPBackoffCols, user, host)
+		rows, err := s.pool.Query(ctx, `DELETE FROM otp_backoff WHERE user_id = $1 AND ($2 = '' OR host = $2) RETURNING `+sqlcodec.OTPBackoffCols, user, host)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		out, err = c.CollectOTPBackoff(rows, times)
+		out, err = sqlcodec.CollectOTPBackoff(rows, times)
 		return err
 	})
 	return store.SortOTPBackoff(out), err
@@ -357,13 +361,13 @@ func (s *Store) ResetOTPFailures(ctx context.Context, user roamsign.UserID, host
 // BeginTransaction implements [store.Store].
 func (s *Store) BeginTransaction(ctx context.Context, challengeID string, now time.Time, t *roamsign.TransactionRecord, audit *roamsign.AuditRecord) error {
 	const op = "postgres.BeginTransaction"
-	return c.Begin(op, challengeID, t, audit, s.inTx(ctx, op), func(tx pgx.Tx, r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error {
+	return sqlcodec.Begin(op, challengeID, t, audit, s.inTx(ctx, op), func(tx pgx.Tx, r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error {
 		if err := consume(ctx, tx, op, challengeID, now); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, c.Dollar.Insert("transactions", c.TxCols), c.TxArgs(r, times)...)
+		_, err := tx.Exec(ctx, sqlcodec.Dollar.Insert("transactions", sqlcodec.TxCols), sqlcodec.TxArgs(r, times)...)
 		if pgCode(err) == "23505" {
-			return c.Exists(op, "transaction id or request id already used")
+			return sqlcodec.Exists(op, "transaction id or request id already used")
 		}
 		if err != nil {
 			return err
@@ -375,16 +379,16 @@ func (s *Store) BeginTransaction(ctx context.Context, challengeID string, now ti
 // FinishTransaction implements [store.Store].
 func (s *Store) FinishTransaction(ctx context.Context, t *roamsign.TransactionRecord, audit *roamsign.AuditRecord) error {
 	const op = "postgres.FinishTransaction"
-	return c.Finish(op, t, audit, s.inTx(ctx, op), func(tx pgx.Tx, r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error {
+	return sqlcodec.Finish(op, t, audit, s.inTx(ctx, op), func(tx pgx.Tx, r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error {
 		tag, err := tx.Exec(ctx, `UPDATE transactions SET state = $1, items = $2, chain = $3, sig_alg = $4, error = $5, updated_at = $6
-			WHERE id = $7 AND state = $8`, c.FinishArgs(r, times)...)
+			WHERE id = $7 AND state = $8`, sqlcodec.FinishArgs(r, times)...)
 		if err != nil {
 			return err
 		}
 		if tag.RowsAffected() == 0 {
 			var one int
 			probe := tx.QueryRow(ctx, `SELECT 1 FROM transactions WHERE id = $1`, r.ID).Scan(&one)
-			return c.Unmatched(probe, pgx.ErrNoRows, op, "transaction", c.NotPending(op))
+			return sqlcodec.NoMatchReason(probe, pgx.ErrNoRows, op, "transaction", sqlcodec.NotPending(op))
 		}
 		return s.appendTx(ctx, tx, a, nil)
 	})
@@ -396,8 +400,8 @@ func (s *Store) GetTransaction(ctx context.Context, id string) (*roamsign.Transa
 	if err := s.open(op); err != nil {
 		return nil, err
 	}
-	t, err := scanTx(s.pool.QueryRow(ctx, `SELECT `+c.TxCols+` FROM transactions WHERE id = $1`, id))
-	return t, classify(op, c.Missing(err, pgx.ErrNoRows, op, "transaction"))
+	t, err := scanTx(s.pool.QueryRow(ctx, `SELECT `+sqlcodec.TxCols+` FROM transactions WHERE id = $1`, id))
+	return t, classify(op, sqlcodec.NotFoundOr(err, pgx.ErrNoRows, op, "transaction"))
 }
 
 // GetTransactionByRequest implements [store.Store].
@@ -406,8 +410,8 @@ func (s *Store) GetTransactionByRequest(ctx context.Context, host roamsign.HostI
 	if err := s.open(op); err != nil {
 		return nil, err
 	}
-	t, err := scanTx(s.pool.QueryRow(ctx, `SELECT `+c.TxCols+` FROM transactions WHERE host = $1 AND request_id = $2`, host, requestID))
-	return t, classify(op, c.Missing(err, pgx.ErrNoRows, op, "transaction"))
+	t, err := scanTx(s.pool.QueryRow(ctx, `SELECT `+sqlcodec.TxCols+` FROM transactions WHERE host = $1 AND request_id = $2`, host, requestID))
+	return t, classify(op, sqlcodec.NotFoundOr(err, pgx.ErrNoRows, op, "transaction"))
 }
 
 // ExpireTransactions implements [store.Store].
@@ -417,12 +421,12 @@ func (s *Store) ExpireTransactions(ctx context.Context, pendingBefore, deleteBef
 	now := store.NormTime(s.now())
 	err := s.tx(ctx, op, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `UPDATE transactions SET state = $1, error = $2, updated_at = $3 WHERE state = $4 AND created_at < $5
-			RETURNING `+c.ExpiredCols,
+			RETURNING `+sqlcodec.ExpiredCols,
 			roamsign.TxFailed, roamsign.ErrExpired.Code(), now, roamsign.TxPending, store.NormTime(pendingBefore))
 		if err != nil {
 			return err
 		}
-		expired, err := c.ScanExpired(rows)
+		expired, err := sqlcodec.ScanExpired(rows)
 		rows.Close()
 		if err != nil {
 			return err
@@ -443,16 +447,16 @@ func (s *Store) ExpireTransactions(ctx context.Context, pendingBefore, deleteBef
 // appendTx appends a inside tx, holding the chain head row lock until the
 // transaction ends, so appends from every replica form one gap-free chain.
 // When mk is set it builds the record from the head (checkpoints).
-func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, a *roamsign.AuditRecord, mk c.MakeRecord) error {
-	seq, hash, err := c.ScanHead(tx.QueryRow(ctx, c.HeadQuery+` FOR UPDATE`))
+func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, a *roamsign.AuditRecord, mk sqlcodec.MakeRecord) error {
+	seq, hash, err := sqlcodec.ScanHead(tx.QueryRow(ctx, sqlcodec.HeadQuery+` FOR UPDATE`))
 	if err != nil {
 		return err
 	}
-	if err := c.Link(a, seq, hash, s.now(), mk); err != nil {
+	if err := sqlcodec.Link(a, seq, hash, s.now(), mk); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, c.Dollar.Insert("audit", c.AuditCols),
-		c.AuditArgs(a, times)...); err != nil {
+	if _, err := tx.Exec(ctx, sqlcodec.Dollar.Insert("audit", sqlcodec.AuditCols),
+		sqlcodec.AuditArgs(a, times)...); err != nil {
 		return err
 	}
 	tag, err := tx.Exec(ctx, `UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3`, a.Seq, a.Hash, seq)
@@ -460,7 +464,7 @@ func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, a *roamsign.AuditRecord
 		return err
 	}
 	if tag.RowsAffected() != 1 {
-		return c.HeadMoved("postgres.AppendAudit")
+		return sqlcodec.HeadMoved("postgres.AppendAudit")
 	}
 	return nil
 }
@@ -468,7 +472,7 @@ func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, a *roamsign.AuditRecord
 // AppendAudit implements [store.Store].
 func (s *Store) AppendAudit(ctx context.Context, audit *roamsign.AuditRecord) error {
 	const op = "postgres.AppendAudit"
-	return c.Append(audit, s.inTx(ctx, op), func(tx pgx.Tx, a *roamsign.AuditRecord) error {
+	return sqlcodec.Append(audit, s.inTx(ctx, op), func(tx pgx.Tx, a *roamsign.AuditRecord) error {
 		return s.appendTx(ctx, tx, a, nil)
 	})
 }
@@ -477,7 +481,7 @@ func (s *Store) AppendAudit(ctx context.Context, audit *roamsign.AuditRecord) er
 // the append transaction, over the head the checkpoint links to.
 func (s *Store) AppendCheckpoint(ctx context.Context, cp store.Checkpoint) (*roamsign.AuditRecord, error) {
 	const op = "postgres.AppendCheckpoint"
-	return c.Checkpoint(op, cp, func(a *roamsign.AuditRecord, mk c.MakeRecord) error {
+	return sqlcodec.Checkpoint(op, cp, func(a *roamsign.AuditRecord, mk sqlcodec.MakeRecord) error {
 		return s.tx(ctx, op, func(tx pgx.Tx) error { return s.appendTx(ctx, tx, a, mk) })
 	})
 }
@@ -494,14 +498,14 @@ func (s *Store) ScanAudit(ctx context.Context, from int64, fn func(*roamsign.Aud
 		if err := s.open(op); err != nil {
 			return err
 		}
-		rows, err := s.pool.Query(ctx, `SELECT `+c.AuditCols+` FROM audit WHERE seq >= $1 ORDER BY seq LIMIT $2`, from, scanPage)
+		rows, err := s.pool.Query(ctx, `SELECT `+sqlcodec.AuditCols+` FROM audit WHERE seq >= $1 ORDER BY seq LIMIT $2`, from, scanPage)
 		if err != nil {
 			return classify(op, err)
 		}
 		n := 0
 		for rows.Next() {
 			n++
-			if err := c.ScanAudit(rows, &a, times); err != nil {
+			if err := sqlcodec.ScanAudit(rows, &a, times); err != nil {
 				rows.Close()
 				return classify(op, err)
 			}
@@ -527,7 +531,7 @@ func (s *Store) AuditHead(ctx context.Context) (int64, []byte, error) {
 	if err := s.open(op); err != nil {
 		return 0, nil, err
 	}
-	seq, hash, err := c.ScanHead(s.pool.QueryRow(ctx, c.HeadQuery))
+	seq, hash, err := sqlcodec.ScanHead(s.pool.QueryRow(ctx, sqlcodec.HeadQuery))
 	return seq, bytes.Clone(hash), classify(op, err)
 }
 
@@ -535,7 +539,7 @@ func (s *Store) AuditHead(ctx context.Context) (int64, []byte, error) {
 // concurrent callers on one step serialise on the row and one wins.
 func (s *Store) AdvanceStep(ctx context.Context, user roamsign.UserID, step int64) (bool, error) {
 	const op = "postgres.AdvanceStep"
-	if err := c.CheckStepUser(op, user); err != nil {
+	if err := sqlcodec.CheckStepUser(op, user); err != nil {
 		return false, err
 	}
 	var n int64

@@ -17,14 +17,14 @@ import (
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/store"
-	c "github.com/roamsign/roamsign/store/internal/sqlcodec"
+	"github.com/roamsign/roamsign/store/internal/sqlcodec"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
 // SchemaVersion is the schema version this build writes and understands.
-var SchemaVersion = c.MustCount(migrations)
+var SchemaVersion = sqlcodec.MustCount(migrations)
 
 // Options configure [Open] and [New]. The zero value uses the pool's
 // defaults and time.Now.
@@ -107,7 +107,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 			return nil, err
 		}
 		if v < SchemaVersion {
-			return nil, c.TooOld(v, SchemaVersion)
+			return nil, sqlcodec.TooOld(v, SchemaVersion)
 		}
 		return s, nil
 	}
@@ -119,7 +119,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 
 func checkVersion(v int) error {
 	if v > SchemaVersion {
-		return c.TooNew(v, SchemaVersion)
+		return sqlcodec.TooNew(v, SchemaVersion)
 	}
 	return nil
 }
@@ -128,7 +128,7 @@ func checkVersion(v int) error {
 // schema_version row lock, so replicas starting together migrate once.
 func (s *Store) migrate(ctx context.Context, upTo int) error {
 	const op = "postgres.Open"
-	names, err := c.Migrations(migrations)
+	names, err := sqlcodec.Migrations(migrations)
 	if err != nil {
 		return roamsign.Wrap(roamsign.ErrInternal, op, err, "reading migrations")
 	}
@@ -151,7 +151,7 @@ func (s *Store) migrate(ctx context.Context, upTo int) error {
 		if err := tx.QueryRow(ctx, `SELECT version FROM schema_version WHERE id = 1 FOR UPDATE`).Scan(&v); err != nil {
 			return err
 		}
-		return c.Apply(migrations, names, v, func(body string) error {
+		return sqlcodec.Apply(migrations, names, v, func(body string) error {
 			_, err := tx.Exec(ctx, body)
 			return err
 		}, func(v int) error {
@@ -189,7 +189,7 @@ func retryable(err error) bool {
 }
 
 func classify(op string, err error) error {
-	if c.Typed(err) {
+	if sqlcodec.AlreadyClassified(err) {
 		return err
 	}
 	code := pgCode(err)
@@ -219,7 +219,7 @@ func classify(op string, err error) error {
 
 func (s *Store) open(op string) error {
 	if s.closed.Load() {
-		return c.Closed(op)
+		return sqlcodec.Closed(op)
 	}
 	return nil
 }
@@ -236,7 +236,7 @@ func (s *Store) txRetrying(ctx context.Context, op string, again func(error) boo
 }
 
 // inTx is [Store.tx] for the shared audit-appending wrappers.
-func (s *Store) inTx(ctx context.Context, op string) c.InTx[pgx.Tx] {
+func (s *Store) inTx(ctx context.Context, op string) sqlcodec.InTx[pgx.Tx] {
 	return func(fn func(pgx.Tx) error) error { return s.tx(ctx, op, fn) }
 }
 

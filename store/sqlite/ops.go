@@ -9,21 +9,25 @@ import (
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/store"
-	c "github.com/roamsign/roamsign/store/internal/sqlcodec"
+	"github.com/roamsign/roamsign/store/internal/sqlcodec"
 )
 
 // times stores times as UTC microseconds since the Unix epoch (INTEGER).
-var times = c.Times[sql.NullInt64]{
-	Null: c.Micro,
+var times = sqlcodec.Times[sql.NullInt64]{
+	Null: sqlcodec.Micro,
 	Req:  func(t time.Time) any { return t.UnixMicro() },
-	From: func(v sql.NullInt64) time.Time { return c.FromMicro(v.Int64, v.Valid) },
+	From: func(v sql.NullInt64) time.Time { return sqlcodec.FromMicro(v.Int64, v.Valid) },
 }
 
-func scanChallenge(row c.Scanner) (*roamsign.ChallengeRecord, error) {
-	return c.ScanChallenge(row, times)
+func scanChallenge(row sqlcodec.Scanner) (*roamsign.ChallengeRecord, error) {
+	return sqlcodec.ScanChallenge(row, times)
 }
-func scanUser(row c.Scanner) (*roamsign.UserRecord, error)      { return c.ScanUser(row, times) }
-func scanTx(row c.Scanner) (*roamsign.TransactionRecord, error) { return c.ScanTx(row, times) }
+func scanUser(row sqlcodec.Scanner) (*roamsign.UserRecord, error) {
+	return sqlcodec.ScanUser(row, times)
+}
+func scanTx(row sqlcodec.Scanner) (*roamsign.TransactionRecord, error) {
+	return sqlcodec.ScanTx(row, times)
+}
 
 // CreateChallenge implements [store.Store].
 func (s *Store) CreateChallenge(ctx context.Context, ch *roamsign.ChallengeRecord) error {
@@ -41,7 +45,7 @@ func (s *Store) issue(ctx context.Context, op string, ch *roamsign.ChallengeReco
 	if err := store.CheckIssueArgs(op, ch, limits); err != nil {
 		return err
 	}
-	r, err := c.NewChallenge(ch)
+	r, err := sqlcodec.NewChallenge(ch)
 	if err != nil {
 		return err
 	}
@@ -49,9 +53,9 @@ func (s *Store) issue(ctx context.Context, op string, ch *roamsign.ChallengeReco
 		if err := store.CheckIssue(op, r, limits, nthNewest(ctx, tx, r)); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, c.Question.Insert("challenges", c.ChallengeCols), c.ChallengeArgs(r, times)...)
+		_, err := tx.ExecContext(ctx, sqlcodec.Question.Insert("challenges", sqlcodec.ChallengeCols), sqlcodec.ChallengeArgs(r, times)...)
 		if sqliteCode(err) == codeConstraint {
-			return c.Exists(op, "challenge id exists")
+			return sqlcodec.Exists(op, "challenge id exists")
 		}
 		return err
 	})
@@ -60,7 +64,7 @@ func (s *Store) issue(ctx context.Context, op string, ch *roamsign.ChallengeReco
 // nthNewest is [store.NthNewest] inside tx for the scopes of r.
 func nthNewest(ctx context.Context, tx *sql.Tx, r *roamsign.ChallengeRecord) store.NthNewest {
 	return func(sc store.IssueScope, n int, since time.Time) (time.Time, bool, error) {
-		q, args := c.NthNewest(c.Question, sc, r, n, times.Req(since))
+		q, args := sqlcodec.NthNewest(sqlcodec.Question, sc, r, n, times.Req(since))
 		var v sql.NullInt64
 		err := tx.QueryRowContext(ctx, q, args...).Scan(&v)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -76,8 +80,8 @@ func (s *Store) GetChallenge(ctx context.Context, id string) (*roamsign.Challeng
 	if err := s.open(op); err != nil {
 		return nil, err
 	}
-	r, err := scanChallenge(s.r.QueryRowContext(ctx, `SELECT `+c.ChallengeCols+` FROM challenges WHERE id = ?`, id))
-	return r, classify(op, c.Missing(err, sql.ErrNoRows, op, "challenge"))
+	r, err := scanChallenge(s.r.QueryRowContext(ctx, `SELECT `+sqlcodec.ChallengeCols+` FROM challenges WHERE id = ?`, id))
+	return r, classify(op, sqlcodec.NotFoundOr(err, sql.ErrNoRows, op, "challenge"))
 }
 
 func (s *Store) execOne(ctx context.Context, op, what, q string, args ...any) error {
@@ -89,7 +93,7 @@ func (s *Store) execOne(ctx context.Context, op, what, q string, args ...any) er
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 0 {
-			return c.NotFound(op, what)
+			return sqlcodec.NotFound(op, what)
 		}
 		return nil
 	})
@@ -98,7 +102,7 @@ func (s *Store) execOne(ctx context.Context, op, what, q string, args ...any) er
 // MarkDelivered implements [store.Store].
 func (s *Store) MarkDelivered(ctx context.Context, id string, ch roamsign.Channel, sentTo string) error {
 	const op = "sqlite.MarkDelivered"
-	if err := c.CheckDelivery(op, ch, sentTo); err != nil {
+	if err := sqlcodec.CheckDelivery(op, ch, sentTo); err != nil {
 		return err
 	}
 	return s.execOne(ctx, op, "challenge", `UPDATE challenges SET channel = ?, sent_to = ? WHERE id = ?`, ch, sentTo, id)
@@ -117,9 +121,9 @@ func (s *Store) TakeTry(ctx context.Context, id string) (int, error) {
 		err := tx.QueryRowContext(ctx, `UPDATE challenges SET tries = tries + 1 WHERE id = ? AND consumed = 0 AND tries < max_tries
 			RETURNING tries`, id).Scan(&tries)
 		if errors.Is(err, sql.ErrNoRows) {
-			r, err := scanChallenge(tx.QueryRowContext(ctx, `SELECT `+c.ChallengeCols+` FROM challenges WHERE id = ?`, id))
+			r, err := scanChallenge(tx.QueryRowContext(ctx, `SELECT `+sqlcodec.ChallengeCols+` FROM challenges WHERE id = ?`, id))
 			if err != nil {
-				return c.Missing(err, sql.ErrNoRows, op, "challenge")
+				return sqlcodec.NotFoundOr(err, sql.ErrNoRows, op, "challenge")
 			}
 			return store.TryRefusal(op, r)
 		}
@@ -136,9 +140,9 @@ func (s *Store) ConsumeChallenge(ctx context.Context, id string, now time.Time) 
 
 // consume is the compare-and-set, inside a write transaction.
 func consume(ctx context.Context, tx *sql.Tx, op, id string, now time.Time) error {
-	r, err := scanChallenge(tx.QueryRowContext(ctx, `SELECT `+c.ChallengeCols+` FROM challenges WHERE id = ?`, id))
+	r, err := scanChallenge(tx.QueryRowContext(ctx, `SELECT `+sqlcodec.ChallengeCols+` FROM challenges WHERE id = ?`, id))
 	if err != nil {
-		return c.Missing(err, sql.ErrNoRows, op, "challenge")
+		return sqlcodec.NotFoundOr(err, sql.ErrNoRows, op, "challenge")
 	}
 	if err := store.ChallengeState(op, r, now); err != nil {
 		return err
@@ -152,7 +156,7 @@ func consume(ctx context.Context, tx *sql.Tx, op, id string, now time.Time) erro
 	if n, err := res.RowsAffected(); err != nil {
 		return err
 	} else if n != 1 {
-		return c.Used(op)
+		return sqlcodec.Used(op)
 	}
 	return nil
 }
@@ -175,14 +179,14 @@ func (s *Store) PurgeChallenges(ctx context.Context, expiredBefore time.Time) (i
 // CreateUser implements [store.Store].
 func (s *Store) CreateUser(ctx context.Context, u *roamsign.UserRecord) error {
 	const op = "sqlite.CreateUser"
-	r, err := c.NewUser(u)
+	r, err := sqlcodec.NewUser(u)
 	if err != nil {
 		return err
 	}
 	return s.writeTx(ctx, op, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, c.Question.Insert("users", c.UserCols), c.UserArgs(r, times)...)
+		_, err := tx.ExecContext(ctx, sqlcodec.Question.Insert("users", sqlcodec.UserCols), sqlcodec.UserArgs(r, times)...)
 		if sqliteCode(err) == codeConstraint {
-			return c.Exists(op, "user exists")
+			return sqlcodec.Exists(op, "user exists")
 		}
 		return err
 	})
@@ -194,8 +198,8 @@ func (s *Store) GetUser(ctx context.Context, id roamsign.UserID) (*roamsign.User
 	if err := s.open(op); err != nil {
 		return nil, err
 	}
-	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+c.UserCols+` FROM users WHERE id = ?`, id))
-	return u, classify(op, c.Missing(err, sql.ErrNoRows, op, "user"))
+	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+sqlcodec.UserCols+` FROM users WHERE id = ?`, id))
+	return u, classify(op, sqlcodec.NotFoundOr(err, sql.ErrNoRows, op, "user"))
 }
 
 // UpdateUser implements [store.Store]. The read, fn and the write happen in
@@ -204,17 +208,17 @@ func (s *Store) GetUser(ctx context.Context, id roamsign.UserID) (*roamsign.User
 func (s *Store) UpdateUser(ctx context.Context, id roamsign.UserID, fn func(*roamsign.UserRecord) error) error {
 	const op = "sqlite.UpdateUser"
 	return s.writeTx(ctx, op, func(tx *sql.Tx) error {
-		u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+c.UserCols+` FROM users WHERE id = ?`, id))
+		u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+sqlcodec.UserCols+` FROM users WHERE id = ?`, id))
 		if err != nil {
-			return c.Missing(err, sql.ErrNoRows, op, "user")
+			return sqlcodec.NotFoundOr(err, sql.ErrNoRows, op, "user")
 		}
 		if err := fn(u); err != nil {
 			return err
 		}
-		if err := c.Updated(op, id, u); err != nil {
+		if err := sqlcodec.Updated(op, id, u); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, c.Question.Update("users", c.UserCols), c.KeyLast(c.UserArgs(u, times))...)
+		_, err = tx.ExecContext(ctx, sqlcodec.Question.Update("users", sqlcodec.UserCols), sqlcodec.KeyLast(sqlcodec.UserArgs(u, times))...)
 		return err
 	})
 }
@@ -222,26 +226,26 @@ func (s *Store) UpdateUser(ctx context.Context, id roamsign.UserID, fn func(*roa
 // ListUsers implements [store.Store].
 func (s *Store) ListUsers(ctx context.Context, after roamsign.UserID, limit int) ([]roamsign.UserRecord, error) {
 	const op = "sqlite.ListUsers"
-	limit, err := c.CheckLimit(op, limit)
+	limit, err := sqlcodec.CheckLimit(op, limit)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.open(op); err != nil {
 		return nil, err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+c.UserCols+` FROM users WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+sqlcodec.UserCols+` FROM users WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, classify(op, err)
 	}
 	defer rows.Close()
-	out, err := c.CollectUsers(rows, times)
+	out, err := sqlcodec.CollectUsers(rows, times)
 	return out, classify(op, err)
 }
 
 // AddPINFailure implements [store.Store].
 func (s *Store) AddPINFailure(ctx context.Context, id roamsign.UserID, max int, now time.Time) (int, bool, error) {
 	const op = "sqlite.AddPINFailure"
-	if err := c.CheckMax(op, max); err != nil {
+	if err := sqlcodec.CheckMax(op, max); err != nil {
 		return 0, false, err
 	}
 	var (
@@ -254,7 +258,7 @@ func (s *Store) AddPINFailure(ctx context.Context, id roamsign.UserID, max int, 
 			locked_at = CASE WHEN locked = 0 AND pin_failures + 1 >= ?1 THEN ?2 ELSE locked_at END,
 			locked = CASE WHEN pin_failures + 1 >= ?1 THEN 1 ELSE locked END
 			WHERE id = ?3 RETURNING pin_failures, locked`, max, store.NormTime(now).UnixMicro(), id).Scan(&n, &locked)
-		return c.Missing(err, sql.ErrNoRows, op, "user")
+		return sqlcodec.NotFoundOr(err, sql.ErrNoRows, op, "user")
 	})
 	return n, locked, err
 }
@@ -270,8 +274,8 @@ func (s *Store) GetOTPBackoff(ctx context.Context, user roamsign.UserID, host ro
 	if err := s.open(op); err != nil {
 		return nil, err
 	}
-	r, err := c.ScanOTPBackoff(s.r.QueryRowContext(ctx, `SELECT `+c.OTPBackoffCols+` FROM otp_backoff WHERE user_id = ? AND host = ?`, user, host), times)
-	return r, classify(op, c.Missing(err, sql.ErrNoRows, op, "OTP failure record"))
+	r, err := sqlcodec.ScanOTPBackoff(s.r.QueryRowContext(ctx, `SELECT `+sqlcodec.OTPBackoffCols+` FROM otp_backoff WHERE user_id = ? AND host = ?`, user, host), times)
+	return r, classify(op, sqlcodec.NotFoundOr(err, sql.ErrNoRows, op, "OTP failure record"))
 }
 
 // AddOTPFailure implements [store.Store]: read, count and write in one
@@ -280,15 +284,15 @@ func (s *Store) AddOTPFailure(ctx context.Context, user roamsign.UserID, host ro
 	const op = "sqlite.AddOTPFailure"
 	var next *roamsign.OTPBackoffRecord
 	err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
-		prev, err := c.ScanOTPBackoff(tx.QueryRowContext(ctx, `SELECT `+c.OTPBackoffCols+` FROM otp_backoff WHERE user_id = ? AND host = ?`, user, host), times)
+		prev, err := sqlcodec.ScanOTPBackoff(tx.QueryRowContext(ctx, `SELECT `+sqlcodec.OTPBackoffCols+` FROM otp_backoff WHERE user_id = ? AND host = ?`, user, host), times)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		if next, err = store.CountOTPFailure(op, prev, user, host, now, policy); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, c.Question.Insert("otp_backoff", c.OTPBackoffCols)+` ON CONFLICT (user_id, host) DO UPDATE SET
-			failures = excluded.failures, blocked_until = excluded.blocked_until, updated_at = excluded.updated_at`, c.OTPBackoffArgs(next, times)...)
+		_, err = tx.ExecContext(ctx, sqlcodec.Question.Insert("otp_backoff", sqlcodec.OTPBackoffCols)+` ON CONFLICT (user_id, host) DO UPDATE SET
+			failures = excluded.failures, blocked_until = excluded.blocked_until, updated_at = excluded.updated_at`, sqlcodec.OTPBackoffArgs(next, times)...)
 		return err
 	})
 	if err != nil {
@@ -305,12 +309,12 @@ func (s *Store) ResetOTPFailures(ctx context.Context, user roamsign.UserID, host
 	}
 	var out []roamsign.OTPBackoffRecord
 	err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `DELETE FROM otp_backoff WHERE user_id = ? AND (? = '' OR host = ?) RETURNING `+c.OTPBackoffCols, user, host, host)
+		rows, err := tx.QueryContext(ctx, `DELETE FROM otp_backoff WHERE user_id = ? AND (? = '' OR host = ?) RETURNING `+sqlcodec.OTPBackoffCols, user, host, host)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		out, err = c.CollectOTPBackoff(rows, times)
+		out, err = sqlcodec.CollectOTPBackoff(rows, times)
 		return err
 	})
 	return store.SortOTPBackoff(out), err
@@ -319,13 +323,13 @@ func (s *Store) ResetOTPFailures(ctx context.Context, user roamsign.UserID, host
 // BeginTransaction implements [store.Store].
 func (s *Store) BeginTransaction(ctx context.Context, challengeID string, now time.Time, t *roamsign.TransactionRecord, audit *roamsign.AuditRecord) error {
 	const op = "sqlite.BeginTransaction"
-	return c.Begin(op, challengeID, t, audit, s.inTx(ctx, op), func(tx *sql.Tx, r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error {
+	return sqlcodec.Begin(op, challengeID, t, audit, s.inTx(ctx, op), func(tx *sql.Tx, r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error {
 		if err := consume(ctx, tx, op, challengeID, now); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, c.Question.Insert("transactions", c.TxCols), c.TxArgs(r, times)...)
+		_, err := tx.ExecContext(ctx, sqlcodec.Question.Insert("transactions", sqlcodec.TxCols), sqlcodec.TxArgs(r, times)...)
 		if sqliteCode(err) == codeConstraint {
-			return c.Exists(op, "transaction id or request id already used")
+			return sqlcodec.Exists(op, "transaction id or request id already used")
 		}
 		if err != nil {
 			return err
@@ -337,9 +341,9 @@ func (s *Store) BeginTransaction(ctx context.Context, challengeID string, now ti
 // FinishTransaction implements [store.Store].
 func (s *Store) FinishTransaction(ctx context.Context, t *roamsign.TransactionRecord, audit *roamsign.AuditRecord) error {
 	const op = "sqlite.FinishTransaction"
-	return c.Finish(op, t, audit, s.inTx(ctx, op), func(tx *sql.Tx, r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error {
+	return sqlcodec.Finish(op, t, audit, s.inTx(ctx, op), func(tx *sql.Tx, r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error {
 		res, err := tx.ExecContext(ctx, `UPDATE transactions SET state = ?, items = ?, chain = ?, sig_alg = ?, error = ?, updated_at = ?
-			WHERE id = ? AND state = ?`, c.FinishArgs(r, times)...)
+			WHERE id = ? AND state = ?`, sqlcodec.FinishArgs(r, times)...)
 		if err != nil {
 			return err
 		}
@@ -348,7 +352,7 @@ func (s *Store) FinishTransaction(ctx context.Context, t *roamsign.TransactionRe
 		} else if n == 0 {
 			var one int
 			probe := tx.QueryRowContext(ctx, `SELECT 1 FROM transactions WHERE id = ?`, r.ID).Scan(&one)
-			return c.Unmatched(probe, sql.ErrNoRows, op, "transaction", c.NotPending(op))
+			return sqlcodec.NoMatchReason(probe, sql.ErrNoRows, op, "transaction", sqlcodec.NotPending(op))
 		}
 		return s.appendTx(ctx, tx, a, nil)
 	})
@@ -360,8 +364,8 @@ func (s *Store) GetTransaction(ctx context.Context, id string) (*roamsign.Transa
 	if err := s.open(op); err != nil {
 		return nil, err
 	}
-	t, err := scanTx(s.r.QueryRowContext(ctx, `SELECT `+c.TxCols+` FROM transactions WHERE id = ?`, id))
-	return t, classify(op, c.Missing(err, sql.ErrNoRows, op, "transaction"))
+	t, err := scanTx(s.r.QueryRowContext(ctx, `SELECT `+sqlcodec.TxCols+` FROM transactions WHERE id = ?`, id))
+	return t, classify(op, sqlcodec.NotFoundOr(err, sql.ErrNoRows, op, "transaction"))
 }
 
 // GetTransactionByRequest implements [store.Store].
@@ -370,8 +374,8 @@ func (s *Store) GetTransactionByRequest(ctx context.Context, host roamsign.HostI
 	if err := s.open(op); err != nil {
 		return nil, err
 	}
-	t, err := scanTx(s.r.QueryRowContext(ctx, `SELECT `+c.TxCols+` FROM transactions WHERE host = ? AND request_id = ?`, host, requestID))
-	return t, classify(op, c.Missing(err, sql.ErrNoRows, op, "transaction"))
+	t, err := scanTx(s.r.QueryRowContext(ctx, `SELECT `+sqlcodec.TxCols+` FROM transactions WHERE host = ? AND request_id = ?`, host, requestID))
+	return t, classify(op, sqlcodec.NotFoundOr(err, sql.ErrNoRows, op, "transaction"))
 }
 
 // ExpireTransactions implements [store.Store].
@@ -381,12 +385,12 @@ func (s *Store) ExpireTransactions(ctx context.Context, pendingBefore, deleteBef
 	now := store.NormTime(s.now()).UnixMicro()
 	err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE transactions SET state = ?, error = ?, updated_at = ? WHERE state = ? AND created_at < ?
-			RETURNING `+c.ExpiredCols,
+			RETURNING `+sqlcodec.ExpiredCols,
 			roamsign.TxFailed, roamsign.ErrExpired.Code(), now, roamsign.TxPending, store.NormTime(pendingBefore).UnixMicro())
 		if err != nil {
 			return err
 		}
-		expired, err := c.ScanExpired(rows)
+		expired, err := sqlcodec.ScanExpired(rows)
 		rows.Close()
 		if err != nil {
 			return err
@@ -410,16 +414,16 @@ func (s *Store) ExpireTransactions(ctx context.Context, pendingBefore, deleteBef
 
 // appendTx appends a to the chain inside tx. When mk is set it builds the
 // record from the chain head instead (checkpoints).
-func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, a *roamsign.AuditRecord, mk c.MakeRecord) error {
-	seq, hash, err := c.ScanHead(tx.QueryRowContext(ctx, c.HeadQuery))
+func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, a *roamsign.AuditRecord, mk sqlcodec.MakeRecord) error {
+	seq, hash, err := sqlcodec.ScanHead(tx.QueryRowContext(ctx, sqlcodec.HeadQuery))
 	if err != nil {
 		return err
 	}
-	if err := c.Link(a, seq, hash, s.now(), mk); err != nil {
+	if err := sqlcodec.Link(a, seq, hash, s.now(), mk); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, c.Question.Insert("audit", c.AuditCols),
-		c.AuditArgs(a, times)...); err != nil {
+	if _, err := tx.ExecContext(ctx, sqlcodec.Question.Insert("audit", sqlcodec.AuditCols),
+		sqlcodec.AuditArgs(a, times)...); err != nil {
 		return err
 	}
 	res, err := tx.ExecContext(ctx, `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1 AND seq = ?`, a.Seq, a.Hash, seq)
@@ -427,7 +431,7 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, a *roamsign.AuditRecor
 		return err
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		return c.HeadMoved("sqlite.AppendAudit")
+		return sqlcodec.HeadMoved("sqlite.AppendAudit")
 	}
 	return nil
 }
@@ -435,7 +439,7 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, a *roamsign.AuditRecor
 // AppendAudit implements [store.Store].
 func (s *Store) AppendAudit(ctx context.Context, audit *roamsign.AuditRecord) error {
 	const op = "sqlite.AppendAudit"
-	return c.Append(audit, s.inTx(ctx, op), func(tx *sql.Tx, a *roamsign.AuditRecord) error {
+	return sqlcodec.Append(audit, s.inTx(ctx, op), func(tx *sql.Tx, a *roamsign.AuditRecord) error {
 		return s.appendTx(ctx, tx, a, nil)
 	})
 }
@@ -444,7 +448,7 @@ func (s *Store) AppendAudit(ctx context.Context, audit *roamsign.AuditRecord) er
 // the append transaction, over the head the checkpoint links to.
 func (s *Store) AppendCheckpoint(ctx context.Context, cp store.Checkpoint) (*roamsign.AuditRecord, error) {
 	const op = "sqlite.AppendCheckpoint"
-	return c.Checkpoint(op, cp, func(a *roamsign.AuditRecord, mk c.MakeRecord) error {
+	return sqlcodec.Checkpoint(op, cp, func(a *roamsign.AuditRecord, mk sqlcodec.MakeRecord) error {
 		return s.writeTx(ctx, op, func(tx *sql.Tx) error { return s.appendTx(ctx, tx, a, mk) })
 	})
 }
@@ -456,14 +460,14 @@ func (s *Store) ScanAudit(ctx context.Context, from int64, fn func(*roamsign.Aud
 	if err := s.open(op); err != nil {
 		return err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+c.AuditCols+` FROM audit WHERE seq >= ? ORDER BY seq`, from)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+sqlcodec.AuditCols+` FROM audit WHERE seq >= ? ORDER BY seq`, from)
 	if err != nil {
 		return classify(op, err)
 	}
 	defer rows.Close()
 	var a roamsign.AuditRecord
 	for rows.Next() {
-		if err := c.ScanAudit(rows, &a, times); err != nil {
+		if err := sqlcodec.ScanAudit(rows, &a, times); err != nil {
 			return classify(op, err)
 		}
 		if err := fn(&a); err != nil {
@@ -479,14 +483,14 @@ func (s *Store) AuditHead(ctx context.Context) (int64, []byte, error) {
 	if err := s.open(op); err != nil {
 		return 0, nil, err
 	}
-	seq, hash, err := c.ScanHead(s.r.QueryRowContext(ctx, c.HeadQuery))
+	seq, hash, err := sqlcodec.ScanHead(s.r.QueryRowContext(ctx, sqlcodec.HeadQuery))
 	return seq, bytes.Clone(hash), classify(op, err)
 }
 
 // AdvanceStep implements [store.OTPStepStore] with one conditional upsert.
 func (s *Store) AdvanceStep(ctx context.Context, user roamsign.UserID, step int64) (bool, error) {
 	const op = "sqlite.AdvanceStep"
-	if err := c.CheckStepUser(op, user); err != nil {
+	if err := sqlcodec.CheckStepUser(op, user); err != nil {
 		return false, err
 	}
 	var n int64

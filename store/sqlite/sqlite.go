@@ -18,14 +18,14 @@ import (
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/store"
-	c "github.com/roamsign/roamsign/store/internal/sqlcodec"
+	"github.com/roamsign/roamsign/store/internal/sqlcodec"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
 // SchemaVersion is the schema version this build writes and understands.
-var SchemaVersion = c.MustCount(migrations)
+var SchemaVersion = sqlcodec.MustCount(migrations)
 
 // Options configure [Open]. The zero value is a read-write store with the
 // default timeouts and clock.
@@ -115,9 +115,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		if err == nil {
 			switch {
 			case v > SchemaVersion:
-				err = c.TooNew(v, SchemaVersion)
+				err = sqlcodec.TooNew(v, SchemaVersion)
 			case v < SchemaVersion:
-				err = c.TooOld(v, SchemaVersion)
+				err = sqlcodec.TooOld(v, SchemaVersion)
 			}
 		}
 		if err != nil {
@@ -189,7 +189,7 @@ func (s *Store) version(ctx context.Context, db *sql.DB) (int, error) {
 // schema_version, each in its own immediate transaction.
 func (s *Store) migrate(ctx context.Context, upTo int) error {
 	const op = "sqlite.Open"
-	names, err := c.Migrations(migrations)
+	names, err := sqlcodec.Migrations(migrations)
 	if err != nil {
 		return roamsign.Wrap(roamsign.ErrInternal, op, err, "reading migrations")
 	}
@@ -209,7 +209,7 @@ func (s *Store) migrate(ctx context.Context, upTo int) error {
 		} else if err != nil {
 			return err
 		}
-		return c.Apply(migrations, names, v, func(body string) error {
+		return sqlcodec.Apply(migrations, names, v, func(body string) error {
 			_, err := tx.ExecContext(ctx, body)
 			return err
 		}, func(v int) error {
@@ -246,7 +246,7 @@ func sqliteCode(err error) int {
 
 // classify maps a database error to a root kind.
 func classify(op string, err error) error {
-	if c.Typed(err) {
+	if sqlcodec.AlreadyClassified(err) {
 		return err
 	}
 	switch sqliteCode(err) {
@@ -269,7 +269,7 @@ func classify(op string, err error) error {
 
 func (s *Store) open(op string) error {
 	if s.closed.Load() {
-		return c.Closed(op)
+		return sqlcodec.Closed(op)
 	}
 	return nil
 }
@@ -299,7 +299,7 @@ func (s *Store) writeTx(ctx context.Context, op string, fn func(*sql.Tx) error) 
 }
 
 // inTx is [Store.writeTx] for the shared audit-appending wrappers.
-func (s *Store) inTx(ctx context.Context, op string) c.InTx[*sql.Tx] {
+func (s *Store) inTx(ctx context.Context, op string) sqlcodec.InTx[*sql.Tx] {
 	return func(fn func(*sql.Tx) error) error { return s.writeTx(ctx, op, fn) }
 }
 

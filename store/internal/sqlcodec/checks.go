@@ -153,9 +153,9 @@ func HeadMoved(op string) error {
 	return roamsign.E(roamsign.ErrInternal, op, "audit chain head moved during append")
 }
 
-// Missing returns [NotFound] for what when err is the driver's "no rows"
+// NotFoundOr returns [NotFound] for what when err is the driver's "no rows"
 // error noRows (sql.ErrNoRows, pgx.ErrNoRows), and err otherwise.
-func Missing(err, noRows error, op, what string) error {
+func NotFoundOr(err, noRows error, op, what string) error {
 	if errors.Is(err, noRows) {
 		return NotFound(op, what)
 	}
@@ -171,11 +171,11 @@ func ScanHead(row Scanner) (seq int64, hash []byte, err error) {
 	return seq, hash, err
 }
 
-// Unmatched explains a conditional write that matched no row from probe,
-// the error of reading the row back: [NotFound] for what when there is no
-// row (noRows), probe itself when the read failed, else why (the row is in
-// another state).
-func Unmatched(probe, noRows error, op, what string, why error) error {
+// NoMatchReason returns why a conditional write matched no row, given
+// probe, the error of reading the row back: [NotFound] for what when there
+// is no row (noRows), probe itself when the read failed, else why (the row
+// is in another state).
+func NoMatchReason(probe, noRows error, op, what string, why error) error {
 	if errors.Is(probe, noRows) {
 		return NotFound(op, what)
 	}

@@ -63,9 +63,9 @@ func TooOld(v, need int) error {
 	return fmt.Errorf("%w: database has version %d, this build needs %d", store.ErrSchemaTooOld, v, need)
 }
 
-// Typed reports whether err needs no classification: nil, or already a
-// [*roamsign.Error].
-func Typed(err error) bool {
+// AlreadyClassified reports whether err needs no classification by a
+// backend: nil, or already a [*roamsign.Error].
+func AlreadyClassified(err error) bool {
 	var re *roamsign.Error
 	return err == nil || errors.As(err, &re)
 }

@@ -23,27 +23,27 @@ func TestCheckLimit(t *testing.T) {
 	}
 }
 
-func TestMissingAndUnmatched(t *testing.T) {
+func TestNotFoundOrAndNoMatchReason(t *testing.T) {
 	noRows := errors.New("no rows")
 	other := errors.New("other")
-	if err := Missing(noRows, noRows, "op", "user"); !errors.Is(err, roamsign.ErrNotFound) {
-		t.Fatalf("Missing(noRows) = %v", err)
+	if err := NotFoundOr(noRows, noRows, "op", "user"); !errors.Is(err, roamsign.ErrNotFound) {
+		t.Fatalf("NotFoundOr(noRows) = %v", err)
 	}
-	if err := Missing(other, noRows, "op", "user"); err != other {
-		t.Fatalf("Missing(other) = %v", err)
+	if err := NotFoundOr(other, noRows, "op", "user"); err != other {
+		t.Fatalf("NotFoundOr(other) = %v", err)
 	}
-	if err := Missing(nil, noRows, "op", "user"); err != nil {
-		t.Fatalf("Missing(nil) = %v", err)
+	if err := NotFoundOr(nil, noRows, "op", "user"); err != nil {
+		t.Fatalf("NotFoundOr(nil) = %v", err)
 	}
 	why := NotPending("op")
-	if err := Unmatched(noRows, noRows, "op", "transaction", why); !errors.Is(err, roamsign.ErrNotFound) {
-		t.Fatalf("Unmatched(noRows) = %v", err)
+	if err := NoMatchReason(noRows, noRows, "op", "transaction", why); !errors.Is(err, roamsign.ErrNotFound) {
+		t.Fatalf("NoMatchReason(noRows) = %v", err)
 	}
-	if err := Unmatched(other, noRows, "op", "transaction", why); err != other {
-		t.Fatalf("Unmatched(other) = %v", err)
+	if err := NoMatchReason(other, noRows, "op", "transaction", why); err != other {
+		t.Fatalf("NoMatchReason(other) = %v", err)
 	}
-	if err := Unmatched(nil, noRows, "op", "transaction", why); !errors.Is(err, roamsign.ErrConflict) {
-		t.Fatalf("Unmatched(nil) = %v", err)
+	if err := NoMatchReason(nil, noRows, "op", "transaction", why); !errors.Is(err, roamsign.ErrConflict) {
+		t.Fatalf("NoMatchReason(nil) = %v", err)
 	}
 }
 
