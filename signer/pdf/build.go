@@ -12,125 +12,178 @@ import (
 
 const maxFields = 100_000
 
+// update is the incremental update that adds one signature: its bytes
+// and the /ByteRange and /Contents placeholders (offsets absolute in the
+// signed file) that are filled in once the signature exists.
+type update struct {
+	bytes               []byte
+	byteRange, contents *pdfx.Placeholder
+}
+
+// builder collects the objects of the update, one part at a time.
+type builder struct {
+	r   *pdfx.Reader
+	u   *pdfx.Update
+	sp  sigParams
+	cat pdfx.Dict // the catalog, cloned; written back when catChanged
+	// catChanged is set when the catalog itself must be rewritten.
+	catChanged bool
+	rootRef    pdfx.Ref
+	pageRef    pdfx.Ref
+	page       pdfx.Dict
+	// The new objects: signature dictionary, widget (merged with its
+	// field) and the widget's appearance.
+	sigRef, widgetRef, apRef pdfx.Ref
+	up                       update
+}
+
+const buildOp = "pdf.Prepare"
+
 // buildUpdate reads the document and builds the incremental update that
-// adds the signature field, widget, signature dictionary and appearance.
-// It returns the update bytes and the ByteRange and Contents placeholders
-// (offsets absolute in the signed file).
-func buildUpdate(ra io.ReaderAt, size int64, sp sigParams) (upd []byte, br, ct *pdfx.Placeholder, err error) {
-	const op = "pdf.Prepare"
+// adds the signature field, its widget annotation on the page, the
+// signature dictionary and the appearance.
+func buildUpdate(ra io.ReaderAt, size int64, sp sigParams) (up *update, err error) {
 	defer func() {
 		// The reader is written not to panic; this is the package boundary
 		// guarantee should a bug slip through.
 		if p := recover(); p != nil {
-			err = roamsign.E(roamsign.ErrInvalidInput, op, "malformed PDF (%v)", p)
+			up, err = nil, roamsign.E(roamsign.ErrInvalidInput, buildOp, "malformed PDF (%v)", p)
 		}
 	}()
 	r, err := pdfx.Open(ra, size, pdfx.Limits{})
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
+	b, err := newBuilder(r, sp)
+	if err != nil {
+		return nil, err
+	}
+	name, err := b.field()
+	if err != nil {
+		return nil, err
+	}
+	b.signature()
+	if err := b.widget(name); err != nil {
+		return nil, err
+	}
+	if err := b.annotation(); err != nil {
+		return nil, err
+	}
+	return b.finish()
+}
+
+// newBuilder checks that the document can take the signature and finds
+// the page it goes on.
+func newBuilder(r *pdfx.Reader, sp sigParams) (*builder, error) {
 	if r.Encrypted() {
-		return nil, nil, nil, roamsign.E(roamsign.ErrUnsupported, op, "encrypted PDF files cannot be signed; remove the encryption first")
+		return nil, roamsign.E(roamsign.ErrUnsupported, buildOp, "encrypted PDF files cannot be signed; remove the encryption first")
 	}
-	rootRef := r.Trailer()["Root"].(pdfx.Ref)
 	cat, err := r.Catalog()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	if cat["Type"] != nil && cat["Type"] != pdfx.Name("Catalog") {
-		return nil, nil, nil, roamsign.E(roamsign.ErrInvalidInput, op, "/Root is not a document catalog")
+		return nil, roamsign.E(roamsign.ErrInvalidInput, buildOp, "/Root is not a document catalog")
 	}
-	cat = cat.Clone()
-	catChanged := false
-
-	// Existing certification and signatures.
 	if err := checkDocMDP(r, cat, sp.certify); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-
 	pageNo := 1
 	if sp.app != nil && sp.app.Page > 0 {
 		pageNo = sp.app.Page
 	}
 	pageRef, page, err := findPage(r, cat["Pages"], pageNo)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
+	b := &builder{r: r, u: r.NewUpdate(), sp: sp, cat: cat.Clone(), rootRef: r.Trailer()["Root"].(pdfx.Ref), pageRef: pageRef, page: page}
+	b.u.Grow(2*sp.contentsSize + 4096)
+	b.sigRef, b.widgetRef, b.apRef = b.u.Alloc(), b.u.Alloc(), b.u.Alloc()
+	return b, nil
+}
 
-	u := r.NewUpdate()
-	u.Grow(2*sp.contentsSize + 4096)
-	sigRef := u.Alloc()
-	widgetRef := u.Alloc()
-	apRef := u.Alloc()
-
-	// AcroForm.
-	var acro pdfx.Dict
-	acroRef, acroIsRef := cat["AcroForm"].(pdfx.Ref)
-	switch {
-	case acroIsRef:
-		if acro, err = r.ResolveDict(acroRef, "/AcroForm"); err != nil {
-			return nil, nil, nil, err
-		}
-	case cat["AcroForm"] != nil:
-		d, ok := cat["AcroForm"].(pdfx.Dict)
-		if !ok {
-			return nil, nil, nil, roamsign.E(roamsign.ErrInvalidInput, op, "/AcroForm is not a dictionary")
-		}
-		acro = d
-	}
-	acro = acro.Clone()
-	fieldsObj, err := r.Resolve(acro["Fields"])
+// field adds the signature field to the AcroForm (created when missing),
+// sets /SigFlags, and returns the field's name: the one asked for, which
+// must be new, or the first free "Signature<n>".
+func (b *builder) field() (string, error) {
+	acro, acroRef, err := b.acroForm()
 	if err != nil {
-		return nil, nil, nil, err
+		return "", err
+	}
+	fieldsObj, err := b.r.Resolve(acro["Fields"])
+	if err != nil {
+		return "", err
 	}
 	fields, _ := fieldsObj.(pdfx.Array)
 	if len(fields) > maxFields {
-		return nil, nil, nil, roamsign.E(roamsign.ErrTooLarge, op, "more than %d form fields", maxFields)
+		return "", roamsign.E(roamsign.ErrTooLarge, buildOp, "more than %d form fields", maxFields)
 	}
 	names := map[string]bool{}
 	for _, f := range fields {
-		fd, err := r.ResolveDict(f, "form field")
+		fd, err := b.r.ResolveDict(f, "form field")
 		if err != nil {
 			if errors.Is(err, roamsign.ErrInvalidInput) {
 				continue
 			}
-			return nil, nil, nil, err
+			return "", err
 		}
 		if t, ok := fd["T"].(pdfx.String); ok {
 			names[string(t)] = true
 		}
 	}
-	field := sp.field
-	if field == "" {
+	name := b.sp.field
+	if name == "" {
 		for i := 1; ; i++ {
-			field = "Signature" + itoa(i)
-			if !names[field] {
+			if name = "Signature" + itoa(i); !names[name] {
 				break
 			}
 		}
-	} else if names[field] {
-		return nil, nil, nil, roamsign.E(roamsign.ErrConflict, op, "a form field named %q already exists", field)
+	} else if names[name] {
+		return "", roamsign.E(roamsign.ErrConflict, buildOp, "a form field named %q already exists", name)
 	}
-	newFields := append(append(pdfx.Array{}, fields...), widgetRef)
-	acro["Fields"] = newFields
+	acro["Fields"] = append(append(pdfx.Array{}, fields...), b.widgetRef)
 	flags, _ := pdfx.Int(acro["SigFlags"])
 	acro["SigFlags"] = flags | 3
-	if acroIsRef {
-		u.Put(acroRef, acro)
+	if acroRef != nil {
+		b.u.Put(*acroRef, acro)
 	} else {
-		cat["AcroForm"] = u.Add(acro)
-		catChanged = true
+		b.cat["AcroForm"] = b.u.Add(acro)
+		b.catChanged = true
 	}
+	return name, nil
+}
 
-	// Signature dictionary.
-	br = &pdfx.Placeholder{Width: 60, Fill: ' '}
-	ct = &pdfx.Placeholder{Width: 2 * sp.contentsSize, Fill: '0', Prefix: "<", Suffix: ">"}
+// acroForm returns a copy of the document's AcroForm (empty when there is
+// none) and its reference when it is an indirect object.
+func (b *builder) acroForm() (pdfx.Dict, *pdfx.Ref, error) {
+	switch a := b.cat["AcroForm"].(type) {
+	case pdfx.Ref:
+		acro, err := b.r.ResolveDict(a, "/AcroForm")
+		if err != nil {
+			return nil, nil, err
+		}
+		return acro.Clone(), &a, nil
+	case pdfx.Dict:
+		return a.Clone(), nil, nil
+	case nil:
+		return pdfx.Dict{}, nil, nil
+	}
+	return nil, nil, roamsign.E(roamsign.ErrInvalidInput, buildOp, "/AcroForm is not a dictionary")
+}
+
+// signature adds the signature dictionary with its /ByteRange and
+// /Contents placeholders and, for a certification, the DocMDP reference
+// and the catalog's /Perms.
+func (b *builder) signature() {
+	sp := b.sp
+	b.up.byteRange = &pdfx.Placeholder{Width: 60, Fill: ' '}
+	b.up.contents = &pdfx.Placeholder{Width: 2 * sp.contentsSize, Fill: '0', Prefix: "<", Suffix: ">"}
 	sig := pdfx.Dict{
 		"Type":       pdfx.Name("Sig"),
 		"Filter":     pdfx.Name("Adobe.PPKLite"),
 		"SubFilter":  pdfx.Name("ETSI.CAdES.detached"),
-		"ByteRange":  br,
-		"Contents":   ct,
+		"ByteRange":  b.up.byteRange,
+		"Contents":   b.up.contents,
 		"M":          pdfDate(sp.when),
 		"Prop_Build": pdfx.Dict{"App": pdfx.Dict{"Name": pdfx.Name("roamsign")}},
 	}
@@ -149,71 +202,81 @@ func buildUpdate(ra io.ReaderAt, size int64, sp sigParams) (upd []byte, br, ct *
 				"V":    pdfx.Name("1.2"),
 			},
 		}}
-		perms, _ := r.ResolveDict(cat["Perms"], "/Perms")
+		perms, _ := b.r.ResolveDict(b.cat["Perms"], "/Perms")
 		perms = perms.Clone()
-		perms["DocMDP"] = sigRef
-		cat["Perms"] = perms
-		catChanged = true
+		perms["DocMDP"] = b.sigRef
+		b.cat["Perms"] = perms
+		b.catChanged = true
 	}
-	u.Put(sigRef, sig)
+	b.u.Put(b.sigRef, sig)
+}
 
-	// Widget annotation merged with the field, and its appearance.
+// widget adds the widget annotation merged with the signature field, and
+// its appearance: the visible box, or an empty form for an invisible
+// signature.
+func (b *builder) widget(name string) error {
 	rect := pdfx.Array{int64(0), int64(0), int64(0), int64(0)}
-	var ap *pdfx.Stream
-	if sp.app != nil {
-		a := sp.app
+	ap := &pdfx.Stream{Dict: pdfx.Dict{"Type": pdfx.Name("XObject"), "Subtype": pdfx.Name("Form"),
+		"BBox": pdfx.Array{int64(0), int64(0), int64(0), int64(0)}}, Data: []byte{}}
+	if a := b.sp.app; a != nil {
 		rect = pdfx.Array{a.Rect[0], a.Rect[1], a.Rect[2], a.Rect[3]}
-		if ap, err = appearanceStream(u, a, sp); err != nil {
-			return nil, nil, nil, err
+		var err error
+		if ap, err = appearanceStream(b.u, a, b.sp); err != nil {
+			return err
 		}
-	} else {
-		ap = &pdfx.Stream{Dict: pdfx.Dict{"Type": pdfx.Name("XObject"), "Subtype": pdfx.Name("Form"),
-			"BBox": pdfx.Array{int64(0), int64(0), int64(0), int64(0)}}, Data: []byte{}}
 	}
-	u.Put(apRef, ap)
-	u.Put(widgetRef, pdfx.Dict{
+	b.u.Put(b.apRef, ap)
+	b.u.Put(b.widgetRef, pdfx.Dict{
 		"Type":    pdfx.Name("Annot"),
 		"Subtype": pdfx.Name("Widget"),
 		"FT":      pdfx.Name("Sig"),
-		"T":       pdfx.TextString(field),
-		"V":       sigRef,
+		"T":       pdfx.TextString(name),
+		"V":       b.sigRef,
 		"F":       int64(132), // Print | Locked
 		"Rect":    rect,
-		"P":       pageRef,
-		"AP":      pdfx.Dict{"N": apRef},
+		"P":       b.pageRef,
+		"AP":      pdfx.Dict{"N": b.apRef},
 	})
+	return nil
+}
 
-	// Page /Annots.
-	page = page.Clone()
+// annotation adds the widget to the page's /Annots: the array object
+// itself when it is indirect, else the page.
+func (b *builder) annotation() error {
+	page := b.page.Clone()
 	switch a := page["Annots"].(type) {
 	case pdfx.Ref:
-		arrObj, err := r.Get(a)
+		arrObj, err := b.r.Get(a)
 		if err != nil {
-			return nil, nil, nil, err
+			return err
 		}
 		arr, _ := arrObj.(pdfx.Array)
-		u.Put(a, append(append(pdfx.Array{}, arr...), widgetRef))
+		b.u.Put(a, append(append(pdfx.Array{}, arr...), b.widgetRef))
 	case pdfx.Array:
-		page["Annots"] = append(append(pdfx.Array{}, a...), widgetRef)
-		u.Put(pageRef, page)
+		page["Annots"] = append(append(pdfx.Array{}, a...), b.widgetRef)
+		b.u.Put(b.pageRef, page)
 	default:
-		page["Annots"] = pdfx.Array{widgetRef}
-		u.Put(pageRef, page)
+		page["Annots"] = pdfx.Array{b.widgetRef}
+		b.u.Put(b.pageRef, page)
 	}
+	return nil
+}
 
-	if catChanged {
-		u.Put(rootRef, cat)
+// finish writes the catalog when it changed and serializes the update.
+func (b *builder) finish() (*update, error) {
+	if b.catChanged {
+		b.u.Put(b.rootRef, b.cat)
 	}
 	// Lookups that failed on the reader's budget read as missing objects;
 	// an update built on a cut-short reading is not returned.
-	if err := r.Budget().Err(); err != nil {
-		return nil, nil, nil, err
+	if err := b.r.Budget().Err(); err != nil {
+		return nil, err
 	}
-	upd, err = u.Bytes()
-	if err != nil {
-		return nil, nil, nil, err
+	var err error
+	if b.up.bytes, err = b.u.Bytes(); err != nil {
+		return nil, err
 	}
-	return upd, br, ct, nil
+	return &b.up, nil
 }
 
 // checkDocMDP refuses to add a signature a certification forbids, and a

@@ -84,10 +84,11 @@ func newDocument(ctx context.Context, ra io.ReaderAt, size int64, sp sigParams, 
 	if size > maxSize {
 		return nil, roamsign.E(roamsign.ErrTooLarge, op, "document of %d bytes exceeds the limit of %d", size, maxSize)
 	}
-	upd, brPH, ctPH, err := buildUpdate(ra, size, sp)
+	up, err := buildUpdate(ra, size, sp)
 	if err != nil {
 		return nil, err
 	}
+	upd, brPH, ctPH := up.bytes, up.byteRange, up.contents
 	d := &document{ra: ra, size: size, hash: sp.hash, update: upd, contentsLen: ctPH.Width}
 	total := size + int64(len(upd))
 	start, end := ctPH.Offset-1, ctPH.Offset+int64(ctPH.Width)+1
