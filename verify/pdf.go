@@ -353,14 +353,29 @@ func (d *pdfDoc) readerAt(end int64) (*pdfx.Reader, error) {
 
 var objHeader = regexp.MustCompile(`^(\d+)\s+(\d+)\s+obj\b`)
 
-// verifyOne checks one signature.
+// verifyOne checks one signature: its byte range, its value (a CMS
+// signature or a document timestamp) and what later revisions changed.
 func (d *pdfDoc) verifyOne(ctx context.Context, f sigField, inter []*x509.Certificate) *PDFSignature {
-	v := d.v
-	s := &PDFSignature{Result: &Result{TrustedTime: v.now(), TimeSource: "verification-time"}, Field: f.name, Kind: "approval"}
+	s := &PDFSignature{Result: &Result{TrustedTime: d.v.now(), TimeSource: "verification-time"}, Field: f.name, Kind: "approval"}
 	if f.sig == nil || f.sigRef == (pdfx.Ref{}) {
 		s.add(CheckFormat, Invalid, "the signature field's value is not a readable indirect signature dictionary")
 		return s
 	}
+	d.describe(f, s)
+	der, reason := d.checkByteRange(f, s)
+	if reason != "" {
+		s.add(CheckByteRange, Invalid, reason)
+		return s
+	}
+	s.add(CheckByteRange, Valid, "")
+	if d.checkValue(ctx, s, der, inter) {
+		d.checkIntegrity(s)
+	}
+	return s
+}
+
+// describe fills in what the signature dictionary says of itself.
+func (d *pdfDoc) describe(f sigField, s *PDFSignature) {
 	r := d.final
 	s.SubFilter = nameOf(f.sig["SubFilter"])
 	s.Name = textOf(r, f.sig["Name"])
@@ -378,14 +393,12 @@ func (d *pdfDoc) verifyOne(ctx context.Context, f sigField, inter []*x509.Certif
 		s.Kind = "certification"
 		s.DocMDP = docMDPLevel(r, f.sig)
 	}
-	// Byte range.
-	der, reason := d.checkByteRange(f, s)
-	if reason != "" {
-		s.add(CheckByteRange, Invalid, reason)
-		return s
-	}
-	s.add(CheckByteRange, Valid, "")
-	br := s.ByteRange
+}
+
+// checkValue verifies the CMS signature or document timestamp der over the
+// byte range, and reports whether the checks may go on.
+func (d *pdfDoc) checkValue(ctx context.Context, s *PDFSignature, der []byte, inter []*x509.Certificate) bool {
+	v, br := d.v, s.ByteRange
 	dig := func(h crypto.Hash) ([]byte, error) {
 		hh := h.New()
 		if _, err := io.Copy(hh, io.NewSectionReader(d.ra, br[0], br[1])); err != nil {
@@ -396,22 +409,21 @@ func (d *pdfDoc) verifyOne(ctx context.Context, f sigField, inter []*x509.Certif
 		}
 		return hh.Sum(nil), nil
 	}
-	// Signature.
 	switch s.SubFilter {
 	case "adbe.pkcs7.detached", "ETSI.CAdES.detached":
 		sd, err := parseSignedData(der, v.maxSig)
 		if err != nil {
 			s.add(CheckFormat, Invalid, err.Error())
-			return s
+			return false
 		}
 		if sd.HasEContent || len(sd.SignerInfos) != 1 {
 			s.add(CheckFormat, Invalid, "a PDF signature must be a detached CMS with one signer")
-			return s
+			return false
 		}
 		rs, err := v.verifySignedData(ctx, sd, dig, inter, d.evidence)
 		if err != nil {
 			s.add(CheckFormat, Invalid, err.Error())
-			return s
+			return false
 		}
 		pre := s.Result.Checks
 		*s.Result = *rs[0]
@@ -425,20 +437,24 @@ func (d *pdfDoc) verifyOne(ctx context.Context, f sigField, inter []*x509.Certif
 		gen, verdict, why := v.verifyTimestamp(ctx, der, dig, v.now(), d.evidence)
 		if verdict != Valid {
 			s.add(CheckTimestamp, verdict, why)
-			return s
+			return false
 		}
 		s.add(CheckTimestamp, Valid, "genTime "+gen.UTC().Format(time.RFC3339))
 		s.TrustedTime, s.TimeSource = gen, "timestamp"
 	default:
 		s.add(CheckFormat, Invalid, fmt.Sprintf("unsupported /SubFilter %q", s.SubFilter))
-		return s
+		return false
 	}
-	// What came after.
-	end := br[2] + br[3]
+	return true
+}
+
+// checkIntegrity judges what the revisions after the signed one changed.
+func (d *pdfDoc) checkIntegrity(s *PDFSignature) {
+	end := s.ByteRange[2] + s.ByteRange[3]
 	s.CoversDocument = end == d.size
 	if s.CoversDocument {
 		s.add(CheckIntegrity, Valid, "the signature covers the whole document")
-		return s
+		return
 	}
 	var changes []string
 	if d.unreadable != nil {
@@ -448,7 +464,7 @@ func (d *pdfDoc) verifyOne(ctx context.Context, f sigField, inter []*x509.Certif
 		more, err := d.changesAfter(end, s.Kind == "certification", d.permission(s))
 		if err != nil && len(changes) == 0 {
 			s.add(CheckIntegrity, Indeterminate, "later revisions could not be analysed: "+err.Error())
-			return s
+			return
 		}
 		changes = append(changes, more...)
 	}
@@ -456,10 +472,9 @@ func (d *pdfDoc) verifyOne(ctx context.Context, f sigField, inter []*x509.Certif
 		s.ModifiedAfterSigning = true
 		s.Changes = changes
 		s.add(CheckIntegrity, Invalid, "modified after signing: "+strings.Join(changes, "; "))
-		return s
+		return
 	}
 	s.add(CheckIntegrity, Valid, "later revisions only made allowed changes")
-	return s
 }
 
 // permission returns the DocMDP level that governs changes after s: the
