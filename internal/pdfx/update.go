@@ -75,11 +75,10 @@ func (u *Update) Bytes() ([]byte, error) {
 	if !u.r.eofEnd {
 		b = append(b, '\n')
 	}
-	offsets := make(map[int]int64, len(u.objs)+1)
-	gens := make(map[int]int, len(u.objs)+1)
+	w := written{offsets: make(map[int]int64, len(u.objs)+1), gens: make(map[int]int, len(u.objs)+1)}
 	for _, p := range u.objs {
-		offsets[p.ref.Num] = base + int64(len(b))
-		gens[p.ref.Num] = p.ref.Gen
+		w.offsets[p.ref.Num] = base + int64(len(b))
+		w.gens[p.ref.Num] = p.ref.Gen
 		b = strconv.AppendInt(b, int64(p.ref.Num), 10)
 		b = append(b, ' ')
 		b = strconv.AppendInt(b, int64(p.ref.Gen), 10)
@@ -87,6 +86,29 @@ func (u *Update) Bytes() ([]byte, error) {
 		b = AppendObject(b, p.obj, base)
 		b = append(b, "\nendobj\n"...)
 	}
+	stream := u.r.Sections()[0].Stream
+	tr := u.trailer(stream)
+	xrefOff := base + int64(len(b))
+	if stream {
+		b = u.appendXRefStream(b, w, tr, xrefOff)
+	} else {
+		b = appendXRefTable(b, w, tr, base)
+	}
+	b = append(b, "startxref\n"...)
+	b = strconv.AppendInt(b, xrefOff, 10)
+	b = append(b, "\n%%EOF\n"...)
+	return b, nil
+}
+
+// written records where the update put each object, and its generation.
+type written struct {
+	offsets map[int]int64
+	gens    map[int]int
+}
+
+// trailer returns the update's trailer: the file's /Root, /Info and /ID,
+// /Prev, and a /Size that counts the new objects (and the xref stream).
+func (u *Update) trailer(stream bool) Dict {
 	old := u.r.trailer
 	tr := Dict{"Prev": u.r.startxref}
 	for _, k := range []Name{"Root", "Info", "ID"} {
@@ -94,7 +116,6 @@ func (u *Update) Bytes() ([]byte, error) {
 			tr[k] = v
 		}
 	}
-	stream := u.r.Sections()[0].Stream
 	size := u.next
 	if stream {
 		size++ // the xref stream object itself
@@ -103,73 +124,73 @@ func (u *Update) Bytes() ([]byte, error) {
 		size = int(s)
 	}
 	tr["Size"] = int64(size)
+	return tr
+}
 
-	var xrefOff int64
-	if stream {
-		num := u.next
-		xrefOff = base + int64(len(b))
-		offsets[num] = xrefOff
-		gens[num] = 0
-		nums := sortedNums(offsets)
-		w := 1
-		for v := base + int64(len(b)); v > 0xff; v >>= 8 {
-			w++
-		}
-		var data []byte
-		var index Array
-		for i := 0; i < len(nums); {
-			j := i
-			for j+1 < len(nums) && nums[j+1] == nums[j]+1 {
-				j++
-			}
-			index = append(index, int64(nums[i]), int64(j-i+1))
-			for k := i; k <= j; k++ {
-				data = append(data, 1)
-				off := offsets[nums[k]]
-				for s := w - 1; s >= 0; s-- {
-					data = append(data, byte(off>>(8*s)))
-				}
-				g := gens[nums[k]]
-				data = append(data, byte(g>>8), byte(g))
-			}
-			i = j + 1
-		}
-		tr["Type"] = Name("XRef")
-		tr["W"] = Array{int64(1), int64(w), int64(2)}
-		tr["Index"] = index
-		b = strconv.AppendInt(b, int64(num), 10)
-		b = append(b, " 0 obj\n"...)
-		b = AppendObject(b, &Stream{Dict: tr, Data: data}, base)
-		b = append(b, "\nendobj\n"...)
-	} else {
-		xrefOff = base + int64(len(b))
-		nums := sortedNums(offsets)
-		b = append(b, "xref\n"...)
-		for i := 0; i < len(nums); {
-			j := i
-			for j+1 < len(nums) && nums[j+1] == nums[j]+1 {
-				j++
-			}
-			b = strconv.AppendInt(b, int64(nums[i]), 10)
-			b = append(b, ' ')
-			b = strconv.AppendInt(b, int64(j-i+1), 10)
-			b = append(b, '\n')
-			for k := i; k <= j; k++ {
-				b = appendPadded(b, offsets[nums[k]], 10)
-				b = append(b, ' ')
-				b = appendPadded(b, int64(gens[nums[k]]), 5)
-				b = append(b, " n\r\n"...)
-			}
-			i = j + 1
-		}
-		b = append(b, "trailer\n"...)
-		b = AppendObject(b, tr, base)
-		b = append(b, '\n')
+// appendXRefStream appends the xref stream object (numbered after the new
+// objects, at offset off) listing the written objects and itself.
+func (u *Update) appendXRefStream(b []byte, wr written, tr Dict, off int64) []byte {
+	num := u.next
+	wr.offsets[num] = off
+	wr.gens[num] = 0
+	nums := sortedNums(wr.offsets)
+	w := 1
+	for v := off; v > 0xff; v >>= 8 {
+		w++
 	}
-	b = append(b, "startxref\n"...)
-	b = strconv.AppendInt(b, xrefOff, 10)
-	b = append(b, "\n%%EOF\n"...)
-	return b, nil
+	var data []byte
+	var index Array
+	for i := 0; i < len(nums); {
+		j := i
+		for j+1 < len(nums) && nums[j+1] == nums[j]+1 {
+			j++
+		}
+		index = append(index, int64(nums[i]), int64(j-i+1))
+		for k := i; k <= j; k++ {
+			data = append(data, 1)
+			o := wr.offsets[nums[k]]
+			for s := w - 1; s >= 0; s-- {
+				data = append(data, byte(o>>(8*s)))
+			}
+			g := wr.gens[nums[k]]
+			data = append(data, byte(g>>8), byte(g))
+		}
+		i = j + 1
+	}
+	tr["Type"] = Name("XRef")
+	tr["W"] = Array{int64(1), int64(w), int64(2)}
+	tr["Index"] = index
+	b = strconv.AppendInt(b, int64(num), 10)
+	b = append(b, " 0 obj\n"...)
+	b = AppendObject(b, &Stream{Dict: tr, Data: data}, u.r.size)
+	return append(b, "\nendobj\n"...)
+}
+
+// appendXRefTable appends a classic table of the written objects and the
+// trailer.
+func appendXRefTable(b []byte, wr written, tr Dict, base int64) []byte {
+	nums := sortedNums(wr.offsets)
+	b = append(b, "xref\n"...)
+	for i := 0; i < len(nums); {
+		j := i
+		for j+1 < len(nums) && nums[j+1] == nums[j]+1 {
+			j++
+		}
+		b = strconv.AppendInt(b, int64(nums[i]), 10)
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, int64(j-i+1), 10)
+		b = append(b, '\n')
+		for k := i; k <= j; k++ {
+			b = appendPadded(b, wr.offsets[nums[k]], 10)
+			b = append(b, ' ')
+			b = appendPadded(b, int64(wr.gens[nums[k]]), 5)
+			b = append(b, " n\r\n"...)
+		}
+		i = j + 1
+	}
+	b = append(b, "trailer\n"...)
+	b = AppendObject(b, tr, base)
+	return append(b, '\n')
 }
 
 func sortedNums(m map[int]int64) []int {
