@@ -1,5 +1,6 @@
-// Package pdfx is a small, strict PDF reader and incremental-update writer
-// used to sign PDF files and, later, to verify them.
+// Package pdfx is the small, strict PDF reader and incremental-update
+// writer shared by signer/pdf, which signs PDF files, and verify, which
+// verifies their signatures and what later revisions changed.
 //
 // # Overview
 //
