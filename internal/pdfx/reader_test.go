@@ -3,7 +3,6 @@ package pdfx_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"testing"
 	"time"
@@ -17,9 +16,7 @@ import (
 func open(t testing.TB, data []byte) *pdfx.Reader {
 	t.Helper()
 	r, err := pdfx.Open(bytes.NewReader(data), int64(len(data)), pdfx.Limits{})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
+	require.NoError(t, err, "Open")
 	return r
 }
 
@@ -27,15 +24,12 @@ func open(t testing.TB, data []byte) *pdfx.Reader {
 func pageCount(t testing.TB, r *pdfx.Reader) int {
 	t.Helper()
 	cat, err := r.Catalog()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var walk func(o pdfx.Object, depth int) int
 	walk = func(o pdfx.Object, depth int) int {
 		d, err := r.ResolveDict(o, "page node")
-		if err != nil || depth > 20 {
-			t.Fatalf("page tree: %v", err)
-		}
+		require.NoError(t, err, "page tree")
+		require.LessOrEqual(t, depth, 20, "page tree depth")
 		if d["Type"] == pdfx.Name("Page") {
 			return 1
 		}
@@ -69,23 +63,16 @@ func TestOpenVariants(t *testing.T) {
 			if name == "hybrid" {
 				want = 1
 			}
-			if got := pageCount(t, r); got != want {
-				t.Fatalf("pages = %d, want 3", got)
-			}
+			require.Equal(t, want, pageCount(t, r), "pages")
 			if name == "hybrid" {
-				if r.Sections()[0].XRefStm == 0 {
-					t.Fatal("hybrid section has no /XRefStm")
-				}
+				require.NotZero(t, r.Sections()[0].XRefStm, "hybrid section has no /XRefStm")
 				font, err := r.Get(pdfx.Ref{Num: 3})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if d, _ := font.(pdfx.Dict); d["BaseFont"] != pdfx.Name("Helvetica") {
-					t.Fatalf("compressed object 3 = %v", font)
-				}
+				require.NoError(t, err)
+				d, _ := font.(pdfx.Dict)
+				require.Equal(t, pdfx.Name("Helvetica"), d["BaseFont"], "compressed object 3 = %v", font)
 			}
-			if name == "objstm" && !r.Sections()[0].Stream {
-				t.Fatalf("expected an xref stream section")
+			if name == "objstm" {
+				require.True(t, r.Sections()[0].Stream, "expected an xref stream section")
 			}
 		})
 	}
@@ -98,38 +85,23 @@ func TestUpdateRoundTrip(t *testing.T) {
 			for rev := 0; rev < 3; rev++ {
 				r := open(t, doc)
 				u := r.NewUpdate()
-				info := u.Add(pdfx.Dict{"Title": pdfx.TextString("Revision ü"), "Producer": pdfx.String("pdfx")})
+				u.Add(pdfx.Dict{"Title": pdfx.TextString("Revision ü"), "Producer": pdfx.String("pdfx")})
 				cat, err := r.Catalog()
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				cat = cat.Clone()
 				cat["Lang"] = pdfx.String("ms-MY")
 				u.Put(r.Trailer()["Root"].(pdfx.Ref), cat)
-				_ = info
 				upd, err := u.Bytes()
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				next := append(append([]byte(nil), doc...), upd...)
-				if !bytes.Equal(next[:len(doc)], doc) {
-					t.Fatal("original bytes changed")
-				}
+				require.Equal(t, doc, next[:len(doc)], "original bytes changed")
 				pdfxtest.Check(t, next)
 				r2 := open(t, next)
-				if len(r2.Sections()) <= len(r.Sections()) {
-					t.Fatalf("no new section")
-				}
-				if r2.Sections()[0].Stream != r.Sections()[0].Stream {
-					t.Fatalf("update section kind differs from the previous one")
-				}
+				require.Greater(t, len(r2.Sections()), len(r.Sections()), "no new section")
+				require.Equal(t, r.Sections()[0].Stream, r2.Sections()[0].Stream, "update section kind differs from the previous one")
 				c2, _ := r2.Catalog()
-				if string(c2["Lang"].(pdfx.String)) != "ms-MY" {
-					t.Fatalf("catalog update not visible")
-				}
-				if got := pageCount(t, r2); got != pageCount(t, r) {
-					t.Fatalf("pages = %d", got)
-				}
+				require.Equal(t, pdfx.String("ms-MY"), c2["Lang"], "catalog update not visible")
+				require.Equal(t, pageCount(t, r), pageCount(t, r2), "pages")
 				doc = next
 			}
 		})
@@ -153,9 +125,7 @@ func TestRefusals(t *testing.T) {
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			_, err := pdfx.Open(bytes.NewReader(c.data), int64(len(c.data)), pdfx.Limits{})
-			if !errors.Is(err, c.kind) {
-				t.Fatalf("err = %v, want %v", err, c.kind)
-			}
+			require.ErrorIs(t, err, c.kind)
 		})
 	}
 }
@@ -163,17 +133,14 @@ func TestRefusals(t *testing.T) {
 func TestLimits(t *testing.T) {
 	doc := pdfxtest.Generate(pdfxtest.Options{Pages: 50})
 	_, err := pdfx.Open(bytes.NewReader(doc), int64(len(doc)), pdfx.Limits{MaxObjects: 10})
-	if !errors.Is(err, roamsign.ErrTooLarge) {
-		t.Fatalf("err = %v, want ErrTooLarge", err)
-	}
+	require.ErrorIs(t, err, roamsign.ErrTooLarge)
 	deep := bytes.Replace(doc, []byte("/Type /Catalog"), []byte("/Type /Catalog /X "+string(bytes.Repeat([]byte("["), 200))+string(bytes.Repeat([]byte("]"), 200))), 1)
 	// The catalog moved: only reading it must fail, not the process.
 	r, err := pdfx.Open(bytes.NewReader(deep), int64(len(deep)), pdfx.Limits{})
 	if err == nil {
-		if _, err = r.Catalog(); err == nil {
-			t.Fatal("deeply nested object accepted")
-		}
+		_, err = r.Catalog()
 	}
+	require.Error(t, err, "deeply nested object accepted")
 }
 
 // walk resolves everything reachable from the trailer, bounded, as the
@@ -227,9 +194,7 @@ func FuzzOpen(f *testing.F) {
 	f.Add(classic)
 	for _, name := range []string{"testdata/objstm.pdf", "testdata/linearized.pdf"} {
 		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
+		require.NoError(f, err)
 		f.Add(b)
 	}
 	f.Add(pdfxtest.Generate(pdfxtest.Options{Version: "2.0"}))
@@ -260,41 +225,29 @@ func TestEOFMarkers(t *testing.T) {
 	u := r.NewUpdate()
 	u.Add(pdfx.Dict{"A": int64(1)})
 	upd, err := u.Bytes()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	two := append(bytes.Clone(doc), upd...)
 	got, err := pdfx.EOFMarkers(context.Background(), bytes.NewReader(two), int64(len(two)), 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 2 || got[0] != int64(len(doc)) || got[1] != int64(len(two)) {
-		t.Fatalf("markers = %v, want [%d %d]", got, len(doc), len(two))
-	}
-	if _, err := pdfx.EOFMarkers(context.Background(), bytes.NewReader(two), int64(len(two)), 1); !errors.Is(err, roamsign.ErrTooLarge) {
-		t.Fatalf("err = %v", err)
-	}
+	require.NoError(t, err)
+	require.Equal(t, []int64{int64(len(doc)), int64(len(two))}, got, "markers")
+	_, err = pdfx.EOFMarkers(context.Background(), bytes.NewReader(two), int64(len(two)), 1)
+	require.ErrorIs(t, err, roamsign.ErrTooLarge)
 }
 
 func TestReadObjectAt(t *testing.T) {
 	doc := pdfxtest.Generate(pdfxtest.Options{Pages: 2})
 	r := open(t, doc)
 	e, ok := r.Lookup(1)
-	if !ok || e.Type != pdfx.EntryInFile {
-		t.Fatalf("entry 1 = %v", e)
-	}
+	require.True(t, ok)
+	require.Equal(t, pdfx.EntryInFile, e.Type, "entry 1 = %v", e)
 	ref, obj, err := r.ReadObjectAt(e.Offset)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ref != (pdfx.Ref{Num: 1}) || obj.(pdfx.Dict)["Type"] != pdfx.Name("Catalog") {
-		t.Fatalf("got %v %v", ref, obj)
-	}
-	if _, _, err := r.ReadObjectAt(e.Offset + 3); !errors.Is(err, roamsign.ErrInvalidInput) {
-		t.Fatalf("misaligned offset: err = %v", err)
-	}
+	require.NoError(t, err)
+	require.Equal(t, pdfx.Ref{Num: 1}, ref)
+	require.Equal(t, pdfx.Name("Catalog"), obj.(pdfx.Dict)["Type"])
+	_, _, err = r.ReadObjectAt(e.Offset + 3)
+	require.ErrorIs(t, err, roamsign.ErrInvalidInput, "misaligned offset")
 	// A reference with the wrong generation is the null object.
-	if o, err := r.Get(pdfx.Ref{Num: 1, Gen: 1}); o != nil || err != nil {
-		t.Fatalf("wrong generation: %v %v", o, err)
-	}
+	o, err := r.Get(pdfx.Ref{Num: 1, Gen: 1})
+	require.NoError(t, err, "wrong generation")
+	require.Nil(t, o, "wrong generation")
 }
