@@ -21,6 +21,7 @@ import (
 	"github.com/digitorus/pdfsign/sign"
 	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
 	"github.com/roamsign/roamsign/internal/proctime"
+	"github.com/stretchr/testify/require"
 )
 
 // fixedSigner returns a precomputed signature value, so that a benchmark
@@ -61,9 +62,7 @@ func BenchmarkSign5K(b *testing.B) {
 	digest := sha256.Sum256([]byte("x"))
 	ctx := context.Background()
 	signOnce := func(b *testing.B, key crypto.Signer, opts Options) {
-		if err := Sign(ctx, bytes.NewReader(doc), int64(len(doc)), io.Discard, key, p.chain, opts); err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, Sign(ctx, bytes.NewReader(doc), int64(len(doc)), io.Discard, key, p.chain, opts))
 	}
 	b.Run("raw-rsa2048", func(b *testing.B) {
 		defer reportCPU(b)()
@@ -100,21 +99,15 @@ func BenchmarkSign5K(b *testing.B) {
 
 	opts := Options{SigningTime: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	prep, err := Prepare(ctx, bytes.NewReader(doc), int64(len(doc)), p.chain, opts)
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	sig, err := p.key.Sign(rand.Reader, prep.Digest(), prep.SignerOpts())
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	fixed := fixedSigner{pub: p.key.Public(), sig: sig}
 	b.Run("raw-verify", func(b *testing.B) {
 		pub := p.key.Public().(*rsa.PublicKey)
 		defer reportCPU(b)()
 		for b.Loop() {
-			if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, prep.Digest(), sig); err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, rsa.VerifyPKCS1v15(pub, crypto.SHA256, prep.Digest(), sig))
 		}
 	})
 	b.Run("noncrypto", func(b *testing.B) {
@@ -135,9 +128,7 @@ func BenchmarkSign5K(b *testing.B) {
 
 func pdfsignOnce(b *testing.B, in io.ReadSeeker, size int64, key crypto.Signer, p *testPKI) {
 	rdr, err := pdf.NewReader(in.(io.ReaderAt), size)
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	err = sign.Sign(in, io.Discard, rdr, size, sign.SignData{
 		Signature: sign.SignDataSignature{
 			CertType: sign.ApprovalSignature,
@@ -148,9 +139,7 @@ func pdfsignOnce(b *testing.B, in io.ReadSeeker, size int64, key crypto.Signer, 
 		Certificate:       p.leaf,
 		CertificateChains: [][]*x509.Certificate{p.chain},
 	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 }
 
 // BenchmarkSign10M signs a 10 MB file read from disk with roamsign and with
@@ -160,16 +149,12 @@ func BenchmarkSign10M(b *testing.B) {
 	p := newPKI(b)
 	data := pdfxtest.Generate(pdfxtest.Options{Padding: 10 << 20})
 	name := filepath.Join(b.TempDir(), "big.pdf")
-	if err := os.WriteFile(name, data, 0o600); err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, os.WriteFile(name, data, 0o600))
 	size := int64(len(data))
 	data = nil
 	run := func(b *testing.B, fn func(f *os.File)) {
 		f, err := os.Open(name)
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		defer f.Close()
 		b.SetBytes(size)
 		var ms0, ms1 runtime.MemStats
@@ -191,9 +176,7 @@ func BenchmarkSign10M(b *testing.B) {
 	}
 	b.Run("roamsign", func(b *testing.B) {
 		run(b, func(f *os.File) {
-			if err := Sign(context.Background(), f, size, io.Discard, p.key, p.chain, Options{}); err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, Sign(context.Background(), f, size, io.Discard, p.key, p.chain, Options{}))
 		})
 	})
 	b.Run("pdfsign", func(b *testing.B) {
@@ -203,16 +186,12 @@ func BenchmarkSign10M(b *testing.B) {
 	// and reports roamsign's throughput relative to pdfsign's.
 	b.Run("paired", func(b *testing.B) {
 		f, err := os.Open(name)
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		defer f.Close()
 		var ours, theirs time.Duration
 		for b.Loop() {
 			t0 := time.Now()
-			if err := Sign(context.Background(), f, size, io.Discard, p.key, p.chain, Options{}); err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, Sign(context.Background(), f, size, io.Discard, p.key, p.chain, Options{}))
 			t1 := time.Now()
 			if _, err := f.Seek(0, io.SeekStart); err != nil {
 				b.Fatal(err)

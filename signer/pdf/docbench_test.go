@@ -9,6 +9,7 @@ import (
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
+	"github.com/stretchr/testify/require"
 )
 
 // BenchmarkDocumentLayer5K measures the PDF work alone (read, build the
@@ -21,12 +22,8 @@ func BenchmarkDocumentLayer5K(b *testing.B) {
 	for b.Loop() {
 		d, err := newDocument(context.Background(), bytes.NewReader(doc), int64(len(doc)),
 			sigParams{hash: roamsign.SHA256, contentsSize: 8192, when: time.Unix(1700000000, 0), name: "bench"}, DefaultMaxSize)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := d.write(context.Background(), der, io.Discard); err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
+		require.NoError(b, d.write(context.Background(), der, io.Discard))
 	}
 }
 

@@ -3,7 +3,6 @@ package pdf
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"os"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/digitorus/pkcs7"
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
+	"github.com/stretchr/testify/require"
 )
 
 // standInCMS builds a detached CMS over the ByteRange content with
@@ -27,22 +27,16 @@ func standInCMS(t testing.TB, p *testPKI, d *document, second bool) []byte {
 	content.Write(d.update[:d.byteRange[1]-d.size])
 	content.Write(d.update[d.byteRange[2]-d.size:])
 	sd, err := pkcs7.NewSignedData(content.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	sd.SetDigestAlgorithm(pkcs7.OIDDigestAlgorithmSHA256)
 	key, chain := p.key, p.chain
 	if second {
 		key, chain = p.key2, p.chain2
 	}
-	if err := sd.AddSignerChain(chain[0], key, chain[1:], pkcs7.SignerInfoConfig{}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, sd.AddSignerChain(chain[0], key, chain[1:], pkcs7.SignerInfoConfig{}))
 	sd.Detach()
 	der, err := sd.Finish()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if got := roamsign.SHA256.Sum(content.Bytes()); !bytes.Equal(got, d.digest) {
 		t.Fatal("ByteRange digest differs from the digest of the covered bytes")
 	}
@@ -61,13 +55,9 @@ func signStandIn(t testing.TB, p *testPKI, in []byte, sp sigParams) []byte {
 		sp.when = time.Now()
 	}
 	d, err := newDocument(context.Background(), bytes.NewReader(in), int64(len(in)), sp, DefaultMaxSize)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var out bytes.Buffer
-	if err := d.write(context.Background(), standInCMS(t, p, d, sp.name == "Siti"), &out); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, d.write(context.Background(), standInCMS(t, p, d, sp.name == "Siti"), &out))
 	if !bytes.Equal(out.Bytes()[:len(in)], in) {
 		t.Fatal("original bytes were changed")
 	}
@@ -118,27 +108,21 @@ func TestCertification(t *testing.T) {
 		ctx := context.Background()
 		_, err := newDocument(ctx, bytes.NewReader(cert), int64(len(cert)), sigParams{hash: roamsign.SHA256, contentsSize: 8000, when: time.Now()}, DefaultMaxSize)
 		if perm == NoChanges {
-			if !errors.Is(err, roamsign.ErrConflict) {
-				t.Fatalf("approval after P=1: err = %v, want ErrConflict", err)
-			}
+			require.ErrorIs(t, err, roamsign.ErrConflict, "approval after P=1")
 			continue
 		}
 		if err != nil {
 			t.Fatalf("approval after P=%d: %v", perm, err)
 		}
 		_, err = newDocument(ctx, bytes.NewReader(cert), int64(len(cert)), sigParams{hash: roamsign.SHA256, contentsSize: 8000, when: time.Now(), certify: FormFilling}, DefaultMaxSize)
-		if !errors.Is(err, roamsign.ErrConflict) {
-			t.Fatalf("second certification: err = %v, want ErrConflict", err)
-		}
+		require.ErrorIs(t, err, roamsign.ErrConflict, "second certification")
 		two := signStandIn(t, p, cert, sigParams{name: "Siti", reason: "Akuan Terima"})
 		requireValid(t, two, 2, nss)
 	}
 	// A certification after an approval signature is refused.
 	appr := signStandIn(t, p, in, sigParams{name: "Ahmad"})
 	_, err := newDocument(context.Background(), bytes.NewReader(appr), int64(len(appr)), sigParams{hash: roamsign.SHA256, contentsSize: 8000, when: time.Now(), certify: NoChanges}, DefaultMaxSize)
-	if !errors.Is(err, roamsign.ErrConflict) {
-		t.Fatalf("certification after approval: err = %v, want ErrConflict", err)
-	}
+	require.ErrorIs(t, err, roamsign.ErrConflict, "certification after approval")
 }
 
 func TestDocumentRefusals(t *testing.T) {
@@ -162,9 +146,7 @@ func TestDocumentRefusals(t *testing.T) {
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			_, err := newDocument(context.Background(), bytes.NewReader(c.data), int64(len(c.data)), c.sp, c.max)
-			if !errors.Is(err, c.kind) {
-				t.Fatalf("err = %v, want %v", err, c.kind)
-			}
+			require.ErrorIs(t, err, c.kind)
 		})
 	}
 }
@@ -173,26 +155,18 @@ func TestDocumentChangedBeforeComplete(t *testing.T) {
 	p := newPKI(t)
 	in := bytes.Clone(docs(t)["classic"])
 	d, err := newDocument(context.Background(), bytes.NewReader(in), int64(len(in)), sigParams{hash: roamsign.SHA256, contentsSize: 8000, when: time.Now()}, DefaultMaxSize)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	der := standInCMS(t, p, d, false)
 	in[20] ^= 1
-	if err := d.write(context.Background(), der, io.Discard); !errors.Is(err, roamsign.ErrConflict) {
-		t.Fatalf("err = %v, want ErrConflict", err)
-	}
+	require.ErrorIs(t, d.write(context.Background(), der, io.Discard), roamsign.ErrConflict)
 	in[20] ^= 1
-	if err := d.write(context.Background(), make([]byte, 8001), io.Discard); !errors.Is(err, roamsign.ErrTooLarge) {
-		t.Fatalf("oversized CMS: err = %v, want ErrTooLarge", err)
-	}
+	require.ErrorIs(t, d.write(context.Background(), make([]byte, 8001), io.Discard), roamsign.ErrTooLarge, "oversized CMS")
 }
 
 func FuzzPrepareDocument(f *testing.F) {
 	for _, name := range []string{"../../internal/pdfx/testdata/objstm.pdf", "../../internal/pdfx/testdata/linearized.pdf"} {
 		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
+		require.NoError(f, err)
 		f.Add(b)
 	}
 	f.Add(pdfxtest.Generate(pdfxtest.Options{AcroForm: true}))
@@ -208,9 +182,7 @@ func FuzzPrepareDocument(f *testing.F) {
 			return
 		}
 		var out bytes.Buffer
-		if err := d.write(context.Background(), []byte{1, 2, 3}, &out); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, d.write(context.Background(), []byte{1, 2, 3}, &out))
 		if !bytes.Equal(out.Bytes()[:len(data)], data) {
 			t.Fatal("original bytes changed")
 		}

@@ -26,6 +26,7 @@ import (
 	"github.com/roamsign/roamsign/internal/pdfx"
 	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
 	"github.com/roamsign/roamsign/internal/testpki"
+	"github.com/stretchr/testify/require"
 )
 
 // testPKI is a root, an intermediate and an RSA-2048 leaf, shared by the
@@ -97,9 +98,7 @@ func (p *testPKI) nss(t testing.TB) string {
 		t.Fatalf("certutil -N: %v\n%s", err, out)
 	}
 	rootPEM := filepath.Join(dir, "root.pem")
-	if err := os.WriteFile(rootPEM, testpki.PEM(p.root.Cert), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(rootPEM, testpki.PEM(p.root.Cert), 0o600))
 	if out, err := exec.Command(certutil, "-A", "-d", "sql:"+dir, "-n", "root", "-t", "CT,C,C", "-i", rootPEM).CombinedOutput(); err != nil {
 		t.Fatalf("certutil -A: %v\n%s", err, out)
 	}
@@ -110,9 +109,7 @@ func (p *testPKI) nss(t testing.TB) string {
 func pdfsig(t testing.TB, data []byte, nssDir string) string {
 	t.Helper()
 	f := filepath.Join(t.TempDir(), "signed.pdf")
-	if err := os.WriteFile(f, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(f, data, 0o600))
 	args := []string{}
 	if nssDir != "" {
 		args = append(args, "-nssdir", nssDir)
@@ -181,22 +178,16 @@ func docs(t testing.TB) map[string][]byte {
 func addRevision(t testing.TB, doc []byte) []byte {
 	t.Helper()
 	r, err := pdfx.Open(bytes.NewReader(doc), int64(len(doc)), pdfx.Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	cat, err := r.Catalog()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	u := r.NewUpdate()
 	cat = cat.Clone()
 	cat["Lang"] = pdfx.String("ms-MY")
 	cat["Metadata2"] = u.Add(pdfx.Dict{"Note": pdfx.TextString("revision")})
 	u.Put(r.Trailer()["Root"].(pdfx.Ref), cat)
 	upd, err := u.Bytes()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return append(append([]byte(nil), doc...), upd...)
 }
 
@@ -210,9 +201,7 @@ type tsaServer struct {
 func newTSA(t testing.TB, p *testPKI) *tsaServer {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	cert, err := p.inter.Issue(&x509.Certificate{
 		Subject:     pkix.Name{CommonName: "roamsign Test TSA", Country: []string{"MY"}},
 		NotBefore:   time.Now().Add(-time.Hour),
@@ -220,9 +209,7 @@ func newTSA(t testing.TB, p *testPKI) *tsaServer {
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping},
 	}, key.Public())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	s := &tsaServer{}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.hits.Add(1)

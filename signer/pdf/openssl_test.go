@@ -14,6 +14,7 @@ import (
 
 	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
 	"github.com/roamsign/roamsign/internal/testpki"
+	"github.com/stretchr/testify/require"
 )
 
 var reByteRange = regexp.MustCompile(`/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]`)
@@ -36,9 +37,7 @@ func extract(t testing.TB, doc []byte, i int) (content, cmsDER []byte) {
 	}
 	content = append(bytes.Clone(doc[:br[1]]), doc[br[2]:br[2]+br[3]]...)
 	raw, err := hex.DecodeString(string(doc[br[1]+1 : br[2]-1]))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var v asn1.RawValue
 	if _, err := asn1.Unmarshal(raw, &v); err != nil {
 		t.Fatal(err)
@@ -55,9 +54,7 @@ func TestOpenSSLVerifiesCMS(t *testing.T) {
 	openssl := pdfxtest.Tool(t, "openssl")
 	dir := t.TempDir()
 	root := filepath.Join(dir, "root.pem")
-	if err := os.WriteFile(root, testpki.PEM(p.root.Cert), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(root, testpki.PEM(p.root.Cert), 0o600))
 	doc := signDoc(t, docs(t)["objstm"], p.key, p.chain, Options{Timestamper: &TSAClient{URL: tsa.URL}})
 	doc = signDoc(t, doc, p.key2, p.chain2, Options{AlgorithmProtection: true})
 	if n := len(reByteRange.FindAllSubmatch(doc, -1)); n != 2 {
@@ -100,8 +97,6 @@ func TestOpenSSLVerifiesCMS(t *testing.T) {
 func writeFile(t testing.TB, dir, name string, b []byte) string {
 	t.Helper()
 	f := filepath.Join(dir, name)
-	if err := os.WriteFile(f, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(f, b, 0o600))
 	return f
 }

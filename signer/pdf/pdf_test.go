@@ -8,7 +8,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -26,14 +25,13 @@ import (
 	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
 	"github.com/roamsign/roamsign/internal/testpki"
 	"github.com/roamsign/roamsign/signer/cms"
+	"github.com/stretchr/testify/require"
 )
 
 func signDoc(t testing.TB, in []byte, key crypto.Signer, chain []*x509.Certificate, opts Options) []byte {
 	t.Helper()
 	var out bytes.Buffer
-	if err := Sign(context.Background(), bytes.NewReader(in), int64(len(in)), &out, key, chain, opts); err != nil {
-		t.Fatalf("Sign: %v", err)
-	}
+	require.NoError(t, Sign(context.Background(), bytes.NewReader(in), int64(len(in)), &out, key, chain, opts), "Sign")
 	if !bytes.Equal(out.Bytes()[:len(in)], in) {
 		t.Fatal("original bytes changed")
 	}
@@ -100,26 +98,18 @@ func TestTwoHalvesEquivalence(t *testing.T) {
 
 	// The host prepares; the "server" sees only the digest; the host completes.
 	prep, err := Prepare(context.Background(), bytes.NewReader(in), int64(len(in)), p.chain, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(prep.Digest()) != 32 || len(prep.DocumentDigest()) != 32 || len(prep.SignedAttributes()) == 0 {
-		t.Fatal("prepared values missing")
-	}
+	require.NoError(t, err)
+	require.Len(t, prep.Digest(), 32)
+	require.Len(t, prep.DocumentDigest(), 32)
+	require.NotEmpty(t, prep.SignedAttributes())
 	remoteSig := remoteSign(t, p.key, prep.Digest(), prep.SignerOpts())
 	// The state survives a round trip through storage.
 	state, err := prep.MarshalBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	resumed, err := Resume(state, bytes.NewReader(in), int64(len(in)), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var twoStep bytes.Buffer
-	if err := resumed.Complete(context.Background(), remoteSig, &twoStep); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, resumed.Complete(context.Background(), remoteSig, &twoStep))
 	if !bytes.Equal(twoStep.Bytes(), oneStep) {
 		t.Fatal("two-step output differs from the one-step output")
 	}
@@ -129,31 +119,23 @@ func TestTwoHalvesEquivalence(t *testing.T) {
 	var none bytes.Buffer
 	bad := bytes.Clone(remoteSig)
 	bad[10] ^= 1
-	if err := prep.Complete(context.Background(), bad, &none); !errors.Is(err, roamsign.ErrInvalidSignature) || none.Len() != 0 {
-		t.Fatalf("bad signature: err = %v, wrote %d bytes", err, none.Len())
-	}
+	require.ErrorIs(t, prep.Complete(context.Background(), bad, &none), roamsign.ErrInvalidSignature, "bad signature")
+	require.Zero(t, none.Len(), "bad signature: bytes written")
 	// A CMS built elsewhere over the document digest is embedded as it is.
 	ext, err := cms.SignDigest(context.Background(), p.key2, prep.DocumentDigest(), p.chain2, cms.Options{OmitSigningTime: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var external bytes.Buffer
-	if err := prep.CompleteCMS(context.Background(), ext, &external); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, prep.CompleteCMS(context.Background(), ext, &external))
 	requireValid(t, external.Bytes(), 1, nss)
-	if _, err := Resume(state, bytes.NewReader(in), int64(len(in))+1, nil); !errors.Is(err, roamsign.ErrConflict) {
-		t.Fatalf("resume with another size: err = %v", err)
-	}
+	_, err = Resume(state, bytes.NewReader(in), int64(len(in))+1, nil)
+	require.ErrorIs(t, err, roamsign.ErrConflict, "resume with another size")
 }
 
 // remoteSign stands for the signing service: it receives only a digest.
 func remoteSign(t testing.TB, key crypto.Signer, digest []byte, opts crypto.SignerOpts) []byte {
 	t.Helper()
 	sig, err := key.Sign(rand.Reader, digest, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return sig
 }
 
@@ -184,9 +166,7 @@ func TestTimestamp(t *testing.T) {
 	tsa := newTSA(t, p)
 	in := docs(t)["classic"]
 	out := signDoc(t, in, p.key, p.chain, Options{Timestamper: &TSAClient{URL: tsa.URL}})
-	if tsa.hits.Load() != 1 {
-		t.Fatalf("TSA hits = %d", tsa.hits.Load())
-	}
+	require.EqualValues(t, 1, tsa.hits.Load(), "TSA hits")
 	requireValid(t, out, 1, nss)
 	// The token is in the unsigned attributes: the container grew.
 	plain := signDoc(t, in, p.key, p.chain, Options{ContentsSize: estimateContents(p.chain, true)})
@@ -197,9 +177,8 @@ func TestTimestamp(t *testing.T) {
 	var w bytes.Buffer
 	tsa.Close()
 	err := Sign(context.Background(), bytes.NewReader(in), int64(len(in)), &w, p.key, p.chain, Options{Timestamper: &TSAClient{URL: tsa.URL}})
-	if !errors.Is(err, roamsign.ErrUnavailable) || w.Len() != 0 {
-		t.Fatalf("TSA down: err = %v, wrote %d", err, w.Len())
-	}
+	require.ErrorIs(t, err, roamsign.ErrUnavailable, "TSA down")
+	require.Zero(t, w.Len(), "TSA down: bytes written")
 }
 
 func TestTamperedSignedDocument(t *testing.T) {
@@ -229,30 +208,21 @@ func TestPrepareOptions(t *testing.T) {
 	for name, o := range bad {
 		t.Run(name, func(t *testing.T) {
 			err := Sign(context.Background(), bytes.NewReader(in), int64(len(in)), io.Discard, p.key, p.chain, o)
-			if err == nil {
-				t.Fatal("accepted")
-			}
-			if k := roamsign.KindOf(err); k != roamsign.ErrInvalidInput && k != roamsign.ErrTooLarge {
-				t.Fatalf("err = %v", err)
-			}
+			require.Error(t, err, "accepted")
+			require.Contains(t, []roamsign.Kind{roamsign.ErrInvalidInput, roamsign.ErrTooLarge}, roamsign.KindOf(err), "err = %v", err)
 		})
 	}
-	if _, err := Prepare(context.Background(), bytes.NewReader(in), int64(len(in)), nil, Options{}); !errors.Is(err, roamsign.ErrInvalidInput) {
-		t.Fatalf("no chain: err = %v", err)
-	}
+	_, err := Prepare(context.Background(), bytes.NewReader(in), int64(len(in)), nil, Options{})
+	require.ErrorIs(t, err, roamsign.ErrInvalidInput, "no chain")
 }
 
 // ecSigner issues a P-256 signer certificate under the test intermediate.
 func ecSigner(t testing.TB, p *testPKI, name, id string) (crypto.Signer, []*x509.Certificate) {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	leaf, err := p.inter.IssueLeaf(name, id, k.Public(), testpki.LeafOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return k, append([]*x509.Certificate{leaf}, p.inter.Chain()...)
 }
 
@@ -278,9 +248,8 @@ func TestInputEdges(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var out bytes.Buffer
 			err := Sign(context.Background(), bytes.NewReader(in), int64(len(in)), &out, p.key, p.chain, Options{})
-			if !errors.Is(err, roamsign.ErrInvalidInput) || out.Len() != 0 {
-				t.Fatalf("err = %v, wrote %d bytes", err, out.Len())
-			}
+			require.ErrorIs(t, err, roamsign.ErrInvalidInput)
+			require.Zero(t, out.Len(), "bytes written")
 		})
 	}
 }
@@ -298,9 +267,7 @@ func TestConcurrentSign(t *testing.T) {
 		}()
 	}
 	for i := 0; i < 8; i++ {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, <-errs)
 	}
 }
 
@@ -309,9 +276,8 @@ func TestContextCancelled(t *testing.T) {
 	in := docs(t)["classic"]
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := Prepare(ctx, bytes.NewReader(in), int64(len(in)), p.chain, Options{}); err == nil {
-		t.Fatal("cancelled context accepted")
-	}
+	_, err := Prepare(ctx, bytes.NewReader(in), int64(len(in)), p.chain, Options{})
+	require.Error(t, err, "cancelled context accepted")
 }
 
 func testImages(t testing.TB) map[string][]byte {
@@ -322,12 +288,8 @@ func testImages(t testing.TB) map[string][]byte {
 		}
 	}
 	var pngBuf, jpgBuf bytes.Buffer
-	if err := png.Encode(&pngBuf, img); err != nil {
-		t.Fatal(err)
-	}
-	if err := jpeg.Encode(&jpgBuf, img, nil); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, png.Encode(&pngBuf, img))
+	require.NoError(t, jpeg.Encode(&jpgBuf, img, nil))
 	return map[string][]byte{"png": pngBuf.Bytes(), "jpeg": jpgBuf.Bytes()}
 }
 
@@ -343,22 +305,14 @@ func TestVisibleAppearance(t *testing.T) {
 				Appearance: &Appearance{Page: 1, Rect: [4]float64{300, 40, 560, 110}, Image: img}})
 			requireValid(t, out, 1, nss)
 			dark := renderDarkPixels(t, out, 300, 40, 560, 110)
-			if dark < 200 {
-				t.Fatalf("only %d dark pixels in the signature rectangle", dark)
-			}
-			if outside := renderDarkPixels(t, out, 300, 200, 560, 270); outside != 0 {
-				t.Fatalf("%d dark pixels outside the signature rectangle", outside)
-			}
+			require.GreaterOrEqual(t, dark, 200, "dark pixels in the signature rectangle")
+			require.Zero(t, renderDarkPixels(t, out, 300, 200, 560, 270), "dark pixels outside the signature rectangle")
 		})
 	}
 	invisible := signDoc(t, in, p.key, p.chain, Options{})
-	if dark := renderDarkPixels(t, invisible, 300, 40, 560, 110); dark != 0 {
-		t.Fatalf("invisible signature drew %d pixels", dark)
-	}
+	require.Zero(t, renderDarkPixels(t, invisible, 300, 40, 560, 110), "pixels drawn by an invisible signature")
 	bad := Options{Appearance: &Appearance{Rect: [4]float64{0, 0, 100, 50}, Image: []byte("GIF89a not supported")}}
-	if err := Sign(context.Background(), bytes.NewReader(in), int64(len(in)), io.Discard, p.key, p.chain, bad); !errors.Is(err, roamsign.ErrInvalidInput) {
-		t.Fatalf("bad image: err = %v", err)
-	}
+	require.ErrorIs(t, Sign(context.Background(), bytes.NewReader(in), int64(len(in)), io.Discard, p.key, p.chain, bad), roamsign.ErrInvalidInput, "bad image")
 }
 
 // renderDarkPixels renders page 1 at 72 dpi with pdftoppm and counts
@@ -368,22 +322,17 @@ func renderDarkPixels(t testing.TB, doc []byte, llx, lly, urx, ury int) int {
 	t.Helper()
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.pdf")
-	if err := os.WriteFile(in, doc, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(in, doc, 0o600))
 	outBase := filepath.Join(dir, "page")
 	if out, err := exec.Command(pdfxtest.Tool(t, "pdftoppm"), "-r", "72", "-f", "1", "-l", "1", "-singlefile", in, outBase).CombinedOutput(); err != nil {
 		t.Fatalf("pdftoppm: %v\n%s", err, out)
 	}
 	f, err := os.Open(outBase + ".ppm")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer f.Close()
 	var w, h, maxv int
-	if _, err := fmt.Fscanf(f, "P6\n%d %d\n%d\n", &w, &h, &maxv); err != nil {
-		t.Fatal(err)
-	}
+	_, err = fmt.Fscanf(f, "P6\n%d %d\n%d\n", &w, &h, &maxv)
+	require.NoError(t, err)
 	pix, err := io.ReadAll(f)
 	if err != nil || len(pix) < w*h*3 {
 		t.Fatalf("short image: %v", err)
@@ -407,9 +356,7 @@ func TestIndirectAnnots(t *testing.T) {
 	nss := p.nss(t)
 	in := docs(t)["acroform"]
 	r, err := pdfx.Open(bytes.NewReader(in), int64(len(in)), pdfx.Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	cat, _ := r.Catalog()
 	pages, _ := r.ResolveDict(cat["Pages"], "pages")
 	pageRef := pages["Kids"].(pdfx.Array)[0].(pdfx.Ref)
@@ -419,23 +366,15 @@ func TestIndirectAnnots(t *testing.T) {
 	page["Annots"] = u.Add(page["Annots"])
 	u.Put(pageRef, page)
 	upd, err := u.Bytes()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	doc := append(bytes.Clone(in), upd...)
 	one := signDoc(t, doc, p.key, p.chain, Options{Appearance: &Appearance{Rect: [4]float64{300, 40, 560, 110}}})
 	requireValid(t, one, 1, nss)
 	r2, err := pdfx.Open(bytes.NewReader(one), int64(len(one)), pdfx.Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for n := range r2.SectionEntries(0) {
-		if n == pageRef.Num {
-			t.Fatal("the page object was rewritten although its /Annots is indirect")
-		}
+		require.NotEqual(t, pageRef.Num, n, "the page object was rewritten although its /Annots is indirect")
 	}
 	arr, _ := r2.Get(page["Annots"].(pdfx.Ref))
-	if n := len(arr.(pdfx.Array)); n != 2 {
-		t.Fatalf("/Annots has %d entries, want 2", n)
-	}
+	require.Len(t, arr.(pdfx.Array), 2, "/Annots")
 }

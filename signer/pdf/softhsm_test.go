@@ -13,6 +13,7 @@ import (
 	"github.com/roamsign/roamsign/hsm"
 	"github.com/roamsign/roamsign/internal/softhsmtest"
 	"github.com/roamsign/roamsign/internal/testpki"
+	"github.com/stretchr/testify/require"
 )
 
 // TestSoftHSMKeys signs with keys generated inside a SoftHSM2 token through
@@ -24,37 +25,25 @@ func TestSoftHSMKeys(t *testing.T) {
 	tok := softhsmtest.New(t)
 	ctx := context.Background()
 	store, err := hsm.OpenPKCS11(ctx, hsm.PKCS11Config{URI: tok.URI()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { _ = store.Close() })
 	in := docs(t)["objstm"]
 	doc := in
 	for i, alg := range []roamsign.KeyAlgorithm{roamsign.RSA2048, roamsign.ECP256} {
 		key, err := store.Generate(ctx, hsm.GenerateRequest{Algorithm: alg})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		leaf, err := p.inter.IssueLeaf("HSM SIGNER "+string(alg), fmt.Sprintf("88010114560%d", i), key.Public(), testpki.LeafOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		chain := append([]*x509.Certificate{leaf}, p.inter.Chain()...)
 		if i == 0 {
 			doc = signDoc(t, doc, key, chain, Options{Reason: "Perakuan 1"})
 		} else {
 			prep, err := Prepare(ctx, bytes.NewReader(doc), int64(len(doc)), chain, Options{Reason: "Perakuan 2"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			sig, err := key.SignContext(ctx, prep.Digest(), prep.SignerOpts())
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			var out bytes.Buffer
-			if err := prep.Complete(ctx, sig, &out); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, prep.Complete(ctx, sig, &out))
 			doc = out.Bytes()
 		}
 		requireValid(t, doc, i+1, nss)

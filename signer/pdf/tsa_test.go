@@ -11,6 +11,7 @@ import (
 
 	"github.com/digitorus/timestamp"
 	"github.com/roamsign/roamsign"
+	"github.com/stretchr/testify/require"
 )
 
 func TestTSAClient(t *testing.T) {
@@ -18,13 +19,9 @@ func TestTSAClient(t *testing.T) {
 	tsa := newTSA(t, p)
 	c := &TSAClient{URL: tsa.URL}
 	tok, err := c.Timestamp(context.Background(), []byte("signature value"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ts, err := timestamp.Parse(tok)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	want := sha256.Sum256([]byte("signature value"))
 	if ts.HashAlgorithm != crypto.SHA256 || string(ts.HashedMessage) != string(want[:]) {
 		t.Fatal("token does not cover the data")
