@@ -8,10 +8,10 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -33,9 +33,7 @@ func signPDF(t testing.TB, p *pki, in []byte, opts pdfsig.Options) []byte {
 		opts.Now = func() time.Time { return p.now }
 	}
 	var out bytes.Buffer
-	if err := pdfsig.Sign(context.Background(), bytes.NewReader(in), int64(len(in)), &out, p.key, []*x509.Certificate{p.leaf, p.inter.Cert}, opts); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, pdfsig.Sign(context.Background(), bytes.NewReader(in), int64(len(in)), &out, p.key, []*x509.Certificate{p.leaf, p.inter.Cert}, opts))
 	return out.Bytes()
 }
 
@@ -43,24 +41,18 @@ func signPDF(t testing.TB, p *pki, in []byte, opts pdfsig.Options) []byte {
 func update(t testing.TB, in []byte, fn func(r *pdfx.Reader, u *pdfx.Update)) []byte {
 	t.Helper()
 	r, err := pdfx.Open(bytes.NewReader(in), int64(len(in)), pdfx.Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	u := r.NewUpdate()
 	fn(r, u)
 	b, err := u.Bytes()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return append(append([]byte(nil), in...), b...)
 }
 
 func get(t testing.TB, r *pdfx.Reader, o pdfx.Object) pdfx.Dict {
 	t.Helper()
 	d := dictOf(r, o)
-	if d == nil {
-		t.Fatalf("not a dictionary: %v", o)
-	}
+	require.NotNil(t, d, "not a dictionary: %v", o)
 	return d
 }
 
@@ -75,9 +67,7 @@ func firstPage(t testing.TB, r *pdfx.Reader) (pdfx.Ref, pdfx.Dict) {
 func verifyPDF(t testing.TB, v *Verifier, doc []byte) *PDFResult {
 	t.Helper()
 	res, err := v.VerifyPDF(context.Background(), PDFRequest{Document: bytes.NewReader(doc), Size: int64(len(doc))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return res
 }
 
@@ -247,50 +237,36 @@ func TestPDFSignatures(t *testing.T) {
 			if c.want == nil {
 				// The attack breaks the file: a typed error, never "valid".
 				res, err := p.verifier().VerifyPDF(context.Background(), PDFRequest{Document: bytes.NewReader(doc), Size: int64(len(doc))})
-				if err == nil && res.Verdict == Valid {
-					t.Fatal("attack verified as valid")
+				if err == nil {
+					require.NotEqual(t, Valid, res.Verdict, "attack verified as valid")
 				}
 				return
 			}
 			res := verifyPDF(t, p.verifier(), doc)
 			js, _ := json.MarshalIndent(res, "", " ")
-			if len(res.Signatures) != len(c.want) {
-				t.Fatalf("%d signatures, want %d\n%s", len(res.Signatures), len(c.want), js)
-			}
+			require.Len(t, res.Signatures, len(c.want), "%s", js)
 			for i, s := range res.Signatures {
 				if f := s.Failed(); f != nil {
 					t.Logf("signature %d: %s: %s", i, f.Name, f.Reason)
 				}
-				if s.Verdict != c.want[i] {
-					t.Fatalf("signature %d: %s, want %s\n%s", i, s.Verdict, c.want[i], js)
+				require.Equal(t, c.want[i], s.Verdict, "signature %d\n%s", i, js)
+				if c.modified != nil {
+					require.Equal(t, c.modified[i], s.ModifiedAfterSigning, "signature %d modified\n%s", i, js)
 				}
-				if c.modified != nil && s.ModifiedAfterSigning != c.modified[i] {
-					t.Fatalf("signature %d: modified=%v\n%s", i, s.ModifiedAfterSigning, js)
-				}
-				if s.Verdict != Valid && c.check != "" && i == slices_index(c.want, Invalid) {
-					if ch := s.Check(c.check); ch == nil || ch.Verdict == Valid || !strings.Contains(ch.Reason, c.why) {
-						t.Fatalf("signature %d: check %s = %+v, want a failure saying %q\n%s", i, c.check, ch, c.why, js)
-					}
+				if s.Verdict != Valid && c.check != "" && i == slices.Index(c.want, Invalid) {
+					ch := s.Check(c.check)
+					require.NotNil(t, ch, "signature %d: no check %s\n%s", i, c.check, js)
+					require.NotEqual(t, Valid, ch.Verdict, "signature %d: check %s\n%s", i, c.check, js)
+					require.Contains(t, ch.Reason, c.why, "signature %d: check %s\n%s", i, c.check, js)
 				}
 			}
 			wantAll := Valid
 			for _, w := range c.want {
 				wantAll = worst(wantAll, w)
 			}
-			if res.Verdict != wantAll {
-				t.Fatalf("document verdict %s, want %s", res.Verdict, wantAll)
-			}
+			require.Equal(t, wantAll, res.Verdict, "document verdict")
 		})
 	}
-}
-
-func slices_index(vs []Verdict, v Verdict) int {
-	for i, x := range vs {
-		if x == v {
-			return i
-		}
-	}
-	return -1
 }
 
 func addAnnot(t testing.TB, d []byte) []byte {
@@ -319,13 +295,9 @@ func addDSS(t testing.TB, p *pki, d []byte) []byte {
 func addDocTimestamp(t testing.TB, p *pki, d []byte) []byte {
 	t.Helper()
 	tsa, err := p.inter.NewTSA(testpki.LeafOptions{NotBefore: p.now.Add(-47 * time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	r, err := pdfx.Open(bytes.NewReader(d), int64(len(d)), pdfx.Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	u := r.NewUpdate()
 	br := &pdfx.Placeholder{Width: 60, Fill: ' '}
 	ct := &pdfx.Placeholder{Width: 2 * 8192, Fill: '0', Prefix: "<", Suffix: ">"}
@@ -348,9 +320,7 @@ func addDocTimestamp(t testing.TB, p *pki, d []byte) []byte {
 		u.Put(rootRef, cat)
 	}
 	upd, err := u.Bytes()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	out := append(append([]byte(nil), d...), upd...)
 	// Placeholder offsets are file offsets.
 	b := ct.Offset - 1
@@ -359,9 +329,7 @@ func addDocTimestamp(t testing.TB, p *pki, d []byte) []byte {
 	copy(out[br.Offset:], rng)
 	signed := append(append([]byte(nil), out[:b]...), out[c:]...)
 	tok, err := tsa.Token(signed, p.now.Add(-time.Minute))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	hex.Encode(out[ct.Offset:], tok)
 	return out
 }
@@ -387,9 +355,7 @@ var byteRangeRE = regexp.MustCompile(`/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+
 
 func byteRangeOf(t testing.TB, d []byte) [4]int64 {
 	m := byteRangeRE.FindAllSubmatch(d, -1)
-	if m == nil {
-		t.Fatal("no ByteRange")
-	}
+	require.NotNil(t, m, "no ByteRange")
 	last := m[len(m)-1]
 	var br [4]int64
 	for i := range br {
@@ -406,9 +372,7 @@ func editByteRange(t testing.TB, d []byte, fn func(*[4]int64)) []byte {
 	fn(&br)
 	s := fmt.Sprintf("/ByteRange [%d %d %d %d]", br[0], br[1], br[2], br[3])
 	width := loc[1] - loc[0]
-	if len(s) > width {
-		t.Fatalf("ByteRange %q does not fit in %d bytes", s, width)
-	}
+	require.LessOrEqual(t, len(s), width, "ByteRange %q does not fit", s)
 	s += strings.Repeat(" ", width-len(s))
 	out := append([]byte(nil), d...)
 	copy(out[loc[0]:], s)
@@ -421,18 +385,14 @@ func TestPDFMalformed(t *testing.T) {
 	d := signPDF(t, p, pdfxtest.Generate(pdfxtest.Options{}), pdfsig.Options{})
 	for _, cut := range []int{0, 10, len(d) / 2, len(d) - 7} {
 		_, err := v.VerifyPDF(context.Background(), PDFRequest{Document: bytes.NewReader(d[:cut]), Size: int64(cut)})
-		if !errors.Is(err, roamsign.ErrInvalidInput) {
-			t.Fatalf("cut %d: %v", cut, err)
-		}
+		require.ErrorIs(t, err, roamsign.ErrInvalidInput, "cut %d", cut)
 	}
 	res := verifyPDF(t, v, pdfxtest.Generate(pdfxtest.Options{}))
-	if res.Verdict != Invalid || len(res.Signatures) != 0 {
-		t.Fatalf("unsigned document: %+v", res)
-	}
+	require.Equal(t, Invalid, res.Verdict, "unsigned document")
+	require.Empty(t, res.Signatures, "unsigned document")
 	v2 := p.verifier(func(c *Config) { c.MaxPDFSize = 100 })
-	if _, err := v2.VerifyPDF(context.Background(), PDFRequest{Document: bytes.NewReader(d), Size: int64(len(d))}); !errors.Is(err, roamsign.ErrTooLarge) {
-		t.Fatalf("size limit: %v", err)
-	}
+	_, err := v2.VerifyPDF(context.Background(), PDFRequest{Document: bytes.NewReader(d), Size: int64(len(d))})
+	require.ErrorIs(t, err, roamsign.ErrTooLarge, "size limit")
 }
 
 func TestPDFReportsSigner(t *testing.T) {
@@ -447,9 +407,7 @@ func TestPDFReportsSigner(t *testing.T) {
 	}
 	// Revocation flips the PDF verdict too.
 	p.publish("/inter.crl", p.inter, testpkiRevoked(p))
-	if res := verifyPDF(t, p.verifier(), d); res.Verdict != Invalid {
-		t.Fatalf("revoked signer: %s", res.Verdict)
-	}
+	require.Equal(t, Invalid, verifyPDF(t, p.verifier(), d).Verdict, "revoked signer")
 }
 
 // FuzzVerifyPDF runs signature extraction and verification on arbitrary
@@ -474,14 +432,10 @@ func FuzzVerifyPDF(f *testing.F) {
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		res, err := v.VerifyPDF(context.Background(), PDFRequest{Document: bytes.NewReader(doc), Size: int64(len(doc))})
 		if err != nil {
-			if roamsign.KindOf(err) == roamsign.KindUnknown {
-				t.Fatalf("untyped error: %v", err)
-			}
+			require.NotEqual(t, roamsign.KindUnknown, roamsign.KindOf(err), "untyped error: %v", err)
 			return
 		}
-		if res.Verdict == "" {
-			t.Fatal("no verdict")
-		}
+		require.NotEmpty(t, res.Verdict, "no verdict")
 	})
 }
 
