@@ -557,29 +557,14 @@ func (d *pdfDoc) checkByteRange(f sigField, s *PDFSignature) ([]byte, string) {
 	if !ok || !bytes.Equal(contents, raw) {
 		return nil, "the gap is not the signature dictionary's /Contents"
 	}
-	// The gap must be the /Contents of the signature dictionary as stored
-	// in the signed revision: the object starts before the gap, and nothing
-	// but its own keys lie between.
+	// The gap must be the /Contents of the signature dictionary as the
+	// signed revision stores it.
 	sr, err := d.readerAt(end)
 	if err != nil {
 		return nil, "the signed revision cannot be read: " + err.Error()
 	}
-	e, ok := sr.Lookup(f.sigRef.Num)
-	if !ok || e.Type != pdfx.EntryInFile || e.Offset >= b || b-e.Offset > maxObjHeader {
-		return nil, "the signature dictionary of the signed revision does not hold the gap"
-	}
-	if err := d.budget.Spend(b - e.Offset); err != nil {
-		return nil, err.Error()
-	}
-	head := make([]byte, b-e.Offset)
-	if _, err := d.ra.ReadAt(head, e.Offset); err != nil {
-		return nil, "cannot read the signature dictionary"
-	}
-	m := objHeader.FindSubmatch(head)
-	if m == nil || string(m[1]) != fmt.Sprint(f.sigRef.Num) ||
-		bytes.Contains(head, []byte("endobj")) || bytes.Contains(head, []byte("stream")) ||
-		!bytes.HasSuffix(bytes.TrimRight(head, " \t\r\n\f\x00"), []byte("/Contents")) {
-		return nil, "the gap is not the /Contents value of the signature dictionary (signature wrapping)"
+	if why := d.wrapped(sr, f, b); why != "" {
+		return nil, why
 	}
 	sigInRev := dictOf(sr, f.sigRef)
 	if sigInRev == nil || !d.equalObj(sigInRev, f.sig, 0) {
@@ -596,6 +581,33 @@ func (d *pdfDoc) checkByteRange(f sigField, s *PDFSignature) ([]byte, string) {
 		}
 	}
 	return el, ""
+}
+
+// wrapped says why the gap starting at b is not the /Contents value of
+// the signature dictionary as the signed revision sr stores it ("" when it
+// is): the dictionary must be an object of the file, not of an object
+// stream, that starts before the gap, with nothing but its own keys
+// between its header and the gap. A gap elsewhere, even one holding the
+// same bytes, is signature wrapping.
+func (d *pdfDoc) wrapped(sr *pdfx.Reader, f sigField, b int64) string {
+	e, ok := sr.Lookup(f.sigRef.Num)
+	if !ok || e.Type != pdfx.EntryInFile || e.Offset >= b || b-e.Offset > maxObjHeader {
+		return "the signature dictionary of the signed revision does not hold the gap"
+	}
+	if err := d.budget.Spend(b - e.Offset); err != nil {
+		return err.Error()
+	}
+	head := make([]byte, b-e.Offset)
+	if _, err := d.ra.ReadAt(head, e.Offset); err != nil {
+		return "cannot read the signature dictionary"
+	}
+	m := objHeader.FindSubmatch(head)
+	if m == nil || string(m[1]) != fmt.Sprint(f.sigRef.Num) ||
+		bytes.Contains(head, []byte("endobj")) || bytes.Contains(head, []byte("stream")) ||
+		!bytes.HasSuffix(bytes.TrimRight(head, " \t\r\n\f\x00"), []byte("/Contents")) {
+		return "the gap is not the /Contents value of the signature dictionary (signature wrapping)"
+	}
+	return ""
 }
 
 // parsePDFDate parses D:YYYYMMDDHHmmSS with an optional offset.

@@ -213,6 +213,13 @@ func TestPDFSignatures(t *testing.T) {
 			br := byteRangeOf(t, d)
 			return resign(t, p, d, [4]int64{1, br[1] - 1, br[2], br[3]})
 		}, want: []Verdict{Invalid}, check: CheckByteRange, why: "does not start at 0"},
+		{name: "signed range ends just before the final end-of-line", build: func(t *testing.T, p *pki) []byte {
+			// Signed anew over a range one byte short of the revision's
+			// end: only the rule that it ends at a %%EOF refuses it.
+			d := signPDF(t, p, base, pdfsig.Options{})
+			br := byteRangeOf(t, d)
+			return resign(t, p, d, [4]int64{0, br[1], br[2], br[3] - 1})
+		}, want: []Verdict{Invalid}, check: CheckByteRange, why: "does not end at a revision's %%EOF"},
 		{name: "wrapping: the gap is a hex string inside an object stream", build: func(t *testing.T, p *pki) []byte {
 			return objStmWrapped(t, p)
 		}, want: []Verdict{Invalid}, check: CheckByteRange, why: "signed revision does not hold the gap"},
