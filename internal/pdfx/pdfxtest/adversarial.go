@@ -246,20 +246,21 @@ func chainedXRefStreams(n, size int) []byte {
 // hugeSize: one xref stream with /Size 4000000 and no /Index, its rows
 // (/W [1 3 1]) a deflate bomb of 20 MB.
 func hugeSize() []byte {
-	w := body("")
-	prev := w.Table(5, "/Root 1 0 R")
-	off := w.Stream(5, fmt.Sprintf("/Type /XRef /Size 4000000 /W [1 3 1] /Filter /FlateDecode /Root 1 0 R /Prev %d", prev), zeros(5*4_000_000))
-	w.EOF(off)
-	return w.Bytes()
+	return oneXRefStream("/Size 4000000 /W [1 3 1]", zeros(5*4_000_000))
 }
 
 // hugeIndex: /Index ranges that repeat the same four million objects
 // sixteen times over 64 MiB of deflated rows.
 func hugeIndex() []byte {
+	return oneXRefStream("/Size 4000000 /Index ["+strings.Repeat("5 3999990 ", 16)+"] /W [1 0 0]", zeros(64<<20))
+}
+
+// oneXRefStream writes the body and its table, then one deflated xref
+// stream (dict adds to /Type, /Filter, /Root and /Prev) of data.
+func oneXRefStream(dict string, data []byte) []byte {
 	w := body("")
 	prev := w.Table(5, "/Root 1 0 R")
-	idx := strings.Repeat("5 3999990 ", 16)
-	off := w.Stream(5, fmt.Sprintf("/Type /XRef /Size 4000000 /Index [%s] /W [1 0 0] /Filter /FlateDecode /Root 1 0 R /Prev %d", idx, prev), zeros(64<<20))
+	off := w.Stream(5, fmt.Sprintf("/Type /XRef %s /Filter /FlateDecode /Root 1 0 R /Prev %d", dict, prev), data)
 	w.EOF(off)
 	return w.Bytes()
 }
@@ -280,11 +281,7 @@ func deepTables(n int) []byte {
 // xrefDeflateBomb: an xref stream of five entries whose data inflates to
 // 64 MiB.
 func xrefDeflateBomb() []byte {
-	w := body("")
-	prev := w.Table(5, "/Root 1 0 R")
-	off := w.Stream(5, fmt.Sprintf("/Type /XRef /Size 10 /Index [5 5] /W [1 0 0] /Filter /FlateDecode /Root 1 0 R /Prev %d", prev), zeros(64<<20))
-	w.EOF(off)
-	return w.Bytes()
+	return oneXRefStream("/Size 10 /Index [5 5] /W [1 0 0]", zeros(64<<20))
 }
 
 // objStm writes object stream num holding objects (number → body) whose
