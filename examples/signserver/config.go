@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/otp"
+	"github.com/roamsign/roamsign/transport/httpapi"
 )
 
 // Config is the sign server's configuration. Every field has a documented
@@ -84,7 +86,8 @@ type Config struct {
 	// SMTPSecurity is "starttls" (default), "tls" (implicit) or "none" (loopback only).
 	SMTPSecurity string `json:"smtpSecurity" env:"SMTP_SECURITY" flag:"smtp-security" usage:"starttls, tls or none"`
 
-	// PushURL is the app push gateway; empty: no app channel.
+	// PushURL is the app push gateway, https (http only in dev mode: the
+	// OTP travels in the request); empty: no app channel.
 	PushURL        string `json:"pushURL" env:"PUSH_URL" flag:"push-url" usage:"push gateway URL"`
 	PushSecretFile string `json:"pushSecretFile" env:"PUSH_SECRET_FILE" flag:"push-secret-file" usage:"file holding the push HMAC secret"`
 	// AllowEmail permits the e-mail channel (weaker than app push). Default true.
@@ -191,6 +194,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("smtp-security must be starttls, tls or none, got %q", c.SMTPSecurity)
 	case c.Listen == "":
 		return fmt.Errorf("listen address is empty")
+	case c.PushURL != "" && otp.CheckPushURL(c.PushURL, c.Dev) != nil:
+		return fmt.Errorf("-push-url: %s", httpapi.PublicDetail(otp.CheckPushURL(c.PushURL, c.Dev)))
 	case c.AuditCheckpointInterval < 0 || c.AuditCheckpointInterval > 0 && c.AuditCheckpointInterval < time.Second:
 		return fmt.Errorf("audit-checkpoint-interval must be 0 (off) or at least 1s, got %v", c.AuditCheckpointInterval)
 	}

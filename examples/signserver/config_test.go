@@ -59,3 +59,22 @@ func TestConfigRejectsUnsafeValues(t *testing.T) {
 	_, err = loadConfig(fs, []string{"-config", file}, func(string) string { return "" })
 	assert.Error(t, err, "unknown config field accepted")
 }
+
+// TestPushURLMustBeHTTPSOutsideDevMode: the OTP travels in the push
+// gateway request, so outside dev mode an http:// gateway is refused when
+// the configuration is read, with the reason.
+func TestPushURLMustBeHTTPSOutsideDevMode(t *testing.T) {
+	load := func(args ...string) error {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		_, err := loadConfig(fs, args, func(string) string { return "" })
+		return err
+	}
+	err := load("-dev=false", "-push-url", "http://push.agency.gov.my/v1/otp")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "https")
+	assert.NotContains(t, err.Error(), "otp.CheckPushURL", "the message names no Go operation")
+	assert.NoError(t, load("-dev=false", "-push-url", "https://push.agency.gov.my/v1/otp"))
+	assert.NoError(t, load("-push-url", "http://127.0.0.1:9999/push"), "development mode may use a local http gateway")
+	assert.Error(t, load("-push-url", "push.agency.gov.my"), "not a URL")
+}

@@ -197,7 +197,7 @@ func (a *app) delivery(cfg Config, log *slog.Logger) (*otp.Delivery, error) {
 		if err != nil {
 			return nil, fmt.Errorf("push secret: %w", err)
 		}
-		p, err := otp.NewPushSender(otp.PushConfig{URL: cfg.PushURL, Key: []byte(strings.TrimSpace(string(key)))})
+		p, err := otp.NewPushSender(otp.PushConfig{URL: cfg.PushURL, AllowHTTP: cfg.Dev, Key: []byte(strings.TrimSpace(string(key)))})
 		if err != nil {
 			return nil, err
 		}
