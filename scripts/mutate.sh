@@ -17,7 +17,8 @@
 #
 # Usage: scripts/mutate.sh [name-regex]     (make mutate)
 # Environment: MUTATE_LIST (default scripts/mutants.txt), MUTATE_DIR (the
-# scratch tree, default $TMPDIR/roamsign-mutate), MUTATE_TIMEOUT (per go
+# scratch tree, default $TMPDIR/roamsign-mutate-<hash of the checkout's
+# path>, locked while a run uses it), MUTATE_TIMEOUT (per go
 # test, default 180s), MUTATE_STRICT, MUTATE_GOFLAGS (e.g. -count=1),
 # GO (default go).
 set -euo pipefail
@@ -25,7 +26,9 @@ shopt -u patsub_replacement 2>/dev/null || true # "&" in a replacement is litera
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 list="${MUTATE_LIST:-$root/scripts/mutants.txt}"
-scratch="${MUTATE_DIR:-${TMPDIR:-/tmp}/roamsign-mutate}"
+# One scratch tree per checkout (several checkouts may share a machine),
+# kept between runs so that the build and test caches stay warm.
+scratch="${MUTATE_DIR:-${TMPDIR:-/tmp}/roamsign-mutate-$(printf '%s' "$root" | sha256sum | cut -c1-12)}"
 timeout="${MUTATE_TIMEOUT:-180s}"
 only="${1:-}"
 GO="${GO:-go}"
@@ -84,6 +87,12 @@ add_mutant
 
 # --- the scratch tree -------------------------------------------------------
 
+mkdir -p "$(dirname "$scratch")"
+exec 8>"$scratch.lock"
+if ! flock -n 8; then
+	echo "mutate.sh: another run uses $scratch; waiting for it" >&2
+	flock 8
+fi
 echo "mutate.sh: copying the tree to $scratch" >&2
 rm -rf "$scratch"
 mkdir -p "$scratch"
