@@ -60,7 +60,7 @@ func TestArchiveTenYearsLater(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, rs[0].Verdict, rs2[0].Verdict, "%+v", rs2[0].Checks)
 	assert.Equal(t, rs[0].Indication, rs2[0].Indication)
-	assert.Equal(t, "timestamp", rs2[0].TimeSource)
+	assert.Equal(t, TimeSourceTimestamp, rs2[0].TimeSource)
 	for _, in := range rs2[0].Revocation {
 		assert.Equal(t, OriginSignature, in.Origin)
 	}

@@ -88,7 +88,7 @@ func TestCMSOpenSSL(t *testing.T) {
 			js, _ := json.MarshalIndent(rs, "", " ")
 			t.Fatalf("detached=%v: %s", detached, js)
 		}
-		if rs[0].ClaimedSigningTime == nil || rs[0].TimeSource != "verification-time" {
+		if rs[0].ClaimedSigningTime == nil || rs[0].TimeSource != TimeSourceVerificationTime {
 			t.Fatalf("signing time reporting: %+v", rs[0])
 		}
 		// The content matters.
@@ -290,7 +290,7 @@ func TestCMSRules(t *testing.T) {
 			if spec.Timestamp != nil && !rs[0].TimestampPresent {
 				t.Fatal("timestamp not reported")
 			}
-			if c.want == Valid && spec.Timestamp != nil && rs[0].TimeSource != "timestamp" {
+			if c.want == Valid && spec.Timestamp != nil && rs[0].TimeSource != TimeSourceTimestamp {
 				t.Fatalf("time source %s", rs[0].TimeSource)
 			}
 		})

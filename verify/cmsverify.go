@@ -130,7 +130,7 @@ func (v *Verifier) verifySignedData(ctx context.Context, sd *icms.SignedData, di
 }
 
 func (v *Verifier) verifySigner(ctx context.Context, sd *icms.SignedData, si *icms.SignerInfo, dig digester, certs []*x509.Certificate, now time.Time, ev *evidence) *Result {
-	r := &Result{TrustedTime: now, TimeSource: "verification-time", Checks: make([]Check, 0, 10)}
+	r := &Result{TrustedTime: now, TimeSource: TimeSourceVerificationTime, Checks: make([]Check, 0, 10)}
 	cert := v.checkSigner(r, sd, si, dig, certs, icms.OIDData, false)
 	if cert == nil {
 		return r
@@ -145,7 +145,7 @@ func (v *Verifier) verifySigner(ctx context.Context, sd *icms.SignedData, si *ic
 		} else {
 			r.add(CheckTimestamp, Valid, "genTime "+gen.UTC().Format(time.RFC3339))
 			rc.at, rc.timestamped = gen, true
-			r.TrustedTime, r.TimeSource = gen, "timestamp"
+			r.TrustedTime, r.TimeSource = gen, TimeSourceTimestamp
 			if r.Level == LevelBB {
 				r.Level = LevelBT
 			}

@@ -53,12 +53,12 @@ type PDFRequest struct {
 type PDFSignature struct {
 	*Result
 	Field string `json:"field"`
-	// Kind is "approval", "certification" or "document-timestamp".
-	Kind      string `json:"kind"`
-	SubFilter string `json:"subFilter"`
-	Name      string `json:"name,omitempty"`
-	Reason    string `json:"reason,omitempty"`
-	Location  string `json:"location,omitempty"`
+	// Kind is KindApproval, KindCertification or KindDocumentTimestamp.
+	Kind      SignatureKind `json:"kind"`
+	SubFilter string        `json:"subFilter"`
+	Name      string        `json:"name,omitempty"`
+	Reason    string        `json:"reason,omitempty"`
+	Location  string        `json:"location,omitempty"`
 	// ClaimedTime is /M, the self-asserted signing time (never used).
 	ClaimedTime *time.Time `json:"claimedTime,omitempty"`
 	// DocMDP is the permission level P (1–3) of a certification signature.
@@ -356,7 +356,7 @@ var objHeader = regexp.MustCompile(`^(\d+)\s+(\d+)\s+obj\b`)
 // verifyOne checks one signature: its byte range, its value (a CMS
 // signature or a document timestamp) and what later revisions changed.
 func (d *pdfDoc) verifyOne(ctx context.Context, f sigField, inter []*x509.Certificate) *PDFSignature {
-	s := &PDFSignature{Result: &Result{TrustedTime: d.v.now(), TimeSource: "verification-time"}, Field: f.name, Kind: "approval"}
+	s := &PDFSignature{Result: &Result{TrustedTime: d.v.now(), TimeSource: TimeSourceVerificationTime}, Field: f.name, Kind: KindApproval}
 	if f.sig == nil || f.sigRef == (pdfx.Ref{}) {
 		s.add(CheckFormat, Invalid, "the signature field's value is not a readable indirect signature dictionary")
 		return s
@@ -387,10 +387,10 @@ func (d *pdfDoc) describe(f sigField, s *PDFSignature) {
 		}
 	}
 	if nameOf(f.sig["Type"]) == "DocTimeStamp" || s.SubFilter == "ETSI.RFC3161" {
-		s.Kind = "document-timestamp"
+		s.Kind = KindDocumentTimestamp
 	}
 	if d.mdpRef != nil && *d.mdpRef == f.sigRef {
-		s.Kind = "certification"
+		s.Kind = KindCertification
 		s.DocMDP = docMDPLevel(r, f.sig)
 	}
 }
@@ -440,7 +440,7 @@ func (d *pdfDoc) checkValue(ctx context.Context, s *PDFSignature, der []byte, in
 			return false
 		}
 		s.add(CheckTimestamp, Valid, "genTime "+gen.UTC().Format(time.RFC3339))
-		s.TrustedTime, s.TimeSource = gen, "timestamp"
+		s.TrustedTime, s.TimeSource = gen, TimeSourceTimestamp
 	default:
 		s.add(CheckFormat, Invalid, fmt.Sprintf("unsupported /SubFilter %q", s.SubFilter))
 		return false
@@ -461,7 +461,7 @@ func (d *pdfDoc) checkIntegrity(s *PDFSignature) {
 		changes = append(changes, "later revision unreadable ("+reasonOf(d.unreadable)+")")
 	}
 	if end != d.final.Size() {
-		more, err := d.changesAfter(end, s.Kind == "certification", d.permission(s))
+		more, err := d.changesAfter(end, s.Kind == KindCertification, d.permission(s))
 		if err != nil && len(changes) == 0 {
 			s.add(CheckIntegrity, Indeterminate, "later revisions could not be analysed: "+err.Error())
 			return

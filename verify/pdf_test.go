@@ -407,7 +407,7 @@ func TestPDFReportsSigner(t *testing.T) {
 	d := signPDF(t, p, pdfxtest.Generate(pdfxtest.Options{}), pdfsig.Options{Reason: "Perakuan 1", Location: "Putrajaya", Certify: pdfsig.FormFilling})
 	res := verifyPDF(t, p.verifier(), d)
 	s := res.Signatures[0]
-	if s.Verdict != Valid || s.Reason != "Perakuan 1" || s.Location != "Putrajaya" || s.Kind != "certification" || s.DocMDP != 2 ||
+	if s.Verdict != Valid || s.Reason != "Perakuan 1" || s.Location != "Putrajaya" || s.Kind != KindCertification || s.DocMDP != 2 ||
 		s.Signer == nil || !strings.Contains(s.Signer.Subject, "ALI BIN ABU") || s.ClaimedTime == nil || !s.CoversDocument || s.Revocation[0].Status != RevGood {
 		js, _ := json.MarshalIndent(res, "", " ")
 		t.Fatalf("%s", js)
@@ -451,7 +451,7 @@ func TestPDFDocumentTimestampReported(t *testing.T) {
 	d := addDocTimestamp(t, p, signPDF(t, p, pdfxtest.Generate(pdfxtest.Options{AcroForm: true}), pdfsig.Options{}))
 	res := verifyPDF(t, p.verifier(), d)
 	ts := res.Signatures[1]
-	if res.Verdict != Valid || ts.Kind != "document-timestamp" || ts.TimeSource != "timestamp" || !ts.TimestampPresent || !ts.CoversDocument || res.Signatures[0].CoversDocument {
+	if res.Verdict != Valid || ts.Kind != KindDocumentTimestamp || ts.TimeSource != TimeSourceTimestamp || !ts.TimestampPresent || !ts.CoversDocument || res.Signatures[0].CoversDocument {
 		js, _ := json.MarshalIndent(res, "", " ")
 		t.Fatalf("%s", js)
 	}

@@ -125,9 +125,9 @@ type Result struct {
 	Chain []CertInfo `json:"chain,omitempty"`
 	// TrustedTime is the time the chain and revocation were evaluated at.
 	TrustedTime time.Time `json:"trustedTime"`
-	// TimeSource is "timestamp" when TrustedTime comes from a verified
-	// RFC 3161 token, else "verification-time".
-	TimeSource string `json:"timeSource"`
+	// TimeSource is TimeSourceTimestamp when TrustedTime comes from a
+	// verified RFC 3161 token, else TimeSourceVerificationTime.
+	TimeSource TimeSource `json:"timeSource"`
 	// ClaimedSigningTime is the self-asserted signing-time attribute, shown
 	// for information only; it is never used for validation.
 	ClaimedSigningTime *time.Time `json:"claimedSigningTime,omitempty"`

@@ -62,7 +62,7 @@ func TestCMSFromSignerCMS(t *testing.T) {
 			if len(rs) != 1 || rs[0].Verdict != Valid {
 				t.Fatalf("%s", js)
 			}
-			if c.timestamp != (rs[0].TimeSource == "timestamp") {
+			if c.timestamp != (rs[0].TimeSource == TimeSourceTimestamp) {
 				t.Fatalf("time source: %s", js)
 			}
 			// One changed content byte flips it.

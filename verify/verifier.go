@@ -251,9 +251,9 @@ func (v *Verifier) VerifyChain(ctx context.Context, req ChainRequest) *Result {
 	r := &Result{}
 	now := v.now()
 	at := req.At
-	r.TimeSource = "timestamp"
+	r.TimeSource = TimeSourceTimestamp
 	if at.IsZero() || !req.Timestamped {
-		r.TimeSource = "verification-time"
+		r.TimeSource = TimeSourceVerificationTime
 	}
 	if at.IsZero() {
 		at = now

@@ -119,7 +119,7 @@ func TestBLT(t *testing.T) {
 	rs, err = archive.VerifyCMS(ctx, verify.CMSRequest{Signature: lt, Content: content})
 	require.NoError(t, err)
 	assert.Equal(t, verify.Valid, rs[0].Verdict, "%+v", rs[0].Checks)
-	assert.Equal(t, "timestamp", rs[0].TimeSource)
+	assert.Equal(t, verify.TimeSourceTimestamp, rs[0].TimeSource)
 	// Without the B-LT material the same check cannot decide.
 	rs, err = archive.VerifyCMS(ctx, verify.CMSRequest{Signature: bt, Content: content})
 	require.NoError(t, err)
