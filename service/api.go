@@ -91,15 +91,21 @@ func pickMedium(u *roamsign.UserRecord) roamsign.MediumKind {
 func (s *Service) RequestOTP(ctx context.Context, req roamsign.OTPRequest) (resp *roamsign.OTPResponse, err error) {
 	const op = "service.RequestOTP"
 	defer s.observe("request_otp", time.Now(), &err)
+	if err := roamsign.ValidateHashes(req.Hashes, s.cfg.MaxHashes); err != nil {
+		return nil, err
+	}
+	return s.requestOTP(ctx, op, req, false)
+}
+
+// requestOTP checks and issues a challenge over req.Hashes, or a
+// late-bound one.
+func (s *Service) requestOTP(ctx context.Context, op string, req roamsign.OTPRequest, late bool) (*roamsign.OTPResponse, error) {
 	host, err := hostOf(ctx, op)
 	if err != nil {
 		return nil, err
 	}
 	if !req.User.Valid() {
 		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "user id must be a 12-digit MyKad number")
-	}
-	if err := roamsign.ValidateHashes(req.Hashes, s.cfg.MaxHashes); err != nil {
-		return nil, err
 	}
 	if err := s.checkDataHeader(op, req.DataHeader); err != nil {
 		return nil, err
@@ -114,13 +120,17 @@ func (s *Service) RequestOTP(ctx context.Context, req roamsign.OTPRequest) (resp
 	if err := usable(op, u); err != nil {
 		return nil, err
 	}
-	resp, err = s.chal.Issue(ctx, ChallengeSpec{User: u, Host: host, Hashes: req.Hashes, DataHeader: req.DataHeader, Channel: req.Channel})
+	hashes := req.Hashes
+	if late {
+		hashes = []roamsign.Hash{lateBindingHash(u.ID)}
+	}
+	resp, err := s.chal.Issue(ctx, ChallengeSpec{User: u, Host: host, Hashes: hashes, DataHeader: req.DataHeader, Channel: req.Channel})
 	if err != nil {
 		s.log.With(reqAttrs(ctx, host, "")...).WarnContext(ctx, "otp request failed", "user", u.ID.Masked(), "kind", roamsign.KindOf(err).Code())
 		return nil, roamsign.Wrap(kindOr(err, roamsign.ErrUnavailable), op, err, "")
 	}
 	s.log.With(reqAttrs(ctx, host, "")...).InfoContext(ctx, "otp requested", "user", u.ID.Masked(), "challenge", resp.ChallengeID,
-		"hashes", len(req.Hashes), "channel", string(resp.Channel))
+		"hashes", len(req.Hashes), "late_bound", late, "channel", string(resp.Channel))
 	return resp, nil
 }
 

@@ -43,6 +43,18 @@
 // count reset on success), so parallel guesses, on one replica or many,
 // never get more evaluations than the limit.
 //
+// # Late binding
+//
+// With Config.LateBinding a host may ask for an OTP before it names the
+// hashes ([Service.RequestOTPLateBound]); the challenge's one Sign then
+// binds the hashes it names, and the authorisation and signature audit
+// records carry [DetailLateBound]. The OTP still binds user, host, nonce
+// and data header, is single-use and limited in time and tries, and the
+// PIN is checked as always; what is lost is the signer seeing the
+// verification code of the exact hashes in the OTP message. It serves
+// signature applications that cannot name the data first (the CSC API's
+// getChallenge); it is off by default.
+//
 // # Idempotency
 //
 // (host, request id) names a Sign call. A retry with the same id and the

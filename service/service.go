@@ -43,6 +43,11 @@ type Config struct {
 	// DefaultAlgorithm is the key algorithm for Enrol when the request
 	// names none. Default RSA-2048.
 	DefaultAlgorithm roamsign.KeyAlgorithm
+	// LateBinding allows challenges that bind no hashes
+	// ([Service.RequestOTPLateBound]): their Sign binds the hashes it
+	// names, and the audit records say so. Default false: every OTP is
+	// bound to the exact hashes it approves.
+	LateBinding bool
 }
 
 func (c Config) withDefaults() (Config, error) {

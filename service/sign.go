@@ -117,6 +117,7 @@ type activation struct {
 	chal  *roamsign.ChallengeRecord
 	chain []*x509.Certificate
 	tx    *roamsign.TransactionRecord
+	late  bool // the hashes were bound at Sign, not by the OTP
 }
 
 // activate is signature activation: the one function through which a key
@@ -143,6 +144,7 @@ func (s *Service) activate(ctx context.Context, host roamsign.HostID, req *roams
 	}
 	defer unlock()
 	a.now = s.now()
+	a.late = s.lateBound(a.ch)
 	if err := validChallengeState(op, a.ch, a.now); err != nil {
 		return nil, err
 	}
@@ -152,7 +154,7 @@ func (s *Service) activate(ctx context.Context, host roamsign.HostID, req *roams
 	if err := s.takeTry(ctx, op, a); err != nil {
 		return nil, err
 	}
-	otpOK, err := s.checkOTP(ctx, op, a, validBinding(a.ch, req, digest))
+	otpOK, err := s.checkOTP(ctx, op, a, a.binding())
 	if err != nil {
 		return nil, err
 	}
@@ -172,6 +174,7 @@ type signAttempt struct {
 	ch     *roamsign.ChallengeRecord
 	user   *roamsign.UserRecord
 	audit  roamsign.AuditRecord // the fields every audit entry of the attempt shares
+	late   bool                 // a late-bound challenge: this Sign binds the hashes
 }
 
 // challengeUnderLock reads the attempt's challenge, which must belong to
@@ -248,6 +251,9 @@ func (s *Service) validUser(ctx context.Context, op string, a *signAttempt) erro
 		HashList: a.digest[:], Count: len(a.req.Hashes), Channel: a.ch.Channel,
 		CertSerial: certSerial(u.Chain),
 	}
+	if a.late {
+		a.audit.Detail = DetailLateBound
+	}
 	return nil
 }
 
@@ -277,7 +283,7 @@ func (s *Service) checkOTP(ctx context.Context, op string, a *signAttempt, bound
 	if !bound {
 		return otpOK, nil
 	}
-	cerr := s.chal.CheckOTP(ctx, a.ch.ID, a.req.Nonce, a.req.OTP.Reveal(), a.req.Hashes)
+	cerr := s.chal.CheckOTP(ctx, a.ch.ID, a.req.Nonce, a.req.OTP.Reveal(), a.otpHashes())
 	switch {
 	case cerr == nil:
 		otpOK = true
@@ -385,7 +391,7 @@ func (s *Service) begin(ctx context.Context, op string, a *signAttempt) (*activa
 		}
 		return nil, wrapStore(op, err)
 	}
-	return &activation{user: a.user, chal: a.ch, chain: chain, tx: tx}, nil
+	return &activation{user: a.user, chal: a.ch, chain: chain, tx: tx, late: a.late}, nil
 }
 
 // tryErr answers an attempt that could not take a try of its challenge:
@@ -416,6 +422,9 @@ func (s *Service) signActivated(ctx context.Context, act *activation, hashes []r
 		Time: now, User: tx.User, Host: tx.Host, DataHeader: act.chal.DataHeader,
 		HashList: tx.HashList[:], Count: tx.Count, Channel: act.chal.Channel,
 		CertSerial: serialHex(act.chain[0]), TransactionID: tx.ID,
+	}
+	if act.late {
+		a.Detail = DetailLateBound
 	}
 	if err != nil {
 		code := kindOr(err, roamsign.ErrInternal).Code()
