@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/roamsign/roamsign"
@@ -102,6 +103,8 @@ type Client struct {
 	metrics   Metrics
 	log       *slog.Logger
 	now       func() time.Time
+	// largest is the size of the largest token obtained (TokenSizeHint).
+	largest atomic.Int64
 }
 
 // New checks cfg and returns a client. Errors are of kind
@@ -275,6 +278,7 @@ func (c *Client) Stamp(ctx context.Context, req Request) (*Token, error) {
 		}
 		tok, err := c.attempt(ctx, ep, h, req.Digest)
 		if err == nil {
+			c.noteSize(len(tok.DER))
 			return tok, nil
 		}
 		errs = append(errs, err)

@@ -26,6 +26,18 @@
 // supported; several signatures are added one after another, each in its
 // own revision, and every earlier signature stays valid.
 //
+// # Long-term validation
+//
+// After completion, further incremental updates make a B-T signature last
+// (ETSI EN 319 142-1): [AddLTV] adds a /DSS with the validated material of
+// every signer and time-stamping authority path (B-LT),
+// [AddDocumentTimestamp] adds a /DocTimeStamp (B-LTA when it follows the
+// DSS), and [Extend] does both in one pass and renews an archive's newest
+// time-stamp when needed, writing nothing when nothing needs adding.
+// Material is embedded only after a [ChainValidator] validated it (package
+// ltv adapts package verify), and a document time-stamp's token only after
+// it is verified here.
+//
 // # Configuration
 //
 // [Options] has documented zero values: SHA-256, an invisible approval
@@ -76,7 +88,6 @@
 // Appearances use the standard Helvetica font with WinAnsi encoding;
 // characters outside it are drawn as "?" (the /Name, /Reason and
 // /Location entries keep the full text). An appearance may show a JPEG or
-// PNG image. DSS/LTV data (PAdES-B-LT) and document timestamps are not
-// produced. Existing empty signature fields are not filled; each signature
+// PNG image. Existing empty signature fields are not filled; each signature
 // adds its own field.
 package pdf

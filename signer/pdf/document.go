@@ -88,8 +88,15 @@ func newDocument(ctx context.Context, ra io.ReaderAt, size int64, sp sigParams, 
 	if err != nil {
 		return nil, err
 	}
+	return placeUpdate(ctx, ra, size, sp.hash, up)
+}
+
+// placeUpdate fills in the update's /ByteRange and computes its digest
+// with h while streaming the original bytes.
+func placeUpdate(ctx context.Context, ra io.ReaderAt, size int64, hash roamsign.HashAlgorithm, up *update) (*document, error) {
+	const op = "pdf.Prepare"
 	upd, brPH, ctPH := up.bytes, up.byteRange, up.contents
-	d := &document{ra: ra, size: size, hash: sp.hash, update: upd, contentsLen: ctPH.Width}
+	d := &document{ra: ra, size: size, hash: hash, update: upd, contentsLen: ctPH.Width}
 	total := size + int64(len(upd))
 	start, end := ctPH.Offset-1, ctPH.Offset+int64(ctPH.Width)+1
 	d.byteRange = [4]int64{0, start, end, total - end}
@@ -100,7 +107,7 @@ func newDocument(ctx context.Context, ra io.ReaderAt, size int64, sp sigParams, 
 	copy(upd[brPH.Offset-size:], br)
 	d.contentsOff = ctPH.Offset - size
 
-	h := sp.hash.CryptoHash().New()
+	h := hash.CryptoHash().New()
 	crc := crc32.New(castagnoli)
 	if err := copyOriginal(ctx, io.MultiWriter(h, crc), ra, size); err != nil {
 		return nil, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "reading the document failed")
