@@ -155,8 +155,8 @@
 // emailProtection, documentSigning, Microsoft document signing or Adobe
 // authentic documents (anyExtendedKeyUsage only with AllowAnyEKU); CRLs
 // (with supplied or embedded OCSP responses as fallback); network allowed;
-// any certificate policy; a 32 MiB CRL cap; a 4 MiB CMS cap; a 512 MiB PDF
-// cap.
+// any certificate policy; a 32 MiB CRL cap; a 4 MiB CMS cap; a 2 GiB PDF
+// cap (a PDF is streamed: memory does not grow with its size).
 //
 // # Concurrency
 //

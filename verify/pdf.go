@@ -20,8 +20,10 @@ import (
 	"github.com/roamsign/roamsign/internal/pdfx"
 )
 
-// DefaultMaxPDFSize caps a PDF given to VerifyPDF (512 MiB).
-const DefaultMaxPDFSize = 512 << 20
+// DefaultMaxPDFSize caps a PDF given to VerifyPDF (2 GiB). The document
+// is read through its io.ReaderAt in fixed-size chunks, so memory does not
+// grow with its size; the cap bounds the time one document may take.
+const DefaultMaxPDFSize = 2 << 30
 
 // Bounds of the PDF signature analysis.
 const (
