@@ -1,7 +1,6 @@
 package pdfx
 
 import (
-	"math"
 	"sync/atomic"
 
 	"github.com/roamsign/roamsign"
@@ -28,17 +27,24 @@ type Budget struct {
 	over  atomic.Bool
 }
 
-// Budget defaults: a fixed allowance plus a multiple of the file size.
+// Budget defaults: a fixed allowance plus a multiple of the file size, up
+// to a ceiling.
 const (
 	BudgetBase    = 32 << 20
 	BudgetPerByte = 4
+	// BudgetMax caps the default budget whatever the file size: what an
+	// ordinary document costs depends on its structure (objects,
+	// cross-reference entries), not on the bytes of its page content,
+	// which are streamed and never held.
+	BudgetMax = 512 << 20
 )
 
 // DefaultBudget is the limit used for a file of size bytes when
-// [Limits.Budget] is nil: 32 MiB plus four times the file size.
+// [Limits.Budget] is nil: 32 MiB plus four times the file size, at most
+// [BudgetMax].
 func DefaultBudget(size int64) int64 {
-	if size > (math.MaxInt64-BudgetBase)/BudgetPerByte {
-		return math.MaxInt64
+	if size > (BudgetMax-BudgetBase)/BudgetPerByte {
+		return BudgetMax
 	}
 	return BudgetBase + BudgetPerByte*max(size, 0)
 }

@@ -133,3 +133,10 @@ func TestParseObjectBudget(t *testing.T) {
 	_, err = ParseObject([]byte("["+string(bytes.Repeat([]byte("1 "), 10_000))+"]"), Limits{Budget: NewBudget(4096)})
 	require.ErrorIs(t, err, roamsign.ErrTooLarge)
 }
+
+func TestDefaultBudgetIsCapped(t *testing.T) {
+	require.Equal(t, int64(BudgetBase+BudgetPerByte*1000), DefaultBudget(1000))
+	require.Equal(t, int64(BudgetMax), DefaultBudget(1<<30), "a 1 GiB file")
+	require.Equal(t, int64(BudgetMax), DefaultBudget(1<<62), "no overflow")
+	require.Equal(t, int64(BudgetBase), DefaultBudget(-1))
+}
