@@ -42,7 +42,7 @@
 //
 // [Options] has documented zero values: SHA-256, an invisible approval
 // signature named after the signer certificate, dated by the injected clock,
-// no timestamp, a 512 MiB input limit. [TSAClient] is a [Timestamper] for
+// no timestamp, a 2 GiB input limit. [TSAClient] is a [Timestamper] for
 // an RFC 3161 TSA reached by HTTP POST.
 //
 // # Input handling
@@ -78,8 +78,10 @@
 // objects touched are held. What reading one document may cost in total
 // (memory for its cross-reference data, object streams and objects, and
 // the bytes parsed, all revisions together) is bounded by 32 MiB plus four
-// times its size; a document built to cost more, whatever its trick,
-// gives roamsign.ErrTooLarge. PAdES puts the claimed signing time in /M, so
+// times its size, at most 512 MiB; a document built to cost more, whatever
+// its trick, gives roamsign.ErrTooLarge. A 1 GB document of 1,000 pages
+// is signed with under 1 MiB of Go heap (BenchmarkLargeFile measures 10 MB,
+// 100 MB and 1 GB files beside the raw hashing rate). PAdES puts the claimed signing time in /M, so
 // the CMS carries no signing-time attribute; a trusted time comes only from
 // a timestamp.
 //

@@ -20,8 +20,10 @@ const (
 	AnnotsAllowed Permission = 3 // P=3: as P=2 plus annotations
 )
 
-// DefaultMaxSize is the input size limit used when Options.MaxSize is 0.
-const DefaultMaxSize = 512 << 20
+// DefaultMaxSize is the input size limit used when Options.MaxSize is 0:
+// 2 GiB. Memory use does not grow with the size (the file is streamed), so
+// the limit bounds the time one document may take.
+const DefaultMaxSize = 2 << 30
 
 // Options describes one signature. The zero value (plus a chain) gives an
 // invisible SHA-256 approval signature named after the signer certificate,
