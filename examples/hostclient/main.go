@@ -221,11 +221,11 @@ func (h *host) medium(ctx context.Context) (*roamsign.MediumResponse, error) {
 // of the PDFs of -dir prepared for PAdES signatures (batch non-nil).
 func (h *host) hashes(ctx context.Context, med *roamsign.MediumResponse) ([]roamsign.Hash, *pdfBatch, error) {
 	if h.o.dir == "" {
-		data, err := os.ReadFile(h.o.file)
+		sum, err := hashFile(h.o.file)
 		if err != nil {
 			return nil, nil, err
 		}
-		return []roamsign.Hash{roamsign.NewHash(roamsign.SHA256, data)}, nil, nil
+		return []roamsign.Hash{sum}, nil, nil
 	}
 	if len(med.Chain) == 0 {
 		return nil, nil, fmt.Errorf("the server sent no certificate chain for user %s", h.user.Masked())

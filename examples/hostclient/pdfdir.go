@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"crypto/x509"
 	"fmt"
@@ -24,7 +24,8 @@ const maxBatchPDFs = 1000
 type pdfBatch struct {
 	dir    string
 	names  []string
-	preps  []*pdf.Prepared
+	states [][]byte // each prepared signature (pdf.Prepared.MarshalBinary)
+	sizes  []int64
 	hashes []roamsign.Hash
 }
 
@@ -49,20 +50,49 @@ func preparePDFs(ctx context.Context, dir string, chain []*x509.Certificate, rea
 		return nil, usageError{fmt.Sprintf("%d PDFs in %s; at most %d per batch", len(b.names), dir, maxBatchPDFs)}
 	}
 	for i, name := range b.names {
-		data, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			return nil, err
-		}
-		p, err := pdf.Prepare(ctx, bytes.NewReader(data), int64(len(data)), chain, pdf.Options{Reason: reason})
-		if err != nil {
+		if err := b.prepare(ctx, name, chain, reason); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		b.preps = append(b.preps, p)
-		b.hashes = append(b.hashes, roamsign.Hash{Algorithm: p.Hash(), Value: p.Digest()})
 		fmt.Fprintf(progress, "\rprepared %d/%d", i+1, len(b.names))
 	}
 	fmt.Fprintln(progress)
 	return b, nil
+}
+
+// prepare prepares the signature of one file, read from disk in chunks
+// (never whole into memory), and keeps its state: the file is closed
+// until the signature comes back, so a batch holds no open files.
+func (b *pdfBatch) prepare(ctx context.Context, name string, chain []*x509.Certificate, reason string) error {
+	f, size, err := openSized(filepath.Join(b.dir, name))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	p, err := pdf.Prepare(ctx, f, size, chain, pdf.Options{Reason: reason})
+	if err != nil {
+		return err
+	}
+	state, err := p.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	b.states, b.sizes = append(b.states, state), append(b.sizes, size)
+	b.hashes = append(b.hashes, roamsign.Hash{Algorithm: p.Hash(), Value: p.Digest()})
+	return nil
+}
+
+// openSized opens a file and returns its size.
+func openSized(path string) (*os.File, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, st.Size(), nil
 }
 
 // complete embeds each signature into its PDF under dir/signed/.
@@ -77,13 +107,9 @@ func (b *pdfBatch) complete(ctx context.Context, resp *roamsign.SignResponse, pr
 			failed = append(failed, name)
 			continue
 		}
-		var buf bytes.Buffer
-		if err := b.preps[i].Complete(ctx, resp.Items[i].Signature, &buf); err != nil {
+		if err := b.completeOne(ctx, i, resp.Items[i].Signature, filepath.Join(out, name)); err != nil {
 			failed = append(failed, name+" ("+err.Error()+")")
 			continue
-		}
-		if err := os.WriteFile(filepath.Join(out, name), buf.Bytes(), 0o644); err != nil {
-			return err
 		}
 		fmt.Fprintf(progress, "\rsigned %d/%d", i+1-len(failed), len(b.names))
 	}
@@ -92,4 +118,53 @@ func (b *pdfBatch) complete(ctx context.Context, resp *roamsign.SignResponse, pr
 		return fmt.Errorf("not signed: %s", strings.Join(failed, ", "))
 	}
 	return nil
+}
+
+// completeOne embeds signature into file i and streams the signed document
+// to dst through a temporary file beside it, renamed into place only once
+// complete: a failed completion leaves no partial PDF under dst's name.
+func (b *pdfBatch) completeOne(ctx context.Context, i int, signature []byte, dst string) error {
+	f, size, err := openSized(filepath.Join(b.dir, b.names[i]))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	p, err := pdf.Resume(b.states[i], f, size, nil)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".signing-*.pdf")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	w := bufio.NewWriterSize(tmp, 256<<10)
+	err = p.Complete(ctx, signature, w)
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), dst)
+}
+
+// hashFile returns the SHA-256 hash of a file, read in chunks.
+func hashFile(path string) (roamsign.Hash, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return roamsign.Hash{}, err
+	}
+	defer f.Close()
+	h := roamsign.SHA256.CryptoHash().New()
+	if _, err := io.Copy(h, f); err != nil {
+		return roamsign.Hash{}, err
+	}
+	return roamsign.Hash{Algorithm: roamsign.SHA256, Value: h.Sum(nil)}, nil
 }
