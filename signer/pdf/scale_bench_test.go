@@ -167,5 +167,3 @@ func peakRSS() int64 {
 	}
 	return 0
 }
-
-
