@@ -3,9 +3,9 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -132,9 +132,10 @@ func addKeyFile(keys *httpapi.APIKeys, path, source string) error {
 
 // cmdAPIKeyNew makes a new API key and prints it once, with the line that
 // configures it by digest.
-func cmdAPIKeyNew(fs *flag.FlagSet, args []string, stdout io.Writer) error {
-	name := fs.String("name", "", "host id (or administrator name) the key is for")
-	if err := fs.Parse(args); err != nil {
+func cmdAPIKeyNew(_ context.Context, c *cmdEnv) error {
+	stdout := c.stdout
+	name := c.fs.String("name", "", "host id (or administrator name) the key is for")
+	if err := c.parse(); err != nil {
 		return err
 	}
 	if *name == "" {

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -22,16 +21,6 @@ import (
 	"github.com/roamsign/roamsign/verify"
 )
 
-// openForCommand loads the configuration (same flags as serve) and
-// assembles the parts for a one-shot command.
-func openForCommand(ctx context.Context, fs *flag.FlagSet, args []string, stderr io.Writer) (*app, error) {
-	cfg, err := loadConfig(fs, args, getenv)
-	if err != nil {
-		return nil, err
-	}
-	return openApp(ctx, cfg, newLogger(stderr, "warn"), io.Discard, oneShot)
-}
-
 func readSecretLine(stdin io.Reader) (string, error) {
 	line, err := bufio.NewReader(io.LimitReader(stdin, 256)).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -40,13 +29,14 @@ func readSecretLine(stdin io.Reader) (string, error) {
 	return strings.TrimRight(line, "\r\n"), nil
 }
 
-func cmdEnrol(ctx context.Context, fs *flag.FlagSet, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func cmdEnrol(ctx context.Context, c *cmdEnv) error {
+	fs, stdin, stdout := c.fs, c.stdin, c.stdout
 	user := fs.String("user", "", "user id (12-digit MyKad number)")
 	name := fs.String("name", "", "name on the certificate")
 	hosts := fs.String("host", string(demoHost), "host systems, comma-separated")
 	email := fs.String("email", "", "e-mail address for OTP")
 	pinStdin := fs.Bool("pin-stdin", false, "read the first PIN from standard input")
-	a, err := openForCommand(ctx, fs, args, stderr)
+	a, err := c.open(ctx, groupPIN, groupCA)
 	if err != nil {
 		return err
 	}
@@ -74,9 +64,10 @@ func cmdEnrol(ctx context.Context, fs *flag.FlagSet, args []string, stdin io.Rea
 	return nil
 }
 
-func cmdPINReset(ctx context.Context, fs *flag.FlagSet, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	user := fs.String("user", "", "user id")
-	a, err := openForCommand(ctx, fs, args, stderr)
+func cmdPINReset(ctx context.Context, c *cmdEnv) error {
+	stdin, stdout, stderr := c.stdin, c.stdout, c.stderr
+	user := c.fs.String("user", "", "user id (12-digit MyKad number)")
+	a, err := c.open(ctx, groupPIN)
 	if err != nil {
 		return err
 	}
@@ -97,7 +88,8 @@ func cmdPINReset(ctx context.Context, fs *flag.FlagSet, args []string, stdin io.
 	return nil
 }
 
-func cmdVerify(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
+func cmdVerify(ctx context.Context, c *cmdEnv) error {
+	fs, stdout := c.fs, c.stdout
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	content := fs.String("content", "", "signed content of a detached .p7s")
 	anchors := fs.String("anchors", "", "PEM file of trust anchors (default: the development CA of the data directory, which must exist)")
@@ -107,10 +99,10 @@ func cmdVerify(ctx context.Context, fs *flag.FlagSet, args []string, stdout, std
 	offline := fs.Bool("offline", false, "no network at all: only the CRLs and OCSP responses given or embedded decide")
 	at := fs.String("at", "", "verify as of this time (RFC 3339 or YYYY-MM-DD) instead of now")
 	var file string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		file, args = args[0], args[1:]
+	if len(c.args) > 0 && !strings.HasPrefix(c.args[0], "-") {
+		file, c.args = c.args[0], c.args[1:]
 	}
-	cfg, err := loadConfig(fs, args, getenv)
+	cfg, err := c.config(groupData, groupCA)
 	if err != nil {
 		return err
 	}
@@ -298,9 +290,10 @@ func verifyAnchors(cfg Config, file string) ([]*x509.Certificate, verify.Fetcher
 	return out, &verify.HTTPFetcher{AllowHTTPS: true}, nil
 }
 
-func cmdAuditVerify(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
-	quiet := fs.Bool("quiet", false, "no progress output")
-	a, err := openForCommand(ctx, fs, args, stderr)
+func cmdAuditVerify(ctx context.Context, c *cmdEnv) error {
+	stdout, stderr := c.stdout, c.stderr
+	quiet := c.fs.Bool("quiet", false, "no progress output")
+	a, err := c.open(ctx, groupAudit)
 	if err != nil {
 		return err
 	}
@@ -352,8 +345,9 @@ func progressScanner(s storeBackend, w io.Writer, progressed *bool) store.AuditS
 	}}, s}
 }
 
-func cmdKeysList(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
-	a, err := openForCommand(ctx, fs, args, stderr)
+func cmdKeysList(ctx context.Context, c *cmdEnv) error {
+	stdout := c.stdout
+	a, err := c.open(ctx)
 	if err != nil {
 		return err
 	}

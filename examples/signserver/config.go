@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,18 +23,19 @@ import (
 //
 // Values come, lowest precedence first, from the defaults, a JSON file
 // (-config or ROAMSIGN_CONFIG), environment variables (ROAMSIGN_ + the
-// field's env name) and command-line flags.
+// field's env name) and command-line flags. A field's group tag (see
+// flagGroup) says which commands besides serve declare its flag.
 type Config struct {
 	// Listen is the HTTPS address. Default 127.0.0.1:8443 (loopback only).
-	Listen string `json:"listen" env:"LISTEN" flag:"listen" usage:"HTTPS listen address"`
+	Listen string `json:"listen" env:"LISTEN" flag:"listen" group:"ca" usage:"HTTPS listen address"`
 	// OpsListen serves /healthz, /readyz and /metrics. Default 127.0.0.1:9090.
 	OpsListen string `json:"opsListen" env:"OPS_LISTEN" flag:"ops-listen" usage:"health and metrics listen address"`
 	// DataDir holds the SQLite database, the software key store, the
 	// development CA and TLS files. Default ./signserver-data.
-	DataDir string `json:"dataDir" env:"DATA_DIR" flag:"data-dir" usage:"data directory"`
+	DataDir string `json:"dataDir" env:"DATA_DIR" flag:"data-dir" group:"data" usage:"data directory"`
 	// PublicURL is the base URL put into certificates (CRL endpoint). Default
 	// derived from Listen.
-	PublicURL string `json:"publicURL" env:"PUBLIC_URL" flag:"public-url" usage:"public base URL (CRL distribution point)"`
+	PublicURL string `json:"publicURL" env:"PUBLIC_URL" flag:"public-url" group:"ca" usage:"public base URL (CRL distribution point)"`
 
 	// TLSCert and TLSKey name PEM files; empty: a development certificate
 	// issued by the development CA.
@@ -61,13 +63,13 @@ type Config struct {
 
 	// PKCS11URI selects a PKCS#11 key store (RFC 7512 URI with module-path
 	// and pin-source); empty: the encrypted software key store in DataDir.
-	PKCS11URI string `json:"pkcs11URI" env:"PKCS11_URI" flag:"pkcs11-uri" usage:"PKCS#11 key store URI"`
+	PKCS11URI string `json:"pkcs11URI" env:"PKCS11_URI" flag:"pkcs11-uri" group:"store" usage:"PKCS#11 key store URI"`
 	// KeyPassphraseFile holds the software key store passphrase (one line,
 	// mode 0600, outside DataDir when not in dev mode). Empty: the
 	// passphrase comes from KeyPassphrase, then from the systemd credential
 	// roamsign-key-passphrase, and in dev mode only from a random
 	// passphrase kept in DataDir. See keyPassphrase.
-	KeyPassphraseFile string `json:"keyPassphraseFile" env:"KEY_PASSPHRASE_FILE" flag:"key-passphrase-file" usage:"software key store passphrase file (mode 0600, outside the data directory)"`
+	KeyPassphraseFile string `json:"keyPassphraseFile" env:"KEY_PASSPHRASE_FILE" flag:"key-passphrase-file" group:"store" usage:"software key store passphrase file (mode 0600, outside the data directory)"`
 	// KeyPassphrase is the software key store passphrase itself. It is read
 	// from the environment only (ROAMSIGN_KEY_PASSPHRASE): a flag would show
 	// it to every user of the machine, and a JSON file is what
@@ -75,7 +77,7 @@ type Config struct {
 	KeyPassphrase roamsign.Secret `json:"-" env:"KEY_PASSPHRASE"`
 
 	// PostgresDSN selects PostgreSQL; empty: SQLite in DataDir.
-	PostgresDSN string `json:"postgresDSN" env:"POSTGRES_DSN" flag:"postgres-dsn" usage:"PostgreSQL DSN (empty: SQLite)"`
+	PostgresDSN string `json:"postgresDSN" env:"POSTGRES_DSN" flag:"postgres-dsn" group:"store" usage:"PostgreSQL DSN (empty: SQLite)"`
 
 	// SMTP settings for e-mail OTP; SMTPAddr empty: no e-mail sender (dev
 	// mode uses the development mailbox).
@@ -95,11 +97,11 @@ type Config struct {
 
 	// Argon2 PIN verifier parameters. Defaults (OWASP's second set): 2
 	// passes, 19 MiB, 1 lane.
-	Argon2Time      uint32 `json:"argon2Time" env:"ARGON2_TIME" flag:"argon2-time" usage:"Argon2id passes"`
-	Argon2MemoryKiB uint32 `json:"argon2MemoryKiB" env:"ARGON2_MEMORY_KIB" flag:"argon2-memory-kib" usage:"Argon2id memory (KiB)"`
-	Argon2Threads   uint8  `json:"argon2Threads" env:"ARGON2_THREADS" flag:"argon2-threads" usage:"Argon2id lanes"`
+	Argon2Time      uint32 `json:"argon2Time" env:"ARGON2_TIME" flag:"argon2-time" group:"pin" usage:"Argon2id passes"`
+	Argon2MemoryKiB uint32 `json:"argon2MemoryKiB" env:"ARGON2_MEMORY_KIB" flag:"argon2-memory-kib" group:"pin" usage:"Argon2id memory (KiB)"`
+	Argon2Threads   uint8  `json:"argon2Threads" env:"ARGON2_THREADS" flag:"argon2-threads" group:"pin" usage:"Argon2id lanes"`
 	// PINMaxFailures locks a PIN after this many consecutive failures (≤ 10). Default 5.
-	PINMaxFailures int `json:"pinMaxFailures" env:"PIN_MAX_FAILURES" flag:"pin-max-failures" usage:"PIN failures before lock (≤10)"`
+	PINMaxFailures int `json:"pinMaxFailures" env:"PIN_MAX_FAILURES" flag:"pin-max-failures" group:"pin" usage:"PIN failures before lock (≤10)"`
 
 	// OTPLifetime is how long an OTP is valid (≤ 10m). Default 5m.
 	OTPLifetime time.Duration `json:"otpLifetime" env:"OTP_LIFETIME" flag:"otp-lifetime" usage:"OTP lifetime (≤10m)"`
@@ -121,7 +123,7 @@ type Config struct {
 	// DataDir/audit-anchors/checkpoints.jsonl; in production put it where
 	// the database's writers cannot reach (another machine's mount, a
 	// file with the append-only attribute, a log shipper's input).
-	AuditAnchorFile string `json:"auditAnchorFile" env:"AUDIT_ANCHOR_FILE" flag:"audit-anchor-file" usage:"append-only file of signed audit checkpoints, kept outside the database"`
+	AuditAnchorFile string `json:"auditAnchorFile" env:"AUDIT_ANCHOR_FILE" flag:"audit-anchor-file" group:"audit" usage:"append-only file of signed audit checkpoints, kept outside the database"`
 	// AuditCheckpointInterval is how often the server checkpoints the audit
 	// chain when it has grown (and once more at shutdown); records newer
 	// than the last checkpoint are not anchored yet. Default 1m; 0 turns
@@ -142,9 +144,9 @@ type Config struct {
 	// Dev enables development mode: development CA, demo users, the
 	// development mailbox and the host demo page. Default true; turn it off
 	// in production.
-	Dev bool `json:"dev" env:"DEV" flag:"dev" usage:"development mode (demo users, dev mailbox, host demo)"`
+	Dev bool `json:"dev" env:"DEV" flag:"dev" group:"store" usage:"development mode (demo users, dev mailbox, host demo)"`
 	// LogLevel is debug, info, warn or error. Default info.
-	LogLevel string `json:"logLevel" env:"LOG_LEVEL" flag:"log-level" usage:"log level"`
+	LogLevel string `json:"logLevel" env:"LOG_LEVEL" flag:"log-level" group:"data" usage:"log level"`
 
 	// onCommandLine holds the flags given on the command line, where every
 	// user of the machine can read them (ps); secrets must come otherwise.
@@ -204,12 +206,21 @@ func (c *Config) Validate() error {
 
 // loadConfig builds the configuration from defaults, file, environment and
 // flags (in that order of increasing precedence).
-func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
+//
+// Only the flags of groups are declared on fs (all of them when groups is
+// empty, as for serve); the file and the environment still set every
+// field.
+func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, groups ...flagGroup) (Config, error) {
 	cfg := defaultConfig()
-	configPath := fs.String("config", getenv("ROAMSIGN_CONFIG"), "JSON configuration file")
-	bindFlags(fs, &cfg)
+	configPath := new(string)
+	if len(groups) == 0 || slices.Contains(groups, groupFile) {
+		configPath = fs.String("config", getenv("ROAMSIGN_CONFIG"), "JSON configuration file (env ROAMSIGN_CONFIG)")
+	} else {
+		*configPath = getenv("ROAMSIGN_CONFIG")
+	}
+	bindFlags(fs, &cfg, groups)
 	if err := fs.Parse(args); err != nil {
-		return cfg, err
+		return cfg, flagError{err}
 	}
 	if *configPath != "" {
 		f, err := os.Open(*configPath)
@@ -246,15 +257,45 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Co
 	return cfg, cfg.Validate()
 }
 
-// bindFlags declares one flag per tagged field; the parsed values are read
-// back through fs.Visit so that only explicitly given flags override.
-func bindFlags(fs *flag.FlagSet, defaults *Config) {
+// flagGroup names a group of configuration flags (a Config field's
+// group tag) that a command declares: a one-shot command lists in its -h
+// only the settings it uses.
+type flagGroup string
+
+const (
+	groupFile  flagGroup = "file"  // -config
+	groupData  flagGroup = "data"  // the data directory and the log level
+	groupStore flagGroup = "store" // the key store, the database and dev mode: what opening the parts needs
+	groupPIN   flagGroup = "pin"   // the PIN verifier parameters and failure limit
+	groupCA    flagGroup = "ca"    // the addresses the development CA names in certificates
+	groupAudit flagGroup = "audit" // the audit anchor file
+	groupServe flagGroup = "serve" // the fields without a group tag: serve's alone
+)
+
+// flagError is an error of the command line itself (an unknown flag, a
+// missing value), as the flag package reports it.
+type flagError struct{ err error }
+
+func (e flagError) Error() string { return e.err.Error() }
+func (e flagError) Unwrap() error { return e.err }
+
+// bindFlags declares one flag per tagged field of groups (every group
+// when groups is empty); the parsed values are read back through fs.Visit
+// so that only explicitly given flags override.
+func bindFlags(fs *flag.FlagSet, defaults *Config, groups []flagGroup) {
 	v := reflect.ValueOf(defaults).Elem()
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		name := f.Tag.Get("flag")
 		if name == "" {
+			continue
+		}
+		group := flagGroup(f.Tag.Get("group"))
+		if group == "" {
+			group = groupServe
+		}
+		if len(groups) > 0 && !slices.Contains(groups, group) {
 			continue
 		}
 		def := fmt.Sprint(v.Field(i).Interface())

@@ -23,15 +23,10 @@
 // anchor, so a rewritten or rewound log is reported even when its hashes
 // were recomputed.
 //
-// Subcommands:
-//
-//	serve                 run the server (default)
-//	enrol                 enrol a user: -user -name -host -email [-medium]
-//	pin reset             reset a locked PIN: -user (new PIN read from stdin)
-//	verify FILE           verify a .pdf or .p7s (with -content) [-anchors FILE] [-crl FILE]... [-ocsp FILE]... [-offline] [-at TIME] [--json]
-//	audit verify          verify the audit hash chain and its anchored checkpoints
-//	keys list             list the keys in the key store
-//	apikey new            make an API key: -name HOST; prints it once and its digest line
+// The subcommands (serve, enrol, pin reset, verify, audit verify, keys
+// list, apikey new) are listed by `signserver -h`; `signserver COMMAND -h`
+// lists the flags of one. They are the table commands in cli.go, which
+// also says how to add one.
 package main
 
 import (
@@ -53,13 +48,21 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "signserver:", err)
-		}
+		printError(os.Stderr, err)
 		os.Exit(exitCode(err))
 	}
 }
 
+// printError prints a command's failure, unless the command has already
+// said why (exitError).
+func printError(w io.Writer, err error) {
+	if !errors.As(err, new(exitError)) {
+		fmt.Fprintln(w, "signserver:", err)
+	}
+}
+
+// exitError ends the program with its code and prints nothing more: the
+// command has already said why (a verification report, a broken chain).
 type exitError struct{ code int }
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
@@ -69,7 +72,7 @@ func exitCode(err error) int {
 	if errors.As(err, &e) {
 		return e.code
 	}
-	if errors.Is(err, flag.ErrHelp) {
+	if errors.As(err, new(flagError)) {
 		return 2
 	}
 	return 1
@@ -107,42 +110,6 @@ func (e *commandError) Error() string {
 }
 
 func (e *commandError) Unwrap() error { return e.err }
-
-// dispatch runs the subcommand args name and returns its flag set.
-func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (*flag.FlagSet, string, error) {
-	cmd := "serve"
-	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
-		cmd, args = args[0], args[1:]
-	}
-	if (cmd == "pin" || cmd == "audit" || cmd == "keys" || cmd == "apikey") && len(args) > 0 {
-		cmd, args = cmd+" "+args[0], args[1:]
-	}
-	fs := flag.NewFlagSet("signserver "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var err error
-	switch cmd {
-	case "serve":
-		err = cmdServe(ctx, fs, args, stdout, stderr)
-	case "enrol", "enroll":
-		err = cmdEnrol(ctx, fs, args, stdin, stdout, stderr)
-	case "pin reset":
-		err = cmdPINReset(ctx, fs, args, stdin, stdout, stderr)
-	case "verify":
-		err = cmdVerify(ctx, fs, args, stdout, stderr)
-	case "audit verify":
-		err = cmdAuditVerify(ctx, fs, args, stdout, stderr)
-	case "keys list":
-		err = cmdKeysList(ctx, fs, args, stdout, stderr)
-	case "apikey new":
-		err = cmdAPIKeyNew(fs, args, stdout)
-	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, "usage: signserver [serve|enrol|pin reset|verify FILE|audit verify|keys list|apikey new] [flags]")
-	default:
-		fmt.Fprintf(stderr, "unknown command %q; try: signserver help\n", cmd)
-		err = exitError{2}
-	}
-	return fs, cmd, err
-}
 
 func newLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level

@@ -34,7 +34,7 @@ func prodFlags(t *testing.T) []string {
 	t.Helper()
 	pass := filepath.Join(t.TempDir(), "key-passphrase")
 	require.NoError(t, os.WriteFile(pass, []byte("a long production passphrase\n"), 0o600))
-	return append([]string{"-dev=false", "-data-dir", t.TempDir(), "-key-passphrase-file", pass}, fastArgon2...)
+	return []string{"-dev=false", "-data-dir", t.TempDir(), "-key-passphrase-file", pass}
 }
 
 // TestDevModeOnlyOnLoopback: development mode (demo users with printed

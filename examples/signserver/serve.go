@@ -4,7 +4,6 @@ import (
 	"context"
 	"embed"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -22,8 +21,9 @@ import (
 //go:embed web
 var webFS embed.FS
 
-func cmdServe(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
-	cfg, err := loadConfig(fs, args, getenv)
+// cmdServe runs the server; it declares every configuration flag.
+func cmdServe(ctx context.Context, c *cmdEnv) error {
+	cfg, err := loadConfig(c.fs, c.args, getenv)
 	if err != nil {
 		return err
 	}
@@ -31,7 +31,7 @@ func cmdServe(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stde
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, lns, stdout, stderr)
+	return serve(ctx, cfg, lns, c.stdout, c.stderr)
 }
 
 // listeners are the server's two sockets: the public HTTPS listener and
