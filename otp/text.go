@@ -6,11 +6,10 @@ import (
 	"time"
 )
 
-// malaysia is the time zone OTP messages state expiry times in by default.
+// malaysia is the time zone OTP messages state expiry times in by default:
+// MYT, UTC+8 with no daylight saving since 1982 (the tz database's
+// Asia/Kuala_Lumpur names it "+08", which a signer does not read as MYT).
 var malaysia = sync.OnceValue(func() *time.Location {
-	if loc, err := time.LoadLocation("Asia/Kuala_Lumpur"); err == nil {
-		return loc
-	}
 	return time.FixedZone("MYT", 8*3600)
 })
 
@@ -20,10 +19,7 @@ var malaysia = sync.OnceValue(func() *time.Location {
 // when nil), counted from now. Every e-mail-like sender uses it, so the
 // signer always reads the same words.
 func (m *Message) Text(now time.Time, loc *time.Location) (subject, body string) {
-	if loc == nil {
-		loc = malaysia()
-	}
-	exp := m.ExpiresAt.In(loc).Format("02/01/2006 15:04 MST")
+	exp := FormatTime(m.ExpiresAt, loc)
 	mins := int(m.ExpiresAt.Sub(now).Round(time.Minute) / time.Minute)
 	header := m.DataHeader
 	if header == "" {
