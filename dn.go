@@ -6,6 +6,26 @@ import (
 	"strings"
 )
 
+// OIDs of the name attributes of the roaming subject that Go's pkix.Name
+// has no field for.
+var (
+	oidSurname      = asn1.ObjectIdentifier{2, 5, 4, 4}
+	oidSerialNumber = asn1.ObjectIdentifier{2, 5, 4, 5}
+)
+
+// RoamingSubject returns the subject of a roaming certificate:
+// C=MY, CN=<name>, SURNAME=<id>, SERIALNUMBER=<id>.
+func RoamingSubject(name string, id UserID) pkix.Name {
+	return pkix.Name{
+		Country:    []string{"MY"},
+		CommonName: name,
+		ExtraNames: []pkix.AttributeTypeAndValue{
+			{Type: oidSurname, Value: string(id)},
+			{Type: oidSerialNumber, Value: string(id)},
+		},
+	}
+}
+
 // dnNames are the short names FormatDN prints. Go's pkix.Name.String
 // drops SURNAME and GIVENNAME into dotted OIDs; the roaming subject
 // (C=MY, CN=…, SURNAME=<id>, SERIALNUMBER=<id>) needs them by name.

@@ -17,24 +17,12 @@ import (
 	"github.com/roamsign/roamsign"
 )
 
-// OIDs of the name attributes in the roaming subject.
+// OIDs of the name attributes that carry the user id in the roaming
+// subject ([roamsign.RoamingSubject]).
 var (
 	oidSurname      = asn1.ObjectIdentifier{2, 5, 4, 4}
 	oidSerialNumber = asn1.ObjectIdentifier{2, 5, 4, 5}
 )
-
-// RoamingSubject returns the subject of a roaming certificate:
-// C=MY, CN=<name>, SURNAME=<id>, SERIALNUMBER=<id>.
-func RoamingSubject(name string, id roamsign.UserID) pkix.Name {
-	return pkix.Name{
-		Country:    []string{"MY"},
-		CommonName: name,
-		ExtraNames: []pkix.AttributeTypeAndValue{
-			{Type: oidSurname, Value: string(id)},
-			{Type: oidSerialNumber, Value: string(id)},
-		},
-	}
-}
 
 // Enrol creates a user for the named hosts, generates the key in the key
 // store and returns a CSR in the roaming subject form. Enrolling an existing
@@ -92,7 +80,7 @@ func (s *Service) Enrol(ctx context.Context, req roamsign.EnrolRequest) (resp *r
 	default:
 		return nil, wrapStore(op, err)
 	}
-	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: RoamingSubject(req.Name, req.User)}, key)
+	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: roamsign.RoamingSubject(req.Name, req.User)}, key)
 	if err != nil {
 		return nil, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "building the CSR with the user's key failed")
 	}

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/internal/testpki"
 	signcms "github.com/roamsign/roamsign/signer/cms"
 	"github.com/stretchr/testify/assert"
@@ -203,7 +204,7 @@ func TestDistributionPointFetcher(t *testing.T) {
 	require.NoError(t, err)
 	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	leaf, err := o.ca.Issue(&x509.Certificate{
-		Subject: testpki.RoamingSubject("DP", "900101145678"), NotBefore: o.now.Add(-time.Hour), NotAfter: o.now.Add(time.Hour * 24),
+		Subject: roamsign.RoamingSubject("DP", "900101145678"), NotBefore: o.now.Add(-time.Hour), NotAfter: o.now.Add(time.Hour * 24),
 		KeyUsage:        x509.KeyUsageDigitalSignature,
 		ExtraExtensions: []pkix.Extension{{Id: oidExtCRLDP, Value: dp}},
 	}, k.Public())

@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/roamsign/roamsign"
-	"github.com/roamsign/roamsign/service"
 	"github.com/roamsign/roamsign/verify"
 )
 
@@ -23,7 +22,7 @@ func TestDevCAIssuesRoamingSubjectAndCRL(t *testing.T) {
 	ca, err := openDevCA(dir, "https://127.0.0.1:8443"+crlPath)
 	require.NoError(t, err)
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: service.RoamingSubject("ALI BIN ABU", "900101145678")}, key)
+	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: roamsign.RoamingSubject("ALI BIN ABU", "900101145678")}, key)
 	require.NoError(t, err)
 	leaf, err := ca.IssueUser(csr, 24*time.Hour)
 	require.NoError(t, err)

@@ -15,6 +15,8 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/roamsign/roamsign"
 )
 
 // CMS object identifiers used by BuildCMS.
@@ -301,7 +303,7 @@ func (ca *CA) NewTSA(opts LeafOptions) (*TSA, error) {
 	}
 	eku, _ := asn1.Marshal([]asn1.ObjectIdentifier{{1, 3, 6, 1, 5, 5, 7, 3, 8}})
 	cert, err := ca.Issue(&x509.Certificate{
-		Subject:         RoamingSubject("roamsign Test TSA", "000000000000"),
+		Subject:         roamsign.RoamingSubject("roamsign Test TSA", "000000000000"),
 		NotBefore:       opts.NotBefore,
 		NotAfter:        opts.NotAfter,
 		KeyUsage:        x509.KeyUsageDigitalSignature,

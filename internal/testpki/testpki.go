@@ -14,18 +14,13 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/asn1"
 	"encoding/pem"
 	"fmt"
 	"math/big"
 	"sync"
 	"time"
-)
 
-// OIDs of the name attributes used by roaming certificates.
-var (
-	OIDSurname      = asn1.ObjectIdentifier{2, 5, 4, 4}
-	OIDSerialNumber = asn1.ObjectIdentifier{2, 5, 4, 5}
+	"github.com/roamsign/roamsign"
 )
 
 // Revocation records one revoked certificate.
@@ -156,19 +151,6 @@ func (ca *CA) Issue(tmpl *x509.Certificate, pub crypto.PublicKey) (*x509.Certifi
 	return x509.ParseCertificate(der)
 }
 
-// RoamingSubject returns the roaming certificate subject
-// C=MY, CN=<name>, SURNAME=<id>, SERIALNUMBER=<id>.
-func RoamingSubject(name, userID string) pkix.Name {
-	return pkix.Name{
-		Country:    []string{"MY"},
-		CommonName: name,
-		ExtraNames: []pkix.AttributeTypeAndValue{
-			{Type: OIDSurname, Value: userID},
-			{Type: OIDSerialNumber, Value: userID},
-		},
-	}
-}
-
 // LeafOptions tunes an end-entity certificate.
 type LeafOptions struct {
 	NotBefore time.Time // default now - 1h
@@ -191,7 +173,7 @@ func (ca *CA) IssueLeaf(name, userID string, pub crypto.PublicKey, opts LeafOpti
 		opts.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment
 	}
 	return ca.Issue(&x509.Certificate{
-		Subject:               RoamingSubject(name, userID),
+		Subject:               roamsign.RoamingSubject(name, roamsign.UserID(userID)),
 		NotBefore:             opts.NotBefore,
 		NotAfter:              opts.NotAfter,
 		KeyUsage:              opts.KeyUsage,
