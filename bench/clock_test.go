@@ -33,7 +33,7 @@ func TestChallengeExpiryUnderSkewedClock(t *testing.T) {
 		return ch, code, hs
 	}
 	sign := func(ch *roamsign.OTPResponse, code roamsign.Secret, hs []roamsign.Hash) (*roamsign.SignResponse, error) {
-		return d.client.Sign(ctx, roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: u.PIN, OTP: code, Hashes: hs, RequestID: bench.RequestID()})
+		return d.client.Sign(ctx, roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: u.PIN, OTP: code, Hashes: hs, RequestID: roamsign.NewRequestID()})
 	}
 
 	// Skewed past the lifetime: expired, typed, nothing signed.

@@ -144,7 +144,7 @@ func TestKill9DuringBatch(t *testing.T) {
 	require.NoError(t, err, "RequestOTP\n%s", p.log.String())
 	code, err := p.mailbox().OTP(ctx, user.ID, ch)
 	require.NoError(t, err)
-	req := roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: user.PIN, OTP: code, Hashes: hashes, RequestID: bench.RequestID()}
+	req := roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: user.PIN, OTP: code, Hashes: hashes, RequestID: roamsign.NewRequestID()}
 	_, err = api.Sign(ctx, req)
 	require.Error(t, err, "the batch was answered: the crash hook did not fire\n%s", p.log.String())
 	<-p.exited
@@ -168,7 +168,7 @@ func TestKill9DuringBatch(t *testing.T) {
 	_, err = api.Sign(ctx, req)
 	require.ErrorIs(t, err, roamsign.ErrExpired, "the retried request gets the interrupted transaction's final failure")
 	req2 := req
-	req2.RequestID = bench.RequestID()
+	req2.RequestID = roamsign.NewRequestID()
 	_, err = api.Sign(ctx, req2)
 	require.ErrorIs(t, err, roamsign.ErrUsed, "the challenge used again after the restart")
 

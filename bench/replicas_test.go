@@ -42,7 +42,7 @@ func TestTwoServersOnePostgres(t *testing.T) {
 	}
 	code, err := mailA.OTP(ctx, user.ID, ch)
 	require.NoError(t, err)
-	res, err := apiB.Sign(ctx, roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: user.PIN, OTP: code, Hashes: hashes, RequestID: bench.RequestID()})
+	res, err := apiB.Sign(ctx, roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: user.PIN, OTP: code, Hashes: hashes, RequestID: roamsign.NewRequestID()})
 	if err != nil {
 		t.Fatalf("Sign on B of A's challenge: %v\n%s", err, b.log.String())
 	}
@@ -213,7 +213,7 @@ func approveEverywhere(tb testing.TB, ctx context.Context, apis []roamsign.API, 
 	for i := range perAPI * len(apis) {
 		api := apis[i%len(apis)]
 		wg.Go(func() {
-			res, err := api.Sign(ctx, roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: u.PIN, OTP: code, Hashes: hashes, RequestID: bench.RequestID()})
+			res, err := api.Sign(ctx, roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: u.PIN, OTP: code, Hashes: hashes, RequestID: roamsign.NewRequestID()})
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

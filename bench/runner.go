@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -174,7 +173,7 @@ func Flow(ctx context.Context, api roamsign.API, src OTPSource, u User, hashes [
 	t0 := time.Now()
 	out, err := api.Sign(ctx, roamsign.SignRequest{
 		ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: u.PIN, OTP: code,
-		Hashes: hashes, RequestID: RequestID(), Form: form,
+		Hashes: hashes, RequestID: roamsign.NewRequestID(), Form: form,
 	})
 	d := time.Since(t0)
 	if err != nil {
@@ -237,11 +236,4 @@ func RandomHashes(n int) []roamsign.Hash {
 		hs[i] = roamsign.Hash{Algorithm: roamsign.SHA256, Value: v}
 	}
 	return hs
-}
-
-// RequestID returns a fresh random request id.
-func RequestID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

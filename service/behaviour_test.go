@@ -81,7 +81,7 @@ func TestChallengeExpires(t *testing.T) {
 	ch, otp := r.env.Challenge(t, apitest.HostA, u.ID, hs)
 	r.clk.Add(5*time.Minute + time.Second)
 	_, err := r.env.API(apitest.HostA).Sign(context.Background(), roamsign.SignRequest{
-		ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: apitest.PIN, OTP: otp, Hashes: hs, RequestID: apitest.RequestID()})
+		ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: apitest.PIN, OTP: otp, Hashes: hs, RequestID: roamsign.NewRequestID()})
 	if !errors.Is(err, roamsign.ErrExpired) {
 		t.Fatalf("expired challenge: %v", err)
 	}
@@ -92,7 +92,7 @@ func TestSelfCheckFailureIsRecorded(t *testing.T) {
 	u := r.env.Enrol(t, apitest.HostA)
 	hs := apitest.Hashes(3)
 	ch, otp := r.env.Challenge(t, apitest.HostA, u.ID, hs)
-	req := roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: apitest.PIN, OTP: otp, Hashes: hs, RequestID: apitest.RequestID()}
+	req := roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: apitest.PIN, OTP: otp, Hashes: hs, RequestID: roamsign.NewRequestID()}
 	api := r.env.API(apitest.HostA)
 	_, err := api.Sign(context.Background(), req)
 	if !errors.Is(err, roamsign.ErrInvalidSignature) {
@@ -127,7 +127,7 @@ func TestStatusRetention(t *testing.T) {
 	hs := apitest.Hashes(1)
 	ch, otp := r.env.Challenge(t, apitest.HostA, u.ID, hs)
 	api := r.env.API(apitest.HostA)
-	res, err := api.Sign(context.Background(), roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: apitest.PIN, OTP: otp, Hashes: hs, RequestID: apitest.RequestID()})
+	res, err := api.Sign(context.Background(), roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: apitest.PIN, OTP: otp, Hashes: hs, RequestID: roamsign.NewRequestID()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +217,7 @@ func TestPINLimitAcrossReplicas(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			_, errs[i] = apitest.AsHost(api, apitest.HostA).Sign(context.Background(), roamsign.SignRequest{
-				ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: "Wr0ng-PIN-r", OTP: otp, Hashes: hs, RequestID: apitest.RequestID()})
+				ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: "Wr0ng-PIN-r", OTP: otp, Hashes: hs, RequestID: roamsign.NewRequestID()})
 		}()
 	}
 	wg.Wait()
@@ -256,7 +256,7 @@ func TestPINBeyondLimitNotEvaluated(t *testing.T) {
 		require.False(t, locked)
 	}
 	before := met.evaluations()
-	_, err := api.Sign(ctx, roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: apitest.PIN, OTP: otp, Hashes: hs, RequestID: apitest.RequestID()})
+	_, err := api.Sign(ctx, roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: apitest.PIN, OTP: otp, Hashes: hs, RequestID: roamsign.NewRequestID()})
 	require.ErrorIs(t, err, roamsign.ErrLocked, "the right PIN beyond the limit")
 	require.Equal(t, before, met.evaluations(), "a PIN beyond the limit was evaluated")
 	rec, err := d.Store.GetUser(ctx, u.ID)
@@ -279,7 +279,7 @@ func TestWrongOTPStillEvaluatesPIN(t *testing.T) {
 	before := r.met.n["pin_verify/ok"]
 	r.met.mu.Unlock()
 	_, err := r.env.API(apitest.HostA).Sign(context.Background(), roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce,
-		PIN: apitest.PIN, OTP: roamsign.Secret(wrong), Hashes: hs, RequestID: apitest.RequestID()})
+		PIN: apitest.PIN, OTP: roamsign.Secret(wrong), Hashes: hs, RequestID: roamsign.NewRequestID()})
 	if !errors.Is(err, roamsign.ErrAuthorization) {
 		t.Fatalf("wrong OTP: %v", err)
 	}

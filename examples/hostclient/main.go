@@ -38,11 +38,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -266,7 +264,7 @@ func (h *host) approveAndSign(ctx context.Context, hashes []roamsign.Hash) (*roa
 	resp, err := h.c.Sign(ctx, roamsign.SignRequest{
 		ChallengeID: ch.ChallengeID, Nonce: ch.Nonce,
 		PIN: roamsign.Secret(pin), OTP: roamsign.Secret(otp),
-		Hashes: hashes, RequestID: requestID(), Form: roamsign.OutputForm(h.o.form),
+		Hashes: hashes, RequestID: roamsign.NewRequestID(), Form: roamsign.OutputForm(h.o.form),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sign: %w", err)
@@ -347,11 +345,4 @@ func mailboxOTP(ctx context.Context, hc *http.Client, url, vcode string) (string
 	}
 	otp, err := box.OTP(ctx, "", &roamsign.OTPResponse{VerificationCode: vcode})
 	return otp.Reveal(), err
-}
-
-// requestID returns a fresh idempotency key for one Sign call.
-func requestID() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return "hostclient-" + hex.EncodeToString(b)
 }

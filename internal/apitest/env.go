@@ -124,11 +124,8 @@ func (e *Env) Challenge(t testing.TB, host roamsign.HostID, user roamsign.UserID
 	return ch, roamsign.Secret(e.OTP(t, user, ch))
 }
 
-// RequestID returns a fresh random request id ([bench.RequestID]).
-func RequestID() string { return bench.RequestID() }
-
 func signReq(ch *roamsign.OTPResponse, otp, pin roamsign.Secret, hashes []roamsign.Hash) roamsign.SignRequest {
-	return roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, OTP: otp, PIN: pin, Hashes: hashes, RequestID: RequestID()}
+	return roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, OTP: otp, PIN: pin, Hashes: hashes, RequestID: roamsign.NewRequestID()}
 }
 
 // wantKind requires err to be of kind k; what names the call.

@@ -73,7 +73,7 @@ func testReplayRequestID(t *testing.T, s *suite) {
 	_, err = s.API(HostA).Sign(ctx, other)
 	wantKind(t, err, roamsign.ErrConflict, "same request id, other hashes")
 	fresh := req
-	fresh.RequestID = RequestID()
+	fresh.RequestID = roamsign.NewRequestID()
 	_, err = s.API(HostA).Sign(ctx, fresh)
 	wantKind(t, err, roamsign.ErrUsed, "used challenge, new request id")
 }

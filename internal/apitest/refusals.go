@@ -25,7 +25,7 @@ func testUnauthenticated(t *testing.T, s *suite) {
 func testSignWithoutChallenge(t *testing.T, s *suite) {
 	s.Enrol(t, HostA)
 	_, err := s.API(HostA).Sign(context.Background(), roamsign.SignRequest{ChallengeID: "bm8tc3VjaC1jaGFsbGVuZ2U", Nonce: make([]byte, 16),
-		PIN: PIN, OTP: "123456", Hashes: Hashes(1), RequestID: RequestID()})
+		PIN: PIN, OTP: "123456", Hashes: Hashes(1), RequestID: roamsign.NewRequestID()})
 	wantKind(t, err, roamsign.ErrNotFound, "Sign without challenge")
 }
 

@@ -53,7 +53,7 @@ func TestHostCannotLockOutAnother(t *testing.T) {
 		}
 		for j := 0; j < 3; j++ {
 			_, lastErr = b.Sign(ctx, roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: "Wr0ng-PIN-b",
-				OTP: otherOTP(roamsign.Secret(r.mailOTP(t, u.ID, ch)), i*3+j), Hashes: hs, RequestID: apitest.RequestID()})
+				OTP: otherOTP(roamsign.Secret(r.mailOTP(t, u.ID, ch)), i*3+j), Hashes: hs, RequestID: roamsign.NewRequestID()})
 			if roamsign.KindOf(lastErr) == roamsign.ErrRateLimited {
 				signErr = lastErr
 				break
@@ -80,7 +80,7 @@ func TestHostCannotLockOutAnother(t *testing.T) {
 	// Host A is untouched.
 	ch, code := e.Challenge(t, apitest.HostA, u.ID, hs)
 	res, err := e.API(apitest.HostA).Sign(ctx, roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: apitest.PIN,
-		OTP: code, Hashes: hs, RequestID: apitest.RequestID()})
+		OTP: code, Hashes: hs, RequestID: roamsign.NewRequestID()})
 	require.NoError(t, err, "host A after host B's wrong OTPs")
 	assert.Len(t, res.Items, 1)
 	rec, err := r.st.GetUser(ctx, u.ID)
@@ -119,17 +119,17 @@ func TestClearOTPBackoff(t *testing.T) {
 	req := roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: apitest.PIN, Hashes: apitest.Hashes(1)}
 	req.Hashes = hs
 	for i := 0; i < 2; i++ {
-		req.OTP, req.RequestID = otherOTP(code, i), apitest.RequestID()
+		req.OTP, req.RequestID = otherOTP(code, i), roamsign.NewRequestID()
 		_, err := api.Sign(ctx, req)
 		require.ErrorIs(t, err, roamsign.ErrAuthorization)
 	}
-	req.OTP, req.RequestID = code, apitest.RequestID()
+	req.OTP, req.RequestID = code, roamsign.NewRequestID()
 	_, err = api.Sign(ctx, req)
 	require.ErrorIs(t, err, roamsign.ErrRateLimited, "the right OTP during the wait")
 
 	require.NoError(t, e.Admin.ClearOTPBackoff(ctx, roamsign.ClearOTPBackoffRequest{User: u.ID}))
 	ch, code = e.Challenge(t, apitest.HostA, u.ID, hs)
-	_, err = api.Sign(ctx, roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: apitest.PIN, OTP: code, Hashes: hs, RequestID: apitest.RequestID()})
+	_, err = api.Sign(ctx, roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: apitest.PIN, OTP: code, Hashes: hs, RequestID: roamsign.NewRequestID()})
 	require.NoError(t, err, "signing after the clearing, with the same PIN")
 	after, err := r.st.GetUser(ctx, u.ID)
 	require.NoError(t, err)

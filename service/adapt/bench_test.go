@@ -81,7 +81,7 @@ func BenchmarkBatch100HTTP(b *testing.B) {
 		}
 		t1 := time.Now()
 		res, err := api.Sign(ctx, roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: apitest.PIN, OTP: code,
-			Hashes: hs, RequestID: apitest.RequestID()})
+			Hashes: hs, RequestID: roamsign.NewRequestID()})
 		t2 := time.Now()
 		if err != nil || len(res.Items) != 100 {
 			b.Fatalf("Sign: %v", err)
@@ -116,7 +116,7 @@ func BenchmarkFlowHTTP(b *testing.B) {
 		t0 := time.Now()
 		ch, code := e.Challenge(b, apitest.HostA, u.ID, hs)
 		if _, err := api.Sign(ctx, roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: apitest.PIN, OTP: code,
-			Hashes: hs, RequestID: apitest.RequestID()}); err != nil {
+			Hashes: hs, RequestID: roamsign.NewRequestID()}); err != nil {
 			b.Fatalf("Sign: %v", err)
 		}
 		total += time.Since(t0)
@@ -180,7 +180,7 @@ func BenchmarkBatch100HTTPStreams(b *testing.B) {
 		for s := 0; s < streams; s++ {
 			wg.Go(func() {
 				_, errs[streams+s] = api.Sign(ctx, roamsign.SignRequest{ChallengeID: chs[s].ChallengeID, Nonce: chs[s].Nonce,
-					PIN: apitest.PIN, OTP: codes[s], Hashes: hs, RequestID: apitest.RequestID()})
+					PIN: apitest.PIN, OTP: codes[s], Hashes: hs, RequestID: roamsign.NewRequestID()})
 			})
 		}
 		wg.Wait()

@@ -170,7 +170,7 @@ func cmsBatch100(t *testing.T, r *realParts) {
 	ch, code := e.Challenge(t, apitest.HostA, u.ID, hs)
 	res, err := e.API(apitest.HostA).Sign(context.Background(), roamsign.SignRequest{
 		ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: apitest.PIN, OTP: code, Hashes: hs,
-		RequestID: apitest.RequestID(), Form: roamsign.FormCMS,
+		RequestID: roamsign.NewRequestID(), Form: roamsign.FormCMS,
 	})
 	if err != nil {
 		t.Fatalf("Sign: %v", err)

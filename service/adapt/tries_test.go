@@ -46,7 +46,7 @@ func TestOneTryPerFailedAttempt(t *testing.T) {
 			good := roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: apitest.PIN, OTP: otp, Hashes: hs}
 			for i := 1; i <= 2; i++ {
 				bad := good
-				bad.RequestID = apitest.RequestID()
+				bad.RequestID = roamsign.NewRequestID()
 				spoil(&bad)
 				_, err := api.Sign(ctx, bad)
 				require.ErrorIs(t, err, roamsign.ErrAuthorization)
@@ -54,7 +54,7 @@ func TestOneTryPerFailedAttempt(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, i, rec.Tries, "tries after %d failed attempts", i)
 			}
-			good.RequestID = apitest.RequestID()
+			good.RequestID = roamsign.NewRequestID()
 			_, err = api.Sign(ctx, good)
 			require.NoError(t, err, "the third attempt of three")
 		})

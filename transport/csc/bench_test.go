@@ -29,7 +29,7 @@ func BenchmarkSignHash100(b *testing.B) {
 				b.Fatal(err)
 			}
 			res, err := api.Sign(ctx, roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: ch.Nonce, PIN: apitest.PIN,
-				OTP: roamsign.Secret(e.d.Challenges.LastOTP(u.ID)), Hashes: hs, RequestID: apitest.RequestID()})
+				OTP: roamsign.Secret(e.d.Challenges.LastOTP(u.ID)), Hashes: hs, RequestID: roamsign.NewRequestID()})
 			if err != nil || len(res.Items) != 100 {
 				b.Fatal(err)
 			}
