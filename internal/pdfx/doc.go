@@ -47,10 +47,15 @@
 // Exceeding a limit gives roamsign.ErrTooLarge; malformed input gives
 // roamsign.ErrInvalidInput; nothing panics.
 //
-// Files that do not start with "%PDF-" or do not end with
-// "startxref … %%EOF" are refused, not repaired: repairing would change bytes
-// that a signature is meant to cover. Rewrite such files with a PDF tool
-// before signing.
+// The "%PDF-" header may follow other bytes (at most 1024, such as a mail
+// header left in front): the file's offsets then count from the header,
+// as ISO 32000 allows, and the Reader turns them into positions in the
+// whole file ([Reader.HeaderOffset]); an [Update] writes its offsets the
+// same way. Files that have no header or do not end with
+// "startxref … %%EOF", or whose cross-reference data is not where it
+// says, are refused, not repaired: repairing would change bytes that a
+// signature is meant to cover. Such faults are a [DamageError] (signer/pdf
+// can write a repaired copy to sign instead).
 //
 // # Concurrency
 //

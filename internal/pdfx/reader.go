@@ -81,6 +81,7 @@ type Reader struct {
 	b    *Budget
 
 	version   string
+	hdr       int64 // offset of the %PDF- header; the file's offsets count from it
 	startxref int64
 	eofEnd    bool // the file ends with an end-of-line after %%EOF
 	x         *xrefData
@@ -113,6 +114,36 @@ func invalid(format string, args ...any) error {
 	return roamsign.E(roamsign.ErrInvalidInput, op, format, args...)
 }
 
+// DamageError is a fault of a file's structure that rebuilding its
+// cross-reference data can mend (signer/pdf's Repair does): a missing
+// end-of-file marker, a wrong startxref, a cross-reference section or
+// object offset that is not where it should be. Open returns it wrapped
+// in a roamsign.ErrInvalidInput error; find it with errors.As.
+type DamageError struct {
+	Msg string // what is wrong, in plain words
+}
+
+func (e *DamageError) Error() string { return e.Msg }
+
+func damaged(format string, args ...any) error {
+	return roamsign.Wrap(roamsign.ErrInvalidInput, op, &DamageError{Msg: fmt.Sprintf(format, args...)}, "")
+}
+
+// asDamage marks a malformed-input error found while reading the file's
+// structure as damage.
+func asDamage(err error) error {
+	var de *DamageError
+	if err == nil || !errors.Is(err, roamsign.ErrInvalidInput) || errors.As(err, &de) {
+		return err
+	}
+	msg := err.Error()
+	var e *roamsign.Error
+	if errors.As(err, &e) && e.Op == op && e.Err == nil {
+		msg = e.Msg
+	}
+	return roamsign.Wrap(roamsign.ErrInvalidInput, op, &DamageError{Msg: msg}, "")
+}
+
 func tooLarge(format string, args ...any) error {
 	return roamsign.E(roamsign.ErrTooLarge, op, format, args...)
 }
@@ -132,10 +163,17 @@ func wrapSyntax(err error) error {
 // Open reads the header, the trailer and every cross-reference section of
 // the file (following /Prev and /XRefStm), newest first.
 //
-// Files that do not start with "%PDF-" at offset 0, or that do not end with
-// "startxref", an offset and "%%EOF" (white space after it is allowed), are
-// refused with roamsign.ErrInvalidInput rather than repaired: a repaired file
-// would no longer be the bytes a signature over it claims to cover.
+// The "%PDF-" header may follow other bytes (in the first 1024): the
+// offsets in the file then count from the header, as ISO 32000 allows and
+// viewers read them. The offsets the Reader returns and the placeholders
+// of an [Update] are still positions in the whole file.
+//
+// Files with no header, or that do not end with "startxref", an offset and
+// "%%EOF" (white space after it is allowed), or whose cross-reference data
+// is not where it says, are refused with roamsign.ErrInvalidInput (with a
+// [DamageError] for the faults a rebuild can mend) rather than repaired: a
+// repaired file would no longer be the bytes a signature over it claims to
+// cover.
 // Encrypted files open (the structure is not encrypted); callers check
 // [Reader.Encrypted]. Everything read is charged to lim.Budget (a new
 // budget of [DefaultBudget] when nil); beyond it reading fails with
@@ -150,9 +188,9 @@ func Open(ra io.ReaderAt, size int64, lim Limits) (*Reader, error) {
 		return nil, err
 	}
 	if err := r.readSections(); err != nil {
-		return nil, wrapSyntax(err)
+		return nil, asDamage(wrapSyntax(err))
 	}
-	return r, r.checkRoot()
+	return r, asDamage(r.checkRoot())
 }
 
 func newReader(ra io.ReaderAt, size int64, lim Limits) *Reader {
@@ -213,11 +251,25 @@ func (r *Reader) note(end int64) {
 	}
 }
 
-// inFile reports whether off is an offset inside the file (not 0).
+// inFile reports whether off is an offset inside the file, after the
+// header's first byte.
 func (r *Reader) inFile(off int64) bool {
 	r.note(off + 1)
-	return off > 0 && off < r.size
+	return off > r.hdr && off < r.size
 }
+
+// abs turns an offset read from the file (counted from the header) into a
+// position in the file.
+func (r *Reader) abs(off int64) int64 {
+	if off < 0 || off > r.size {
+		return off
+	}
+	return off + r.hdr
+}
+
+// HeaderOffset returns where the %PDF- header starts: 0, or the length of
+// the bytes before it.
+func (r *Reader) HeaderOffset() int64 { return r.hdr }
 
 func (r *Reader) readAt(off int64, n int) ([]byte, bool, error) {
 	return r.readInto(nil, off, n)
@@ -261,13 +313,14 @@ func (r *Reader) readHeader() error {
 		return err
 	}
 	if !bytes.HasPrefix(b, []byte("%PDF-")) {
-		if b, _, err = r.readAt(0, 1024); err != nil {
+		if b, _, err = r.readAt(0, 1024+16); err != nil {
 			return err
 		}
-		if bytes.Contains(b, []byte("%PDF-")) {
-			return invalid("PDF header is not at the start of the file (junk before %%PDF-)")
+		i := bytes.Index(b, []byte("%PDF-"))
+		if i < 0 || i > 1024 {
+			return invalid("not a PDF file: it has no PDF header in its first 1024 bytes")
 		}
-		return invalid("not a PDF file (no %%PDF- header)")
+		r.hdr, b = int64(i), b[i:]
 	}
 	v := b[5:]
 	i := 0
@@ -295,25 +348,25 @@ func (r *Reader) readTail() error {
 	}
 	r.eofEnd = end < len(b) && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r')
 	if !bytes.HasSuffix(b[:end], []byte("%%EOF")) {
-		return invalid("file does not end with %%%%EOF (truncated or damaged)")
+		return damaged("the file does not end with an end-of-file marker: it is truncated or damaged")
 	}
 	i := bytes.LastIndex(b[:end], []byte("startxref"))
 	if i < 0 {
-		return invalid("no startxref before the final %%%%EOF")
+		return damaged("the file has no startxref before its end-of-file marker")
 	}
 	p := &parser{data: b[i+9 : end-5], atEOF: true, maxDepth: 1}
 	x, err := p.uint()
 	if err != nil {
-		return invalid("bad startxref value")
+		return damaged("the file's startxref value is not a number")
 	}
 	p.skipSpace()
 	if p.pos != len(p.data) {
-		return invalid("unexpected data between startxref and %%%%EOF")
+		return damaged("the file has unexpected data between startxref and its end-of-file marker")
 	}
-	if x <= 0 || x >= r.size {
-		return invalid("startxref %d outside the file", x)
+	if x <= 0 || r.abs(x) >= r.size {
+		return damaged("the file's startxref (%d) points outside the file", x)
 	}
-	r.startxref = x
+	r.startxref = r.abs(x)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package pdfx_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"testing"
 	"time"
@@ -114,11 +115,11 @@ func TestRefusals(t *testing.T) {
 		data []byte
 		kind roamsign.Kind
 	}{
-		"empty":       {nil, roamsign.ErrInvalidInput},
-		"not pdf":     {bytes.Repeat([]byte("hello "), 20), roamsign.ErrInvalidInput},
-		"late header": {append([]byte("junk\n"), good...), roamsign.ErrInvalidInput},
-		"no eof":      {bytes.TrimSuffix(good, []byte("%%EOF\n")), roamsign.ErrInvalidInput},
-		"truncated":   {good[:len(good)/2], roamsign.ErrInvalidInput},
+		"empty":                  {nil, roamsign.ErrInvalidInput},
+		"not pdf":                {bytes.Repeat([]byte("hello "), 20), roamsign.ErrInvalidInput},
+		"header past 1024 bytes": {append(bytes.Repeat([]byte("junk\n"), 300), good...), roamsign.ErrInvalidInput},
+		"no eof":                 {bytes.TrimSuffix(good, []byte("%%EOF\n")), roamsign.ErrInvalidInput},
+		"truncated":              {good[:len(good)/2], roamsign.ErrInvalidInput},
 		"bad startxref": {bytes.Replace(good, []byte("startxref\n"), []byte("startxref\n9"), 1),
 			roamsign.ErrInvalidInput},
 	}
@@ -126,6 +127,82 @@ func TestRefusals(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			_, err := pdfx.Open(bytes.NewReader(c.data), int64(len(c.data)), pdfx.Limits{})
 			require.ErrorIs(t, err, c.kind)
+			require.NotContains(t, err.Error(), "%%", "messages name the end-of-file marker in words")
+		})
+	}
+}
+
+// TestDamage: faults a rebuild of the cross-reference data mends are
+// DamageErrors; what is no PDF at all is not.
+func TestDamage(t *testing.T) {
+	good := pdfxtest.Generate(pdfxtest.Options{Pages: 2})
+	damaged := map[string][]byte{
+		"no eof":         bytes.TrimSuffix(good, []byte("%%EOF\n")),
+		"truncated":      good[:len(good)*3/4],
+		"bad startxref":  bytes.Replace(good, []byte("startxref\n"), []byte("startxref\n9"), 1),
+		"xref moved":     bytes.Replace(good, []byte("startxref\n"), []byte("startxref\n1"), 1),
+		"offset outside": outsideOffset(good),
+	}
+	for name, data := range damaged {
+		t.Run(name, func(t *testing.T) {
+			_, err := pdfx.Open(bytes.NewReader(data), int64(len(data)), pdfx.Limits{})
+			var de *pdfx.DamageError
+			require.ErrorAs(t, err, &de)
+			require.ErrorIs(t, err, roamsign.ErrInvalidInput)
+			require.NotContains(t, err.Error(), "%%")
+		})
+	}
+	notPDF := bytes.Repeat([]byte("hello "), 20)
+	_, err := pdfx.Open(bytes.NewReader(notPDF), int64(len(notPDF)), pdfx.Limits{})
+	var de *pdfx.DamageError
+	require.False(t, errors.As(err, &de), "no PDF is not damage: %v", err)
+}
+
+// outsideOffset points the first in-use entry of doc's table past the end.
+func outsideOffset(doc []byte) []byte {
+	out := bytes.Clone(doc)
+	i := bytes.Index(out, []byte("65535 f \n")) + 9
+	copy(out[i:], "9999999999")
+	return out
+}
+
+// TestJunkBeforeHeader: bytes before %PDF- shift every offset of the file;
+// the Reader returns positions in the whole file, and an update written
+// after it counts its offsets from the header like the rest of the file.
+func TestJunkBeforeHeader(t *testing.T) {
+	for name, doc := range map[string][]byte{
+		"table":  pdfxtest.Generate(pdfxtest.Options{Pages: 3}),
+		"stream": pdfxtest.QPDF(t, pdfxtest.Generate(pdfxtest.Options{Pages: 3}), "--object-streams=generate"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			junk := []byte("Content-Type: application/pdf\r\n\r\n")
+			data := append(bytes.Clone(junk), doc...)
+			r, err := pdfx.Open(bytes.NewReader(data), int64(len(data)), pdfx.Limits{})
+			require.NoError(t, err)
+			require.Equal(t, int64(len(junk)), r.HeaderOffset())
+			cat, err := r.Catalog()
+			require.NoError(t, err)
+			require.Equal(t, pdfx.Name("Catalog"), cat["Type"])
+			e, ok := r.Lookup(1)
+			require.True(t, ok)
+			if e.Type == pdfx.EntryInFile {
+				require.True(t, bytes.HasPrefix(data[e.Offset:], []byte("1 0 obj")), "entry %v is a position in the whole file", e)
+			}
+
+			u := r.NewUpdate()
+			cat = cat.Clone()
+			cat["Lang"] = pdfx.String("ms-MY")
+			u.Put(r.Trailer()["Root"].(pdfx.Ref), cat)
+			upd, err := u.Bytes()
+			require.NoError(t, err)
+			next := append(bytes.Clone(data), upd...)
+			r2, err := pdfx.Open(bytes.NewReader(next), int64(len(next)), pdfx.Limits{})
+			require.NoError(t, err)
+			cat2, err := r2.Catalog()
+			require.NoError(t, err)
+			require.Equal(t, pdfx.String("ms-MY"), cat2["Lang"])
+			require.Len(t, r2.Sections(), len(r.Sections())+1)
+			pdfxtest.Check(t, next)
 		})
 	}
 }

@@ -77,7 +77,7 @@ func (u *Update) Bytes() ([]byte, error) {
 	}
 	w := written{offsets: make(map[int]int64, len(u.objs)+1), gens: make(map[int]int, len(u.objs)+1)}
 	for _, p := range u.objs {
-		w.offsets[p.ref.Num] = base + int64(len(b))
+		w.offsets[p.ref.Num] = base + int64(len(b)) - u.r.hdr
 		w.gens[p.ref.Num] = p.ref.Gen
 		b = strconv.AppendInt(b, int64(p.ref.Num), 10)
 		b = append(b, ' ')
@@ -90,17 +90,18 @@ func (u *Update) Bytes() ([]byte, error) {
 	tr := u.trailer(stream)
 	xrefOff := base + int64(len(b))
 	if stream {
-		b = u.appendXRefStream(b, w, tr, xrefOff)
+		b = u.appendXRefStream(b, w, tr, xrefOff-u.r.hdr)
 	} else {
 		b = appendXRefTable(b, w, tr, base)
 	}
 	b = append(b, "startxref\n"...)
-	b = strconv.AppendInt(b, xrefOff, 10)
+	b = strconv.AppendInt(b, xrefOff-u.r.hdr, 10)
 	b = append(b, "\n%%EOF\n"...)
 	return b, nil
 }
 
-// written records where the update put each object, and its generation.
+// written records where the update put each object (as the file counts
+// offsets: from its header), and its generation.
 type written struct {
 	offsets map[int]int64
 	gens    map[int]int
@@ -110,7 +111,7 @@ type written struct {
 // /Prev, and a /Size that counts the new objects (and the xref stream).
 func (u *Update) trailer(stream bool) Dict {
 	old := u.r.trailer
-	tr := Dict{"Prev": u.r.startxref}
+	tr := Dict{"Prev": u.r.startxref - u.r.hdr}
 	for _, k := range []Name{"Root", "Info", "ID"} {
 		if v, ok := old[k]; ok {
 			tr[k] = v

@@ -327,7 +327,7 @@ func (r *Reader) readSections() error {
 		var pv int64
 		if hasPrev {
 			var ok bool
-			if pv, ok = Int(prev); !ok || !r.inFile(pv) {
+			if pv, ok = Int(prev); !ok || !r.inFile(r.abs(pv)) {
 				return invalid("bad /Prev offset")
 			}
 		}
@@ -336,7 +336,7 @@ func (r *Reader) readSections() error {
 		if !hasPrev {
 			break
 		}
-		off = pv
+		off = r.abs(pv)
 	}
 	x.finalize(perSection, needs)
 	r.trailer = x.sections[0].Trailer
@@ -394,10 +394,10 @@ func (r *Reader) readSection(off int64) (Section, error) {
 		x.finish(from, secNum)
 		if xs, ok := sec.Trailer["XRefStm"]; ok {
 			v, ok := Int(xs)
-			if !ok || !r.inFile(v) {
+			if !ok || !r.inFile(r.abs(v)) {
 				return sec, invalid("bad /XRefStm offset")
 			}
-			sec.XRefStm = v
+			sec.XRefStm = r.abs(v)
 		}
 		return sec, nil
 	}
@@ -471,10 +471,10 @@ func (r *Reader) parseTable(p *parser, sec *Section) error {
 			n := int(start + i)
 			switch string(k) {
 			case "n":
-				if !r.inFile(o) {
+				if !r.inFile(r.abs(o)) {
 					return invalid("object %d has offset %d outside the file", n, o)
 				}
-				err = r.addEntry(from, n, EntryInFile, o, g)
+				err = r.addEntry(from, n, EntryInFile, r.abs(o), g)
 			case "f":
 				err = r.addEntry(from, n, EntryFree, 0, g)
 			default:
@@ -597,10 +597,10 @@ func (r *Reader) xrefRow(from, n int, f [3]int64) error {
 	case 0:
 		return r.addEntry(from, n, EntryFree, 0, f[2])
 	case 1:
-		if !r.inFile(f[1]) {
+		if !r.inFile(r.abs(f[1])) {
 			return invalid("object %d has offset %d outside the file", n, f[1])
 		}
-		return r.addEntry(from, n, EntryInFile, f[1], f[2])
+		return r.addEntry(from, n, EntryInFile, r.abs(f[1]), f[2])
 	case 2:
 		if f[1] < 0 || f[1] > int64(r.lim.MaxObjects) || f[2] < 0 || f[2] > int64(r.lim.MaxObjects) {
 			return invalid("bad compressed object entry for object %d", n)

@@ -52,7 +52,7 @@ func buildUpdate(ra io.ReaderAt, size int64, sp sigParams) (up *update, err erro
 	}()
 	r, err := pdfx.Open(ra, size, pdfx.Limits{})
 	if err != nil {
-		return nil, err
+		return nil, refusal(buildOp, err)
 	}
 	b, err := newBuilder(r, sp)
 	if err != nil {
@@ -76,7 +76,7 @@ func buildUpdate(ra io.ReaderAt, size int64, sp sigParams) (up *update, err erro
 // the page it goes on.
 func newBuilder(r *pdfx.Reader, sp sigParams) (*builder, error) {
 	if r.Encrypted() {
-		return nil, roamsign.E(roamsign.ErrUnsupported, buildOp, "encrypted PDF files cannot be signed; remove the encryption first")
+		return nil, errEncrypted(buildOp)
 	}
 	cat, err := r.Catalog()
 	if err != nil {

@@ -52,12 +52,18 @@
 // revisions, linearized files and PDF 1.x and 2.0 headers. The update uses
 // an xref stream when the newest section is one, else a table.
 //
-// Encrypted documents are refused with roamsign.ErrUnsupported. Damaged
-// documents give roamsign.ErrInvalidInput and no output; that includes
-// files whose "%PDF-" header is not at offset 0 or that do not end with
-// "startxref … %%EOF": such files are refused, not repaired, because a repair
-// rewrites bytes the signer never saw. Rewrite them with a PDF tool (for
-// example `qpdf in.pdf out.pdf`) before signing. Inputs beyond
+// Bytes before the "%PDF-" header (which ISO 32000 allows; the offsets
+// then count from the header) are kept: the update counts its offsets the
+// same way, and the signature's /ByteRange, in positions of the whole
+// file, covers them too.
+//
+// Encrypted documents are refused with roamsign.ErrUnsupported and
+// [ErrEncrypted]. Damaged documents give roamsign.ErrInvalidInput and no
+// output; that includes files that do not end with "startxref … %%EOF" or
+// whose cross-reference data is not where the file says: such files are
+// refused with [ErrRepairable], not repaired in passing, because a repair
+// rewrites bytes the signer never saw. Every refusal says what is wrong
+// and what to do. Inputs beyond
 // Options.MaxSize and structures beyond the reader's limits (objects,
 // nesting, stream sizes) give roamsign.ErrTooLarge.
 //

@@ -239,7 +239,6 @@ func TestInputEdges(t *testing.T) {
 
 	refused := map[string][]byte{
 		"junk after %%EOF":  append(bytes.Clone(classic), "garbage"...),
-		"late header":       append([]byte("MIME junk\r\n"), classic...),
 		"no %%EOF":          bytes.TrimSuffix(classic, []byte("%%EOF\n")),
 		"truncated":         classic[:len(classic)*2/3],
 		"xref outside file": bytes.Replace(classic, []byte("startxref\n"), []byte("startxref\n99"), 1),
@@ -249,6 +248,9 @@ func TestInputEdges(t *testing.T) {
 			var out bytes.Buffer
 			err := Sign(context.Background(), bytes.NewReader(in), int64(len(in)), &out, p.key, p.chain, Options{})
 			require.ErrorIs(t, err, roamsign.ErrInvalidInput)
+			require.ErrorIs(t, err, ErrRepairable, "the refusal says a repaired copy can be signed")
+			require.Contains(t, err.Error(), "-repair")
+			require.NotContains(t, err.Error(), "%%", "the end-of-file marker is named in words")
 			require.Zero(t, out.Len(), "bytes written")
 		})
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/x509"
 
 	"io"
 	"os"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
-	"github.com/roamsign/roamsign/internal/testpki"
 	"github.com/roamsign/roamsign/verify"
 	"github.com/stretchr/testify/require"
 )
@@ -46,7 +44,7 @@ func BenchmarkLargeFile(b *testing.B) {
 		names = strings.Split(s, ",")
 	}
 	p := newPKI(b)
-	v := largeVerifier(b, p)
+	v := offlineVerifier(b, p)
 	for _, name := range names {
 		b.Run(name, func(b *testing.B) { benchLarge(b, p, v, sizes[name]) })
 	}
@@ -133,20 +131,6 @@ func open(b *testing.B, name string) *os.File {
 	f, err := os.Open(name)
 	require.NoError(b, err)
 	return f
-}
-
-// largeVerifier trusts the test root, offline, with the CAs' CRLs.
-func largeVerifier(b *testing.B, p *testPKI) *verify.Verifier {
-	var crls [][]byte
-	for _, ca := range []*testpki.CA{p.root, p.inter} {
-		c, err := ca.CRL(testpki.CRLOptions{})
-		require.NoError(b, err)
-		crls = append(crls, c)
-	}
-	v, err := verify.New(verify.Config{Anchors: []*x509.Certificate{p.root.Cert}, Offline: true,
-		Supplied: verify.ValidationData{CRLs: crls}, MaxPDFSize: 2 << 30})
-	require.NoError(b, err)
-	return v
 }
 
 // resetPeakRSS resets the process's resident set high-water mark (Linux).
