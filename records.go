@@ -116,6 +116,8 @@ const (
 	AuditSigned       AuditEvent = "sign.signed"
 	AuditSignFailed   AuditEvent = "sign.failed"
 	AuditEnrolled     AuditEvent = "user.enrolled"
+	AuditChainImport  AuditEvent = "user.chain_imported" // an administrator imported (or tried to import) a user's certificate chain
+	AuditDeviceAdded  AuditEvent = "user.device_added"   // an administrator registered a push device
 	AuditDisabled     AuditEvent = "user.disabled"
 	AuditCheckpoint   AuditEvent = "audit.checkpoint"
 )

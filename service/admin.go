@@ -85,7 +85,7 @@ func (s *Service) Enrol(ctx context.Context, req roamsign.EnrolRequest) (resp *r
 		return nil, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "building the CSR with the user's key failed")
 	}
 	resp.CSR = csr
-	s.audit(ctx, roamsign.AuditRecord{Time: now, User: req.User}, roamsign.AuditEnrolled, "ok", "hosts="+joinHosts(req.Hosts))
+	s.audit(ctx, roamsign.AuditRecord{Time: now, User: req.User}, roamsign.AuditEnrolled, "ok", adminDetail(ctx, "hosts="+joinHosts(req.Hosts)))
 	s.log.InfoContext(ctx, "user enrolled", "user", req.User.Masked(), "key", resp.KeyID)
 	return resp, nil
 }
@@ -155,72 +155,6 @@ func joinHosts(hs []roamsign.HostID) string {
 	return strings.Join(ss, ",")
 }
 
-// ImportChain stores the chain the CA issued for the user's key after
-// checking that the leaf certifies that key and carries the user's id.
-func (s *Service) ImportChain(ctx context.Context, req roamsign.ImportChainRequest) (err error) {
-	const op = "service.ImportChain"
-	defer s.observe("import_chain", time.Now(), &err)
-	if !req.User.Valid() {
-		return roamsign.E(roamsign.ErrInvalidInput, op, "user id must be a 12-digit MyKad number")
-	}
-	chain, err := parseChain(op, req.Chain)
-	if err != nil {
-		return err
-	}
-	u, err := s.store.GetUser(ctx, req.User)
-	if err != nil {
-		return wrapStore(op, err)
-	}
-	if u.KeyRef == "" {
-		return roamsign.E(roamsign.ErrConflict, op, "user has no key")
-	}
-	key, err := s.keys.Signer(ctx, u.KeyRef)
-	if err != nil {
-		return roamsign.Wrap(kindOr(err, roamsign.ErrUnavailable), op, err, "user key unavailable")
-	}
-	if !samePublicKey(key.Public(), chain[0].PublicKey) {
-		return roamsign.E(roamsign.ErrInvalidInput, op, "leaf certificate does not certify the user's key")
-	}
-	if !subjectHasID(chain[0].Subject, req.User) {
-		return roamsign.E(roamsign.ErrInvalidInput, op, "leaf certificate subject does not carry the user id")
-	}
-	for i := 0; i+1 < len(chain); i++ {
-		if err := chain[i].CheckSignatureFrom(chain[i+1]); err != nil {
-			return roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "chain is not in order leaf first")
-		}
-	}
-	ders := make([][]byte, len(chain))
-	for i, c := range chain {
-		ders[i] = c.Raw
-	}
-	now := s.now().UTC()
-	err = s.store.UpdateUser(ctx, req.User, func(u *roamsign.UserRecord) error {
-		u.Chain, u.UpdatedAt = ders, now
-		return nil
-	})
-	if err != nil {
-		return wrapStore(op, err)
-	}
-	s.log.InfoContext(ctx, "chain imported", "user", req.User.Masked(), "serial", serialHex(chain[0]))
-	return nil
-}
-
-func samePublicKey(a, b crypto.PublicKey) bool {
-	e, ok := a.(interface{ Equal(crypto.PublicKey) bool })
-	return ok && e.Equal(b)
-}
-
-func subjectHasID(n pkix.Name, id roamsign.UserID) bool {
-	for _, a := range n.Names {
-		if a.Type.Equal(oidSerialNumber) || a.Type.Equal(oidSurname) {
-			if v, ok := a.Value.(string); ok && v == string(id) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // SetPIN sets the first PIN, or changes it given the old one. A wrong old
 // PIN counts as a PIN failure.
 func (s *Service) SetPIN(ctx context.Context, req roamsign.SetPINRequest) (err error) {
@@ -281,7 +215,7 @@ func (s *Service) SetPIN(ctx context.Context, req roamsign.SetPINRequest) (err e
 	if err != nil {
 		return wrapStore(op, err)
 	}
-	s.audit(ctx, roamsign.AuditRecord{Time: now, User: req.User}, roamsign.AuditPINSet, "ok", "")
+	s.audit(ctx, roamsign.AuditRecord{Time: now, User: req.User}, roamsign.AuditPINSet, "ok", adminDetail(ctx, ""))
 	return nil
 }
 
@@ -313,7 +247,7 @@ func (s *Service) ResetPIN(ctx context.Context, req roamsign.ResetPINRequest) (e
 	if err != nil {
 		return wrapStore(op, err)
 	}
-	s.audit(ctx, roamsign.AuditRecord{Time: now, User: req.User}, roamsign.AuditPINReset, "ok", "")
+	s.audit(ctx, roamsign.AuditRecord{Time: now, User: req.User}, roamsign.AuditPINReset, "ok", adminDetail(ctx, ""))
 	s.log.InfoContext(ctx, "PIN reset", "user", req.User.Masked())
 	return nil
 }
@@ -342,42 +276,60 @@ func (s *Service) ClearOTPBackoff(ctx context.Context, req roamsign.ClearOTPBack
 	now := s.now().UTC()
 	for _, c := range cleared {
 		s.audit(ctx, roamsign.AuditRecord{Time: now, User: req.User, Host: c.Host}, roamsign.AuditOTPCleared, "ok",
-			fmt.Sprintf("failures=%d", c.Failures))
+			adminDetail(ctx, fmt.Sprintf("failures=%d", c.Failures)))
 	}
 	if len(cleared) == 0 {
-		s.audit(ctx, roamsign.AuditRecord{Time: now, User: req.User, Host: req.Host}, roamsign.AuditOTPCleared, "ok", "failures=0")
+		s.audit(ctx, roamsign.AuditRecord{Time: now, User: req.User, Host: req.Host}, roamsign.AuditOTPCleared, "ok", adminDetail(ctx, "failures=0"))
 	}
 	s.log.InfoContext(ctx, "OTP back-off cleared", "user", req.User.Masked(), "host", string(req.Host), "hosts", len(cleared))
 	return nil
 }
 
-// RegisterDevice adds a push device for OTP delivery.
+// RegisterDevice adds a push device for OTP delivery. Registering a
+// device the user already has changes nothing and records nothing; a new
+// one is recorded in the audit log by a digest prefix of its id (the id is
+// a push address, not a secret, but the log need not spread it).
 func (s *Service) RegisterDevice(ctx context.Context, req roamsign.RegisterDeviceRequest) (err error) {
 	const op = "service.RegisterDevice"
 	defer s.observe("register_device", time.Now(), &err)
 	if !req.User.Valid() {
 		return roamsign.E(roamsign.ErrInvalidInput, op, "user id must be a 12-digit MyKad number")
 	}
-	if len(req.DeviceID) == 0 || len(req.DeviceID) > 256 || !utf8.ValidString(req.DeviceID) {
+	if !validDeviceID(req.DeviceID) {
 		return roamsign.E(roamsign.ErrInvalidInput, op, "device id must be 1 to 256 bytes")
 	}
+	now := s.now().UTC()
+	added := false
 	err = s.store.UpdateUser(ctx, req.User, func(u *roamsign.UserRecord) error {
+		added = false
 		for _, d := range u.Devices {
 			if d == req.DeviceID {
 				return nil
 			}
 		}
-		if len(u.Devices) >= 16 {
-			return roamsign.E(roamsign.ErrTooLarge, op, "at most 16 devices per user")
+		if len(u.Devices) >= maxDevices {
+			return roamsign.E(roamsign.ErrTooLarge, op, "at most %d devices per user", maxDevices)
 		}
 		u.Devices = append(u.Devices, req.DeviceID)
-		u.UpdatedAt = s.now().UTC()
+		u.UpdatedAt, added = now, true
 		return nil
 	})
 	if err != nil {
 		return wrapStore(op, err)
 	}
+	if added {
+		s.audit(ctx, roamsign.AuditRecord{Time: now, User: req.User}, roamsign.AuditDeviceAdded, "ok", adminDetail(ctx, "device="+deviceTag(req.DeviceID)))
+	}
 	return nil
+}
+
+// maxDevices is the number of push devices a user may have.
+const maxDevices = 16
+
+// validDeviceID reports whether id may name a push device: 1 to 256 bytes
+// of UTF-8.
+func validDeviceID(id string) bool {
+	return len(id) > 0 && len(id) <= 256 && utf8.ValidString(id)
 }
 
 // Disable revokes the user's roaming signing; Sign and RequestOTP refuse
@@ -399,7 +351,7 @@ func (s *Service) Disable(ctx context.Context, req roamsign.DisableRequest) (err
 	if err != nil {
 		return wrapStore(op, err)
 	}
-	s.audit(ctx, roamsign.AuditRecord{Time: now, User: req.User}, roamsign.AuditDisabled, "ok", req.Reason)
+	s.audit(ctx, roamsign.AuditRecord{Time: now, User: req.User}, roamsign.AuditDisabled, "ok", adminDetail(ctx, req.Reason))
 	s.log.InfoContext(ctx, "user disabled", "user", req.User.Masked())
 	return nil
 }

@@ -48,6 +48,12 @@ type Config struct {
 	// names, and the audit records say so. Default false: every OTP is
 	// bound to the exact hashes it approves.
 	LateBinding bool
+	// UserAnchors are the trust anchors of the CAs that issue users'
+	// certificates. When set, ImportChain stores only a chain that
+	// verifies to one of them (see [Service.ImportChain]); empty: the chain
+	// is only checked to be in order, for deployments that check it
+	// before the call.
+	UserAnchors []*x509.Certificate
 }
 
 func (c Config) withDefaults() (Config, error) {
