@@ -14,6 +14,7 @@ import (
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/otp"
+	"github.com/roamsign/roamsign/transport/csc"
 	"github.com/roamsign/roamsign/transport/httpapi"
 )
 
@@ -141,6 +142,14 @@ type Config struct {
 	// certificates; required with TSAURL.
 	TSACA string `json:"tsaCA" env:"TSA_CA" flag:"tsa-ca" usage:"trust anchors of the TSAs' certificates (PEM)"`
 
+	// CSCPolicy is what the CSC face does with credentials/getChallenge
+	// (v1: credentials/sendOTP) without hashes: "strict" refuses it;
+	// "compatible" sends an OTP bound to the credential only and binds
+	// the hashes at credentials/authorize, with the service's late
+	// binding (audited as such), so that unmodified CSC clients work.
+	// Default: compatible in dev mode, strict otherwise.
+	CSCPolicy string `json:"cscPolicy" env:"CSC_POLICY" flag:"csc-policy" usage:"CSC getChallenge without hashes: strict (refuse) or compatible (OTP for the credential, hashes bound at authorize); default compatible in dev mode, else strict"`
+
 	// Dev enables development mode: development CA, demo users, the
 	// development mailbox and the host demo page. Default true; turn it off
 	// in production.
@@ -198,6 +207,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("listen address is empty")
 	case c.PushURL != "" && otp.CheckPushURL(c.PushURL, c.Dev) != nil:
 		return fmt.Errorf("-push-url: %s", httpapi.PublicDetail(otp.CheckPushURL(c.PushURL, c.Dev)))
+	case c.CSCPolicy != "" && c.CSCPolicy != "strict" && c.CSCPolicy != "compatible":
+		return fmt.Errorf("csc-policy must be strict or compatible, got %q", c.CSCPolicy)
 	case c.AuditCheckpointInterval < 0 || c.AuditCheckpointInterval > 0 && c.AuditCheckpointInterval < time.Second:
 		return fmt.Errorf("audit-checkpoint-interval must be 0 (off) or at least 1s, got %v", c.AuditCheckpointInterval)
 	}
@@ -412,4 +423,16 @@ func setField(cfg *Config, i int, val, source string) error {
 		return fmt.Errorf("%s: unsupported field type", strings.TrimSpace(source))
 	}
 	return nil
+}
+
+// cscPolicy is the CSC face's policy: CSCPolicy, else compatible in dev
+// mode and strict otherwise.
+func (c *Config) cscPolicy() csc.Policy {
+	if p, err := csc.ParsePolicy(c.CSCPolicy); err == nil {
+		return p
+	}
+	if c.Dev {
+		return csc.PolicyCompatible
+	}
+	return csc.PolicyStrict
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/roamsign/roamsign/store"
 	"github.com/roamsign/roamsign/store/postgres"
 	"github.com/roamsign/roamsign/store/sqlite"
+	"github.com/roamsign/roamsign/transport/csc"
 	"github.com/roamsign/roamsign/transport/httpapi"
 	"github.com/roamsign/roamsign/transport/ops"
 	"github.com/roamsign/roamsign/tsa"
@@ -117,6 +118,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, u
 	a.svc, err = service.New(service.Config{
 		MaxPINFailures: cfg.PINMaxFailures,
 		PIN:            service.PINParams{MemoryKiB: cfg.Argon2MemoryKiB, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads},
+		LateBinding:    cfg.cscPolicy() == csc.PolicyCompatible,
 	}, service.Deps{
 		Store: a.store, Keys: adapt.Keys(a.keys), Challenges: adapt.OTP(mgr),
 		Forms:  withCrashHook(map[roamsign.OutputForm]service.FormSigner{roamsign.FormRaw: adapt.Raw{}, roamsign.FormCMS: adapt.CMS{}, roamsign.FormRawPSS: service.RawPSSSigner{}}, log),

@@ -39,8 +39,32 @@
 // the signatures it has left, within the transaction's lifetime (15
 // minutes by default); it never adds a hash.
 //
-// Policy is strict: getChallenge without hashes is refused, so an OTP is
-// never sent for data the signer has not been shown.
+// # Policy: getChallenge without hashes
+//
+// CSC clients that follow the specification alone call getChallenge (v1:
+// sendOTP) with the credential only and name the hashes at authorize.
+// Options.Policy decides, and info announces it in "extensions":
+// PolicyStrict (ExtPolicyStrict, the default) refuses such a challenge, so
+// an OTP is never sent for data the signer has not been shown;
+// PolicyCompatible (ExtPolicyCompatible) sends an OTP bound to the
+// credential, the caller (host and OAuth client) and a nonce, through the
+// service's late binding (an API implementing [LateBinder], with
+// service.Config.LateBinding), and the one credentials/authorize that uses
+// it binds the hashes it names to the transaction and the SAD. What the
+// compatible policy gives up is the signer seeing the verification code of
+// the exact hashes in the OTP message: the OTP approves "a signature with
+// this credential by this signature application", and the application
+// decides what is signed. What it keeps: the OTP is single-use, short-lived
+// and limited in tries, usable only by the caller that asked for it and
+// only for its credential; PIN and OTP are checked by the service's one
+// signature activation; numSignatures must equal the hashes, so the count
+// is bound; the SAD releases each of those hashes once. The data header of
+// the OTP message ends "[hashes bound at authorize, not shown]", and the
+// service's audit records of the authorisation and of the signatures carry
+// service.DetailLateBound. The hashes are bound at authorize, not at the
+// first signHash: SCAL 2 (credentials/info) requires them there, and
+// binding them later would mean keeping PIN and OTP, or an authorisation
+// bound to no data, between calls.
 //
 // SCAL is "2" and numSignatures must equal the number of hashes. RSA
 // credentials sign PKCS#1 v1.5 unless credentials/authorize names
@@ -93,7 +117,8 @@
 // and auth/revoke, credentials/authorizeCheck, signatures/signDoc,
 // signatures/signPolling, signatures/timestamp, asynchronous operationMode
 // "A", signatureQualifier without credentialID, account_token, refresh
-// tokens, and credentials/getChallenge without hashes (strict policy).
+// tokens, and credentials/getChallenge without hashes under the strict
+// policy.
 //
 // # Limits
 //

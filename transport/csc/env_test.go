@@ -54,14 +54,7 @@ type env struct {
 func newEnv(t testing.TB, alg roamsign.KeyAlgorithm, mod func(*csc.Options)) *env {
 	t.Helper()
 	d := apitest.NewMemDeployment(t, service.Config{})
-	svc, err := service.New(service.Config{PIN: apitest.FastPIN}, service.Deps{
-		Store: d.Store, Keys: d.Keys, Challenges: d.Challenges, Logger: d.Logs.Logger(),
-		Forms: map[roamsign.OutputForm]service.FormSigner{roamsign.FormRawPSS: service.RawPSSSigner{}},
-	})
-	require.NoError(t, err)
-	d.Service = svc
-	e := &env{t: t, d: d, suite: d.Env(), clock: &clock{at: time.Now()}}
-	e.suite.Algorithm = alg
+	e := &env{t: t, d: d, clock: &clock{at: time.Now()}}
 	keys := &httpapi.APIKeys{}
 	e.keyA, _ = httpapi.NewAPIKey()
 	e.keyB, _ = httpapi.NewAPIKey()
@@ -74,6 +67,16 @@ func newEnv(t testing.TB, alg roamsign.KeyAlgorithm, mod func(*csc.Options)) *en
 	if mod != nil {
 		mod(&e.opts)
 	}
+	// The service allows late binding exactly when the face's policy is
+	// compatible, as the example server configures them.
+	svc, err := service.New(service.Config{PIN: apitest.FastPIN, LateBinding: e.opts.Policy == csc.PolicyCompatible}, service.Deps{
+		Store: d.Store, Keys: d.Keys, Challenges: d.Challenges, Logger: d.Logs.Logger(),
+		Forms: map[roamsign.OutputForm]service.FormSigner{roamsign.FormRawPSS: service.RawPSSSigner{}},
+	})
+	require.NoError(t, err)
+	d.Service = svc
+	e.suite = d.Env()
+	e.suite.Algorithm = alg
 	e.srv = httptest.NewTLSServer(csc.Handler(svc, e.opts))
 	t.Cleanup(e.srv.Close)
 	e.a = e.client(e.keyA)

@@ -90,7 +90,7 @@ func (s *server) challenge(ctx context.Context, c *caller, in challengeInput) (s
 	if in.authObjectID != "" && in.authObjectID != AuthObjectOTP {
 		return "", badRequest("Invalid parameter authObjectID")
 	}
-	if in.hashes == nil {
+	if in.hashes == nil && s.late == nil {
 		// PolicyStrict: an OTP is never sent without the hashes it approves.
 		return "", badRequest("Missing parameter hashes: this service binds the OTP to the exact hashes (extension " +
 			ExtChallengeHashes + "); name them here, or use oauth2/authorize")
@@ -102,11 +102,19 @@ func (s *server) challenge(ctx context.Context, c *caller, in challengeInput) (s
 	if !cr.enabled {
 		return "", badRequest("The credential identified by credentialID is disabled")
 	}
-	header, err := dataHeader(s.clientName(c), in.description)
+	header, err := dataHeader(s.clientName(c), in.description, in.hashes == nil)
 	if err != nil {
 		return "", err
 	}
-	ch, err := s.api.RequestOTP(ctx, roamsign.OTPRequest{User: cr.user, Hashes: in.hashes, DataHeader: header})
+	req := roamsign.OTPRequest{User: cr.user, Hashes: in.hashes, DataHeader: header}
+	var ch *roamsign.OTPResponse
+	if in.hashes == nil {
+		// PolicyCompatible: the OTP binds the credential, the caller (the
+		// pending key) and a nonce; authorize binds the hashes.
+		ch, err = s.late.RequestOTPLateBound(ctx, req)
+	} else {
+		ch, err = s.api.RequestOTP(ctx, req)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -124,9 +132,14 @@ const pendingLife = 10 * time.Minute
 // maxDescription is the specification's limit of "description".
 const maxDescription = 500
 
+// lateNote ends the data header of a challenge without hashes, so that the
+// OTP message tells the signer that it approves data not shown.
+const lateNote = " [hashes bound at authorize, not shown]"
+
 // dataHeader is the data header of a CSC authorisation: the signature
-// application and its description, within the service's 256 bytes.
-func dataHeader(client, description string) (string, error) {
+// application and its description, within the service's 256 bytes; late
+// marks a challenge without hashes.
+func dataHeader(client, description string, late bool) (string, error) {
 	if len(description) > maxDescription || !utf8.ValidString(description) {
 		return "", badRequest("Invalid parameter description")
 	}
@@ -134,9 +147,16 @@ func dataHeader(client, description string) (string, error) {
 	if description != "" {
 		h += ": " + description
 	}
-	for len(h) > 256 {
+	max := 256
+	if late {
+		max -= len(lateNote)
+	}
+	for len(h) > max {
 		_, size := utf8.DecodeLastRuneInString(h)
 		h = h[:len(h)-size]
+	}
+	if late {
+		h += lateNote
 	}
 	return h, nil
 }
@@ -183,15 +203,18 @@ func (s *server) authorize(ctx context.Context, c *caller, in authorizeInput) (s
 	if in.pin == "" || in.otp == "" {
 		return "", time.Time{}, badRequest("Missing authentication data: both PIN and OTP are required")
 	}
-	key := pendingKey(c, cr.id, in.hashes)
-	p, ok := s.pending.get(key)
+	key, p, ok := s.pendingFor(c, cr.id, in.hashes)
 	if !ok {
 		return "", time.Time{}, badRequest("No OTP was sent for these hashes: call credentials/getChallenge with them first")
+	}
+	hashes := p.hashes
+	if hashes == nil {
+		hashes = in.hashes // a late-bound challenge: this authorisation binds them
 	}
 	tx, err := s.api.Sign(ctx, roamsign.SignRequest{
 		ChallengeID: p.challenge.ChallengeID, Nonce: p.challenge.Nonce,
 		PIN: roamsign.Secret(in.pin), OTP: roamsign.Secret(in.otp),
-		Hashes: p.hashes, RequestID: "csc-" + mustHandle(), Form: sc.form(),
+		Hashes: hashes, RequestID: "csc-" + mustHandle(), Form: sc.form(),
 	})
 	if err != nil {
 		if !errors.Is(err, roamsign.ErrAuthorization) {
@@ -202,7 +225,23 @@ func (s *server) authorize(ctx context.Context, c *caller, in authorizeInput) (s
 	s.pending.drop(key)
 	_, _, _, keySc := keyFacts(cr.chain[0].PublicKey, true)
 	return s.newGrant(&grant{credentialID: cr.id, user: cr.user, host: c.host, client: c.client,
-		hashes: p.hashes, txID: tx.TransactionID, scheme: sc, keyScheme: keySc})
+		hashes: hashes, txID: tx.TransactionID, scheme: sc, keyScheme: keySc})
+}
+
+// pendingFor finds the caller's pending challenge for the credential: the
+// one bound to this multiset of hashes, else, under PolicyCompatible, the
+// one sent without hashes.
+func (s *server) pendingFor(c *caller, credentialID string, hashes []roamsign.Hash) (string, *pendingChallenge, bool) {
+	key := pendingKey(c, credentialID, hashes)
+	if p, ok := s.pending.get(key); ok {
+		return key, p, true
+	}
+	if s.late == nil {
+		return "", nil, false
+	}
+	key = pendingKey(c, credentialID, nil)
+	p, ok := s.pending.get(key)
+	return key, p, ok
 }
 
 // checkCount holds numSignatures to the hashes: SCAL 2 binds the

@@ -66,6 +66,11 @@ func Handler(api roamsign.API, opts Options) http.Handler {
 		pushed:  newTable[*authzRequest](o.MaxRecords, o.Now),
 		mux:     http.NewServeMux(),
 	}
+	if lb, ok := api.(LateBinder); ok && o.Policy == PolicyCompatible {
+		s.late = lb
+	} else if o.Policy == PolicyCompatible {
+		o.Logger.Warn("csc: the compatible policy needs an API with late binding; getChallenge without hashes stays refused")
+	}
 	for i := range o.Clients {
 		c := o.Clients[i]
 		s.clients[c.ID] = &c
@@ -82,6 +87,7 @@ func Handler(api roamsign.API, opts Options) http.Handler {
 // bounded (see table); the durable state is in the service.
 type server struct {
 	api     roamsign.API
+	late    LateBinder // PolicyCompatible with an API that offers it; nil: strict
 	opts    Options
 	clients map[string]*OAuthClient
 	routes  []route

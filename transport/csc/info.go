@@ -28,6 +28,13 @@ const (
 	// "signAlgo" and "signAlgoParams" to choose RSASSA-PSS for an RSA
 	// credential; the default is PKCS#1 v1.5.
 	ExtAuthorizeSignAlgo = "roamsign:authorize-signAlgo"
+	// ExtPolicyStrict: credentials/getChallenge (v1: sendOTP) without
+	// hashes is refused ([PolicyStrict]).
+	ExtPolicyStrict = "roamsign:policy-strict"
+	// ExtPolicyCompatible: credentials/getChallenge (v1: sendOTP) without
+	// hashes sends an OTP bound to the credential only, and
+	// credentials/authorize binds the hashes ([PolicyCompatible]).
+	ExtPolicyCompatible = "roamsign:policy-compatible"
 )
 
 // HeaderVerificationCode carries the verification code of a challenge; the
@@ -93,13 +100,21 @@ func (s *server) info(r *http.Request) *InfoResponse {
 		SignAlgorithms:    SignAlgorithms{Algos: allSignAlgos(s.opts.OfferPSS)},
 		SignatureFormats:  SignatureFormats{Formats: []string{}},
 		ConformanceLevels: []string{},
-		Extensions:        []string{ExtChallengeHashes, ExtAuthorizeSignAlgo},
+		Extensions:        []string{ExtChallengeHashes, ExtAuthorizeSignAlgo, s.policyExtension()},
 	}
 	if len(s.clients) > 0 {
 		out.OAuth2 = s.baseURL(r) + v2.prefix()
 		out.Methods = append(out.Methods, "oauth2/authorize", "oauth2/pushed_authorize", "oauth2/token", "oauth2/revoke")
 	}
 	return out
+}
+
+// policyExtension announces the policy the handler applies.
+func (s *server) policyExtension() string {
+	if s.late != nil {
+		return ExtPolicyCompatible
+	}
+	return ExtPolicyStrict
 }
 
 func (s *server) logo(r *http.Request) string {

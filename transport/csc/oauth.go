@@ -252,7 +252,7 @@ func (s *server) openPage(w http.ResponseWriter, r *http.Request, req *authzRequ
 		s.fail(w, r, req, redirErr(ErrCodeInvalidRequest, errorOf(err).Description))
 		return
 	}
-	header, err := dataHeader(nameOf(req.client), req.headerText())
+	header, err := dataHeader(nameOf(req.client), req.headerText(), false)
 	if err != nil {
 		s.fail(w, r, req, redirErr(ErrCodeInvalidRequest, "Invalid parameter description"))
 		return

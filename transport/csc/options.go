@@ -1,6 +1,7 @@
 package csc
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"log/slog"
@@ -72,7 +73,8 @@ func loopbackMatch(registered, uri string) bool {
 }
 
 // Policy decides what the explicit flow does when credentials/getChallenge
-// (v1: credentials/sendOTP) names no hashes.
+// (v1: credentials/sendOTP) names no hashes. info announces it
+// (ExtPolicyStrict or ExtPolicyCompatible in "extensions").
 type Policy int
 
 // The policies.
@@ -81,7 +83,46 @@ const (
 	// OTP is always bound to the exact hashes the signer will approve, and
 	// the message carries their verification code.
 	PolicyStrict Policy = iota
+	// PolicyCompatible serves CSC clients that ask for the OTP before they
+	// name the data, as the specification allows: a challenge without
+	// hashes sends an OTP bound to the credential, the caller and a nonce
+	// only (the service's late binding, [LateBinder]), and the hashes
+	// credentials/authorize names, which SCAL 2 requires there, are bound
+	// to the transaction and the SAD by that one authorisation. The
+	// signer does not see a verification code of the hashes; the data
+	// header of the OTP message says the hashes are bound at authorize,
+	// and the service's audit records of the authorisation and the
+	// signatures say so. It needs an API that offers late binding (the
+	// service with Config.LateBinding); without it the handler stays
+	// strict.
+	PolicyCompatible
 )
+
+// String is the policy's name: "strict" or "compatible".
+func (p Policy) String() string {
+	if p == PolicyCompatible {
+		return "compatible"
+	}
+	return "strict"
+}
+
+// ParsePolicy reads "strict" or "compatible".
+func ParsePolicy(s string) (Policy, error) {
+	switch s {
+	case "strict":
+		return PolicyStrict, nil
+	case "compatible":
+		return PolicyCompatible, nil
+	}
+	return 0, roamsign.E(roamsign.ErrInvalidInput, "csc.ParsePolicy", "CSC policy must be strict or compatible")
+}
+
+// LateBinder is the optional capability of a [roamsign.API] that
+// PolicyCompatible needs: an OTP that binds no hashes, whose one Sign binds
+// the hashes it names (service.Service.RequestOTPLateBound).
+type LateBinder interface {
+	RequestOTPLateBound(ctx context.Context, req roamsign.OTPRequest) (*roamsign.OTPResponse, error)
+}
 
 // Options configure [Handler]. The zero value of each field means the
 // documented default; Auth or Clients must be set for anything but info.

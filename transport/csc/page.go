@@ -52,7 +52,7 @@ type PageData struct {
 // render shows the signing page of session sid.
 func (s *server) render(w http.ResponseWriter, r *http.Request, sid string, ps *pageSession, msg string) {
 	leaf := ps.cred.chain[0]
-	header, _ := dataHeader(nameOf(ps.req.client), ps.req.headerText())
+	header, _ := dataHeader(nameOf(ps.req.client), ps.req.headerText(), false)
 	d := &PageData{
 		Action: r.URL.Path, Session: sid, ClientName: nameOf(ps.req.client), User: ps.cred.user,
 		SignerName: leaf.Subject.CommonName, Subject: roamsign.FormatDN(leaf.RawSubject), Issuer: roamsign.FormatDN(leaf.RawIssuer),
