@@ -80,32 +80,104 @@ type CMSSpec struct {
 
 // BuildCMS writes a DER ContentInfo with one SignerInfo.
 func BuildCMS(spec CMSSpec) ([]byte, error) {
-	h := spec.Hash
-	if h == 0 {
-		h = crypto.SHA256
-	}
-	var digestOID, sigOID asn1.ObjectIdentifier
-	switch h {
-	case crypto.SHA256:
-		digestOID, sigOID = OIDSHA256, OIDECDSAWithSHA256
-	case crypto.SHA384:
-		digestOID, sigOID = OIDSHA384, OIDECDSAWithSHA384
-	default:
-		return nil, errors.New("testpki: BuildCMS supports SHA-256 and SHA-384")
-	}
-	rsaKey := false
-	switch spec.Key.Public().(type) {
-	case *ecdsa.PublicKey:
-	case *rsa.PublicKey:
-		sigOID, rsaKey = OIDRSAEncryption, true
-	default:
-		return nil, errors.New("testpki: BuildCMS supports ECDSA and RSA keys")
+	alg, err := cmsAlgorithms(spec)
+	if err != nil {
+		return nil, err
 	}
 	ct := spec.ContentType
 	if ct == nil {
 		ct = OIDData
 	}
-	hh := h.New()
+	signedSet, err := attributeSet(signedAttributes(spec, alg, ct))
+	if err != nil {
+		return nil, err
+	}
+	ah := alg.hash.New()
+	ah.Write(signedSet)
+	sig, err := spec.Key.Sign(rand.Reader, ah.Sum(nil), alg.hash)
+	if err != nil {
+		return nil, fmt.Errorf("testpki: sign CMS: %w", err)
+	}
+	unsigned := append([]Attribute(nil), spec.Unsigned...)
+	if spec.Timestamp != nil {
+		tok, err := spec.Timestamp(sig)
+		if err != nil {
+			return nil, err
+		}
+		unsigned = append(unsigned, Attribute{OIDAttrTimestamp, [][]byte{tok}})
+	}
+	certs := spec.Certs
+	if certs == nil {
+		certs = []*x509.Certificate{spec.Cert}
+	}
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1ObjectIdentifier(OIDSignedData)
+		b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				b.AddASN1Int64(1)
+				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) { algID(b, alg.digest, false) })
+				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+					b.AddASN1ObjectIdentifier(ct)
+					if !spec.Detached {
+						b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+							b.AddASN1OctetString(spec.Content)
+						})
+					}
+				})
+				b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+					for _, c := range certs {
+						b.AddBytes(c.Raw)
+					}
+				})
+				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
+					addSignerInfo(b, spec.Cert, alg, signedSet, sig, unsigned)
+				})
+			})
+		})
+	})
+	return b.Bytes()
+}
+
+// cmsAlg is the digest and signature algorithm of a SignedData BuildCMS
+// makes.
+type cmsAlg struct {
+	hash   crypto.Hash
+	digest asn1.ObjectIdentifier // digestAlgorithm
+	sig    asn1.ObjectIdentifier // signatureAlgorithm
+	rsa    bool                  // an RSA key: the signature AlgorithmIdentifier carries NULL
+}
+
+// cmsAlgorithms picks the algorithms for spec's hash (SHA-256 by default)
+// and key.
+func cmsAlgorithms(spec CMSSpec) (cmsAlg, error) {
+	a := cmsAlg{hash: spec.Hash}
+	if a.hash == 0 {
+		a.hash = crypto.SHA256
+	}
+	switch a.hash {
+	case crypto.SHA256:
+		a.digest, a.sig = OIDSHA256, OIDECDSAWithSHA256
+	case crypto.SHA384:
+		a.digest, a.sig = OIDSHA384, OIDECDSAWithSHA384
+	default:
+		return a, errors.New("testpki: BuildCMS supports SHA-256 and SHA-384")
+	}
+	switch spec.Key.Public().(type) {
+	case *ecdsa.PublicKey:
+	case *rsa.PublicKey:
+		a.sig, a.rsa = OIDRSAEncryption, true
+	default:
+		return a, errors.New("testpki: BuildCMS supports ECDSA and RSA keys")
+	}
+	return a, nil
+}
+
+// signedAttributes returns the signed attributes spec asks for, in order:
+// content type, signing time, message digest, ESS signing-certificate-v2,
+// CMS algorithm protection, then spec.ExtraSigned.
+func signedAttributes(spec CMSSpec, alg cmsAlg, ct asn1.ObjectIdentifier) []Attribute {
+	hh := alg.hash.New()
 	hh.Write(spec.Content)
 	md := hh.Sum(nil)
 	if spec.MessageDigest != nil {
@@ -129,110 +201,79 @@ func BuildCMS(spec CMSSpec) ([]byte, error) {
 		attrs = append(attrs, Attribute{OIDAttrMessageDigest, [][]byte{v}})
 	}
 	if spec.ESSCert != nil {
-		s := h.New()
-		s.Write(spec.ESSCert.Raw)
-		var b cryptobyte.Builder
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-					if h != crypto.SHA256 {
-						algID(b, digestOID, false)
-					}
-					b.AddASN1OctetString(s.Sum(nil))
-				})
-			})
-		})
-		attrs = append(attrs, Attribute{OIDAttrSigningCertV2, [][]byte{b.BytesOrPanic()}})
+		attrs = append(attrs, Attribute{OIDAttrSigningCertV2, [][]byte{essCertV2(spec.ESSCert, alg)}})
 	}
 	if spec.AlgProtection {
-		d := digestOID
+		d := alg.digest
 		if spec.AlgProtectionDigest != nil {
 			d = spec.AlgProtectionDigest
 		}
-		var b cryptobyte.Builder
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			algID(b, d, false)
-			b.AddASN1(cbasn1.Tag(1).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
-				b.AddASN1ObjectIdentifier(sigOID)
-				if rsaKey {
-					b.AddASN1NULL()
-				}
-			})
-		})
-		attrs = append(attrs, Attribute{OIDAttrAlgProtection, [][]byte{b.BytesOrPanic()}})
+		attrs = append(attrs, Attribute{OIDAttrAlgProtection, [][]byte{algProtection(d, alg)}})
 	}
-	attrs = append(attrs, spec.ExtraSigned...)
-	signedSet, err := attributeSet(attrs)
-	if err != nil {
-		return nil, err
-	}
-	ah := h.New()
-	ah.Write(signedSet)
-	sig, err := spec.Key.Sign(rand.Reader, ah.Sum(nil), h)
-	if err != nil {
-		return nil, fmt.Errorf("testpki: sign CMS: %w", err)
-	}
-	unsigned := append([]Attribute(nil), spec.Unsigned...)
-	if spec.Timestamp != nil {
-		tok, err := spec.Timestamp(sig)
-		if err != nil {
-			return nil, err
-		}
-		unsigned = append(unsigned, Attribute{OIDAttrTimestamp, [][]byte{tok}})
-	}
-	certs := spec.Certs
-	if certs == nil {
-		certs = []*x509.Certificate{spec.Cert}
-	}
+	return append(attrs, spec.ExtraSigned...)
+}
+
+// essCertV2 encodes a SigningCertificateV2 naming cert by its hash (the
+// hash algorithm is omitted when it is the SHA-256 default).
+func essCertV2(cert *x509.Certificate, alg cmsAlg) []byte {
+	s := alg.hash.New()
+	s.Write(cert.Raw)
 	var b cryptobyte.Builder
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1ObjectIdentifier(OIDSignedData)
-		b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				b.AddASN1Int64(1)
-				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) { algID(b, digestOID, false) })
-				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-					b.AddASN1ObjectIdentifier(ct)
-					if !spec.Detached {
-						b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
-							b.AddASN1OctetString(spec.Content)
-						})
-					}
-				})
-				b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
-					for _, c := range certs {
-						b.AddBytes(c.Raw)
-					}
-				})
-				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
-					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-						b.AddASN1Int64(1)
-						b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-							b.AddBytes(spec.Cert.RawIssuer)
-							b.AddASN1BigInt(spec.Cert.SerialNumber)
-						})
-						algID(b, digestOID, false)
-						b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
-							b.AddBytes(signedSet[2+lenOfLen(signedSet):])
-						})
-						algID(b, sigOID, rsaKey)
-						b.AddASN1OctetString(sig)
-						if len(unsigned) > 0 {
-							set, err := attributeSet(unsigned)
-							if err != nil {
-								b.SetError(err)
-								return
-							}
-							b.AddASN1(cbasn1.Tag(1).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
-								b.AddBytes(set[2+lenOfLen(set):])
-							})
-						}
-					})
-				})
+				if alg.hash != crypto.SHA256 {
+					algID(b, alg.digest, false)
+				}
+				b.AddASN1OctetString(s.Sum(nil))
 			})
 		})
 	})
-	return b.Bytes()
+	return b.BytesOrPanic()
+}
+
+// algProtection encodes a CMSAlgorithmProtection (RFC 6211) naming digest
+// and alg's signature algorithm.
+func algProtection(digest asn1.ObjectIdentifier, alg cmsAlg) []byte {
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		algID(b, digest, false)
+		b.AddASN1(cbasn1.Tag(1).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+			b.AddASN1ObjectIdentifier(alg.sig)
+			if alg.rsa {
+				b.AddASN1NULL()
+			}
+		})
+	})
+	return b.BytesOrPanic()
+}
+
+// addSignerInfo adds the one SignerInfo (version 1, issuer and serial of
+// cert) with the DER SET signedSet re-tagged [0] and unsigned as [1].
+func addSignerInfo(b *cryptobyte.Builder, cert *x509.Certificate, alg cmsAlg, signedSet, sig []byte, unsigned []Attribute) {
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1Int64(1)
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddBytes(cert.RawIssuer)
+			b.AddASN1BigInt(cert.SerialNumber)
+		})
+		algID(b, alg.digest, false)
+		b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+			b.AddBytes(signedSet[2+lenOfLen(signedSet):])
+		})
+		algID(b, alg.sig, alg.rsa)
+		b.AddASN1OctetString(sig)
+		if len(unsigned) > 0 {
+			set, err := attributeSet(unsigned)
+			if err != nil {
+				b.SetError(err)
+				return
+			}
+			b.AddASN1(cbasn1.Tag(1).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+				b.AddBytes(set[2+lenOfLen(set):])
+			})
+		}
+	})
 }
 
 // lenOfLen returns the number of extra length bytes of a DER header.

@@ -99,24 +99,9 @@ func (ca *CA) BuildCRL(spec CRLSpec) ([]byte, error) {
 	if spec.Signer != nil {
 		key = spec.Signer
 	}
-	var algOID asn1.ObjectIdentifier
-	var withNull bool
-	switch key.Public().(type) {
-	case *ecdsa.PublicKey:
-		algOID = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
-	case *rsa.PublicKey:
-		algOID = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}
-		withNull = true
-	default:
-		return nil, errors.New("testpki: BuildCRL supports ECDSA and RSA keys")
-	}
-	alg := func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1ObjectIdentifier(algOID)
-			if withNull {
-				b.AddASN1NULL()
-			}
-		})
+	alg, err := crlSignatureAlgorithm(key)
+	if err != nil {
+		return nil, err
 	}
 	var tb cryptobyte.Builder
 	tb.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
@@ -128,46 +113,10 @@ func (ca *CA) BuildCRL(spec CRLSpec) ([]byte, error) {
 			addTime(b, spec.NextUpdate)
 		}
 		if len(spec.Entries) > 0 {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				for _, e := range spec.Entries {
-					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-						b.AddASN1BigInt(e.Serial)
-						addTime(b, e.Time)
-						var exts []pkix.Extension
-						if e.Reason != 0 {
-							v, _ := asn1.Marshal(asn1.Enumerated(e.Reason))
-							exts = append(exts, pkix.Extension{Id: OIDReasonCode, Value: v})
-						}
-						if !e.InvalidityDate.IsZero() {
-							v, _ := asn1.MarshalWithParams(e.InvalidityDate.UTC(), "generalized")
-							exts = append(exts, pkix.Extension{Id: OIDInvalidityDate, Value: v})
-						}
-						exts = append(exts, e.Extensions...)
-						if len(exts) > 0 {
-							addExtensions(b, exts)
-						}
-					})
-				}
-			})
+			addCRLEntries(b, spec.Entries)
 		}
-		num, _ := asn1.Marshal(spec.Number)
-		exts := []pkix.Extension{{Id: OIDCRLNumber, Value: num}}
-		if len(ca.Cert.SubjectKeyId) > 0 {
-			aki, _ := asn1.Marshal(struct {
-				ID []byte `asn1:"optional,tag:0"`
-			}{ca.Cert.SubjectKeyId})
-			exts = append(exts, pkix.Extension{Id: OIDAuthorityKeyID, Value: aki})
-		}
-		if spec.DeltaBase != nil {
-			v, _ := asn1.Marshal(spec.DeltaBase)
-			exts = append(exts, pkix.Extension{Id: OIDDeltaCRLIndicator, Critical: true, Value: v})
-		}
-		if spec.FreshestCRL != "" {
-			exts = append(exts, pkix.Extension{Id: OIDFreshestCRL, Value: distributionPoints(spec.FreshestCRL)})
-		}
-		exts = append(exts, spec.Extensions...)
 		b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
-			addExtensions(b, exts)
+			addExtensions(b, ca.crlExtensions(spec))
 		})
 	})
 	tbs, err := tb.Bytes()
@@ -186,6 +135,78 @@ func (ca *CA) BuildCRL(spec CRLSpec) ([]byte, error) {
 		b.AddASN1BitString(sig)
 	})
 	return out.Bytes()
+}
+
+// crlSignatureAlgorithm returns the writer of key's AlgorithmIdentifier:
+// ecdsa-with-SHA256 or sha256WithRSAEncryption (with its NULL parameter).
+func crlSignatureAlgorithm(key crypto.Signer) (func(*cryptobyte.Builder), error) {
+	var algOID asn1.ObjectIdentifier
+	var withNull bool
+	switch key.Public().(type) {
+	case *ecdsa.PublicKey:
+		algOID = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
+	case *rsa.PublicKey:
+		algOID = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}
+		withNull = true
+	default:
+		return nil, errors.New("testpki: BuildCRL supports ECDSA and RSA keys")
+	}
+	return func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1ObjectIdentifier(algOID)
+			if withNull {
+				b.AddASN1NULL()
+			}
+		})
+	}, nil
+}
+
+// addCRLEntries adds revokedCertificates: serial, revocation date, and the
+// reason code, invalidity date and extra extensions of each entry.
+func addCRLEntries(b *cryptobyte.Builder, entries []CRLEntry) {
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		for _, e := range entries {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				b.AddASN1BigInt(e.Serial)
+				addTime(b, e.Time)
+				var exts []pkix.Extension
+				if e.Reason != 0 {
+					v, _ := asn1.Marshal(asn1.Enumerated(e.Reason))
+					exts = append(exts, pkix.Extension{Id: OIDReasonCode, Value: v})
+				}
+				if !e.InvalidityDate.IsZero() {
+					v, _ := asn1.MarshalWithParams(e.InvalidityDate.UTC(), "generalized")
+					exts = append(exts, pkix.Extension{Id: OIDInvalidityDate, Value: v})
+				}
+				exts = append(exts, e.Extensions...)
+				if len(exts) > 0 {
+					addExtensions(b, exts)
+				}
+			})
+		}
+	})
+}
+
+// crlExtensions returns the CRL's extensions: cRLNumber, the CA's
+// authority key id, the delta CRL indicator and freshest CRL when spec asks
+// for them, then spec.Extensions.
+func (ca *CA) crlExtensions(spec CRLSpec) []pkix.Extension {
+	num, _ := asn1.Marshal(spec.Number)
+	exts := []pkix.Extension{{Id: OIDCRLNumber, Value: num}}
+	if len(ca.Cert.SubjectKeyId) > 0 {
+		aki, _ := asn1.Marshal(struct {
+			ID []byte `asn1:"optional,tag:0"`
+		}{ca.Cert.SubjectKeyId})
+		exts = append(exts, pkix.Extension{Id: OIDAuthorityKeyID, Value: aki})
+	}
+	if spec.DeltaBase != nil {
+		v, _ := asn1.Marshal(spec.DeltaBase)
+		exts = append(exts, pkix.Extension{Id: OIDDeltaCRLIndicator, Critical: true, Value: v})
+	}
+	if spec.FreshestCRL != "" {
+		exts = append(exts, pkix.Extension{Id: OIDFreshestCRL, Value: distributionPoints(spec.FreshestCRL)})
+	}
+	return append(exts, spec.Extensions...)
 }
 
 // DistributionPointsExt returns the DER value of a CRLDistributionPoints (or
