@@ -20,7 +20,7 @@ import (
 //
 //   - keyMatch: the leaf certifies the user's key in the key store;
 //   - namesUser: the leaf's subject carries the user id (SERIALNUMBER or
-//     SURNAME, as [RoamingSubject] writes it);
+//     SURNAME, as [roamsign.RoamingSubject] writes it);
 //   - chainsToAnchors: with [Config.UserAnchors], the chain verifies to one
 //     of them at the service's current time (the stored chain is then the
 //     verified path, leaf to anchor); without, each certificate is signed

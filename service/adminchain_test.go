@@ -72,7 +72,7 @@ func TestImportChainChecks(t *testing.T) {
 	csr, err := x509.ParseCertificateRequest(enrolled.CSR)
 	require.NoError(t, err)
 	require.NoError(t, csr.CheckSignature())
-	want, err := asn1.Marshal(service.RoamingSubject("ALIYA BINTI AHMAD", user).ToRDNSequence())
+	want, err := asn1.Marshal(roamsign.RoamingSubject("ALIYA BINTI AHMAD", user).ToRDNSequence())
 	require.NoError(t, err)
 	assert.Equal(t, want, csr.RawSubject, "the CSR's subject is the roaming subject")
 
