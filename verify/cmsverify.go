@@ -10,7 +10,6 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/roamsign/roamsign"
@@ -64,14 +63,15 @@ func (v *Verifier) VerifyCMS(ctx context.Context, req CMSRequest) ([]*Result, er
 	if err := v.addData(ev, req.Supplied, OriginSupplied, true); err != nil {
 		return nil, roamsign.Wrap(roamsign.KindOf(err), op, err, "CMSRequest.Supplied")
 	}
-	return v.verifySignedData(ctx, sd, bytesDigester(content), req.Intermediates, ev)
+	return v.verifySignedData(ctx, sd, bytesDigester(content), signedDataCtx{extra: req.Intermediates, ev: ev})
 }
 
 // embedded returns the validation material a SignedData carries: its
 // certificates, its crls field (CRLs and RFC 5940 OCSP responses) and the
 // adbe-revocationInfoArchival signed attribute of each signer. Material
-// that does not parse is skipped: it can only fail to decide.
-func (v *Verifier) embedded(sd *icms.SignedData) *evidence {
+// that does not parse is skipped: it can only fail to decide. own is the
+// DER of every certificate, CRL and OCSP response carried.
+func (v *Verifier) embedded(sd *icms.SignedData) (ev *evidence, own map[string]bool) {
 	d := ValidationData{CRLs: sd.CRLs, OCSPResponses: sd.OCSPResponses}
 	for _, si := range sd.SignerInfos {
 		if a := icms.Attr(si.SignedAttrs, icms.RawAttrAdobeRevocation); a != nil && len(a.Values) == 1 {
@@ -81,7 +81,7 @@ func (v *Verifier) embedded(sd *icms.SignedData) *evidence {
 			}
 		}
 	}
-	ev := &evidence{}
+	ev, own = &evidence{}, map[string]bool{}
 	for _, der := range d.CRLs {
 		if c, err := parseCRL(der, v.maxCRLSize); err == nil {
 			ev.crls = append(ev.crls, crlCand{crl: c, origin: OriginSignature})
@@ -90,7 +90,12 @@ func (v *Verifier) embedded(sd *icms.SignedData) *evidence {
 	for _, der := range d.OCSPResponses {
 		ev.ocsps = append(ev.ocsps, ocspCand{der: der, origin: OriginSignature})
 	}
-	return ev
+	for _, l := range [][][]byte{sd.Certificates, d.CRLs, d.OCSPResponses} {
+		for _, der := range l {
+			own[string(der)] = true
+		}
+	}
+	return ev, own
 }
 
 // digester returns the digest of the signed content with h.
@@ -104,11 +109,23 @@ func bytesDigester(b []byte) digester {
 	}
 }
 
+// signedDataCtx is what a verification of SignedData knows beyond it.
+type signedDataCtx struct {
+	// extra are further candidate intermediates.
+	extra []*x509.Certificate
+	// ev is further local material (supplied, or a PDF's DSS).
+	ev *evidence
+	// poe is the earliest genTime of a valid document timestamp that
+	// covers the signature (PDF); zero when none does.
+	poe time.Time
+	// dss is the DER of what a PDF's /DSS holds, for the level rules.
+	dss map[string]bool
+}
+
 // verifySignedData verifies every signer of a parsed SignedData whose
 // content digest dig provides.
-// ev is further local material (supplied, or a PDF's DSS).
-func (v *Verifier) verifySignedData(ctx context.Context, sd *icms.SignedData, dig digester, extra []*x509.Certificate, ev ...*evidence) ([]*Result, error) {
-	certs := make([]*x509.Certificate, 0, len(sd.Certificates)+len(extra))
+func (v *Verifier) verifySignedData(ctx context.Context, sd *icms.SignedData, dig digester, sc signedDataCtx) ([]*Result, error) {
+	certs := make([]*x509.Certificate, 0, len(sd.Certificates)+len(sc.extra))
 	for _, der := range sd.Certificates {
 		c, err := v.parseCert(der)
 		if err != nil {
@@ -116,40 +133,46 @@ func (v *Verifier) verifySignedData(ctx context.Context, sd *icms.SignedData, di
 		}
 		certs = append(certs, c)
 	}
-	certs = append(certs, extra...)
-	all := v.embedded(sd)
-	for _, e := range ev {
-		all = all.merge(e)
-	}
+	certs = append(certs, sc.extra...)
+	all, own := v.embedded(sd)
+	all = all.merge(sc.ev)
 	now := v.now()
 	out := make([]*Result, 0, len(sd.SignerInfos))
 	for i := range sd.SignerInfos {
-		out = append(out, v.verifySigner(ctx, sd, &sd.SignerInfos[i], dig, certs, now, all))
+		out = append(out, v.verifySigner(ctx, sd, &sd.SignerInfos[i], dig, certs, now, all, own, sc))
 	}
 	return out, nil
 }
 
-func (v *Verifier) verifySigner(ctx context.Context, sd *icms.SignedData, si *icms.SignerInfo, dig digester, certs []*x509.Certificate, now time.Time, ev *evidence) *Result {
+func (v *Verifier) verifySigner(ctx context.Context, sd *icms.SignedData, si *icms.SignerInfo, dig digester, certs []*x509.Certificate, now time.Time, ev *evidence, own map[string]bool, sc signedDataCtx) *Result {
 	r := &Result{TrustedTime: now, TimeSource: TimeSourceVerificationTime, Checks: make([]Check, 0, 10)}
 	cert := v.checkSigner(r, sd, si, dig, certs, icms.OIDData, false)
 	if cert == nil {
 		return r
 	}
 	rc := revocationCtx{now: now, at: now, ev: ev}
+	var token *tokenResult
 	if ts := icms.Attr(si.UnsignedAttrs, icms.RawAttrTimestampToken); ts != nil {
 		r.TimestampPresent = true
 		if len(ts.Values) != 1 {
 			r.add(CheckTimestamp, Indeterminate, "more than one timestamp token")
-		} else if gen, verdict, reason := v.verifyTimestamp(ctx, ts.Values[0], bytesDigester(si.Signature), now, ev); verdict != Valid {
-			r.add(CheckTimestamp, verdict, reason)
+		} else if tr := v.verifyTimestamp(ctx, ts.Values[0], bytesDigester(si.Signature), now, tokenProof{poe: sc.poe}, ev); tr.verdict != Valid {
+			r.addSub(CheckTimestamp, tr.verdict, tr.sub, tr.reason)
+			// The signature's time is not proven: an expiry of the signer
+			// cannot be judged either way.
+			rc.timeUndecided = tr.verdict == Indeterminate
 		} else {
-			r.add(CheckTimestamp, Valid, "genTime "+gen.UTC().Format(time.RFC3339))
-			rc.at, rc.timestamped = gen, true
-			r.TrustedTime, r.TimeSource = gen, TimeSourceTimestamp
-			if r.Level == LevelBB {
-				r.Level = LevelBT
-			}
+			r.add(CheckTimestamp, Valid, tr.check())
+			rc.at, rc.timestamped = tr.gen, true
+			r.TrustedTime, r.TimeSource = tr.gen, TimeSourceTimestamp
+			token = tr
 		}
+	}
+	if !rc.timestamped && !sc.poe.IsZero() {
+		// A document timestamp covering the signature proves it existed
+		// then, not that it was made then.
+		rc.at, rc.timestamped, rc.timeUndecided = sc.poe, true, true
+		r.TrustedTime, r.TimeSource = sc.poe, TimeSourceTimestamp
 	}
 	inter := make([]*x509.Certificate, 0, len(certs))
 	for _, c := range certs {
@@ -158,6 +181,8 @@ func (v *Verifier) verifySigner(ctx context.Context, sd *icms.SignedData, si *ic
 		}
 	}
 	v.checkCert(ctx, r, cert, inter, rc)
+	r.lt = newLTInfo(r, own, token)
+	r.Level, _ = r.lt.reach(r, token, sc.dss)
 	return r
 }
 
@@ -445,69 +470,6 @@ func verifySignerSignature(si *icms.SignerInfo, cert *x509.Certificate, h crypto
 		return roamsign.E(roamsign.ErrInvalidSignature, op, "signature and digest algorithms use different hashes")
 	}
 	return VerifyDigestSignature(cert.PublicKey, h, digest, si.Signature, pss)
-}
-
-// verifyTimestamp verifies an RFC 3161 token whose message imprint must be
-// imprintOf(hash) and returns its genTime when valid.
-//
-// The TSA's path is validated at genTime, with revocation evidence for
-// that time: the token's own, ev, and what the sources give.
-func (v *Verifier) verifyTimestamp(ctx context.Context, token []byte, imprintOf digester, now time.Time, ev ...*evidence) (time.Time, Verdict, string) {
-	sd, err := parseSignedData(token, v.maxSig)
-	if err != nil {
-		return time.Time{}, Invalid, "timestamp token: " + err.Error()
-	}
-	if !sd.HasEContent || len(sd.SignerInfos) != 1 {
-		return time.Time{}, Invalid, "timestamp token must carry TSTInfo and one signer"
-	}
-	var certs []*x509.Certificate
-	for _, der := range sd.Certificates {
-		c, err := v.parseCert(der)
-		if err != nil {
-			return time.Time{}, Invalid, "timestamp token: malformed certificate"
-		}
-		certs = append(certs, c)
-	}
-	tr := &Result{}
-	cert := v.checkSigner(tr, sd, &sd.SignerInfos[0], bytesDigester(sd.EContent), certs, icms.OIDTSTInfo, true)
-	if cert == nil {
-		f := tr.Failed()
-		return time.Time{}, Invalid, "timestamp token: " + f.Name + ": " + f.Reason
-	}
-	gen, imprintHash, imprint, err := parseTSTInfo(sd.EContent)
-	if err != nil {
-		return time.Time{}, Invalid, "timestamp token: " + err.Error()
-	}
-	want, err := imprintOf(imprintHash)
-	if err != nil {
-		return time.Time{}, Indeterminate, "timestamped data could not be read: " + err.Error()
-	}
-	if !bytes.Equal(want, imprint) {
-		return time.Time{}, Invalid, "timestamp token covers another signature"
-	}
-	if gen.After(now.Add(time.Minute)) {
-		return time.Time{}, Invalid, "timestamp genTime is in the future"
-	}
-	var inter []*x509.Certificate
-	for _, c := range certs {
-		if c != cert {
-			inter = append(inter, c)
-		}
-	}
-	if !slices.Contains(cert.ExtKeyUsage, x509.ExtKeyUsageTimeStamping) {
-		return time.Time{}, Invalid, "timestamp authority: certificate lacks the timeStamping extended key usage"
-	}
-	all := v.embedded(sd)
-	for _, e := range ev {
-		all = all.merge(e)
-	}
-	tr = &Result{}
-	rc := revocationCtx{now: now, at: gen, timestamped: true, ev: all}
-	if v.checkPath(ctx, tr, cert, inter, rc, v.tsaAnchors, PolicyConfig{}) {
-		return gen, Valid, ""
-	}
-	f := tr.Failed()
-	return time.Time{}, f.Verdict, "timestamp authority: " + f.Reason
 }
 
 // parseTSTInfo returns genTime and the message imprint of a TSTInfo.

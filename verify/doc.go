@@ -47,8 +47,34 @@
 // timestamp token when the signature carries one (a proof of existence),
 // else ChainRequest.At, else the verifier's clock (Config.Now). The
 // self-asserted signing-time attribute is reported
-// (Result.ClaimedSigningTime) but never used. A timestamp token's own TSA
-// path is validated at its genTime.
+// (Result.ClaimedSigningTime) but never used.
+//
+// A timestamp token proves the existence of what it covers only when its
+// own time is proven (ETSI EN 319 102-1 clause 5.6, proofs of existence):
+// its TSA path must be valid at the verification time, or at the genTime
+// of a later valid document timestamp that covers it (a PDF's document
+// timestamps are checked newest first, each proving the earlier ones, the
+// signatures and the /DSS it covers). A token whose authority is no
+// longer valid and that nothing later proves is indeterminate
+// (out_of_bounds_no_poe, or revoked_no_poe), and so is the expiry of a
+// signer whose timestamp is. The newest document timestamp of a PDF is the
+// exception: with its authority's certificate expired, its path is
+// validated at its own genTime, and it stands only when the revocation
+// evidence that decides that path is carried by the document (its /DSS)
+// or the token: an archive keeps its own evidence, and renewal
+// (signer/pdf Extend) adds a newer timestamp before that one weakens.
+//
+// # Levels
+//
+// Each signature reports the baseline level it reaches ([Level]; ETSI
+// EN 319 122-1 for CMS, EN 319 142-1 for PDF): B-B for signed attributes
+// with an ESS signing-certificate(-v2) (and, in a PDF, /SubFilter
+// ETSI.CAdES.detached); B-T with a valid signature timestamp or a valid
+// document timestamp covering the signature; B-LT when the certificates
+// below the anchor and the CRLs or OCSP responses that decided the
+// signer's path and that timestamp's authority's path are all carried by
+// the signature or the /DSS (not fetched, not supplied); B-LTA when a
+// valid document timestamp covers a revision whose /DSS holds them.
 //
 // Freshness (ETSI EN 319 102-1 clause 5.2.5): a CRL or OCSP response is
 // evidence for validation time t when it was not issued in the future of
@@ -192,13 +218,12 @@
 // but applies no Unicode normalisation. Name constraints on otherName,
 // x400Address, ediPartyName and registeredID forms, and constraints with
 // minimum or maximum, make the certificate unusable. A delegated OCSP
-// responder's own revocation status is not checked. A timestamp token's
-// TSA path is validated at the token's own genTime; ETSI EN 319 102-1
-// would ask for a later proof of existence (an archive timestamp) once the
-// TSA certificate expired. Ed25519 and Ed448 signers are not supported in
-// CMS. OCSP answers are cached only when an [OCSPCache] is configured.
-// Only one timestamp token per signer is considered; archive timestamps
-// are not evaluated. Extended key usage constraints on intermediate CAs
+// responder's own revocation status is not checked. Ed25519 and Ed448
+// signers are not supported in CMS. OCSP answers are cached only when an
+// [OCSPCache] is configured. Only one timestamp token per signer is
+// considered; CAdES archive timestamps (archive-time-stamp-v3) are not
+// evaluated, so a CMS signature's time is proven only while its TSA is
+// valid. Extended key usage constraints on intermediate CAs
 // are not enforced. PDF: field locks (/Lock) and
 // FieldMDP are not evaluated, encrypted documents are refused, and the
 // change analysis judges the final state of each changed object (an object

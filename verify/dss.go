@@ -10,21 +10,41 @@ const (
 	maxDSSBytes   = 64 << 20
 )
 
-// dssEvidence reads the document security store (/DSS, ETSI EN 319 142-1
-// clause 5.4.2; ISO 32000-2 clause 12.8.4.3) of the document's last
-// revision: the certificates, CRLs and OCSP responses of /Certs, /CRLs and
-// /OCSPs, and those that /VRI entries name. Validation data is unsigned:
+// dssEvidence parses the material of a document security store (see
+// dssData).
+func (v *Verifier) dssEvidence(d ValidationData) *evidence {
+	ev := &evidence{}
+	_ = v.addData(ev, d, OriginDSS, true)
+	return ev
+}
+
+// dssSet returns the DER of every certificate, CRL and OCSP response of
+// d, the material of a document security store.
+func dssSet(d ValidationData) map[string]bool {
+	out := make(map[string]bool, len(d.Certificates)+len(d.CRLs)+len(d.OCSPResponses))
+	for _, l := range [][][]byte{d.Certificates, d.CRLs, d.OCSPResponses} {
+		for _, der := range l {
+			out[string(der)] = true
+		}
+	}
+	return out
+}
+
+// dssData reads the document security store (/DSS, ETSI EN 319 142-1
+// clause 5.4.2; ISO 32000-2 clause 12.8.4.3) of the revision r reads:
+// the certificates, CRLs and OCSP responses of /Certs, /CRLs and /OCSPs,
+// and those that /VRI entries name. Validation data is unsigned:
 // it is only evidence, judged by the same rules as any other. Streams that
 // cannot be read or parsed are skipped; the totals are bounded.
-func (v *Verifier) dssEvidence(r *pdfx.Reader) *evidence {
-	ev := &evidence{}
+func dssData(r *pdfx.Reader) ValidationData {
+	var d ValidationData
 	root := dictOf(r, r.Trailer()["Root"])
 	if root == nil {
-		return ev
+		return d
 	}
 	dss := dictOf(r, root["DSS"])
 	if dss == nil {
-		return ev
+		return d
 	}
 	seen := map[pdfx.Ref]bool{}
 	count, total := 0, 0
@@ -51,7 +71,6 @@ func (v *Verifier) dssEvidence(r *pdfx.Reader) *evidence {
 		}
 		return out
 	}
-	var d ValidationData
 	add := func(dict pdfx.Dict, certs, crls, ocsps pdfx.Name) {
 		d.Certificates = append(d.Certificates, streams(dict[certs])...)
 		d.CRLs = append(d.CRLs, streams(dict[crls])...)
@@ -69,6 +88,5 @@ func (v *Verifier) dssEvidence(r *pdfx.Reader) *evidence {
 			}
 		}
 	}
-	_ = v.addData(ev, d, OriginDSS, true)
-	return ev
+	return d
 }

@@ -143,7 +143,9 @@ func defaultSub(check string, v Verdict) SubIndication {
 	return SubSigConstraintsFailure
 }
 
-// Level is the profile a signature reaches.
+// Level is the profile a signature reaches. A baseline level is reported
+// by what the signature proves, not by what it claims: each level needs
+// the one before it.
 type Level string
 
 // Levels.
@@ -152,10 +154,20 @@ const (
 	// adbe.pkcs7.detached); not a CAdES or PAdES baseline signature.
 	LevelPKCS7 Level = "pkcs7"
 	// LevelCMS: signed attributes without an ESS signing-certificate(-v2)
-	// attribute; not a baseline signature.
+	// attribute, or a PDF signature whose /SubFilter is not
+	// ETSI.CAdES.detached; not a baseline signature.
 	LevelCMS Level = "cms"
 	// LevelBB: CAdES-B-B / PAdES-B-B (ETSI EN 319 122-1, EN 319 142-1).
 	LevelBB Level = "B-B"
-	// LevelBT: B-B with a verified signature timestamp.
+	// LevelBT: B-B with a valid signature timestamp, or (PAdES) a valid
+	// document timestamp covering the signature.
 	LevelBT Level = "B-T"
+	// LevelBLT: B-T whose validation material is in the signature or the
+	// document's /DSS: the certificates of the signer's path and of the
+	// path of the timestamp's authority (below the trust anchor) and the
+	// CRLs or OCSP responses that decided their status.
+	LevelBLT Level = "B-LT"
+	// LevelBLTA: (PAdES) B-LT with a valid document timestamp over a
+	// revision whose /DSS holds that material.
+	LevelBLTA Level = "B-LTA"
 )

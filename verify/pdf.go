@@ -74,6 +74,8 @@ type PDFSignature struct {
 	// that the signature's permissions do not allow; Changes says which.
 	ModifiedAfterSigning bool     `json:"modifiedAfterSigning"`
 	Changes              []string `json:"changes,omitempty"`
+
+	token *tokenResult // a document timestamp's token
 }
 
 // PDFResult reports every signature of a document.
@@ -133,7 +135,9 @@ func (v *Verifier) VerifyPDF(ctx context.Context, req PDFRequest) (res *PDFResul
 	if err := v.addData(supplied, req.Supplied, OriginSupplied, true); err != nil {
 		return nil, err
 	}
-	doc.evidence = v.dssEvidence(final).merge(supplied)
+	dss := dssData(final)
+	doc.dss = dssSet(dss)
+	doc.evidence = v.dssEvidence(dss).merge(supplied)
 	sigs, err := doc.signatureFields()
 	if err != nil {
 		// A catalog that could not be read within the budget is reported
@@ -144,9 +148,7 @@ func (v *Verifier) VerifyPDF(ctx context.Context, req PDFRequest) (res *PDFResul
 		return nil, unreadable // nothing to report from what could be read
 	}
 	res = &PDFResult{Revisions: len(eofs)}
-	for _, f := range sigs {
-		res.Signatures = append(res.Signatures, doc.verifyOne(ctx, f, req.Intermediates))
-	}
+	res.Signatures = doc.verifyAll(ctx, sigs, req.Intermediates)
 	// Lookups that failed on the budget read as missing objects; a report
 	// built on a cut-short reading is not given.
 	if err := budget.Err(); err != nil {
@@ -202,6 +204,10 @@ type pdfDoc struct {
 	mdpP       int
 	// evidence is the /DSS material and what the request supplied.
 	evidence *evidence
+	// dss is the DER of the final /DSS's material; dssAt that of the
+	// /DSS of the revision ending at an offset (see dssOf).
+	dss   map[string]bool
+	dssAt map[int64]map[string]bool
 }
 
 type sigField struct {
@@ -357,7 +363,8 @@ var objHeader = regexp.MustCompile(`^(\d+)\s+(\d+)\s+obj\b`)
 
 // verifyOne checks one signature: its byte range, its value (a CMS
 // signature or a document timestamp) and what later revisions changed.
-func (d *pdfDoc) verifyOne(ctx context.Context, f sigField, inter []*x509.Certificate) *PDFSignature {
+// proof says what proves the time of what the signature covers.
+func (d *pdfDoc) verifyOne(ctx context.Context, f sigField, inter []*x509.Certificate, proof tokenProof) *PDFSignature {
 	s := &PDFSignature{Result: &Result{TrustedTime: d.v.now(), TimeSource: TimeSourceVerificationTime}, Field: f.name, Kind: KindApproval}
 	if f.sig == nil || f.sigRef == (pdfx.Ref{}) {
 		s.add(CheckFormat, Invalid, "the signature field's value is not a readable indirect signature dictionary")
@@ -370,7 +377,7 @@ func (d *pdfDoc) verifyOne(ctx context.Context, f sigField, inter []*x509.Certif
 		return s
 	}
 	s.add(CheckByteRange, Valid, "")
-	if d.checkValue(ctx, s, der, inter) {
+	if d.checkValue(ctx, s, der, inter, proof) {
 		d.checkIntegrity(s)
 	}
 	return s
@@ -399,7 +406,7 @@ func (d *pdfDoc) describe(f sigField, s *PDFSignature) {
 
 // checkValue verifies the CMS signature or document timestamp der over the
 // byte range, and reports whether the checks may go on.
-func (d *pdfDoc) checkValue(ctx context.Context, s *PDFSignature, der []byte, inter []*x509.Certificate) bool {
+func (d *pdfDoc) checkValue(ctx context.Context, s *PDFSignature, der []byte, inter []*x509.Certificate, proof tokenProof) bool {
 	v, br := d.v, s.ByteRange
 	dig := func(h crypto.Hash) ([]byte, error) {
 		hh := h.New()
@@ -422,7 +429,7 @@ func (d *pdfDoc) checkValue(ctx context.Context, s *PDFSignature, der []byte, in
 			s.add(CheckFormat, Invalid, "a PDF signature must be a detached CMS with one signer")
 			return false
 		}
-		rs, err := v.verifySignedData(ctx, sd, dig, inter, d.evidence)
+		rs, err := v.verifySignedData(ctx, sd, dig, signedDataCtx{extra: inter, ev: d.evidence, poe: proof.poe, dss: d.dss})
 		if err != nil {
 			s.add(CheckFormat, Invalid, err.Error())
 			return false
@@ -436,13 +443,14 @@ func (d *pdfDoc) checkValue(ctx context.Context, s *PDFSignature, der []byte, in
 		}
 	case "ETSI.RFC3161":
 		s.TimestampPresent = true
-		gen, verdict, why := v.verifyTimestamp(ctx, der, dig, v.now(), d.evidence)
-		if verdict != Valid {
-			s.add(CheckTimestamp, verdict, why)
+		tr := v.verifyTimestamp(ctx, der, dig, v.now(), proof, d.evidence)
+		s.token = tr
+		if tr.verdict != Valid {
+			s.addSub(CheckTimestamp, tr.verdict, tr.sub, tr.reason)
 			return false
 		}
-		s.add(CheckTimestamp, Valid, "genTime "+gen.UTC().Format(time.RFC3339))
-		s.TrustedTime, s.TimeSource = gen, TimeSourceTimestamp
+		s.add(CheckTimestamp, Valid, tr.check())
+		s.TrustedTime, s.TimeSource = tr.gen, TimeSourceTimestamp
 	default:
 		s.add(CheckFormat, Invalid, fmt.Sprintf("unsupported /SubFilter %q", s.SubFilter))
 		return false

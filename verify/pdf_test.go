@@ -303,6 +303,12 @@ func addDocTimestamp(t testing.TB, p *pki, d []byte) []byte {
 	t.Helper()
 	tsa, err := p.inter.NewTSA(testpki.LeafOptions{NotBefore: p.now.Add(-47 * time.Hour)})
 	require.NoError(t, err)
+	return docTimestamp(t, d, tsa, p.now.Add(-time.Minute))
+}
+
+// docTimestamp appends a document timestamp by tsa dated at.
+func docTimestamp(t testing.TB, d []byte, tsa *testpki.TSA, at time.Time) []byte {
+	t.Helper()
 	r, err := pdfx.Open(bytes.NewReader(d), int64(len(d)), pdfx.Limits{})
 	require.NoError(t, err)
 	u := r.NewUpdate()
@@ -310,7 +316,7 @@ func addDocTimestamp(t testing.TB, p *pki, d []byte) []byte {
 	ct := &pdfx.Placeholder{Width: 2 * 8192, Fill: '0', Prefix: "<", Suffix: ">"}
 	sigRef := u.Add(pdfx.Dict{"Type": pdfx.Name("DocTimeStamp"), "Filter": pdfx.Name("Adobe.PPKLite"), "SubFilter": pdfx.Name("ETSI.RFC3161"), "ByteRange": br, "Contents": ct})
 	pageRef, page := firstPage(t, r)
-	widget := u.Add(pdfx.Dict{"Type": pdfx.Name("Annot"), "Subtype": pdfx.Name("Widget"), "FT": pdfx.Name("Sig"), "T": pdfx.String("DocTS"),
+	widget := u.Add(pdfx.Dict{"Type": pdfx.Name("Annot"), "Subtype": pdfx.Name("Widget"), "FT": pdfx.Name("Sig"), "T": pdfx.String(fmt.Sprintf("DocTS%d", len(d))),
 		"V": sigRef, "Rect": pdfx.Array{int64(0), int64(0), int64(0), int64(0)}, "F": int64(132), "P": pageRef})
 	np := page.Clone()
 	annots, _ := resolve(r, page["Annots"]).(pdfx.Array)
@@ -335,7 +341,7 @@ func addDocTimestamp(t testing.TB, p *pki, d []byte) []byte {
 	rng := fmt.Sprintf("[0 %d %d %d]", b, c, int64(len(out))-c)
 	copy(out[br.Offset:], rng)
 	signed := append(append([]byte(nil), out[:b]...), out[c:]...)
-	tok, err := tsa.Token(signed, p.now.Add(-time.Minute))
+	tok, err := tsa.Token(signed, at)
 	require.NoError(t, err)
 	hex.Encode(out[ct.Offset:], tok)
 	return out

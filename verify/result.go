@@ -115,8 +115,10 @@ type Result struct {
 	// modelled on ETSI EN 319 102-1 (see [Indication]).
 	Indication    Indication    `json:"indication"`
 	SubIndication SubIndication `json:"subIndication,omitempty"`
-	// Level is the signature's profile: LevelPKCS7, LevelCMS, LevelBB or
-	// LevelBT; empty for raw signatures and chains.
+	// Level is the signature's profile: LevelPKCS7, LevelCMS, LevelBB,
+	// LevelBT, LevelBLT or LevelBLTA (ETSI EN 319 122-1 and EN 319 142-1;
+	// see [Level]); empty for raw signatures, chains and document
+	// timestamps.
 	Level  Level   `json:"level,omitempty"`
 	Checks []Check `json:"checks"`
 	// Signer is the signing certificate, when it was found.
@@ -143,6 +145,8 @@ type Result struct {
 	// certificates and the deciding CRLs and OCSP responses, for a signer
 	// that embeds what it validated. It is not part of the JSON form.
 	Validation *ValidationData `json:"-"`
+
+	lt *ltInfo // what the level rules read; nil for raw signatures and chains
 }
 
 // add records a check, with the default sub-indication of its name when it

@@ -24,9 +24,15 @@ type revocationCtx struct {
 	now         time.Time // the verifier's clock: evidence from its future is refused
 	at          time.Time // the validation time: path, validity and freshness
 	timestamped bool      // at comes from a verified timestamp (a proof of existence)
-	ev          *evidence // local material
-	anchor      *x509.Certificate
-	depth       int
+	// timeUndecided: the signing time is not known, only bounded: the
+	// signature carries a timestamp whose time could not be proven, or at
+	// is a later proof of existence (a document timestamp). A certificate
+	// out of its validity at at is then indeterminate
+	// (out_of_bounds_no_poe), not invalid.
+	timeUndecided bool
+	ev            *evidence // local material
+	anchor        *x509.Certificate
+	depth         int
 }
 
 // fresh applies the freshness policy to evidence issued at thisUpdate and

@@ -65,7 +65,13 @@ func TestResultSchema(t *testing.T) {
 	res, err := v.VerifyPDF(ctx, PDFRequest{Document: bytes.NewReader(doc), Size: int64(len(doc))})
 	require.NoError(t, err)
 	add(res)
-	assert.GreaterOrEqual(t, len(docs), 7)
+	// A B-LTA document: a signature of each level's fields and a document
+	// timestamp.
+	lta := newLTVFixture(t)
+	res = verifyPDF(t, lta.p.verifier(), lta.blta)
+	require.Equal(t, LevelBLTA, res.Signatures[0].Level)
+	add(res)
+	assert.GreaterOrEqual(t, len(docs), 8)
 
 	var raw map[string]any
 	require.NoError(t, json.Unmarshal(ResultSchema(), &raw))

@@ -288,7 +288,7 @@ func (v *Verifier) checkPath(ctx context.Context, r *Result, target *x509.Certif
 	rc.ev = v.supplied.merge(rc.ev)
 	pool := append(append([]*x509.Certificate(nil), inter...), rc.ev.certs...)
 	rc.ev.certs = append(append([]*x509.Certificate(nil), pool...), anchors...)
-	b := newPathBuilder(v, pathInput{at: rc.at, timestamped: rc.timestamped, anchors: anchors, pool: pool, policy: policy})
+	b := newPathBuilder(v, pathInput{at: rc.at, timestamped: rc.timestamped && !rc.timeUndecided, anchors: anchors, pool: pool, policy: policy})
 	b.target = target
 	paths := b.paths(target)
 	if len(paths) == 0 {
@@ -320,7 +320,11 @@ func (v *Verifier) checkPath(ctx context.Context, r *Result, target *x509.Certif
 		}
 	}
 	if best == nil {
-		r.addSub(CheckChain, Invalid, firstErr.sub, "no valid path to a trust anchor: "+firstErr.reason)
+		verdict := Invalid
+		if firstErr.sub == SubOutOfBoundsNoPOE && rc.timeUndecided {
+			verdict = Indeterminate
+		}
+		r.addSub(CheckChain, verdict, firstErr.sub, "no valid path to a trust anchor: "+firstErr.reason)
 		return false
 	}
 	r.Chain = make([]CertInfo, 0, len(best))

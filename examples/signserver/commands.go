@@ -241,7 +241,11 @@ func printSignature(w io.Writer, n int, name, reason string, r *verify.Result) {
 	if r.SubIndication != "" {
 		outcome += "/" + string(r.SubIndication)
 	}
-	fmt.Fprintf(w, "  #%d %s %s: %s [%s] (time %s from %s)\n", n, who, reason, r.Verdict, outcome, r.TrustedTime.Format("2006-01-02 15:04:05Z07:00"), r.TimeSource)
+	level := ""
+	if r.Level != "" {
+		level = " level " + string(r.Level)
+	}
+	fmt.Fprintf(w, "  #%d %s %s: %s [%s]%s (time %s from %s)\n", n, who, reason, r.Verdict, outcome, level, r.TrustedTime.Format("2006-01-02 15:04:05Z07:00"), r.TimeSource)
 	for _, in := range r.Revocation {
 		if in.Status != "good" || in.Origin != "" {
 			fmt.Fprintf(w, "    revocation of %s: %s (%s %s)\n", in.Subject, in.Status, in.Origin, in.Source)

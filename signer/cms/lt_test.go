@@ -66,9 +66,10 @@ func newLTPKI(t *testing.T) *ltPKI {
 }
 
 // TestBLT builds CAdES-B-T with a TSA over HTTP, then CAdES-B-LT with the
-// material package verify used, and checks the result ten years after
-// every certificate expired, offline, with the CRL server gone; openssl
-// accepts every stage.
+// material package verify used (verify reports B-LT), and checks that ten
+// years after every certificate expired, offline, with the CRL server
+// gone, it is indeterminate rather than valid; openssl accepts every
+// stage.
 func TestBLT(t *testing.T) {
 	p := newLTPKI(t)
 	ctx := context.Background()
@@ -111,19 +112,24 @@ func TestBLT(t *testing.T) {
 	assert.Len(t, sd.CRLs, 2)
 	assert.Equal(t, sd.SignerInfos[0].Signature, mustSignatureValue(t, bt))
 
-	// Ten years after the last certificate expired, offline.
+	rs, err = v.VerifyCMS(ctx, verify.CMSRequest{Signature: lt, Content: content})
+	require.NoError(t, err)
+	require.Equal(t, verify.Valid, rs[0].Verdict, "%+v", rs[0].Checks)
+	assert.Equal(t, verify.LevelBLT, rs[0].Level)
+
+	// Ten years after the last certificate expired, offline: nothing
+	// proves that the signature timestamp existed while its authority was
+	// valid (that takes an archive timestamp), so it cannot be valid,
+	// with or without the B-LT material.
 	later := p.root.Cert.NotAfter.AddDate(10, 0, 0)
 	p.crls.Close()
 	archive, err := verify.New(verify.Config{Anchors: []*x509.Certificate{p.root.Cert}, Offline: true, Now: func() time.Time { return later }})
 	require.NoError(t, err)
-	rs, err = archive.VerifyCMS(ctx, verify.CMSRequest{Signature: lt, Content: content})
-	require.NoError(t, err)
-	assert.Equal(t, verify.Valid, rs[0].Verdict, "%+v", rs[0].Checks)
-	assert.Equal(t, verify.TimeSourceTimestamp, rs[0].TimeSource)
-	// Without the B-LT material the same check cannot decide.
-	rs, err = archive.VerifyCMS(ctx, verify.CMSRequest{Signature: bt, Content: content})
-	require.NoError(t, err)
-	assert.NotEqual(t, verify.Valid, rs[0].Verdict)
+	for _, sig := range [][]byte{lt, bt} {
+		rs, err = archive.VerifyCMS(ctx, verify.CMSRequest{Signature: sig, Content: content})
+		require.NoError(t, err)
+		assert.Equal(t, verify.Indeterminate, rs[0].Verdict, "%+v", rs[0].Checks)
+	}
 }
 
 func mustSignatureValue(t *testing.T, der []byte) []byte {
