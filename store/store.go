@@ -183,6 +183,7 @@ type Store interface {
 	AuditLog
 	OTPStepStore
 	OTPBackoffStore
+	SessionStore
 	// Ping checks that the database is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the store. It is idempotent; every call after it

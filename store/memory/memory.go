@@ -36,6 +36,7 @@ type Store struct {
 	headHash []byte
 	steps    map[roamsign.UserID]int64
 	backoff  map[pair]*roamsign.OTPBackoffRecord
+	sessions map[sessionKey]*session
 }
 
 // pair keys the OTP failure records.
@@ -65,6 +66,7 @@ func New(opts Options) *Store {
 		byRequest:  map[reqKey]string{},
 		steps:      map[roamsign.UserID]int64{},
 		backoff:    map[pair]*roamsign.OTPBackoffRecord{},
+		sessions:   map[sessionKey]*session{},
 	}
 }
 

@@ -177,6 +177,8 @@ func Run(t *testing.T, newStore Factory) {
 		{"AuditNoSecrets", testAuditNoSecrets},
 		{"OTPSteps", testOTPSteps},
 		{"OTPStepRace", testOTPStepRace},
+		{"Sessions", testSessions},
+		{"SessionUpdateRace", testSessionUpdateRace},
 		{"Lock", testLock},
 		{"Close", testClose},
 	}
@@ -234,6 +236,7 @@ func RunReplicas(t *testing.T, newPair ReplicaFactory) {
 	t.Run("OTPBackoffRace", func(t *testing.T) { a, b := open(t); OTPBackoffRace(t, 20, 5, a, b) })
 	t.Run("OTPBackoffResetRace", func(t *testing.T) { a, b := open(t); OTPBackoffResetRace(t, 16, a, b) })
 	t.Run("LockTurns", func(t *testing.T) { a, b := open(t); LockTurns(t, 8, a, b) })
+	t.Run("SessionUpdateRace", func(t *testing.T) { a, b := open(t); SessionUpdateRace(t, 40, a, b) })
 	t.Run("TransactionAcrossReplicas", func(t *testing.T) {
 		a, b := open(t)
 		ctx := ctxT(t)
