@@ -18,6 +18,7 @@ type ChallengeRecord struct {
 	ID         string    // ≥128-bit random, URL-safe text
 	User       UserID    //
 	Host       HostID    // the host that requested it
+	KeyRef     string    // the user's key reference when it was issued; Sign uses no other key
 	Nonce      []byte    // ≥128-bit random, echoed back by the host
 	MAC        []byte    // HMAC-SHA-256, see above
 	HashList   [32]byte  // HashListDigest of the bound hashes
@@ -120,6 +121,8 @@ const (
 	AuditDeviceAdded  AuditEvent = "user.device_added"   // an administrator registered a push device
 	AuditDisabled     AuditEvent = "user.disabled"
 	AuditCheckpoint   AuditEvent = "audit.checkpoint"
+	AuditTampered     AuditEvent = "store.tampered" // a stored row failed its integrity check and was refused
+	AuditSealed       AuditEvent = "store.sealed"   // an operator sealed rows stored without an integrity seal
 )
 
 // AuditRecord is one entry of the append-only, hash-chained audit log. The

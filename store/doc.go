@@ -38,6 +38,20 @@
 // the size limits ([MaxIDLen], [MaxTextLen], [MaxBlobLen], [MaxAuditDetail])
 // are rejected with roamsign.ErrInvalidInput before anything is written.
 //
+// # Row integrity
+//
+// The SQL backends seal every user, challenge and transaction row they
+// write with a [Sealer] (HMAC under a row key held in the key store) and
+// check the seal of every row they read: a row changed, or a seal removed,
+// by someone who can write the database but not use the key is refused
+// with roamsign.ErrUnavailable ([ErrTampered]), an alarm in the log and an
+// audit record ([roamsign.AuditTampered]), and is never used. Counters are
+// inside the seal; a consumed challenge restored from an older copy is
+// refused because a transaction names it. Rows stored before sealing are
+// sealed by the operator's explicit step [RowSealing.SealUnsealed].
+// docs/row-integrity.md in the repository says what is protected and what
+// is left.
+//
 // # Concurrency
 //
 // Every backend is safe for concurrent use. Single use of a challenge is a

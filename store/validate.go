@@ -69,6 +69,9 @@ func ValidateChallenge(c *roamsign.ChallengeRecord) error {
 	if err := checkText(op, "destination", c.SentTo); err != nil {
 		return err
 	}
+	if err := checkText(op, "key reference", c.KeyRef); err != nil {
+		return err
+	}
 	if c.Channel != "" && !c.Channel.Valid() {
 		return roamsign.E(roamsign.ErrInvalidInput, op, "unknown channel")
 	}

@@ -194,12 +194,9 @@ func (s *Store) TakeTry(ctx context.Context, id string) (int, error) {
 	const op = "memory.TakeTry"
 	var n int
 	err := s.withChallenge(ctx, op, id, func(c *roamsign.ChallengeRecord) error {
-		if c.Consumed || c.Tries >= c.MaxTries {
-			return store.TryRefusal(op, c)
-		}
-		c.Tries++
-		n = c.Tries
-		return nil
+		var err error
+		n, err = store.SpendTry(op, c)
+		return err
 	})
 	return n, err
 }
@@ -219,11 +216,7 @@ func (s *Store) consume(op, id string, now time.Time) error {
 	if !ok {
 		return notFound(op, "challenge")
 	}
-	if err := store.ChallengeState(op, c, now); err != nil {
-		return err
-	}
-	c.Consumed, c.ConsumedAt = true, store.NormTime(now)
-	return nil
+	return store.Consume(op, c, now)
 }
 
 // PurgeChallenges implements [store.Store].
@@ -332,11 +325,7 @@ func (s *Store) AddPINFailure(ctx context.Context, id roamsign.UserID, max int, 
 		locked bool
 	)
 	err := s.withUser(ctx, op, id, func(u *roamsign.UserRecord) error {
-		u.PINFailures++
-		if u.PINFailures >= max && !u.Locked {
-			u.Locked, u.LockedAt = true, store.NormTime(now)
-		}
-		n, locked = u.PINFailures, u.Locked
+		n, locked = store.CountPINFailure(u, max, now)
 		return nil
 	})
 	return n, locked, err
@@ -345,7 +334,7 @@ func (s *Store) AddPINFailure(ctx context.Context, id roamsign.UserID, max int, 
 // ResetPINFailures implements [store.Store].
 func (s *Store) ResetPINFailures(ctx context.Context, id roamsign.UserID) error {
 	return s.withUser(ctx, "memory.ResetPINFailures", id, func(u *roamsign.UserRecord) error {
-		u.PINFailures, u.Locked, u.LockedAt = 0, false, time.Time{}
+		store.ClearPINFailures(u)
 		return nil
 	})
 }
@@ -494,7 +483,7 @@ func (s *Store) ExpireTransactions(ctx context.Context, pendingBefore, deleteBef
 	for id, tx := range s.txs {
 		switch {
 		case tx.State == roamsign.TxPending && tx.CreatedAt.Before(pendingBefore):
-			tx.State, tx.Error, tx.UpdatedAt = roamsign.TxFailed, roamsign.ErrExpired.Code(), now
+			store.ExpirePending(tx, now)
 			s.appendLocked(store.ExpiredAudit(tx, now))
 			failed++
 		case tx.State != roamsign.TxPending && tx.UpdatedAt.Before(deleteBefore):

@@ -37,14 +37,88 @@ var times = sqlcodec.Times[*time.Time]{
 	From: fromTS,
 }
 
-func scanChallenge(row sqlcodec.Scanner) (*roamsign.ChallengeRecord, error) {
-	return sqlcodec.ScanChallenge(row, times)
+func scanChallenge(row sqlcodec.Scanner, rs *store.RowSeal) (*roamsign.ChallengeRecord, error) {
+	return sqlcodec.ScanChallenge(row, times, rs)
 }
-func scanUser(row sqlcodec.Scanner) (*roamsign.UserRecord, error) {
-	return sqlcodec.ScanUser(row, times)
+func scanUser(row sqlcodec.Scanner, rs *store.RowSeal) (*roamsign.UserRecord, error) {
+	return sqlcodec.ScanUser(row, times, rs)
 }
-func scanTx(row sqlcodec.Scanner) (*roamsign.TransactionRecord, error) {
-	return sqlcodec.ScanTx(row, times)
+func scanTx(row sqlcodec.Scanner, rs *store.RowSeal) (*roamsign.TransactionRecord, error) {
+	return sqlcodec.ScanTx(row, times, rs)
+}
+
+// The statements that read one sealed row.
+const (
+	selChallenge = `SELECT ` + sqlcodec.ChallengeCols + ` FROM challenges WHERE id = $1`
+	selUser      = `SELECT ` + sqlcodec.UserCols + ` FROM users WHERE id = $1`
+	selTx        = `SELECT ` + sqlcodec.TxCols + ` FROM transactions WHERE id = $1`
+)
+
+// updateChallenge is [sqlcodec.Update] of challenge id inside tx, the row
+// locked for update so concurrent writers of it take turns.
+func (s *Store) updateChallenge(ctx context.Context, tx pgx.Tx, op, id string, fn func(*roamsign.ChallengeRecord) error) error {
+	k := s.sealer()
+	return sqlcodec.Update(ctx, op, func() (*roamsign.ChallengeRecord, store.RowSeal, error) {
+		var rs store.RowSeal
+		r, err := scanChallenge(tx.QueryRow(ctx, selChallenge+` FOR UPDATE`, id), &rs)
+		return r, rs, sqlcodec.NotFoundOr(err, pgx.ErrNoRows, op, "challenge")
+	}, k.CheckChallenge, k.SealChallenge, fn, func(r *roamsign.ChallengeRecord, rs store.RowSeal) error {
+		tag, err := tx.Exec(ctx, sqlcodec.Dollar.Reseal("challenges", sqlcodec.ChallengeCols), sqlcodec.ResealArgs(sqlcodec.ChallengeArgs(r, times, rs), rs)...)
+		if err != nil {
+			return err
+		}
+		return sqlcodec.Resealed(op, tag.RowsAffected())
+	})
+}
+
+// updateUser is [sqlcodec.Update] of user id inside tx, locked for update.
+func (s *Store) updateUser(ctx context.Context, tx pgx.Tx, op string, id roamsign.UserID, fn func(*roamsign.UserRecord) error) error {
+	k := s.sealer()
+	return sqlcodec.Update(ctx, op, func() (*roamsign.UserRecord, store.RowSeal, error) {
+		var rs store.RowSeal
+		u, err := scanUser(tx.QueryRow(ctx, selUser+` FOR UPDATE`, id), &rs)
+		return u, rs, sqlcodec.NotFoundOr(err, pgx.ErrNoRows, op, "user")
+	}, k.CheckUser, k.SealUser, fn, func(u *roamsign.UserRecord, rs store.RowSeal) error {
+		tag, err := tx.Exec(ctx, sqlcodec.Dollar.Reseal("users", sqlcodec.UserCols), sqlcodec.ResealArgs(sqlcodec.UserArgs(u, times, rs), rs)...)
+		if err != nil {
+			return err
+		}
+		return sqlcodec.Resealed(op, tag.RowsAffected())
+	})
+}
+
+// updateTx is [sqlcodec.Update] of transaction id inside tx, locked for
+// update.
+func (s *Store) updateTx(ctx context.Context, tx pgx.Tx, op, id string, fn func(*roamsign.TransactionRecord) error) error {
+	k := s.sealer()
+	return sqlcodec.Update(ctx, op, func() (*roamsign.TransactionRecord, store.RowSeal, error) {
+		var rs store.RowSeal
+		t, err := scanTx(tx.QueryRow(ctx, selTx+` FOR UPDATE`, id), &rs)
+		return t, rs, sqlcodec.NotFoundOr(err, pgx.ErrNoRows, op, "transaction")
+	}, k.CheckTransaction, k.SealTransaction, fn, func(t *roamsign.TransactionRecord, rs store.RowSeal) error {
+		tag, err := tx.Exec(ctx, sqlcodec.Dollar.Reseal("transactions", sqlcodec.TxCols), sqlcodec.ResealArgs(sqlcodec.TxArgs(t, times, rs), rs)...)
+		if err != nil {
+			return err
+		}
+		return sqlcodec.Resealed(op, tag.RowsAffected())
+	})
+}
+
+// reopened refuses an open challenge that a transaction names: a consumed
+// challenge put back as open ([store.Reopened]).
+func reopened(ctx context.Context, tx pgx.Tx, op string, c *roamsign.ChallengeRecord) error {
+	if c.Consumed {
+		return nil
+	}
+	var one int
+	err := tx.QueryRow(ctx, `SELECT 1 FROM transactions WHERE challenge_id = $1`, c.ID).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return store.Reopened(op, c)
 }
 
 // CreateChallenge implements [store.Store].
@@ -71,8 +145,12 @@ func (s *Store) issue(ctx context.Context, op string, ch *roamsign.ChallengeReco
 	if err != nil {
 		return err
 	}
+	rs, err := s.sealer().SealChallenge(ctx, r, 1)
+	if err != nil {
+		return err
+	}
 	insert := func(tx dbtx) error {
-		_, err := tx.Exec(ctx, sqlcodec.Dollar.Insert("challenges", sqlcodec.ChallengeCols), sqlcodec.ChallengeArgs(r, times)...)
+		_, err := tx.Exec(ctx, sqlcodec.Dollar.Insert("challenges", sqlcodec.ChallengeCols), sqlcodec.ChallengeArgs(r, times, rs)...)
 		if pgCode(err) == "23505" {
 			return sqlcodec.Exists(op, "challenge id exists")
 		}
@@ -111,21 +189,15 @@ func (s *Store) GetChallenge(ctx context.Context, id string) (*roamsign.Challeng
 	if err := s.open(op); err != nil {
 		return nil, err
 	}
-	r, err := scanChallenge(s.pool.QueryRow(ctx, `SELECT `+sqlcodec.ChallengeCols+` FROM challenges WHERE id = $1`, id))
-	return r, classify(op, sqlcodec.NotFoundOr(err, pgx.ErrNoRows, op, "challenge"))
-}
-
-func (s *Store) execOne(ctx context.Context, op, what, q string, args ...any) error {
-	return s.one(ctx, op, func(tx dbtx) error {
-		tag, err := tx.Exec(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return sqlcodec.NotFound(op, what)
-		}
-		return nil
-	})
+	var rs store.RowSeal
+	r, err := scanChallenge(s.pool.QueryRow(ctx, selChallenge, id), &rs)
+	if err == nil {
+		err = s.sealer().CheckChallenge(ctx, op, r, rs)
+	}
+	if err != nil {
+		return nil, s.report(ctx, classify(op, sqlcodec.NotFoundOr(err, pgx.ErrNoRows, op, "challenge")))
+	}
+	return r, nil
 }
 
 // MarkDelivered implements [store.Store].
@@ -134,63 +206,59 @@ func (s *Store) MarkDelivered(ctx context.Context, id string, ch roamsign.Channe
 	if err := sqlcodec.CheckDelivery(op, ch, sentTo); err != nil {
 		return err
 	}
-	return s.execOne(ctx, op, "challenge", `UPDATE challenges SET channel = $1, sent_to = $2 WHERE id = $3`, ch, sentTo, id)
+	return s.report(ctx, s.tx(ctx, op, func(tx pgx.Tx) error {
+		return s.updateChallenge(ctx, tx, op, id, func(c *roamsign.ChallengeRecord) error {
+			c.Channel, c.SentTo = ch, sentTo
+			return nil
+		})
+	}))
 }
 
 // MarkUndeliverable implements [store.Store].
 func (s *Store) MarkUndeliverable(ctx context.Context, id string) error {
-	return s.execOne(ctx, "postgres.MarkUndeliverable", "challenge", `UPDATE challenges SET undeliverable = true WHERE id = $1`, id)
+	const op = "postgres.MarkUndeliverable"
+	return s.report(ctx, s.tx(ctx, op, func(tx pgx.Tx) error {
+		return s.updateChallenge(ctx, tx, op, id, func(c *roamsign.ChallengeRecord) error {
+			c.Undeliverable = true
+			return nil
+		})
+	}))
 }
 
-// TakeTry implements [store.Store] with one conditional UPDATE; a
-// challenge whose row the UPDATE did not match is read to say why (tries
-// and consumption only ever grow, so the answer cannot go stale).
+// TakeTry implements [store.Store]: the row is read for update, counted
+// and written back in one transaction, so concurrent attempts take turns.
 func (s *Store) TakeTry(ctx context.Context, id string) (int, error) {
 	const op = "postgres.TakeTry"
 	var tries int
-	err := s.one(ctx, op, func(tx dbtx) error {
-		err := tx.QueryRow(ctx, `UPDATE challenges SET tries = tries + 1 WHERE id = $1 AND NOT consumed AND tries < max_tries
-			RETURNING tries`, id).Scan(&tries)
-		if errors.Is(err, pgx.ErrNoRows) {
-			r, err := scanChallenge(tx.QueryRow(ctx, `SELECT `+sqlcodec.ChallengeCols+` FROM challenges WHERE id = $1`, id))
-			if err != nil {
-				return sqlcodec.NotFoundOr(err, pgx.ErrNoRows, op, "challenge")
+	err := s.tx(ctx, op, func(tx pgx.Tx) error {
+		return s.updateChallenge(ctx, tx, op, id, func(c *roamsign.ChallengeRecord) error {
+			if err := reopened(ctx, tx, op, c); err != nil {
+				return err
 			}
-			return store.TryRefusal(op, r)
-		}
-		return err
+			var err error
+			tries, err = store.SpendTry(op, c)
+			return err
+		})
 	})
-	return tries, err
+	return tries, s.report(ctx, err)
 }
 
 // ConsumeChallenge implements [store.Store].
 func (s *Store) ConsumeChallenge(ctx context.Context, id string, now time.Time) error {
 	const op = "postgres.ConsumeChallenge"
-	return s.one(ctx, op, func(tx dbtx) error { return consume(ctx, tx, op, id, now) })
+	return s.report(ctx, s.tx(ctx, op, func(tx pgx.Tx) error { return s.consume(ctx, tx, op, id, now) }))
 }
 
-// consume is the single-use compare-and-set: one conditional UPDATE. A
-// concurrent consumer blocks on the row lock and then finds consumed set.
-func consume(ctx context.Context, tx dbtx, op, id string, now time.Time) error {
-	now = store.NormTime(now)
-	var got string
-	err := tx.QueryRow(ctx, `UPDATE challenges SET consumed = true, consumed_at = $2
-		WHERE id = $1 AND NOT consumed AND NOT undeliverable AND tries <= max_tries AND expires_at > $2
-		RETURNING id`, id, now).Scan(&got)
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return err
-	}
-	r, err := scanChallenge(tx.QueryRow(ctx, `SELECT `+sqlcodec.ChallengeCols+` FROM challenges WHERE id = $1`, id))
-	if err != nil {
-		return sqlcodec.NotFoundOr(err, pgx.ErrNoRows, op, "challenge")
-	}
-	if err := store.ChallengeState(op, r, now); err != nil {
-		return err
-	}
-	return sqlcodec.Used(op)
+// consume is the single-use compare-and-set: the row is read for update, so
+// a concurrent consumer blocks on the row lock and then finds consumed set.
+// A challenge that a transaction already names is refused as tampered.
+func (s *Store) consume(ctx context.Context, tx pgx.Tx, op, id string, now time.Time) error {
+	return s.updateChallenge(ctx, tx, op, id, func(c *roamsign.ChallengeRecord) error {
+		if err := reopened(ctx, tx, op, c); err != nil {
+			return err
+		}
+		return store.Consume(op, c, now)
+	})
 }
 
 // PurgeChallenges implements [store.Store].
@@ -212,8 +280,12 @@ func (s *Store) CreateUser(ctx context.Context, u *roamsign.UserRecord) error {
 	if err != nil {
 		return err
 	}
+	rs, err := s.sealer().SealUser(ctx, r, 1)
+	if err != nil {
+		return err
+	}
 	return s.one(ctx, op, func(tx dbtx) error {
-		_, err := tx.Exec(ctx, sqlcodec.Dollar.Insert("users", sqlcodec.UserCols), sqlcodec.UserArgs(r, times)...)
+		_, err := tx.Exec(ctx, sqlcodec.Dollar.Insert("users", sqlcodec.UserCols), sqlcodec.UserArgs(r, times, rs)...)
 		if pgCode(err) == "23505" {
 			return sqlcodec.Exists(op, "user exists")
 		}
@@ -227,28 +299,29 @@ func (s *Store) GetUser(ctx context.Context, id roamsign.UserID) (*roamsign.User
 	if err := s.open(op); err != nil {
 		return nil, err
 	}
-	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+sqlcodec.UserCols+` FROM users WHERE id = $1`, id))
-	return u, classify(op, sqlcodec.NotFoundOr(err, pgx.ErrNoRows, op, "user"))
+	var rs store.RowSeal
+	u, err := scanUser(s.pool.QueryRow(ctx, selUser, id), &rs)
+	if err == nil {
+		err = s.sealer().CheckUser(ctx, op, u, rs)
+	}
+	if err != nil {
+		return nil, s.report(ctx, classify(op, sqlcodec.NotFoundOr(err, pgx.ErrNoRows, op, "user")))
+	}
+	return u, nil
 }
 
 // UpdateUser implements [store.Store]: SELECT … FOR UPDATE, fn, UPDATE in
 // one transaction (fn runs again if the transaction is retried).
 func (s *Store) UpdateUser(ctx context.Context, id roamsign.UserID, fn func(*roamsign.UserRecord) error) error {
 	const op = "postgres.UpdateUser"
-	return s.tx(ctx, op, func(tx pgx.Tx) error {
-		u, err := scanUser(tx.QueryRow(ctx, `SELECT `+sqlcodec.UserCols+` FROM users WHERE id = $1 FOR UPDATE`, id))
-		if err != nil {
-			return sqlcodec.NotFoundOr(err, pgx.ErrNoRows, op, "user")
-		}
-		if err := fn(u); err != nil {
-			return err
-		}
-		if err := sqlcodec.Updated(op, id, u); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, sqlcodec.Dollar.Update("users", sqlcodec.UserCols), sqlcodec.KeyLast(sqlcodec.UserArgs(u, times))...)
-		return err
-	})
+	return s.report(ctx, s.tx(ctx, op, func(tx pgx.Tx) error {
+		return s.updateUser(ctx, tx, op, id, func(u *roamsign.UserRecord) error {
+			if err := fn(u); err != nil {
+				return err
+			}
+			return sqlcodec.Updated(op, id, u)
+		})
+	}))
 }
 
 // ListUsers implements [store.Store].
@@ -266,11 +339,19 @@ func (s *Store) ListUsers(ctx context.Context, after roamsign.UserID, limit int)
 		return nil, classify(op, err)
 	}
 	defer rows.Close()
-	out, err := sqlcodec.CollectUsers(rows, times)
-	return out, classify(op, err)
+	k := s.sealer()
+	out, err := sqlcodec.CollectUsers(rows, times, func(u *roamsign.UserRecord, rs store.RowSeal) error {
+		return k.CheckUser(ctx, op, u, rs)
+	})
+	if err != nil {
+		rows.Close()
+		return nil, s.report(ctx, classify(op, err))
+	}
+	return out, nil
 }
 
-// AddPINFailure implements [store.Store]: one conditional UPDATE.
+// AddPINFailure implements [store.Store]: the row is read for update,
+// counted and written back in one transaction.
 func (s *Store) AddPINFailure(ctx context.Context, id roamsign.UserID, max int, now time.Time) (int, bool, error) {
 	const op = "postgres.AddPINFailure"
 	if err := sqlcodec.CheckMax(op, max); err != nil {
@@ -280,20 +361,24 @@ func (s *Store) AddPINFailure(ctx context.Context, id roamsign.UserID, max int, 
 		n      int
 		locked bool
 	)
-	err := s.one(ctx, op, func(tx dbtx) error {
-		err := tx.QueryRow(ctx, `UPDATE users SET
-			pin_failures = pin_failures + 1,
-			locked_at = CASE WHEN NOT locked AND pin_failures + 1 >= $1 THEN $2 ELSE locked_at END,
-			locked = locked OR pin_failures + 1 >= $1
-			WHERE id = $3 RETURNING pin_failures, locked`, max, store.NormTime(now), id).Scan(&n, &locked)
-		return sqlcodec.NotFoundOr(err, pgx.ErrNoRows, op, "user")
+	err := s.tx(ctx, op, func(tx pgx.Tx) error {
+		return s.updateUser(ctx, tx, op, id, func(u *roamsign.UserRecord) error {
+			n, locked = store.CountPINFailure(u, max, now)
+			return nil
+		})
 	})
-	return n, locked, err
+	return n, locked, s.report(ctx, err)
 }
 
 // ResetPINFailures implements [store.Store].
 func (s *Store) ResetPINFailures(ctx context.Context, id roamsign.UserID) error {
-	return s.execOne(ctx, "postgres.ResetPINFailures", "user", `UPDATE users SET pin_failures = 0, locked = false, locked_at = NULL WHERE id = $1`, id)
+	const op = "postgres.ResetPINFailures"
+	return s.report(ctx, s.tx(ctx, op, func(tx pgx.Tx) error {
+		return s.updateUser(ctx, tx, op, id, func(u *roamsign.UserRecord) error {
+			store.ClearPINFailures(u)
+			return nil
+		})
+	}))
 }
 
 // GetOTPBackoff implements [store.Store].
@@ -361,11 +446,15 @@ func (s *Store) ResetOTPFailures(ctx context.Context, user roamsign.UserID, host
 // BeginTransaction implements [store.Store].
 func (s *Store) BeginTransaction(ctx context.Context, challengeID string, now time.Time, t *roamsign.TransactionRecord, audit *roamsign.AuditRecord) error {
 	const op = "postgres.BeginTransaction"
-	return sqlcodec.Begin(op, challengeID, t, audit, s.inTx(ctx, op), func(tx pgx.Tx, r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error {
-		if err := consume(ctx, tx, op, challengeID, now); err != nil {
+	return s.report(ctx, sqlcodec.Begin(op, challengeID, t, audit, s.inTx(ctx, op), func(tx pgx.Tx, r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error {
+		if err := s.consume(ctx, tx, op, challengeID, now); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, sqlcodec.Dollar.Insert("transactions", sqlcodec.TxCols), sqlcodec.TxArgs(r, times)...)
+		rs, err := s.sealer().SealTransaction(ctx, r, 1)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, sqlcodec.Dollar.Insert("transactions", sqlcodec.TxCols), sqlcodec.TxArgs(r, times, rs)...)
 		if pgCode(err) == "23505" {
 			return sqlcodec.Exists(op, "transaction id or request id already used")
 		}
@@ -373,25 +462,21 @@ func (s *Store) BeginTransaction(ctx context.Context, challengeID string, now ti
 			return err
 		}
 		return s.appendTx(ctx, tx, a, nil)
-	})
+	}))
 }
 
 // FinishTransaction implements [store.Store].
 func (s *Store) FinishTransaction(ctx context.Context, t *roamsign.TransactionRecord, audit *roamsign.AuditRecord) error {
 	const op = "postgres.FinishTransaction"
-	return sqlcodec.Finish(op, t, audit, s.inTx(ctx, op), func(tx pgx.Tx, r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error {
-		tag, err := tx.Exec(ctx, `UPDATE transactions SET state = $1, items = $2, chain = $3, sig_alg = $4, error = $5, updated_at = $6
-			WHERE id = $7 AND state = $8`, sqlcodec.FinishArgs(r, times)...)
+	return s.report(ctx, sqlcodec.Finish(op, t, audit, s.inTx(ctx, op), func(tx pgx.Tx, r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error {
+		err := s.updateTx(ctx, tx, op, r.ID, func(cur *roamsign.TransactionRecord) error {
+			return store.FinishPending(op, cur, r)
+		})
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
-			var one int
-			probe := tx.QueryRow(ctx, `SELECT 1 FROM transactions WHERE id = $1`, r.ID).Scan(&one)
-			return sqlcodec.NoMatchReason(probe, pgx.ErrNoRows, op, "transaction", sqlcodec.NotPending(op))
-		}
 		return s.appendTx(ctx, tx, a, nil)
-	})
+	}))
 }
 
 // GetTransaction implements [store.Store].
@@ -400,8 +485,20 @@ func (s *Store) GetTransaction(ctx context.Context, id string) (*roamsign.Transa
 	if err := s.open(op); err != nil {
 		return nil, err
 	}
-	t, err := scanTx(s.pool.QueryRow(ctx, `SELECT `+sqlcodec.TxCols+` FROM transactions WHERE id = $1`, id))
-	return t, classify(op, sqlcodec.NotFoundOr(err, pgx.ErrNoRows, op, "transaction"))
+	return s.getTx(ctx, op, selTx, id)
+}
+
+// getTx reads one transaction with query q and checks its seal.
+func (s *Store) getTx(ctx context.Context, op, q string, args ...any) (*roamsign.TransactionRecord, error) {
+	var rs store.RowSeal
+	t, err := scanTx(s.pool.QueryRow(ctx, q, args...), &rs)
+	if err == nil {
+		err = s.sealer().CheckTransaction(ctx, op, t, rs)
+	}
+	if err != nil {
+		return nil, s.report(ctx, classify(op, sqlcodec.NotFoundOr(err, pgx.ErrNoRows, op, "transaction")))
+	}
+	return t, nil
 }
 
 // GetTransactionByRequest implements [store.Store].
@@ -410,8 +507,7 @@ func (s *Store) GetTransactionByRequest(ctx context.Context, host roamsign.HostI
 	if err := s.open(op); err != nil {
 		return nil, err
 	}
-	t, err := scanTx(s.pool.QueryRow(ctx, `SELECT `+sqlcodec.TxCols+` FROM transactions WHERE host = $1 AND request_id = $2`, host, requestID))
-	return t, classify(op, sqlcodec.NotFoundOr(err, pgx.ErrNoRows, op, "transaction"))
+	return s.getTx(ctx, op, `SELECT `+sqlcodec.TxCols+` FROM transactions WHERE host = $1 AND request_id = $2`, host, requestID)
 }
 
 // ExpireTransactions implements [store.Store].
@@ -420,20 +516,26 @@ func (s *Store) ExpireTransactions(ctx context.Context, pendingBefore, deleteBef
 	var failed, deleted int64
 	now := store.NormTime(s.now())
 	err := s.tx(ctx, op, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `UPDATE transactions SET state = $1, error = $2, updated_at = $3 WHERE state = $4 AND created_at < $5
-			RETURNING `+sqlcodec.ExpiredCols,
-			roamsign.TxFailed, roamsign.ErrExpired.Code(), now, roamsign.TxPending, store.NormTime(pendingBefore))
+		rows, err := tx.Query(ctx, `SELECT id FROM transactions WHERE state = $1 AND created_at < $2`, roamsign.TxPending, store.NormTime(pendingBefore))
 		if err != nil {
 			return err
 		}
-		expired, err := sqlcodec.ScanExpired(rows)
-		rows.Close()
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		if err != nil {
 			return err
 		}
-		failed = int64(len(expired))
-		for _, t := range expired {
-			if err := s.appendTx(ctx, tx, store.ExpiredAudit(t, now), nil); err != nil {
+		failed = int64(len(ids))
+		for _, id := range ids {
+			var expired *roamsign.TransactionRecord
+			err := s.updateTx(ctx, tx, op, id, func(t *roamsign.TransactionRecord) error {
+				store.ExpirePending(t, now)
+				expired = t
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if err := s.appendTx(ctx, tx, store.ExpiredAudit(expired, now), nil); err != nil {
 				return err
 			}
 		}
@@ -441,7 +543,7 @@ func (s *Store) ExpireTransactions(ctx context.Context, pendingBefore, deleteBef
 		deleted = tag.RowsAffected()
 		return err
 	})
-	return int(failed), int(deleted), err
+	return int(failed), int(deleted), s.report(ctx, err)
 }
 
 // appendTx appends a inside tx, holding the chain head row lock until the

@@ -41,6 +41,10 @@ type Options struct {
 	// deployments that migrate separately or connect with a role that may
 	// not run DDL.
 	SkipMigrate bool
+	// Sealer, when set, seals the rows the store writes and refuses rows
+	// whose seal is missing or wrong (see [store.Sealer]); also
+	// [Store.SetSealer].
+	Sealer *store.Sealer
 
 	migrateTo int // when set, migrate no further than this version (tests build older schemas)
 }
@@ -52,6 +56,7 @@ type Store struct {
 	now        func() time.Time
 	maxRetries int
 	closed     atomic.Bool
+	seal       atomic.Pointer[store.Sealer]
 }
 
 var _ store.Store = (*Store)(nil)
@@ -89,6 +94,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "nil pool")
 	}
 	s := &Store{pool: pool, now: opts.Now, maxRetries: opts.MaxRetries}
+	s.seal.Store(opts.Sealer)
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -39,8 +39,8 @@ func BenchmarkChallenges(b *testing.B) {
 			}
 			b.ResetTimer()
 			storetest.RunSplit(b, g, func(i int) error {
-				if _, err := s.pool.Exec(ctx, `INSERT INTO challenges (`+sqlcodec.ChallengeCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
-					ids[i], "u1", "hr", []byte{1}, []byte{2}, []byte{3}, 1, "", "", "", storetest.Base, storetest.Base, 0, 3, false, nil, false); err != nil {
+				if _, err := s.pool.Exec(ctx, `INSERT INTO challenges (`+sqlcodec.ChallengeCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)`,
+					ids[i], "u1", "hr", []byte{1}, []byte{2}, []byte{3}, 1, "", "", "", storetest.Base, storetest.Base, 0, 3, false, nil, false, "", nil, 0); err != nil {
 					return err
 				}
 				_, err := s.pool.Exec(ctx, `UPDATE challenges SET consumed = true, consumed_at = $2 WHERE id = $1 AND NOT consumed`, ids[i], storetest.Base)

@@ -40,7 +40,7 @@ func rawConn(t testing.TB, dsn string) *pgx.Conn {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
-		return open(t, pgtest.NewDatabase(t), Options{MaxConns: 8})
+		return open(t, pgtest.NewDatabase(t), Options{MaxConns: 8, Sealer: storetest.NewSealer(t)})
 	})
 }
 
@@ -48,7 +48,8 @@ func TestConformance(t *testing.T) {
 func TestReplicas(t *testing.T) {
 	storetest.RunReplicas(t, func(t *testing.T) (store.Store, store.Store) {
 		dsn := pgtest.NewDatabase(t)
-		return open(t, dsn, Options{MaxConns: 8}), open(t, dsn, Options{MaxConns: 8})
+		k := storetest.NewSealer(t)
+		return open(t, dsn, Options{MaxConns: 8, Sealer: k}), open(t, dsn, Options{MaxConns: 8, Sealer: k})
 	})
 }
 
@@ -214,10 +215,13 @@ func TestMigrateUpgrade(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	s := open(t, dsn, Options{migrateTo: 1})
 	c := storetest.NewChallenge("u1", "hr")
-	c.MaxTries = 4
-	require.NoError(t, s.CreateChallenge(ctx, c))
 	s.Close()
-	_, err := rawConn(t, dsn).Exec(ctx, `INSERT INTO users (id, name, hosts, media, email, devices, key_ref, chain, disabled, pin_verifier,
+	db := rawConn(t, dsn)
+	_, err := db.Exec(ctx, `INSERT INTO challenges (id, user_id, host, nonce, mac, hash_list, count, data_header, channel, sent_to,
+		created_at, expires_at, tries, max_tries, consumed, consumed_at, undeliverable)
+		VALUES ($1, 'u1', 'hr', $2, $3, $4, 3, '', '', '', NULL, $5, 0, 4, false, NULL, false)`, c.ID, c.Nonce, c.MAC, c.HashList[:], c.ExpiresAt)
+	require.NoError(t, err)
+	_, err = db.Exec(ctx, `INSERT INTO users (id, name, hosts, media, email, devices, key_ref, chain, disabled, pin_verifier,
 		pin_failures, locked, locked_at, otp_failures, created_at, updated_at)
 		VALUES ('u1', 'Aminah', '["hr"]', '[]', '', '[]', 'k1', '[]', false, NULL, 2, false, NULL, 7, NULL, NULL)`)
 	require.NoError(t, err)
@@ -238,4 +242,29 @@ func TestMigrateUpgrade(t *testing.T) {
 	ok, err := s.AdvanceStep(ctx, "u1", 1)
 	require.NoError(t, err)
 	require.True(t, ok)
+}
+
+// Rows changed with raw SQL by a database writer without the row key are
+// refused and recorded.
+func TestRowTamper(t *testing.T) {
+	storetest.RunTamper(t, func(t *testing.T) (store.Store, storetest.Exec) {
+		dsn := pgtest.NewDatabase(t)
+		s := open(t, dsn, Options{MaxConns: 4, Sealer: storetest.NewSealer(t)})
+		db := rawConn(t, dsn)
+		return s, func(q string, args ...any) error {
+			_, err := db.Exec(context.Background(), storetest.Dollar(q), args...)
+			return err
+		}
+	})
+}
+
+// A database written before rows were sealed is refused by a store with a
+// row key until the operator seals it.
+func TestRowSealUpgrade(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	unsealed := open(t, dsn, Options{MaxConns: 4})
+	defer unsealed.Close()
+	sealed := open(t, dsn, Options{MaxConns: 4, Sealer: storetest.NewSealer(t)})
+	defer sealed.Close()
+	storetest.RunUpgrade(t, unsealed, sealed)
 }

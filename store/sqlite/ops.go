@@ -19,14 +19,98 @@ var times = sqlcodec.Times[sql.NullInt64]{
 	From: func(v sql.NullInt64) time.Time { return sqlcodec.FromMicro(v.Int64, v.Valid) },
 }
 
-func scanChallenge(row sqlcodec.Scanner) (*roamsign.ChallengeRecord, error) {
-	return sqlcodec.ScanChallenge(row, times)
+func scanChallenge(row sqlcodec.Scanner, rs *store.RowSeal) (*roamsign.ChallengeRecord, error) {
+	return sqlcodec.ScanChallenge(row, times, rs)
 }
-func scanUser(row sqlcodec.Scanner) (*roamsign.UserRecord, error) {
-	return sqlcodec.ScanUser(row, times)
+func scanUser(row sqlcodec.Scanner, rs *store.RowSeal) (*roamsign.UserRecord, error) {
+	return sqlcodec.ScanUser(row, times, rs)
 }
-func scanTx(row sqlcodec.Scanner) (*roamsign.TransactionRecord, error) {
-	return sqlcodec.ScanTx(row, times)
+func scanTx(row sqlcodec.Scanner, rs *store.RowSeal) (*roamsign.TransactionRecord, error) {
+	return sqlcodec.ScanTx(row, times, rs)
+}
+
+// The statements that read one sealed row.
+const (
+	selChallenge = `SELECT ` + sqlcodec.ChallengeCols + ` FROM challenges WHERE id = ?`
+	selUser      = `SELECT ` + sqlcodec.UserCols + ` FROM users WHERE id = ?`
+	selTx        = `SELECT ` + sqlcodec.TxCols + ` FROM transactions WHERE id = ?`
+)
+
+// updateChallenge is [sqlcodec.Update] of challenge id inside tx.
+func (s *Store) updateChallenge(ctx context.Context, tx *sql.Tx, op, id string, fn func(*roamsign.ChallengeRecord) error) error {
+	k := s.sealer()
+	return sqlcodec.Update(ctx, op, func() (*roamsign.ChallengeRecord, store.RowSeal, error) {
+		var rs store.RowSeal
+		r, err := scanChallenge(tx.QueryRowContext(ctx, selChallenge, id), &rs)
+		return r, rs, sqlcodec.NotFoundOr(err, sql.ErrNoRows, op, "challenge")
+	}, k.CheckChallenge, k.SealChallenge, fn, func(r *roamsign.ChallengeRecord, rs store.RowSeal) error {
+		res, err := tx.ExecContext(ctx, sqlcodec.Question.Reseal("challenges", sqlcodec.ChallengeCols), sqlcodec.ResealArgs(sqlcodec.ChallengeArgs(r, times, rs), rs)...)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		return sqlcodec.Resealed(op, n)
+	})
+}
+
+// updateUser is [sqlcodec.Update] of user id inside tx.
+func (s *Store) updateUser(ctx context.Context, tx *sql.Tx, op string, id roamsign.UserID, fn func(*roamsign.UserRecord) error) error {
+	k := s.sealer()
+	return sqlcodec.Update(ctx, op, func() (*roamsign.UserRecord, store.RowSeal, error) {
+		var rs store.RowSeal
+		u, err := scanUser(tx.QueryRowContext(ctx, selUser, id), &rs)
+		return u, rs, sqlcodec.NotFoundOr(err, sql.ErrNoRows, op, "user")
+	}, k.CheckUser, k.SealUser, fn, func(u *roamsign.UserRecord, rs store.RowSeal) error {
+		res, err := tx.ExecContext(ctx, sqlcodec.Question.Reseal("users", sqlcodec.UserCols), sqlcodec.ResealArgs(sqlcodec.UserArgs(u, times, rs), rs)...)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		return sqlcodec.Resealed(op, n)
+	})
+}
+
+// updateTx is [sqlcodec.Update] of transaction id inside tx.
+func (s *Store) updateTx(ctx context.Context, tx *sql.Tx, op, id string, fn func(*roamsign.TransactionRecord) error) error {
+	k := s.sealer()
+	return sqlcodec.Update(ctx, op, func() (*roamsign.TransactionRecord, store.RowSeal, error) {
+		var rs store.RowSeal
+		t, err := scanTx(tx.QueryRowContext(ctx, selTx, id), &rs)
+		return t, rs, sqlcodec.NotFoundOr(err, sql.ErrNoRows, op, "transaction")
+	}, k.CheckTransaction, k.SealTransaction, fn, func(t *roamsign.TransactionRecord, rs store.RowSeal) error {
+		res, err := tx.ExecContext(ctx, sqlcodec.Question.Reseal("transactions", sqlcodec.TxCols), sqlcodec.ResealArgs(sqlcodec.TxArgs(t, times, rs), rs)...)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		return sqlcodec.Resealed(op, n)
+	})
+}
+
+// reopened refuses an open challenge that a transaction names: a consumed
+// challenge put back as open ([store.Reopened]).
+func reopened(ctx context.Context, tx *sql.Tx, op string, c *roamsign.ChallengeRecord) error {
+	if c.Consumed {
+		return nil
+	}
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM transactions WHERE challenge_id = ?`, c.ID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return store.Reopened(op, c)
 }
 
 // CreateChallenge implements [store.Store].
@@ -49,11 +133,15 @@ func (s *Store) issue(ctx context.Context, op string, ch *roamsign.ChallengeReco
 	if err != nil {
 		return err
 	}
+	rs, err := s.sealer().SealChallenge(ctx, r, 1)
+	if err != nil {
+		return err
+	}
 	return s.writeTx(ctx, op, func(tx *sql.Tx) error {
 		if err := store.CheckIssue(op, r, limits, nthNewest(ctx, tx, r)); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, sqlcodec.Question.Insert("challenges", sqlcodec.ChallengeCols), sqlcodec.ChallengeArgs(r, times)...)
+		_, err := tx.ExecContext(ctx, sqlcodec.Question.Insert("challenges", sqlcodec.ChallengeCols), sqlcodec.ChallengeArgs(r, times, rs)...)
 		if sqliteCode(err) == codeConstraint {
 			return sqlcodec.Exists(op, "challenge id exists")
 		}
@@ -80,23 +168,15 @@ func (s *Store) GetChallenge(ctx context.Context, id string) (*roamsign.Challeng
 	if err := s.open(op); err != nil {
 		return nil, err
 	}
-	r, err := scanChallenge(s.r.QueryRowContext(ctx, `SELECT `+sqlcodec.ChallengeCols+` FROM challenges WHERE id = ?`, id))
-	return r, classify(op, sqlcodec.NotFoundOr(err, sql.ErrNoRows, op, "challenge"))
-}
-
-func (s *Store) execOne(ctx context.Context, op, what, q string, args ...any) error {
-	return s.writeTx(ctx, op, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return sqlcodec.NotFound(op, what)
-		}
-		return nil
-	})
+	var rs store.RowSeal
+	r, err := scanChallenge(s.r.QueryRowContext(ctx, selChallenge, id), &rs)
+	if err == nil {
+		err = s.sealer().CheckChallenge(ctx, op, r, rs)
+	}
+	if err != nil {
+		return nil, s.report(ctx, classify(op, sqlcodec.NotFoundOr(err, sql.ErrNoRows, op, "challenge")))
+	}
+	return r, nil
 }
 
 // MarkDelivered implements [store.Store].
@@ -105,60 +185,59 @@ func (s *Store) MarkDelivered(ctx context.Context, id string, ch roamsign.Channe
 	if err := sqlcodec.CheckDelivery(op, ch, sentTo); err != nil {
 		return err
 	}
-	return s.execOne(ctx, op, "challenge", `UPDATE challenges SET channel = ?, sent_to = ? WHERE id = ?`, ch, sentTo, id)
+	return s.report(ctx, s.writeTx(ctx, op, func(tx *sql.Tx) error {
+		return s.updateChallenge(ctx, tx, op, id, func(c *roamsign.ChallengeRecord) error {
+			c.Channel, c.SentTo = ch, sentTo
+			return nil
+		})
+	}))
 }
 
 // MarkUndeliverable implements [store.Store].
 func (s *Store) MarkUndeliverable(ctx context.Context, id string) error {
-	return s.execOne(ctx, "sqlite.MarkUndeliverable", "challenge", `UPDATE challenges SET undeliverable = 1 WHERE id = ?`, id)
+	const op = "sqlite.MarkUndeliverable"
+	return s.report(ctx, s.writeTx(ctx, op, func(tx *sql.Tx) error {
+		return s.updateChallenge(ctx, tx, op, id, func(c *roamsign.ChallengeRecord) error {
+			c.Undeliverable = true
+			return nil
+		})
+	}))
 }
 
-// TakeTry implements [store.Store] with one conditional UPDATE.
+// TakeTry implements [store.Store]: the row is read, counted and written
+// back in one write transaction.
 func (s *Store) TakeTry(ctx context.Context, id string) (int, error) {
 	const op = "sqlite.TakeTry"
 	var tries int
 	err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `UPDATE challenges SET tries = tries + 1 WHERE id = ? AND consumed = 0 AND tries < max_tries
-			RETURNING tries`, id).Scan(&tries)
-		if errors.Is(err, sql.ErrNoRows) {
-			r, err := scanChallenge(tx.QueryRowContext(ctx, `SELECT `+sqlcodec.ChallengeCols+` FROM challenges WHERE id = ?`, id))
-			if err != nil {
-				return sqlcodec.NotFoundOr(err, sql.ErrNoRows, op, "challenge")
+		return s.updateChallenge(ctx, tx, op, id, func(c *roamsign.ChallengeRecord) error {
+			if err := reopened(ctx, tx, op, c); err != nil {
+				return err
 			}
-			return store.TryRefusal(op, r)
-		}
-		return err
+			var err error
+			tries, err = store.SpendTry(op, c)
+			return err
+		})
 	})
-	return tries, err
+	return tries, s.report(ctx, err)
 }
 
 // ConsumeChallenge implements [store.Store].
 func (s *Store) ConsumeChallenge(ctx context.Context, id string, now time.Time) error {
 	const op = "sqlite.ConsumeChallenge"
-	return s.writeTx(ctx, op, func(tx *sql.Tx) error { return consume(ctx, tx, op, id, now) })
+	return s.report(ctx, s.writeTx(ctx, op, func(tx *sql.Tx) error { return s.consume(ctx, tx, op, id, now) }))
 }
 
-// consume is the compare-and-set, inside a write transaction.
-func consume(ctx context.Context, tx *sql.Tx, op, id string, now time.Time) error {
-	r, err := scanChallenge(tx.QueryRowContext(ctx, `SELECT `+sqlcodec.ChallengeCols+` FROM challenges WHERE id = ?`, id))
-	if err != nil {
-		return sqlcodec.NotFoundOr(err, sql.ErrNoRows, op, "challenge")
-	}
-	if err := store.ChallengeState(op, r, now); err != nil {
-		return err
-	}
-	res, err := tx.ExecContext(ctx, `UPDATE challenges SET consumed = 1, consumed_at = ?
-		WHERE id = ? AND consumed = 0 AND undeliverable = 0 AND tries <= max_tries AND expires_at > ?`,
-		store.NormTime(now).UnixMicro(), id, store.NormTime(now).UnixMicro())
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n != 1 {
-		return sqlcodec.Used(op)
-	}
-	return nil
+// consume is the compare-and-set, inside a write transaction (SQLite runs
+// one at a time). A challenge that a transaction already names is refused
+// as tampered.
+func (s *Store) consume(ctx context.Context, tx *sql.Tx, op, id string, now time.Time) error {
+	return s.updateChallenge(ctx, tx, op, id, func(c *roamsign.ChallengeRecord) error {
+		if err := reopened(ctx, tx, op, c); err != nil {
+			return err
+		}
+		return store.Consume(op, c, now)
+	})
 }
 
 // PurgeChallenges implements [store.Store].
@@ -183,8 +262,12 @@ func (s *Store) CreateUser(ctx context.Context, u *roamsign.UserRecord) error {
 	if err != nil {
 		return err
 	}
+	rs, err := s.sealer().SealUser(ctx, r, 1)
+	if err != nil {
+		return err
+	}
 	return s.writeTx(ctx, op, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, sqlcodec.Question.Insert("users", sqlcodec.UserCols), sqlcodec.UserArgs(r, times)...)
+		_, err := tx.ExecContext(ctx, sqlcodec.Question.Insert("users", sqlcodec.UserCols), sqlcodec.UserArgs(r, times, rs)...)
 		if sqliteCode(err) == codeConstraint {
 			return sqlcodec.Exists(op, "user exists")
 		}
@@ -198,8 +281,15 @@ func (s *Store) GetUser(ctx context.Context, id roamsign.UserID) (*roamsign.User
 	if err := s.open(op); err != nil {
 		return nil, err
 	}
-	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+sqlcodec.UserCols+` FROM users WHERE id = ?`, id))
-	return u, classify(op, sqlcodec.NotFoundOr(err, sql.ErrNoRows, op, "user"))
+	var rs store.RowSeal
+	u, err := scanUser(s.r.QueryRowContext(ctx, selUser, id), &rs)
+	if err == nil {
+		err = s.sealer().CheckUser(ctx, op, u, rs)
+	}
+	if err != nil {
+		return nil, s.report(ctx, classify(op, sqlcodec.NotFoundOr(err, sql.ErrNoRows, op, "user")))
+	}
+	return u, nil
 }
 
 // UpdateUser implements [store.Store]. The read, fn and the write happen in
@@ -207,20 +297,14 @@ func (s *Store) GetUser(ctx context.Context, id roamsign.UserID) (*roamsign.User
 // record.
 func (s *Store) UpdateUser(ctx context.Context, id roamsign.UserID, fn func(*roamsign.UserRecord) error) error {
 	const op = "sqlite.UpdateUser"
-	return s.writeTx(ctx, op, func(tx *sql.Tx) error {
-		u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+sqlcodec.UserCols+` FROM users WHERE id = ?`, id))
-		if err != nil {
-			return sqlcodec.NotFoundOr(err, sql.ErrNoRows, op, "user")
-		}
-		if err := fn(u); err != nil {
-			return err
-		}
-		if err := sqlcodec.Updated(op, id, u); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, sqlcodec.Question.Update("users", sqlcodec.UserCols), sqlcodec.KeyLast(sqlcodec.UserArgs(u, times))...)
-		return err
-	})
+	return s.report(ctx, s.writeTx(ctx, op, func(tx *sql.Tx) error {
+		return s.updateUser(ctx, tx, op, id, func(u *roamsign.UserRecord) error {
+			if err := fn(u); err != nil {
+				return err
+			}
+			return sqlcodec.Updated(op, id, u)
+		})
+	}))
 }
 
 // ListUsers implements [store.Store].
@@ -238,8 +322,14 @@ func (s *Store) ListUsers(ctx context.Context, after roamsign.UserID, limit int)
 		return nil, classify(op, err)
 	}
 	defer rows.Close()
-	out, err := sqlcodec.CollectUsers(rows, times)
-	return out, classify(op, err)
+	k := s.sealer()
+	out, err := sqlcodec.CollectUsers(rows, times, func(u *roamsign.UserRecord, rs store.RowSeal) error {
+		return k.CheckUser(ctx, op, u, rs)
+	})
+	if err != nil {
+		return nil, s.report(ctx, classify(op, err))
+	}
+	return out, nil
 }
 
 // AddPINFailure implements [store.Store].
@@ -253,19 +343,23 @@ func (s *Store) AddPINFailure(ctx context.Context, id roamsign.UserID, max int, 
 		locked bool
 	)
 	err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `UPDATE users SET
-			pin_failures = pin_failures + 1,
-			locked_at = CASE WHEN locked = 0 AND pin_failures + 1 >= ?1 THEN ?2 ELSE locked_at END,
-			locked = CASE WHEN pin_failures + 1 >= ?1 THEN 1 ELSE locked END
-			WHERE id = ?3 RETURNING pin_failures, locked`, max, store.NormTime(now).UnixMicro(), id).Scan(&n, &locked)
-		return sqlcodec.NotFoundOr(err, sql.ErrNoRows, op, "user")
+		return s.updateUser(ctx, tx, op, id, func(u *roamsign.UserRecord) error {
+			n, locked = store.CountPINFailure(u, max, now)
+			return nil
+		})
 	})
-	return n, locked, err
+	return n, locked, s.report(ctx, err)
 }
 
 // ResetPINFailures implements [store.Store].
 func (s *Store) ResetPINFailures(ctx context.Context, id roamsign.UserID) error {
-	return s.execOne(ctx, "sqlite.ResetPINFailures", "user", `UPDATE users SET pin_failures = 0, locked = 0, locked_at = NULL WHERE id = ?`, id)
+	const op = "sqlite.ResetPINFailures"
+	return s.report(ctx, s.writeTx(ctx, op, func(tx *sql.Tx) error {
+		return s.updateUser(ctx, tx, op, id, func(u *roamsign.UserRecord) error {
+			store.ClearPINFailures(u)
+			return nil
+		})
+	}))
 }
 
 // GetOTPBackoff implements [store.Store].
@@ -323,11 +417,15 @@ func (s *Store) ResetOTPFailures(ctx context.Context, user roamsign.UserID, host
 // BeginTransaction implements [store.Store].
 func (s *Store) BeginTransaction(ctx context.Context, challengeID string, now time.Time, t *roamsign.TransactionRecord, audit *roamsign.AuditRecord) error {
 	const op = "sqlite.BeginTransaction"
-	return sqlcodec.Begin(op, challengeID, t, audit, s.inTx(ctx, op), func(tx *sql.Tx, r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error {
-		if err := consume(ctx, tx, op, challengeID, now); err != nil {
+	return s.report(ctx, sqlcodec.Begin(op, challengeID, t, audit, s.inTx(ctx, op), func(tx *sql.Tx, r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error {
+		if err := s.consume(ctx, tx, op, challengeID, now); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, sqlcodec.Question.Insert("transactions", sqlcodec.TxCols), sqlcodec.TxArgs(r, times)...)
+		rs, err := s.sealer().SealTransaction(ctx, r, 1)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, sqlcodec.Question.Insert("transactions", sqlcodec.TxCols), sqlcodec.TxArgs(r, times, rs)...)
 		if sqliteCode(err) == codeConstraint {
 			return sqlcodec.Exists(op, "transaction id or request id already used")
 		}
@@ -335,27 +433,21 @@ func (s *Store) BeginTransaction(ctx context.Context, challengeID string, now ti
 			return err
 		}
 		return s.appendTx(ctx, tx, a, nil)
-	})
+	}))
 }
 
 // FinishTransaction implements [store.Store].
 func (s *Store) FinishTransaction(ctx context.Context, t *roamsign.TransactionRecord, audit *roamsign.AuditRecord) error {
 	const op = "sqlite.FinishTransaction"
-	return sqlcodec.Finish(op, t, audit, s.inTx(ctx, op), func(tx *sql.Tx, r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error {
-		res, err := tx.ExecContext(ctx, `UPDATE transactions SET state = ?, items = ?, chain = ?, sig_alg = ?, error = ?, updated_at = ?
-			WHERE id = ? AND state = ?`, sqlcodec.FinishArgs(r, times)...)
+	return s.report(ctx, sqlcodec.Finish(op, t, audit, s.inTx(ctx, op), func(tx *sql.Tx, r *roamsign.TransactionRecord, a *roamsign.AuditRecord) error {
+		err := s.updateTx(ctx, tx, op, r.ID, func(cur *roamsign.TransactionRecord) error {
+			return store.FinishPending(op, cur, r)
+		})
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			var one int
-			probe := tx.QueryRowContext(ctx, `SELECT 1 FROM transactions WHERE id = ?`, r.ID).Scan(&one)
-			return sqlcodec.NoMatchReason(probe, sql.ErrNoRows, op, "transaction", sqlcodec.NotPending(op))
-		}
 		return s.appendTx(ctx, tx, a, nil)
-	})
+	}))
 }
 
 // GetTransaction implements [store.Store].
@@ -364,8 +456,20 @@ func (s *Store) GetTransaction(ctx context.Context, id string) (*roamsign.Transa
 	if err := s.open(op); err != nil {
 		return nil, err
 	}
-	t, err := scanTx(s.r.QueryRowContext(ctx, `SELECT `+sqlcodec.TxCols+` FROM transactions WHERE id = ?`, id))
-	return t, classify(op, sqlcodec.NotFoundOr(err, sql.ErrNoRows, op, "transaction"))
+	return s.getTx(ctx, op, selTx, id)
+}
+
+// getTx reads one transaction with query q and checks its seal.
+func (s *Store) getTx(ctx context.Context, op, q string, args ...any) (*roamsign.TransactionRecord, error) {
+	var rs store.RowSeal
+	t, err := scanTx(s.r.QueryRowContext(ctx, q, args...), &rs)
+	if err == nil {
+		err = s.sealer().CheckTransaction(ctx, op, t, rs)
+	}
+	if err != nil {
+		return nil, s.report(ctx, classify(op, sqlcodec.NotFoundOr(err, sql.ErrNoRows, op, "transaction")))
+	}
+	return t, nil
 }
 
 // GetTransactionByRequest implements [store.Store].
@@ -374,8 +478,7 @@ func (s *Store) GetTransactionByRequest(ctx context.Context, host roamsign.HostI
 	if err := s.open(op); err != nil {
 		return nil, err
 	}
-	t, err := scanTx(s.r.QueryRowContext(ctx, `SELECT `+sqlcodec.TxCols+` FROM transactions WHERE host = ? AND request_id = ?`, host, requestID))
-	return t, classify(op, sqlcodec.NotFoundOr(err, sql.ErrNoRows, op, "transaction"))
+	return s.getTx(ctx, op, `SELECT `+sqlcodec.TxCols+` FROM transactions WHERE host = ? AND request_id = ?`, host, requestID)
 }
 
 // ExpireTransactions implements [store.Store].
@@ -384,20 +487,23 @@ func (s *Store) ExpireTransactions(ctx context.Context, pendingBefore, deleteBef
 	var failed, deleted int64
 	now := store.NormTime(s.now()).UnixMicro()
 	err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `UPDATE transactions SET state = ?, error = ?, updated_at = ? WHERE state = ? AND created_at < ?
-			RETURNING `+sqlcodec.ExpiredCols,
-			roamsign.TxFailed, roamsign.ErrExpired.Code(), now, roamsign.TxPending, store.NormTime(pendingBefore).UnixMicro())
+		ids, err := pendingIDs(ctx, tx, store.NormTime(pendingBefore).UnixMicro())
 		if err != nil {
 			return err
 		}
-		expired, err := sqlcodec.ScanExpired(rows)
-		rows.Close()
-		if err != nil {
-			return err
-		}
-		failed = int64(len(expired))
-		for _, t := range expired {
-			if err := s.appendTx(ctx, tx, store.ExpiredAudit(t, time.UnixMicro(now).UTC()), nil); err != nil {
+		failed = int64(len(ids))
+		at := time.UnixMicro(now).UTC()
+		for _, id := range ids {
+			var expired *roamsign.TransactionRecord
+			err := s.updateTx(ctx, tx, op, id, func(t *roamsign.TransactionRecord) error {
+				store.ExpirePending(t, at)
+				expired = t
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if err := s.appendTx(ctx, tx, store.ExpiredAudit(expired, at), nil); err != nil {
 				return err
 			}
 		}
@@ -409,7 +515,26 @@ func (s *Store) ExpireTransactions(ctx context.Context, pendingBefore, deleteBef
 		deleted, err = res.RowsAffected()
 		return err
 	})
-	return int(failed), int(deleted), err
+	return int(failed), int(deleted), s.report(ctx, err)
+}
+
+// pendingIDs returns the ids of the pending transactions created before
+// the given time.
+func pendingIDs(ctx context.Context, tx *sql.Tx, before int64) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM transactions WHERE state = ? AND created_at < ?`, roamsign.TxPending, before)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // appendTx appends a to the chain inside tx. When mk is set it builds the

@@ -46,6 +46,10 @@ type Options struct {
 	IntegrityCheck bool
 	// MaxReaders bounds the read connections; 4 when zero.
 	MaxReaders int
+	// Sealer, when set, seals the rows the store writes and refuses rows
+	// whose seal is missing or wrong (see [store.Sealer]); also
+	// [Store.SetSealer].
+	Sealer *store.Sealer
 
 	driver    string // "sqlite" (modernc); tests may swap in another driver
 	migrateTo int    // when set, migrate no further than this version (tests build older schemas)
@@ -57,6 +61,7 @@ type Store struct {
 	now    func() time.Time
 	ro     bool
 	closed atomic.Bool
+	seal   atomic.Pointer[store.Sealer]
 }
 
 var _ store.Store = (*Store)(nil)
@@ -81,6 +86,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		opts.driver = "sqlite"
 	}
 	s := &Store{now: opts.Now, ro: opts.ReadOnly}
+	s.seal.Store(opts.Sealer)
 	var err error
 	if !opts.ReadOnly {
 		// The file holds PIN verifiers and OTP MACs: create it readable by

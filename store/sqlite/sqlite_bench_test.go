@@ -37,8 +37,8 @@ func BenchmarkChallenges(b *testing.B) {
 			}
 			b.ResetTimer()
 			storetest.RunSplit(b, g, func(i int) error {
-				if _, err := s.w.ExecContext(ctx, `INSERT INTO challenges (`+sqlcodec.ChallengeCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-					ids[i], "u1", "hr", []byte{1}, []byte{2}, []byte{3}, 1, "", "", "", 1, 2, 0, 3, 0, nil, 0); err != nil {
+				if _, err := s.w.ExecContext(ctx, `INSERT INTO challenges (`+sqlcodec.ChallengeCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+					ids[i], "u1", "hr", []byte{1}, []byte{2}, []byte{3}, 1, "", "", "", 1, 2, 0, 3, 0, nil, 0, "", nil, 0); err != nil {
 					return err
 				}
 				_, err := s.w.ExecContext(ctx, `UPDATE challenges SET consumed = 1, consumed_at = 1 WHERE id = ? AND consumed = 0`, ids[i])

@@ -26,7 +26,7 @@ func open(t testing.TB, path string, opts Options) *Store {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
-		return open(t, filepath.Join(t.TempDir(), "roamsign.db"), Options{})
+		return open(t, filepath.Join(t.TempDir(), "roamsign.db"), Options{Sealer: storetest.NewSealer(t)})
 	})
 }
 
@@ -34,7 +34,8 @@ func TestConformance(t *testing.T) {
 func TestReplicas(t *testing.T) {
 	storetest.RunReplicas(t, func(t *testing.T) (store.Store, store.Store) {
 		path := filepath.Join(t.TempDir(), "roamsign.db")
-		return open(t, path, Options{}), open(t, path, Options{})
+		k := storetest.NewSealer(t)
+		return open(t, path, Options{Sealer: k}), open(t, path, Options{Sealer: k})
 	})
 }
 
@@ -265,10 +266,13 @@ func TestMigrateUpgrade(t *testing.T) {
 	s := open(t, path, Options{migrateTo: 1})
 	storetest.SeedAudit(t, s, 2)
 	c := storetest.NewChallenge("u1", "hr")
-	c.MaxTries = 4
-	require.NoError(t, s.CreateChallenge(ctx, c))
 	s.Close()
-	_, err := raw(t, path).Exec(`INSERT INTO users (id, name, hosts, media, email, devices, key_ref, chain, disabled, pin_verifier,
+	db := raw(t, path)
+	_, err := db.Exec(`INSERT INTO challenges (id, user_id, host, nonce, mac, hash_list, count, data_header, channel, sent_to,
+		created_at, expires_at, tries, max_tries, consumed, consumed_at, undeliverable)
+		VALUES (?, 'u1', 'hr', ?, ?, ?, 3, '', '', '', NULL, ?, 0, 4, 0, NULL, 0)`, c.ID, c.Nonce, c.MAC, c.HashList[:], c.ExpiresAt.UnixMicro())
+	require.NoError(t, err)
+	_, err = db.Exec(`INSERT INTO users (id, name, hosts, media, email, devices, key_ref, chain, disabled, pin_verifier,
 		pin_failures, locked, locked_at, otp_failures, created_at, updated_at)
 		VALUES ('u1', 'Aminah', '["hr"]', '[]', '', '[]', 'k1', '[]', 0, NULL, 2, 0, NULL, 7, NULL, NULL)`)
 	require.NoError(t, err)
@@ -292,4 +296,29 @@ func TestMigrateUpgrade(t *testing.T) {
 	require.Equal(t, 2, u.PINFailures)
 	_, err = s.AddOTPFailure(ctx, "u1", "hr", storetest.Base, roamsign.OTPBackoff{}.WithDefaults())
 	require.NoError(t, err, "OTP failures after upgrade")
+}
+
+// Rows changed with raw SQL by a database writer without the row key are
+// refused and recorded.
+func TestRowTamper(t *testing.T) {
+	storetest.RunTamper(t, func(t *testing.T) (store.Store, storetest.Exec) {
+		path := filepath.Join(t.TempDir(), "roamsign.db")
+		s := open(t, path, Options{Sealer: storetest.NewSealer(t)})
+		db := raw(t, path)
+		return s, func(q string, args ...any) error {
+			_, err := db.Exec(q, args...)
+			return err
+		}
+	})
+}
+
+// A database written before rows were sealed is refused by a store with a
+// row key until the operator seals it.
+func TestRowSealUpgrade(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "roamsign.db")
+	unsealed := open(t, path, Options{})
+	defer unsealed.Close()
+	sealed := open(t, path, Options{Sealer: storetest.NewSealer(t)})
+	defer sealed.Close()
+	storetest.RunUpgrade(t, unsealed, sealed)
 }

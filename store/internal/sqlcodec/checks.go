@@ -131,21 +131,10 @@ func Closed(op string) error {
 	return roamsign.E(roamsign.ErrClosed, op, "store closed")
 }
 
-// Used reports a challenge that was already consumed.
-func Used(op string) error {
-	return roamsign.E(roamsign.ErrUsed, op, "challenge already used")
-}
-
 // Exists reports an insert that collides with a stored record; what says
 // which key ("challenge id exists").
 func Exists(op, what string) error {
 	return roamsign.E(roamsign.ErrConflict, op, "%s", what)
-}
-
-// NotPending reports a FinishTransaction on a transaction that is not
-// pending.
-func NotPending(op string) error {
-	return roamsign.E(roamsign.ErrConflict, op, "transaction is not pending")
 }
 
 // HeadMoved reports an audit append whose chain head changed underneath it.
@@ -169,18 +158,4 @@ const HeadQuery = `SELECT seq, hash FROM audit_head WHERE id = 1`
 func ScanHead(row Scanner) (seq int64, hash []byte, err error) {
 	err = row.Scan(&seq, &hash)
 	return seq, hash, err
-}
-
-// NoMatchReason returns why a conditional write matched no row, given
-// probe, the error of reading the row back: [NotFound] for what when there
-// is no row (noRows), probe itself when the read failed, else why (the row
-// is in another state).
-func NoMatchReason(probe, noRows error, op, what string, why error) error {
-	if errors.Is(probe, noRows) {
-		return NotFound(op, what)
-	}
-	if probe != nil {
-		return probe
-	}
-	return why
 }

@@ -6,11 +6,14 @@
 //   - Column encodings: lists as JSON text ([JSON], [FromJSON]) and times
 //     through a backend's [Times] (UTC microseconds in SQLite, TIMESTAMPTZ
 //     in PostgreSQL).
-//   - Column lists ([ChallengeCols], [UserCols], [TxCols], [AuditCols],
-//     [ExpiredCols]), the statement arguments for them and row scanning
-//     through [Scanner] and [Rows], which *sql.Row(s) and pgx.Row(s) satisfy.
+//   - Column lists ([ChallengeCols], [UserCols], [TxCols], [AuditCols]),
+//     the statement arguments for them (with each row's seal) and row
+//     scanning through [Scanner] and [Rows], which *sql.Row(s) and
+//     pgx.Row(s) satisfy.
+//   - The sealed read-check-change-seal-write of a row ([Update],
+//     [Placeholders.Reseal]).
 //   - Input checks per operation ([CheckLimit], [CheckDelivery], …) and the
-//     typed errors of domain outcomes ([NotFound], [Used], [NotPending], …).
+//     typed errors of domain outcomes ([NotFound], [Exists], …).
 //   - Audit append preparation ([Link], [Append], [Checkpoint]) and the
 //     wrappers of BeginTransaction and FinishTransaction ([Begin],
 //     [Finish]).

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/store"
 )
 
 // Scanner is one result row: *sql.Row, *sql.Rows, pgx.Row and pgx.Rows all
@@ -31,10 +32,10 @@ type Times[N any] struct {
 // The column lists, in the order the scan and argument functions use.
 const (
 	ChallengeCols = `id, user_id, host, nonce, mac, hash_list, count, data_header, channel, sent_to,
-	created_at, expires_at, tries, max_tries, consumed, consumed_at, undeliverable`
+	created_at, expires_at, tries, max_tries, consumed, consumed_at, undeliverable, key_ref, seal, epoch`
 	UserCols = `id, name, hosts, media, email, devices, key_ref, chain, disabled, pin_verifier,
-	pin_failures, locked, locked_at, created_at, updated_at`
-	TxCols         = `id, user_id, host, request_id, challenge_id, hash_list, count, form, state, items, chain, sig_alg, error, created_at, updated_at`
+	pin_failures, locked, locked_at, created_at, updated_at, seal, epoch`
+	TxCols         = `id, user_id, host, request_id, challenge_id, hash_list, count, form, state, items, chain, sig_alg, error, created_at, updated_at, seal, epoch`
 	OTPBackoffCols = `user_id, host, failures, blocked_until, updated_at`
 	AuditCols      = `seq, time, event, user_id, host, data_header, hash_list, count, cert_serial,
 	channel, outcome, transaction_id, detail, prev_hash, hash`
@@ -48,15 +49,15 @@ func NonNil(b []byte) []byte {
 	return b
 }
 
-// ScanChallenge reads a row of [ChallengeCols].
-func ScanChallenge[N any](row Scanner, t Times[N]) (*roamsign.ChallengeRecord, error) {
+// ScanChallenge reads a row of [ChallengeCols] and its seal into rs.
+func ScanChallenge[N any](row Scanner, t Times[N], rs *store.RowSeal) (*roamsign.ChallengeRecord, error) {
 	var (
 		r                            roamsign.ChallengeRecord
 		hl                           []byte
 		created, expires, consumedAt N
 	)
 	err := row.Scan(&r.ID, &r.User, &r.Host, &r.Nonce, &r.MAC, &hl, &r.Count, &r.DataHeader, &r.Channel, &r.SentTo,
-		&created, &expires, &r.Tries, &r.MaxTries, &r.Consumed, &consumedAt, &r.Undeliverable)
+		&created, &expires, &r.Tries, &r.MaxTries, &r.Consumed, &consumedAt, &r.Undeliverable, &r.KeyRef, &rs.MAC, &rs.Epoch)
 	if err != nil {
 		return nil, err
 	}
@@ -65,21 +66,22 @@ func ScanChallenge[N any](row Scanner, t Times[N]) (*roamsign.ChallengeRecord, e
 	return &r, nil
 }
 
-// ChallengeArgs are the arguments for [ChallengeCols] of a normalised r.
-func ChallengeArgs[N any](r *roamsign.ChallengeRecord, t Times[N]) []any {
+// ChallengeArgs are the arguments for [ChallengeCols] of a normalised r
+// sealed with rs.
+func ChallengeArgs[N any](r *roamsign.ChallengeRecord, t Times[N], rs store.RowSeal) []any {
 	return []any{r.ID, r.User, r.Host, NonNil(r.Nonce), NonNil(r.MAC), r.HashList[:], r.Count, r.DataHeader, r.Channel, r.SentTo,
-		t.Null(r.CreatedAt), t.Req(r.ExpiresAt), r.Tries, r.MaxTries, r.Consumed, t.Null(r.ConsumedAt), r.Undeliverable}
+		t.Null(r.CreatedAt), t.Req(r.ExpiresAt), r.Tries, r.MaxTries, r.Consumed, t.Null(r.ConsumedAt), r.Undeliverable, r.KeyRef, rs.MAC, rs.Epoch}
 }
 
-// ScanUser reads a row of [UserCols].
-func ScanUser[N any](row Scanner, t Times[N]) (*roamsign.UserRecord, error) {
+// ScanUser reads a row of [UserCols] and its seal into rs.
+func ScanUser[N any](row Scanner, t Times[N], rs *store.RowSeal) (*roamsign.UserRecord, error) {
 	var (
 		u                              roamsign.UserRecord
 		hosts, media, devices, chain   string
 		lockedAt, createdAt, updatedAt N
 	)
 	err := row.Scan(&u.ID, &u.Name, &hosts, &media, &u.Email, &devices, &u.KeyRef, &chain, &u.Disabled, &u.PINVerifier,
-		&u.PINFailures, &u.Locked, &lockedAt, &createdAt, &updatedAt)
+		&u.PINFailures, &u.Locked, &lockedAt, &createdAt, &updatedAt, &rs.MAC, &rs.Epoch)
 	if err != nil {
 		return nil, err
 	}
@@ -99,19 +101,24 @@ func ScanUser[N any](row Scanner, t Times[N]) (*roamsign.UserRecord, error) {
 	return &u, nil
 }
 
-// UserArgs are the arguments for [UserCols] of a normalised u.
-func UserArgs[N any](u *roamsign.UserRecord, t Times[N]) []any {
+// UserArgs are the arguments for [UserCols] of a normalised u sealed with
+// rs.
+func UserArgs[N any](u *roamsign.UserRecord, t Times[N], rs store.RowSeal) []any {
 	return []any{u.ID, u.Name, JSON(u.Hosts), JSON(u.Media), u.Email, JSON(u.Devices), u.KeyRef, JSON(u.Chain), u.Disabled, u.PINVerifier,
-		u.PINFailures, u.Locked, t.Null(u.LockedAt), t.Null(u.CreatedAt), t.Null(u.UpdatedAt)}
+		u.PINFailures, u.Locked, t.Null(u.LockedAt), t.Null(u.CreatedAt), t.Null(u.UpdatedAt), rs.MAC, rs.Epoch}
 }
 
-// CollectUsers reads every row of [UserCols] from rows. The caller closes
-// rows.
-func CollectUsers[N any](rows Rows, t Times[N]) ([]roamsign.UserRecord, error) {
+// CollectUsers reads every row of [UserCols] from rows, calling check on
+// each with its seal. The caller closes rows.
+func CollectUsers[N any](rows Rows, t Times[N], check func(*roamsign.UserRecord, store.RowSeal) error) ([]roamsign.UserRecord, error) {
 	var out []roamsign.UserRecord
 	for rows.Next() {
-		u, err := ScanUser(rows, t)
+		var rs store.RowSeal
+		u, err := ScanUser(rows, t, &rs)
 		if err != nil {
+			return nil, err
+		}
+		if err := check(u, rs); err != nil {
 			return nil, err
 		}
 		out = append(out, *u)
@@ -119,8 +126,8 @@ func CollectUsers[N any](rows Rows, t Times[N]) ([]roamsign.UserRecord, error) {
 	return out, rows.Err()
 }
 
-// ScanTx reads a row of [TxCols].
-func ScanTx[N any](row Scanner, t Times[N]) (*roamsign.TransactionRecord, error) {
+// ScanTx reads a row of [TxCols] and its seal into rs.
+func ScanTx[N any](row Scanner, t Times[N], rs *store.RowSeal) (*roamsign.TransactionRecord, error) {
 	var (
 		r                  roamsign.TransactionRecord
 		hl                 []byte
@@ -128,7 +135,7 @@ func ScanTx[N any](row Scanner, t Times[N]) (*roamsign.TransactionRecord, error)
 		created, updatedAt N
 	)
 	err := row.Scan(&r.ID, &r.User, &r.Host, &r.RequestID, &r.ChallengeID, &hl, &r.Count, &r.Form, &r.State, &items, &chain,
-		&r.SigAlg, &r.Error, &created, &updatedAt)
+		&r.SigAlg, &r.Error, &created, &updatedAt, &rs.MAC, &rs.Epoch)
 	if err != nil {
 		return nil, err
 	}
@@ -143,17 +150,10 @@ func ScanTx[N any](row Scanner, t Times[N]) (*roamsign.TransactionRecord, error)
 	return &r, nil
 }
 
-// TxArgs are the arguments for [TxCols] of a normalised r.
-func TxArgs[N any](r *roamsign.TransactionRecord, t Times[N]) []any {
+// TxArgs are the arguments for [TxCols] of a normalised r sealed with rs.
+func TxArgs[N any](r *roamsign.TransactionRecord, t Times[N], rs store.RowSeal) []any {
 	return []any{r.ID, r.User, r.Host, r.RequestID, r.ChallengeID, r.HashList[:], r.Count, r.Form, r.State, JSON(r.Items), JSON(r.Chain),
-		r.SigAlg, r.Error, t.Null(r.CreatedAt), t.Null(r.UpdatedAt)}
-}
-
-// FinishArgs are the arguments of the statement that finishes a pending
-// transaction: state, items, chain, sig_alg, error, updated_at, then the id
-// and the pending state it must still be in.
-func FinishArgs[N any](r *roamsign.TransactionRecord, t Times[N]) []any {
-	return []any{r.State, JSON(r.Items), JSON(r.Chain), r.SigAlg, r.Error, t.Null(r.UpdatedAt), r.ID, roamsign.TxPending}
+		r.SigAlg, r.Error, t.Null(r.CreatedAt), t.Null(r.UpdatedAt), rs.MAC, rs.Epoch}
 }
 
 // ScanAudit reads a row of [AuditCols] into a, reusing its buffers.
@@ -175,26 +175,6 @@ func ScanAudit[N any](row Scanner, a *roamsign.AuditRecord, t Times[N]) error {
 func AuditArgs[N any](a *roamsign.AuditRecord, t Times[N]) []any {
 	return []any{a.Seq, t.Req(a.Time), a.Event, a.User, a.Host, a.DataHeader, a.HashList, a.Count, a.CertSerial,
 		a.Channel, a.Outcome, a.TransactionID, a.Detail, a.PrevHash, a.Hash}
-}
-
-// ExpiredCols are what an expiring UPDATE … RETURNING reads for
-// [ScanExpired].
-const ExpiredCols = `id, user_id, host, hash_list, count`
-
-// ScanExpired reads every row of [ExpiredCols]: the transactions an
-// expiring UPDATE matched. The caller closes rows.
-func ScanExpired(rows Rows) ([]*roamsign.TransactionRecord, error) {
-	var out []*roamsign.TransactionRecord
-	for rows.Next() {
-		t := &roamsign.TransactionRecord{}
-		var hl []byte
-		if err := rows.Scan(&t.ID, &t.User, &t.Host, &hl, &t.Count); err != nil {
-			return nil, err
-		}
-		copy(t.HashList[:], hl)
-		out = append(out, t)
-	}
-	return out, rows.Err()
 }
 
 // ScanOTPBackoff reads a row of [OTPBackoffCols].

@@ -23,7 +23,7 @@ func TestCheckLimit(t *testing.T) {
 	}
 }
 
-func TestNotFoundOrAndNoMatchReason(t *testing.T) {
+func TestNotFoundOr(t *testing.T) {
 	noRows := errors.New("no rows")
 	other := errors.New("other")
 	if err := NotFoundOr(noRows, noRows, "op", "user"); !errors.Is(err, roamsign.ErrNotFound) {
@@ -34,16 +34,6 @@ func TestNotFoundOrAndNoMatchReason(t *testing.T) {
 	}
 	if err := NotFoundOr(nil, noRows, "op", "user"); err != nil {
 		t.Fatalf("NotFoundOr(nil) = %v", err)
-	}
-	why := NotPending("op")
-	if err := NoMatchReason(noRows, noRows, "op", "transaction", why); !errors.Is(err, roamsign.ErrNotFound) {
-		t.Fatalf("NoMatchReason(noRows) = %v", err)
-	}
-	if err := NoMatchReason(other, noRows, "op", "transaction", why); err != other {
-		t.Fatalf("NoMatchReason(other) = %v", err)
-	}
-	if err := NoMatchReason(nil, noRows, "op", "transaction", why); !errors.Is(err, roamsign.ErrConflict) {
-		t.Fatalf("NoMatchReason(nil) = %v", err)
 	}
 }
 
