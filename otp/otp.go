@@ -240,7 +240,7 @@ func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Challenge, erro
 	if err := m.issuable(ctx, op, user, req.Host, now); err != nil {
 		return nil, err
 	}
-	rec, code, err := m.createChallenge(ctx, op, req, now)
+	rec, code, err := m.createChallenge(ctx, op, req, user.KeyRef, now)
 	if err != nil {
 		return nil, err
 	}
@@ -295,10 +295,10 @@ func (m *Manager) issuable(ctx context.Context, op string, user *roamsign.UserRe
 }
 
 // createChallenge draws the nonce and the OTP and stores the challenge
-// (only the OTP's MAC) within the issuance limits, under a fresh random id
-// (drawn again on the rare collision). It returns the stored record and
-// the OTP to deliver.
-func (m *Manager) createChallenge(ctx context.Context, op string, req IssueRequest, now time.Time) (*roamsign.ChallengeRecord, string, error) {
+// (only the OTP's MAC), bound to the user's key keyRef, within the
+// issuance limits, under a fresh random id (drawn again on the rare
+// collision). It returns the stored record and the OTP to deliver.
+func (m *Manager) createChallenge(ctx context.Context, op string, req IssueRequest, keyRef string, now time.Time) (*roamsign.ChallengeRecord, string, error) {
 	nonce := make([]byte, 16)
 	if _, err := io.ReadFull(m.rand, nonce); err != nil {
 		return nil, "", roamsign.Wrap(roamsign.ErrInternal, op, err, "reading randomness")
@@ -309,7 +309,7 @@ func (m *Manager) createChallenge(ctx context.Context, op string, req IssueReque
 	}
 	digest := roamsign.HashListDigest(req.Hashes)
 	rec := &roamsign.ChallengeRecord{
-		User: req.User, Host: req.Host, Nonce: nonce, HashList: digest,
+		User: req.User, Host: req.Host, KeyRef: keyRef, Nonce: nonce, HashList: digest,
 		Count: len(req.Hashes), DataHeader: req.DataHeader,
 		CreatedAt: now, ExpiresAt: now.Add(m.ttl), MaxTries: m.maxTries,
 	}

@@ -204,14 +204,23 @@ func parseVerifier(v []byte) (*parsedVerifier, error) {
 // taken does not reveal it.
 var dummySalt = make([]byte, 16)
 
+// errNoPepper refuses a verifier made without the pepper while a pepper is
+// configured: such a verifier can be computed by anyone who can write the
+// database, for a PIN of their choice, without the HSM.
+var errNoPepper = roamsign.E(roamsign.ErrUnavailable, "service.verifyPIN", "stored PIN verifier was made without the pepper; an administrator must reset the PIN")
+
 // verifyPIN reports whether pin matches the verifier, comparing in constant
 // time. It always spends one Argon2id evaluation, also for an empty or
-// malformed verifier, so timing does not tell them apart.
+// malformed verifier, so timing does not tell them apart. Once a pepper is
+// configured, a verifier without it is refused ([errNoPepper]).
 func (s *Service) verifyPIN(ctx context.Context, verifier []byte, pin string) (_ bool, err error) {
 	defer s.observe("pin_verify", time.Now(), &err)
 	pv, perr := parseVerifier(verifier)
 	if perr != nil {
 		pv = &parsedVerifier{p: s.cfg.PIN, salt: dummySalt, tag: make([]byte, s.cfg.PIN.KeyLen)}
+	}
+	if perr == nil && s.pep != nil && !pv.peppered {
+		return false, errNoPepper
 	}
 	in, _, err := s.pinInput(ctx, pin, pv.peppered)
 	if err != nil {

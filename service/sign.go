@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"crypto"
 	"crypto/subtle"
 	"crypto/x509"
 	"encoding/hex"
@@ -116,6 +117,7 @@ type activation struct {
 	user  *roamsign.UserRecord
 	chal  *roamsign.ChallengeRecord
 	chain []*x509.Certificate
+	key   crypto.Signer // the user's key, which chain[0] certifies
 	tx    *roamsign.TransactionRecord
 	late  bool // the hashes were bound at Sign, not by the OTP
 }
@@ -125,7 +127,8 @@ type activation struct {
 // challenge, read again under the user's lock, belongs to the calling host
 // (challengeUnderLock); it can still be used (validChallengeState); the
 // user is enrolled for the host, enabled and not locked (validUser); the
-// attempt spends one try of the challenge (takeTry); the nonce and the
+// challenge was issued for the user's key, and the user's certificate
+// certifies that key and names the user (validKey); the attempt spends one try of the challenge (takeTry); the nonce and the
 // exact hash list match the challenge (validBinding); the OTP is right
 // (checkOTP); the PIN attempt is counted, then evaluated (checkPIN); and
 // the challenge is consumed with the pending transaction and its audit
@@ -151,6 +154,9 @@ func (s *Service) activate(ctx context.Context, host roamsign.HostID, req *roams
 	if err := s.validUser(ctx, op, a); err != nil {
 		return nil, err
 	}
+	if err := s.validKey(ctx, op, a); err != nil {
+		return nil, err
+	}
 	if err := s.takeTry(ctx, op, a); err != nil {
 		return nil, err
 	}
@@ -173,6 +179,8 @@ type signAttempt struct {
 	now    time.Time // the attempt's time, read under the user's lock
 	ch     *roamsign.ChallengeRecord
 	user   *roamsign.UserRecord
+	chain  []*x509.Certificate  // the user's chain, leaf first
+	key    crypto.Signer        // the user's key, which chain[0] certifies
 	audit  roamsign.AuditRecord // the fields every audit entry of the attempt shares
 	late   bool                 // a late-bound challenge: this Sign binds the hashes
 }
@@ -257,6 +265,47 @@ func (s *Service) validUser(ctx context.Context, op string, a *signAttempt) erro
 	return nil
 }
 
+// validKey checks the key the attempt would sign with: the challenge was
+// issued for the user's key, and the user's certificate certifies that key
+// (keyMatch) and carries the user's id (subjectHasID): the steps
+// ImportChain applies before it stores a chain, applied again before every
+// use of the key. A key or chain that does not match what the certificate
+// says was not stored by this service: it is refused as unavailable, with
+// an alarm and an audit entry, and the key is never used.
+func (s *Service) validKey(ctx context.Context, op string, a *signAttempt) error {
+	if a.ch.KeyRef != a.user.KeyRef {
+		return roamsign.E(roamsign.ErrForbidden, op, "challenge was issued for another key; request a new OTP")
+	}
+	chain, err := parseChain(op, a.user.Chain)
+	if err != nil {
+		return s.mismatch(ctx, op, a, err, "stored certificate chain is unusable")
+	}
+	if err := s.keyMatch(ctx, op, a.user, chain[0]); err != nil {
+		if !errors.Is(err, roamsign.ErrInvalidInput) {
+			return err
+		}
+		return s.mismatch(ctx, op, a, err, "the user's certificate does not certify the user's key")
+	}
+	if !subjectHasID(chain[0].Subject, a.user.ID) {
+		return s.mismatch(ctx, op, a, roamsign.E(roamsign.ErrInvalidInput, op, "leaf certificate subject does not carry the user id"),
+			"the user's certificate names another user")
+	}
+	key, err := s.keys.Signer(ctx, a.user.KeyRef)
+	if err != nil {
+		return roamsign.Wrap(kindOr(err, roamsign.ErrUnavailable), op, err, "user key unavailable")
+	}
+	a.chain, a.key = chain, key
+	return nil
+}
+
+// mismatch refuses an attempt whose stored key and certificate do not
+// belong together: an alarm in the log, an audit entry, ErrUnavailable.
+func (s *Service) mismatch(ctx context.Context, op string, a *signAttempt, err error, msg string) error {
+	s.log.ErrorContext(ctx, "ALARM: signing refused: "+msg, "user", a.user.ID.Masked(), "host", string(a.host))
+	s.audit(ctx, a.audit, roamsign.AuditTampered, roamsign.ErrUnavailable.Code(), msg)
+	return roamsign.Wrap(roamsign.ErrUnavailable, op, err, msg)
+}
+
 // takeTry spends exactly one try of the challenge for the attempt, before
 // any factor is compared, whichever factor then fails.
 func (s *Service) takeTry(ctx context.Context, op string, a *signAttempt) error {
@@ -320,6 +369,9 @@ func (s *Service) checkPIN(ctx context.Context, op string, a *signAttempt, otpOK
 		attempt = n
 	}
 	pinOK, err := s.verifyPIN(ctx, a.user.PINVerifier, a.req.PIN.Reveal())
+	if errors.Is(err, errNoPepper) {
+		return s.mismatch(ctx, op, a, err, "the stored PIN verifier was made without the pepper")
+	}
 	if err != nil {
 		return err
 	}
@@ -365,10 +417,6 @@ func (s *Service) locked(ctx context.Context, op string, a *signAttempt) error {
 // user, key, hash-list digest and count, and appends the authorisation's
 // audit entry, in one store transaction.
 func (s *Service) begin(ctx context.Context, op string, a *signAttempt) (*activation, error) {
-	chain, err := parseChain(op, a.user.Chain)
-	if err != nil {
-		return nil, roamsign.Wrap(roamsign.ErrInternal, op, err, "stored certificate chain is unusable")
-	}
 	id, err := newID()
 	if err != nil {
 		return nil, err
@@ -391,7 +439,7 @@ func (s *Service) begin(ctx context.Context, op string, a *signAttempt) (*activa
 		}
 		return nil, wrapStore(op, err)
 	}
-	return &activation{user: a.user, chal: a.ch, chain: chain, tx: tx, late: a.late}, nil
+	return &activation{user: a.user, chal: a.ch, chain: a.chain, key: a.key, tx: tx, late: a.late}, nil
 }
 
 // tryErr answers an attempt that could not take a try of its challenge:
@@ -463,12 +511,8 @@ func (s *Service) signAndCheck(ctx context.Context, fs FormSigner, act *activati
 			err = roamsign.E(roamsign.ErrInternal, op, "signer panicked")
 		}
 	}()
-	key, err := s.keys.Signer(ctx, act.user.KeyRef)
-	if err != nil {
-		return nil, "", roamsign.Wrap(kindOr(err, roamsign.ErrUnavailable), op, err, "user key unavailable")
-	}
 	start := time.Now()
-	sigs, alg, err = fs.SignBatch(ctx, key, act.chain, hashes)
+	sigs, alg, err = fs.SignBatch(ctx, act.key, act.chain, hashes)
 	s.observe("sign_batch", start, &err)
 	if err != nil {
 		return nil, "", err

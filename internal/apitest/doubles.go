@@ -100,7 +100,7 @@ func (c *MemChallenger) Issue(ctx context.Context, spec service.ChallengeSpec) (
 	}
 	now := c.now()
 	rec := &roamsign.ChallengeRecord{
-		ID: id, User: spec.User.ID, Host: spec.Host, Nonce: nonce, MAC: c.mac(id, nonce, otp, digest),
+		ID: id, User: spec.User.ID, Host: spec.Host, KeyRef: spec.User.KeyRef, Nonce: nonce, MAC: c.mac(id, nonce, otp, digest),
 		HashList: digest, Count: len(spec.Hashes), DataHeader: spec.DataHeader,
 		CreatedAt: now, ExpiresAt: now.Add(ttl), MaxTries: tries,
 	}
