@@ -61,6 +61,7 @@ var commands = []command{
 	{name: "verify", args: "FILE.pdf|FILE.p7s [-content FILE] [-anchors FILE] [-crl FILE]... [-ocsp FILE]... [-offline] [-at TIME] [-json]", summary: "verify the signatures of a PDF or of a detached CMS signature", run: cmdVerify},
 	{name: "audit verify", args: "[-quiet]", summary: "verify the audit hash chain and its anchored checkpoints", run: cmdAuditVerify},
 	{name: "keys list", args: "", summary: "list the keys in the key store", run: cmdKeysList},
+	{name: "store seal", args: "", summary: "seal the rows stored before rows were sealed (once, after upgrading; docs/row-integrity.md)", run: cmdStoreSeal},
 	{name: "apikey new", args: "-name HOST", summary: "make an API key for a host or an administrator (printed once)", run: cmdAPIKeyNew},
 }
 

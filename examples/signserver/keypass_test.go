@@ -132,7 +132,7 @@ func TestDevStoreMovesToProduction(t *testing.T) {
 	cfg.DataDir = t.TempDir()
 	ks, err := openKeys(ctx, cfg, log)
 	require.NoError(t, err)
-	_, _, err = provisionKeys(ctx, ks, memory.New(memory.Options{}))
+	_, _, _, err = provisionKeys(ctx, ks, memory.New(memory.Options{}))
 	require.NoError(t, err)
 	require.NoError(t, ks.Close())
 
@@ -141,7 +141,7 @@ func TestDevStoreMovesToProduction(t *testing.T) {
 	cfg.Dev, cfg.KeyPassphraseFile = false, moved
 	ks, err = openKeys(ctx, cfg, log)
 	require.NoError(t, err, "the moved passphrase must open the store")
-	_, _, err = provisionKeys(ctx, ks, memory.New(memory.Options{}))
+	_, _, _, err = provisionKeys(ctx, ks, memory.New(memory.Options{}))
 	require.NoError(t, err)
 	require.NoError(t, ks.Close())
 

@@ -98,7 +98,7 @@ func TestReplicasProvisionOneKeyEach(t *testing.T) {
 				assert.Equal(t, n, got.Confirmed, "replica %d", r.i)
 				require.NoError(t, r.wait(), "replica %d: %s", r.i, r.stderr.String())
 			}
-			for _, id := range []string{otpMACKeyID, pepperKeyID} {
+			for _, id := range []string{otpMACKeyID, pepperKeyID, rowKeyID} {
 				assert.Equal(t, 1, countSecretKeys(t, tok, id), "secret keys with id %s", id)
 			}
 		})

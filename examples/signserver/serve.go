@@ -213,7 +213,7 @@ func securityHeaders(h http.Handler) http.Handler {
 func (a *app) opsHandler() http.Handler {
 	return ops.Handler(ops.Options{
 		Ready: map[string]ops.Check{
-			"keys":  adapt.KeyStoreCheck(a.keys, otpMACKeyID, pepperKeyID),
+			"keys":  adapt.KeyStoreCheck(a.keys, otpMACKeyID, pepperKeyID, rowKeyID),
 			"store": a.store.Ping,
 		},
 		Metrics: a.metrics,

@@ -94,9 +94,14 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, u
 	}
 	// The OTP MAC key and the PIN pepper are secret keys held in the key
 	// store (the HSM in production): an attacker with a copy of the
-	// database can neither test OTPs nor attack PIN verifiers offline.
-	otpKey, pepper, err := provisionKeys(ctx, a.keys, a.store)
+	// database can neither test OTPs nor attack PIN verifiers offline. The
+	// row key seals every user, challenge and transaction row, so a
+	// database writer cannot change one unnoticed (docs/row-integrity.md).
+	otpKey, pepper, rowKey, err := provisionKeys(ctx, a.keys, a.store)
 	if err != nil {
+		return nil, err
+	}
+	if err := sealRows(a.store, rowKey, log); err != nil {
 		return nil, err
 	}
 	var delivery *otp.Delivery // a one-shot command issues no challenge
@@ -305,28 +310,44 @@ func (f caFetcher) Fetch(_ context.Context, url string, maxSize int64) ([]byte, 
 	return der, err
 }
 
-// The secret keys the server keeps in its key store: the OTP MAC key and
-// the PIN-verifier pepper.
+// The secret keys the server keeps in its key store: the OTP MAC key, the
+// PIN-verifier pepper and the row-integrity key.
 const (
 	otpMACKeyID = "roamsign-otp-mac"
 	pepperKeyID = "roamsign-pin-pepper"
+	rowKeyID    = "roamsign-row-integrity"
 )
 
-// provisionKeys returns the OTP MAC key and the PIN pepper, generating them
-// in the key store on the first start. Replicas starting together on a
-// fresh key store take turns under the database's provisioning lock
-// (hsm.ProvisionMACKeys), so one key of each exists and every replica uses
-// it; no separate set-up step is needed.
-func provisionKeys(ctx context.Context, ks hsm.KeyStore, st storeBackend) (otpKey, pepper hsm.MACKey, err error) {
+// provisionKeys returns the OTP MAC key, the PIN pepper and the row key,
+// generating them in the key store on the first start. Replicas starting
+// together on a fresh key store take turns under the database's
+// provisioning lock (hsm.ProvisionMACKeys), so one key of each exists and
+// every replica uses it; no separate set-up step is needed.
+func provisionKeys(ctx context.Context, ks hsm.KeyStore, st storeBackend) (otpKey, pepper, rowKey hsm.MACKey, err error) {
 	lock, ok := st.(hsm.Locker)
 	if !ok {
-		return nil, nil, fmt.Errorf("store %T cannot serialise key provisioning across replicas", st)
+		return nil, nil, nil, fmt.Errorf("store %T cannot serialise key provisioning across replicas", st)
 	}
-	keys, err := hsm.ProvisionMACKeys(ctx, ks, lock, otpMACKeyID, pepperKeyID)
+	keys, err := hsm.ProvisionMACKeys(ctx, ks, lock, otpMACKeyID, pepperKeyID, rowKeyID)
 	if err != nil {
-		return nil, nil, fmt.Errorf("secret keys %s and %s: %w", otpMACKeyID, pepperKeyID, err)
+		return nil, nil, nil, fmt.Errorf("secret keys %s, %s and %s: %w", otpMACKeyID, pepperKeyID, rowKeyID, err)
 	}
-	return keys[0], keys[1], nil
+	return keys[0], keys[1], keys[2], nil
+}
+
+// sealRows makes st seal its rows with rowKey and refuse rows whose seal
+// is missing or wrong, raising the alarm in log.
+func sealRows(st storeBackend, rowKey hsm.MACKey, log *slog.Logger) error {
+	rs, ok := st.(store.RowSealing)
+	if !ok {
+		return fmt.Errorf("store %T cannot seal its rows", st)
+	}
+	k, err := store.NewSealer(rowKey, log)
+	if err != nil {
+		return err
+	}
+	rs.SetSealer(k)
+	return nil
 }
 
 // loadOrCreateSecret returns n random bytes kept in path (0600), creating
