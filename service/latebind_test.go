@@ -51,7 +51,7 @@ func TestLateBinding(t *testing.T) {
 	hs := apitest.Hashes(3)
 	sign := func(svc *service.Service, nonce []byte, hs []roamsign.Hash) (*roamsign.SignResponse, error) {
 		return svc.Sign(ctx, roamsign.SignRequest{ChallengeID: ch.ChallengeID, Nonce: nonce, PIN: apitest.PIN, OTP: otp,
-			Hashes: hs, RequestID: apitest.RequestID()})
+			Hashes: hs, RequestID: roamsign.NewRequestID()})
 	}
 	// A service whose policy no longer allows late binding holds the
 	// challenge to what it bound: no document hash matches.
@@ -75,10 +75,10 @@ func TestLateBinding(t *testing.T) {
 	// An ordinary challenge is not late-bound on a late-binding service.
 	ch2, otp2 := r.env.Challenge(t, apitest.HostA, u.ID, hs)
 	_, err = late.Sign(ctx, roamsign.SignRequest{ChallengeID: ch2.ChallengeID, Nonce: ch2.Nonce, PIN: apitest.PIN, OTP: otp2,
-		Hashes: apitest.Hashes(3), RequestID: apitest.RequestID()})
+		Hashes: apitest.Hashes(3), RequestID: roamsign.NewRequestID()})
 	require.ErrorIs(t, err, roamsign.ErrAuthorization, "bound challenge with other hashes")
 	res, err = late.Sign(ctx, roamsign.SignRequest{ChallengeID: ch2.ChallengeID, Nonce: ch2.Nonce, PIN: apitest.PIN, OTP: otp2,
-		Hashes: hs, RequestID: apitest.RequestID()})
+		Hashes: hs, RequestID: roamsign.NewRequestID()})
 	require.NoError(t, err)
 	require.Empty(t, auditDetails(t, r, res.TransactionID)[roamsign.AuditSigned], "bound challenge audit")
 }
