@@ -32,6 +32,14 @@
 // missing objects resolve to null, an entry that points at another object
 // is an error, and loops in /Prev are refused.
 //
+// # Repair
+//
+// [Rebuild] reads a damaged file without its cross-reference data, from
+// the objects a streamed scan finds, and [Reader.WriteFull] writes what a
+// Reader sees as a clean file of one revision, copying stream data in
+// chunks. They serve an explicit repair (signer/pdf's Repair), never a
+// signature over the original bytes.
+//
 // # Limits
 //
 // Every read is bounded by [Limits]: object count, nesting depth, the bytes

@@ -93,6 +93,12 @@ type Reader struct {
 	scratch   []byte        // window buffer reused by withParser
 	zr        io.ReadCloser // zlib reader, reset for each stream
 
+	// repair is set by Rebuild: a stream's data ends at its endstream
+	// keyword (ends: where the scan found each, in order) when its
+	// /Length does not.
+	repair bool
+	ends   []int64
+
 	// While cross-reference sections are read, need records the smallest
 	// file size in which they would read the same, so that an earlier
 	// revision can share them (see Revision).
@@ -469,11 +475,15 @@ func (r *Reader) parseIndirectAt(off int64) (Ref, Object, error) {
 			r.resolving++
 			lo, err = r.Get(ref)
 			r.resolving--
-			if err != nil {
+			if err != nil && !r.repair {
 				return Ref{}, nil, err
 			}
 		}
 		n, ok := Int(lo)
+		if r.repair && (!ok || n < 0 || dataOff+n > r.size || !r.endstreamAt(dataOff+n)) {
+			// A rebuild takes the data up to the endstream keyword.
+			n, ok = r.findEndstream(dataOff)
+		}
 		r.note(dataOff + n + 1)
 		if !ok || n < 0 || dataOff+n > r.size {
 			return Ref{}, nil, invalid("stream at offset %d has a bad /Length", off)
