@@ -57,6 +57,11 @@ type command struct {
 var commands = []command{
 	{name: "serve", args: "[flags]", summary: "run the sign server (the default command)", run: cmdServe},
 	{name: "enrol", args: "-user ID -name NAME [-email ADDR] [-host HOSTS] [-pin-stdin]", summary: "enrol a user: key, certificate and (with -pin-stdin) the first PIN", run: cmdEnrol},
+	{name: "csr new", args: "-user ID -name NAME -host HOSTS [-email ADDR] [-algorithm ALG] [-out FILE]", summary: "make a user's key in the key store and a certificate request (PEM) for the agency CA", run: cmdCSRNew},
+	{name: "chain import", args: "-user ID -chain FILE [-user-ca ANCHORS]", summary: "import the chain the CA issued for a user's key (checked: key, user id, trust anchors)", run: cmdChainImport},
+	{name: "pin set", args: "-user ID   (the first PIN is read from standard input)", summary: "set a user's first PIN", run: cmdPINSet},
+	{name: "device add", args: "-user ID -device ID", summary: "register a push device for a user's OTPs", run: cmdDeviceAdd},
+	{name: "bulk enrol", args: bulkUsage, summary: "enrol the users of a CSV file, resumably, with a per-row report", run: cmdBulkEnrol},
 	{name: "pin reset", args: "-user ID   (the new PIN is read from standard input)", summary: "set a new PIN and clear the lock", run: cmdPINReset},
 	{name: "verify", args: "FILE.pdf|FILE.p7s [-content FILE] [-anchors FILE] [-crl FILE]... [-ocsp FILE]... [-offline] [-at TIME] [-json]", summary: "verify the signatures of a PDF or of a detached CMS signature", run: cmdVerify},
 	{name: "audit verify", args: "[-quiet]", summary: "verify the audit hash chain and its anchored checkpoints", run: cmdAuditVerify},

@@ -77,6 +77,13 @@ type Config struct {
 	// KeyPassphraseFile is for.
 	KeyPassphrase roamsign.Secret `json:"-" env:"KEY_PASSPHRASE"`
 
+	// UserCA names a PEM bundle of the trust anchors of the CAs that issue
+	// users' certificates: an imported chain (`chain import`, `bulk
+	// enrol`, the admin API) must verify to one of them. Outside dev mode
+	// chains are refused while it is empty; in dev mode the development
+	// CA is an anchor too.
+	UserCA string `json:"userCA" env:"USER_CA" flag:"user-ca" group:"enrol" usage:"trust anchors (PEM) of the CAs that issue users' certificates; imported chains must verify to one"`
+
 	// PostgresDSN selects PostgreSQL; empty: SQLite in DataDir.
 	PostgresDSN string `json:"postgresDSN" env:"POSTGRES_DSN" flag:"postgres-dsn" group:"store" usage:"PostgreSQL DSN (empty: SQLite)"`
 
@@ -88,6 +95,10 @@ type Config struct {
 	SMTPFrom         string `json:"smtpFrom" env:"SMTP_FROM" flag:"smtp-from" usage:"sender address of OTP mail"`
 	// SMTPSecurity is "starttls" (default), "tls" (implicit) or "none" (loopback only).
 	SMTPSecurity string `json:"smtpSecurity" env:"SMTP_SECURITY" flag:"smtp-security" usage:"starttls, tls or none"`
+	// SMTPCA names a PEM bundle of the CAs the SMTP server's certificate
+	// must chain to (an agency's internal mail relay); empty: the system's
+	// trust store.
+	SMTPCA string `json:"smtpCA" env:"SMTP_CA" flag:"smtp-ca" usage:"CA bundle (PEM) for the SMTP server's certificate (empty: the system's)"`
 
 	// PushURL is the app push gateway, https (http only in dev mode: the
 	// OTP travels in the request); empty: no app channel.
@@ -280,6 +291,7 @@ const (
 	groupPIN   flagGroup = "pin"   // the PIN verifier parameters and failure limit
 	groupCA    flagGroup = "ca"    // the addresses the development CA names in certificates
 	groupAudit flagGroup = "audit" // the audit anchor file
+	groupEnrol flagGroup = "enrol" // the user CAs that imported chains must verify to
 	groupServe flagGroup = "serve" // the fields without a group tag: serve's alone
 )
 

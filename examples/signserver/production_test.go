@@ -197,6 +197,14 @@ type prodServer struct {
 
 func startProdServer(t *testing.T) *prodServer {
 	t.Helper()
+	return startProdServerIn(t, t.TempDir())
+}
+
+// startProdServerIn starts a production server on the data directory
+// dir, with extra flags after its own (a flag given twice takes the later
+// value).
+func startProdServerIn(t *testing.T, dir string, extra ...string) *prodServer {
+	t.Helper()
 	secrets := t.TempDir() // outside the data directory
 	root, err := testpki.NewRoot(testpki.Options{Name: "Agency TLS Root"})
 	require.NoError(t, err)
@@ -231,7 +239,8 @@ func startProdServer(t *testing.T) *prodServer {
 		"-admin-keys-file", write("admin-keys", []byte("ops="+ps.adminKey+"\n")),
 		"-audit-anchor-file", ps.anchorFile,
 	}
-	ps.testServer = launch(t, t.TempDir(), ps.flags...)
+	ps.flags = append(ps.flags, extra...)
+	ps.testServer = launch(t, dir, ps.flags...)
 	ps.trust(root.Pool())
 	return ps
 }

@@ -53,8 +53,11 @@ type app struct {
 	metrics  *ops.Metrics
 	apiKeys  *httpapi.APIKeys
 	admin    *httpapi.APIKeys
-	demo     *hostDemo
-	printed  io.Writer // where first-start credentials are printed
+	// userAnchors are the CAs imported user chains must verify to
+	// (-user-ca, and the development CA in dev mode).
+	userAnchors []*x509.Certificate
+	demo        *hostDemo
+	printed     io.Writer // where first-start credentials are printed
 }
 
 const demoHost roamsign.HostID = "demo"
@@ -119,8 +122,12 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, u
 	if err != nil {
 		return nil, err
 	}
+	if a.userAnchors, err = loadUserAnchors(cfg, a.ca); err != nil {
+		return nil, err
+	}
 	a.metrics = ops.NewMetrics()
 	a.svc, err = service.New(service.Config{
+		UserAnchors:    a.userAnchors,
 		MaxPINFailures: cfg.PINMaxFailures,
 		PIN:            service.PINParams{MemoryKiB: cfg.Argon2MemoryKiB, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads},
 		LateBinding:    cfg.cscPolicy() == csc.PolicyCompatible,
@@ -191,7 +198,15 @@ func (a *app) delivery(cfg Config, log *slog.Logger) (*otp.Delivery, error) {
 		if cfg.SMTPSecurity == "none" {
 			return nil, errors.New("smtp-security none is not supported: OTP mail must travel over TLS")
 		}
-		s, err := otp.NewSMTPSender(otp.SMTPConfig{Addr: cfg.SMTPAddr, Mode: mode, Username: cfg.SMTPUsername, Password: pw, From: cfg.SMTPFrom})
+		var tc *tls.Config
+		if cfg.SMTPCA != "" {
+			pool, err := readCertPool(cfg.SMTPCA)
+			if err != nil {
+				return nil, fmt.Errorf("smtp-ca: %w", err)
+			}
+			tc = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		}
+		s, err := otp.NewSMTPSender(otp.SMTPConfig{Addr: cfg.SMTPAddr, Mode: mode, TLSConfig: tc, Username: cfg.SMTPUsername, Password: pw, From: cfg.SMTPFrom})
 		if err != nil {
 			return nil, err
 		}

@@ -79,6 +79,9 @@ type Server struct {
 	Username, Password string
 	// RootCAs trusts the server's generated certificate.
 	RootCAs *x509.CertPool
+	// CertFile is that certificate (PEM), for code configured with a CA
+	// file.
+	CertFile string
 
 	dir  string
 	mu   sync.Mutex
@@ -165,6 +168,7 @@ func StartMode(tb testing.TB, mode Mode) *Server {
 		Username: user,
 		Password: pass,
 		RootCAs:  pool,
+		CertFile: certFile,
 		dir:      out,
 		seen:     map[string]bool{},
 	}
