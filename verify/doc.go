@@ -139,8 +139,10 @@
 // the same issuer and URL (a replay) does not replace a newer one.
 //
 // OCSP ([OCSPClient]) has the same fail-closed rules (a delegated responder
-// certificate must be issued by the CA and carry the OCSPSigning purpose;
-// stale, future or unknown answers decide nothing), optionally cached per
+// certificate must be issued by the CA and carry the OCSPSigning purpose,
+// and, unless it carries id-pkix-ocsp-nocheck, its own status by the CA's
+// CRLs must be good when the answer was produced; stale, future or unknown
+// answers decide nothing), optionally cached per
 // issuer, serial and responder until nextUpdate with single-flight queries
 // ([OCSPCache]). [RevocationPolicy] selects CRL (with supplied or embedded
 // OCSP responses as fallback), OCSP, or CRL with OCSP fallback;
@@ -217,8 +219,7 @@
 // ErrUnsupported). Name comparison ignores case and insignificant spaces
 // but applies no Unicode normalisation. Name constraints on otherName,
 // x400Address, ediPartyName and registeredID forms, and constraints with
-// minimum or maximum, make the certificate unusable. A delegated OCSP
-// responder's own revocation status is not checked. Ed25519 and Ed448
+// minimum or maximum, make the certificate unusable. Ed25519 and Ed448
 // signers are not supported in CMS. OCSP answers are cached only when an
 // [OCSPCache] is configured. Only one timestamp token per signer is
 // considered; CAdES archive timestamps (archive-time-stamp-v3) are not

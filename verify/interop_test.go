@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	icms "github.com/roamsign/roamsign/internal/cms"
+	"github.com/roamsign/roamsign/internal/pdfx"
+	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
 	"github.com/roamsign/roamsign/internal/testpki"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -74,6 +76,56 @@ func TestCMSInterop(t *testing.T) {
 			if err == nil {
 				assert.NotEqual(t, Valid, rs[0].Verdict, "changed signature")
 			}
+		})
+	}
+}
+
+// TestPDFInterop verifies PDF signatures as other products write them:
+// /SubFilter adbe.pkcs7.detached with a BER CMS (indefinite lengths) with
+// signed attributes, and one without signed attributes. openssl accepts
+// each CMS over the signed bytes; verify reports valid, the level (cms,
+// pkcs7: not PAdES baseline) and, for a changed byte, invalid.
+func TestPDFInterop(t *testing.T) {
+	p := newPKI(t)
+	v := p.verifier()
+	base := pdfxtest.Generate(pdfxtest.Options{AcroForm: true})
+	dict := pdfx.Dict{"Type": pdfx.Name("Sig"), "Filter": pdfx.Name("Adobe.PPKLite"), "SubFilter": pdfx.Name("adbe.pkcs7.detached"),
+		"M": pdfx.String("D:20261206120000+08'00'")}
+	for _, c := range []struct {
+		name  string
+		args  []string
+		ber   bool
+		level Level
+	}{
+		{"BER with signed attributes", nil, true, LevelCMS},
+		{"no signed attributes", []string{"-noattr", "-nosmimecap"}, false, LevelPKCS7},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			doc := appendSignature(t, base, dict, func(signed []byte) []byte {
+				sig := opensslSign(t, p, signed, true, c.args...)
+				if c.ber {
+					var err error
+					sig, err = testpki.BER(sig, 100)
+					require.NoError(t, err)
+				}
+				sd, err := icms.ParseSignedData("test", sig, 1<<20)
+				require.NoError(t, err)
+				require.Equal(t, c.ber, sd.BER)
+				opensslVerify(t, p, sig, signed, true)
+				return sig
+			})
+			res := verifyPDF(t, v, doc)
+			require.Len(t, res.Signatures, 1)
+			s := res.Signatures[0]
+			require.Equal(t, Valid, res.Verdict, "%+v", s.Checks)
+			assert.Equal(t, c.level, s.Level)
+			assert.Equal(t, "adbe.pkcs7.detached", s.SubFilter)
+			assert.True(t, s.CoversDocument)
+
+			bad := append([]byte(nil), doc...)
+			bad[len(base)+10] ^= 1 // a byte of the signed update
+			res = verifyPDF(t, v, bad)
+			assert.Equal(t, Invalid, res.Verdict)
 		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"encoding/asn1"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -195,7 +196,7 @@ func (v *Verifier) ocspStatus(ctx context.Context, cert, issuer *x509.Certificat
 				why = append(why, cand.origin+" OCSP response: "+err.Error())
 				continue
 			}
-			out := v.ocspDecide(info, r, cert, rc)
+			out := v.ocspJudge(ctx, info, r, cert, issuer, rc)
 			if out.Status != RevUnknown {
 				out.Origin, out.evidence = cand.origin, [][]byte{cand.der}
 				return out
@@ -217,7 +218,7 @@ func (v *Verifier) ocspStatus(ctx context.Context, cert, issuer *x509.Certificat
 			why = append(why, err.Error())
 			break
 		}
-		out := v.ocspDecide(info, r, cert, rc)
+		out := v.ocspJudge(ctx, info, r, cert, issuer, rc)
 		if out.Status != RevUnknown {
 			out.Origin, out.evidence = OriginFetched, [][]byte{r.Raw}
 			return out
@@ -226,6 +227,55 @@ func (v *Verifier) ocspStatus(ctx context.Context, cert, issuer *x509.Certificat
 	}
 	info.Detail = strings.Join(dedupe(why), "; ")
 	return info
+}
+
+// oidOCSPNoCheck is id-pkix-ocsp-nocheck (RFC 6960 section 4.2.2.2.1).
+var oidOCSPNoCheck = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 5}
+
+// ocspJudge applies the time rules to a response for cert, then the
+// delegated responder's own status: a response decides nothing when its
+// responder is not the CA itself, its certificate lacks
+// id-pkix-ocsp-nocheck, and its revocation status (by CRL) is not good.
+func (v *Verifier) ocspJudge(ctx context.Context, info RevocationInfo, r *ocsp.Response, cert, issuer *x509.Certificate, rc revocationCtx) RevocationInfo {
+	out := v.ocspDecide(info, r, cert, rc)
+	if out.Status == RevUnknown {
+		return out
+	}
+	if why := v.responderStatus(ctx, r, issuer, rc); why != "" {
+		info.Detail = why
+		return info
+	}
+	return out
+}
+
+// responderStatus returns why the delegated responder of r may not be
+// trusted ("" when it may, or when the CA signed r itself). Without
+// id-pkix-ocsp-nocheck its certificate is checked against the issuer's
+// CRLs when the response was produced; any revocation, or no decision,
+// makes the response decide nothing.
+func (v *Verifier) responderStatus(ctx context.Context, r *ocsp.Response, issuer *x509.Certificate, rc revocationCtx) string {
+	resp := r.Certificate
+	if resp == nil || bytes.Equal(resp.Raw, issuer.Raw) {
+		return ""
+	}
+	for _, e := range resp.Extensions {
+		if e.Id.Equal(oidOCSPNoCheck) {
+			return ""
+		}
+	}
+	if rc.depth >= maxSignerDepth {
+		return "delegated OCSP responder: too many nested revocation checks"
+	}
+	sub := rc
+	sub.at, sub.timestamped, sub.depth = r.ProducedAt, false, rc.depth+1
+	switch in := v.crlStatus(ctx, resp, issuer, sub); in.Status {
+	case RevGood:
+		return ""
+	case RevRevoked:
+		return "delegated OCSP responder's certificate is revoked"
+	default:
+		return "delegated OCSP responder's own status unknown (no id-pkix-ocsp-nocheck): " + in.Detail
+	}
 }
 
 // ocspDecide applies the time rules to a response for cert.

@@ -1,7 +1,13 @@
 package verify
 
 import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -12,6 +18,7 @@ import (
 	"github.com/roamsign/roamsign/internal/testpki"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/ocsp"
 )
 
 func TestOCSPPolicies(t *testing.T) {
@@ -87,11 +94,16 @@ func TestOCSPPolicies(t *testing.T) {
 	}
 }
 
+// TestOCSPCache: fifty concurrent verifications ask the responder once
+// (single flight, then the cache), and after the answer's nextUpdate it is
+// asked again. Every time is on the injected clock (the responder's
+// answers included), so nothing depends on how fast the machine is.
 func TestOCSPCache(t *testing.T) {
 	p := newPKI(t)
 	var hits atomic.Int64
 	o := testpki.NewOCSPResponder(p.inter)
 	defer o.Close()
+	o.SetTimes(p.now.Add(-time.Minute), p.now.Add(time.Hour))
 	counting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
 		o.Config.Handler.ServeHTTP(w, r)
@@ -121,4 +133,69 @@ func TestOCSPCache(t *testing.T) {
 	o.SetTimes(clock.Add(-time.Minute), clock.Add(time.Hour))
 	p.check(v, p.leaf)
 	assert.EqualValues(t, 2, hits.Load(), "OCSP queries after nextUpdate")
+}
+
+// TestOCSPDelegatedResponder: a response signed by a delegated responder
+// (a certificate the CA issued with the OCSPSigning purpose) decides only
+// when the responder's own status is good by the CA's CRL, or when its
+// certificate carries id-pkix-ocsp-nocheck (RFC 6960 section 4.2.2.2.1).
+func TestOCSPDelegatedResponder(t *testing.T) {
+	o := newOfflinePKI(t)
+	responder := func(nocheck bool) (*x509.Certificate, crypto.Signer) {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		require.NoError(t, err)
+		tmpl := &x509.Certificate{
+			Subject:     pkix.Name{CommonName: "roamsign Test OCSP responder"},
+			NotBefore:   o.now.Add(-24 * time.Hour),
+			NotAfter:    o.now.Add(30 * 24 * time.Hour),
+			KeyUsage:    x509.KeyUsageDigitalSignature,
+			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageOCSPSigning},
+		}
+		if nocheck {
+			tmpl.ExtraExtensions = []pkix.Extension{{Id: oidOCSPNoCheck, Value: []byte{0x05, 0x00}}}
+		}
+		c, err := o.ca.Issue(tmpl, k.Public())
+		require.NoError(t, err)
+		return c, k
+	}
+	answer := func(c *x509.Certificate, k crypto.Signer) []byte {
+		der, err := ocsp.CreateResponse(o.ca.Cert, c, ocsp.Response{Status: ocsp.Good, SerialNumber: o.leaf.SerialNumber,
+			ThisUpdate: o.now.Add(-time.Hour), NextUpdate: o.now.Add(time.Hour), Certificate: c}, k)
+		require.NoError(t, err)
+		return der
+	}
+	// The intermediate's status: a response the root signs itself.
+	caStatus, err := ocsp.CreateResponse(o.root.Cert, o.root.Cert, ocsp.Response{Status: ocsp.Good, SerialNumber: o.ca.Cert.SerialNumber,
+		ThisUpdate: o.now.Add(-time.Hour), NextUpdate: o.now.Add(time.Hour)}, o.root.Key)
+	require.NoError(t, err)
+	plain, plainKey := responder(false)
+	nocheck, nocheckKey := responder(true)
+	revokedCRL := func(c *x509.Certificate) []byte {
+		return o.crl(t, o.ca, testpki.CRLSpec{Entries: []testpki.CRLEntry{{Revocation: testpki.Revocation{Serial: c.SerialNumber, Time: o.now.Add(-30 * time.Minute), Reason: testpki.ReasonKeyCompromise}}}})
+	}
+	for _, c := range []struct {
+		name string
+		resp []byte
+		crls [][]byte
+		want Verdict
+	}{
+		{"nocheck, no CRL", answer(nocheck, nocheckKey), nil, Valid},
+		{"nocheck, responder revoked", answer(nocheck, nocheckKey), [][]byte{revokedCRL(nocheck)}, Valid},
+		{"responder good by CRL", answer(plain, plainKey), [][]byte{o.crl(t, o.ca, testpki.CRLSpec{})}, Valid},
+		{"responder status unknown", answer(plain, plainKey), nil, Indeterminate},
+		{"responder revoked", answer(plain, plainKey), [][]byte{revokedCRL(plain)}, Indeterminate},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v := o.verifierWith(t, func(cfg *Config) {
+				cfg.Revocation = RevocationOCSP
+				cfg.OCSP = &OCSPClient{}
+				cfg.Supplied = ValidationData{CRLs: c.crls, OCSPResponses: [][]byte{caStatus, c.resp}}
+			})
+			r := v.VerifyChain(context.Background(), ChainRequest{Leaf: o.leaf, Intermediates: []*x509.Certificate{o.ca.Cert}})
+			require.Equal(t, c.want, r.Verdict, "%+v", r.Checks)
+			if c.want != Valid {
+				assert.Contains(t, r.Revocation[0].Detail, "delegated OCSP responder")
+			}
+		})
+	}
 }

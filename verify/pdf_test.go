@@ -309,14 +309,30 @@ func addDocTimestamp(t testing.TB, p *pki, d []byte) []byte {
 // docTimestamp appends a document timestamp by tsa dated at.
 func docTimestamp(t testing.TB, d []byte, tsa *testpki.TSA, at time.Time) []byte {
 	t.Helper()
+	dict := pdfx.Dict{"Type": pdfx.Name("DocTimeStamp"), "Filter": pdfx.Name("Adobe.PPKLite"), "SubFilter": pdfx.Name("ETSI.RFC3161")}
+	return appendSignature(t, d, dict, func(signed []byte) []byte {
+		tok, err := tsa.Token(signed, at)
+		require.NoError(t, err)
+		return tok
+	})
+}
+
+// appendSignature appends an incremental update with an invisible
+// signature field whose value is dict with a /ByteRange and an 8 KiB
+// /Contents; contents returns the DER (or BER) for the bytes the range
+// covers.
+func appendSignature(t testing.TB, d []byte, dict pdfx.Dict, contents func(signed []byte) []byte) []byte {
+	t.Helper()
 	r, err := pdfx.Open(bytes.NewReader(d), int64(len(d)), pdfx.Limits{})
 	require.NoError(t, err)
 	u := r.NewUpdate()
 	br := &pdfx.Placeholder{Width: 60, Fill: ' '}
 	ct := &pdfx.Placeholder{Width: 2 * 8192, Fill: '0', Prefix: "<", Suffix: ">"}
-	sigRef := u.Add(pdfx.Dict{"Type": pdfx.Name("DocTimeStamp"), "Filter": pdfx.Name("Adobe.PPKLite"), "SubFilter": pdfx.Name("ETSI.RFC3161"), "ByteRange": br, "Contents": ct})
+	sd := dict.Clone()
+	sd["ByteRange"], sd["Contents"] = br, ct
+	sigRef := u.Add(sd)
 	pageRef, page := firstPage(t, r)
-	widget := u.Add(pdfx.Dict{"Type": pdfx.Name("Annot"), "Subtype": pdfx.Name("Widget"), "FT": pdfx.Name("Sig"), "T": pdfx.String(fmt.Sprintf("DocTS%d", len(d))),
+	widget := u.Add(pdfx.Dict{"Type": pdfx.Name("Annot"), "Subtype": pdfx.Name("Widget"), "FT": pdfx.Name("Sig"), "T": pdfx.String(fmt.Sprintf("Sig%d", len(d))),
 		"V": sigRef, "Rect": pdfx.Array{int64(0), int64(0), int64(0), int64(0)}, "F": int64(132), "P": pageRef})
 	np := page.Clone()
 	annots, _ := resolve(r, page["Annots"]).(pdfx.Array)
@@ -341,9 +357,9 @@ func docTimestamp(t testing.TB, d []byte, tsa *testpki.TSA, at time.Time) []byte
 	rng := fmt.Sprintf("[0 %d %d %d]", b, c, int64(len(out))-c)
 	copy(out[br.Offset:], rng)
 	signed := append(append([]byte(nil), out[:b]...), out[c:]...)
-	tok, err := tsa.Token(signed, at)
-	require.NoError(t, err)
-	hex.Encode(out[ct.Offset:], tok)
+	der := contents(signed)
+	require.LessOrEqual(t, 2*len(der), ct.Width, "the signature fits /Contents")
+	hex.Encode(out[ct.Offset:], der)
 	return out
 }
 
