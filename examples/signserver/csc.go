@@ -26,6 +26,7 @@ func (a *app) cscHandler(auth csc.Authenticator) (http.Handler, error) {
 		Auth: auth, ClientCerts: a.cfg.ClientCA != "", BaseURL: a.cfg.publicURL(),
 		Name: "roamsign signserver", AuthMode: csc.AuthModeOAuth2Code, OfferPSS: true,
 		Logger: a.log, Page: cscPage{tmpl: cscTemplate}, Policy: a.cfg.cscPolicy(),
+		State: a.store,
 	}
 	if a.cfg.Dev {
 		secret, err := loadOrCreateToken(filepath.Join(a.cfg.DataDir, "demo-csc.secret"))

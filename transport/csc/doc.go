@@ -122,12 +122,21 @@
 //
 // # Limits
 //
-// Request bodies are limited (1 MiB), every server-side table (SADs,
-// pending challenges, tokens) is bounded (Options.MaxRecords) and expires
-// its records. Unknown JSON members are ignored, as OAuth 2.0 ignores
-// unknown parameters. The SADs live in the handler's memory: replicas
-// behind one address need session affinity for a transaction, or one
-// shared handler.
+// Request bodies are limited (1 MiB), every kind of server-side record
+// (SADs, pending challenges, tokens, codes, pages) is bounded
+// (Options.MaxRecords) and expires. Unknown JSON members are ignored, as
+// OAuth 2.0 ignores unknown parameters.
+//
+// # Replicas
+//
+// The records live in Options.State: by default the handler's memory (one
+// replica); with the service's store (store.SessionStore, SQLite or
+// PostgreSQL) replicas behind one address share them, so getChallenge,
+// authorize, the signing page, the token exchange and signHash may each
+// reach a different replica. Releasing hashes from a SAD is one atomic
+// update of its record in the store, so concurrent signHash calls with one
+// SAD on several replicas release each hash once. Records are kept under
+// the SHA-256 digest of their handle, never the handle.
 //
 // # Concurrency
 //

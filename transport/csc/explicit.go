@@ -119,7 +119,7 @@ func (s *server) challenge(ctx context.Context, c *caller, in challengeInput) (s
 		return "", err
 	}
 	p := &pendingChallenge{credentialID: cr.id, user: cr.user, challenge: ch, hashes: in.hashes}
-	if err := s.pending.put(pendingKey(c, cr.id, in.hashes), p, s.opts.Now().Add(pendingLife)); err != nil {
+	if err := s.pending.put(ctx, pendingKey(c, cr.id, in.hashes), p, s.opts.Now().Add(pendingLife)); err != nil {
 		return "", err
 	}
 	return ch.VerificationCode, nil
@@ -203,7 +203,7 @@ func (s *server) authorize(ctx context.Context, c *caller, in authorizeInput) (s
 	if in.pin == "" || in.otp == "" {
 		return "", time.Time{}, badRequest("Missing authentication data: both PIN and OTP are required")
 	}
-	key, p, ok := s.pendingFor(c, cr.id, in.hashes)
+	key, p, ok := s.pendingFor(ctx, c, cr.id, in.hashes)
 	if !ok {
 		return "", time.Time{}, badRequest("No OTP was sent for these hashes: call credentials/getChallenge with them first")
 	}
@@ -218,29 +218,29 @@ func (s *server) authorize(ctx context.Context, c *caller, in authorizeInput) (s
 	})
 	if err != nil {
 		if !errors.Is(err, roamsign.ErrAuthorization) {
-			s.pending.drop(key) // expired, used or locked: this challenge is over
+			s.pending.drop(ctx, key) // expired, used or locked: this challenge is over
 		}
 		return "", time.Time{}, err
 	}
-	s.pending.drop(key)
+	s.pending.drop(ctx, key)
 	_, _, _, keySc := keyFacts(cr.chain[0].PublicKey, true)
-	return s.newGrant(&grant{credentialID: cr.id, user: cr.user, host: c.host, client: c.client,
+	return s.newGrant(ctx, &grant{credentialID: cr.id, user: cr.user, host: c.host, client: c.client,
 		hashes: hashes, txID: tx.TransactionID, scheme: sc, keyScheme: keySc})
 }
 
 // pendingFor finds the caller's pending challenge for the credential: the
 // one bound to this multiset of hashes, else, under PolicyCompatible, the
 // one sent without hashes.
-func (s *server) pendingFor(c *caller, credentialID string, hashes []roamsign.Hash) (string, *pendingChallenge, bool) {
+func (s *server) pendingFor(ctx context.Context, c *caller, credentialID string, hashes []roamsign.Hash) (string, *pendingChallenge, bool) {
 	key := pendingKey(c, credentialID, hashes)
-	if p, ok := s.pending.get(key); ok {
+	if p, ok := s.pending.get(ctx, key); ok {
 		return key, p, true
 	}
 	if s.late == nil {
 		return "", nil, false
 	}
 	key = pendingKey(c, credentialID, nil)
-	p, ok := s.pending.get(key)
+	p, ok := s.pending.get(ctx, key)
 	return key, p, ok
 }
 
@@ -282,14 +282,14 @@ type extendInput struct {
 // extend replaces a live SAD with a new one for the signatures it has
 // left, within the transaction's lifetime. Named hashes must be among
 // them: extending never adds to what the signer approved.
-func (s *server) extend(c *caller, in extendInput) (string, time.Time, error) {
+func (s *server) extend(ctx context.Context, c *caller, in extendInput) (string, time.Time, error) {
 	if err := c.serviceScope(); err != nil {
 		return "", time.Time{}, err
 	}
 	if in.sad == "" {
 		return "", time.Time{}, badRequest("Missing (or invalid type) string parameter SAD")
 	}
-	g, err := s.grantFor(c, in.sad, in.credentialID)
+	g, _, err := s.grantFor(ctx, c, in.sad, in.credentialID)
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -314,13 +314,13 @@ func (s *server) extend(c *caller, in extendInput) (string, time.Time, error) {
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	if _, ok := s.sads.take(in.sad); !ok {
+	// The record as it is now, with every release so far: from here no
+	// signHash can use the old SAD.
+	g, ok := s.sads.take(ctx, in.sad)
+	if !ok {
 		return "", time.Time{}, errSADExpired
 	}
-	g.mu.Lock()
-	g.handle = handle
-	g.mu.Unlock()
-	if err := s.sads.put(handle, g, expires); err != nil {
+	if err := s.sads.put(ctx, handle, g, expires); err != nil {
 		return "", time.Time{}, err
 	}
 	return handle, expires, nil

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"net/http"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/roamsign/roamsign"
@@ -20,7 +20,6 @@ import (
 // The grant releases each signature at most once, to the caller that
 // authorised it, for the credential it was issued for, until it expires.
 type grant struct {
-	mu           sync.Mutex
 	token        bool // a credential access token (oauth2code), not a SAD
 	credentialID string
 	user         roamsign.UserID
@@ -33,8 +32,6 @@ type grant struct {
 	scheme       scheme    // how the transaction signed
 	keyScheme    scheme    // what the key can do
 	deadline     time.Time // extendTransaction never goes past it
-	handle       string    // the current SAD or token
-	code         string    // the authorization code it came from (tokens)
 }
 
 // owns reports whether c authorised g.
@@ -46,20 +43,13 @@ func errNotAuthorised() *Error { return badRequest("Hash is not authorized by th
 
 // reserve marks one unreleased occurrence of each of hashes as released
 // and returns their indexes; if any hash has no unreleased occurrence left
-// it marks nothing.
+// it marks nothing. The caller runs it inside the state store's atomic
+// update of the grant.
 func (g *grant) reserve(hashes []roamsign.Hash) ([]int, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	idx := make([]int, len(hashes))
 	taken := make(map[int]bool, len(hashes))
 	for i, h := range hashes {
-		found := -1
-		for j, b := range g.hashes {
-			if !g.released[j] && !taken[j] && b.Algorithm == h.Algorithm && bytes.Equal(b.Value, h.Value) {
-				found = j
-				break
-			}
-		}
+		found := g.unreleased(h, taken)
 		if found < 0 {
 			return nil, errNotAuthorised()
 		}
@@ -73,110 +63,117 @@ func (g *grant) reserve(hashes []roamsign.Hash) ([]int, error) {
 	return idx, nil
 }
 
-// unreserve undoes reserve when the signatures could not be delivered.
-func (g *grant) unreserve(idx []int) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for _, j := range idx {
-		g.released[j] = false
-	}
-	g.left += len(idx)
-}
-
 // covers reports whether every one of hashes has an unreleased occurrence.
 func (g *grant) covers(hashes []roamsign.Hash) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	taken := map[int]bool{}
 	for _, h := range hashes {
-		ok := false
-		for j, b := range g.hashes {
-			if !g.released[j] && !taken[j] && b.Algorithm == h.Algorithm && bytes.Equal(b.Value, h.Value) {
-				taken[j], ok = true, true
-				break
-			}
-		}
-		if !ok {
+		j := g.unreleased(h, taken)
+		if j < 0 {
 			return false
 		}
+		taken[j] = true
 	}
 	return true
 }
 
-func (g *grant) remaining() int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.left
+// unreleased returns the index of an occurrence of h that is neither
+// released nor in taken, or -1.
+func (g *grant) unreleased(h roamsign.Hash, taken map[int]bool) int {
+	for j, b := range g.hashes {
+		if !g.released[j] && !taken[j] && b.Algorithm == h.Algorithm && bytes.Equal(b.Value, h.Value) {
+			return j
+		}
+	}
+	return -1
 }
 
+func (g *grant) remaining() int { return g.left }
+
 // newGrant records a signed transaction as a grant under a new handle.
-func (s *server) newGrant(g *grant) (handle string, expires time.Time, err error) {
+func (s *server) newGrant(ctx context.Context, g *grant) (handle string, expires time.Time, err error) {
 	handle, err = newHandle()
 	if err != nil {
 		return "", time.Time{}, err
 	}
+	expires, err = s.putGrant(ctx, handle, g)
+	return handle, expires, err
+}
+
+// putGrant records a signed transaction as a grant under handle.
+func (s *server) putGrant(ctx context.Context, handle string, g *grant) (expires time.Time, err error) {
 	now := s.opts.Now()
 	g.released = make([]bool, len(g.hashes))
 	g.left = len(g.hashes)
 	g.deadline = now.Add(s.opts.TransactionLifetime)
-	g.handle = handle
 	expires = now.Add(s.opts.SADLifetime)
-	if err := s.sads.put(handle, g, expires); err != nil {
-		return "", time.Time{}, err
+	if err := s.sads.put(ctx, handle, g, expires); err != nil {
+		return time.Time{}, err
 	}
-	return handle, expires, nil
+	return expires, nil
 }
 
 // grantFor finds the grant a signing call names: the SAD parameter (a SAD
 // or a credential access token, as the specification allows), else the
-// caller's credential access token.
-func (s *server) grantFor(c *caller, sad, credentialID string) (*grant, error) {
-	var g *grant
+// caller's credential access token. It returns the grant's handle too.
+func (s *server) grantFor(ctx context.Context, c *caller, sad, credentialID string) (*grant, string, error) {
+	var (
+		g      *grant
+		handle string
+	)
 	switch {
 	case sad != "":
-		v, live, found := s.sads.lookup(sad)
-		if !found || !v.owns(c) {
-			return nil, badRequest("Invalid parameter SAD")
+		v, live, expired := s.sads.lookup(ctx, sad)
+		if expired {
+			return nil, "", badRequest("SAD expired")
 		}
-		if !live {
-			return nil, badRequest("SAD expired")
+		if !live || !v.owns(c) {
+			return nil, "", badRequest("Invalid parameter SAD")
 		}
-		g = v
+		g, handle = v, sad
 	case c.grant != nil:
-		g = c.grant
+		g, handle = c.grant, c.token
 	default:
-		return nil, badRequest("Missing (or invalid type) string parameter SAD")
+		return nil, "", badRequest("Missing (or invalid type) string parameter SAD")
 	}
 	if g.credentialID != credentialID {
-		return nil, badRequest("Invalid parameter credentialID: the SAD was issued for another credential")
+		return nil, "", badRequest("Invalid parameter credentialID: the SAD was issued for another credential")
 	}
-	return g, nil
+	return g, handle, nil
 }
 
-// release hands out the signatures of hashes from g: each once. The
-// signatures come from the service's transaction record (Status).
-func (s *server) release(ctx context.Context, g *grant, hashes []roamsign.Hash) ([][]byte, error) {
-	idx, err := g.reserve(hashes)
-	if err != nil {
-		return nil, err
-	}
+// release hands out the signatures of hashes from the grant under handle:
+// each once, across replicas (one atomic update of the grant's record
+// reserves them; the record goes once every signature is out). The
+// signatures come from the service's transaction record (Status), read
+// first, so a failure reserves nothing.
+func (s *server) release(ctx context.Context, g *grant, handle string, hashes []roamsign.Hash) ([][]byte, error) {
 	st, err := s.api.Status(roamsign.WithHost(ctx, g.host), roamsign.StatusRequest{TransactionID: g.txID})
-	sigs := make([][]byte, len(idx))
-	if err == nil {
-		for i, j := range idx {
-			if j >= len(st.Items) || st.Items[j].Status != roamsign.ItemSigned {
-				err = roamsign.E(roamsign.ErrInternal, "csc.release", "transaction item %d is not signed", j)
-				break
-			}
-			sigs[i] = st.Items[j].Signature
-		}
-	}
 	if err != nil {
-		g.unreserve(idx)
 		return nil, err
 	}
-	if g.remaining() == 0 {
-		s.sads.drop(g.handle) // every authorised signature was created
+	var idx []int
+	err = s.sads.update(ctx, handle, func(cur *grant) (bool, error) {
+		if cur.txID != g.txID {
+			return false, errNotAuthorised()
+		}
+		var rerr error
+		idx, rerr = cur.reserve(hashes)
+		return rerr == nil && cur.remaining() == 0, rerr
+	})
+	switch {
+	case errors.Is(err, roamsign.ErrNotFound):
+		return nil, errNotAuthorised() // spent, extended or revoked meanwhile
+	case errors.Is(err, roamsign.ErrExpired):
+		return nil, errSADExpired
+	case err != nil:
+		return nil, err
+	}
+	sigs := make([][]byte, len(idx))
+	for i, j := range idx {
+		if j >= len(st.Items) || st.Items[j].Status != roamsign.ItemSigned {
+			return nil, roamsign.E(roamsign.ErrInternal, "csc.release", "transaction item %d is not signed", j)
+		}
+		sigs[i] = st.Items[j].Signature
 	}
 	return sigs, nil
 }

@@ -54,18 +54,23 @@ type route struct {
 // oauth2/pushed_authorize, oauth2/token, oauth2/revoke). Mount it at "/csc/".
 func Handler(api roamsign.API, opts Options) http.Handler {
 	o := opts.withDefaults()
-	s := &server{
-		api:     api,
-		opts:    o,
-		clients: map[string]*OAuthClient{},
-		sads:    newTable[*grant](o.MaxRecords, o.Now),
-		tokens:  newTable[*serviceToken](o.MaxRecords, o.Now),
-		pending: newTable[*pendingChallenge](o.MaxRecords, o.Now),
-		pages:   newTable[*pageSession](o.MaxRecords, o.Now),
-		codes:   newTable[*authCode](o.MaxRecords, o.Now),
-		pushed:  newTable[*authzRequest](o.MaxRecords, o.Now),
-		mux:     http.NewServeMux(),
+	s := &server{api: api, opts: o, clients: map[string]*OAuthClient{}, mux: http.NewServeMux()}
+	st := o.State
+	if st == nil {
+		st = newMemState()
 	}
+	s.sads = &table[*grant]{kind: "csc-sad", enc: encGrant, dec: decGrant}
+	s.tokens = &table[*serviceToken]{kind: "csc-token", enc: encServiceToken, dec: decServiceToken}
+	s.pending = &table[*pendingChallenge]{kind: "csc-challenge", enc: encPending, dec: decPending}
+	s.pages = &table[*pageSession]{kind: "csc-page", enc: encPage, dec: s.decPage}
+	s.codes = &table[*authCode]{kind: "csc-code", enc: encAuthCode, dec: s.decAuthCode}
+	s.pushed = &table[*authzRequest]{kind: "csc-par", enc: encAuthz, dec: s.decAuthz}
+	setTable(s.sads, st, o)
+	setTable(s.tokens, st, o)
+	setTable(s.pending, st, o)
+	setTable(s.pages, st, o)
+	setTable(s.codes, st, o)
+	setTable(s.pushed, st, o)
 	if lb, ok := api.(LateBinder); ok && o.Policy == PolicyCompatible {
 		s.late = lb
 	} else if o.Policy == PolicyCompatible {
@@ -81,6 +86,10 @@ func Handler(api roamsign.API, opts Options) http.Handler {
 	}
 	s.mux.HandleFunc("/", s.notFound)
 	return s
+}
+
+func setTable[V any](t *table[V], st StateStore, o Options) {
+	t.st, t.max, t.now, t.log = st, o.MaxRecords, o.Now, o.Logger
 }
 
 // server is the handler's state. Everything it keeps is short-lived and
@@ -107,6 +116,7 @@ type caller struct {
 	host   roamsign.HostID
 	client string
 	grant  *grant
+	token  string // the credential access token that carries grant
 }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -153,11 +163,11 @@ func (s *server) wrap(rt route) http.Handler {
 // else the host credential accepted by opts.Auth.
 func (s *server) authenticate(r *http.Request) (*caller, error) {
 	if tok, ok := bearer(r); ok {
-		if st, ok := s.tokens.get(tok); ok {
+		if st, ok := s.tokens.get(r.Context(), tok); ok {
 			return &caller{host: st.host, client: st.client}, nil
 		}
-		if g, ok := s.sads.get(tok); ok && g.token {
-			return &caller{host: g.host, client: g.client, grant: g}, nil
+		if g, ok := s.sads.get(r.Context(), tok); ok && g.token {
+			return &caller{host: g.host, client: g.client, grant: g, token: tok}, nil
 		}
 	}
 	if s.opts.Auth == nil {

@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/roamsign/roamsign"
@@ -44,13 +43,12 @@ type authzRequest struct {
 
 // authCode is an issued authorization code: single use, short-lived.
 type authCode struct {
-	mu    sync.Mutex
-	req   *authzRequest
-	user  roamsign.UserID
-	txID  string
-	keySc scheme
-	used  bool
-	token string // the access token it was exchanged for
+	req      *authzRequest
+	user     roamsign.UserID
+	txID     string
+	keySc    scheme
+	used     bool
+	tokenKey []byte // the digest of the access token it was exchanged for
 }
 
 // pageSession is a signing page awaiting PIN and OTP.
@@ -225,7 +223,7 @@ func (req *authzRequest) readDetails(d string, max int) error {
 func (s *server) authorizePage(w http.ResponseWriter, r *http.Request, v version) {
 	q := r.URL.Query()
 	if ru := q.Get("request_uri"); ru != "" {
-		pushed, ok := s.pushed.get(strings.TrimPrefix(ru, requestURIPrefix))
+		pushed, ok := s.pushed.get(r.Context(), strings.TrimPrefix(ru, requestURIPrefix))
 		if !ok || !strings.HasPrefix(ru, requestURIPrefix) || pushed.client.ID != q.Get("client_id") {
 			s.pageError(w, r, &oauthError{code: ErrCodeInvalidRequest, desc: "Invalid or expired request_uri"})
 			return
@@ -264,7 +262,7 @@ func (s *server) openPage(w http.ResponseWriter, r *http.Request, req *authzRequ
 	}
 	sid, err := newHandle()
 	if err == nil {
-		err = s.pages.put(sid, &pageSession{req: req, cred: cr, challenge: ch}, s.opts.Now().Add(s.opts.PageLifetime))
+		err = s.pages.put(ctx, sid, &pageSession{req: req, cred: cr, challenge: ch}, s.opts.Now().Add(s.opts.PageLifetime))
 	}
 	if err != nil {
 		s.fail(w, r, req, redirErr(ErrCodeTemporarilyUnavailable, "Too many open signing pages"))
@@ -312,13 +310,13 @@ func (s *server) approve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sid := r.PostForm.Get(FieldSession)
-	ps, ok := s.pages.get(sid)
+	ps, ok := s.pages.get(r.Context(), sid)
 	if !ok {
 		s.pageError(w, r, &oauthError{code: ErrCodeInvalidRequest, desc: "This signing page has expired; start again from the application"})
 		return
 	}
 	if r.PostForm.Get(FieldAction) == "cancel" {
-		s.pages.drop(sid)
+		s.pages.drop(r.Context(), sid)
 		s.redirect(w, r, ps.req, url.Values{"error": {ErrCodeAccessDenied}, "error_description": {"The signer cancelled"}})
 		return
 	}
@@ -335,7 +333,7 @@ func (s *server) approve(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, sid, ps, "Wrong PIN or OTP / PIN atau OTP tidak sah")
 		return
 	}
-	s.pages.drop(sid)
+	s.pages.drop(r.Context(), sid)
 	if err != nil {
 		s.redirect(w, r, ps.req, url.Values{"error": {oauthCodeOf(err)}, "error_description": {errorOf(err).Description}})
 		return
@@ -343,7 +341,7 @@ func (s *server) approve(w http.ResponseWriter, r *http.Request) {
 	code, err := newHandle()
 	if err == nil {
 		_, _, _, keySc := keyFacts(ps.cred.chain[0].PublicKey, true)
-		err = s.codes.put(code, &authCode{req: ps.req, user: ps.cred.user, txID: tx.TransactionID, keySc: keySc},
+		err = s.codes.put(r.Context(), code, &authCode{req: ps.req, user: ps.cred.user, txID: tx.TransactionID, keySc: keySc},
 			s.opts.Now().Add(s.opts.CodeLifetime))
 	}
 	if err != nil {
@@ -434,7 +432,7 @@ func (s *server) par(w http.ResponseWriter, r *http.Request, v version) {
 	}
 	h, err := newHandle()
 	if err == nil {
-		err = s.pushed.put(h, req, s.opts.Now().Add(pushedLife))
+		err = s.pushed.put(r.Context(), h, req, s.opts.Now().Add(pushedLife))
 	}
 	if err != nil {
 		writeError(w, err, s.opts.RetryAfter)
@@ -487,7 +485,7 @@ func (s *server) token(w http.ResponseWriter, r *http.Request, _ *caller) {
 	case "authorization_code":
 		out, err = s.exchange(r.Context(), f, cl)
 	case "client_credentials":
-		out, err = s.clientCredentials(f, cl)
+		out, err = s.clientCredentials(r.Context(), f, cl)
 	case "":
 		err = badRequest("Missing parameter grant_type")
 	default:
@@ -516,19 +514,17 @@ func invalidGrant(desc string) *Error {
 // exchange trades a code for a credential access token: the client, the
 // redirect URI and the PKCE verifier must match; a code is good once, and
 // a second use revokes the token of the first.
-func (s *server) exchange(_ context.Context, f url.Values, cl *OAuthClient) (*tokenAnswer, error) {
+func (s *server) exchange(ctx context.Context, f url.Values, cl *OAuthClient) (*tokenAnswer, error) {
 	code := f.Get("code")
 	if code == "" {
 		return nil, badRequest("Missing parameter code")
 	}
-	ac, ok := s.codes.get(code)
+	ac, ok := s.codes.get(ctx, code)
 	if !ok || ac.req.client.ID != cl.ID {
 		return nil, invalidGrant("Authorization code is invalid or expired")
 	}
-	ac.mu.Lock()
-	defer ac.mu.Unlock()
 	if ac.used {
-		s.sads.drop(ac.token)
+		s.sads.dropKey(ctx, ac.tokenKey)
 		return nil, invalidGrant("Authorization code is invalid or expired")
 	}
 	if f.Get("redirect_uri") != ac.req.redirectURI {
@@ -539,14 +535,34 @@ func (s *server) exchange(_ context.Context, f url.Values, cl *OAuthClient) (*to
 	if len(verifier) < 43 || len(verifier) > 128 || !constEq(base64.RawURLEncoding.EncodeToString(sum[:]), ac.req.challenge) {
 		return nil, invalidGrant("Invalid code_verifier")
 	}
-	ac.used = true
-	req := ac.req
-	handle, exp, err := s.newGrant(&grant{token: true, credentialID: req.credentialID, user: ac.user, host: cl.Host, client: cl.ID,
-		hashes: req.hashes, txID: ac.txID, scheme: s.schemeOf(req, ac.keySc), keyScheme: ac.keySc, code: code})
+	// The code is used once, across replicas: one atomic update marks it
+	// with the digest of the token it is exchanged for.
+	handle, err := newHandle()
 	if err != nil {
 		return nil, err
 	}
-	ac.token = handle
+	reused := false
+	err = s.codes.update(ctx, code, func(cur *authCode) (bool, error) {
+		if cur.used {
+			reused, ac = true, cur
+			return false, nil
+		}
+		cur.used, cur.tokenKey = true, digestOf(handle)
+		return false, nil
+	})
+	if err != nil || reused {
+		if reused {
+			s.sads.dropKey(ctx, ac.tokenKey)
+		}
+		return nil, invalidGrant("Authorization code is invalid or expired")
+	}
+	req := ac.req
+	g := &grant{token: true, credentialID: req.credentialID, user: ac.user, host: cl.Host, client: cl.ID,
+		hashes: req.hashes, txID: ac.txID, scheme: s.schemeOf(req, ac.keySc), keyScheme: ac.keySc}
+	exp, err := s.putGrant(ctx, handle, g)
+	if err != nil {
+		return nil, err
+	}
 	return &tokenAnswer{AccessToken: handle, TokenType: "Bearer", ExpiresIn: s.expiresIn(exp),
 		CredentialID: req.credentialID, AuthorizationDetails: req.details}, nil
 }
@@ -560,7 +576,7 @@ func (s *server) schemeOf(req *authzRequest, keySc scheme) scheme {
 
 // clientCredentials issues a service access token to a confidential
 // client.
-func (s *server) clientCredentials(f url.Values, cl *OAuthClient) (*tokenAnswer, error) {
+func (s *server) clientCredentials(ctx context.Context, f url.Values, cl *OAuthClient) (*tokenAnswer, error) {
 	if !cl.confidential() {
 		return nil, cscErr(http.StatusBadRequest, ErrCodeUnauthorizedClient, "A public client cannot use client_credentials")
 	}
@@ -572,7 +588,7 @@ func (s *server) clientCredentials(f url.Values, cl *OAuthClient) (*tokenAnswer,
 		return nil, err
 	}
 	exp := s.opts.Now().Add(s.opts.ServiceTokenLifetime)
-	if err := s.tokens.put(h, &serviceToken{host: cl.Host, client: cl.ID}, exp); err != nil {
+	if err := s.tokens.put(ctx, h, &serviceToken{host: cl.Host, client: cl.ID}, exp); err != nil {
 		return nil, err
 	}
 	return &tokenAnswer{AccessToken: h, TokenType: "Bearer", ExpiresIn: s.expiresIn(exp)}, nil
@@ -591,11 +607,11 @@ func (s *server) revoke(w http.ResponseWriter, r *http.Request, _ *caller) {
 		writeError(w, badRequest("Missing parameter token"), 0)
 		return
 	}
-	if st, ok := s.tokens.get(tok); ok && st.client == cl.ID {
-		s.tokens.drop(tok)
+	if st, ok := s.tokens.get(r.Context(), tok); ok && st.client == cl.ID {
+		s.tokens.drop(r.Context(), tok)
 	}
-	if g, ok := s.sads.get(tok); ok && g.token && g.client == cl.ID {
-		s.sads.drop(tok)
+	if g, ok := s.sads.get(r.Context(), tok); ok && g.token && g.client == cl.ID {
+		s.sads.drop(r.Context(), tok)
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)

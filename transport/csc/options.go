@@ -174,6 +174,11 @@ type Options struct {
 	// Page renders the signing page of the authorization code flow.
 	// Default: a plain built-in page.
 	Page Page
+	// State keeps SADs, tokens, codes, pending challenges and signing
+	// pages; replicas behind one address share them through one store
+	// (store.SessionStore of the service's database). Default: the
+	// handler's own memory, for a single replica.
+	State StateStore
 	// MaxRecords bounds each server-side table (SADs, tokens, codes,
 	// pending challenges, pages). Default 10000.
 	MaxRecords int

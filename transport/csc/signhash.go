@@ -32,14 +32,14 @@ func (s *server) signHash(ctx context.Context, c *caller, in signInput) ([]strin
 	if err != nil {
 		return nil, err
 	}
-	g, err := s.grantFor(c, in.sad, in.credentialID)
+	g, handle, err := s.grantFor(ctx, c, in.sad, in.credentialID)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkScheme(sa, g.keyScheme, g.scheme); err != nil {
 		return nil, err
 	}
-	sigs, err := s.release(ctx, g, hashes)
+	sigs, err := s.release(ctx, g, handle, hashes)
 	if err != nil {
 		return nil, err
 	}

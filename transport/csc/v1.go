@@ -225,7 +225,7 @@ func authorizeV1(s *server, ctx context.Context, _ http.ResponseWriter, c *calle
 	return &AuthorizeResponse{SAD: sad, ExpiresIn: s.expiresIn(exp)}, nil
 }
 
-func extendV1(s *server, _ context.Context, _ http.ResponseWriter, c *caller, req *ExtendTransactionRequestV1) (*AuthorizeResponse, error) {
+func extendV1(s *server, ctx context.Context, _ http.ResponseWriter, c *caller, req *ExtendTransactionRequestV1) (*AuthorizeResponse, error) {
 	in := extendInput{credentialID: req.CredentialID, sad: req.SAD}
 	if req.Hash != nil {
 		hs, err := decodeHashes(req.Hash, 0, s.opts.MultiSign, "hash")
@@ -234,7 +234,7 @@ func extendV1(s *server, _ context.Context, _ http.ResponseWriter, c *caller, re
 		}
 		in.hashes = hs
 	}
-	sad, exp, err := s.extend(c, in)
+	sad, exp, err := s.extend(ctx, c, in)
 	if err != nil {
 		return nil, err
 	}

@@ -144,12 +144,12 @@ func authorizeV2(s *server, ctx context.Context, _ http.ResponseWriter, c *calle
 	return &AuthorizeResponse{SAD: sad, ExpiresIn: s.expiresIn(exp)}, nil
 }
 
-func extendV2(s *server, _ context.Context, _ http.ResponseWriter, c *caller, req *ExtendTransactionRequest) (*AuthorizeResponse, error) {
+func extendV2(s *server, ctx context.Context, _ http.ResponseWriter, c *caller, req *ExtendTransactionRequest) (*AuthorizeResponse, error) {
 	hs, _, err := s.optHashes(req.Hashes, req.HashAlgorithmOID, "hashes")
 	if err != nil {
 		return nil, err
 	}
-	sad, exp, err := s.extend(c, extendInput{credentialID: req.CredentialID, sad: req.SAD, hashes: hs})
+	sad, exp, err := s.extend(ctx, c, extendInput{credentialID: req.CredentialID, sad: req.SAD, hashes: hs})
 	if err != nil {
 		return nil, err
 	}
