@@ -15,6 +15,12 @@
 //	hostclient -file voucher.pdf -dev-mailbox https://127.0.0.1:8443/dev/mailbox.json < pin.txt
 //	hostclient -dir vouchers/ -reason "Perakuan 1" < pin-and-otp.txt
 //
+// `hostclient extend DIR` keeps the signed PDFs of a folder provable for
+// decades (PAdES B-LTA, package signer/pdf's Extend): each gets the
+// validated certificates and CRLs of its signatures and time-stamps and a
+// new document time-stamp when it needs them, and is left untouched when
+// it does not; run it periodically over an archive.
+//
 // With -dir, every PDF in the folder is prepared for a PAdES signature on
 // the host (package signer/pdf), the hashes of all of them are approved
 // with one OTP, and each signed PDF is completed into DIR/signed/, with
@@ -136,6 +142,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 // httpapi.Describe: plain words, the stable code and the server's request
 // id; -v adds the whole error.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (err error) {
+	if len(args) > 0 && args[0] == "extend" {
+		return runExtend(ctx, args[1:], stdout, stderr)
+	}
 	o, err := parseFlags(args, stderr)
 	if err != nil {
 		return err

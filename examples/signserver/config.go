@@ -152,6 +152,11 @@ type Config struct {
 	// TSACA names a PEM bundle of the trust anchors of the TSAs'
 	// certificates; required with TSAURL.
 	TSACA string `json:"tsaCA" env:"TSA_CA" flag:"tsa-ca" usage:"trust anchors of the TSAs' certificates (PEM)"`
+	// PAdESLevel is the level of the PDFs the host demo signs: B-B, B-T
+	// (a signature time-stamp), B-LT (plus a /DSS of validated material)
+	// or B-LTA (plus a document time-stamp). Default: B-LTA when a TSA is
+	// configured (dev mode: the development TSA), else B-B.
+	PAdESLevel string `json:"padesLevel" env:"PADES_LEVEL" flag:"pades-level" usage:"PAdES level of the demo's PDFs: B-B, B-T, B-LT or B-LTA (default B-LTA with a TSA, as in dev mode)"`
 
 	// CSCPolicy is what the CSC face does with credentials/getChallenge
 	// (v1: credentials/sendOTP) without hashes: "strict" refuses it;

@@ -29,6 +29,9 @@ type hostDemo struct {
 	api      roamsign.API
 	verifier *verify.Verifier // nil: verification not configured
 	stamper  pdf.Timestamper  // nil: no signature time-stamp (PAdES-B-B)
+	// longTerm adds the /DSS (B-LT) and a document time-stamp (B-LTA) to
+	// a signed PDF; nil: none.
+	longTerm func(ctx context.Context, signed []byte) ([]byte, error)
 	users    []demoUser
 	log      *slog.Logger
 	now      func() time.Time
@@ -363,6 +366,15 @@ func (d *hostDemo) sign(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		signed.PDF = buf.Bytes()
+		if d.longTerm != nil {
+			lt, err := d.longTerm(ctx, signed.PDF)
+			if err != nil {
+				out[i].Error = roamsign.KindOf(err).Code()
+				d.log.Warn("demo: the long-term update failed", "doc", doc.Name, "err", err)
+				continue
+			}
+			signed.PDF = lt
+		}
 		out[i].Status = string(roamsign.ItemSigned)
 		out[i].Download = fmt.Sprintf("/demo/download/%s/%d", resp.TransactionID, i)
 		out[i].Verification = d.verify(ctx, signed.PDF)

@@ -177,7 +177,7 @@ func (a *app) handler() http.Handler {
 		mux.HandleFunc("GET /dev/mailbox", servePage(static, "mailbox.html"))
 		mux.HandleFunc("GET /dev/mailbox.json", a.mailbox.serveJSON)
 		a.demo = newHostDemo(a.svc, a.verifier, a.log)
-		a.demo.stamper = a.pdfTimestamper()
+		a.demo.stamper, a.demo.longTerm = a.pades.stamper, a.pades.longTerm
 		demo := http.NewServeMux()
 		a.demo.routes(demo)
 		mux.Handle("/demo/", httpapi.Pages(demo, a.log))

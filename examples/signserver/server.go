@@ -57,7 +57,8 @@ type app struct {
 	// (-user-ca, and the development CA in dev mode).
 	userAnchors []*x509.Certificate
 	demo        *hostDemo
-	printed     io.Writer // where first-start credentials are printed
+	pades       padesSetup // what the host demo adds beyond the signature
+	printed     io.Writer  // where first-start credentials are printed
 }
 
 const demoHost roamsign.HostID = "demo"
@@ -146,6 +147,9 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, u
 		}
 	}
 	if err := a.openTSA(cfg, use); err != nil {
+		return nil, err
+	}
+	if a.pades, err = a.openPAdES(cfg); err != nil {
 		return nil, err
 	}
 	if err := a.loadAPIKeys(); err != nil {

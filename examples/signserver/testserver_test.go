@@ -287,7 +287,10 @@ func checkPDF(t testing.TB, file string, wantSigs int) {
 	if n := strings.Count(string(out), "Signature is Valid."); n != wantSigs {
 		t.Fatalf("pdfsig: want %d valid signatures, found %d:\n%s", wantSigs, n, out)
 	}
-	if n := strings.Count(string(out), "Signature #"); n != wantSigs {
+	// Document time-stamps (PAdES B-LTA) are listed as "Signature Type:
+	// unknown" by poppler, which does not validate them; they are counted
+	// apart (their tokens are checked by the B-LTA tests).
+	if n := strings.Count(string(out), "Signature #") - strings.Count(string(out), "Signature Type: unknown"); n != wantSigs {
 		t.Fatalf("pdfsig: want %d signatures, found %d:\n%s", wantSigs, n, out)
 	}
 	out, err = exec.Command(qpdf, "--check", file).CombinedOutput()

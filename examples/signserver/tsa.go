@@ -247,6 +247,11 @@ func startDevTSA(ca *devCA, dir string, log *slog.Logger) (*devTSA, error) {
 			log.Error("development TSA stopped", "err", err)
 		}
 	}()
+	// hostclient extend finds the development TSA here.
+	if err := atomicfile.Replace(filepath.Join(dir, "tsa.url"), []byte(d.url+"\n"), 0o644); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
 	return d, nil
 }
 

@@ -148,9 +148,11 @@ func TestOpenTSAConfiguration(t *testing.T) {
 	require.ErrorIs(t, err, roamsign.ErrInvalidInput)
 }
 
-// TestDemoPDFTimestamped: `make serve` time-stamps the demo's PDF
-// signatures with the development TSA (PAdES-B-T), and the verify command
-// reports the time from the token.
+// TestDemoPDFTimestamped: `make serve` makes the demo's PDFs PAdES B-LTA
+// with the development TSA: a signature time-stamp, a /DSS with the
+// validated material, and a document time-stamp; the verify command
+// reports the signature timed by its token and the document time-stamp,
+// both valid.
 func TestDemoPDFTimestamped(t *testing.T) {
 	dir := t.TempDir()
 	s := startServer(t, dir)
@@ -162,13 +164,15 @@ func TestDemoPDFTimestamped(t *testing.T) {
 	metrics, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	require.NoError(t, err)
-	assert.Regexp(t, `roamsign_tsa_requests_total\{outcome="ok",tsa="http://127\.0\.0\.1:\d+/tsa"\} 1`, string(metrics))
+	// The signature time-stamp and the document time-stamp.
+	assert.Regexp(t, `roamsign_tsa_requests_total\{outcome="ok",tsa="http://127\.0\.0\.1:\d+/tsa"\} 2`, string(metrics))
 	require.NoError(t, s.stop())
 	out, errOut, err := runCmd(t, "verify", pdfPath, "-data-dir", dir, "--json")
 	require.NoError(t, err, errOut)
 	var report struct {
 		Verdict    string `json:"verdict"`
 		Signatures []struct {
+			Kind             string `json:"kind"`
 			TimestampPresent bool   `json:"timestampPresent"`
 			TimeSource       string `json:"timeSource"`
 			Level            string `json:"level"`
@@ -176,9 +180,14 @@ func TestDemoPDFTimestamped(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &report), out)
 	require.Equal(t, "valid", report.Verdict, out)
-	require.Len(t, report.Signatures, 1)
+	require.Len(t, report.Signatures, 2, out)
 	assert.True(t, report.Signatures[0].TimestampPresent)
 	assert.Equal(t, "timestamp", report.Signatures[0].TimeSource)
+	assert.Equal(t, "document-timestamp", report.Signatures[1].Kind)
+	doc, err := os.ReadFile(pdfPath)
+	require.NoError(t, err)
+	assert.Contains(t, string(doc), "/DSS ", "no document security store")
+	assert.Contains(t, string(doc), "/DocTimeStamp", "no document time-stamp")
 }
 
 func pemCert(der []byte) []byte {

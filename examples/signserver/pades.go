@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+
+	"github.com/roamsign/roamsign/ltv"
+	"github.com/roamsign/roamsign/signer/pdf"
+	"github.com/roamsign/roamsign/verify"
+)
+
+// PAdES levels of -pades-level (ETSI EN 319 142-1).
+const (
+	levelBB  = "B-B"
+	levelBT  = "B-T"
+	levelBLT = "B-LT"
+	levelLTA = "B-LTA"
+)
+
+// padesSetup is what the host demo does to a PDF beyond the signature:
+// the signature time-stamp (B-T and up) and the long-term update (B-LT:
+// a /DSS; B-LTA: a /DSS and a document time-stamp).
+type padesSetup struct {
+	level    string
+	stamper  pdf.Timestamper
+	longTerm func(ctx context.Context, signed []byte) ([]byte, error) // nil below B-LT
+}
+
+// openPAdES reads -pades-level. Its default is B-LTA when a time-stamping
+// authority is configured (in dev mode the development TSA always is),
+// else B-B. B-T and up need a TSA; B-LT and up also need the CA whose
+// signers the demo validates (the development CA).
+func (a *app) openPAdES(cfg Config) (padesSetup, error) {
+	level := cfg.PAdESLevel
+	if level == "" {
+		level = levelBB
+		if a.tsa != nil {
+			level = levelLTA
+		}
+	}
+	s := padesSetup{level: level}
+	switch level {
+	case levelBB:
+		return s, nil
+	case levelBT, levelBLT, levelLTA:
+	default:
+		return s, fmt.Errorf("pades-level must be B-B, B-T, B-LT or B-LTA, got %q", level)
+	}
+	if a.tsa == nil {
+		return s, fmt.Errorf("pades-level %s needs a time-stamping authority (-tsa-url, or dev mode)", level)
+	}
+	s.stamper = a.tsa
+	if level == levelBT {
+		return s, nil
+	}
+	if a.ca == nil {
+		// Outside dev mode the server holds no documents: hosts add the
+		// long-term updates themselves with signer/pdf (hostclient extend).
+		return s, nil
+	}
+	v, err := ltv.New(verify.Config{Anchors: []*x509.Certificate{a.ca.cert}, Fetcher: caFetcher{a.ca}, Logger: a.log})
+	if err != nil {
+		return s, err
+	}
+	s.longTerm = func(ctx context.Context, signed []byte) ([]byte, error) {
+		return longTerm(ctx, level, signed, v, a.tsa)
+	}
+	return s, nil
+}
+
+// longTerm adds the /DSS (B-LT), then a document time-stamp (B-LTA).
+func longTerm(ctx context.Context, level string, signed []byte, v pdf.ChainValidator, ts pdf.DigestTimestamper) ([]byte, error) {
+	var out bytes.Buffer
+	var rep *pdf.LTVReport
+	var err error
+	if level == levelBLT {
+		rep, err = pdf.AddLTV(ctx, bytes.NewReader(signed), int64(len(signed)), &out, pdf.LTVOptions{Validator: v})
+	} else {
+		rep, err = pdf.Extend(ctx, bytes.NewReader(signed), int64(len(signed)), &out, pdf.ExtendOptions{Validator: v, Timestamper: ts})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", level, err)
+	}
+	if !rep.Changed {
+		return nil, errors.New(level + ": nothing was added to a freshly signed document")
+	}
+	return out.Bytes(), nil
+}
