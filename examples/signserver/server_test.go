@@ -51,8 +51,9 @@ func TestServerEndToEnd(t *testing.T) {
 	}
 	require.NoError(t, s.stop(), "graceful shutdown after restart: run returned")
 
+	// The demo's PDFs are B-LTA: the signature and a document time-stamp.
 	out, errOut, err := runCmd(t, "verify", pdfPath, "-data-dir", dir)
-	if err != nil || !strings.Contains(out, pdfPath+": valid (1 signatures") {
+	if err != nil || !strings.Contains(out, pdfPath+": valid (2 signatures") {
 		t.Fatalf("verify: err %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
 	}
 	out, errOut, err = runCmd(t, "verify", pdfPath, "-data-dir", dir, "--json")
@@ -66,8 +67,8 @@ func TestServerEndToEnd(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &report); err != nil {
 		t.Fatalf("verify --json does not print JSON: %v\n%s", err, out)
 	}
-	if report.Verdict != "valid" || len(report.Signatures) != 1 {
-		t.Fatalf("verify --json: verdict %q with %d signatures, want valid with 1\n%s", report.Verdict, len(report.Signatures), out)
+	if report.Verdict != "valid" || len(report.Signatures) != 2 {
+		t.Fatalf("verify --json: verdict %q with %d signatures, want valid with 2\n%s", report.Verdict, len(report.Signatures), out)
 	}
 
 	// A changed byte inside the signed range must turn the verdict.
