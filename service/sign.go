@@ -126,8 +126,9 @@ type activation struct {
 // may be used. It is the gate of named steps below, in this order: the
 // challenge, read again under the user's lock, belongs to the calling host
 // (challengeUnderLock); it can still be used (validChallengeState); the
-// user is enrolled for the host, enabled and not locked (validUser); the
-// challenge was issued for the user's key, and the user's certificate
+// user is enrolled for the host, enabled and not locked (validUser), and
+// the audit log does not say locked (lockAnchored); the challenge was
+// issued for the user's key, and the user's certificate
 // certifies that key and names the user (validKey); the attempt spends one try of the challenge (takeTry); the nonce and the
 // exact hash list match the challenge (validBinding); the OTP is right
 // (checkOTP); the PIN attempt is counted, then evaluated (checkPIN); and
@@ -152,6 +153,9 @@ func (s *Service) activate(ctx context.Context, host roamsign.HostID, req *roams
 		return nil, err
 	}
 	if err := s.validUser(ctx, op, a); err != nil {
+		return nil, err
+	}
+	if err := s.lockAnchored(ctx, op, a); err != nil {
 		return nil, err
 	}
 	if err := s.validKey(ctx, op, a); err != nil {

@@ -152,6 +152,16 @@ type AuditLog interface {
 	AppendCheckpoint(ctx context.Context, cp Checkpoint) (*roamsign.AuditRecord, error)
 }
 
+// UserEvents finds a user's latest audit record among some events, so that
+// a row's state can be checked against the audit log, which a database
+// writer cannot rewrite unnoticed (see docs/row-integrity.md).
+type UserEvents interface {
+	// LastUserEvent returns a copy of the audit record with the highest
+	// Seq whose User is user and whose Event is one of events;
+	// ErrNotFound when there is none.
+	LastUserEvent(ctx context.Context, user roamsign.UserID, events ...roamsign.AuditEvent) (*roamsign.AuditRecord, error)
+}
+
 // OTPStepStore remembers, per user, the last accepted time step of an
 // offline (TOTP) code so that no code is accepted twice, across replicas.
 type OTPStepStore interface {
@@ -181,6 +191,7 @@ type Store interface {
 	UserStore
 	TransactionStore
 	AuditLog
+	UserEvents
 	OTPStepStore
 	OTPBackoffStore
 	SessionStore

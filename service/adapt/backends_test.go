@@ -18,6 +18,7 @@ import (
 	"github.com/roamsign/roamsign/service"
 	"github.com/roamsign/roamsign/store/postgres"
 	"github.com/roamsign/roamsign/store/sqlite"
+	"github.com/roamsign/roamsign/store/storetest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -63,10 +64,10 @@ func withSMTP(t *testing.T) (func(*otp.Config), func(r *realParts)) {
 	return opt, read
 }
 
-// TestEndToEndSQLite: SoftHSM keys, the SQLite store, OTPs over real SMTP,
+// TestEndToEndSQLite: SoftHSM keys, the SQLite store (rows sealed), OTPs over real SMTP,
 // in-process and over HTTP, then the audit chain.
 func TestEndToEndSQLite(t *testing.T) {
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "roamsign.db"), sqlite.Options{})
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "roamsign.db"), sqlite.Options{Sealer: storetest.NewSealer(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +77,7 @@ func TestEndToEndSQLite(t *testing.T) {
 
 // TestEndToEndPostgres: the same against PostgreSQL 15.
 func TestEndToEndPostgres(t *testing.T) {
-	st, err := postgres.Open(context.Background(), pgtest.NewDatabase(t), postgres.Options{})
+	st, err := postgres.Open(context.Background(), pgtest.NewDatabase(t), postgres.Options{Sealer: storetest.NewSealer(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

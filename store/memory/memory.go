@@ -554,6 +554,21 @@ func (s *Store) ScanAudit(ctx context.Context, from int64, fn func(*roamsign.Aud
 	}
 }
 
+// LastUserEvent implements [store.UserEvents].
+func (s *Store) LastUserEvent(ctx context.Context, user roamsign.UserID, events ...roamsign.AuditEvent) (*roamsign.AuditRecord, error) {
+	const op = "memory.LastUserEvent"
+	if err := s.lock(ctx, op); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	for i := len(s.audit) - 1; i >= 0; i-- {
+		if a := s.audit[i]; a.User == user && slices.Contains(events, a.Event) {
+			return store.CloneAudit(a), nil
+		}
+	}
+	return nil, notFound(op, "audit record")
+}
+
 // AuditHead implements [store.AuditHeader].
 func (s *Store) AuditHead(ctx context.Context) (int64, []byte, error) {
 	const op = "memory.AuditHead"

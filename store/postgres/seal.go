@@ -124,3 +124,22 @@ func sealRows(ctx context.Context, tx pgx.Tx, table, cols string, seal func(sqlc
 	}
 	return len(out), nil
 }
+
+// LastUserEvent implements [store.UserEvents] with the index on the audit
+// log's user and sequence.
+func (s *Store) LastUserEvent(ctx context.Context, user roamsign.UserID, events ...roamsign.AuditEvent) (*roamsign.AuditRecord, error) {
+	const op = "postgres.LastUserEvent"
+	if err := s.open(op); err != nil {
+		return nil, err
+	}
+	if len(events) == 0 {
+		return nil, sqlcodec.NotFound(op, "audit record")
+	}
+	q, args := sqlcodec.LastUserEvent(sqlcodec.Dollar, user, events)
+	var a roamsign.AuditRecord
+	err := sqlcodec.ScanAudit(s.pool.QueryRow(ctx, q, args...), &a, times)
+	if err != nil {
+		return nil, classify(op, sqlcodec.NotFoundOr(err, pgx.ErrNoRows, op, "audit record"))
+	}
+	return &a, nil
+}

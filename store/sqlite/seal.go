@@ -124,3 +124,22 @@ func sealRows(ctx context.Context, tx *sql.Tx, table, cols string, seal func(sql
 	}
 	return len(out), nil
 }
+
+// LastUserEvent implements [store.UserEvents] with the index on the audit
+// log's user and sequence.
+func (s *Store) LastUserEvent(ctx context.Context, user roamsign.UserID, events ...roamsign.AuditEvent) (*roamsign.AuditRecord, error) {
+	const op = "sqlite.LastUserEvent"
+	if err := s.open(op); err != nil {
+		return nil, err
+	}
+	if len(events) == 0 {
+		return nil, sqlcodec.NotFound(op, "audit record")
+	}
+	q, args := sqlcodec.LastUserEvent(sqlcodec.Question, user, events)
+	var a roamsign.AuditRecord
+	err := sqlcodec.ScanAudit(s.r.QueryRowContext(ctx, q, args...), &a, times)
+	if err != nil {
+		return nil, classify(op, sqlcodec.NotFoundOr(err, sql.ErrNoRows, op, "audit record"))
+	}
+	return &a, nil
+}

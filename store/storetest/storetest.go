@@ -171,6 +171,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"TransactionAtomicity", testTransactionAtomicity},
 		{"TransactionExpire", testTransactionExpire},
 		{"AuditChain", testAuditChain},
+		{"LastUserEvent", testLastUserEvent},
 		{"AuditInvalid", testAuditInvalid},
 		{"AuditAppendRace", testAuditAppendRace},
 		{"AuditCheckpoint", testAuditCheckpoint},

@@ -348,3 +348,29 @@ func RunUpgrade(t *testing.T, unsealed, sealed store.Store) {
 	require.NoError(t, err)
 	require.Equal(t, store.SealCount{}, n, "a second run finds nothing to seal")
 }
+
+// testLastUserEvent: the latest of a user's records among the events
+// asked for, whatever other users and events follow; ErrNotFound when none.
+func testLastUserEvent(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	_, err := s.LastUserEvent(ctx, Victim, roamsign.AuditLocked, roamsign.AuditPINReset)
+	IsKind(t, err, roamsign.ErrNotFound, "LastUserEvent of a user without records")
+	for _, a := range []*roamsign.AuditRecord{
+		NewAudit(roamsign.AuditLocked, Victim, ""),
+		NewAudit(roamsign.AuditPINReset, Victim, ""),
+		NewAudit(roamsign.AuditLocked, Victim, ""),
+		NewAudit(roamsign.AuditPINReset, Attacker, ""),
+		NewAudit(roamsign.AuditSigned, Victim, ""),
+	} {
+		require.NoError(t, s.AppendAudit(ctx, a))
+	}
+	got, err := s.LastUserEvent(ctx, Victim, roamsign.AuditLocked, roamsign.AuditPINReset)
+	require.NoError(t, err)
+	require.Equal(t, roamsign.AuditLocked, got.Event)
+	require.Equal(t, int64(3), got.Seq)
+	got, err = s.LastUserEvent(ctx, Attacker, roamsign.AuditLocked, roamsign.AuditPINReset)
+	require.NoError(t, err)
+	require.Equal(t, roamsign.AuditPINReset, got.Event)
+	_, err = s.LastUserEvent(ctx, Victim, roamsign.AuditEnrolled)
+	IsKind(t, err, roamsign.ErrNotFound, "LastUserEvent of an event the user has none of")
+}

@@ -71,3 +71,14 @@ func Checkpoint(op string, cp store.Checkpoint, write func(a *roamsign.AuditReco
 	}
 	return a, nil
 }
+
+// LastUserEvent returns the query, and its arguments, that reads the
+// latest audit record of user among events (see store.UserEvents).
+func LastUserEvent(p Placeholders, user roamsign.UserID, events []roamsign.AuditEvent) (string, []any) {
+	args := []any{user}
+	for _, e := range events {
+		args = append(args, e)
+	}
+	return `SELECT ` + AuditCols + ` FROM audit WHERE user_id = ` + p(1) + ` AND event IN (` + p.List(2, len(events)) +
+		`) ORDER BY seq DESC LIMIT 1`, args
+}

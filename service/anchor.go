@@ -1,0 +1,41 @@
+package service
+
+import (
+	"context"
+	"errors"
+
+	"github.com/roamsign/roamsign"
+)
+
+// userEvents is what [Service.lockAnchored] needs of the store; every store
+// of package store has it (store.UserEvents). A store without it is not
+// checked.
+type userEvents interface {
+	LastUserEvent(ctx context.Context, user roamsign.UserID, events ...roamsign.AuditEvent) (*roamsign.AuditRecord, error)
+}
+
+// lockAnchored checks the attempt's user, whose row says unlocked, against
+// the audit log: every lock is recorded there (pin.locked) and the only
+// unlock is an administrator's reset (pin.reset), so a log whose latest
+// word on the user is a lock means the row was put back from before the
+// lock (an older copy, sealed when it was current). The audit log is
+// hash-chained and anchored outside the database by signed checkpoints,
+// which a database writer cannot forge. Such a row is refused with an
+// alarm and an audit entry.
+func (s *Service) lockAnchored(ctx context.Context, op string, a *signAttempt) error {
+	ue, ok := s.store.(userEvents)
+	if !ok || a.user.Locked {
+		return nil
+	}
+	ev, err := ue.LastUserEvent(ctx, a.user.ID, roamsign.AuditLocked, roamsign.AuditPINReset)
+	switch {
+	case errors.Is(err, roamsign.ErrNotFound):
+		return nil
+	case err != nil:
+		return wrapStore(op, err)
+	case ev.Event == roamsign.AuditLocked:
+		return s.mismatch(ctx, op, a, roamsign.E(roamsign.ErrUnavailable, op, "user row contradicts the audit log"),
+			"the user is unlocked although the audit log's latest word on them is a lock")
+	}
+	return nil
+}
