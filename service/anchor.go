@@ -22,20 +22,44 @@ type userEvents interface {
 // hash-chained and anchored outside the database by signed checkpoints,
 // which a database writer cannot forge. Such a row is refused with an
 // alarm and an audit entry.
+//
+// A lock or a reset that another attempt or an administrator makes at the
+// same moment can make the row read before it and the log read after it
+// disagree; so a disagreement is read once more, row and log, and only one
+// that persists is refused as tampering (a row found locked meanwhile is
+// answered as locked).
 func (s *Service) lockAnchored(ctx context.Context, op string, a *signAttempt) error {
 	ue, ok := s.store.(userEvents)
 	if !ok || a.user.Locked {
 		return nil
 	}
-	ev, err := ue.LastUserEvent(ctx, a.user.ID, roamsign.AuditLocked, roamsign.AuditPINReset)
+	locked, err := lastWordIsLock(ctx, ue, a.user.ID)
+	if err != nil || !locked {
+		return wrapStore(op, err)
+	}
+	u, err := s.store.GetUser(ctx, a.user.ID)
+	if err != nil {
+		return wrapStore(op, err)
+	}
+	if u.Locked {
+		return roamsign.E(roamsign.ErrLocked, op, msgLocked)
+	}
+	if locked, err = lastWordIsLock(ctx, ue, a.user.ID); err != nil || !locked {
+		return wrapStore(op, err)
+	}
+	return s.mismatch(ctx, op, a, roamsign.E(roamsign.ErrUnavailable, op, "user row contradicts the audit log"),
+		"the user is unlocked although the audit log's latest word on them is a lock")
+}
+
+// lastWordIsLock reports whether the user's latest pin.locked or pin.reset
+// audit record is a lock.
+func lastWordIsLock(ctx context.Context, ue userEvents, user roamsign.UserID) (bool, error) {
+	ev, err := ue.LastUserEvent(ctx, user, roamsign.AuditLocked, roamsign.AuditPINReset)
 	switch {
 	case errors.Is(err, roamsign.ErrNotFound):
-		return nil
+		return false, nil
 	case err != nil:
-		return wrapStore(op, err)
-	case ev.Event == roamsign.AuditLocked:
-		return s.mismatch(ctx, op, a, roamsign.E(roamsign.ErrUnavailable, op, "user row contradicts the audit log"),
-			"the user is unlocked although the audit log's latest word on them is a lock")
+		return false, err
 	}
-	return nil
+	return ev.Event == roamsign.AuditLocked, nil
 }

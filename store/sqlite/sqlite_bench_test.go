@@ -20,13 +20,17 @@ func benchStore(b *testing.B, opts Options) *Store {
 	return s
 }
 
-// BenchmarkChallenges: create + consume round trips through the store, and
-// the raw baseline: the same INSERT and UPDATE as two bare transactions on
+// BenchmarkChallenges: create + consume round trips through the store,
+// with and without row seals (an in-memory row key: the cost of sealing,
+// not of the HSM), and the raw baseline: the same INSERT and UPDATE as two bare transactions on
 // the same connection settings, without the store's checks and retries.
 func BenchmarkChallenges(b *testing.B) {
 	for _, g := range []int{1, 8} {
 		b.Run(fmt.Sprintf("store/goroutines=%d", g), func(b *testing.B) {
 			storetest.BenchChallenges(b, benchStore(b, Options{}), g)
+		})
+		b.Run(fmt.Sprintf("sealed/goroutines=%d", g), func(b *testing.B) {
+			storetest.BenchChallenges(b, benchStore(b, Options{Sealer: storetest.NewSealer(b)}), g)
 		})
 		b.Run(fmt.Sprintf("raw/goroutines=%d", g), func(b *testing.B) {
 			s := benchStore(b, Options{})
