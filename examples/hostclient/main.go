@@ -24,7 +24,11 @@
 // With -dir, every PDF in the folder is prepared for a PAdES signature on
 // the host (package signer/pdf), the hashes of all of them are approved
 // with one OTP, and each signed PDF is completed into DIR/signed/, with
-// progress on standard error. Only hashes travel to the server.
+// progress on standard error. Only hashes travel to the server. Files are
+// read and written in chunks, never whole into memory. A damaged PDF, or
+// one encrypted with an owner password only, is refused with the reason;
+// with -repair a clean copy is written to DIR/repaired/ (what was wrong
+// and what was changed is printed) and that copy is what is signed.
 //
 // The PIN is read from -pin-file or, without it, from the first line of
 // standard input; the OTP from the next line of standard input or, with
@@ -92,7 +96,7 @@ type options struct {
 	pinFile, devMailbox     string
 	header, dir, reason     string
 	timeout                 time.Duration
-	verbose                 bool
+	verbose, repair         bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -112,6 +116,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.devMailbox, "dev-mailbox", "", "read the OTP from this development mailbox URL (…/dev/mailbox.json) instead of standard input")
 	fs.StringVar(&o.header, "data-header", "", "data header shown to the signer (default: the file name)")
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "time limit for the whole signing")
+	fs.BoolVar(&o.repair, "repair", false, "with -dir: sign a repaired copy (written to DIR/repaired/) of each damaged PDF, or of one encrypted with an owner password only, instead of refusing it")
 	fs.BoolVar(&o.verbose, "v", false, "on failure, also print the whole error (operation names, addresses) for the logs")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -241,7 +246,7 @@ func (h *host) hashes(ctx context.Context, med *roamsign.MediumResponse) ([]roam
 	if err != nil {
 		return nil, nil, fmt.Errorf("the user's certificate chain: %w", err)
 	}
-	batch, err := preparePDFs(ctx, h.o.dir, chain, h.o.reason, h.stderr)
+	batch, err := preparePDFs(ctx, h.o.dir, chain, h.o.reason, h.o.repair, h.stderr)
 	if err != nil {
 		return nil, nil, err
 	}

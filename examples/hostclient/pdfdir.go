@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"crypto/x509"
 	"fmt"
 	"io"
@@ -24,14 +25,18 @@ const maxBatchPDFs = 1000
 type pdfBatch struct {
 	dir    string
 	names  []string
+	paths  []string // the file each signature is over: the PDF, or its repaired copy
 	states [][]byte // each prepared signature (pdf.Prepared.MarshalBinary)
 	sizes  []int64
 	hashes []roamsign.Hash
 }
 
 // preparePDFs prepares an invisible PAdES approval signature for every
-// *.pdf in dir, reporting progress.
-func preparePDFs(ctx context.Context, dir string, chain []*x509.Certificate, reason string, progress io.Writer) (*pdfBatch, error) {
+// *.pdf in dir, reporting progress. With repair, a PDF that pdf.Prepare
+// refuses as damaged or encrypted (owner password only) is repaired into
+// dir/repaired/ and the copy is prepared instead; without it, such a PDF
+// stops the batch with the reason and the advice.
+func preparePDFs(ctx context.Context, dir string, chain []*x509.Certificate, reason string, repair bool, progress io.Writer) (*pdfBatch, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
@@ -50,7 +55,14 @@ func preparePDFs(ctx context.Context, dir string, chain []*x509.Certificate, rea
 		return nil, usageError{fmt.Sprintf("%d PDFs in %s; at most %d per batch", len(b.names), dir, maxBatchPDFs)}
 	}
 	for i, name := range b.names {
-		if err := b.prepare(ctx, name, chain, reason); err != nil {
+		path := filepath.Join(dir, name)
+		err := b.prepare(ctx, path, chain, reason)
+		if repair && (errors.Is(err, pdf.ErrRepairable) || errors.Is(err, pdf.ErrEncrypted)) {
+			if path, err = repairPDF(ctx, dir, name, progress); err == nil {
+				err = b.prepare(ctx, path, chain, reason)
+			}
+		}
+		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		fmt.Fprintf(progress, "\rprepared %d/%d", i+1, len(b.names))
@@ -62,8 +74,8 @@ func preparePDFs(ctx context.Context, dir string, chain []*x509.Certificate, rea
 // prepare prepares the signature of one file, read from disk in chunks
 // (never whole into memory), and keeps its state: the file is closed
 // until the signature comes back, so a batch holds no open files.
-func (b *pdfBatch) prepare(ctx context.Context, name string, chain []*x509.Certificate, reason string) error {
-	f, size, err := openSized(filepath.Join(b.dir, name))
+func (b *pdfBatch) prepare(ctx context.Context, path string, chain []*x509.Certificate, reason string) error {
+	f, size, err := openSized(path)
 	if err != nil {
 		return err
 	}
@@ -76,7 +88,7 @@ func (b *pdfBatch) prepare(ctx context.Context, name string, chain []*x509.Certi
 	if err != nil {
 		return err
 	}
-	b.states, b.sizes = append(b.states, state), append(b.sizes, size)
+	b.states, b.sizes, b.paths = append(b.states, state), append(b.sizes, size), append(b.paths, path)
 	b.hashes = append(b.hashes, roamsign.Hash{Algorithm: p.Hash(), Value: p.Digest()})
 	return nil
 }
@@ -124,7 +136,7 @@ func (b *pdfBatch) complete(ctx context.Context, resp *roamsign.SignResponse, pr
 // to dst through a temporary file beside it, renamed into place only once
 // complete: a failed completion leaves no partial PDF under dst's name.
 func (b *pdfBatch) completeOne(ctx context.Context, i int, signature []byte, dst string) error {
-	f, size, err := openSized(filepath.Join(b.dir, b.names[i]))
+	f, size, err := openSized(b.paths[i])
 	if err != nil {
 		return err
 	}
@@ -133,13 +145,20 @@ func (b *pdfBatch) completeOne(ctx context.Context, i int, signature []byte, dst
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".signing-*.pdf")
+	return streamToFile(dst, func(w io.Writer) error { return p.Complete(ctx, signature, w) })
+}
+
+// streamToFile streams what write produces to dst through a temporary file
+// beside it, renamed into place only once complete: a failure leaves no
+// partial file under dst's name.
+func streamToFile(dst string, write func(w io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".writing-*.pdf")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
 	w := bufio.NewWriterSize(tmp, 256<<10)
-	err = p.Complete(ctx, signature, w)
+	err = write(w)
 	if err == nil {
 		err = w.Flush()
 	}
@@ -153,6 +172,37 @@ func (b *pdfBatch) completeOne(ctx context.Context, i int, signature []byte, dst
 		return err
 	}
 	return os.Rename(tmp.Name(), dst)
+}
+
+// repairPDF writes a repaired copy of dir/name to dir/repaired/name, the
+// encryption removed when there is only an owner password, says what was
+// wrong and what was changed, and returns the copy's path.
+func repairPDF(ctx context.Context, dir, name string, progress io.Writer) (string, error) {
+	out := filepath.Join(dir, "repaired")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", err
+	}
+	f, size, err := openSized(filepath.Join(dir, name))
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	dst := filepath.Join(out, name)
+	var rep *pdf.RepairReport
+	err = streamToFile(dst, func(w io.Writer) error {
+		var err error
+		rep, err = pdf.Repair(ctx, f, size, w, pdf.RepairOptions{RemoveEncryption: true})
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	what := rep.Damage
+	if what == "" {
+		what = "not damaged"
+	}
+	fmt.Fprintf(progress, "\rrepaired %s (%s): %s; signing the copy %s\n", name, what, strings.Join(rep.Fixes, ", "), dst)
+	return dst, nil
 }
 
 // hashFile returns the SHA-256 hash of a file, read in chunks.

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
+	"github.com/roamsign/roamsign/internal/testpki"
+	"github.com/roamsign/roamsign/signer/pdf"
+	"github.com/stretchr/testify/require"
+)
+
+// TestFolderBatchRepair: a damaged PDF stops a folder batch with the
+// reason and the advice, unless -repair asked for a repaired copy, which
+// is then written beside the batch and is what is signed.
+func TestFolderBatchRepair(t *testing.T) {
+	root, err := testpki.NewRoot(testpki.Options{})
+	require.NoError(t, err)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	leaf, err := root.IssueLeaf("AHMAD BIN ALI", "800101145678", key.Public(), testpki.LeafOptions{})
+	require.NoError(t, err)
+	chain := append([]*x509.Certificate{leaf}, root.Chain()...)
+
+	dir := t.TempDir()
+	good := pdfxtest.Generate(pdfxtest.Options{Pages: 2})
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.pdf"), good, 0o600))
+	broken := bytes.TrimSuffix(good, []byte("%%EOF\n"))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "b.pdf"), broken, 0o600))
+	ctx := context.Background()
+	var progress bytes.Buffer
+
+	_, err = preparePDFs(ctx, dir, chain, "Perakuan 1", false, &progress)
+	require.ErrorIs(t, err, pdf.ErrRepairable)
+	require.Contains(t, err.Error(), "b.pdf")
+	require.Contains(t, err.Error(), "-repair")
+	require.NoDirExists(t, filepath.Join(dir, "repaired"), "nothing is repaired without -repair")
+
+	batch, err := preparePDFs(ctx, dir, chain, "Perakuan 1", true, &progress)
+	require.NoError(t, err)
+	require.Len(t, batch.hashes, 2)
+	require.Contains(t, progress.String(), "repaired b.pdf")
+	repaired := filepath.Join(dir, "repaired", "b.pdf")
+	require.Equal(t, repaired, batch.paths[1])
+
+	resp := &roamsign.SignResponse{TransactionID: "tx"}
+	for _, h := range batch.hashes {
+		sig, err := key.Sign(rand.Reader, h.Value, h.Algorithm.CryptoHash())
+		require.NoError(t, err)
+		resp.Items = append(resp.Items, roamsign.SignedItem{Status: roamsign.ItemSigned, Signature: sig})
+	}
+	require.NoError(t, batch.complete(ctx, resp, &progress))
+	signed, err := os.ReadFile(filepath.Join(dir, "signed", "b.pdf"))
+	require.NoError(t, err)
+	copyBytes, err := os.ReadFile(repaired)
+	require.NoError(t, err)
+	require.True(t, bytes.HasPrefix(signed, copyBytes), "the signed file is the repaired copy plus the signature")
+	pdfxtest.Check(t, signed)
+	left, err := filepath.Glob(filepath.Join(dir, "*", ".writing-*"))
+	require.NoError(t, err)
+	require.Empty(t, left, "no temporary files left")
+}
