@@ -150,7 +150,11 @@ func (c *Client) fill() {
 		c.hash = roamsign.SHA256
 	}
 	if c.http == nil {
-		c.http = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		// Signers ask for tokens from many goroutines at once (a batch
+		// completed in parallel): keep their connections, not two.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 32
+		c.http = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	if c.cfg.Timeout == 0 {
 		c.cfg.Timeout = DefaultTimeout

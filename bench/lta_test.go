@@ -1,0 +1,198 @@
+package bench_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"fmt"
+	"net/http/httptest"
+	"runtime"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/bench"
+	"github.com/roamsign/roamsign/internal/testpki"
+	"github.com/roamsign/roamsign/ltv"
+	"github.com/roamsign/roamsign/signer/pdf"
+	"github.com/roamsign/roamsign/tsa"
+	"github.com/roamsign/roamsign/verify"
+)
+
+// ltaDocs is the batch BenchmarkPDFLTA signs with one approval.
+const ltaDocs = 100
+
+// ltaWaitFactor is the number of goroutines per CPU that complete and
+// extend the B-LTA documents.
+const ltaWaitFactor = 8
+
+// BenchmarkPDFLTA signs the same batch of 100 PDFs of 50 KB through the
+// host flow with one approval (signer/pdf Prepare of every document, one
+// RequestOTP and one Sign over HTTPS, keys in SoftHSM2, Complete of every
+// document) at two levels, in the same run:
+//
+//   - B-B: the flow alone;
+//   - B-LTA: the flow with a signature time-stamp per document at
+//     Complete, then pdf.Extend per document (the /DSS of the material
+//     package verify validated for the signer's and the TSA's paths, and a
+//     document time-stamp).
+//
+// The TSA is a local RFC 3161 responder (internal/devtsa on loopback) and
+// the CA publishes its CRL on loopback; the validator's CRL cache is shared
+// by the batch, as a host's would be. Besides docs/s it reports, per
+// document of the B-LTA batch, the milliseconds spent waiting for the TSA
+// (two round trips: signature and document time-stamp, replies verified by
+// package tsa) and validating paths (revocation gathering: CRL fetch on a
+// cold cache, path validation), summed over the workers, and the ratio of
+// the B-LTA rate to the B-B rate (goal ≥ 0.5).
+func BenchmarkPDFLTA(b *testing.B) {
+	d := newDeployment(b, deployOpts{})
+	ctx := context.Background()
+	crls := testpki.NewCRLServer()
+	b.Cleanup(crls.Close)
+	d.ca.CRLURL = crls.URLFor("/root.crl")
+	crl, err := d.ca.CRL(testpki.CRLOptions{NextUpdate: time.Now().Add(24 * time.Hour)})
+	require.NoError(b, err)
+	crls.Set("/root.crl", crl)
+	u := d.enrol(b, roamsign.ECP256, 1)[0]
+	med, err := d.client.Medium(ctx, roamsign.MediumRequest{User: u.ID})
+	require.NoError(b, err)
+	chain, err := x509.ParseCertificates(bytes.Join(med.Chain, nil))
+	require.NoError(b, err)
+	require.NotEmpty(b, chain[0].CRLDistributionPoints, "the signer's certificate names no CRL")
+
+	tsaCert, err := d.ca.NewTSA(testpki.LeafOptions{})
+	require.NoError(b, err)
+	srv := httptest.NewServer(tsaCert.Responder())
+	b.Cleanup(srv.Close)
+	client, err := tsa.New(tsa.Config{TSAs: []tsa.TSA{{URL: srv.URL}}, Chain: tsa.Roots(d.ca.Pool())})
+	require.NoError(b, err)
+	v, err := ltv.New(verify.Config{Anchors: []*x509.Certificate{d.ca.Cert}})
+	require.NoError(b, err)
+	lt := &ltaTools{ts: &timedStamper{c: client}, v: &timedValidator{v: v}}
+
+	docs := slices.Repeat([][]byte{pdfDoc}, ltaDocs)
+	var bb float64
+	b.Run(fmt.Sprintf("B-B/p256/docs=%d", ltaDocs), func(b *testing.B) {
+		bb = ltaRate(b, d, fmt.Sprintf("pdf/B-B/p256/docs=%d docs/s", ltaDocs), 1, func() [][]byte {
+			return pdfFlow(b, d, u, chain, docs)
+		})
+	})
+	b.Run(fmt.Sprintf("B-LTA/p256/docs=%d", ltaDocs), func(b *testing.B) {
+		lt.reset()
+		batches := 0
+		rate := ltaRate(b, d, fmt.Sprintf("pdf/B-LTA/p256/docs=%d docs/s", ltaDocs), 2, func() [][]byte {
+			batches++
+			return lt.flow(b, d, u, chain, docs)
+		})
+		n := float64(batches * ltaDocs)
+		b.ReportMetric(float64(lt.ts.spent.Load())/1e6/n, "tsa-ms/doc")
+		b.ReportMetric(float64(lt.v.spent.Load())/1e6/n, "validate-ms/doc")
+		if bb > 0 {
+			b.ReportMetric(rate/bb, "ratio-to-B-B")
+		}
+	})
+}
+
+// ltaTools are the B-LTA batch's time-stamper and validator, timed.
+type ltaTools struct {
+	ts *timedStamper
+	v  *timedValidator
+}
+
+func (l *ltaTools) reset() { l.ts.spent.Store(0); l.v.spent.Store(0) }
+
+// flow signs docs as one B-T batch through the host flow, then extends
+// each to B-LTA, on every CPU.
+func (l *ltaTools) flow(b *testing.B, d *deployment, u bench.User, chain []*x509.Certificate, docs [][]byte) [][]byte {
+	ctx := context.Background()
+	preps := make([]*pdf.Prepared, len(docs))
+	hashes := make([]roamsign.Hash, len(docs))
+	eachDoc(b, len(docs), runtime.GOMAXPROCS(0), func(i int) error {
+		p, err := pdf.Prepare(ctx, bytes.NewReader(docs[i]), int64(len(docs[i])), chain, pdf.Options{Reason: "bench", Timestamper: l.ts})
+		if err != nil {
+			return err
+		}
+		preps[i] = p
+		hashes[i] = roamsign.Hash{Algorithm: p.Hash(), Value: p.Digest()}
+		return nil
+	})
+	res, _, err := bench.Flow(ctx, d.client, d.mail, u, hashes, roamsign.FormRaw)
+	require.NoError(b, err)
+	out := make([][]byte, len(docs))
+	// Completion and extension wait for the TSA twice per document: they
+	// run on more goroutines than CPUs so that the waits overlap.
+	eachDoc(b, len(docs), ltaWaitFactor*runtime.GOMAXPROCS(0), func(i int) error {
+		var bt bytes.Buffer
+		if err := preps[i].Complete(ctx, res.Items[i].Signature, &bt); err != nil {
+			return err
+		}
+		var lta bytes.Buffer
+		if _, err := pdf.Extend(ctx, bytes.NewReader(bt.Bytes()), int64(bt.Len()), &lta, pdf.ExtendOptions{Timestamper: l.ts, Validator: l.v}); err != nil {
+			return err
+		}
+		out[i] = lta.Bytes()
+		return nil
+	})
+	return out
+}
+
+// ltaRate checks one batch (each document: sigs signatures, every one
+// valid, with revocation decided), then runs batch b.N times and reports
+// documents per second.
+func ltaRate(b *testing.B, d *deployment, name string, sigs int, batch func() [][]byte) float64 {
+	v, err := verify.New(verify.Config{Anchors: []*x509.Certificate{d.ca.Cert}})
+	require.NoError(b, err)
+	for i, doc := range batch() {
+		res, err := v.VerifyPDF(context.Background(), verify.PDFRequest{Document: bytes.NewReader(doc), Size: int64(len(doc))})
+		require.NoError(b, err, "document %d", i)
+		require.Len(b, res.Signatures, sigs, "document %d", i)
+		require.Equal(b, verify.Valid, res.Verdict, "document %d: %v", i, res.Signatures[0].Failed())
+	}
+	var elapsed time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		batch()
+		elapsed += time.Since(t0)
+	}
+	rate := float64(b.N*ltaDocs) / elapsed.Seconds()
+	b.ReportMetric(rate, "docs/s")
+	record(name, rate)
+	return rate
+}
+
+// timedStamper counts the time spent obtaining time-stamp tokens.
+type timedStamper struct {
+	c     *tsa.Client
+	spent atomic.Int64
+}
+
+func (t *timedStamper) Timestamp(ctx context.Context, data []byte) ([]byte, error) {
+	defer t.since(time.Now())
+	return t.c.Timestamp(ctx, data)
+}
+
+func (t *timedStamper) TimestampDigest(ctx context.Context, h roamsign.HashAlgorithm, digest []byte) ([]byte, error) {
+	defer t.since(time.Now())
+	return t.c.TimestampDigest(ctx, h, digest)
+}
+
+func (t *timedStamper) TokenSizeHint() int { return t.c.TokenSizeHint() }
+
+func (t *timedStamper) since(t0 time.Time) { t.spent.Add(int64(time.Since(t0))) }
+
+// timedValidator counts the time spent validating paths.
+type timedValidator struct {
+	v     *ltv.Validator
+	spent atomic.Int64
+}
+
+func (t *timedValidator) ValidateChain(ctx context.Context, req pdf.ChainRequest) (*pdf.ValidationData, error) {
+	t0 := time.Now()
+	defer func() { t.spent.Add(int64(time.Since(t0))) }()
+	return t.v.ValidateChain(ctx, req)
+}
