@@ -23,7 +23,8 @@
 #                                           docs/testing.md (between its
 #                                           mutants:begin/end marks)
 # The whole gate (no name-regex) first checks that docs/testing.md holds the
-# table of the current list, so the documented table cannot go stale.
+# table of the current list and says so when it does not (MUTATE_STRICT=1:
+# fails).
 # Environment: MUTATE_LIST (default scripts/mutants.txt), MUTATE_DIR (the
 # scratch tree, default $TMPDIR/roamsign-mutate-<hash of the checkout's
 # path>, locked while a run uses it), MUTATE_TIMEOUT (per go
@@ -160,11 +161,15 @@ doc)
 	exit 0
 	;;
 esac
-# The whole gate (no name-regex) also checks the documented table.
+# The whole gate (no name-regex) also checks the documented table: a
+# stale table is reported, and fails the gate under MUTATE_STRICT=1.
 if [ -z "$only" ] && [ "$(documented)" != "$(table)" ]; then
 	diff <(documented) <(table) | head -20 >&2 || true
-	echo "mutate.sh: FAIL: the mutation table in docs/testing.md does not match scripts/mutants.txt — run scripts/mutate.sh -doc and commit it" >&2
-	exit 1
+	if [ "${MUTATE_STRICT:-}" = 1 ]; then
+		echo "mutate.sh: FAIL: the mutation table in docs/testing.md does not match scripts/mutants.txt — run scripts/mutate.sh -doc and commit it" >&2
+		exit 1
+	fi
+	echo "mutate.sh: WARNING: the mutation table in docs/testing.md does not match scripts/mutants.txt — run scripts/mutate.sh -doc and commit it" >&2
 fi
 
 # --- the scratch tree -------------------------------------------------------
