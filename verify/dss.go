@@ -20,13 +20,9 @@ func (v *Verifier) dssEvidence(d ValidationData) *evidence {
 
 // dssSet returns the DER of every certificate, CRL and OCSP response of
 // d, the material of a document security store.
-func dssSet(d ValidationData) map[string]bool {
-	out := make(map[string]bool, len(d.Certificates)+len(d.CRLs)+len(d.OCSPResponses))
-	for _, l := range [][][]byte{d.Certificates, d.CRLs, d.OCSPResponses} {
-		for _, der := range l {
-			out[string(der)] = true
-		}
-	}
+func dssSet(d ValidationData) derSet {
+	out := make(derSet, len(d.Certificates)+len(d.CRLs)+len(d.OCSPResponses))
+	out.add(d.Certificates, d.CRLs, d.OCSPResponses)
 	return out
 }
 
@@ -35,8 +31,9 @@ func dssSet(d ValidationData) map[string]bool {
 // the certificates, CRLs and OCSP responses of /Certs, /CRLs and /OCSPs,
 // and those that /VRI entries name. Validation data is unsigned:
 // it is only evidence, judged by the same rules as any other. Streams that
-// cannot be read or parsed are skipped; the totals are bounded.
-func dssData(r *pdfx.Reader) ValidationData {
+// cannot be read or parsed are skipped; the totals are bounded. Each byte
+// read costs the document's budget cost.
+func dssData(r *pdfx.Reader, cost int64) ValidationData {
 	var d ValidationData
 	root := dictOf(r, r.Trailer()["Root"])
 	if root == nil {
@@ -63,7 +60,7 @@ func dssData(r *pdfx.Reader) ValidationData {
 				continue
 			}
 			data, err := r.StreamData(s)
-			if err != nil || r.Budget().Spend(costCMSParse*int64(len(data))) != nil {
+			if err != nil || r.Budget().Spend(cost*int64(len(data))) != nil {
 				continue // parsing is charged to the document's budget
 			}
 			total += len(data)

@@ -95,6 +95,6 @@ func FuzzDSS(f *testing.F) {
 		if err != nil {
 			return
 		}
-		_ = v.dssEvidence(dssData(r))
+		_ = v.dssEvidence(dssData(r, costCMSParse))
 	})
 }

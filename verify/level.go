@@ -1,5 +1,26 @@
 package verify
 
+import "crypto/sha256"
+
+// derSet is a set of DER items (certificates, CRLs, OCSP responses), kept
+// by their SHA-256.
+type derSet map[[32]byte]struct{}
+
+// add adds every item of each list.
+func (s derSet) add(lists ...[][]byte) {
+	for _, l := range lists {
+		for _, der := range l {
+			s[sha256.Sum256(der)] = struct{}{}
+		}
+	}
+}
+
+// has reports whether der is in s (a nil set holds nothing).
+func (s derSet) has(der []byte) bool {
+	_, ok := s[sha256.Sum256(der)]
+	return ok
+}
+
 // ltInfo is what the level rules read of a CMS signature.
 type ltInfo struct {
 	// base is the level the signed attributes give: LevelPKCS7, LevelCMS
@@ -7,22 +28,22 @@ type ltInfo struct {
 	base Level
 	// own is the DER of the certificates, CRLs and OCSP responses the
 	// signature carries (its CMS and its timestamp token).
-	own map[string]bool
+	own derSet
 	// token is the signature timestamp when it is valid.
 	token *tokenResult
 }
 
 // newLTInfo records what the level rules need of r, a signature whose
 // CMS carries own and whose valid signature timestamp is token (or nil).
-func newLTInfo(r *Result, own map[string]bool, token *tokenResult) *ltInfo {
+func newLTInfo(r *Result, own derSet, token *tokenResult) *ltInfo {
 	l := &ltInfo{base: r.Level, own: own, token: token}
 	if token != nil && len(token.own) > 0 {
-		l.own = make(map[string]bool, len(own)+len(token.own))
+		l.own = make(derSet, len(own)+len(token.own))
 		for k := range own {
-			l.own[k] = true
+			l.own[k] = struct{}{}
 		}
 		for k := range token.own {
-			l.own[k] = true
+			l.own[k] = struct{}{}
 		}
 	}
 	return l
@@ -40,7 +61,7 @@ func newLTInfo(r *Result, own map[string]bool, token *tokenResult) *ltInfo {
 //
 // need lists the items of the /DSS that B-LT relies on; B-LTA further
 // needs a document timestamp over a revision whose /DSS holds them.
-func (l *ltInfo) reach(r *Result, tok *tokenResult, dss map[string]bool) (lvl Level, need [][]byte) {
+func (l *ltInfo) reach(r *Result, tok *tokenResult, dss derSet) (lvl Level, need [][]byte) {
 	if l.base != LevelBB {
 		return l.base, nil
 	}
@@ -56,7 +77,7 @@ func (l *ltInfo) reach(r *Result, tok *tokenResult, dss map[string]bool) (lvl Le
 // material reports whether the certificates below the anchor of path's
 // validated chain and the revocation evidence that decided their status
 // are all in the signature or in dss, and adds those of dss to need.
-func (l *ltInfo) material(path *Result, dss map[string]bool, need *[][]byte) bool {
+func (l *ltInfo) material(path *Result, dss derSet, need *[][]byte) bool {
 	if path == nil || path.Validation == nil || len(path.Validation.Certificates) < 2 {
 		return false
 	}
@@ -73,8 +94,8 @@ func (l *ltInfo) material(path *Result, dss map[string]bool, need *[][]byte) boo
 	}
 	for _, der := range items {
 		switch {
-		case l.own[string(der)]:
-		case dss[string(der)]:
+		case l.own.has(der):
+		case dss.has(der):
 			*need = append(*need, der)
 		default:
 			return false

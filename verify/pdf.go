@@ -135,7 +135,7 @@ func (v *Verifier) VerifyPDF(ctx context.Context, req PDFRequest) (res *PDFResul
 	if err := v.addData(supplied, req.Supplied, OriginSupplied, true); err != nil {
 		return nil, err
 	}
-	dss := dssData(final)
+	dss := dssData(final, costCMSParse)
 	doc.dss = dssSet(dss)
 	doc.evidence = v.dssEvidence(dss).merge(supplied)
 	sigs, err := doc.signatureFields()
@@ -206,8 +206,8 @@ type pdfDoc struct {
 	evidence *evidence
 	// dss is the DER of the final /DSS's material; dssAt that of the
 	// /DSS of the revision ending at an offset (see dssOf).
-	dss   map[string]bool
-	dssAt map[int64]map[string]bool
+	dss   derSet
+	dssAt map[int64]derSet
 }
 
 type sigField struct {

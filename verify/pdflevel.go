@@ -104,7 +104,7 @@ func earliest(stamps []*PDFSignature) *PDFSignature {
 func (d *pdfDoc) dssHolds(ts *PDFSignature, need [][]byte) bool {
 	set := d.dssOf(ts.ByteRange[2] + ts.ByteRange[3])
 	for _, der := range need {
-		if !set[string(der)] {
+		if !set.has(der) {
 			return false
 		}
 	}
@@ -112,16 +112,18 @@ func (d *pdfDoc) dssHolds(ts *PDFSignature, need [][]byte) bool {
 }
 
 // dssOf returns the DER set of the /DSS of the revision ending at end.
-func (d *pdfDoc) dssOf(end int64) map[string]bool {
+// Its items are only hashed, not parsed: reading them costs the
+// document's budget their size.
+func (d *pdfDoc) dssOf(end int64) derSet {
 	if set, ok := d.dssAt[end]; ok {
 		return set
 	}
-	var set map[string]bool
+	var set derSet
 	if r, err := d.readerAt(end); err == nil {
-		set = dssSet(dssData(r))
+		set = dssSet(dssData(r, 1))
 	}
 	if d.dssAt == nil {
-		d.dssAt = map[int64]map[string]bool{}
+		d.dssAt = map[int64]derSet{}
 	}
 	d.dssAt[end] = set
 	return set

@@ -42,7 +42,7 @@ type tokenResult struct {
 	tsa *Result
 	// own is the DER of the certificates, CRLs and OCSP responses the
 	// token carries.
-	own map[string]bool
+	own derSet
 }
 
 // check is the timestamp check's reason for a valid token.
