@@ -55,8 +55,10 @@ func cmdBulkEnrol(ctx context.Context, c *cmdEnv) error {
 	if *csvFile == "" || *csrDir == "" {
 		return errors.New("-csv FILE and -csr-dir DIR are required (signserver bulk enrol -h)")
 	}
-	if *chainDir != "" && len(a.userAnchors) == 0 {
-		return errNoUserCA
+	if *chainDir != "" {
+		if err := a.checkUserCA(); err != nil {
+			return err
+		}
 	}
 	rows, err := readEnrolCSV(*csvFile)
 	if err != nil {

@@ -130,8 +130,8 @@ func cmdDeviceAdd(ctx context.Context, c *cmdEnv) error {
 
 // importChain imports chain for id once user CAs are configured.
 func (a *app) importChain(ctx context.Context, id roamsign.UserID, chain []*x509.Certificate) error {
-	if len(a.userAnchors) == 0 {
-		return errNoUserCA
+	if err := a.checkUserCA(); err != nil {
+		return err
 	}
 	ders := make([][]byte, len(chain))
 	for i, c := range chain {
@@ -144,6 +144,14 @@ func (a *app) importChain(ctx context.Context, id roamsign.UserID, chain []*x509
 // configured: the chain could not be checked to come from the agency CA.
 var errNoUserCA = roamsign.E(roamsign.ErrUnsupported, "signserver.importChain",
 	"no user CA is configured (-user-ca): an imported chain must verify to the agency CA's trust anchors")
+
+// checkUserCA refuses chain imports while no user CA is configured.
+func (a *app) checkUserCA() error {
+	if len(a.userAnchors) == 0 {
+		return errNoUserCA
+	}
+	return nil
+}
 
 // loadUserAnchors returns the CAs imported chains must verify to: the
 // certificates of cfg.UserCA and, in dev mode, the development CA.
@@ -170,7 +178,7 @@ func loadUserAnchors(cfg Config, ca *devCA) ([]*x509.Certificate, error) {
 // adminAPI is what the admin API serves: the service, with chain import
 // refused while no user CA is configured.
 func (a *app) adminAPI() roamsign.Admin {
-	if len(a.userAnchors) == 0 {
+	if a.checkUserCA() != nil {
 		return noChainImport{a.svc}
 	}
 	return a.svc
