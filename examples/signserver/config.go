@@ -166,6 +166,13 @@ type Config struct {
 	// Default: compatible in dev mode, strict otherwise.
 	CSCPolicy string `json:"cscPolicy" env:"CSC_POLICY" flag:"csc-policy" usage:"CSC getChallenge without hashes: strict (refuse) or compatible (OTP for the credential, hashes bound at authorize); default compatible in dev mode, else strict"`
 
+	// CSCClientsFile names a JSON file of the CSC face's OAuth 2.0 clients
+	// (csc.ParseClients: id, name, host, secretSHA256, redirectURIs,
+	// scopes). Outside dev mode a redirect URI must be https, or http on
+	// a loopback address. Empty: no clients but, in dev mode, the demo
+	// client.
+	CSCClientsFile string `json:"cscClientsFile" env:"CSC_CLIENTS_FILE" flag:"csc-clients-file" usage:"JSON file of CSC OAuth 2.0 clients (id, name, host, secretSHA256, redirectURIs, scopes)"`
+
 	// Dev enables development mode: development CA, demo users, the
 	// development mailbox and the host demo page. Default true; turn it off
 	// in production.
@@ -225,6 +232,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("-push-url: %s", httpapi.PublicDetail(otp.CheckPushURL(c.PushURL, c.Dev)))
 	case c.CSCPolicy != "" && c.CSCPolicy != "strict" && c.CSCPolicy != "compatible":
 		return fmt.Errorf("csc-policy must be strict or compatible, got %q", c.CSCPolicy)
+	case c.CSCClientsFile != "":
+		if _, err := loadCSCClients(c.CSCClientsFile, c.Dev); err != nil {
+			return err
+		}
 	case c.AuditCheckpointInterval < 0 || c.AuditCheckpointInterval > 0 && c.AuditCheckpointInterval < time.Second:
 		return fmt.Errorf("audit-checkpoint-interval must be 0 (off) or at least 1s, got %v", c.AuditCheckpointInterval)
 	}

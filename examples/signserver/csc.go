@@ -1,13 +1,17 @@
 package main
 
 import (
+	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/roamsign/roamsign/transport/csc"
+	"github.com/roamsign/roamsign/transport/httpapi"
 )
 
 // The CSC API v2 face: /csc/v2/ (and /csc/v1/ aliases) over the same
@@ -27,6 +31,13 @@ func (a *app) cscHandler(auth csc.Authenticator) (http.Handler, error) {
 		Name: "roamsign signserver", AuthMode: csc.AuthModeOAuth2Code, OfferPSS: true,
 		Logger: a.log, Page: cscPage{tmpl: cscTemplate}, Policy: a.cfg.cscPolicy(),
 		State: a.store,
+	}
+	if a.cfg.CSCClientsFile != "" {
+		cs, err := loadCSCClients(a.cfg.CSCClientsFile, a.cfg.Dev)
+		if err != nil {
+			return nil, err
+		}
+		opts.Clients = append(opts.Clients, cs...)
 	}
 	if a.cfg.Dev {
 		secret, err := loadOrCreateToken(filepath.Join(a.cfg.DataDir, "demo-csc.secret"))
@@ -58,4 +69,23 @@ type cscPage struct{ tmpl *template.Template }
 
 func (p cscPage) Render(w http.ResponseWriter, _ *http.Request, d *csc.PageData) {
 	_ = p.tmpl.Execute(w, d)
+}
+
+// loadCSCClients reads the CSC clients file (at most csc.MaxClientsFile
+// bytes).
+func loadCSCClients(path string, dev bool) ([]csc.OAuthClient, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("-csc-clients-file: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, csc.MaxClientsFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("-csc-clients-file: %w", err)
+	}
+	cs, err := csc.ParseClients(data, dev)
+	if err != nil {
+		return nil, fmt.Errorf("-csc-clients-file %s: %s", path, httpapi.PublicDetail(err))
+	}
+	return cs, nil
 }

@@ -9,6 +9,8 @@ import (
 	"flag"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -119,4 +121,30 @@ func TestCSCPolicyConfig(t *testing.T) {
 	fs.SetOutput(io.Discard)
 	_, err := loadConfig(fs, []string{"-csc-policy", "lax"}, func(string) string { return "" })
 	require.ErrorContains(t, err, "csc-policy")
+}
+
+// TestCSCClientsFile: the clients file is read when the configuration is;
+// an http redirect URI off loopback is refused outside dev mode only.
+func TestCSCClientsFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, doc string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(doc), 0o600))
+		return p
+	}
+	good := write("good.json", `[{"id": "app", "host": "demo", "redirectURIs": ["https://app.example/cb", "http://127.0.0.1/cb"], "scopes": ["credential"]}]`)
+	insecure := write("insecure.json", `[{"id": "app", "host": "demo", "redirectURIs": ["http://app.example/cb"], "scopes": ["credential"]}]`)
+	load := func(args ...string) error {
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		_, err := loadConfig(fs, args, func(string) string { return "" })
+		return err
+	}
+	require.NoError(t, load("-dev=false", "-csc-clients-file", good))
+	require.ErrorContains(t, load("-dev=false", "-csc-clients-file", insecure), "https")
+	require.NoError(t, load("-csc-clients-file", insecure), "dev mode allows http")
+	require.ErrorContains(t, load("-csc-clients-file", filepath.Join(dir, "missing.json")), "csc-clients-file")
+	cs, err := loadCSCClients(good, false)
+	require.NoError(t, err)
+	require.Equal(t, []string{csc.ScopeCredential}, cs[0].Scopes)
 }

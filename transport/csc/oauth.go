@@ -108,6 +108,9 @@ func (s *server) parseAuthz(v version, q url.Values) (*authzRequest, error) {
 	if !cl.redirectAllowed(req.redirectURI) {
 		return nil, &oauthError{code: ErrCodeInvalidRequest, desc: "The redirect_uri is not registered for this client"}
 	}
+	if !cl.allows(ScopeCredential) {
+		return req, redirErr(ErrCodeInvalidScope, "This client may not obtain credential authorizations")
+	}
 	switch {
 	case q.Get("response_type") != "code":
 		return req, redirErr(ErrCodeUnsupportedRespType, "response_type must be code")
@@ -579,6 +582,9 @@ func (s *server) schemeOf(req *authzRequest, keySc scheme) scheme {
 func (s *server) clientCredentials(ctx context.Context, f url.Values, cl *OAuthClient) (*tokenAnswer, error) {
 	if !cl.confidential() {
 		return nil, cscErr(http.StatusBadRequest, ErrCodeUnauthorizedClient, "A public client cannot use client_credentials")
+	}
+	if !cl.allows(ScopeService) {
+		return nil, cscErr(http.StatusBadRequest, ErrCodeInvalidScope, "This client may not obtain service access tokens")
 	}
 	if sc := f.Get("scope"); sc != "" && sc != "service" {
 		return nil, cscErr(http.StatusBadRequest, ErrCodeInvalidScope, "Invalid parameter scope")

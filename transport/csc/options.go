@@ -36,6 +36,10 @@ type OAuthClient struct {
 	// loopback URI (http://127.0.0.1/… or http://[::1]/…) matches any
 	// port, as RFC 8252 section 7.3 asks for native applications.
 	RedirectURIs []string
+	// Scopes are what the client may obtain: ScopeCredential (the
+	// authorization code flow) and ScopeService (the client credentials
+	// grant). None: both.
+	Scopes []string
 }
 
 // HashSecret returns the digest under which a client secret is registered.
