@@ -19,7 +19,11 @@
 // exists and belongs to the calling host (another host's challenge is
 // "not found"); it is unconsumed, delivered, unexpired and has tries left;
 // the user is enrolled for the host, not disabled, not locked, has a
-// certificate and a PIN; the attempt takes one of the challenge's tries
+// certificate and a PIN, and the audit log does not say locked (a row put
+// back from before a lock); the challenge was issued for the user's key,
+// and the user's certificate certifies that key and names the user (the
+// steps ImportChain applies, applied again before every use of the key);
+// the attempt takes one of the challenge's tries
 // (the store's TakeTry, atomic across replicas), so every failed attempt
 // spends exactly one whichever factor failed; the nonce and the hash-list
 // digest and count match the challenge; the OTP matches (Challenger.CheckOTP); the PIN
@@ -89,7 +93,13 @@
 // are stored as PHC-encoded Argon2id verifiers and compared in constant
 // time. Logs carry request ids, masked user ids, host ids, challenge and
 // transaction ids, kinds and counts, never a PIN, OTP, nonce or key
-// material; errors never contain them either. PIN rules: 6 to 16
+// material; errors never contain them either. Once a [Pepper] is
+// configured, a verifier made without it (which anyone who can write the
+// database can compute) is refused. A stored key, certificate or PIN
+// verifier that does not belong together is refused with
+// [roamsign.ErrUnavailable], an ALARM in the log and a
+// [roamsign.AuditTampered] audit record (docs/row-integrity.md, with the
+// stores' row seals). PIN rules: 6 to 16
 // characters, no single repeated character, no ascending or descending
 // run, not a common PIN, not the user id or 6 consecutive digits of it.
 //
