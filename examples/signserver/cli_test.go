@@ -89,3 +89,27 @@ func TestExitStatusPrintsNothing(t *testing.T) {
 	printError(&b, assert.AnError)
 	assert.Equal(t, "signserver: "+assert.AnError.Error()+"\n", b.String())
 }
+
+// TestPINResetAsksOnlyForAnEnrolledUser: `pin reset` for a user who does
+// not exist says so before it asks for the new PIN.
+func TestPINResetAsksOnlyForAnEnrolledUser(t *testing.T) {
+	_, errOut, err := runCmdInput(t, "Baharu#2026\n", append([]string{"pin", "reset", "-data-dir", t.TempDir(), "-user", "900101145678"}, fastArgon2...)...)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "no enrolled user 900101145678")
+	assert.NotContains(t, errOut, "new PIN", "asked for a PIN for no one")
+}
+
+// TestEnrolWithoutPINWarns: a user enrolled without a PIN cannot sign,
+// and enrol says so and how to set one.
+func TestEnrolWithoutPINWarns(t *testing.T) {
+	dir := t.TempDir()
+	out, errOut, err := runCmd(t, append([]string{"enrol", "-data-dir", dir, "-user", "900101145678", "-name", "MUHAMMAD FARID BIN OMAR", "-email", "farid@agensi.gov.my"}, fastArgon2...)...)
+	require.NoError(t, err, errOut)
+	assert.Contains(t, out, "enrolled 900101145678")
+	assert.Contains(t, errOut, "cannot sign until one is set")
+	assert.Contains(t, errOut, "signserver pin reset -user 900101145678")
+
+	_, errOut, err = runCmdInput(t, "Baharu#2026\n", append([]string{"enrol", "-data-dir", dir, "-user", "850715015123", "-name", "ALIYA BINTI AHMAD", "-pin-stdin"}, fastArgon2...)...)
+	require.NoError(t, err, errOut)
+	assert.NotContains(t, errOut, "cannot sign")
+}

@@ -61,6 +61,9 @@ func cmdEnrol(ctx context.Context, c *cmdEnv) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "enrolled %s for %s\n", id, strings.Join(strings.Split(*hosts, ","), ", "))
+	if pin == "" {
+		fmt.Fprintf(c.stderr, "warning: %s has no PIN and cannot sign until one is set: signserver pin reset -user %s (or enrol with -pin-stdin)\n", id, id)
+	}
 	return nil
 }
 
@@ -74,6 +77,12 @@ func cmdPINReset(ctx context.Context, c *cmdEnv) error {
 	defer a.Close()
 	id, err := roamsign.ParseUserID(*user)
 	if err != nil {
+		return err
+	}
+	// Ask for the PIN only for a user who exists.
+	if _, err := a.store.GetUser(ctx, id); errors.Is(err, roamsign.ErrNotFound) {
+		return roamsign.Wrap(roamsign.ErrNotFound, "signserver.pin-reset", err, fmt.Sprintf("no enrolled user %s", id))
+	} else if err != nil {
 		return err
 	}
 	fmt.Fprintln(stderr, "new PIN (one line on standard input):")
