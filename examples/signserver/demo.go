@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/otp"
 	"github.com/roamsign/roamsign/signer/pdf"
 	"github.com/roamsign/roamsign/transport/httpapi"
 	"github.com/roamsign/roamsign/verify"
@@ -36,9 +38,13 @@ type hostDemo struct {
 	log      *slog.Logger
 	now      func() time.Time
 
+	// archive keeps the signed PDFs in the data directory for
+	// demoRetention, so that download links and the next approval level
+	// survive a restart.
+	archive *demoArchive
+
 	mu       sync.Mutex
 	sessions map[string]*demoSession
-	results  map[string]*demoResult
 }
 
 type demoUser struct {
@@ -66,14 +72,11 @@ type demoSession struct {
 	level     string
 	docs      []*demoDoc
 	hashes    []roamsign.Hash
+	header    string // the data header the OTP was requested with
 	challenge *roamsign.OTPResponse
+	cert      *roamsign.CertificateSummary
 	chain     []*x509.Certificate
 	created   time.Time
-}
-
-type demoResult struct {
-	created time.Time
-	docs    []*demoDoc // signed PDFs (PDF nil for a failed item)
 }
 
 const (
@@ -82,9 +85,12 @@ const (
 	demoSessionTTL = 15 * time.Minute
 )
 
-func newHostDemo(api roamsign.API, v *verify.Verifier, log *slog.Logger) *hostDemo {
-	return &hostDemo{api: api, verifier: v, users: demoUsers, log: log, now: time.Now,
-		sessions: map[string]*demoSession{}, results: map[string]*demoResult{}}
+// newHostDemo returns the host demo; it keeps signed PDFs under dir.
+func newHostDemo(api roamsign.API, v *verify.Verifier, log *slog.Logger, dir string) *hostDemo {
+	d := &hostDemo{api: api, verifier: v, users: demoUsers, log: log, now: time.Now,
+		sessions: map[string]*demoSession{}}
+	d.archive = &demoArchive{dir: dir, keep: demoRetention, now: func() time.Time { return d.now() }}
+	return d
 }
 
 func (d *hostDemo) ctx(r *http.Request) context.Context {
@@ -95,6 +101,7 @@ func (d *hostDemo) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /demo/api/config", d.config)
 	mux.HandleFunc("POST /demo/api/prepare", d.prepare)
 	mux.HandleFunc("POST /demo/api/sign", d.sign)
+	mux.HandleFunc("POST /demo/api/renew", d.renew)
 	mux.HandleFunc("GET /demo/download/{tx}/{i}", d.download)
 	mux.HandleFunc("GET /demo/sample/{id}", d.sample)
 }
@@ -108,7 +115,7 @@ func (d *hostDemo) config(w http.ResponseWriter, _ *http.Request) {
 	for _, v := range sampleVouchers {
 		docs = append(docs, doc{v.ID, v.Title()})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": d.users, "docs": docs})
+	writeJSON(w, http.StatusOK, map[string]any{"users": d.users, "docs": docs, "maxUploadBytes": demoMaxUpload})
 }
 
 func (d *hostDemo) sample(w http.ResponseWriter, r *http.Request) {
@@ -138,7 +145,7 @@ type prepareRequest struct {
 func (d *hostDemo) prepare(w http.ResponseWriter, r *http.Request) {
 	req, docs, err := d.readPrepare(w, r)
 	if err != nil {
-		httpapi.WriteProblem(w, r, err)
+		writeDemoProblem(w, r, err)
 		return
 	}
 	ctx := d.ctx(r)
@@ -156,47 +163,31 @@ func (d *hostDemo) prepare(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteProblem(w, r, roamsign.Wrap(roamsign.ErrInvalidInput, "demo.prepare", err, "bad certificate in the signer's chain"))
 		return
 	}
-	level := strings.TrimSpace(req.Level)
-	if len(level) > 64 {
-		level = level[:64]
-	}
-	s := &demoSession{user: req.Signer, level: level, docs: docs, chain: chain, created: d.now()}
+	level := truncate(strings.TrimSpace(req.Level), 64)
+	s := &demoSession{user: req.Signer, level: level, docs: docs, cert: med.Certificate, chain: chain, created: d.now()}
 	if s.hashes, err = prepareDocs(ctx, docs, chain, req.Signer, level, d.stamper); err != nil {
-		httpapi.WriteProblem(w, r, err)
+		writeDemoProblem(w, r, whyUnsigned(err, docs))
 		return
 	}
-	header := docs[0].DataHeader
+	s.header = docs[0].DataHeader
 	if len(docs) > 1 {
 		names := make([]string, len(docs))
 		for i, doc := range docs {
 			names[i] = doc.Name
 		}
-		header = fmt.Sprintf("%d dokumen: %s | %s | %s", len(docs), strings.Join(names, ", "), req.Signer, level)
-		if len(header) > 500 {
-			header = header[:500]
-		}
+		s.header = batchHeader(names, req.Signer, level)
 	}
-	ch, err := d.api.RequestOTP(ctx, roamsign.OTPRequest{User: req.Signer, Hashes: s.hashes, DataHeader: header})
-	if err != nil {
-		httpapi.WriteProblem(w, r, err)
+	if s.challenge, err = d.api.RequestOTP(ctx, roamsign.OTPRequest{User: req.Signer, Hashes: s.hashes, DataHeader: s.header}); err != nil {
+		writeDemoProblem(w, r, err)
 		return
 	}
-	s.challenge = ch
 	id := randomID()
+	sc := signingScreen(id, s)
 	d.mu.Lock()
 	d.gc()
 	d.sessions[id] = s
 	d.mu.Unlock()
-
-	type item struct {
-		DataHeader string `json:"dataHeader"`
-		Hash       string `json:"hash"`
-	}
-	items := make([]item, len(docs))
-	for i, doc := range docs {
-		items[i] = item{doc.DataHeader, base64.StdEncoding.EncodeToString(s.hashes[i].Value)}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"session": id, "items": items, "challenge": ch, "certificate": med.Certificate})
+	writeJSON(w, http.StatusOK, sc)
 }
 
 // readPrepare reads a prepare request, at most twice demoMaxUpload bytes
@@ -204,6 +195,9 @@ func (d *hostDemo) prepare(w http.ResponseWriter, r *http.Request) {
 func (d *hostDemo) readPrepare(w http.ResponseWriter, r *http.Request) (*prepareRequest, []*demoDoc, error) {
 	var req prepareRequest
 	if err := httpapi.DecodeJSON(w, r, &req, 2*demoMaxUpload); err != nil {
+		if roamsign.KindOf(err) == roamsign.ErrTooLarge {
+			return nil, nil, errUploadTooLarge // one message whatever the size
+		}
 		return nil, nil, err
 	}
 	docs, err := d.collect(&req)
@@ -251,17 +245,11 @@ func (d *hostDemo) collect(req *prepareRequest) ([]*demoDoc, error) {
 	const op = "demo.prepare"
 	var docs []*demoDoc
 	if req.From != "" {
-		d.mu.Lock()
-		res := d.results[req.From]
-		d.mu.Unlock()
-		if res == nil {
-			return nil, roamsign.E(roamsign.ErrNotFound, op, "no signed documents for that transaction")
+		signed, err := d.archive.load(req.From)
+		if err != nil {
+			return nil, err
 		}
-		for _, doc := range res.docs {
-			if doc.PDF != nil {
-				docs = append(docs, &demoDoc{Name: doc.Name, PDF: doc.PDF})
-			}
-		}
+		docs = append(docs, signed...)
 	}
 	for _, id := range req.Docs {
 		found := false
@@ -280,9 +268,9 @@ func (d *hostDemo) collect(req *prepareRequest) ([]*demoDoc, error) {
 			return nil, roamsign.E(roamsign.ErrInvalidInput, op, "upload is not base64")
 		}
 		if len(b) > demoMaxUpload {
-			return nil, roamsign.E(roamsign.ErrTooLarge, op, "upload larger than %d MiB", demoMaxUpload>>20)
+			return nil, errUploadTooLarge
 		}
-		name := truncate(strings.TrimSuffix(req.Upload.Name, ".pdf"), 64)
+		name := cleanName(strings.TrimSuffix(req.Upload.Name, ".pdf"), 64)
 		if name == "" {
 			name = "upload"
 		}
@@ -327,19 +315,23 @@ func (d *hostDemo) sign(w http.ResponseWriter, r *http.Request) {
 	}
 	d.mu.Lock()
 	s := d.sessions[req.Session]
+	var ch *roamsign.OTPResponse // renew may replace it meanwhile
+	if s != nil {
+		ch = s.challenge
+	}
 	d.mu.Unlock()
 	if s == nil {
-		httpapi.WriteProblem(w, r, roamsign.E(roamsign.ErrExpired, "demo.sign", "the signing screen has expired; start again"))
+		writeDemoProblem(w, r, errScreenExpired)
 		return
 	}
 	ctx := d.ctx(r)
 	resp, err := d.api.Sign(ctx, roamsign.SignRequest{
-		ChallengeID: s.challenge.ChallengeID, Nonce: s.challenge.Nonce,
+		ChallengeID: ch.ChallengeID, Nonce: ch.Nonce,
 		PIN: roamsign.Secret(req.PIN), OTP: roamsign.Secret(req.OTP),
 		Hashes: s.hashes, RequestID: randomID(), Form: roamsign.FormRaw,
 	})
 	if err != nil {
-		httpapi.WriteProblem(w, r, err)
+		writeDemoProblem(w, r, whyRefused(err, ch, d.now()))
 		return
 	}
 	// The challenge is used now, whatever happens next.
@@ -347,12 +339,13 @@ func (d *hostDemo) sign(w http.ResponseWriter, r *http.Request) {
 	delete(d.sessions, req.Session)
 	d.mu.Unlock()
 
-	res := &demoResult{created: d.now()}
+	signedAt := d.now()
+	var kept []*demoDoc
 	out := make([]signedDoc, len(s.docs))
 	for i, doc := range s.docs {
 		out[i] = signedDoc{DataHeader: doc.DataHeader, Status: string(roamsign.ItemFailed)}
 		signed := &demoDoc{Name: doc.Name, DataHeader: doc.DataHeader}
-		res.docs = append(res.docs, signed)
+		kept = append(kept, signed)
 		if i >= len(resp.Items) || resp.Items[i].Status != roamsign.ItemSigned {
 			if i < len(resp.Items) {
 				out[i].Error = resp.Items[i].Error
@@ -379,10 +372,15 @@ func (d *hostDemo) sign(w http.ResponseWriter, r *http.Request) {
 		out[i].Download = fmt.Sprintf("/demo/download/%s/%d", resp.TransactionID, i)
 		out[i].Verification = d.verify(ctx, signed.PDF)
 	}
-	d.mu.Lock()
-	d.results[resp.TransactionID] = res
-	d.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"transactionId": resp.TransactionID, "items": out})
+	if err := d.archive.store(resp.TransactionID, kept); err != nil {
+		// The signatures are made and shown; only the download is lost.
+		d.log.Error("demo: keeping the signed PDFs failed", "tx", resp.TransactionID, "err", err)
+		for i := range out {
+			out[i].Download = ""
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"transactionId": resp.TransactionID, "items": out,
+		"signedAt": otp.FormatTime(signedAt, nil)})
 }
 
 // verify checks every signature of a signed PDF (byte ranges, CMS,
@@ -416,30 +414,29 @@ func summarise(res *verify.PDFResult) *verification {
 }
 
 func (d *hostDemo) download(w http.ResponseWriter, r *http.Request) {
-	d.mu.Lock()
-	res := d.results[r.PathValue("tx")]
-	d.mu.Unlock()
 	var i int
-	if _, err := fmt.Sscanf(r.PathValue("i"), "%d", &i); err != nil || res == nil || i < 0 || i >= len(res.docs) || res.docs[i].PDF == nil {
+	if _, err := fmt.Sscanf(r.PathValue("i"), "%d", &i); err != nil {
 		http.NotFound(w, r)
 		return
 	}
+	f, name, err := d.archive.open(r.PathValue("tx"), i)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	defer f.Close()
 	w.Header().Set("Content-Type", "application/pdf")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-signed.pdf"`, safeName(res.docs[i].Name)))
-	_, _ = w.Write(res.docs[i].PDF)
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-signed.pdf"`, safeName(name)))
+	_, _ = io.Copy(w, f)
 }
 
-// gc drops expired sessions and results; d.mu must be held.
+// gc drops expired sessions; d.mu must be held. Kept PDFs are swept by
+// the archive.
 func (d *hostDemo) gc() {
 	now := d.now()
 	for id, s := range d.sessions {
 		if now.Sub(s.created) > demoSessionTTL {
 			delete(d.sessions, id)
-		}
-	}
-	for id, r := range d.results {
-		if now.Sub(r.created) > 2*time.Hour {
-			delete(d.results, id)
 		}
 	}
 }
@@ -448,13 +445,6 @@ func randomID() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }
 
 func safeName(s string) string {

@@ -44,10 +44,22 @@ func (m *devMailbox) list() []devmailbox.Message {
 	return out
 }
 
+// mailboxEntry is a message as the mailbox page lists it: with its time
+// as the signer reads times (otp.FormatTime).
+type mailboxEntry struct {
+	devmailbox.Message
+	Shown string `json:"shown"`
+}
+
 func (m *devMailbox) serveJSON(w http.ResponseWriter, _ *http.Request) {
+	msgs := m.list()
+	out := make([]mailboxEntry, len(msgs))
+	for i, msg := range msgs {
+		out[i] = mailboxEntry{msg, otp.FormatTime(msg.Time, nil)}
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(w).Encode(m.list())
+	_ = json.NewEncoder(w).Encode(out)
 }
 
 // mailboxSender is the development e-mail channel: it puts each OTP message

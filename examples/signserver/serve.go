@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -176,7 +177,7 @@ func (a *app) handler() http.Handler {
 		mux.HandleFunc("GET /{$}", servePage(static, "index.html"))
 		mux.HandleFunc("GET /dev/mailbox", servePage(static, "mailbox.html"))
 		mux.HandleFunc("GET /dev/mailbox.json", a.mailbox.serveJSON)
-		a.demo = newHostDemo(a.svc, a.verifier, a.log)
+		a.demo = newHostDemo(a.svc, a.verifier, a.log, filepath.Join(a.cfg.DataDir, "demo-signed"))
 		a.demo.stamper, a.demo.longTerm = a.pades.stamper, a.pades.longTerm
 		demo := http.NewServeMux()
 		a.demo.routes(demo)
@@ -305,6 +306,10 @@ func (a *app) bootstrapDemo(ctx context.Context) error {
 			return fmt.Errorf("%s: %w", u.ID, err)
 		}
 		a.log.Info("demo user enrolled", "user", u.ID.Masked())
+		if a.demoEnrolled == nil {
+			a.demoEnrolled = map[roamsign.UserID]bool{}
+		}
+		a.demoEnrolled[u.ID] = true
 	}
 	return nil
 }
@@ -346,8 +351,14 @@ func (a *app) printBanner(w io.Writer, addr, opsAddr string) {
 
   Demo signers:
 `, addr, a.cfg.DataDir)
+	// A demo PIN is printed only by the start that set it: it may have
+	// been changed since (pin reset), and then it is no one's business.
 	for _, u := range demoUsers {
-		fmt.Fprintf(w, "    %s  %-26s PIN %s\n", u.ID, u.Name, u.PIN)
+		pin := "PIN as printed at the first start (`signserver pin reset -user " + string(u.ID) + "` sets a new one)"
+		if a.demoEnrolled[u.ID] {
+			pin = "PIN " + u.PIN
+		}
+		fmt.Fprintf(w, "    %s  %-26s %s\n", u.ID, u.Name, pin)
 	}
 	fmt.Fprintln(w)
 }

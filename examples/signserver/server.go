@@ -59,6 +59,9 @@ type app struct {
 	demo        *hostDemo
 	pades       padesSetup // what the host demo adds beyond the signature
 	printed     io.Writer  // where first-start credentials are printed
+	// demoEnrolled holds the demo users this start enrolled, whose demo
+	// PINs the banner prints.
+	demoEnrolled map[roamsign.UserID]bool
 }
 
 const demoHost roamsign.HostID = "demo"

@@ -168,13 +168,22 @@ type demoPrepared struct {
 // endpoints (the calls the page makes) and returns the signed PDF.
 func signDemoPDF(t *testing.T, s *testServer, user, pin string) []byte {
 	t.Helper()
+	pdf, _, _ := signDemo(t, s, user, pin)
+	return pdf
+}
+
+// signDemo is signDemoPDF that also returns the download link and the
+// transaction id.
+func signDemo(t *testing.T, s *testServer, user, pin string) (pdf []byte, link, tx string) {
+	t.Helper()
 	var p demoPrepared
 	if code := s.postJSON("/demo/api/prepare", map[string]any{"signer": user, "level": "Perakuan 1", "docs": []string{sampleVouchers[0].ID}}, &p); code != http.StatusOK || p.Session == "" {
 		t.Fatalf("prepare: status %d, %+v", code, p)
 	}
 	otp := readOTP(t, s.hc, s.base, demoEmail(t, user), p.Challenge.VerificationCode)
 	var r struct {
-		Items []struct {
+		TransactionID string `json:"transactionId"`
+		Items         []struct {
 			Status       string `json:"status"`
 			Download     string `json:"download"`
 			Verification struct {
@@ -188,7 +197,7 @@ func signDemoPDF(t *testing.T, s *testServer, user, pin string) []byte {
 	if len(r.Items) != 1 || r.Items[0].Status != "signed" || r.Items[0].Verification.Verdict != "valid" || r.Items[0].Download == "" {
 		t.Fatalf("sign: want one signed, valid item with a download link, got %+v", r)
 	}
-	return s.get(r.Items[0].Download)
+	return s.get(r.Items[0].Download), r.Items[0].Download, r.TransactionID
 }
 
 // TestListenOnPortZero: `serve -listen 127.0.0.1:0` takes the port the

@@ -46,7 +46,7 @@ func TestUploadAdversarialBounded(t *testing.T) {
 	leaf, err := root.IssueLeaf("ALIYA BINTI AHMAD", string(demoUsers[0].ID), key.Public(), testpki.LeafOptions{})
 	require.NoError(t, err)
 	chain := []*x509.Certificate{leaf, root.Cert}
-	d := newHostDemo(nil, nil, slog.New(slog.DiscardHandler))
+	d := newHostDemo(nil, nil, slog.New(slog.DiscardHandler), t.TempDir())
 
 	// The path works on an honest upload.
 	_, docs, err := d.readPrepare(httptest.NewRecorder(), uploadRequest(t, pdfxtest.Generate(pdfxtest.Options{})))

@@ -5,11 +5,19 @@
   const $ = (id) => document.getElementById(id);
   let session = null;     // current demo signing session id
   let lastResult = null;  // result of the last signing, for the next approval level
+  let maxUpload = 0;      // the largest upload the demo signs, in bytes
 
   const messages = {
     authorization_failed: ["PIN atau OTP tidak sah. Sila cuba lagi.", "Wrong PIN or OTP. Please try again."],
     locked: ["PIN anda telah dikunci selepas terlalu banyak percubaan. Hubungi pentadbir.", "Your PIN is locked after too many attempts. Contact the administrator."],
     expired: ["OTP telah tamat tempoh. Mohon OTP baharu.", "The OTP has expired. Request a new one."],
+    // Reasons (the X-Demo-Reason header) word a refusal more precisely than its code.
+    otp_expired: ["OTP telah tamat tempoh. Mohon OTP baharu.", "The OTP has expired. Request a new one."],
+    tries_exhausted: ["Terlalu banyak percubaan yang salah untuk OTP ini. Mohon OTP baharu.", "Too many wrong attempts for this OTP. Request a new one."],
+    screen_expired: ["Skrin tandatangan telah tamat tempoh. Sila mula semula.", "The signing screen has expired. Please start again."],
+    encrypted: ["PDF ini disulitkan (dilindungi kata laluan) dan tidak boleh ditandatangani. Buang penyulitan, kemudian muat naik semula.", "This PDF is encrypted (password-protected) and cannot be signed. Remove the encryption, then upload it again."],
+    upload_too_large: ["Fail PDF terlalu besar untuk demo ini.", "The PDF file is too large for this demo."],
+    unsupported: ["Dokumen ini tidak dapat ditandatangani.", "This document cannot be signed."],
     already_used: ["OTP ini telah digunakan. Mohon OTP baharu.", "This OTP was already used. Request a new one."],
     rate_limited: ["Terlalu banyak permintaan OTP. Cuba sebentar lagi.", "Too many OTP requests. Try again shortly."],
     delivery_failed: ["OTP tidak dapat dihantar.", "The OTP could not be delivered."],
@@ -20,12 +28,17 @@
     not_found: ["Tidak dijumpai.", "Not found."],
   };
 
+  // Refusals after which the signer may request a new OTP on the same screen.
+  const renewable = new Set(["otp_expired", "tries_exhausted", "already_used"]);
+
   function showError(problem) {
-    const m = messages[problem && problem.code];
+    const m = messages[problem && problem.reason] || messages[problem && problem.code];
+    const onSign = !$("step-sign").classList.contains("hidden");
+    $("btn-renew").classList.toggle("hidden", !(onSign && problem && (renewable.has(problem.reason) || renewable.has(problem.code))));
     const el = $("error");
     el.replaceChildren();
-    const ms = document.createElement("p"); ms.textContent = m ? m[0] : "Ralat.";
-    const en = document.createElement("p"); en.lang = "en"; en.textContent = m ? m[1] : (problem && problem.detail) || "Error.";
+    const ms = document.createElement("p"); ms.textContent = m ? m[0] : "Permintaan tidak dapat diselesaikan.";
+    const en = document.createElement("p"); en.lang = "en"; en.textContent = m ? m[1] : (problem && problem.detail) || "The request could not be completed.";
     el.append(ms, en);
     if (problem && problem.detail && m) { const d = document.createElement("p"); d.className = "en"; d.textContent = problem.detail; el.append(d); }
     if (problem && (problem.code || problem.requestId)) {
@@ -43,7 +56,11 @@
     const r = await fetch(path, { method: body ? "POST" : "GET", headers: body ? { "Content-Type": "application/json" } : {}, body: body ? JSON.stringify(body) : undefined });
     const ct = r.headers.get("Content-Type") || "";
     const data = ct.includes("json") ? await r.json() : null;
-    if (!r.ok) { throw (data || { code: "unavailable", detail: r.statusText }); }
+    if (!r.ok) {
+      const problem = data || { code: "unavailable", detail: r.statusText };
+      problem.reason = r.headers.get("X-Demo-Reason") || "";
+      throw problem;
+    }
     return data;
   }
 
@@ -54,6 +71,7 @@
 
   async function loadConfig() {
     const cfg = await api("/demo/api/config");
+    maxUpload = cfg.maxUploadBytes || 0;
     const docs = $("docs"); docs.replaceChildren();
     cfg.docs.forEach((d, i) => {
       const id = "doc-" + d.id;
@@ -69,6 +87,8 @@
   function readUpload() {
     const f = $("upload").files[0];
     if (!f) return Promise.resolve(null);
+    // The same refusal as the server's, before sending megabytes for nothing.
+    if (maxUpload && f.size > maxUpload) return Promise.reject({ code: "too_large", reason: "upload_too_large", detail: "the PDF is larger than " + Math.floor(maxUpload / 1048576) + " MiB, the most the demo signs" });
     return new Promise((resolve, reject) => {
       const rd = new FileReader();
       rd.onload = () => { const s = rd.result; resolve({ name: f.name, data: s.substring(s.indexOf(",") + 1) }); };
@@ -89,11 +109,13 @@
     $("vcode").textContent = p.challenge.verificationCode;
     $("sent-to").textContent = p.challenge.sentTo;
     $("channel").textContent = p.challenge.channel;
-    $("expires").textContent = new Date(p.challenge.expiresAt).toLocaleTimeString();
+    // Times come formatted by the server (day first, 24-hour, with the zone), as in the OTP message.
+    $("expires").textContent = p.shown.expires;
     $("expires").dateTime = p.challenge.expiresAt;
     const c = p.certificate || {};
-    $("cert-start").textContent = c.notBefore ? new Date(c.notBefore).toLocaleDateString() : "";
-    $("cert-end").textContent = c.notAfter ? new Date(c.notAfter).toLocaleDateString() : "";
+    $("cert-start").textContent = p.shown.certStart || "";
+    $("cert-end").textContent = p.shown.certEnd || "";
+    $("btn-renew").classList.add("hidden");
     $("cert-subject").textContent = c.subject || "";
     $("cert-serial").textContent = c.serialNumber || "";
     $("pin").value = ""; $("otp").value = "";
@@ -125,6 +147,7 @@
 
   function renderResult(r) {
     $("tx-id").textContent = r.transactionId;
+    $("signed-at").textContent = r.signedAt;
     const n = r.items.filter((i) => i.status === "signed").length;
     $("result-msg").textContent = "Berjaya ditandatangani: " + n + " / " + r.items.length + " — Signed successfully: " + n + " of " + r.items.length;
     const tb = $("result-items"); tb.replaceChildren();
@@ -146,7 +169,15 @@
     show("step-result");
   }
 
-  $("btn-cancel").addEventListener("click", () => { session = null; show("step-choose"); });
+  $("btn-renew").addEventListener("click", async () => {
+    $("btn-renew").disabled = true;
+    try {
+      const p = await api("/demo/api/renew", { session });
+      clearError();
+      renderSigning(p);
+    } catch (e) { showError(e); } finally { $("btn-renew").disabled = false; }
+  });
+  $("btn-cancel").addEventListener("click", () => { session = null; clearError(); show("step-choose"); });
   $("btn-restart").addEventListener("click", () => { lastResult = null; show("step-choose"); });
   $("btn-next-level").addEventListener("click", async () => {
     clearError();

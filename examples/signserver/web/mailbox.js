@@ -9,7 +9,7 @@
     tbody.replaceChildren();
     for (const m of msgs) {
       const tr = document.createElement("tr");
-      tr.append(cell(new Date(m.time).toLocaleString()), cell(m.to), cell(m.subject));
+      tr.append(cell(m.shown || m.time), cell(m.to), cell(m.subject));
       const td = cell("", "mono"); const pre = document.createElement("pre"); pre.textContent = m.body; pre.style.whiteSpace = "pre-wrap"; td.append(pre); tr.append(td);
       tbody.append(tr);
     }

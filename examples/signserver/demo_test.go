@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
+)
+
+// TestDemoNamesAndHeaders: an uploaded file's name is cut on a character
+// boundary and a batch of the demo's 20 documents has a data header
+// within the service's limit, however long the names.
+func TestDemoNamesAndHeaders(t *testing.T) {
+	name := "a" + strings.Repeat("é", 40) // byte 64 falls inside an "é"
+	cut := truncate(name, 64)
+	assert.True(t, utf8.ValidString(cut))
+	assert.Equal(t, 63, len(cut))
+	assert.Equal(t, "ab", cleanName("a\u202eb\x00", 64), "format and control characters are dropped")
+	assert.Equal(t, "a", cleanName("a\xff", 64), "invalid UTF-8 is dropped")
+
+	for _, n := range []int{1, 2, 18, demoMaxDocs} {
+		for _, nameLen := range []int{13, 64} {
+			names := make([]string, n)
+			for i := range names {
+				names[i] = truncate(strings.Repeat("é", nameLen), nameLen)
+			}
+			h := batchHeader(names, demoUsers[0].ID, strings.Repeat("Perakuan ", 8)[:64])
+			assert.LessOrEqual(t, len(h), demoMaxHeader, "%d names of %d bytes", n, nameLen)
+			assert.NoError(t, roamsign.CheckDataHeader(h))
+			assert.Contains(t, h, string(demoUsers[0].ID))
+			if n > 1 {
+				assert.True(t, strings.HasPrefix(h, strconv.Itoa(n)+" dokumen: "), h)
+			}
+		}
+	}
+}
+
+// TestDemoOversizeOneMessage: an upload over the limit gets the same
+// refusal whether the JSON request itself is within its limit or not.
+func TestDemoOversizeOneMessage(t *testing.T) {
+	d := newHostDemo(nil, nil, slog.New(slog.DiscardHandler), t.TempDir())
+	var msgs []string
+	for _, size := range []int{12 << 20, 30 << 20} {
+		_, _, err := d.readPrepare(httptest.NewRecorder(), uploadRequest(t, make([]byte, size)))
+		require.ErrorIs(t, err, roamsign.ErrTooLarge, "%d bytes", size)
+		msgs = append(msgs, err.Error())
+		rec := httptest.NewRecorder()
+		writeDemoProblem(rec, httptest.NewRequest(http.MethodPost, "/demo/api/prepare", nil), err)
+		assert.Equal(t, reasonTooLarge, rec.Header().Get(reasonHeader))
+	}
+	assert.Equal(t, msgs[0], msgs[1], "two sizes, two messages")
+	assert.Contains(t, msgs[0], "10 MiB")
+}
+
+// demoPost posts v to a demo endpoint and returns the status, the
+// refusal's reason and the decoded answer.
+func demoPost(t *testing.T, s *testServer, path string, v any) (int, string, map[string]any) {
+	t.Helper()
+	body, err := json.Marshal(v)
+	require.NoError(t, err)
+	resp, err := s.hc.Post(s.base+path, "application/json", bytes.NewReader(body))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	require.NoError(t, err)
+	var out map[string]any
+	require.NoError(t, json.Unmarshal(b, &out), "%s: %.200s", path, b)
+	return resp.StatusCode, resp.Header.Get(reasonHeader), out
+}
+
+// TestDemoServer: through the demo's endpoints, a batch of 20 documents
+// and an upload with a long non-ASCII name are prepared; an encrypted
+// upload and a forgotten signing screen are refused with their reasons;
+// the banner prints the demo PINs only on the start that set them, and
+// the signed PDFs (download and next approval level) survive a restart.
+func TestDemoServer(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir)
+	require.Eventually(t, func() bool { return strings.Contains(s.stdout.String(), "Demo signers") }, 30*time.Second, 20*time.Millisecond)
+	assert.Contains(t, s.stdout.String(), "PIN "+demoPIN1, "the first start prints the demo PIN it set")
+
+	batch := make([]string, demoMaxDocs)
+	for i := range batch {
+		batch[i] = sampleVouchers[i%len(sampleVouchers)].ID
+	}
+	code, reason, out := demoPost(t, s, "/demo/api/prepare", map[string]any{"signer": demoUser1, "level": "Perakuan 1", "docs": batch})
+	require.Equal(t, http.StatusOK, code, "batch of %d: %s %v", demoMaxDocs, reason, out)
+	assert.Len(t, out["items"], demoMaxDocs)
+
+	upload := func(name string, doc []byte) (int, string, map[string]any) {
+		return demoPost(t, s, "/demo/api/prepare", map[string]any{"signer": demoUser2, "level": "Perakuan 1",
+			"upload": map[string]string{"name": name, "data": base64.StdEncoding.EncodeToString(doc)}})
+	}
+	plain := pdfxtest.Generate(pdfxtest.Options{})
+	code, _, out = upload("a"+strings.Repeat("é", 40)+".pdf", plain)
+	require.Equal(t, http.StatusOK, code, "long non-ASCII name: %v", out)
+	header := out["items"].([]any)[0].(map[string]any)["dataHeader"].(string)
+	assert.True(t, strings.HasPrefix(header, "aé"), header)
+
+	in := writeTemp(t, "plain.pdf", plain)
+	enc := filepath.Join(t.TempDir(), "encrypted.pdf")
+	cmd := exec.Command(checkTool(t, "qpdf"), "--encrypt", "", "owner-secret", "256", "--", in, enc)
+	outb, err := cmd.CombinedOutput()
+	require.NoError(t, err, "qpdf --encrypt: %s", outb)
+	encrypted, err := os.ReadFile(enc)
+	require.NoError(t, err)
+	code, reason, out = upload("rahsia.pdf", encrypted)
+	assert.Equal(t, http.StatusBadRequest, code, "%v", out)
+	assert.Equal(t, reasonEncrypted, reason)
+	assert.Contains(t, out["detail"], "encrypted")
+
+	code, reason, _ = demoPost(t, s, "/demo/api/sign", map[string]string{"session": "forgotten", "pin": demoPIN1, "otp": "123456"})
+	assert.Equal(t, http.StatusGone, code)
+	assert.Equal(t, reasonScreenExpired, reason)
+
+	signed, link, tx := signDemo(t, s, demoUser1, demoPIN1)
+	require.NoError(t, s.stop())
+
+	s = startServer(t, dir)
+	require.Eventually(t, func() bool { return strings.Contains(s.stdout.String(), "Demo signers") }, 30*time.Second, 20*time.Millisecond)
+	assert.NotContains(t, s.stdout.String(), demoPIN1, "a later start prints a PIN that may have been changed")
+	assert.NotContains(t, s.stdout.String(), demoPIN2)
+	assert.Equal(t, signed, s.get(link), "the download link does not survive a restart")
+	code, _, out = demoPost(t, s, "/demo/api/prepare", map[string]any{"signer": demoUser2, "level": "Perakuan 2", "from": tx})
+	assert.Equal(t, http.StatusOK, code, "next approval level after a restart: %v", out)
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/internal/pdfx"
+	"github.com/roamsign/roamsign/otp"
+	"github.com/roamsign/roamsign/transport/httpapi"
+)
+
+// reasonHeader carries a demo refusal's reason (see demoProblem) beside
+// the problem document, for the page to word its headline.
+const reasonHeader = "X-Demo-Reason"
+
+// The reasons the page words more precisely than the error's kind.
+const (
+	reasonOTPExpired     = "otp_expired"     // the OTP's time ran out: request a new one
+	reasonTriesExhausted = "tries_exhausted" // every try of the OTP was used: request a new one
+	reasonScreenExpired  = "screen_expired"  // the demo forgot the signing screen: start again
+	reasonEncrypted      = "encrypted"       // an encrypted (password-protected) upload
+	reasonTooLarge       = "upload_too_large"
+)
+
+// demoProblem is a refusal with a reason: the kind "expired" covers an
+// OTP out of time and one out of tries, whose headlines differ, and
+// "unsupported" an encrypted upload among other things.
+type demoProblem struct {
+	reason string
+	err    error
+}
+
+func (p *demoProblem) Error() string { return p.err.Error() }
+func (p *demoProblem) Unwrap() error { return p.err }
+
+var (
+	errScreenExpired  = &demoProblem{reasonScreenExpired, roamsign.E(roamsign.ErrExpired, "demo.sign", "the signing screen has expired; start again")}
+	errUploadTooLarge = &demoProblem{reasonTooLarge, roamsign.E(roamsign.ErrTooLarge, "demo.prepare", "the PDF is larger than %d MiB, the most the demo signs", demoMaxUpload>>20)}
+)
+
+// writeDemoProblem writes err as a problem document, with its reason in
+// reasonHeader when it has one.
+func writeDemoProblem(w http.ResponseWriter, r *http.Request, err error) {
+	var p *demoProblem
+	if errors.As(err, &p) {
+		w.Header().Set(reasonHeader, p.reason)
+	}
+	httpapi.WriteProblem(w, r, err)
+}
+
+// whyRefused gives a refused signature its reason: an expired challenge
+// whose time has not run out has run out of tries.
+func whyRefused(err error, ch *roamsign.OTPResponse, now time.Time) error {
+	if roamsign.KindOf(err) != roamsign.ErrExpired {
+		return err
+	}
+	if now.Before(ch.ExpiresAt) {
+		return &demoProblem{reasonTriesExhausted, err}
+	}
+	return &demoProblem{reasonOTPExpired, err}
+}
+
+// whyUnsigned gives a document that cannot be prepared its reason when it
+// is encrypted.
+func whyUnsigned(err error, docs []*demoDoc) error {
+	if roamsign.KindOf(err) != roamsign.ErrUnsupported {
+		return err
+	}
+	for _, doc := range docs {
+		if rd, oerr := pdfx.Open(bytes.NewReader(doc.PDF), int64(len(doc.PDF)), pdfx.Limits{}); oerr == nil && rd.Encrypted() {
+			// The signer's file, not the server, is at fault: a 400
+			// whose detail the page shows, not a 501.
+			return &demoProblem{reasonEncrypted, roamsign.E(roamsign.ErrInvalidInput, "demo.prepare",
+				"%s is encrypted (password-protected): remove the encryption, then upload it again", doc.Name)}
+		}
+	}
+	return err
+}
+
+// screen is what the signing screen shows.
+type screen struct {
+	Session     string                       `json:"session"`
+	Items       []screenItem                 `json:"items"`
+	Challenge   *roamsign.OTPResponse        `json:"challenge"`
+	Certificate *roamsign.CertificateSummary `json:"certificate"`
+	// Shown holds the times as the signer reads them (otp.FormatTime):
+	// day first, 24-hour, with the zone.
+	Shown shownTimes `json:"shown"`
+}
+
+type screenItem struct {
+	DataHeader string `json:"dataHeader"`
+	Hash       string `json:"hash"`
+}
+
+type shownTimes struct {
+	Expires   string `json:"expires"`
+	CertStart string `json:"certStart,omitempty"`
+	CertEnd   string `json:"certEnd,omitempty"`
+}
+
+// signingScreen builds the signing screen of session id.
+func signingScreen(id string, s *demoSession) screen {
+	sc := screen{Session: id, Challenge: s.challenge, Certificate: s.cert,
+		Shown: shownTimes{Expires: otp.FormatTime(s.challenge.ExpiresAt, nil)}}
+	for i, doc := range s.docs {
+		sc.Items = append(sc.Items, screenItem{doc.DataHeader, base64.StdEncoding.EncodeToString(s.hashes[i].Value)})
+	}
+	if s.cert != nil {
+		sc.Shown.CertStart = otp.FormatDate(s.cert.NotBefore, nil)
+		sc.Shown.CertEnd = otp.FormatDate(s.cert.NotAfter, nil)
+	}
+	return sc
+}
+
+// renew requests a new OTP for a signing screen whose OTP expired or ran
+// out of tries: the same documents, hashes and data header, a new
+// challenge.
+func (d *hostDemo) renew(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Session string `json:"session"`
+	}
+	if err := httpapi.DecodeJSON(w, r, &req, 4<<10); err != nil {
+		writeDemoProblem(w, r, err)
+		return
+	}
+	d.mu.Lock()
+	s := d.sessions[req.Session]
+	d.mu.Unlock()
+	if s == nil {
+		writeDemoProblem(w, r, errScreenExpired)
+		return
+	}
+	ch, err := d.api.RequestOTP(d.ctx(r), roamsign.OTPRequest{User: s.user, Hashes: s.hashes, DataHeader: s.header})
+	if err != nil {
+		writeDemoProblem(w, r, err)
+		return
+	}
+	d.mu.Lock()
+	s.challenge, s.created = ch, d.now()
+	sc := signingScreen(req.Session, s)
+	d.mu.Unlock()
+	writeJSON(w, http.StatusOK, sc)
+}
