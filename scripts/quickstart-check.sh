@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the README quick start as a newcomer does and checks it works:
-#   1. `make serve` (go run ./examples/signserver serve) on embedded
+#   1. `make serve` (builds bin/signserver and runs `signserver serve`) on embedded
 #      defaults, in the background, with a fresh data directory;
 #   2. waits until /readyz answers 200 (at most 120 s, compiling included);
 #   3. signs the SHA-256 hash of one file through the HTTP API with the
@@ -37,8 +37,8 @@ fail() {
 	exit 1
 }
 
-# stop_server sends SIGTERM to the server's process group (make, go run
-# and the server binary) and waits for it to be gone.
+# stop_server sends SIGTERM to the server's process group (make
+# and the server binary it execs) and waits for it to be gone.
 stop_server() {
 	[ -n "$server_pid" ] || return 0
 	kill -TERM -- "-$server_pid" 2>/dev/null || true
@@ -75,7 +75,7 @@ ops="${QUICKSTART_OPS_LISTEN:-127.0.0.1:$(free_port)}"
 
 # 1. The README's first command, configured only through its documented
 #    environment variables. setsid gives the server its own process group
-#    so that stop_server reaches the binary `go run` starts.
+#    so that stop_server reaches the server binary.
 say "starting: make serve (data dir $data, API https://$listen, ops http://$ops)"
 ROAMSIGN_DATA_DIR="$data" ROAMSIGN_LISTEN="$listen" ROAMSIGN_OPS_LISTEN="$ops" \
 	setsid make --no-print-directory serve >"$log" 2>&1 </dev/null &
