@@ -54,6 +54,8 @@ func preparePDFs(ctx context.Context, dir string, chain []*x509.Certificate, rea
 	case len(b.names) > maxBatchPDFs:
 		return nil, usageError{fmt.Sprintf("%d PDFs in %s; at most %d per batch", len(b.names), dir, maxBatchPDFs)}
 	}
+	bar := newProgress(progress, "prepared", len(b.names))
+	defer bar.Done()
 	for i, name := range b.names {
 		path := filepath.Join(dir, name)
 		err := b.prepare(ctx, path, chain, reason)
@@ -65,9 +67,8 @@ func preparePDFs(ctx context.Context, dir string, chain []*x509.Certificate, rea
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		fmt.Fprintf(progress, "\rprepared %d/%d", i+1, len(b.names))
+		bar.Step(i + 1)
 	}
-	fmt.Fprintln(progress)
 	return b, nil
 }
 
@@ -114,6 +115,7 @@ func (b *pdfBatch) complete(ctx context.Context, resp *roamsign.SignResponse, pr
 		return err
 	}
 	var failed []string
+	bar := newProgress(progress, "completed", len(b.names))
 	for i, name := range b.names {
 		if i >= len(resp.Items) || resp.Items[i].Status != roamsign.ItemSigned {
 			failed = append(failed, name)
@@ -123,9 +125,10 @@ func (b *pdfBatch) complete(ctx context.Context, resp *roamsign.SignResponse, pr
 			failed = append(failed, name+" ("+err.Error()+")")
 			continue
 		}
-		fmt.Fprintf(progress, "\rsigned %d/%d", i+1-len(failed), len(b.names))
+		bar.Step(i + 1)
 	}
-	fmt.Fprintf(progress, "\ntransaction %s: %d of %d PDFs signed into %s\n", resp.TransactionID, len(b.names)-len(failed), len(b.names), out)
+	bar.Done()
+	fmt.Fprintf(progress, "transaction %s: %d of %d PDFs signed into %s\n", resp.TransactionID, len(b.names)-len(failed), len(b.names), out)
 	if len(failed) > 0 {
 		return fmt.Errorf("not signed: %s", strings.Join(failed, ", "))
 	}
