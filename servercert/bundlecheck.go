@@ -212,9 +212,9 @@ func (b *bundleCheck) checkTrust() {
 	b.rep.Root = b.root
 }
 
-// reportUntrusted says why the chain did not verify: an unknown root, or
-// a missing intermediate (with where to download it, when the certificate
-// says).
+// reportUntrusted says why the chain did not verify: an untrusted root
+// (supplied, or an issuer the certificate gives no address for), or a
+// missing intermediate with where to download it.
 func (b *bundleCheck) reportUntrusted(verr error) {
 	top := b.chain[len(b.chain)-1]
 	if b.root != nil || isSelfSigned(top) {
@@ -222,14 +222,20 @@ func (b *bundleCheck) reportUntrusted(verr error) {
 		if r == nil {
 			r = top
 		}
-		b.add(SeverityError, CodeUntrustedRoot, "chain ends at root %q, which is not a trusted root here: %v", r.Subject.CommonName, verr)
+		b.add(SeverityError, CodeUntrustedRoot, "untrusted root: the chain ends at root %q, which is not a trusted root here (add it to the trusted roots, or get a certificate from a publicly trusted CA): %v", r.Subject.CommonName, verr)
 		return
 	}
-	hint := ""
-	if len(top.IssuingCertificateURL) > 0 {
-		hint = "; download it from " + strings.Join(top.IssuingCertificateURL, " or ")
+	if len(top.IssuingCertificateURL) == 0 {
+		// Nothing says where the issuer's certificate is. Publicly trusted
+		// CAs name it in every certificate they issue (AIA), so an issuer
+		// without that address is, in practice, a private or development
+		// root: say so rather than send the reader after an intermediate.
+		b.add(SeverityError, CodeUntrustedRoot, "untrusted root: %q is issued by %q, which is not a trusted root here (a private or development CA; add it to the trusted roots, or get a certificate from a publicly trusted CA); if it is an intermediate instead, add it to the files",
+			top.Subject.CommonName, top.Issuer.String())
+		return
 	}
-	b.add(SeverityError, CodeMissingIntermediate, "missing intermediate: the issuer of %q (%s) is not in the files%s", top.Subject.CommonName, top.Issuer.String(), hint)
+	b.add(SeverityError, CodeMissingIntermediate, "missing intermediate: the issuer of %q (%s) is not in the files; download it from %s",
+		top.Subject.CommonName, top.Issuer.String(), strings.Join(top.IssuingCertificateURL, " or "))
 }
 
 // dated is the final chain with its root.

@@ -9,7 +9,7 @@
 //	certcheck recsr     (--from-cert server.crt | --from-csr old.csr) (--key server.key | --alg p256 --key-out new.key) --csr-out new.csr
 //	certcheck bundle    --cert server.crt [--chain chain.p7b ...] [--key server.key] [--name HOST ...] [--roots roots.pem]
 //	                    [--accepted YYYY-MM-DD] [--fetch-missing] [--fullchain fullchain.pem] [--pfx site.pfx --pfx-password-file FILE [--pfx-legacy]]
-//	certcheck grade     --addr HOST:PORT [--servername HOST] [--roots roots.pem] [--intermediates inter.pem] [--timeout 5s] [--no-http]
+//	certcheck grade     --addr HOST:PORT|https://HOST:PORT/ [--servername HOST] [--roots roots.pem] [--intermediates inter.pem] [--timeout 5s] [--no-http]
 //	certcheck deadlines --delivered YYYY-MM-DD [--accepted YYYY-MM-DD] [--installed YYYY-MM-DD] [--grade A+] [--today YYYY-MM-DD]
 //
 // Every subcommand takes --json for scripts. The exit status is 0 when all
@@ -34,6 +34,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -550,7 +551,7 @@ func printBundle(e env, certFile string, res bundleResult) {
 
 func cmdGrade(ctx context.Context, args []string, e env) int {
 	fs, js := newFlags("grade", e)
-	addr := fs.String("addr", "", "endpoint host:port (port 443 if omitted)")
+	addr := fs.String("addr", "", "endpoint: host:port (port 443 if omitted) or an https:// URL; may also be given as the argument")
 	serverName := fs.String("servername", "", "host name for SNI and the name check (default: the host of --addr)")
 	roots := fs.String("roots", "", "trusted roots (PEM); default the system roots")
 	inters := fs.String("intermediates", "", "known intermediates (PEM), to tell a missing intermediate from an untrusted chain")
@@ -559,15 +560,24 @@ func cmdGrade(ctx context.Context, args []string, e env) int {
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	if *addr == "" {
-		return fail(e, *js, "grade", usageErr("--addr is required"))
+	if *addr == "" && fs.NArg() > 0 {
+		// The endpoint as the argument, before or after the flags.
+		*addr = fs.Arg(0)
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return exitUsage
+		}
 	}
-	a := *addr
-	if _, _, err := net.SplitHostPort(a); err != nil {
-		a += ":443"
+	if fs.NArg() > 0 {
+		return fail(e, *js, "grade", usageErr("unexpected arguments: %s", strings.Join(fs.Args(), " ")))
+	}
+	if *addr == "" {
+		return fail(e, *js, "grade", usageErr("give the endpoint: --addr host:port or https://host:port/"))
+	}
+	a, err := gradeAddress(*addr)
+	if err != nil {
+		return fail(e, *js, "grade", err)
 	}
 	req := servercert.GradeRequest{Address: a, ServerName: *serverName, Timeout: *timeout, SkipHTTP: *noHTTP, Now: e.now}
-	var err error
 	if req.Roots, err = loadPool(*roots); err != nil {
 		return fail(e, *js, "grade", err)
 	}
@@ -587,6 +597,33 @@ func cmdGrade(ctx context.Context, args []string, e env) int {
 		return exitProblems
 	}
 	return exitOK
+}
+
+// gradeAddress turns the endpoint given to grade into host:port: an
+// https:// URL (its path ignored) or host[:port], port 443 by default.
+func gradeAddress(s string) (string, error) {
+	host, port := s, ""
+	if strings.Contains(s, "://") {
+		u, err := url.Parse(s)
+		if err != nil {
+			return "", usageErr("--addr %q: not a URL: %v", s, err)
+		}
+		if u.Scheme != "https" {
+			return "", usageErr("--addr %q: grade checks TLS, so the URL must be https://", s)
+		}
+		host, port = u.Hostname(), u.Port()
+	} else if h, p, err := net.SplitHostPort(s); err == nil {
+		host, port = h, p
+	} else {
+		host = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
+	}
+	if host == "" {
+		return "", usageErr("--addr %q: no host", s)
+	}
+	if port == "" {
+		port = "443"
+	}
+	return net.JoinHostPort(host, port), nil
 }
 
 func cmdDeadlines(_ context.Context, args []string, e env) int {

@@ -192,6 +192,11 @@ func TestCLIWorkflow(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &gr); err != nil || r.code != 0 || gr.Grade != "A+" {
 		t.Fatalf("grade: %v %+v", err, r)
 	}
+	// The endpoint may be given as the URL a browser shows.
+	r = runCLI(t, nil, "grade", "https://"+srv.Listener.Addr().String()+"/", "--servername", "portal.agency.gov.my", "--roots", at("root.pem"), "--json")
+	if err := json.Unmarshal([]byte(r.stdout), &gr); err != nil || r.code != 0 || gr.Grade != "A+" {
+		t.Fatalf("grade by URL: %v %+v", err, r)
+	}
 	r = runCLI(t, nil, "grade", "--addr", srv.Listener.Addr().String(), "--servername", "wrong.example.my", "--roots", at("root.pem"))
 	if r.code != 1 || !strings.Contains(r.stdout, "Grade M") {
 		t.Fatalf("grade mismatch: %+v", r)
@@ -224,7 +229,9 @@ func TestCLIUsage(t *testing.T) {
 		{[]string{"recsr", "--csr-out", "x"}, 2, "--from-cert or --from-csr"},
 		{[]string{"bundle"}, 2, "--cert is required"},
 		{[]string{"bundle", "--cert", "/nonexistent/cert.pem"}, 2, "cannot read"},
-		{[]string{"grade"}, 2, "--addr is required"},
+		{[]string{"grade"}, 2, "give the endpoint: --addr host:port or https://host:port/"},
+		{[]string{"grade", "http://portal.agency.gov.my/"}, 2, "must be https://"},
+		{[]string{"grade", "a.my:443", "b.my:443"}, 2, "unexpected arguments: b.my:443"},
 		{[]string{"deadlines", "--delivered", "3/11/2026"}, 2, "YYYY-MM-DD"},
 		{[]string{"deadlines"}, 2, "delivery date is required"},
 		{[]string{"deadlines", "--bogus"}, 2, "flag provided but not defined"},
@@ -269,5 +276,26 @@ func TestCLIFetchMissing(t *testing.T) {
 	certs, _, err := servercert.ParseCertificates(mustFile(t, at("fullchain.pem")))
 	if err != nil || len(certs) != 2 || !bytes.Equal(certs[1].Raw, inter.Cert.Raw) {
 		t.Fatalf("fullchain: %v %d", err, len(certs))
+	}
+}
+
+// TestGradeAddress: grade takes host[:port] or an https:// URL.
+func TestGradeAddress(t *testing.T) {
+	for in, want := range map[string]string{
+		"portal.agency.gov.my":               "portal.agency.gov.my:443",
+		"portal.agency.gov.my:8443":          "portal.agency.gov.my:8443",
+		"https://portal.agency.gov.my/":      "portal.agency.gov.my:443",
+		"https://127.0.0.1:8443/":            "127.0.0.1:8443",
+		"https://127.0.0.1:8443/dev/mailbox": "127.0.0.1:8443",
+		"https://[::1]:8443/":                "[::1]:8443",
+		"[::1]":                              "[::1]:443",
+	} {
+		got, err := gradeAddress(in)
+		require.NoError(t, err, in)
+		require.Equal(t, want, got, in)
+	}
+	for _, bad := range []string{"http://portal.agency.gov.my/", "https:///", "https://%zz/"} {
+		_, err := gradeAddress(bad)
+		require.Error(t, err, bad)
 	}
 }
