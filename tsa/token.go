@@ -87,9 +87,7 @@ func (v *tokenCheck) findSigner() *Error {
 			return &Error{TSA: v.ep.url, Reason: ReasonMalformed, Msg: "a certificate in the token does not parse", Err: err}
 		}
 		v.certs = append(v.certs, c)
-		si := v.si
-		if si.SKI != nil && len(c.SubjectKeyId) > 0 && bytes.Equal(c.SubjectKeyId, si.SKI) ||
-			si.SKI == nil && bytes.Equal(c.RawIssuer, si.Issuer) && bytes.Equal(icms.IntegerBytes(c.SerialNumber), si.Serial) {
+		if v.si.Identifies(c) {
 			v.signer = c
 		}
 	}

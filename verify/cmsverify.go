@@ -183,24 +183,10 @@ func (v *Verifier) verifySigner(ctx context.Context, sd *icms.SignedData, si *ic
 	return r
 }
 
-// signerCert finds the certificate a SignerInfo names.
-func signerCert(si *icms.SignerInfo, certs []*x509.Certificate) *x509.Certificate {
-	for _, c := range certs {
-		if si.SKI != nil {
-			if len(c.SubjectKeyId) > 0 && bytes.Equal(c.SubjectKeyId, si.SKI) {
-				return c
-			}
-		} else if bytes.Equal(c.RawIssuer, si.Issuer) && bytes.Equal(icms.IntegerBytes(c.SerialNumber), si.Serial) {
-			return c
-		}
-	}
-	return nil
-}
-
 // checkSigner adds the format, attribute, digest and signature checks of one
 // SignerInfo and returns the signer certificate when all of them passed.
 func (v *Verifier) checkSigner(r *Result, sd *icms.SignedData, si *icms.SignerInfo, dig digester, certs []*x509.Certificate, wantCT asn1.ObjectIdentifier, requireESS bool) *x509.Certificate {
-	cert := signerCert(si, certs)
+	cert := si.FindCertificate(certs)
 	if cert == nil {
 		r.addSub(CheckFormat, Invalid, SubNoSigningCertificateFound, "the signer's certificate is not in the signature")
 		return nil

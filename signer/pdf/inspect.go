@@ -1,7 +1,6 @@
 package pdf
 
 import (
-	"bytes"
 	"crypto/x509"
 	"time"
 
@@ -176,7 +175,7 @@ func (s *sigInfo) parseCMS(der []byte) error {
 	if s.certs, err = parseCerts(sd.Certificates); err != nil {
 		return err
 	}
-	if s.signer = signerOf(si, s.certs); s.signer == nil {
+	if s.signer = si.FindCertificate(s.certs); s.signer == nil {
 		return roamsign.E(roamsign.ErrInvalidInput, inspectOp, "signature %q does not carry its signer's certificate", s.field)
 	}
 	if a := icms.Attr(si.UnsignedAttrs, icms.RawAttrTimestampToken); a != nil && len(a.Values) == 1 {
@@ -207,7 +206,7 @@ func parseStamp(der []byte) (*stamp, error) {
 	if err != nil {
 		return nil, err
 	}
-	signer := signerOf(&sd.SignerInfos[0], certs)
+	signer := sd.SignerInfos[0].FindCertificate(certs)
 	if signer == nil {
 		return nil, roamsign.E(roamsign.ErrInvalidInput, inspectOp, "the time-stamp token does not carry its TSA's certificate")
 	}
@@ -224,20 +223,6 @@ func parseCerts(ders [][]byte) ([]*x509.Certificate, error) {
 		out = append(out, c)
 	}
 	return out, nil
-}
-
-// signerOf finds the certificate a SignerInfo names.
-func signerOf(si *icms.SignerInfo, certs []*x509.Certificate) *x509.Certificate {
-	for _, c := range certs {
-		if si.SKI != nil {
-			if len(c.SubjectKeyId) > 0 && bytes.Equal(c.SubjectKeyId, si.SKI) {
-				return c
-			}
-		} else if bytes.Equal(c.RawIssuer, si.Issuer) && bytes.Equal(icms.IntegerBytes(c.SerialNumber), si.Serial) {
-			return c
-		}
-	}
-	return nil
 }
 
 // others returns certs without leaf.
