@@ -71,10 +71,11 @@
 // with an ESS signing-certificate(-v2) (and, in a PDF, /SubFilter
 // ETSI.CAdES.detached); B-T with a valid signature timestamp or a valid
 // document timestamp covering the signature; B-LT when the certificates
-// below the anchor and the CRLs or OCSP responses that decided the
-// signer's path and that timestamp's authority's path are all carried by
-// the signature or the /DSS (not fetched, not supplied); B-LTA when a
-// valid document timestamp covers a revision whose /DSS holds them.
+// below the anchor and the CRLs or OCSP responses that decide the
+// signer's path (at the signature's proven time) and that timestamp's
+// authority's path (at its genTime) are all carried by the signature or
+// the /DSS (not fetched, not supplied); B-LTA when a valid document
+// timestamp covers a revision whose /DSS holds them.
 //
 // Freshness (ETSI EN 319 102-1 clause 5.2.5): a CRL or OCSP response is
 // evidence for validation time t when it was not issued in the future of

@@ -68,7 +68,7 @@ func (l *ltInfo) reach(r *Result, tok *tokenResult, dss derSet) (lvl Level, need
 	if tok == nil || tok.verdict != Valid {
 		return LevelBB, nil
 	}
-	if !l.material(r, dss, &need) || !l.material(tok.tsa, dss, &need) {
+	if !l.material(r, dss, &need) || !l.material(tok.material, dss, &need) {
 		return LevelBT, nil
 	}
 	return LevelBLT, need

@@ -217,3 +217,28 @@ func TestPDFRenewal(t *testing.T) {
 	assert.Equal(t, Indeterminate, res.Signatures[1].Check(CheckTimestamp).Verdict, dump(res))
 	assert.Equal(t, SubOutOfBoundsNoPOE, res.Signatures[1].SubIndication)
 }
+
+// TestPDFBLTStale: a B-LT document verified offline once its /DSS CRLs
+// are past their nextUpdate, the TSA still valid: the signature
+// timestamp's authority cannot be shown valid now and nothing later proves
+// the token, so it is indeterminate (try_later); with the CA's current
+// CRLs (online) it is valid again.
+func TestPDFBLTStale(t *testing.T) {
+	f := newLTVFixture(t)
+	later := f.p.now.Add(72 * time.Hour)
+	res := verifyPDF(t, f.offlineAt(later), f.blt)
+	require.Equal(t, Indeterminate, res.Verdict, dump(res))
+	assert.Equal(t, SubTryLater, res.Signatures[0].Check(CheckTimestamp).SubIndication)
+	for path, ca := range map[string]*testpki.CA{"/root.crl": f.p.root, "/inter.crl": f.p.inter} {
+		f.p.publish(path, ca, testpki.CRLSpec{ThisUpdate: later.Add(-time.Hour)})
+	}
+	online := f.p.verifier(func(c *Config) { c.Now = func() time.Time { return later } })
+	res = verifyPDF(t, online, f.blt)
+	require.Equal(t, Valid, res.Verdict, dump(res))
+	assert.Equal(t, LevelBLT, res.Signatures[0].Level, "the /DSS still holds the material for the signature timestamp's time")
+	// B-LTA needs no current status: its document timestamp proves the
+	// signature timestamp.
+	res = verifyPDF(t, f.offlineAt(later), f.blta)
+	require.Equal(t, Valid, res.Verdict, dump(res))
+	assert.Equal(t, LevelBLTA, res.Signatures[0].Level)
+}

@@ -40,6 +40,10 @@ type tokenResult struct {
 	how     string
 	// tsa is the authority's path as validated when the token is valid.
 	tsa *Result
+	// material is the authority's path at genTime, for the level rules:
+	// whether the document carries what validates it (tsa itself when its
+	// evidence came from the document).
+	material *Result
 	// own is the DER of the certificates, CRLs and OCSP responses the
 	// token carries.
 	own derSet
@@ -117,6 +121,13 @@ func (v *Verifier) verifyTimestamp(ctx context.Context, token []byte, imprintOf 
 	}
 	res := v.proveToken(ctx, cert, inter, gen, now, proof, all)
 	res.gen, res.own = gen, own
+	if res.verdict == Valid {
+		res.material = res.tsa
+		if !decidedByDocument(res.tsa) {
+			res.material = &Result{}
+			v.checkPath(ctx, res.material, cert, inter, revocationCtx{now: now, at: gen, timestamped: true, ev: all}, v.tsaAnchors, PolicyConfig{})
+		}
+	}
 	return res
 }
 
@@ -146,12 +157,23 @@ func (v *Verifier) proveToken(ctx context.Context, cert *x509.Certificate, inter
 		return &tokenResult{verdict: Valid, how: provenByDocument, tsa: atGen}
 	}
 	f := cur.Failed()
-	sub := SubOutOfBoundsNoPOE
-	if c := cur.Check(CheckRevocation); c != nil && c.Verdict != Valid {
-		sub = SubRevokedNoPOE
-	}
-	return &tokenResult{verdict: Indeterminate, sub: sub,
+	return &tokenResult{verdict: Indeterminate, sub: noPOESub(f.SubIndication),
 		reason: "timestamp authority: not valid at the verification time (" + f.Reason + ") and no later timestamp proves the token existed while it was"}
+}
+
+// noPOESub is the sub-indication of a token whose authority's path failed
+// at the verification time with sub, when nothing later proves the token:
+// indeterminate, as EN 319 102-1 clause 5.6.2.1 says (expired:
+// out_of_bounds_no_poe; revoked: revoked_no_poe; undecided revocation:
+// try_later).
+func noPOESub(sub SubIndication) SubIndication {
+	switch {
+	case sub == SubRevoked:
+		return SubRevokedNoPOE
+	case sub == "" || sub.Indication() == IndicationFailed:
+		return SubOutOfBoundsNoPOE
+	}
+	return sub
 }
 
 // decidedByDocument reports whether every certificate of r's path below
