@@ -61,6 +61,12 @@ type Config struct {
 	// is generated into DataDir.
 	AdminKeys     string `json:"adminKeys" env:"ADMIN_KEYS" flag:"admin-keys" usage:"administrator API keys: name=sha256:HEX,..."`
 	AdminKeysFile string `json:"adminKeysFile" env:"ADMIN_KEYS_FILE" flag:"admin-keys-file" usage:"file of administrator API keys, name=sha256:HEX or name=key per line (mode 0600)"`
+	// AdminCerts names the administrators' mTLS client certificates for
+	// /v1/admin/: "name=sha256:HEX,...", each the SHA-256 of a
+	// certificate's DER, which must also verify to ClientCA. A client
+	// certificate not listed never opens the admin API (hosts' certificates
+	// verify to the same CAs).
+	AdminCerts string `json:"adminCerts" env:"ADMIN_CERTS" flag:"admin-certs" usage:"administrator client certificates (mTLS, verified to -client-ca): name=sha256:HEX of the certificate,..."`
 
 	// PKCS11URI selects a PKCS#11 key store (RFC 7512 URI with module-path
 	// and pin-source); empty: the encrypted software key store in DataDir.

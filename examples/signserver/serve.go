@@ -162,7 +162,7 @@ func (a *app) handler() http.Handler {
 	mux := http.NewServeMux()
 	auth := &httpapi.HostAuth{ClientCerts: a.cfg.ClientCA != "", Keys: a.apiKeys}
 	mux.Handle("/v1/", httpapi.Handler(a.svc, httpapi.Options{Auth: auth, Metrics: a.metrics, Logger: a.log}))
-	mux.Handle("/v1/admin/", httpapi.AdminHandler(a.adminAPI(), httpapi.Options{Auth: &httpapi.HostAuth{Keys: a.admin}, Metrics: a.metrics, Logger: a.log}))
+	mux.Handle("/v1/admin/", httpapi.AdminHandler(a.adminAPI(), httpapi.Options{Auth: a.adminAuth, Metrics: a.metrics, Logger: a.log}))
 	if h, err := a.cscHandler(auth); err == nil {
 		mux.Handle("/csc/", h)
 	} else {

@@ -53,6 +53,9 @@ type app struct {
 	metrics  *ops.Metrics
 	apiKeys  *httpapi.APIKeys
 	admin    *httpapi.APIKeys
+	// adminAuth authenticates administrators: their API keys (admin) and
+	// the client certificates of AdminCerts.
+	adminAuth *httpapi.HostAuth
 	// userAnchors are the CAs imported user chains must verify to
 	// (-user-ca, and the development CA in dev mode).
 	userAnchors []*x509.Certificate
@@ -156,6 +159,9 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, u
 		return nil, err
 	}
 	if err := a.loadAPIKeys(); err != nil {
+		return nil, err
+	}
+	if a.adminAuth, err = newAdminAuth(cfg, a.admin); err != nil {
 		return nil, err
 	}
 	return a, nil
