@@ -5,11 +5,9 @@ import (
 	"crypto"
 	"crypto/rsa"
 	"crypto/x509"
-	"fmt"
-	"runtime"
+	"errors"
 
 	"github.com/roamsign/roamsign"
-	"github.com/roamsign/roamsign/internal/parallel"
 )
 
 // RawPSSSigner is the [FormSigner] of [roamsign.FormRawPSS]: a bare
@@ -28,20 +26,7 @@ func (r RawPSSSigner) SignBatch(ctx context.Context, key crypto.Signer, _ []*x50
 	if _, ok := key.Public().(*rsa.PublicKey); !ok {
 		return nil, "", roamsign.E(roamsign.ErrUnsupported, op, "RSASSA-PSS needs an RSA key")
 	}
-	workers := r.Workers
-	if workers <= 0 {
-		workers = 4
-	}
-	sigs := make([][]byte, len(hashes))
-	err := parallel.Each(ctx, workers, len(hashes), func(i int) error {
-		h := hashes[i]
-		sig, err := roamsign.SignContext(ctx, key, h.Value, pssOpts(h))
-		if err != nil {
-			return roamsign.Wrap(kindOr(err, roamsign.ErrUnavailable), op, err, fmt.Sprintf("signing hash %d", i))
-		}
-		sigs[i] = sig
-		return nil
-	})
+	sigs, err := signEach(ctx, op, r.Workers, key, hashes, func(h roamsign.Hash) crypto.SignerOpts { return pssOpts(h) })
 	if err != nil {
 		return nil, "", err
 	}
@@ -50,22 +35,12 @@ func (r RawPSSSigner) SignBatch(ctx context.Context, key crypto.Signer, _ []*x50
 
 // CheckBatch verifies each signature with the leaf certificate's key.
 func (RawPSSSigner) CheckBatch(ctx context.Context, chain []*x509.Certificate, hashes []roamsign.Hash, sigs [][]byte) error {
-	const op = "service.RawPSSSigner.CheckBatch"
-	if len(chain) == 0 {
-		return roamsign.E(roamsign.ErrInternal, op, "no certificate to check against")
-	}
-	if len(sigs) != len(hashes) {
-		return roamsign.E(roamsign.ErrInvalidSignature, op, "%d signatures for %d hashes", len(sigs), len(hashes))
-	}
-	pub, ok := chain[0].PublicKey.(*rsa.PublicKey)
-	if !ok {
-		return roamsign.E(roamsign.ErrInvalidSignature, op, "certificate key is not RSA")
-	}
-	return parallel.Each(ctx, runtime.GOMAXPROCS(0), len(hashes), func(i int) error {
-		if err := rsa.VerifyPSS(pub, hashes[i].Algorithm.CryptoHash(), hashes[i].Value, sigs[i], pssOpts(hashes[i])); err != nil {
-			return roamsign.Wrap(roamsign.ErrInvalidSignature, op, err, fmt.Sprintf("signature %d does not verify", i))
+	return checkEach(ctx, "service.RawPSSSigner.CheckBatch", chain, hashes, sigs, func(pub crypto.PublicKey, h roamsign.Hash, sig []byte) error {
+		k, ok := pub.(*rsa.PublicKey)
+		if !ok {
+			return errors.New("certificate key is not RSA")
 		}
-		return nil
+		return rsa.VerifyPSS(k, h.Algorithm.CryptoHash(), h.Value, sig, pssOpts(h))
 	})
 }
 

@@ -8,10 +8,8 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
-	"runtime"
 
 	"github.com/roamsign/roamsign"
-	"github.com/roamsign/roamsign/internal/parallel"
 )
 
 // RawSigner is the [FormSigner] of [roamsign.FormRaw]: a bare signature
@@ -31,20 +29,7 @@ func (r RawSigner) SignBatch(ctx context.Context, key crypto.Signer, chain []*x5
 	if err != nil {
 		return nil, "", err
 	}
-	workers := r.Workers
-	if workers <= 0 {
-		workers = 4
-	}
-	sigs := make([][]byte, len(hashes))
-	err = parallel.Each(ctx, workers, len(hashes), func(i int) error {
-		h := hashes[i]
-		sig, err := roamsign.SignContext(ctx, key, h.Value, h.Algorithm.CryptoHash())
-		if err != nil {
-			return roamsign.Wrap(kindOr(err, roamsign.ErrUnavailable), op, err, fmt.Sprintf("signing hash %d", i))
-		}
-		sigs[i] = sig
-		return nil
-	})
+	sigs, err := signEach(ctx, op, r.Workers, key, hashes, func(h roamsign.Hash) crypto.SignerOpts { return h.Algorithm.CryptoHash() })
 	if err != nil {
 		return nil, "", err
 	}
@@ -53,20 +38,7 @@ func (r RawSigner) SignBatch(ctx context.Context, key crypto.Signer, chain []*x5
 
 // CheckBatch verifies each signature with the leaf certificate's key.
 func (RawSigner) CheckBatch(ctx context.Context, chain []*x509.Certificate, hashes []roamsign.Hash, sigs [][]byte) error {
-	const op = "service.RawSigner.CheckBatch"
-	if len(chain) == 0 {
-		return roamsign.E(roamsign.ErrInternal, op, "no certificate to check against")
-	}
-	if len(sigs) != len(hashes) {
-		return roamsign.E(roamsign.ErrInvalidSignature, op, "%d signatures for %d hashes", len(sigs), len(hashes))
-	}
-	pub := chain[0].PublicKey
-	return parallel.Each(ctx, runtime.GOMAXPROCS(0), len(hashes), func(i int) error {
-		if err := verifyRaw(pub, hashes[i], sigs[i]); err != nil {
-			return roamsign.Wrap(roamsign.ErrInvalidSignature, op, err, fmt.Sprintf("signature %d does not verify", i))
-		}
-		return nil
-	})
+	return checkEach(ctx, "service.RawSigner.CheckBatch", chain, hashes, sigs, verifyRaw)
 }
 
 func verifyRaw(pub crypto.PublicKey, h roamsign.Hash, sig []byte) error {
