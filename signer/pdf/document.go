@@ -3,7 +3,6 @@ package pdf
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -129,8 +128,7 @@ func (d *document) write(ctx context.Context, der []byte, w io.Writer) error {
 		return roamsign.E(roamsign.ErrInvalidInput, op, "empty signature container")
 	}
 	if 2*len(der) > d.contentsLen {
-		return roamsign.E(roamsign.ErrTooLarge, op,
-			"signature container of %d bytes does not fit the %d bytes reserved (raise Options.ContentsSize)", len(der), d.contentsLen/2)
+		return &ContentsTooSmallError{Need: len(der), Reserved: d.contentsLen / 2}
 	}
 	// A CRC suffices here: it guards against a document changed by
 	// accident between the halves. A deliberate change cannot forge
@@ -178,18 +176,6 @@ func pdfDate(t time.Time) pdfx.String {
 	s := t.Format("D:20060102150405") + string(sign) +
 		fmt.Sprintf("%02d'%02d'", off/3600, (off%3600)/60)
 	return pdfx.String(s)
-}
-
-// estimateContents returns the bytes to reserve for a CMS container.
-func estimateContents(chain []*x509.Certificate, timestamp bool) int {
-	n := 2560
-	for _, c := range chain {
-		n += len(c.Raw)
-	}
-	if timestamp {
-		n += 12288
-	}
-	return n
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"errors"
 	"io"
 	"time"
 
@@ -94,7 +95,7 @@ func params(chain []*x509.Certificate, opts Options) (sigParams, error) {
 		sp.when = now()
 	}
 	if sp.contentsSize <= 0 {
-		sp.contentsSize = estimateContents(chain, opts.Timestamper != nil)
+		sp.contentsSize = contentsReserve(chain, opts.Timestamper)
 	}
 	if sp.contentsSize > 1<<20 {
 		return sp, roamsign.E(roamsign.ErrInvalidInput, op, "ContentsSize above 1 MiB")
@@ -169,15 +170,25 @@ func (p *Prepared) CompleteCMS(ctx context.Context, der []byte, w io.Writer) err
 // is called through [roamsign.SignContext], so an HSM key's wait for a
 // session ends with ctx.
 func Sign(ctx context.Context, in io.ReaderAt, size int64, out io.Writer, key crypto.Signer, chain []*x509.Certificate, opts Options) error {
-	p, err := Prepare(ctx, in, size, chain, opts)
-	if err != nil {
-		return err
+	for attempt := 0; ; attempt++ {
+		p, err := Prepare(ctx, in, size, chain, opts)
+		if err != nil {
+			return err
+		}
+		sig, err := roamsign.SignContext(ctx, key, p.Digest(), p.SignerOpts())
+		if err != nil {
+			return roamsign.Wrap(roamsign.KindOf(err), "pdf.Sign", err, "signing failed")
+		}
+		err = p.Complete(ctx, sig, out)
+		// A container that did not fit is prepared again, once, with the
+		// room it needs (a longer chain or time-stamp token than
+		// estimated); nothing was written.
+		var small *ContentsTooSmallError
+		if attempt > 0 || !errors.As(err, &small) {
+			return err
+		}
+		opts.ContentsSize = small.Need + tokenMargin
 	}
-	sig, err := roamsign.SignContext(ctx, key, p.Digest(), p.SignerOpts())
-	if err != nil {
-		return roamsign.Wrap(roamsign.KindOf(err), "pdf.Sign", err, "signing failed")
-	}
-	return p.Complete(ctx, sig, out)
 }
 
 // MarshalBinary serializes the prepared state (not the document, not the
