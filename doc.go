@@ -33,17 +33,28 @@
 // called ([SignContext], with the optional [ContextSigner] and [Concurrent])
 // that every other package uses:
 //
-//	medium/     signing-medium lookup (static, SQL-backed, HTTP directory, caching)
-//	otp/        nonce + OTP challenges bound to hashes; OTP senders; TOTP/OCRA
-//	hsm/        key custody: PKCS#11 key store and an encrypted software key store
-//	signer/     raw and batch signing; signer/cms (CAdES-B-B), signer/pdf (PAdES)
-//	verify/     chains, CRL, OCSP; raw, CMS and PDF verification
-//	store/      persistence: store/sqlite (embedded default), store/postgres
-//	service/    the server core implementing [API]; signature activation; audit
-//	transport/  transports of [API]: transport/httpapi (handler and client)
+//	medium/      signing-medium lookup (static, SQL-backed, HTTP directory, caching)
+//	otp/         nonce + OTP challenges bound to hashes; OTP senders; TOTP/OCRA
+//	hsm/         key custody: PKCS#11 key store and an encrypted software key store
+//	signer/      raw and batch signing; signer/cms (CAdES), signer/pdf (PAdES)
+//	tsa/         RFC 3161 time-stamping client, every token verified before use
+//	verify/      chains, CRL, OCSP; raw, CMS and PDF verification; levels
+//	store/       persistence: store/sqlite (embedded default), store/postgres,
+//	             store/memory; store/storetest, the one conformance suite
+//	service/     the server core implementing [API] and [Admin]; signature
+//	             activation; audit. service/adapt connects the parts to it
+//	transport/   faces of [API]: transport/httpapi (handler and client),
+//	             transport/csc (CSC API v2); transport/ops (health, metrics)
+//	servercert/  the server-certificate toolkit: CSR, bundle check, TLS grade
+//	internal/    pdfx (strict PDF reader and incremental writer, shared by
+//	             signer/pdf and verify), cms (the CMS parser and encoder shared
+//	             by signer/cms, tsa and verify), and test support: testpki,
+//	             softhsmtest, pgtest, smtptest, apitest, leakcheck
+//	examples/    signserver (runnable, embedded defaults), hostclient, certcheck
 //
 // The parts never import one another: each consumer defines the narrow
-// interface it needs, and package service assembles them.
+// interface it needs; package service assembles them and service/adapt
+// wires the parts to its interfaces.
 //
 // # Security
 //
