@@ -318,7 +318,7 @@ func (a *app) bootstrapDemo(ctx context.Context) error {
 // from the development CA, chain import and first PIN.
 func (a *app) enrol(ctx context.Context, id roamsign.UserID, name, email string, hosts []roamsign.HostID, pin string) error {
 	if a.ca == nil {
-		return errors.New("enrol needs the development CA (dev mode); in production send the CSR to your CA and import the chain")
+		return errors.New("enrol needs the development CA (dev mode); in production make the request with `signserver csr new`, have the agency CA issue it, then `signserver chain import`")
 	}
 	resp, err := a.svc.Enrol(ctx, roamsign.EnrolRequest{User: id, Name: name, Hosts: hosts, Email: email,
 		Media: []roamsign.MediumKind{roamsign.MediumRoamingOTP}})
