@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -43,8 +44,11 @@ type hostDemo struct {
 	// survive a restart.
 	archive *demoArchive
 
+	files demoFiles // uploaded documents, on disk
+
 	mu       sync.Mutex
 	sessions map[string]*demoSession
+	uploads  map[string]*demoUpload // lazily made
 }
 
 type demoUser struct {
@@ -63,8 +67,16 @@ var demoUsers = []demoUser{
 type demoDoc struct {
 	Name       string
 	DataHeader string
-	PDF        []byte
+	PDF        []byte   // a sample or archived document
+	path       string   // an uploaded document, on disk (d.files)
+	file       *os.File // open while its signature is prepared
 	prep       *pdf.Prepared
+	// repair, when set, lets an uploaded document refused as damaged or
+	// encrypted be replaced by its repaired copy (the user asked for it);
+	// Repaired then says what the repair found and changed. The copy is
+	// what is signed, and its data header says so.
+	repair   *demoFiles
+	Repaired string
 }
 
 type demoSession struct {
@@ -99,6 +111,7 @@ func (d *hostDemo) ctx(r *http.Request) context.Context {
 
 func (d *hostDemo) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /demo/api/config", d.config)
+	mux.HandleFunc("POST /demo/api/upload", d.upload)
 	mux.HandleFunc("POST /demo/api/prepare", d.prepare)
 	mux.HandleFunc("POST /demo/api/sign", d.sign)
 	mux.HandleFunc("POST /demo/api/renew", d.renew)
@@ -138,6 +151,14 @@ type prepareRequest struct {
 		Data string `json:"data"` // base64
 	} `json:"upload"`
 	From string `json:"from"` // transaction id: sign the documents signed there
+	// UploadID names a document sent to /demo/api/upload (streamed to
+	// disk); UploadName is its file name.
+	UploadID   string `json:"uploadId"`
+	UploadName string `json:"uploadName"`
+	// Repair asks for a repaired copy of an uploaded document that is
+	// damaged, or encrypted with an owner password only, to be signed
+	// instead; without it such a document is refused with the reason.
+	Repair bool `json:"repair"`
 }
 
 // prepare builds the signing screen: it prepares each PDF, asks for an OTP
@@ -166,6 +187,7 @@ func (d *hostDemo) prepare(w http.ResponseWriter, r *http.Request) {
 	level := truncate(strings.TrimSpace(req.Level), 64)
 	s := &demoSession{user: req.Signer, level: level, docs: docs, cert: med.Certificate, chain: chain, created: d.now()}
 	if s.hashes, err = prepareDocs(ctx, docs, chain, req.Signer, level, d.stamper); err != nil {
+		releaseAll(docs)
 		writeDemoProblem(w, r, whyUnsigned(err, docs))
 		return
 	}
@@ -178,6 +200,7 @@ func (d *hostDemo) prepare(w http.ResponseWriter, r *http.Request) {
 		s.header = batchHeader(names, req.Signer, level)
 	}
 	if s.challenge, err = d.api.RequestOTP(ctx, roamsign.OTPRequest{User: req.Signer, Hashes: s.hashes, DataHeader: s.header}); err != nil {
+		releaseAll(docs)
 		writeDemoProblem(w, r, err)
 		return
 	}
@@ -200,7 +223,7 @@ func (d *hostDemo) readPrepare(w http.ResponseWriter, r *http.Request) (*prepare
 		}
 		return nil, nil, err
 	}
-	docs, err := d.collect(&req)
+	docs, err := d.collect(r.Context(), &req)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -214,15 +237,28 @@ func (d *hostDemo) readPrepare(w http.ResponseWriter, r *http.Request) (*prepare
 func prepareDocs(ctx context.Context, docs []*demoDoc, chain []*x509.Certificate, signer roamsign.UserID, level string, stamper pdf.Timestamper) ([]roamsign.Hash, error) {
 	hashes := make([]roamsign.Hash, 0, len(docs))
 	for _, doc := range docs {
-		doc.DataHeader = fmt.Sprintf("%s | %s | %s", doc.Name, signer, level)
-		prep, err := pdf.Prepare(ctx, bytes.NewReader(doc.PDF), int64(len(doc.PDF)), chain, pdf.Options{
+		opts := pdf.Options{
 			Reason:      level,
 			Location:    "Putrajaya, Malaysia",
 			Timestamper: stamper,
 			Appearance: &pdf.Appearance{
 				Rect: signatureRect(level),
 			},
-		})
+		}
+		var prep *pdf.Prepared
+		var err error
+		if doc.path != "" {
+			prep, err = prepareRepairing(ctx, doc, func(f *os.File, size int64) (*pdf.Prepared, error) {
+				return pdf.Prepare(ctx, f, size, chain, opts)
+			})
+		} else {
+			prep, err = pdf.Prepare(ctx, bytes.NewReader(doc.PDF), int64(len(doc.PDF)), chain, opts)
+		}
+		name := doc.Name
+		if doc.Repaired != "" {
+			name += " (repaired copy)"
+		}
+		doc.DataHeader = fmt.Sprintf("%s | %s | %s", name, signer, level)
 		if err != nil {
 			return nil, err
 		}
@@ -241,9 +277,10 @@ func signatureRect(level string) [4]float64 {
 	return [4]float64{x, y, x + 250, y + 70}
 }
 
-func (d *hostDemo) collect(req *prepareRequest) ([]*demoDoc, error) {
+// collect returns the documents the request names or uploads (uploads
+// stored on disk); on error, also those collected so far, to be released.
+func (d *hostDemo) collect(ctx context.Context, req *prepareRequest) (docs []*demoDoc, err error) {
 	const op = "demo.prepare"
-	var docs []*demoDoc
 	if req.From != "" {
 		signed, err := d.archive.load(req.From)
 		if err != nil {
@@ -259,30 +296,54 @@ func (d *hostDemo) collect(req *prepareRequest) ([]*demoDoc, error) {
 			}
 		}
 		if !found {
-			return nil, roamsign.E(roamsign.ErrNotFound, op, "unknown document %q", truncate(id, 32))
+			return docs, roamsign.E(roamsign.ErrNotFound, op, "unknown document %q", truncate(id, 32))
 		}
 	}
+	uploaded := len(docs)
 	if req.Upload != nil && req.Upload.Data != "" {
 		b, err := base64.StdEncoding.DecodeString(req.Upload.Data)
 		if err != nil {
 			return nil, roamsign.E(roamsign.ErrInvalidInput, op, "upload is not base64")
 		}
 		if len(b) > demoMaxUpload {
-			return nil, errUploadTooLarge
+			return docs, errUploadTooLarge
 		}
-		name := cleanName(strings.TrimSuffix(req.Upload.Name, ".pdf"), 64)
-		if name == "" {
-			name = "upload"
+		p, err := d.files.fromBytes(b)
+		if err != nil {
+			return docs, err
 		}
-		docs = append(docs, &demoDoc{Name: name, PDF: b})
+		docs = append(docs, &demoDoc{Name: uploadName(req.Upload.Name), path: p})
+	}
+	if req.UploadID != "" {
+		p, ok := d.takeUpload(req.UploadID)
+		if !ok {
+			return docs, roamsign.E(roamsign.ErrNotFound, op, "the upload has expired; upload the document again")
+		}
+		docs = append(docs, &demoDoc{Name: uploadName(req.UploadName), path: p})
 	}
 	if len(docs) == 0 {
-		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "choose at least one document")
+		return docs, roamsign.E(roamsign.ErrInvalidInput, op, "choose at least one document")
 	}
 	if len(docs) > demoMaxDocs {
-		return nil, roamsign.E(roamsign.ErrTooLarge, op, "at most %d documents at once", demoMaxDocs)
+		return docs, roamsign.E(roamsign.ErrTooLarge, op, "at most %d documents at once", demoMaxDocs)
+	}
+	if req.Repair {
+		// Only what the user uploaded may be repaired, and only when asked
+		// (see prepareRepairing).
+		for _, doc := range docs[uploaded:] {
+			doc.repair = &d.files
+		}
 	}
 	return docs, nil
+}
+
+// uploadName is the name an uploaded document is shown under.
+func uploadName(s string) string {
+	name := cleanName(strings.TrimSuffix(s, ".pdf"), 64)
+	if name == "" {
+		name = "upload"
+	}
+	return name
 }
 
 type signRequest struct {
@@ -338,6 +399,7 @@ func (d *hostDemo) sign(w http.ResponseWriter, r *http.Request) {
 	d.mu.Lock()
 	delete(d.sessions, req.Session)
 	d.mu.Unlock()
+	defer releaseAll(s.docs)
 
 	signedAt := d.now()
 	var kept []*demoDoc
@@ -436,7 +498,14 @@ func (d *hostDemo) gc() {
 	now := d.now()
 	for id, s := range d.sessions {
 		if now.Sub(s.created) > demoSessionTTL {
+			releaseAll(s.docs)
 			delete(d.sessions, id)
+		}
+	}
+	for id, u := range d.uploads {
+		if now.Sub(u.created) > demoSessionTTL {
+			os.Remove(u.path)
+			delete(d.uploads, id)
 		}
 	}
 }
