@@ -1,7 +1,6 @@
 package testpki
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -9,49 +8,49 @@ import (
 	"math/big"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 func TestBuildCRLParsesWithStdlib(t *testing.T) {
 	root, err := NewRoot(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	now := time.Now().Truncate(time.Second)
 	der, err := root.BuildCRL(CRLSpec{
 		Number:      big.NewInt(7),
 		FreshestCRL: "http://example.test/delta.crl",
 		Entries:     []CRLEntry{{Revocation: Revocation{Serial: big.NewInt(42), Time: now, Reason: ReasonCertificateHold}, InvalidityDate: now.Add(-time.Hour)}},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	crl, err := x509.ParseRevocationList(der)
-	if err != nil {
-		t.Fatal(err)
+	require.NoError(t, err)
+	require.NoError(t, crl.CheckSignatureFrom(root.Cert))
+	require.EqualValues(t, 7, crl.Number.Int64())
+	require.Len(t, crl.RevokedCertificateEntries, 1)
+	e := crl.RevokedCertificateEntries[0]
+	require.Equal(t, ReasonCertificateHold, e.ReasonCode)
+	require.EqualValues(t, 42, e.SerialNumber.Int64())
+	require.Equal(t, root.Cert.RawSubject, crl.RawIssuer, "issuer")
+	require.Equal(t, root.Cert.SubjectKeyId, crl.AuthorityKeyId)
+	var freshest bool
+	for _, x := range crl.Extensions {
+		freshest = freshest || x.Id.Equal(OIDFreshestCRL)
 	}
-	if err := crl.CheckSignatureFrom(root.Cert); err != nil {
-		t.Fatal(err)
-	}
-	if crl.Number.Int64() != 7 || len(crl.RevokedCertificateEntries) != 1 || crl.RevokedCertificateEntries[0].ReasonCode != ReasonCertificateHold {
-		t.Fatalf("%+v", crl)
-	}
-	if !bytes.Equal(crl.RawIssuer, root.Cert.RawSubject) {
-		t.Fatal("issuer")
-	}
+	require.True(t, freshest, "freshest CRL extension")
 }
 
 func TestTSAToken(t *testing.T) {
-	root, _ := NewRoot(Options{})
+	root, err := NewRoot(Options{})
+	require.NoError(t, err)
 	tsa, err := root.NewTSA(LeafOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tok, err := tsa.Token([]byte("x"), time.Now()); err != nil || len(tok) < 100 {
-		t.Fatalf("token %d bytes: %v", len(tok), err)
-	}
-	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	leaf, _ := root.IssueLeaf("A", "900101145678", k.Public(), LeafOptions{})
-	if _, err := BuildCMS(CMSSpec{Content: []byte("x"), Key: k, Cert: leaf}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	tok, err := tsa.Token([]byte("x"), time.Now())
+	require.NoError(t, err)
+	require.Greater(t, len(tok), 100, "token size")
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	leaf, err := root.IssueLeaf("A", "900101145678", k.Public(), LeafOptions{})
+	require.NoError(t, err)
+	_, err = BuildCMS(CMSSpec{Content: []byte("x"), Key: k, Cert: leaf})
+	require.NoError(t, err)
 }
