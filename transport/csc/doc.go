@@ -97,6 +97,12 @@
 // tokens. Refresh tokens and scope=service through the code flow are not
 // offered.
 //
+// Clients come from Options.Clients; [ParseClients] reads them from a
+// file (id, name, host, hashed secret, redirect URIs, scopes), refusing
+// redirect URIs that are not https, or http on a loopback address,
+// outside development. A client obtains only its scopes: "credential"
+// (the code flow) and "service" (client credentials).
+//
 // # Client authentication
 //
 // Hosts authenticate as they do on transport/httpapi (Options.Auth: API
