@@ -65,7 +65,7 @@ func TestPrepareFailureEndsTheProgressLine(t *testing.T) {
 	leaf, err := root.IssueLeaf("ALIYA BINTI AHMAD", "850715015123", key.Public(), testpki.LeafOptions{})
 	require.NoError(t, err)
 	var out bytes.Buffer
-	_, err = preparePDFs(context.Background(), dir, []*x509.Certificate{leaf, root.Cert}, "Perakuan 1", &out)
+	_, err = preparePDFs(context.Background(), dir, []*x509.Certificate{leaf, root.Cert}, "Perakuan 1", false, &out)
 	require.Error(t, err)
 	assert.Equal(t, "prepared 1/2\n", out.String())
 }
