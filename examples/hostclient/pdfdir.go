@@ -33,7 +33,7 @@ type pdfBatch struct {
 
 // preparePDFs prepares an invisible PAdES approval signature for every
 // *.pdf in dir, reporting progress. With repair, a PDF that pdf.Prepare
-// refuses as damaged or encrypted (owner password only) is repaired into
+// refuses as damaged is repaired into
 // dir/repaired/ and the copy is prepared instead; without it, such a PDF
 // stops the batch with the reason and the advice.
 func preparePDFs(ctx context.Context, dir string, chain []*x509.Certificate, reason string, repair bool, progress io.Writer) (*pdfBatch, error) {
@@ -177,9 +177,9 @@ func streamToFile(dst string, write func(w io.Writer) error) error {
 	return os.Rename(tmp.Name(), dst)
 }
 
-// repairPDF writes a repaired copy of dir/name to dir/repaired/name, the
-// encryption removed when there is only an owner password, says what was
-// wrong and what was changed, and returns the copy's path.
+// repairPDF writes a repaired copy of dir/name to dir/repaired/name (an
+// encrypted one is refused with the advice), says what was wrong and what
+// was changed, and returns the copy's path.
 func repairPDF(ctx context.Context, dir, name string, progress io.Writer) (string, error) {
 	out := filepath.Join(dir, "repaired")
 	if err := os.MkdirAll(out, 0o755); err != nil {
@@ -194,7 +194,7 @@ func repairPDF(ctx context.Context, dir, name string, progress io.Writer) (strin
 	var rep *pdf.RepairReport
 	err = streamToFile(dst, func(w io.Writer) error {
 		var err error
-		rep, err = pdf.Repair(ctx, f, size, w, pdf.RepairOptions{RemoveEncryption: true})
+		rep, err = pdf.Repair(ctx, f, size, w, pdf.RepairOptions{})
 		return err
 	})
 	if err != nil {

@@ -156,8 +156,8 @@ type prepareRequest struct {
 	UploadID   string `json:"uploadId"`
 	UploadName string `json:"uploadName"`
 	// Repair asks for a repaired copy of an uploaded document that is
-	// damaged, or encrypted with an owner password only, to be signed
-	// instead; without it such a document is refused with the reason.
+	// damaged to be signed instead; without it such a document is refused
+	// with the reason.
 	Repair bool `json:"repair"`
 }
 

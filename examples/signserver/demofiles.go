@@ -73,9 +73,8 @@ func openSized(path string) (*os.File, int64, error) {
 	return fh, st.Size(), nil
 }
 
-// repairStored writes a repaired copy of the stored document at path (the
-// encryption removed when it has an owner password only) and returns the
-// copy's path and what was wrong and changed, in plain words.
+// repairStored writes a repaired copy of the stored document at path and
+// returns the copy's path and what was wrong and changed, in plain words.
 func (f *demoFiles) repairStored(ctx context.Context, path string) (string, string, error) {
 	in, size, err := openSized(path)
 	if err != nil {
@@ -85,7 +84,7 @@ func (f *demoFiles) repairStored(ctx context.Context, path string) (string, stri
 	var rep *pdf.RepairReport
 	out, err := f.create(func(w io.Writer) error {
 		var err error
-		rep, err = pdf.Repair(ctx, in, size, w, pdf.RepairOptions{RemoveEncryption: true})
+		rep, err = pdf.Repair(ctx, in, size, w, pdf.RepairOptions{})
 		return err
 	})
 	if err != nil {

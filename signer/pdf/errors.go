@@ -13,9 +13,10 @@ import (
 // Match it with errors.Is; the error is also roamsign.ErrInvalidInput.
 var ErrRepairable = errors.New("repair it first: pdf.Repair writes a clean copy, which is then what is signed (the -repair option of hostclient and of the demo upload)")
 
-// ErrEncrypted is the cause of a refusal of an encrypted document. Match
-// it with errors.Is; the error is also roamsign.ErrUnsupported.
-var ErrEncrypted = errors.New("remove the encryption first: a document with only an owner password (it opens without a password) can be repaired into an unencrypted copy with pdf.Repair and RepairOptions.RemoveEncryption (the -repair option of hostclient and of the demo upload); a document that needs a password to open must be decrypted with that password in the tool that encrypted it")
+// ErrEncrypted is the cause of a refusal of an encrypted document, by
+// Prepare and by Repair alike. Match it with errors.Is; the error is also
+// roamsign.ErrUnsupported.
+var ErrEncrypted = errors.New("remove the encryption first with a PDF tool (for example qpdf --decrypt, with the password when the document needs one to open), then sign the decrypted copy")
 
 // refusal turns a reading error of pdfx into the package's refusal: a
 // damaged structure says what is wrong and that a repaired copy can be

@@ -11,11 +11,6 @@ import (
 
 // RepairOptions are the choices of [Repair].
 type RepairOptions struct {
-	// RemoveEncryption lets Repair write an encrypted document without
-	// its encryption, when the document opens without a password (it has
-	// an owner password only). Without it an encrypted document is
-	// refused with [ErrEncrypted].
-	RemoveEncryption bool
 	// MaxSize is the largest input accepted, in bytes; default
 	// DefaultMaxSize.
 	MaxSize int64
@@ -46,7 +41,7 @@ type RepairReport struct {
 //
 // Errors: roamsign.ErrInvalidInput for what is not a PDF or has no
 // readable catalog, roamsign.ErrUnsupported with [ErrEncrypted] for an
-// encrypted document (see RepairOptions.RemoveEncryption),
+// encrypted document (its encryption is not removed),
 // roamsign.ErrTooLarge beyond MaxSize or the reader's limits. On error the
 // output written so far must be discarded.
 func Repair(ctx context.Context, r io.ReaderAt, size int64, w io.Writer, opts RepairOptions) (rep *RepairReport, err error) {
@@ -82,13 +77,7 @@ func Repair(ctx context.Context, r io.ReaderAt, size int64, w io.Writer, opts Re
 		return nil, err
 	}
 	if rd.Encrypted() {
-		if !opts.RemoveEncryption {
-			return nil, errEncrypted(op)
-		}
-		if rd, err = decrypted(rd); err != nil {
-			return nil, err
-		}
-		rep.Fixes = append(rep.Fixes, "removed the encryption (the document has an owner password only)")
+		return nil, errEncrypted(op)
 	}
 	if err := rd.WriteFull(ctx, w); err != nil {
 		return nil, err
