@@ -188,7 +188,7 @@ func (d *hostDemo) prepare(w http.ResponseWriter, r *http.Request) {
 	s := &demoSession{user: req.Signer, level: level, docs: docs, cert: med.Certificate, chain: chain, created: d.now()}
 	if s.hashes, err = prepareDocs(ctx, docs, chain, req.Signer, level, d.stamper); err != nil {
 		releaseAll(docs)
-		writeDemoProblem(w, r, whyUnsigned(err, docs))
+		writeDemoProblem(w, r, whyUnsigned(err))
 		return
 	}
 	s.header = docs[0].DataHeader

@@ -141,3 +141,42 @@ func TestDemoServer(t *testing.T) {
 	code, _, out = demoPost(t, s, "/demo/api/prepare", map[string]any{"signer": demoUser2, "level": "Perakuan 2", "from": tx})
 	assert.Equal(t, http.StatusOK, code, "next approval level after a restart: %v", out)
 }
+
+// TestDemoArchiveRefusesPaths: a transaction id from a download URL is a
+// plain name; one that climbs out of the archive directory reads nothing.
+func TestDemoArchiveRefusesPaths(t *testing.T) {
+	base := t.TempDir()
+	a := &demoArchive{dir: filepath.Join(base, "demo-signed"), keep: demoRetention, now: time.Now}
+	require.NoError(t, a.store("tx1", []*demoDoc{{Name: "PV2026/000123", PDF: []byte("%PDF-1.7 signed")}}))
+	f, name, err := a.open("tx1", 0)
+	require.NoError(t, err)
+	f.Close()
+	assert.Equal(t, "PV2026/000123", name)
+
+	// Another directory beside the archive, laid out as a transaction.
+	outside := filepath.Join(base, "outside")
+	require.NoError(t, os.MkdirAll(outside, 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(outside, archiveMetaFile), []byte(`{"docs":[{"name":"x","file":"0.pdf"}]}`), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(outside, "0.pdf"), []byte("secret"), 0o600))
+	for _, tx := range []string{"../outside", "..", "/etc", "tx1/../../outside", ""} {
+		_, _, err := a.open(tx, 0)
+		assert.ErrorIs(t, err, roamsign.ErrNotFound, "%q", tx)
+		_, err = a.load(tx)
+		assert.ErrorIs(t, err, roamsign.ErrNotFound, "%q", tx)
+	}
+}
+
+// TestDemoArchiveRetention: kept transactions older than the retention
+// period are deleted when new ones are kept.
+func TestDemoArchiveRetention(t *testing.T) {
+	now := time.Now()
+	a := &demoArchive{dir: t.TempDir(), keep: demoRetention, now: func() time.Time { return now }}
+	require.NoError(t, a.store("old", []*demoDoc{{Name: "a", PDF: []byte("%PDF")}}))
+	now = now.Add(demoRetention + time.Hour)
+	require.NoError(t, a.store("new", []*demoDoc{{Name: "b", PDF: []byte("%PDF")}}))
+	_, err := a.load("old")
+	assert.ErrorIs(t, err, roamsign.ErrNotFound, "kept beyond the retention period")
+	docs, err := a.load("new")
+	require.NoError(t, err)
+	assert.Len(t, docs, 1)
+}

@@ -1,15 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"encoding/base64"
 	"errors"
 	"net/http"
 	"time"
 
 	"github.com/roamsign/roamsign"
-	"github.com/roamsign/roamsign/internal/pdfx"
 	"github.com/roamsign/roamsign/otp"
+	"github.com/roamsign/roamsign/signer/pdf"
 	"github.com/roamsign/roamsign/transport/httpapi"
 )
 
@@ -64,21 +63,15 @@ func whyRefused(err error, ch *roamsign.OTPResponse, now time.Time) error {
 	return &demoProblem{reasonOTPExpired, err}
 }
 
-// whyUnsigned gives a document that cannot be prepared its reason when it
-// is encrypted.
-func whyUnsigned(err error, docs []*demoDoc) error {
-	if roamsign.KindOf(err) != roamsign.ErrUnsupported {
+// whyUnsigned gives a document refused as encrypted its reason; the
+// signer's file, not the server, is at fault, so it is a 400 whose detail
+// the page shows, not a 501.
+func whyUnsigned(err error) error {
+	if !errors.Is(err, pdf.ErrEncrypted) {
 		return err
 	}
-	for _, doc := range docs {
-		if rd, oerr := pdfx.Open(bytes.NewReader(doc.PDF), int64(len(doc.PDF)), pdfx.Limits{}); oerr == nil && rd.Encrypted() {
-			// The signer's file, not the server, is at fault: a 400
-			// whose detail the page shows, not a 501.
-			return &demoProblem{reasonEncrypted, roamsign.E(roamsign.ErrInvalidInput, "demo.prepare",
-				"%s is encrypted (password-protected): remove the encryption, then upload it again", doc.Name)}
-		}
-	}
-	return err
+	return &demoProblem{reasonEncrypted, roamsign.Wrap(roamsign.ErrInvalidInput, "demo.prepare", err,
+		"the PDF is encrypted (password-protected): remove the encryption, then upload it again")}
 }
 
 // screen is what the signing screen shows.
