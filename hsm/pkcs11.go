@@ -128,7 +128,7 @@ func OpenPKCS11(ctx context.Context, cfg PKCS11Config) (*PKCS11Store, error) {
 // Opening retries a token not found this many times, re-initialising a
 // library it initialised itself, first after openRetryWait, doubling.
 const (
-	openRetries   = 5
+	openRetries   = 8
 	openRetryWait = 20 * time.Millisecond
 )
 
@@ -138,8 +138,11 @@ const (
 // start together), so when this open initialised the library itself
 // (fresh: no one else in the process uses it) and no token matches, it
 // initialises the library again and retries, openRetries times over about
-// a second, before it reports roamsign.ErrNotFound. A login that fails
-// without a verdict on the PIN (see pinRejected) is retried the same way.
+// five seconds, before it reports roamsign.ErrNotFound. A login that fails
+// without a verdict on the PIN (see pinRejected) is retried the same way:
+// SoftHSM2 answers CKR_GENERAL_ERROR or CKR_USER_PIN_NOT_INITIALIZED when
+// it reads a token file another process is writing, and eight processes
+// provisioning keys at once keep it busy for more than a second.
 func (s *PKCS11Store) firstLogin(ctx context.Context, op string, fresh bool) error {
 	m := s.mod
 	s.mu.Lock()
@@ -155,7 +158,9 @@ func (s *PKCS11Store) firstLogin(ctx context.Context, op string, fresh bool) err
 			}
 		}
 		m.calls.Unlock()
-		missing := fresh && roamsign.KindOf(err) == roamsign.ErrNotFound
+		// A token read while another process wrote it can stay without
+		// its user PIN in this process until the library reads it again.
+		missing := fresh && (roamsign.KindOf(err) == roamsign.ErrNotFound || isRV(err, pkcs11.CKR_USER_PIN_NOT_INITIALIZED))
 		if err == nil || try == openRetries || !missing && !transientLogin(err) {
 			return err
 		}
