@@ -19,8 +19,11 @@ type Message struct {
 	OTP              roamsign.Secret
 	VerificationCode string
 	DataHeader       string
-	Count            int // number of hashes to be signed
+	Count            int // number of hashes to be signed; 0 when HashesLater
 	ExpiresAt        time.Time
+	// HashesLater says the documents are named only when the OTP is used
+	// (a late-bound challenge): no number of documents is known yet.
+	HashesLater bool
 }
 
 // Recipient is where a user's OTP may go.

@@ -203,6 +203,10 @@ type IssueRequest struct {
 	Hashes     []roamsign.Hash
 	DataHeader string           // the host's document reference, shown in the message
 	Channel    roamsign.Channel // preferred channel; empty: policy decides
+	// HashesLater says Hashes stands in for documents named only when the
+	// OTP is used (a late-bound challenge): the message states no number
+	// of documents, since none is known yet.
+	HashesLater bool
 }
 
 // Challenge is an issued, delivered challenge as the host sees it. It never
@@ -220,6 +224,9 @@ type Challenge struct {
 	SentTo           string // masked destination
 	CreatedAt        time.Time
 	ExpiresAt        time.Time
+	// HashesLater is IssueRequest.HashesLater: the documents are named
+	// when the OTP is used.
+	HashesLater bool
 }
 
 // Issue creates a challenge bound to the user, host, data header and the
@@ -248,7 +255,7 @@ func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Challenge, erro
 		ID: rec.ID, User: rec.User, Host: rec.Host, Nonce: slices.Clone(rec.Nonce),
 		HashList: rec.HashList, Count: rec.Count, DataHeader: rec.DataHeader,
 		VerificationCode: VerificationCode(rec.Nonce, rec.HashList),
-		CreatedAt:        rec.CreatedAt, ExpiresAt: rec.ExpiresAt,
+		CreatedAt:        rec.CreatedAt, ExpiresAt: rec.ExpiresAt, HashesLater: req.HashesLater,
 	}
 	if err := m.deliver(ctx, op, user, ch, code, req.Channel); err != nil {
 		return nil, err
@@ -345,7 +352,10 @@ func (m *Manager) deliver(ctx context.Context, op string, user *roamsign.UserRec
 	msg := &Message{
 		ChallengeID: ch.ID, User: ch.User, Host: ch.Host, OTP: roamsign.Secret(code),
 		VerificationCode: ch.VerificationCode, DataHeader: ch.DataHeader,
-		Count: ch.Count, ExpiresAt: ch.ExpiresAt,
+		Count: ch.Count, ExpiresAt: ch.ExpiresAt, HashesLater: ch.HashesLater,
+	}
+	if ch.HashesLater {
+		msg.Count = 0
 	}
 	rcpt := Recipient{User: user.ID, Email: user.Email, Devices: slices.Clone(user.Devices)}
 	used, sentTo, derr := m.delivery.Deliver(ctx, rcpt, msg, prefer)

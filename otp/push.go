@@ -52,15 +52,18 @@ type PushConfig struct {
 // user's devices. The OTP travels in it, so the gateway must be reached
 // over TLS.
 type PushRequest struct {
-	Devices          []string  `json:"devices"`
-	User             string    `json:"user"` // masked user id
-	ChallengeID      string    `json:"challengeId"`
-	OTP              string    `json:"otp"`
-	VerificationCode string    `json:"verificationCode"`
-	DataHeader       string    `json:"dataHeader,omitempty"`
-	Count            int       `json:"count"`
-	ExpiresAt        time.Time `json:"expiresAt"`
-	Timestamp        time.Time `json:"timestamp"`
+	Devices          []string `json:"devices"`
+	User             string   `json:"user"` // masked user id
+	ChallengeID      string   `json:"challengeId"`
+	OTP              string   `json:"otp"`
+	VerificationCode string   `json:"verificationCode"`
+	DataHeader       string   `json:"dataHeader,omitempty"`
+	Count            int      `json:"count"`
+	// HashesLater: the documents are named when the OTP is used (Count
+	// is 0); the app must not show a number of documents.
+	HashesLater bool      `json:"hashesLater,omitempty"`
+	ExpiresAt   time.Time `json:"expiresAt"`
+	Timestamp   time.Time `json:"timestamp"`
 }
 
 // PushSender delivers OTPs to the signer's app through a push gateway.
@@ -141,7 +144,7 @@ func (p *PushSender) Send(ctx context.Context, to Recipient, msg *Message) (stri
 	body, err := json.Marshal(PushRequest{
 		Devices: to.Devices, User: to.User.Masked(), ChallengeID: msg.ChallengeID,
 		OTP: msg.OTP.Reveal(), VerificationCode: msg.VerificationCode, DataHeader: msg.DataHeader,
-		Count: msg.Count, ExpiresAt: msg.ExpiresAt.UTC(), Timestamp: p.cfg.Now().UTC(),
+		Count: msg.Count, HashesLater: msg.HashesLater, ExpiresAt: msg.ExpiresAt.UTC(), Timestamp: p.cfg.Now().UTC(),
 	})
 	if err != nil {
 		return "", roamsign.Wrap(roamsign.ErrInternal, op, err, "encoding push request")

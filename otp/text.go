@@ -15,8 +15,9 @@ var malaysia = sync.OnceValue(func() *time.Location {
 
 // Text returns the subject and the plain-text body, in Malay and English, of
 // the message that delivers m: the OTP, the verification code, the data
-// header, the number of documents and the expiry in loc (Asia/Kuala_Lumpur
-// when nil), counted from now. Every e-mail-like sender uses it, so the
+// header, the number of documents (for a late-bound challenge, that the
+// signing application names them when it uses the code) and the expiry in
+// loc (Asia/Kuala_Lumpur when nil), counted from now. Every e-mail-like sender uses it, so the
 // signer always reads the same words.
 func (m *Message) Text(now time.Time, loc *time.Location) (subject, body string) {
 	exp := FormatTime(m.ExpiresAt, loc)
@@ -25,13 +26,18 @@ func (m *Message) Text(now time.Time, loc *time.Location) (subject, body string)
 	if header == "" {
 		header = "-"
 	}
+	countMY, countEN := fmt.Sprint(m.Count), fmt.Sprint(m.Count)
+	if m.HashesLater {
+		countMY = "ditentukan oleh aplikasi semasa kod ini digunakan"
+		countEN = "set by the signing application when it uses this code"
+	}
 	subject = "Kod OTP tandatangan digital / Digital signature OTP [" + m.VerificationCode + "]"
 	body = fmt.Sprintf(`Kod OTP anda untuk tandatangan digital: %[1]s
 
 Kod pengesahan: %[2]s
 Pastikan kod pengesahan ini sama dengan kod pada skrin sistem anda.
 Dokumen: %[3]s
-Bilangan dokumen: %[4]d
+Bilangan dokumen: %[4]s
 Sah sehingga: %[5]s (%[6]d minit)
 
 Jangan kongsi kod ini dengan sesiapa. Jika anda tidak memohon tandatangan
@@ -44,11 +50,11 @@ Your digital signature OTP: %[1]s
 Verification code: %[2]s
 Make sure this verification code matches the code on your system's screen.
 Document: %[3]s
-Number of documents: %[4]d
+Number of documents: %[7]s
 Valid until: %[5]s (%[6]d minutes)
 
 Do not share this code with anyone. If you did not request this
 signature, ignore this e-mail and inform your system administrator.
-`, m.OTP.Reveal(), m.VerificationCode, header, m.Count, exp, mins)
+`, m.OTP.Reveal(), m.VerificationCode, header, countMY, exp, mins, countEN)
 	return subject, body
 }

@@ -124,7 +124,7 @@ func (s *Service) requestOTP(ctx context.Context, op string, req roamsign.OTPReq
 	if late {
 		hashes = []roamsign.Hash{lateBindingHash(u.ID)}
 	}
-	resp, err := s.chal.Issue(ctx, ChallengeSpec{User: u, Host: host, Hashes: hashes, DataHeader: req.DataHeader, Channel: req.Channel})
+	resp, err := s.chal.Issue(ctx, ChallengeSpec{User: u, Host: host, Hashes: hashes, DataHeader: req.DataHeader, Channel: req.Channel, HashesLater: late})
 	if err != nil {
 		s.log.With(reqAttrs(ctx, host, "")...).WarnContext(ctx, "otp request failed", "user", u.ID.Masked(), "kind", roamsign.KindOf(err).Code())
 		return nil, roamsign.Wrap(kindOr(err, roamsign.ErrUnavailable), op, err, "")

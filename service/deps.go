@@ -68,6 +68,10 @@ type ChallengeSpec struct {
 	Hashes     []roamsign.Hash
 	DataHeader string
 	Channel    roamsign.Channel // preferred channel; "" lets the policy decide
+	// HashesLater says Hashes is the stand-in of a late-bound challenge:
+	// the documents are named when the OTP is used, so the message to the
+	// signer states no number of documents.
+	HashesLater bool
 }
 
 // Challenger issues and checks OTP challenges (package otp). Issue stores

@@ -52,6 +52,7 @@ type otpChallenger struct{ m *otp.Manager }
 func (o otpChallenger) Issue(ctx context.Context, spec service.ChallengeSpec) (*roamsign.OTPResponse, error) {
 	ch, err := o.m.Issue(ctx, otp.IssueRequest{
 		User: spec.User.ID, Host: spec.Host, Hashes: spec.Hashes, DataHeader: spec.DataHeader, Channel: spec.Channel,
+		HashesLater: spec.HashesLater,
 	})
 	if err != nil {
 		return nil, err
