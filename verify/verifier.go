@@ -269,8 +269,26 @@ func (v *Verifier) VerifyChain(ctx context.Context, req ChainRequest) *Result {
 		return r
 	}
 	rc := revocationCtx{now: now, at: at, timestamped: req.Timestamped, ev: ev}
-	v.checkCert(ctx, r, req.Leaf, req.Intermediates, rc)
+	inter := make([]*x509.Certificate, len(req.Intermediates))
+	for i, c := range req.Intermediates {
+		inter[i] = v.shared(c)
+	}
+	v.checkCert(ctx, r, v.shared(req.Leaf), inter, rc)
 	return r
+}
+
+// shared returns the parse cache's certificate of c's DER, c itself when
+// it has none: a caller's certificates parsed anew for each request (a
+// batch of signatures by one signer) then meet the memoised signature
+// checks of the same certificates, which are keyed by pointer.
+func (v *Verifier) shared(c *x509.Certificate) *x509.Certificate {
+	if c == nil {
+		return nil
+	}
+	if p, err := v.parseCert(c.Raw); err == nil {
+		return p
+	}
+	return c
 }
 
 // checkCert adds the key-usage, chain and revocation checks for leaf.
