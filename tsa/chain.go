@@ -2,8 +2,11 @@ package tsa
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/binary"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -36,23 +39,85 @@ type ChainRequest struct {
 // the TSA's revocation is checked elsewhere (the signature's verifier) or
 // not at all (tests, closed deployments), and a revocation-checking checker
 // otherwise.
-func Roots(roots *x509.CertPool) ChainChecker { return rootsChecker{roots} }
+//
+// A path is the same for every token of one authority, so the checker
+// remembers the paths it validated, keyed by the exact certificates asked
+// about (the leaf's DER and the intermediates' DER, in order), each with
+// the period in which every certificate of the path it built is valid. A
+// later request for the same certificates at a time inside that period is
+// answered from memory; any other request builds the path again. The
+// token's own checks (signature, imprint, nonce, status, genTime) are the
+// Client's and are never remembered.
+func Roots(roots *x509.CertPool) ChainChecker { return &rootsChecker{roots: roots} }
 
-type rootsChecker struct{ roots *x509.CertPool }
+// maxRememberedPaths bounds a rootsChecker's memory; when full it is
+// emptied.
+const maxRememberedPaths = 64
 
-func (r rootsChecker) CheckTSAChain(_ context.Context, req ChainRequest) error {
+type rootsChecker struct {
+	roots *x509.CertPool
+	mu    sync.Mutex
+	paths map[[sha256.Size]byte]validity
+}
+
+// validity is the period in which every certificate of a path is valid.
+type validity struct{ from, until time.Time }
+
+func (v validity) holds(at time.Time) bool { return !at.Before(v.from) && !at.After(v.until) }
+
+func (r *rootsChecker) CheckTSAChain(_ context.Context, req ChainRequest) error {
 	if r.roots == nil || req.Leaf == nil {
 		return fmt.Errorf("no trust anchors or no certificate")
+	}
+	key := pathKey(req.Leaf, req.Intermediates)
+	r.mu.Lock()
+	v, ok := r.paths[key]
+	r.mu.Unlock()
+	if ok && v.holds(req.At) {
+		return nil
 	}
 	inter := x509.NewCertPool()
 	for _, c := range req.Intermediates {
 		inter.AddCert(c)
 	}
-	_, err := req.Leaf.Verify(x509.VerifyOptions{
+	chains, err := req.Leaf.Verify(x509.VerifyOptions{
 		Roots:         r.roots,
 		Intermediates: inter,
 		CurrentTime:   req.At,
 		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping},
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	v = validity{from: req.Leaf.NotBefore, until: req.Leaf.NotAfter}
+	for _, c := range chains[0] {
+		if c.NotBefore.After(v.from) {
+			v.from = c.NotBefore
+		}
+		if c.NotAfter.Before(v.until) {
+			v.until = c.NotAfter
+		}
+	}
+	r.mu.Lock()
+	if r.paths == nil || len(r.paths) >= maxRememberedPaths {
+		r.paths = map[[sha256.Size]byte]validity{}
+	}
+	r.paths[key] = v
+	r.mu.Unlock()
+	return nil
+}
+
+// pathKey identifies the certificates of a request: the SHA-256 of the
+// leaf's and each intermediate's DER, each preceded by its length.
+func pathKey(leaf *x509.Certificate, inter []*x509.Certificate) [sha256.Size]byte {
+	h := sha256.New()
+	var n [8]byte
+	for _, c := range append([]*x509.Certificate{leaf}, inter...) {
+		binary.BigEndian.PutUint64(n[:], uint64(len(c.Raw)))
+		h.Write(n[:])
+		h.Write(c.Raw)
+	}
+	var k [sha256.Size]byte
+	h.Sum(k[:0])
+	return k
 }

@@ -102,10 +102,11 @@
 //
 // # Limitations
 //
-// [Roots] checks the TSA's path without revocation; a revocation-checking
-// ChainChecker is the caller's (package verify's Verifier configured with
-// the TSA's anchors and the time-stamping purpose, wired by the
-// application). Only HTTP transport is supported (no TCP or e-mail of RFC
+// [Roots] checks the TSA's path without revocation (and remembers a path
+// it validated, for the same certificates within their validity); a
+// revocation-checking ChainChecker is the caller's (package verify's
+// Verifier configured with the TSA's anchors and the time-stamping
+// purpose, wired by the application). Only HTTP transport is supported (no TCP or e-mail of RFC
 // 3161 section 3). Requests carry no extensions. The quota is kept in
 // memory.
 package tsa
