@@ -73,6 +73,20 @@
 // # Limitations
 //
 // Only /FlateDecode (with PNG predictors) is decoded, which is what xref and
-// object streams use. Encrypted files can be opened to learn that they are
-// encrypted ([Reader.Encrypted]); their strings and streams are not decrypted.
+// object streams use.
+//
+// # Encryption
+//
+// Encrypted files open as any other ([Reader.Encrypted] tells), their
+// strings and streams as they are in the file. [Reader.Decrypt] makes a
+// reader present them decrypted, for an explicit removal of the
+// encryption ([Reader.WriteFull] then writes an unencrypted copy); it
+// implements the standard security handler (ISO 32000-2, 7.6.4) with the
+// empty user password only: RC4 of 40 to 128 bits (versions 1, 2 and 4),
+// AES-128 (version 4, /AESV2) and AES-256 (version 5, revisions 5 and 6),
+// so files with an owner password only. A file that needs a password to
+// open gives [ErrPasswordRequired]; public-key handlers, other versions
+// and crypt filters give [ErrUnsupportedEncryption]. The user password
+// check compares in constant time; decryption is done in place or
+// streamed in chunks (WriteFull), within the same budget.
 package pdfx

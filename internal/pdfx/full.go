@@ -16,10 +16,12 @@ import (
 // stream's data copied as it is, in chunks, with a direct /Length), the
 // table, and a trailer with the file's /Root, /Info and /ID. Nothing
 // precedes the header. The file must not be encrypted: its strings and
-// streams would be written still encrypted, under no /Encrypt.
+// streams would be written still encrypted, under no /Encrypt. Unless
+// the reader decrypts ([Reader.Decrypt]): every string and stream is
+// then written decrypted, and the /Encrypt dictionary left out.
 func (r *Reader) WriteFull(ctx context.Context, w io.Writer) error {
 	const op = "pdfx.WriteFull"
-	if r.Encrypted() {
+	if r.Encrypted() && r.sec == nil {
 		return roamsign.E(roamsign.ErrUnsupported, op, "the file is encrypted")
 	}
 	n := r.MaxObjectNumber() + 1
@@ -48,6 +50,9 @@ func (r *Reader) WriteFull(ctx context.Context, w io.Writer) error {
 		if e.Type == EntryCompressed {
 			ref.Gen = 0
 		}
+		if r.sec != nil && ref == r.sec.encRef {
+			continue
+		}
 		o, err := r.Get(ref)
 		if err != nil {
 			return err
@@ -67,12 +72,21 @@ func (r *Reader) WriteFull(ctx context.Context, w io.Writer) error {
 			_, _ = cw.Write(buf)
 			continue
 		}
+		plain, err := r.plainLength(s)
+		if err != nil {
+			return err
+		}
 		d := s.Dict.Clone()
-		d["Length"] = s.Length
+		d["Length"] = plain
 		buf = appendDict(buf, d, 0)
 		buf = append(buf, "\nstream\n"...)
 		_, _ = cw.Write(buf)
-		if err := r.copyData(cw, s); err != nil {
+		if s.crypt != nil {
+			err = r.copyDecrypted(cw, s, plain)
+		} else {
+			err = r.copyData(cw, s)
+		}
+		if err != nil {
 			return err
 		}
 		_, _ = io.WriteString(cw, "\nendstream\nendobj\n")

@@ -36,6 +36,8 @@ type Stream struct {
 	Offset int64  // file offset of the first data byte (read streams)
 	Length int64  // length of the encoded data
 	Data   []byte // encoded data (streams built for writing)
+
+	crypt *streamCrypt // how a decrypting Reader decrypts the data
 }
 
 // Placeholder reserves Width bytes in written output, to be overwritten once

@@ -67,6 +67,9 @@ func (r *Reader) objStm(obj, num int) (*objStream, error) {
 	if n.Num != num || !ok || s.Dict["Type"] != Name("ObjStm") {
 		return nil, invalid("object %d is not an object stream", num)
 	}
+	if _, err := r.decrypted(n, s); err != nil {
+		return nil, err
+	}
 	os, err := r.loadObjStm(s)
 	if err != nil {
 		return nil, err

@@ -93,6 +93,11 @@ type Reader struct {
 	scratch   []byte        // window buffer reused by withParser
 	zr        io.ReadCloser // zlib reader, reset for each stream
 
+	// sec is set by Decrypt: objects and stream data are decrypted as
+	// they are read; cryptBuf is WriteFull's buffer for it.
+	sec      *security
+	cryptBuf []byte
+
 	// repair is set by Rebuild: a stream's data ends at its endstream
 	// keyword (ends: where the scan found each, in order) when its
 	// /Length does not.
@@ -559,7 +564,9 @@ func (r *Reader) Get(ref Ref) (Object, error) {
 		if got != ref {
 			return nil, invalid("cross-reference entry for object %d %d points to object %d %d", ref.Num, ref.Gen, got.Num, got.Gen)
 		}
-		obj = o
+		if obj, err = r.decrypted(ref, o); err != nil {
+			return nil, err
+		}
 	case EntryCompressed:
 		o, err := r.compressed(ref.Num, e)
 		if err != nil {
@@ -602,7 +609,8 @@ func (r *Reader) Catalog() (Dict, error) {
 	return r.ResolveDict(r.trailer["Root"], "document catalog (/Root)")
 }
 
-// ReadRaw reads the encoded data of s (at most Limits.MaxStreamBytes).
+// ReadRaw reads the encoded data of s (at most Limits.MaxStreamBytes),
+// decrypted when the reader decrypts ([Reader.Decrypt]).
 func (r *Reader) ReadRaw(s *Stream) ([]byte, error) {
 	if s.Data != nil {
 		return s.Data, nil
@@ -612,7 +620,10 @@ func (r *Reader) ReadRaw(s *Stream) ([]byte, error) {
 	}
 	r.note(s.Offset + s.Length + 1)
 	b, _, err := r.readAt(s.Offset, int(s.Length))
-	return b, err
+	if err != nil || s.crypt == nil {
+		return b, err
+	}
+	return decryptBytes(s.crypt.method, s.crypt.key, b)
 }
 
 // StreamData returns the decoded data of s. Only /FlateDecode (with PNG

@@ -74,7 +74,7 @@ func buildUpdate(ra io.ReaderAt, size int64, sp sigParams) (up *update, err erro
 // the page it goes on.
 func newBuilder(r *pdfx.Reader, sp sigParams) (*builder, error) {
 	if r.Encrypted() {
-		return nil, errEncrypted(buildOp)
+		return nil, errEncrypted(buildOp, r)
 	}
 	cat, err := r.Catalog()
 	if err != nil {

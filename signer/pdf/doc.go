@@ -58,7 +58,11 @@
 // file, covers them too.
 //
 // Encrypted documents are refused with roamsign.ErrUnsupported and
-// [ErrEncrypted]. Damaged documents give roamsign.ErrInvalidInput and no
+// [ErrEncrypted]: with [ErrOwnerEncrypted] when the document opens without
+// a password (it has permissions set by an owner password only), which
+// [Repair] with RepairOptions.RemoveEncryption turns into a decrypted
+// copy to sign; with [ErrPasswordRequired] when it needs a password to
+// open, which roamsign cannot remove. Damaged documents give roamsign.ErrInvalidInput and no
 // output; that includes files that do not end with "startxref … %%EOF" or
 // whose cross-reference data is not where the file says: such files are
 // refused with [ErrRepairable], not repaired in passing, because a repair

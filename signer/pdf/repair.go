@@ -11,6 +11,13 @@ import (
 
 // RepairOptions are the choices of [Repair].
 type RepairOptions struct {
+	// RemoveEncryption lets Repair write a document encrypted with
+	// permissions only (an owner password and no user password: it opens
+	// without a password) as a decrypted copy, its permissions no longer
+	// enforced. Without it such a document is refused with
+	// [ErrOwnerEncrypted]; a document that needs a password to open is
+	// refused with [ErrPasswordRequired] whatever this says.
+	RemoveEncryption bool
 	// MaxSize is the largest input accepted, in bytes; default
 	// DefaultMaxSize.
 	MaxSize int64
@@ -39,9 +46,16 @@ type RepairReport struct {
 // keep and show the copy, since that is what is then signed. Prepare
 // never repairs; a host calls Repair only when its user asked for it.
 //
+// With RemoveEncryption, a document encrypted with permissions only is
+// written decrypted (every string and stream; no /Encrypt in the copy,
+// its /ID kept).
+//
 // Errors: roamsign.ErrInvalidInput for what is not a PDF or has no
-// readable catalog, roamsign.ErrUnsupported with [ErrEncrypted] for an
-// encrypted document (its encryption is not removed),
+// readable catalog, roamsign.ErrUnsupported with [ErrOwnerEncrypted]
+// for a document encrypted with permissions only when RemoveEncryption is
+// not set, with [ErrPasswordRequired] for one that needs a password to
+// open, with [ErrEncrypted] for encryption that cannot be removed (all
+// three match ErrEncrypted),
 // roamsign.ErrTooLarge beyond MaxSize or the reader's limits. On error the
 // output written so far must be discarded.
 func Repair(ctx context.Context, r io.ReaderAt, size int64, w io.Writer, opts RepairOptions) (rep *RepairReport, err error) {
@@ -77,11 +91,31 @@ func Repair(ctx context.Context, r io.ReaderAt, size int64, w io.Writer, opts Re
 		return nil, err
 	}
 	if rd.Encrypted() {
-		return nil, errEncrypted(op)
+		if err := decrypt(op, rd, rep, opts); err != nil {
+			return nil, err
+		}
 	}
 	if err := rd.WriteFull(ctx, w); err != nil {
 		return nil, err
 	}
 	rep.Fixes = append(rep.Fixes, "wrote a clean copy with a new cross-reference table")
 	return rep, nil
+}
+
+// decrypt makes rd present the document decrypted when it opens without
+// a password and the caller asked for it, else refuses it.
+func decrypt(op string, rd *pdfx.Reader, rep *RepairReport, opts RepairOptions) error {
+	if rep.Damage != "" {
+		// Object streams are read while the damage is mended, before
+		// the decryption could apply to them.
+		return &roamsign.Error{Kind: roamsign.ErrUnsupported, Op: op, Msg: "the document is both damaged (" + rep.Damage + ") and encrypted", Err: ErrEncrypted}
+	}
+	if !opts.RemoveEncryption {
+		return errEncrypted(op, rd)
+	}
+	if err := rd.Decrypt(); err != nil {
+		return encryptionRefusal(op, err)
+	}
+	rep.Fixes = append(rep.Fixes, "removed the encryption (no password is needed to open the document; the owner password's restrictions are removed)")
+	return nil
 }

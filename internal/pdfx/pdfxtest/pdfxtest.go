@@ -25,7 +25,13 @@ type Options struct {
 	Padding int
 	// Info adds a document information dictionary.
 	Info bool
+	// Metadata adds an XMP metadata stream (uncompressed, holding
+	// [XMPTitle]) to the catalog.
+	Metadata bool
 }
+
+// XMPTitle is the title in the metadata stream of Options.Metadata.
+const XMPTitle = "roamsign XMP test title"
 
 // Generate writes a PDF with a classic cross-reference table.
 func Generate(o Options) []byte {
@@ -54,6 +60,15 @@ func Generate(o Options) []byte {
 	fieldNum := first + 2*o.Pages
 	if o.AcroForm {
 		cat += fmt.Sprintf(" /AcroForm << /Fields [%d 0 R] /DA (/Helv 0 Tf 0 g) >>", fieldNum)
+	}
+	if o.Metadata {
+		n := fieldNum
+		for _, b := range []bool{o.AcroForm, o.Padding > 0, o.Info} {
+			if b {
+				n++
+			}
+		}
+		cat += fmt.Sprintf(" /Metadata %d 0 R", n)
 	}
 	obj(cat + " >>")
 	obj(fmt.Sprintf("<< /Type /Pages /Count %d /Kids [%s] >>", o.Pages, strings.Join(kids, " ")))
@@ -85,6 +100,10 @@ func Generate(o Options) []byte {
 	if o.Info {
 		n := obj("<< /Title (roamsign test) /Producer (pdfxtest) >>")
 		info = fmt.Sprintf(" /Info %d 0 R", n)
+	}
+	if o.Metadata {
+		xmp := `<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title><rdf:Alt><rdf:li xml:lang="x-default">` + XMPTitle + `</rdf:li></rdf:Alt></dc:title></rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>`
+		obj(fmt.Sprintf("<< /Type /Metadata /Subtype /XML /Length %d >>\nstream\n%s\nendstream", len(xmp), xmp))
 	}
 	xref := b.Len()
 	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(offs)+1)
@@ -175,4 +194,35 @@ func Hybrid() []byte {
 	}
 	fmt.Fprintf(&b, "trailer\n<< /Size 8 /Root 1 0 R /XRefStm %d >>\nstartxref\n%d\n%%%%EOF\n", offs[7], xref)
 	return b.Bytes()
+}
+
+// OwnerOnlyEncryptions are qpdf arguments that encrypt a file with an
+// owner password only (it opens without a password), by name: RC4 of 40
+// and 128 bits (encryption versions 1, 2 and 4), AES-128, AES-256 of
+// revisions 5 and 6, and metadata left in clear.
+var OwnerOnlyEncryptions = map[string][]string{
+	"rc4-40":     {"--allow-weak-crypto", "--encrypt", "", "owner", "40", "--"},
+	"rc4-128":    {"--allow-weak-crypto", "--encrypt", "", "owner", "128", "--use-aes=n", "--"},
+	"aes-128":    {"--encrypt", "", "owner", "128", "--use-aes=y", "--"},
+	"aes-256":    {"--encrypt", "", "owner", "256", "--"},
+	"aes-256-r5": {"--allow-weak-crypto", "--encrypt", "", "owner", "256", "--force-R5", "--"},
+	// Version 4 with RC4 crypt filters.
+	"rc4-128-cleartext-metadata": {"--allow-weak-crypto", "--encrypt", "", "owner", "128", "--use-aes=n", "--cleartext-metadata", "--"},
+	"aes-128-cleartext-metadata": {"--encrypt", "", "owner", "128", "--use-aes=y", "--cleartext-metadata", "--"},
+	"aes-256-cleartext-metadata": {"--encrypt", "", "owner", "256", "--cleartext-metadata", "--"},
+}
+
+// UserPasswordEncryption are qpdf arguments that encrypt a file with the
+// user password "user" (it needs a password to open).
+var UserPasswordEncryption = []string{"--encrypt", "user", "owner", "256", "--"}
+
+// EncryptedDocs returns doc encrypted in every way of
+// OwnerOnlyEncryptions, each also with object streams (name "-objstm").
+func EncryptedDocs(t testing.TB, doc []byte) map[string][]byte {
+	out := map[string][]byte{}
+	for name, args := range OwnerOnlyEncryptions {
+		out[name] = QPDF(t, doc, args...)
+		out[name+"-objstm"] = QPDF(t, doc, append([]string{"--object-streams=generate"}, args...)...)
+	}
+	return out
 }

@@ -1,0 +1,148 @@
+package pdf
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
+	"github.com/roamsign/roamsign/verify"
+	"github.com/stretchr/testify/require"
+)
+
+// encryptedSource is the document the encryption tests encrypt: pages
+// with text, an information dictionary, a form field and XMP metadata.
+func encryptedSource() []byte {
+	return pdfxtest.Generate(pdfxtest.Options{Pages: 2, Info: true, AcroForm: true, Metadata: true})
+}
+
+// TestRepairRemovesEncryption: a document encrypted with permissions only
+// (every qpdf encryption, with and without object streams, metadata
+// encrypted or in clear) is refused by Prepare with ErrOwnerEncrypted and
+// by Repair without RemoveEncryption (nothing written); with it, Repair
+// writes a copy without encryption that passes qpdf --check, renders the
+// same pages as the encrypted document (poppler opens it without a
+// password), has the same information dictionary and XMP metadata for
+// poppler as qpdf's decryption of it, and signs
+// into a document that pdfsig and verify accept.
+func TestRepairRemovesEncryption(t *testing.T) {
+	p := newPKI(t)
+	nss := p.nss(t)
+	v := offlineVerifier(t, p)
+	ctx := context.Background()
+	for name, in := range pdfxtest.EncryptedDocs(t, encryptedSource()) {
+		t.Run(name, func(t *testing.T) {
+			_, err := Prepare(ctx, bytes.NewReader(in), int64(len(in)), p.chain, Options{})
+			require.ErrorIs(t, err, ErrOwnerEncrypted)
+			require.ErrorIs(t, err, ErrEncrypted)
+			require.ErrorIs(t, err, roamsign.ErrUnsupported)
+			require.NotErrorIs(t, err, ErrPasswordRequired)
+			require.Contains(t, err.Error(), "the document is encrypted with permissions only (it opens without a password)")
+
+			var out bytes.Buffer
+			_, err = Repair(ctx, bytes.NewReader(in), int64(len(in)), &out, RepairOptions{})
+			require.ErrorIs(t, err, ErrOwnerEncrypted)
+			require.Zero(t, out.Len(), "nothing written without RemoveEncryption")
+
+			rep, err := Repair(ctx, bytes.NewReader(in), int64(len(in)), &out, RepairOptions{RemoveEncryption: true})
+			require.NoError(t, err)
+			require.Empty(t, rep.Damage)
+			require.Contains(t, rep.Fixes, "removed the encryption (no password is needed to open the document; the owner password's restrictions are removed)")
+			fixed := out.Bytes()
+			require.NotContains(t, string(fixed), "/Encrypt")
+			pdfxtest.Check(t, fixed)
+			requireSamePages(t, in, fixed)
+			// qpdf's decryption is the reference for the strings and the
+			// metadata (poppler decrypts metadata left in clear).
+			ref := pdfxtest.QPDF(t, in, "--decrypt")
+			require.Equal(t, pdfInfo(t, ref), pdfInfo(t, fixed))
+			require.Regexp(t, `(?m)^Title: +roamsign test$`, pdfInfo(t, fixed))
+			require.Equal(t, pdfInfo(t, ref, "-meta"), pdfInfo(t, fixed, "-meta"))
+			require.Contains(t, pdfInfo(t, fixed, "-meta"), pdfxtest.XMPTitle)
+
+			signed := signDoc(t, fixed, p.key, p.chain, Options{})
+			requireValid(t, signed, 1, nss)
+			res, err := v.VerifyPDF(ctx, verify.PDFRequest{Document: bytes.NewReader(signed), Size: int64(len(signed))})
+			require.NoError(t, err)
+			require.Equal(t, verify.Valid, res.Verdict)
+		})
+	}
+}
+
+// TestPasswordRequired: a document that needs a password to open is
+// refused by Prepare and by Repair even with RemoveEncryption, with
+// ErrPasswordRequired and nothing written; verify refuses it as
+// encrypted.
+func TestPasswordRequired(t *testing.T) {
+	p := newPKI(t)
+	ctx := context.Background()
+	src := encryptedSource()
+	for name, in := range map[string][]byte{
+		"aes-256":        pdfxtest.QPDF(t, src, pdfxtest.UserPasswordEncryption...),
+		"aes-256-objstm": pdfxtest.QPDF(t, src, append([]string{"--object-streams=generate"}, pdfxtest.UserPasswordEncryption...)...),
+		"rc4-128":        pdfxtest.QPDF(t, src, "--allow-weak-crypto", "--encrypt", "user", "owner", "128", "--use-aes=n", "--"),
+		"aes-128":        pdfxtest.QPDF(t, src, "--encrypt", "user", "owner", "128", "--use-aes=y", "--"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Prepare(ctx, bytes.NewReader(in), int64(len(in)), p.chain, Options{})
+			requirePasswordRequired(t, err)
+
+			var out bytes.Buffer
+			_, err = Repair(ctx, bytes.NewReader(in), int64(len(in)), &out, RepairOptions{RemoveEncryption: true})
+			requirePasswordRequired(t, err)
+			require.Zero(t, out.Len(), "nothing written")
+
+			_, err = offlineVerifier(t, p).VerifyPDF(ctx, verify.PDFRequest{Document: bytes.NewReader(in), Size: int64(len(in))})
+			require.ErrorIs(t, err, roamsign.ErrUnsupported)
+			require.Contains(t, err.Error(), "encrypted")
+		})
+	}
+}
+
+func requirePasswordRequired(t *testing.T, err error) {
+	t.Helper()
+	require.ErrorIs(t, err, ErrPasswordRequired)
+	require.ErrorIs(t, err, ErrEncrypted)
+	require.NotErrorIs(t, err, ErrOwnerEncrypted)
+	require.Contains(t, err.Error(), "the document needs a password to open: roamsign cannot remove that: decrypt it with the password first")
+}
+
+// TestEncryptionNotRemovable: encryption roamsign does not implement is
+// refused with ErrEncrypted itself, saying what it is; nothing written.
+func TestEncryptionNotRemovable(t *testing.T) {
+	in := pdfxtest.QPDF(t, encryptedSource(), pdfxtest.OwnerOnlyEncryptions["aes-128"]...)
+	in = bytes.Replace(in, []byte("/Filter /Standard"), []byte("/Filter /PubSecXX"), 1)
+	var out bytes.Buffer
+	_, err := Repair(context.Background(), bytes.NewReader(in), int64(len(in)), &out, RepairOptions{RemoveEncryption: true})
+	require.ErrorIs(t, err, ErrEncrypted)
+	require.ErrorIs(t, err, roamsign.ErrUnsupported)
+	require.NotErrorIs(t, err, ErrOwnerEncrypted)
+	require.NotErrorIs(t, err, ErrPasswordRequired)
+	require.Contains(t, err.Error(), "the security handler /PubSecXX is not supported")
+	require.Zero(t, out.Len())
+}
+
+// pdfInfo runs poppler's pdfinfo on doc with args.
+func pdfInfo(t *testing.T, doc []byte, args ...string) string {
+	t.Helper()
+	in := filepath.Join(t.TempDir(), "in.pdf")
+	require.NoError(t, os.WriteFile(in, doc, 0o600))
+	out, err := exec.Command(pdfxtest.Tool(t, "pdfinfo"), append(args, in)...).Output()
+	require.NoError(t, err)
+	if len(args) == 0 {
+		// Without the lines that describe the file rather than the
+		// document.
+		var keep [][]byte
+		for _, l := range bytes.SplitAfter(out, []byte("\n")) {
+			if !bytes.HasPrefix(l, []byte("Encrypted:")) && !bytes.HasPrefix(l, []byte("File size:")) && !bytes.HasPrefix(l, []byte("Optimized:")) && !bytes.HasPrefix(l, []byte("PDF version:")) {
+				keep = append(keep, l)
+			}
+		}
+		out = bytes.Join(keep, nil)
+	}
+	return string(out)
+}
