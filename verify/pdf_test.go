@@ -155,6 +155,28 @@ func TestPDFSignatures(t *testing.T) {
 				u.Put(ref, c)
 			})
 		}, want: []Verdict{Invalid}, modified: []bool{true}, check: CheckIntegrity},
+		{name: "extensions and version declared in a later revision", build: func(t *testing.T, p *pki) []byte {
+			d := signPDF(t, p, base, pdfsig.Options{})
+			return update(t, d, func(r *pdfx.Reader, u *pdfx.Update) {
+				ref := r.Trailer()["Root"].(pdfx.Ref)
+				c := get(t, r, ref).Clone()
+				c["Extensions"] = pdfx.Dict{
+					"ESIC": pdfx.Dict{"BaseVersion": pdfx.Name("1.7"), "ExtensionLevel": int64(5)},
+					"ISO_": pdfx.Array{pdfx.Dict{"BaseVersion": pdfx.Name("2.0"), "ExtensionLevel": int64(32001)}},
+				}
+				c["Version"] = pdfx.Name("1.7")
+				u.Put(ref, c)
+			})
+		}, want: []Verdict{Valid}, modified: []bool{false}},
+		{name: "catalog extensions changed to no declaration", build: func(t *testing.T, p *pki) []byte {
+			d := signPDF(t, p, base, pdfsig.Options{})
+			return update(t, d, func(r *pdfx.Reader, u *pdfx.Update) {
+				ref := r.Trailer()["Root"].(pdfx.Ref)
+				c := get(t, r, ref).Clone()
+				c["Extensions"] = pdfx.Dict{"ESIC": u.Add(pdfx.Dict{"S": pdfx.Name("JavaScript"), "JS": pdfx.String("app.alert(1)")}), "X": int64(1)}
+				u.Put(ref, c)
+			})
+		}, want: []Verdict{Invalid}, modified: []bool{true}, check: CheckIntegrity},
 		{name: "document timestamp after a signature", build: func(t *testing.T, p *pki) []byte {
 			return addDocTimestamp(t, p, signPDF(t, p, base, pdfsig.Options{}))
 		}, want: []Verdict{Valid, Valid}, modified: []bool{false, false}},

@@ -219,6 +219,14 @@ func (c *changeCheck) catalog(od, nd pdfx.Dict) {
 	for _, k := range changedKeys(c, od, nd) {
 		switch k {
 		case "DSS":
+		case "Extensions", "Version":
+			// The declarations of the features a PDF 1.x document now
+			// uses (ETSI EN 319 142-1 clauses 5.3 and 5.4, ISO 32000-1
+			// clause 7.7.2), as a PAdES signature or its /DSS adds them;
+			// they change nothing that is shown.
+			if !declaration(c.cur, k, nd[k]) {
+				c.bad(fmt.Sprintf("document catalog: /%s was changed to something other than a declaration", k))
+			}
 		case "AcroForm":
 			oa, na := dictOf(c.old, od[k]), dictOf(c.cur, nd[k])
 			if na == nil {
@@ -413,6 +421,33 @@ func (d *pdfDoc) sameStreamBytes(x, y *pdfx.Stream) bool {
 		}
 		if !bytes.Equal(bx[:n], by[:n]) {
 			return false
+		}
+	}
+	return true
+}
+
+// declaration reports whether v, the new value of the catalog's key k, is
+// a declaration: /Version a name, /Extensions a direct dictionary whose
+// values are developer extension dictionaries or (PDF 2.0) arrays of them
+// (ISO 32000-2 clause 7.12).
+func declaration(r *pdfx.Reader, k pdfx.Name, v pdfx.Object) bool {
+	if k == "Version" {
+		_, ok := v.(pdfx.Name)
+		return ok
+	}
+	ext, ok := v.(pdfx.Dict)
+	if !ok {
+		return false
+	}
+	for _, e := range ext {
+		list, isArray := resolve(r, e).(pdfx.Array)
+		if !isArray {
+			list = pdfx.Array{e}
+		}
+		for _, d := range list {
+			if dictOf(r, d) == nil {
+				return false
+			}
 		}
 	}
 	return true
