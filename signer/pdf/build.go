@@ -33,6 +33,9 @@ type builder struct {
 	// field) and the widget's appearance.
 	sigRef, widgetRef, apRef pdfx.Ref
 	up                       update
+	// esic is the ESIC extension level the update needs declared in the
+	// catalog (see declareESIC).
+	esic int64
 }
 
 const buildOp = "pdf.Prepare"
@@ -94,7 +97,7 @@ func newBuilder(r *pdfx.Reader, sp sigParams) (*builder, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &builder{r: r, u: r.NewUpdate(), sp: sp, cat: cat.Clone(), rootRef: r.Trailer()["Root"].(pdfx.Ref), pageRef: pageRef, page: page}
+	b := &builder{r: r, u: r.NewUpdate(), sp: sp, cat: cat.Clone(), rootRef: r.Trailer()["Root"].(pdfx.Ref), pageRef: pageRef, page: page, esic: esicCAdES}
 	b.u.Grow(2*sp.contentsSize + 4096)
 	b.sigRef, b.widgetRef, b.apRef = b.u.Alloc(), b.u.Alloc(), b.u.Alloc()
 	return b, nil
@@ -233,6 +236,9 @@ func (b *builder) annotation() error {
 
 // finish writes the catalog when it changed and serializes the update.
 func (b *builder) finish() (*update, error) {
+	if cat, changed := declareESIC(b.r, b.cat, b.esic); changed {
+		b.cat, b.catChanged = cat, true
+	}
 	if b.catChanged {
 		b.u.Put(b.rootRef, b.cat)
 	}

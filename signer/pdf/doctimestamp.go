@@ -155,7 +155,7 @@ func timestampUpdate(r *pdfx.Reader, field string, reserve int) (*update, error)
 	if err != nil {
 		return nil, err
 	}
-	b := &builder{r: r, u: r.NewUpdate(), sp: sigParams{field: field, contentsSize: reserve}, cat: cat.Clone(), rootRef: rootRef, pageRef: pageRef, page: page}
+	b := &builder{r: r, u: r.NewUpdate(), sp: sigParams{field: field, contentsSize: reserve}, cat: cat.Clone(), rootRef: rootRef, pageRef: pageRef, page: page, esic: esicDSS}
 	b.u.Grow(2*reserve + 4096)
 	b.sigRef, b.widgetRef, b.apRef = b.u.Alloc(), b.u.Alloc(), b.u.Alloc()
 	name, err := b.field()

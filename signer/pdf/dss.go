@@ -147,8 +147,12 @@ func (d *dss) extend(u *pdfx.Update, rootRef pdfx.Ref, cat pdfx.Dict, per []sigM
 			delete(d.dict, k.dss)
 		}
 	}
+	cat, esic := declareESIC(d.r, cat, esicDSS)
 	if d.ref != nil {
 		u.Put(*d.ref, d.dict)
+		if esic {
+			u.Put(rootRef, cat)
+		}
 	} else {
 		cat = cat.Clone()
 		cat["DSS"] = u.Add(d.dict)

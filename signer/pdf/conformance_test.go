@@ -1,0 +1,580 @@
+package pdf_test
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/hex"
+	"math/big"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	dpdf "github.com/digitorus/pdf"
+	"github.com/digitorus/pdfsign/revocation"
+	"github.com/digitorus/pdfsign/sign"
+	"github.com/stretchr/testify/require"
+
+	"github.com/roamsign/roamsign/internal/ltvtest"
+	"github.com/roamsign/roamsign/internal/pdfx"
+	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
+	"github.com/roamsign/roamsign/signer/pdf"
+	"github.com/roamsign/roamsign/verify"
+)
+
+// This file checks the package's outputs against ETSI EN 319 142-1 (PAdES
+// baseline B-B, B-T, B-LT, B-LTA), ISO 32000-2 clause 12.8, RFC 5652,
+// RFC 5035 and RFC 3161 with its own reading of the ASN.1 (encoding/asn1,
+// not the package's CMS code), the way an outside PAdES validator reads
+// them.
+
+var (
+	oidData          = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
+	oidSignedData    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
+	oidTSTInfo       = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4}
+	oidContentType   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}
+	oidMessageDigest = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
+	oidSigningTime   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 5}
+	oidSigningCert   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 12}
+	oidSigningCertV2 = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 47}
+	oidSigTimestamp  = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 14}
+	oidSHA256        = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
+	oidSHA384        = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}
+	oidSHA512        = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}
+)
+
+type contentInfo struct {
+	ContentType asn1.ObjectIdentifier
+	Content     asn1.RawValue `asn1:"explicit,tag:0"`
+}
+
+type encapContent struct {
+	EContentType asn1.ObjectIdentifier
+	EContent     asn1.RawValue `asn1:"explicit,optional,tag:0"`
+}
+
+type signedData struct {
+	Version          int
+	DigestAlgorithms []pkix.AlgorithmIdentifier `asn1:"set"`
+	Encap            encapContent
+	Certificates     []asn1.RawValue `asn1:"optional,tag:0"`
+	CRLs             []asn1.RawValue `asn1:"optional,tag:1"`
+	SignerInfos      []signerInfo    `asn1:"set"`
+}
+
+type issuerAndSerial struct {
+	Issuer asn1.RawValue
+	Serial *big.Int
+}
+
+type attribute struct {
+	Type   asn1.ObjectIdentifier
+	Values []asn1.RawValue `asn1:"set"`
+}
+
+type signerInfo struct {
+	Version            int
+	SID                issuerAndSerial
+	DigestAlgorithm    pkix.AlgorithmIdentifier
+	SignedAttrs        asn1.RawValue `asn1:"optional,tag:0"`
+	SignatureAlgorithm pkix.AlgorithmIdentifier
+	Signature          []byte
+	UnsignedAttrs      []attribute `asn1:"optional,tag:1"`
+}
+
+type essCertIDv2 struct {
+	HashAlgorithm pkix.AlgorithmIdentifier `asn1:"optional"`
+	CertHash      []byte
+	IssuerSerial  struct {
+		Issuer []asn1.RawValue
+		Serial *big.Int
+	} `asn1:"optional"`
+}
+
+type tstInfo struct {
+	Version        int
+	Policy         asn1.ObjectIdentifier
+	MessageImprint struct {
+		HashAlgorithm pkix.AlgorithmIdentifier
+		HashedMessage []byte
+	}
+	Rest []asn1.RawValue `asn1:"optional"` // serialNumber, genTime, ...
+}
+
+func hashOf(t testing.TB, oid asn1.ObjectIdentifier) crypto.Hash {
+	t.Helper()
+	switch {
+	case oid.Equal(oidSHA256):
+		return crypto.SHA256
+	case oid.Equal(oidSHA384):
+		return crypto.SHA384
+	case oid.Equal(oidSHA512):
+		return crypto.SHA512
+	}
+	t.Fatalf("digest algorithm %v is not one of EN 319 142-1's SHA-2", oid)
+	return 0
+}
+
+// parseSignedData reads a DER ContentInfo holding SignedData, with no
+// trailing bytes.
+func parseSignedData(t testing.TB, der []byte) *signedData {
+	t.Helper()
+	var ci contentInfo
+	rest, err := asn1.Unmarshal(der, &ci)
+	require.NoError(t, err)
+	require.Empty(t, rest, "bytes after the ContentInfo")
+	require.True(t, ci.ContentType.Equal(oidSignedData), "content type %v", ci.ContentType)
+	var sd signedData
+	rest, err = asn1.Unmarshal(ci.Content.Bytes, &sd)
+	require.NoError(t, err)
+	require.Empty(t, rest)
+	return &sd
+}
+
+// attrs reads the DER SET OF Attribute of a [0] IMPLICIT signedAttrs,
+// checking that its elements are in DER order (X.690 clause 11.6).
+func attrs(t testing.TB, raw asn1.RawValue) ([]attribute, []byte) {
+	t.Helper()
+	der := append([]byte{0x31}, raw.FullBytes[1:]...) // the SET OF that is signed
+	var list []attribute
+	_, err := asn1.UnmarshalWithParams(der, &list, "set")
+	require.NoError(t, err)
+	var elems [][]byte
+	for rest := raw.Bytes; len(rest) > 0; {
+		var el asn1.RawValue
+		var err error
+		rest, err = asn1.Unmarshal(rest, &el)
+		require.NoError(t, err)
+		elems = append(elems, el.FullBytes)
+	}
+	for i := 1; i < len(elems); i++ {
+		require.True(t, bytes.Compare(elems[i-1], elems[i]) <= 0, "signed attributes not in DER SET OF order")
+	}
+	return list, der
+}
+
+func values(list []attribute, oid asn1.ObjectIdentifier) [][]asn1.RawValue {
+	var out [][]asn1.RawValue
+	for _, a := range list {
+		if a.Type.Equal(oid) {
+			out = append(out, a.Values)
+		}
+	}
+	return out
+}
+
+// sigDict is one signature dictionary of a document with the bytes it
+// covers.
+type sigDict struct {
+	dict     pdfx.Dict
+	contents []byte // the /Contents string, padding included
+	der      []byte // the DER element at its start
+	covered  []byte // the ByteRange bytes
+	br       [4]int64
+}
+
+// signatureDicts returns the document's signature and document
+// time-stamp dictionaries, in field order, after checking the ByteRange
+// rules of ISO 32000-2 clause 12.8.1: it starts at 0 and excludes exactly
+// the /Contents hexadecimal string, delimiters included; the rest of the
+// /Contents is zero padding.
+func signatureDicts(t testing.TB, doc []byte) []sigDict {
+	t.Helper()
+	r, err := pdfx.Open(bytes.NewReader(doc), int64(len(doc)), pdfx.Limits{})
+	require.NoError(t, err)
+	cat, err := r.Catalog()
+	require.NoError(t, err)
+	acro, err := r.ResolveDict(cat["AcroForm"], "AcroForm")
+	require.NoError(t, err)
+	fo, err := r.Resolve(acro["Fields"])
+	require.NoError(t, err)
+	var out []sigDict
+	for _, f := range fo.(pdfx.Array) {
+		fd, err := r.ResolveDict(f, "field")
+		require.NoError(t, err)
+		if fd["FT"] != pdfx.Name("Sig") {
+			continue
+		}
+		sd, err := r.ResolveDict(fd["V"], "signature")
+		require.NoError(t, err)
+		s := sigDict{dict: sd, contents: []byte(sd["Contents"].(pdfx.String))}
+		br := sd["ByteRange"].(pdfx.Array)
+		require.Len(t, br, 4)
+		for i := range br {
+			s.br[i] = br[i].(int64)
+		}
+		require.Zero(t, s.br[0], "ByteRange starts at 0")
+		gap := doc[s.br[1]:s.br[2]]
+		require.Equal(t, byte('<'), gap[0])
+		require.Equal(t, byte('>'), gap[len(gap)-1])
+		raw, err := hex.DecodeString(string(gap[1 : len(gap)-1]))
+		require.NoError(t, err, "the gap is exactly the /Contents hex string")
+		require.Equal(t, s.contents, raw)
+		var el asn1.RawValue
+		rest, err := asn1.Unmarshal(raw, &el)
+		require.NoError(t, err)
+		require.Equal(t, make([]byte, len(rest)), rest, "/Contents is padded with zeros")
+		s.der = el.FullBytes
+		s.covered = append(append([]byte(nil), doc[:s.br[1]]...), doc[s.br[2]:s.br[2]+s.br[3]]...)
+		tail := doc[s.br[2]+s.br[3]:]
+		require.Regexp(t, `^(\r?\n)?$|^(\r?\n)?(\d+ 0 obj|xref|%)`, string(tail[:min(len(tail), 12)]), "the ByteRange ends at the end of a revision")
+		require.Contains(t, string(doc[:s.br[2]+s.br[3]][max(0, s.br[2]+s.br[3]-7):]), "%%EOF")
+		out = append(out, s)
+	}
+	return out
+}
+
+// checkBB checks a PAdES-B-B signature (EN 319 142-1 clause 6.3, table 1
+// and its additional requirements; EN 319 122-1 clause 5.2) and returns
+// its SignedData.
+func checkBB(t testing.TB, s sigDict, leaf *x509.Certificate) *signedData {
+	t.Helper()
+	d := s.dict
+	require.Equal(t, pdfx.Name("Sig"), d["Type"])
+	require.NotNil(t, d["Filter"], "/Filter")
+	require.Equal(t, pdfx.Name("ETSI.CAdES.detached"), d["SubFilter"])
+	require.Nil(t, d["Cert"], "/Cert shall not be present")
+	m, ok := d["M"].(pdfx.String)
+	require.True(t, ok, "/M shall be present")
+	require.Regexp(t, regexp.MustCompile(`^D:\d{14}(Z|[+-]\d\d'\d\d'?)$`), string(m))
+
+	sd := parseSignedData(t, s.der)
+	require.Equal(t, 1, sd.Version, "SignedData version (RFC 5652 clause 5.1: id-data, v1 SignerInfos, no attribute certificates)")
+	require.True(t, sd.Encap.EContentType.Equal(oidData), "eContentType id-data")
+	require.Empty(t, sd.Encap.EContent.Bytes, "detached: no eContent")
+	var found bool
+	for _, c := range sd.Certificates {
+		found = found || bytes.Equal(c.FullBytes, leaf.Raw)
+	}
+	require.True(t, found, "the signing certificate is in SignedData.certificates (requirement a)")
+	require.Len(t, sd.SignerInfos, 1)
+	si := sd.SignerInfos[0]
+	require.Equal(t, 1, si.Version)
+	require.Equal(t, leaf.RawIssuer, si.SID.Issuer.FullBytes)
+	require.Zero(t, leaf.SerialNumber.Cmp(si.SID.Serial))
+	var listed bool
+	for _, a := range sd.DigestAlgorithms {
+		listed = listed || a.Algorithm.Equal(si.DigestAlgorithm.Algorithm)
+	}
+	require.True(t, listed, "the signer's digest algorithm is in SignedData.digestAlgorithms")
+	h := hashOf(t, si.DigestAlgorithm.Algorithm)
+
+	list, signedDER := attrs(t, si.SignedAttrs)
+	ct := values(list, oidContentType)
+	require.Len(t, ct, 1, "content-type once")
+	require.Len(t, ct[0], 1)
+	var ctOID asn1.ObjectIdentifier
+	_, err := asn1.Unmarshal(ct[0][0].FullBytes, &ctOID)
+	require.NoError(t, err)
+	require.True(t, ctOID.Equal(oidData), "content-type is id-data (requirement c)")
+
+	md := values(list, oidMessageDigest)
+	require.Len(t, md, 1, "message-digest once")
+	var digest []byte
+	_, err = asn1.Unmarshal(md[0][0].FullBytes, &digest)
+	require.NoError(t, err)
+	hw := h.New()
+	hw.Write(s.covered)
+	require.Equal(t, hw.Sum(nil), digest, "message-digest is the digest of the ByteRange")
+
+	require.Empty(t, values(list, oidSigningTime), "PAdES: the signing-time attribute shall not be present")
+	require.Empty(t, values(list, oidSigningCert), "signing-certificate (v1, SHA-1) not used with SHA-2")
+	sc := values(list, oidSigningCertV2)
+	require.Len(t, sc, 1, "signing-certificate-v2 once")
+	var scv2 struct {
+		Certs []essCertIDv2
+	}
+	rest, err := asn1.Unmarshal(sc[0][0].FullBytes, &scv2)
+	require.NoError(t, err)
+	require.Empty(t, rest)
+	require.NotEmpty(t, scv2.Certs)
+	id := scv2.Certs[0]
+	certHash := crypto.SHA256 // DEFAULT, which DER omits
+	if id.HashAlgorithm.Algorithm != nil {
+		require.False(t, id.HashAlgorithm.Algorithm.Equal(oidSHA256), "DER omits the DEFAULT sha256")
+		certHash = hashOf(t, id.HashAlgorithm.Algorithm)
+	}
+	hw = certHash.New()
+	hw.Write(leaf.Raw)
+	require.Equal(t, hw.Sum(nil), id.CertHash, "ESSCertIDv2 certHash names the signer's certificate")
+	if id.IssuerSerial.Serial != nil {
+		require.Len(t, id.IssuerSerial.Issuer, 1)
+		gn := id.IssuerSerial.Issuer[0]
+		require.Equal(t, asn1.ClassContextSpecific, gn.Class)
+		require.Equal(t, 4, gn.Tag, "GeneralName directoryName [4]")
+		require.True(t, gn.IsCompound, "directoryName is EXPLICIT (Name is a CHOICE)")
+		require.Equal(t, leaf.RawIssuer, gn.Bytes)
+		require.Zero(t, leaf.SerialNumber.Cmp(id.IssuerSerial.Serial))
+	}
+
+	hw = h.New()
+	hw.Write(signedDER)
+	switch k := leaf.PublicKey.(type) {
+	case *ecdsa.PublicKey:
+		require.True(t, ecdsa.VerifyASN1(k, hw.Sum(nil), si.Signature), "signature over the DER signed attributes")
+	default:
+		require.NoError(t, leaf.CheckSignature(x509.SHA256WithRSA, signedDER, si.Signature))
+	}
+	return sd
+}
+
+// checkToken checks an RFC 3161 TimeStampToken (a ContentInfo SignedData
+// of a TSTInfo) whose imprint must be the digest of data, signed by a
+// certificate with the critical id-kp-timeStamping extended key usage
+// (RFC 3161 clause 2.3).
+func checkToken(t testing.TB, token, data []byte) {
+	t.Helper()
+	sd := parseSignedData(t, token)
+	require.True(t, sd.Encap.EContentType.Equal(oidTSTInfo), "eContentType id-ct-TSTInfo")
+	var octets []byte
+	_, err := asn1.Unmarshal(sd.Encap.EContent.Bytes, &octets)
+	require.NoError(t, err)
+	var info tstInfo
+	_, err = asn1.Unmarshal(octets, &info)
+	require.NoError(t, err)
+	require.Equal(t, 1, info.Version)
+	h := hashOf(t, info.MessageImprint.HashAlgorithm.Algorithm)
+	hw := h.New()
+	hw.Write(data)
+	require.Equal(t, hw.Sum(nil), info.MessageImprint.HashedMessage, "the imprint is the digest of the time-stamped data")
+	require.Len(t, sd.SignerInfos, 1)
+	si := sd.SignerInfos[0]
+	var tsa *x509.Certificate
+	for _, c := range sd.Certificates {
+		cert, err := x509.ParseCertificate(c.FullBytes)
+		require.NoError(t, err)
+		if bytes.Equal(cert.RawIssuer, si.SID.Issuer.FullBytes) && cert.SerialNumber.Cmp(si.SID.Serial) == 0 {
+			tsa = cert
+		}
+	}
+	require.NotNil(t, tsa, "the token carries its TSA certificate (certReq)")
+	require.Equal(t, []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping}, tsa.ExtKeyUsage)
+	var critical bool
+	for _, e := range tsa.Extensions {
+		if e.Id.Equal(asn1.ObjectIdentifier{2, 5, 29, 37}) {
+			critical = e.Critical
+		}
+	}
+	require.True(t, critical, "the TSA's extended key usage is critical")
+	list, _ := attrs(t, si.SignedAttrs)
+	require.Len(t, append(values(list, oidSigningCertV2), values(list, oidSigningCert)...), 1, "ESS signing certificate in the token (RFC 5816)")
+}
+
+// checkBT checks the signature-time-stamp unsigned attribute: one token
+// over the signature value (EN 319 142-1 clause 6.3, B-T).
+func checkBT(t testing.TB, sd *signedData) {
+	t.Helper()
+	si := sd.SignerInfos[0]
+	var tokens []asn1.RawValue
+	for _, a := range si.UnsignedAttrs {
+		if a.Type.Equal(oidSigTimestamp) {
+			tokens = append(tokens, a.Values...)
+		}
+	}
+	require.Len(t, tokens, 1, "one signature-time-stamp")
+	checkToken(t, tokens[0].FullBytes, si.Signature)
+}
+
+// checkDSS checks the catalog's /DSS (EN 319 142-1 clause 5.4.2, ISO
+// 32000-2 clause 12.8.4.3): /Certs, /CRLs and /OCSPs are arrays of
+// indirect streams of DER certificates, CRLs and OCSPResponses; every CA
+// certificate of the chain and of the TSA's path is there with a CRL of
+// its issuer; /VRI keys are the uppercase hexadecimal SHA-1 of a
+// signature's /Contents, each with a /TU date.
+func checkDSS(t testing.TB, doc []byte, sigs []sigDict, chain []*x509.Certificate) {
+	t.Helper()
+	r, err := pdfx.Open(bytes.NewReader(doc), int64(len(doc)), pdfx.Limits{})
+	require.NoError(t, err)
+	cat, err := r.Catalog()
+	require.NoError(t, err)
+	dss, err := r.ResolveDict(cat["DSS"], "DSS")
+	require.NoError(t, err, "B-LT: the catalog has a /DSS")
+	streams := func(k pdfx.Name) [][]byte {
+		if dss[k] == nil {
+			return nil
+		}
+		arr, ok := dss[k].(pdfx.Array)
+		require.True(t, ok, "/%s is an array", k)
+		var out [][]byte
+		for _, el := range arr {
+			ref, ok := el.(pdfx.Ref)
+			require.True(t, ok, "/%s holds indirect references", k)
+			o, err := r.Get(ref)
+			require.NoError(t, err)
+			st, ok := o.(*pdfx.Stream)
+			require.True(t, ok, "/%s holds streams", k)
+			data, err := r.StreamData(st)
+			require.NoError(t, err)
+			out = append(out, data)
+		}
+		return out
+	}
+	certs := map[string]bool{}
+	for _, der := range streams("Certs") {
+		c, err := x509.ParseCertificate(der)
+		require.NoError(t, err, "a /Certs stream is a DER certificate")
+		certs[string(c.Raw)] = true
+	}
+	crlIssuers := map[string]bool{}
+	for _, der := range streams("CRLs") {
+		l, err := x509.ParseRevocationList(der)
+		require.NoError(t, err, "a /CRLs stream is a DER CRL")
+		crlIssuers[string(l.RawIssuer)] = true
+	}
+	for _, der := range streams("OCSPs") {
+		var resp struct {
+			Status asn1.Enumerated
+			Bytes  asn1.RawValue `asn1:"explicit,tag:0"`
+		}
+		rest, err := asn1.Unmarshal(der, &resp)
+		require.NoError(t, err, "an /OCSPs stream is a DER OCSPResponse (not a BasicOCSPResponse)")
+		require.Empty(t, rest)
+		require.Zero(t, resp.Status, "successful")
+	}
+	for _, c := range chain[:len(chain)-1] {
+		require.True(t, certs[string(chain[1].Raw)], "the issuing CA is in /Certs")
+		require.True(t, crlIssuers[string(c.RawIssuer)], "a CRL of %s's issuer is in /CRLs", c.Subject)
+	}
+	if dss["VRI"] == nil {
+		return
+	}
+	vri, err := r.ResolveDict(dss["VRI"], "VRI")
+	require.NoError(t, err)
+	keys := map[pdfx.Name]bool{}
+	for _, s := range sigs {
+		sum := sha1.Sum(s.contents)
+		keys[pdfx.Name(strings.ToUpper(hex.EncodeToString(sum[:])))] = true
+	}
+	for k, v := range vri {
+		require.True(t, keys[k], "VRI key %s is the uppercase hex SHA-1 of a signature's /Contents", k)
+		e, err := r.ResolveDict(v, "VRI entry")
+		require.NoError(t, err)
+		if e["TU"] != nil {
+			require.Regexp(t, `^D:\d{14}`, string(e["TU"].(pdfx.String)))
+		}
+	}
+}
+
+// checkESIC checks the catalog's developer extension declaration of EN
+// 319 142-1 clauses 5.3 and 5.4 for a PDF 1.x document: /Extensions
+// /ESIC with /BaseVersion /1.7 and /ExtensionLevel at least level.
+func checkESIC(t testing.TB, doc []byte, level int64) {
+	t.Helper()
+	r, err := pdfx.Open(bytes.NewReader(doc), int64(len(doc)), pdfx.Limits{})
+	require.NoError(t, err)
+	cat, err := r.Catalog()
+	require.NoError(t, err)
+	ext, err := r.ResolveDict(cat["Extensions"], "Extensions")
+	require.NoError(t, err, "the catalog declares /Extensions")
+	esic, err := r.ResolveDict(ext["ESIC"], "ESIC")
+	require.NoError(t, err, "/Extensions declares /ESIC")
+	require.Equal(t, pdfx.Name("1.7"), esic["BaseVersion"])
+	l, ok := pdfx.Int(esic["ExtensionLevel"])
+	require.True(t, ok)
+	require.GreaterOrEqual(t, l, level)
+	v := r.Version()
+	if cv, ok := cat["Version"].(pdfx.Name); ok && string(cv) > v {
+		v = string(cv)
+	}
+	require.GreaterOrEqual(t, v, "1.7", "BaseVersion is at most the document's version (ISO 32000-1 clause 7.12.3)")
+}
+
+// signHostBB signs doc PAdES-B-B through the host flow.
+func signHostBB(t testing.TB, f *ltvtest.Fixture, doc []byte) []byte {
+	t.Helper()
+	ctx := context.Background()
+	p, err := pdf.Prepare(ctx, bytes.NewReader(doc), int64(len(doc)), f.Chain, pdf.Options{})
+	require.NoError(t, err)
+	sig, err := f.Key.Sign(rand.Reader, p.Digest(), p.SignerOpts())
+	require.NoError(t, err)
+	var out bytes.Buffer
+	require.NoError(t, p.Complete(ctx, sig, &out))
+	return out.Bytes()
+}
+
+// TestPAdESBaselineConformance makes B-B, B-T, B-LT and B-LTA documents
+// and checks each against the requirements of its level.
+func TestPAdESBaselineConformance(t *testing.T) {
+	f := ltvtest.New(t)
+	leaf := f.Chain[0]
+	t.Run("B-B", func(t *testing.T) {
+		for _, version := range []string{"1.4", "1.7"} {
+			doc := signHostBB(t, f, pdfxtest.Generate(pdfxtest.Options{Version: version}))
+			sigs := signatureDicts(t, doc)
+			require.Len(t, sigs, 1)
+			require.Equal(t, int64(len(doc)), sigs[0].br[2]+sigs[0].br[3], "the ByteRange covers the whole file but /Contents")
+			sd := checkBB(t, sigs[0], leaf)
+			require.Empty(t, sd.SignerInfos[0].UnsignedAttrs)
+			checkESIC(t, doc, 2)
+		}
+	})
+	bt := f.BT(t, ltvtest.Document())
+	t.Run("B-T", func(t *testing.T) {
+		sigs := signatureDicts(t, bt)
+		require.Len(t, sigs, 1)
+		checkBT(t, checkBB(t, sigs[0], leaf))
+		checkESIC(t, bt, 2)
+	})
+	blt := f.BLT(t, bt, true)
+	t.Run("B-LT", func(t *testing.T) {
+		sigs := signatureDicts(t, blt)
+		require.Len(t, sigs, 1)
+		checkBT(t, checkBB(t, sigs[0], leaf))
+		checkDSS(t, blt, sigs, f.Chain)
+		checkESIC(t, blt, 1)
+	})
+	blta := f.BLTA(t, blt)
+	t.Run("B-LTA", func(t *testing.T) {
+		sigs := signatureDicts(t, blta)
+		require.Len(t, sigs, 2)
+		checkBT(t, checkBB(t, sigs[0], leaf))
+		checkDSS(t, blta, sigs, f.Chain)
+		checkESIC(t, blta, 1)
+		dts := sigs[1]
+		require.Equal(t, pdfx.Name("DocTimeStamp"), dts.dict["Type"])
+		require.Equal(t, pdfx.Name("ETSI.RFC3161"), dts.dict["SubFilter"])
+		require.Equal(t, int64(len(blta)), dts.br[2]+dts.br[3])
+		checkToken(t, dts.der, dts.covered)
+		dssAt := bytes.Index(blta, []byte("/Type /DSS"))
+		require.Positive(t, dssAt)
+		require.Less(t, int64(dssAt), dts.br[1], "the document time-stamp covers the /DSS revision")
+	})
+	t.Run("ESIC after a foreign signature", func(t *testing.T) {
+		// A B-T document from a signer that declares no extension gets
+		// level 1 with its /DSS, and verify still finds the signature
+		// unmodified.
+		doc := foreignBT(t, f, ltvtest.Document())
+		require.NotContains(t, string(doc), "/ESIC")
+		lt := f.BLT(t, doc, false)
+		checkESIC(t, lt, 1)
+		res := verifyOffline(t, f, lt, time.Now())
+		require.Len(t, res.Signatures, 1)
+		require.Equal(t, verify.Valid, res.Signatures[0].Verdict, "%+v", res.Signatures[0].Failed())
+	})
+}
+
+// foreignBT signs doc with digitorus/pdfsign and a signature time-stamp
+// from the fixture's TSA: a signature that declares no extension.
+func foreignBT(t testing.TB, f *ltvtest.Fixture, doc []byte) []byte {
+	t.Helper()
+	rdr, err := dpdf.NewReader(bytes.NewReader(doc), int64(len(doc)))
+	require.NoError(t, err)
+	var out bytes.Buffer
+	require.NoError(t, sign.Sign(bytes.NewReader(doc), &out, rdr, int64(len(doc)), sign.SignData{
+		Signature:          sign.SignDataSignature{CertType: sign.ApprovalSignature, Info: sign.SignDataSignatureInfo{Name: "foreign"}},
+		Signer:             f.Key.(crypto.Signer),
+		DigestAlgorithm:    crypto.SHA256,
+		Certificate:        f.Chain[0],
+		CertificateChains:  [][]*x509.Certificate{f.Chain},
+		TSA:                sign.TSA{URL: f.TSAServer.URL},
+		RevocationFunction: func(*x509.Certificate, *x509.Certificate, *revocation.InfoArchival) error { return nil },
+	}))
+	return out.Bytes()
+}
