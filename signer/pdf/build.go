@@ -16,6 +16,9 @@ const maxFields = 100_000
 type update struct {
 	bytes               []byte
 	byteRange, contents *pdfx.Placeholder
+	// sig is the signature dictionary's object, field its field's name.
+	sig   pdfx.Ref
+	field string
 }
 
 // builder collects the objects of the update, one part at a time.
@@ -64,6 +67,7 @@ func buildUpdate(ra io.ReaderAt, size int64, sp sigParams) (up *update, err erro
 		return nil, err
 	}
 	b.signature()
+	b.up.field = name
 	if err := b.widget(name); err != nil {
 		return nil, err
 	}
@@ -210,6 +214,7 @@ func (b *builder) signature() {
 		b.catChanged = true
 	}
 	b.u.Put(b.sigRef, sig)
+	b.up.sig = b.sigRef
 }
 
 // annotation adds the widget to the page's /Annots: the array object

@@ -30,6 +30,10 @@ type document struct {
 	contentsLen int      // reserved hex digits
 	digest      []byte   // digest of the ByteRange
 	origState   []byte   // CRC-32C of the original bytes, big-endian
+	// sigRef is the signature dictionary's object and field its field's
+	// name; both are zero after Resume.
+	sigRef pdfx.Ref
+	field  string
 }
 
 // sigParams holds the values of one signature, decided before building.
@@ -95,7 +99,7 @@ func newDocument(ctx context.Context, ra io.ReaderAt, size int64, sp sigParams, 
 func placeUpdate(ctx context.Context, ra io.ReaderAt, size int64, hash roamsign.HashAlgorithm, up *update) (*document, error) {
 	const op = "pdf.Prepare"
 	upd, brPH, ctPH := up.bytes, up.byteRange, up.contents
-	d := &document{ra: ra, size: size, hash: hash, update: upd, contentsLen: ctPH.Width}
+	d := &document{ra: ra, size: size, hash: hash, update: upd, contentsLen: ctPH.Width, sigRef: up.sig, field: up.field}
 	total := size + int64(len(upd))
 	start, end := ctPH.Offset-1, ctPH.Offset+int64(ctPH.Width)+1
 	d.byteRange = [4]int64{0, start, end, total - end}

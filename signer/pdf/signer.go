@@ -138,24 +138,34 @@ func (p *Prepared) ByteRange() [4]int64 { return p.doc.byteRange }
 //
 // On error the output written so far must be discarded.
 func (p *Prepared) Complete(ctx context.Context, signature []byte, w io.Writer) error {
-	der, err := p.cms.Complete(signature)
+	der, _, err := p.container(ctx, signature)
 	if err != nil {
 		return err
 	}
-	if p.tsa != nil {
-		sv, err := cms.SignatureValue(der)
-		if err != nil {
-			return err
-		}
-		tok, err := p.tsa.Timestamp(ctx, sv)
-		if err != nil {
-			return err
-		}
-		if der, err = cms.AddTimestampToken(der, tok); err != nil {
-			return err
-		}
-	}
 	return p.doc.write(ctx, der, w)
+}
+
+// container builds the CMS container from the signature value, with a
+// signature time-stamp token when a Timestamper was set; it returns the
+// container and the token (nil without Timestamper).
+func (p *Prepared) container(ctx context.Context, signature []byte) (der, tok []byte, err error) {
+	if der, err = p.cms.Complete(signature); err != nil {
+		return nil, nil, err
+	}
+	if p.tsa == nil {
+		return der, nil, nil
+	}
+	sv, err := cms.SignatureValue(der)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tok, err = p.tsa.Timestamp(ctx, sv); err != nil {
+		return nil, nil, err
+	}
+	if der, err = cms.AddTimestampToken(der, tok); err != nil {
+		return nil, nil, err
+	}
+	return der, tok, nil
 }
 
 // CompleteCMS embeds a CMS SignedData built elsewhere (detached, over
