@@ -36,10 +36,12 @@ const ltaWaitFactor = 8
 // document) at two levels, in the same run:
 //
 //   - B-B: the flow alone;
-//   - B-LTA: the flow with a signature time-stamp per document at
-//     Complete, then pdf.Extend per document (the /DSS of the material
-//     package verify validated for the signer's and the TSA's paths, and a
-//     document time-stamp).
+//   - B-LTA: the flow completed with pdf.Prepared.CompleteLTA, in one
+//     pass per document: the signature with its signature time-stamp, the
+//     /DSS of the material package verify validated for the signer's and
+//     the TSA's paths, and a document time-stamp;
+//   - B-LTA-extend: the same documents completed B-T with Complete, then
+//     extended with pdf.Extend (which reads each back), for comparison.
 //
 // The TSA is a local RFC 3161 responder (internal/devtsa on loopback) and
 // the CA publishes its CRL on loopback; the validator's CRL cache is shared
@@ -78,24 +80,29 @@ func BenchmarkPDFLTA(b *testing.B) {
 	docs := slices.Repeat([][]byte{pdfDoc}, ltaDocs)
 	var bb float64
 	b.Run(fmt.Sprintf("B-B/p256/docs=%d", ltaDocs), func(b *testing.B) {
-		bb = ltaRate(b, d, fmt.Sprintf("pdf/B-B/p256/docs=%d docs/s", ltaDocs), 1, func() [][]byte {
+		bb = ltaRate(b, d, fmt.Sprintf("pdf/B-B/p256/docs=%d docs/s", ltaDocs), 1, verify.LevelBB, func() [][]byte {
 			return pdfFlow(b, d, u, chain, docs)
 		})
 	})
-	b.Run(fmt.Sprintf("B-LTA/p256/docs=%d", ltaDocs), func(b *testing.B) {
-		lt.reset()
-		batches := 0
-		rate := ltaRate(b, d, fmt.Sprintf("pdf/B-LTA/p256/docs=%d docs/s", ltaDocs), 2, func() [][]byte {
-			batches++
-			return lt.flow(b, d, u, chain, docs)
+	for _, level := range []struct {
+		name     string
+		complete func(context.Context, *pdf.Prepared, []byte) ([]byte, error)
+	}{{"B-LTA", lt.completeLTA}, {"B-LTA-extend", lt.completeExtend}} {
+		b.Run(fmt.Sprintf("%s/p256/docs=%d", level.name, ltaDocs), func(b *testing.B) {
+			lt.reset()
+			batches := 0
+			rate := ltaRate(b, d, fmt.Sprintf("pdf/%s/p256/docs=%d docs/s", level.name, ltaDocs), 2, verify.LevelBLTA, func() [][]byte {
+				batches++
+				return lt.flow(b, d, u, chain, docs, level.complete)
+			})
+			n := float64(batches * ltaDocs)
+			b.ReportMetric(float64(lt.ts.spent.Load())/1e6/n, "tsa-ms/doc")
+			b.ReportMetric(float64(lt.v.spent.Load())/1e6/n, "validate-ms/doc")
+			if bb > 0 {
+				b.ReportMetric(rate/bb, "ratio-to-B-B")
+			}
 		})
-		n := float64(batches * ltaDocs)
-		b.ReportMetric(float64(lt.ts.spent.Load())/1e6/n, "tsa-ms/doc")
-		b.ReportMetric(float64(lt.v.spent.Load())/1e6/n, "validate-ms/doc")
-		if bb > 0 {
-			b.ReportMetric(rate/bb, "ratio-to-B-B")
-		}
-	})
+	}
 }
 
 // ltaTools are the B-LTA batch's time-stamper and validator, timed.
@@ -106,9 +113,28 @@ type ltaTools struct {
 
 func (l *ltaTools) reset() { l.ts.spent.Store(0); l.v.spent.Store(0) }
 
-// flow signs docs as one B-T batch through the host flow, then extends
-// each to B-LTA, on every CPU.
-func (l *ltaTools) flow(b *testing.B, d *deployment, u bench.User, chain []*x509.Certificate, docs [][]byte) [][]byte {
+// completeLTA completes one document B-LTA in one pass.
+func (l *ltaTools) completeLTA(ctx context.Context, p *pdf.Prepared, sig []byte) ([]byte, error) {
+	var lta bytes.Buffer
+	_, err := p.CompleteLTA(ctx, sig, &lta, pdf.LTAOptions{Timestamper: l.ts, Validator: l.v})
+	return lta.Bytes(), err
+}
+
+// completeExtend completes one document B-T, then extends it to B-LTA.
+func (l *ltaTools) completeExtend(ctx context.Context, p *pdf.Prepared, sig []byte) ([]byte, error) {
+	var bt bytes.Buffer
+	if err := p.Complete(ctx, sig, &bt); err != nil {
+		return nil, err
+	}
+	var lta bytes.Buffer
+	_, err := pdf.Extend(ctx, bytes.NewReader(bt.Bytes()), int64(bt.Len()), &lta, pdf.ExtendOptions{Timestamper: l.ts, Validator: l.v})
+	return lta.Bytes(), err
+}
+
+// flow signs docs as one batch through the host flow with a signature
+// time-stamp and completes each to B-LTA with complete, on every CPU.
+func (l *ltaTools) flow(b *testing.B, d *deployment, u bench.User, chain []*x509.Certificate, docs [][]byte,
+	complete func(context.Context, *pdf.Prepared, []byte) ([]byte, error)) [][]byte {
 	ctx := context.Background()
 	preps := make([]*pdf.Prepared, len(docs))
 	hashes := make([]roamsign.Hash, len(docs))
@@ -127,24 +153,17 @@ func (l *ltaTools) flow(b *testing.B, d *deployment, u bench.User, chain []*x509
 	// Completion and extension wait for the TSA twice per document: they
 	// run on more goroutines than CPUs so that the waits overlap.
 	eachDoc(b, len(docs), ltaWaitFactor*runtime.GOMAXPROCS(0), func(i int) error {
-		var bt bytes.Buffer
-		if err := preps[i].Complete(ctx, res.Items[i].Signature, &bt); err != nil {
-			return err
-		}
-		var lta bytes.Buffer
-		if _, err := pdf.Extend(ctx, bytes.NewReader(bt.Bytes()), int64(bt.Len()), &lta, pdf.ExtendOptions{Timestamper: l.ts, Validator: l.v}); err != nil {
-			return err
-		}
-		out[i] = lta.Bytes()
-		return nil
+		doc, err := complete(ctx, preps[i], res.Items[i].Signature)
+		out[i] = doc
+		return err
 	})
 	return out
 }
 
 // ltaRate checks one batch (each document: sigs signatures, every one
-// valid, with revocation decided), then runs batch b.N times and reports
-// documents per second.
-func ltaRate(b *testing.B, d *deployment, name string, sigs int, batch func() [][]byte) float64 {
+// valid, with revocation decided, the signature at level), then runs
+// batch b.N times and reports documents per second.
+func ltaRate(b *testing.B, d *deployment, name string, sigs int, level verify.Level, batch func() [][]byte) float64 {
 	v, err := verify.New(verify.Config{Anchors: []*x509.Certificate{d.ca.Cert}})
 	require.NoError(b, err)
 	for i, doc := range batch() {
@@ -152,6 +171,7 @@ func ltaRate(b *testing.B, d *deployment, name string, sigs int, batch func() []
 		require.NoError(b, err, "document %d", i)
 		require.Len(b, res.Signatures, sigs, "document %d", i)
 		require.Equal(b, verify.Valid, res.Verdict, "document %d: %v", i, res.Signatures[0].Failed())
+		require.Equal(b, level, res.Signatures[0].Level, "document %d", i)
 	}
 	var elapsed time.Duration
 	for b.Loop() {

@@ -1,10 +1,10 @@
 // Package ltvtest builds PAdES B-T, B-LT and B-LTA documents for tests: a
 // test PKI whose CAs publish CRLs over HTTP, a development TSA served on
 // loopback, the host flow of signer/pdf, and pdf.AddLTV,
-// pdf.AddDocumentTimestamp and pdf.Extend with the package verify
-// validator of package ltv. Tests of signer/pdf and of verify (the decade
-// test: verification years later, offline, with the CRL server gone) use
-// the same fixture.
+// pdf.AddDocumentTimestamp, pdf.Extend and pdf.Prepared.CompleteLTA with
+// the package verify validator of package ltv. Tests of signer/pdf and of
+// verify (the decade test: verification years later, offline, with the
+// CRL server gone) use the same fixture.
 //
 // It is for tests only.
 package ltvtest
@@ -114,6 +114,26 @@ func (f *Fixture) BT(t testing.TB, doc []byte) []byte {
 	}
 	var out bytes.Buffer
 	if err := p.Complete(ctx, sig, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// LTA signs doc PAdES B-LTA in one pass through the host flow (prepare,
+// a signature by the key over the digest, pdf.Prepared.CompleteLTA).
+func (f *Fixture) LTA(t testing.TB, doc []byte) []byte {
+	t.Helper()
+	ctx := context.Background()
+	p, err := pdf.Prepare(ctx, bytes.NewReader(doc), int64(len(doc)), f.Chain, pdf.Options{Timestamper: f.Client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := f.Key.Sign(rand.Reader, p.Digest(), p.SignerOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if _, err := p.CompleteLTA(ctx, sig, &out, pdf.LTAOptions{Timestamper: f.Client, Validator: f.Validator}); err != nil {
 		t.Fatal(err)
 	}
 	return out.Bytes()

@@ -33,8 +33,11 @@
 // every signer and time-stamping authority path (B-LT),
 // [AddDocumentTimestamp] adds a /DocTimeStamp (B-LTA when it follows the
 // DSS), and [Extend] does both in one pass and renews an archive's newest
-// time-stamp when needed, writing nothing when nothing needs adding.
-// Material is embedded only after a [ChainValidator] validated it (package
+// time-stamp when needed, writing nothing when nothing needs adding. A
+// host that signs at B-LTA completes with [Prepared.CompleteLTA], which
+// writes the signature, the /DSS and the document time-stamp in one pass
+// (the same three revisions as Complete then Extend, without reading the
+// signed document back). Material is embedded only after a [ChainValidator] validated it (package
 // ltv adapts package verify), and a document time-stamp's token only after
 // it is verified here.
 //

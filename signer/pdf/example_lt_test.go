@@ -27,6 +27,8 @@ type exampleSetting struct {
 	validator *ltv.Validator
 	signed    []byte
 	close     func()
+	key       *ecdsa.PrivateKey
+	chain     []*x509.Certificate
 }
 
 func exampleSetup() exampleSetting {
@@ -42,13 +44,39 @@ func exampleSetup() exampleSetting {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	leaf, _ := root.IssueLeaf("AMINAH BINTI ALI", "900101145678", key.Public(), testpki.LeafOptions{})
 	doc := pdfxtest.Generate(pdfxtest.Options{})
+	chain := []*x509.Certificate{leaf, root.Cert}
 	var signed bytes.Buffer
 	// PAdES B-T: a signature time-stamp at completion.
 	if err := pdf.Sign(context.Background(), bytes.NewReader(doc), int64(len(doc)), &signed, key,
-		[]*x509.Certificate{leaf, root.Cert}, pdf.Options{Timestamper: client}); err != nil {
+		chain, pdf.Options{Timestamper: client}); err != nil {
 		log.Fatal(err)
 	}
-	return exampleSetting{client, validator, signed.Bytes(), func() { srv.Close(); crls.Close() }}
+	return exampleSetting{client, validator, signed.Bytes(), func() { srv.Close(); crls.Close() }, key, chain}
+}
+
+// The host flow at B-LTA: Prepare with a time-stamper, the signature of
+// the digest (by the signing service; a local key here), then CompleteLTA
+// writes the signature, the /DSS and a document time-stamp in one pass.
+func ExamplePrepared_CompleteLTA() {
+	s := exampleSetup()
+	defer s.close()
+	ctx := context.Background()
+	doc := pdfxtest.Generate(pdfxtest.Options{})
+	p, err := pdf.Prepare(ctx, bytes.NewReader(doc), int64(len(doc)), s.chain, pdf.Options{Timestamper: s.client})
+	if err != nil {
+		log.Fatal(err)
+	}
+	sig, err := s.key.Sign(rand.Reader, p.Digest(), p.SignerOpts())
+	if err != nil {
+		log.Fatal(err)
+	}
+	var lta bytes.Buffer
+	rep, err := p.CompleteLTA(ctx, sig, &lta, pdf.LTAOptions{Timestamper: s.client, Validator: s.validator})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(rep.Changed, len(rep.Added.Certificates), len(rep.Added.CRLs), bytes.Count(lta.Bytes()[len(doc):], []byte("%%EOF")))
+	// Output: true 3 1 3
 }
 
 // A B-T document becomes B-LT: the certificates and CRLs that validated

@@ -76,7 +76,7 @@ func Extend(ctx context.Context, r io.ReaderAt, size int64, w io.Writer, opts Ex
 	}
 	lo := LTVOptions{Now: opts.Now}
 	now := lo.now()
-	l, err := openLTV(ctx, op, r, size, opts.Validator)
+	l, err := openLTV(ctx, op, r, size, opts.Validator, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -49,9 +49,17 @@ type sigInfo struct {
 	end int64
 }
 
+// knownSig is a signature parsed already: the one a host completes, which
+// it holds in memory.
+type knownSig struct {
+	ref pdfx.Ref // its signature dictionary
+	sig *sigInfo
+}
+
 // signatures returns the document's signatures and document time-stamps,
-// oldest first (by the end of their ByteRange).
-func signatures(r *pdfx.Reader) ([]*sigInfo, error) {
+// oldest first (by the end of their ByteRange). A field whose value is
+// known.ref takes known.sig instead of being read again.
+func signatures(r *pdfx.Reader, known *knownSig) ([]*sigInfo, error) {
 	cat, err := r.Catalog()
 	if err != nil {
 		return nil, err
@@ -90,6 +98,10 @@ func signatures(r *pdfx.Reader) ([]*sigInfo, error) {
 		}
 		if len(out) >= maxSignatures {
 			return roamsign.E(roamsign.ErrTooLarge, inspectOp, "more than %d signatures", maxSignatures)
+		}
+		if known != nil && fd["V"] == pdfx.Object(known.ref) {
+			out = append(out, known.sig)
+			return nil
 		}
 		name, _ := fd["T"].(pdfx.String)
 		s, err := readSignature(r, fd["V"], string(name))

@@ -44,7 +44,7 @@ func AddLTV(ctx context.Context, r io.ReaderAt, size int64, w io.Writer, opts LT
 	if size > maxOr(opts.MaxSize) {
 		return nil, roamsign.E(roamsign.ErrTooLarge, op, "document of %d bytes exceeds the limit of %d", size, maxOr(opts.MaxSize))
 	}
-	l, err := openLTV(ctx, op, r, size, opts.Validator)
+	l, err := openLTV(ctx, op, r, size, opts.Validator, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -67,9 +67,9 @@ type ltvState struct {
 	per   []sigMaterial
 }
 
-// openLTV reads the document, its signatures and /DSS, and gathers the
-// validated material of every signature.
-func openLTV(ctx context.Context, op string, ra io.ReaderAt, size int64, v ChainValidator) (*ltvState, error) {
+// openLTV reads the document, its signatures (known is not read again)
+// and /DSS, and gathers the validated material of every signature.
+func openLTV(ctx context.Context, op string, ra io.ReaderAt, size int64, v ChainValidator, known *knownSig) (*ltvState, error) {
 	r, err := pdfx.Open(ra, size, pdfx.Limits{})
 	if err != nil {
 		return nil, err
@@ -86,7 +86,7 @@ func openLTV(ctx context.Context, op string, ra io.ReaderAt, size int64, v Chain
 		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "/Root is not an indirect object")
 	}
 	l := &ltvState{op: op, r: r, cat: cat, root: root}
-	if l.sigs, err = signatures(r); err != nil {
+	if l.sigs, err = signatures(r, known); err != nil {
 		return nil, err
 	}
 	if len(l.sigs) == 0 {

@@ -39,18 +39,7 @@ func TestLongTerm(t *testing.T) {
 			if name == "B-LTA" {
 				n = 2
 			}
-			pdfxtest.Check(t, doc)
-			requirePdfsig(t, doc, nss, n, 1)
-			tokens := timestampTokens(t, doc)
-			require.Len(t, tokens, n)
-			for _, tok := range tokens {
-				opensslTSVerify(t, tok, f)
-			}
-			res := verifyOffline(t, f, doc, time.Now())
-			require.Len(t, res.Signatures, n)
-			for _, s := range res.Signatures {
-				require.Equal(t, verify.Valid, s.Verdict, "%s %s: %+v", s.Field, s.Kind, s.Failed())
-			}
+			requireLongTerm(t, f, doc, nss, n, 1)
 		})
 	}
 	t.Run("DSS", func(t *testing.T) {
@@ -93,6 +82,32 @@ func TestLongTerm(t *testing.T) {
 		pdfxtest.Check(t, renewed)
 		requirePdfsig(t, renewed, nss, 3, 1)
 	})
+}
+
+// requireLongTerm checks a B-LT or B-LTA document with n signatures and
+// document time-stamps, cades of them signatures: qpdf --check, pdfsig,
+// openssl ts -verify on every time-stamp token, and verify offline (every
+// signature valid) from the document's own material; it returns verify's
+// result. With nss empty pdfsig is not run: poppler 22.12 with NSS reports
+// the second of two signatures by one certificate as "Unknown issue with
+// Certificate or corrupted data", however the document was made.
+func requireLongTerm(t testing.TB, f *ltvtest.Fixture, doc []byte, nss string, n, cades int) *verify.PDFResult {
+	t.Helper()
+	pdfxtest.Check(t, doc)
+	if nss != "" {
+		requirePdfsig(t, doc, nss, n, cades)
+	}
+	tokens := timestampTokens(t, doc)
+	require.Len(t, tokens, n)
+	for _, tok := range tokens {
+		opensslTSVerify(t, tok, f)
+	}
+	res := verifyOffline(t, f, doc, time.Now())
+	require.Len(t, res.Signatures, n)
+	for _, s := range res.Signatures {
+		require.Equal(t, verify.Valid, s.Verdict, "%s %s: %+v", s.Field, s.Kind, s.Failed())
+	}
+	return res
 }
 
 // verifyOffline verifies doc with no network, at now.

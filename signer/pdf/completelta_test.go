@@ -1,0 +1,93 @@
+package pdf_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/internal/ltvtest"
+	"github.com/roamsign/roamsign/internal/testpki"
+	"github.com/roamsign/roamsign/ltv"
+	"github.com/roamsign/roamsign/signer/pdf"
+	"github.com/roamsign/roamsign/verify"
+)
+
+// TestCompleteLTA: the one-pass completion makes what Extend makes of
+// Complete's output, three incremental updates (the signature, the /DSS,
+// the document time-stamp) after the original, clean for qpdf, pdfsig,
+// openssl ts -verify and verify (B-LTA), for a first signature and for an
+// approval added to a document signed before, whose signature's material
+// goes into the /DSS too.
+func TestCompleteLTA(t *testing.T) {
+	f := ltvtest.New(t)
+	nss := nssTrusting(t, f.Root.Cert)
+	orig := ltvtest.Document()
+	for name, tc := range map[string]struct {
+		in       []byte
+		nss      string
+		n, cades int
+	}{
+		"first signature":  {in: orig, nss: nss, n: 2, cades: 1},
+		"second signature": {in: f.BT(t, orig), n: 3, cades: 2},
+	} {
+		t.Run(name, func(t *testing.T) {
+			doc := f.LTA(t, tc.in)
+			require.Equal(t, doc[:len(tc.in)], tc.in, "the original bytes come first, unchanged")
+			require.Equal(t, 3, bytes.Count(doc[len(tc.in):], []byte("%%EOF")), "three incremental updates")
+			res := requireLongTerm(t, f, doc, tc.nss, tc.n, tc.cades)
+			for _, s := range res.Signatures {
+				if s.Kind != verify.KindDocumentTimestamp {
+					require.Equal(t, verify.LevelBLTA, s.Level, s.Field)
+				}
+			}
+		})
+	}
+}
+
+// TestCompleteLTARefuses: without a signature time-stamp, with a path the
+// validator refuses, or with a document changed since Prepare,
+// CompleteLTA fails and writes nothing.
+func TestCompleteLTARefuses(t *testing.T) {
+	f := ltvtest.New(t)
+	ctx := context.Background()
+	other, err := testpki.NewRoot(testpki.Options{Name: "Other Root"})
+	require.NoError(t, err)
+	stranger, err := ltv.New(verify.Config{Anchors: []*x509.Certificate{other.Cert}})
+	require.NoError(t, err)
+	prepare := func(doc []byte, opts pdf.Options) (*pdf.Prepared, []byte) {
+		p, err := pdf.Prepare(ctx, bytes.NewReader(doc), int64(len(doc)), f.Chain, opts)
+		require.NoError(t, err)
+		sig, err := f.Key.Sign(rand.Reader, p.Digest(), p.SignerOpts())
+		require.NoError(t, err)
+		return p, sig
+	}
+	lta := pdf.LTAOptions{Timestamper: f.Client, Validator: f.Validator}
+
+	var out bytes.Buffer
+	p, sig := prepare(ltvtest.Document(), pdf.Options{})
+	_, err = p.CompleteLTA(ctx, sig, &out, lta)
+	require.ErrorIs(t, err, pdf.ErrNoSignatureTimestamp)
+	require.Zero(t, out.Len())
+
+	p, sig = prepare(ltvtest.Document(), pdf.Options{Timestamper: f.Client})
+	_, err = p.CompleteLTA(ctx, sig, &out, pdf.LTAOptions{Timestamper: f.Client, Validator: stranger})
+	require.ErrorIs(t, err, roamsign.ErrInvalidSignature)
+	require.Zero(t, out.Len())
+	_, err = p.CompleteLTA(ctx, sig, &out, pdf.LTAOptions{Timestamper: f.Client})
+	require.ErrorIs(t, err, roamsign.ErrInvalidInput, "no validator")
+	require.Zero(t, out.Len())
+
+	// A byte of the header's binary comment changes after Prepare: the
+	// document still reads, but it is not the one signed.
+	doc := ltvtest.Document()
+	p, sig = prepare(doc, pdf.Options{Timestamper: f.Client})
+	i := bytes.IndexByte(doc, '\n') + 2
+	doc[i] ^= 0x01
+	_, err = p.CompleteLTA(ctx, sig, &out, lta)
+	require.ErrorIs(t, err, roamsign.ErrConflict)
+}
