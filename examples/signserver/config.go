@@ -163,6 +163,11 @@ type Config struct {
 	// or B-LTA (plus a document time-stamp). Default: B-LTA when a TSA is
 	// configured (dev mode: the development TSA), else B-B.
 	PAdESLevel string `json:"padesLevel" env:"PADES_LEVEL" flag:"pades-level" usage:"PAdES level of the demo's PDFs: B-B, B-T, B-LT or B-LTA (default B-LTA with a TSA, as in dev mode)"`
+	// DemoMaxUploadMB is the largest PDF the host demo accepts for
+	// signing, in megabytes of 1,000,000 bytes: 1 to 2000. An upload is
+	// streamed to disk, so the limit bounds the disk, not the memory, it
+	// takes. Default 1000 (1 GB).
+	DemoMaxUploadMB int `json:"demoMaxUploadMB" env:"DEMO_MAX_UPLOAD_MB" flag:"demo-max-upload-mb" usage:"largest PDF the host demo accepts, in MB (1 to 2000)"`
 
 	// CSCPolicy is what the CSC face does with credentials/getChallenge
 	// (v1: credentials/sendOTP) without hashes: "strict" refuses it;
@@ -216,6 +221,7 @@ func defaultConfig() Config {
 		Dev:                     true,
 		AuditCheckpointInterval: time.Minute,
 		LogLevel:                "info",
+		DemoMaxUploadMB:         demoDefaultMaxUploadMB,
 	}
 }
 
@@ -234,6 +240,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("smtp-security must be starttls, tls or none, got %q", c.SMTPSecurity)
 	case c.Listen == "":
 		return fmt.Errorf("listen address is empty")
+	case c.DemoMaxUploadMB < 1 || c.DemoMaxUploadMB > 2000:
+		return fmt.Errorf("demo-max-upload-mb must be 1..2000, got %d", c.DemoMaxUploadMB)
 	case c.PushURL != "" && otp.CheckPushURL(c.PushURL, c.Dev) != nil:
 		return fmt.Errorf("-push-url: %s", httpapi.PublicDetail(otp.CheckPushURL(c.PushURL, c.Dev)))
 	case c.CSCPolicy != "" && c.CSCPolicy != "strict" && c.CSCPolicy != "compatible":

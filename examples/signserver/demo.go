@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -32,9 +32,9 @@ type hostDemo struct {
 	api      roamsign.API
 	verifier *verify.Verifier // nil: verification not configured
 	stamper  pdf.Timestamper  // nil: no signature time-stamp (PAdES-B-B)
-	// longTerm adds the /DSS (B-LT) and a document time-stamp (B-LTA) to
-	// a signed PDF; nil: none.
-	longTerm func(ctx context.Context, signed []byte) ([]byte, error)
+	// longTerm writes to w the signed PDF in (size bytes) with a /DSS
+	// (B-LT) and a document time-stamp (B-LTA) added; nil: none.
+	longTerm func(ctx context.Context, in io.ReaderAt, size int64, w io.Writer) error
 	users    []demoUser
 	log      *slog.Logger
 	now      func() time.Time
@@ -44,7 +44,9 @@ type hostDemo struct {
 	// survive a restart.
 	archive *demoArchive
 
-	files demoFiles // uploaded documents, on disk
+	files demoFiles // documents being signed and their results, on disk
+	// maxUpload is the largest upload accepted, in bytes (-demo-max-upload-mb).
+	maxUpload int64
 
 	mu       sync.Mutex
 	sessions map[string]*demoSession
@@ -67,16 +69,21 @@ var demoUsers = []demoUser{
 type demoDoc struct {
 	Name       string
 	DataHeader string
-	PDF        []byte   // a sample or archived document
-	path       string   // an uploaded document, on disk (d.files)
-	file       *os.File // open while its signature is prepared
-	prep       *pdf.Prepared
-	// repair, when set, lets an uploaded document refused as damaged or
-	// encrypted be replaced by its repaired copy (the user asked for it);
-	// Repaired then says what the repair found and changed. The copy is
-	// what is signed, and its data header says so.
+	PDF        []byte // a sample document
+	// path is a document on disk: an upload, a copy of an archived signed
+	// document, or a signed result (d.files).
+	path string
+	file *os.File // open while its signature is prepared and completed
+	prep *pdf.Prepared
+	// repair, when set, lets an uploaded document refused as damaged be
+	// replaced by its repaired copy (the user asked for it); repaired then
+	// says what the repair found and changed. The copy is what is signed,
+	// and its data header says so.
 	repair   *demoFiles
-	Repaired string
+	repaired *repairNote
+	// copy is, for a signed result, the repaired copy that was signed,
+	// kept beside it for download.
+	copy string
 }
 
 type demoSession struct {
@@ -92,16 +99,21 @@ type demoSession struct {
 }
 
 const (
-	demoMaxUpload  = 10 << 20
 	demoMaxDocs    = 20
 	demoSessionTTL = 15 * time.Minute
+	// demoTransferTime bounds the transfer of one upload or download,
+	// beyond the server's timeouts, which are meant for API requests.
+	demoTransferTime = 30 * time.Minute
 )
 
-// newHostDemo returns the host demo; it keeps signed PDFs under dir.
-func newHostDemo(api roamsign.API, v *verify.Verifier, log *slog.Logger, dir string) *hostDemo {
+// newHostDemo returns the host demo; it keeps its documents under
+// dataDir: those being signed in demo-work, the signed ones in
+// demo-signed.
+func newHostDemo(api roamsign.API, v *verify.Verifier, log *slog.Logger, dataDir string) *hostDemo {
 	d := &hostDemo{api: api, verifier: v, users: demoUsers, log: log, now: time.Now,
-		sessions: map[string]*demoSession{}}
-	d.archive = &demoArchive{dir: dir, keep: demoRetention, now: func() time.Time { return d.now() }}
+		sessions: map[string]*demoSession{}, maxUpload: demoDefaultMaxUploadMB * demoMB}
+	d.archive = &demoArchive{dir: filepath.Join(dataDir, "demo-signed"), keep: demoRetention, now: func() time.Time { return d.now() }}
+	d.files.dir = filepath.Join(dataDir, "demo-work")
 	return d
 }
 
@@ -116,6 +128,7 @@ func (d *hostDemo) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /demo/api/sign", d.sign)
 	mux.HandleFunc("POST /demo/api/renew", d.renew)
 	mux.HandleFunc("GET /demo/download/{tx}/{i}", d.download)
+	mux.HandleFunc("GET /demo/download/{tx}/{i}/repaired", d.download)
 	mux.HandleFunc("GET /demo/sample/{id}", d.sample)
 }
 
@@ -128,7 +141,8 @@ func (d *hostDemo) config(w http.ResponseWriter, _ *http.Request) {
 	for _, v := range sampleVouchers {
 		docs = append(docs, doc{v.ID, v.Title()})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": d.users, "docs": docs, "maxUploadBytes": demoMaxUpload})
+	writeJSON(w, http.StatusOK, map[string]any{"users": d.users, "docs": docs,
+		"maxUploadBytes": d.maxUpload, "tooLarge": tooLargeWords(d.maxUpload)})
 }
 
 func (d *hostDemo) sample(w http.ResponseWriter, r *http.Request) {
@@ -146,13 +160,10 @@ type prepareRequest struct {
 	Signer roamsign.UserID `json:"signer"`
 	Level  string          `json:"level"`
 	Docs   []string        `json:"docs"`
-	Upload *struct {
-		Name string `json:"name"`
-		Data string `json:"data"` // base64
-	} `json:"upload"`
-	From string `json:"from"` // transaction id: sign the documents signed there
+	From   string          `json:"from"` // transaction id: sign the documents signed there
 	// UploadID names a document sent to /demo/api/upload (streamed to
-	// disk); UploadName is its file name.
+	// disk, the only way a document is uploaded); UploadName is its file
+	// name.
 	UploadID   string `json:"uploadId"`
 	UploadName string `json:"uploadName"`
 	// Repair asks for a repaired copy of an uploaded document that is
@@ -213,14 +224,11 @@ func (d *hostDemo) prepare(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, sc)
 }
 
-// readPrepare reads a prepare request, at most twice demoMaxUpload bytes
-// of JSON, and the documents it names or uploads.
+// readPrepare reads a prepare request, at most 64 KiB of JSON (documents
+// are uploaded apart, to /demo/api/upload), and the documents it names.
 func (d *hostDemo) readPrepare(w http.ResponseWriter, r *http.Request) (*prepareRequest, []*demoDoc, error) {
 	var req prepareRequest
-	if err := httpapi.DecodeJSON(w, r, &req, 2*demoMaxUpload); err != nil {
-		if roamsign.KindOf(err) == roamsign.ErrTooLarge {
-			return nil, nil, errUploadTooLarge // one message whatever the size
-		}
+	if err := httpapi.DecodeJSON(w, r, &req, 64<<10); err != nil {
 		return nil, nil, err
 	}
 	docs, err := d.collect(r.Context(), &req)
@@ -255,7 +263,7 @@ func prepareDocs(ctx context.Context, docs []*demoDoc, chain []*x509.Certificate
 			prep, err = pdf.Prepare(ctx, bytes.NewReader(doc.PDF), int64(len(doc.PDF)), chain, opts)
 		}
 		name := doc.Name
-		if doc.Repaired != "" {
+		if doc.repaired != nil {
 			name += " (repaired copy)"
 		}
 		doc.DataHeader = fmt.Sprintf("%s | %s | %s", name, signer, level)
@@ -282,7 +290,7 @@ func signatureRect(level string) [4]float64 {
 func (d *hostDemo) collect(ctx context.Context, req *prepareRequest) (docs []*demoDoc, err error) {
 	const op = "demo.prepare"
 	if req.From != "" {
-		signed, err := d.archive.load(req.From)
+		signed, err := d.archive.load(req.From, &d.files)
 		if err != nil {
 			return nil, err
 		}
@@ -300,20 +308,6 @@ func (d *hostDemo) collect(ctx context.Context, req *prepareRequest) (docs []*de
 		}
 	}
 	uploaded := len(docs)
-	if req.Upload != nil && req.Upload.Data != "" {
-		b, err := base64.StdEncoding.DecodeString(req.Upload.Data)
-		if err != nil {
-			return nil, roamsign.E(roamsign.ErrInvalidInput, op, "upload is not base64")
-		}
-		if len(b) > demoMaxUpload {
-			return docs, errUploadTooLarge
-		}
-		p, err := d.files.fromBytes(b)
-		if err != nil {
-			return docs, err
-		}
-		docs = append(docs, &demoDoc{Name: uploadName(req.Upload.Name), path: p})
-	}
 	if req.UploadID != "" {
 		p, ok := d.takeUpload(req.UploadID)
 		if !ok {
@@ -358,6 +352,10 @@ type signedDoc struct {
 	Error        string        `json:"error,omitempty"`
 	Verification *verification `json:"verification,omitempty"`
 	Download     string        `json:"download,omitempty"`
+	// Repaired says what the repair of the document found and fixed;
+	// RepairedCopy links to the repaired copy as it was signed.
+	Repaired     *repairNote `json:"repaired,omitempty"`
+	RepairedCopy string      `json:"repairedCopy,omitempty"`
 }
 
 type verification struct {
@@ -400,59 +398,94 @@ func (d *hostDemo) sign(w http.ResponseWriter, r *http.Request) {
 	delete(d.sessions, req.Session)
 	d.mu.Unlock()
 	defer releaseAll(s.docs)
+	// Completing, extending and verifying large documents takes longer
+	// than the server's write timeout, which is meant for API requests.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(demoTransferTime))
 
 	signedAt := d.now()
-	var kept []*demoDoc
+	kept := make([]*demoDoc, len(s.docs))
 	out := make([]signedDoc, len(s.docs))
 	for i, doc := range s.docs {
-		out[i] = signedDoc{DataHeader: doc.DataHeader, Status: string(roamsign.ItemFailed)}
-		signed := &demoDoc{Name: doc.Name, DataHeader: doc.DataHeader}
-		kept = append(kept, signed)
-		if i >= len(resp.Items) || resp.Items[i].Status != roamsign.ItemSigned {
-			if i < len(resp.Items) {
-				out[i].Error = resp.Items[i].Error
-			}
-			continue
+		var item *roamsign.SignedItem
+		if i < len(resp.Items) {
+			item = &resp.Items[i]
 		}
-		var buf bytes.Buffer
-		if err := doc.prep.Complete(ctx, resp.Items[i].Signature, &buf); err != nil {
-			out[i].Error = roamsign.KindOf(err).Code()
-			d.log.Warn("demo: completing the PDF failed", "doc", doc.Name, "err", err)
-			continue
-		}
-		signed.PDF = buf.Bytes()
-		if d.longTerm != nil {
-			lt, err := d.longTerm(ctx, signed.PDF)
-			if err != nil {
-				out[i].Error = roamsign.KindOf(err).Code()
-				d.log.Warn("demo: the long-term update failed", "doc", doc.Name, "err", err)
-				continue
-			}
-			signed.PDF = lt
-		}
-		out[i].Status = string(roamsign.ItemSigned)
-		out[i].Download = fmt.Sprintf("/demo/download/%s/%d", resp.TransactionID, i)
-		out[i].Verification = d.verify(ctx, signed.PDF)
+		out[i], kept[i] = d.finish(ctx, doc, item, fmt.Sprintf("/demo/download/%s/%d", resp.TransactionID, i))
 	}
+	// The archive moves the files it keeps; what it did not keep goes.
+	defer releaseAll(kept)
 	if err := d.archive.store(resp.TransactionID, kept); err != nil {
 		// The signatures are made and shown; only the download is lost.
 		d.log.Error("demo: keeping the signed PDFs failed", "tx", resp.TransactionID, "err", err)
 		for i := range out {
-			out[i].Download = ""
+			out[i].Download, out[i].RepairedCopy = "", ""
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"transactionId": resp.TransactionID, "items": out,
 		"signedAt": otp.FormatTime(signedAt, nil)})
 }
 
-// verify checks every signature of a signed PDF (byte ranges, CMS,
-// chain to the trust anchors, CRL, changes after signing), as a host does
-// before posting a signed document.
-func (d *hostDemo) verify(ctx context.Context, doc []byte) *verification {
+// finish completes doc with its signed item (nil: none came back) into a
+// file, adds the long-term update and verifies the result. It returns the
+// result's row, with link as its download, and the document to archive:
+// the signed file and, for a repaired document, the repaired copy that
+// was signed.
+func (d *hostDemo) finish(ctx context.Context, doc *demoDoc, item *roamsign.SignedItem, link string) (signedDoc, *demoDoc) {
+	out := signedDoc{DataHeader: doc.DataHeader, Status: string(roamsign.ItemFailed), Repaired: doc.repaired}
+	signed := &demoDoc{Name: doc.Name, DataHeader: doc.DataHeader, repaired: doc.repaired}
+	if item == nil || item.Status != roamsign.ItemSigned {
+		if item != nil {
+			out.Error = item.Error
+		}
+		return out, signed
+	}
+	path, err := d.complete(ctx, doc, item.Signature)
+	if err != nil {
+		out.Error = roamsign.KindOf(err).Code()
+		d.log.Warn("demo: completing the PDF failed", "doc", doc.Name, "err", err)
+		return out, signed
+	}
+	signed.path = path
+	out.Status, out.Download = string(roamsign.ItemSigned), link
+	if doc.repaired != nil {
+		// The repaired copy goes to the archive with the signed file
+		// instead of being released with the session.
+		signed.copy, doc.path = doc.path, ""
+		out.RepairedCopy = link + "/repaired"
+	}
+	out.Verification = d.verify(ctx, path)
+	return out, signed
+}
+
+// complete writes doc signed with sig, and with the long-term update when
+// the demo makes one, into a file of d.files and returns its path.
+func (d *hostDemo) complete(ctx context.Context, doc *demoDoc, sig []byte) (string, error) {
+	path, err := d.files.create(func(w io.Writer) error { return doc.prep.Complete(ctx, sig, w) })
+	if err != nil || d.longTerm == nil {
+		return path, err
+	}
+	defer os.Remove(path)
+	in, size, err := openSized(path)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	return d.files.create(func(w io.Writer) error { return d.longTerm(ctx, in, size, w) })
+}
+
+// verify checks every signature of the signed PDF at path (byte ranges,
+// CMS, chain to the trust anchors, CRL, changes after signing), as a host
+// does before posting a signed document.
+func (d *hostDemo) verify(ctx context.Context, path string) *verification {
 	if d.verifier == nil {
 		return nil
 	}
-	res, err := d.verifier.VerifyPDF(ctx, verify.PDFRequest{Document: bytes.NewReader(doc), Size: int64(len(doc))})
+	f, size, err := openSized(path)
+	if err != nil {
+		return &verification{Verdict: verify.Invalid, Signatures: []string{"unreadable: " + roamsign.KindOf(err).Code()}}
+	}
+	defer f.Close()
+	res, err := d.verifier.VerifyPDF(ctx, verify.PDFRequest{Document: f, Size: size})
 	if err != nil {
 		return &verification{Verdict: verify.Invalid, Signatures: []string{"unreadable: " + roamsign.KindOf(err).Code()}}
 	}
@@ -475,21 +508,34 @@ func summarise(res *verify.PDFResult) *verification {
 	return v
 }
 
+// download sends a signed PDF of the archive from its file, or, on the
+// path ending in /repaired, the repaired copy that was signed.
 func (d *hostDemo) download(w http.ResponseWriter, r *http.Request) {
 	var i int
 	if _, err := fmt.Sscanf(r.PathValue("i"), "%d", &i); err != nil {
 		http.NotFound(w, r)
 		return
 	}
-	f, name, err := d.archive.open(r.PathValue("tx"), i)
+	repaired := strings.HasSuffix(r.URL.Path, "/repaired")
+	f, name, err := d.archive.open(r.PathValue("tx"), i, repaired)
 	if err != nil {
 		http.NotFound(w, r)
 		return
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	suffix := "signed"
+	if repaired {
+		suffix = "repaired"
+	}
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(demoTransferTime))
 	w.Header().Set("Content-Type", "application/pdf")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-signed.pdf"`, safeName(name)))
-	_, _ = io.Copy(w, f)
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s.pdf"`, safeName(name), suffix))
+	http.ServeContent(w, r, "", st.ModTime(), f)
 }
 
 // gc drops expired sessions; d.mu must be held. Kept PDFs are swept by

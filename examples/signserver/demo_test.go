@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -52,21 +50,40 @@ func TestDemoNamesAndHeaders(t *testing.T) {
 	}
 }
 
-// TestDemoOversizeOneMessage: an upload over the limit gets the same
-// refusal whether the JSON request itself is within its limit or not.
+// TestDemoOversizeOneMessage: an upload over the limit gets one refusal,
+// whether its size is announced (Content-Length) or found while it is
+// read, and it is the wording the page shows from /demo/api/config: the
+// limit in MB, in plain words.
 func TestDemoOversizeOneMessage(t *testing.T) {
-	d := newHostDemo(nil, nil, slog.New(slog.DiscardHandler), t.TempDir())
-	var msgs []string
-	for _, size := range []int{12 << 20, 30 << 20} {
-		_, _, err := d.readPrepare(httptest.NewRecorder(), uploadRequest(t, make([]byte, size)))
-		require.ErrorIs(t, err, roamsign.ErrTooLarge, "%d bytes", size)
-		msgs = append(msgs, err.Error())
-		rec := httptest.NewRecorder()
-		writeDemoProblem(rec, httptest.NewRequest(http.MethodPost, "/demo/api/prepare", nil), err)
+	f := newDemoFixture(t)
+	f.d.maxUpload = 3 * demoMB
+	over := bytes.Repeat([]byte("%PDF-1.7\n"), 3*demoMB/9+1)
+	var details []string
+	for _, size := range []int64{int64(len(over)), -1} {
+		rec := f.send(bytes.NewReader(over), size)
+		assert.Equal(t, http.StatusRequestEntityTooLarge, rec.Code, "Content-Length %d", size)
 		assert.Equal(t, reasonTooLarge, rec.Header().Get(reasonHeader))
+		var p struct{ Detail string }
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &p))
+		details = append(details, p.Detail)
 	}
-	assert.Equal(t, msgs[0], msgs[1], "two sizes, two messages")
-	assert.Contains(t, msgs[0], "10 MiB")
+	assert.Equal(t, details[0], details[1], "two ways of sending, two messages")
+	assert.Equal(t, "The PDF is larger than 3 MB, the largest this demo accepts. Choose a smaller file.", details[0])
+
+	rec := httptest.NewRecorder()
+	f.mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/demo/api/config", nil))
+	var cfg struct {
+		MaxUploadBytes int64     `json:"maxUploadBytes"`
+		TooLarge       [2]string `json:"tooLarge"`
+	}
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &cfg))
+	assert.Equal(t, int64(3*demoMB), cfg.MaxUploadBytes)
+	assert.Equal(t, details[0], cfg.TooLarge[1], "the page shows the server's words")
+	assert.Contains(t, cfg.TooLarge[0], "3 MB")
+
+	// A file of exactly the limit is accepted.
+	rec = f.send(bytes.NewReader(over[:3*demoMB]), 3*demoMB)
+	assert.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 }
 
 // demoPost posts v to a demo endpoint and returns the status, the
@@ -106,7 +123,7 @@ func TestDemoServer(t *testing.T) {
 
 	upload := func(name string, doc []byte) (int, string, map[string]any) {
 		return demoPost(t, s, "/demo/api/prepare", map[string]any{"signer": demoUser2, "level": "Perakuan 1",
-			"upload": map[string]string{"name": name, "data": base64.StdEncoding.EncodeToString(doc)}})
+			"uploadId": s.uploadDoc(doc), "uploadName": name})
 	}
 	plain := pdfxtest.Generate(pdfxtest.Options{})
 	code, _, out = upload("a"+strings.Repeat("é", 40)+".pdf", plain)
@@ -147,8 +164,8 @@ func TestDemoServer(t *testing.T) {
 func TestDemoArchiveRefusesPaths(t *testing.T) {
 	base := t.TempDir()
 	a := &demoArchive{dir: filepath.Join(base, "demo-signed"), keep: demoRetention, now: time.Now}
-	require.NoError(t, a.store("tx1", []*demoDoc{{Name: "PV2026/000123", PDF: []byte("%PDF-1.7 signed")}}))
-	f, name, err := a.open("tx1", 0)
+	require.NoError(t, a.store("tx1", []*demoDoc{{Name: "PV2026/000123", path: writeTemp(t, "signed.pdf", []byte("%PDF-1.7 signed"))}}))
+	f, name, err := a.open("tx1", 0, false)
 	require.NoError(t, err)
 	f.Close()
 	assert.Equal(t, "PV2026/000123", name)
@@ -159,9 +176,9 @@ func TestDemoArchiveRefusesPaths(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(outside, archiveMetaFile), []byte(`{"docs":[{"name":"x","file":"0.pdf"}]}`), 0o600))
 	require.NoError(t, os.WriteFile(filepath.Join(outside, "0.pdf"), []byte("secret"), 0o600))
 	for _, tx := range []string{"../outside", "..", "/etc", "tx1/../../outside", ""} {
-		_, _, err := a.open(tx, 0)
+		_, _, err := a.open(tx, 0, false)
 		assert.ErrorIs(t, err, roamsign.ErrNotFound, "%q", tx)
-		_, err = a.load(tx)
+		_, err = a.load(tx, &demoFiles{dir: t.TempDir()})
 		assert.ErrorIs(t, err, roamsign.ErrNotFound, "%q", tx)
 	}
 }
@@ -171,12 +188,17 @@ func TestDemoArchiveRefusesPaths(t *testing.T) {
 func TestDemoArchiveRetention(t *testing.T) {
 	now := time.Now()
 	a := &demoArchive{dir: t.TempDir(), keep: demoRetention, now: func() time.Time { return now }}
-	require.NoError(t, a.store("old", []*demoDoc{{Name: "a", PDF: []byte("%PDF")}}))
+	require.NoError(t, a.store("old", []*demoDoc{{Name: "a", path: writeTemp(t, "a.pdf", []byte("%PDF"))}}))
 	now = now.Add(demoRetention + time.Hour)
-	require.NoError(t, a.store("new", []*demoDoc{{Name: "b", PDF: []byte("%PDF")}}))
-	_, err := a.load("old")
+	require.NoError(t, a.store("new", []*demoDoc{{Name: "b", path: writeTemp(t, "b.pdf", []byte("%PDF"))}}))
+	files := &demoFiles{dir: t.TempDir()}
+	_, err := a.load("old", files)
 	assert.ErrorIs(t, err, roamsign.ErrNotFound, "kept beyond the retention period")
-	docs, err := a.load("new")
+	docs, err := a.load("new", files)
 	require.NoError(t, err)
-	assert.Len(t, docs, 1)
+	require.Len(t, docs, 1)
+	releaseAll(docs)
+	docs, err = a.load("new", files)
+	require.NoError(t, err, "the archive keeps its file when a copy loaded from it is released")
+	releaseAll(docs)
 }

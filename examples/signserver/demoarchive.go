@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,7 +17,8 @@ import (
 const demoRetention = 7 * 24 * time.Hour
 
 // demoArchive keeps the signed PDFs of the host demo on disk, one
-// directory per transaction (meta.json and N.pdf), so that the download
+// directory per transaction (meta.json, N.pdf and, for a document
+// repaired before it was signed, N-repaired.pdf), so that the download
 // links and the next approval level survive a restart of the server.
 type demoArchive struct {
 	dir  string
@@ -27,15 +27,18 @@ type demoArchive struct {
 }
 
 // archiveMeta describes a transaction's documents; File is empty for a
-// document that was not signed.
+// document that was not signed, Copy names the repaired copy that was
+// signed, and Repaired says what its repair fixed.
 type archiveMeta struct {
 	Docs []archiveDoc `json:"docs"`
 }
 
 type archiveDoc struct {
-	Name       string `json:"name"`
-	DataHeader string `json:"dataHeader"`
-	File       string `json:"file,omitempty"`
+	Name       string      `json:"name"`
+	DataHeader string      `json:"dataHeader"`
+	File       string      `json:"file,omitempty"`
+	Copy       string      `json:"copy,omitempty"`
+	Repaired   *repairNote `json:"repaired,omitempty"`
 }
 
 const archiveMetaFile = "meta.json"
@@ -49,9 +52,10 @@ func (a *demoArchive) txDir(tx string) (string, error) {
 	return filepath.Join(a.dir, tx), nil
 }
 
-// store keeps the documents of transaction tx (a nil PDF: not signed),
-// written into a temporary directory renamed into place, and deletes
-// transactions older than the retention period.
+// store keeps the documents of transaction tx (no path: not signed): it
+// moves their files (on the same file system, see demoFiles) into a
+// temporary directory renamed into place, and deletes transactions older
+// than the retention period.
 func (a *demoArchive) store(tx string, docs []*demoDoc) error {
 	dir, err := a.txDir(tx)
 	if err != nil {
@@ -68,10 +72,16 @@ func (a *demoArchive) store(tx string, docs []*demoDoc) error {
 	defer os.RemoveAll(tmp) // gone after the rename
 	var meta archiveMeta
 	for i, doc := range docs {
-		d := archiveDoc{Name: doc.Name, DataHeader: doc.DataHeader}
-		if doc.PDF != nil {
+		d := archiveDoc{Name: doc.Name, DataHeader: doc.DataHeader, Repaired: doc.repaired}
+		if doc.path != "" {
 			d.File = fmt.Sprintf("%d.pdf", i)
-			if err := os.WriteFile(filepath.Join(tmp, d.File), doc.PDF, 0o600); err != nil {
+			if err := os.Rename(doc.path, filepath.Join(tmp, d.File)); err != nil {
+				return err
+			}
+		}
+		if doc.copy != "" {
+			d.Copy = fmt.Sprintf("%d-repaired.pdf", i)
+			if err := os.Rename(doc.copy, filepath.Join(tmp, d.Copy)); err != nil {
 				return err
 			}
 		}
@@ -105,9 +115,10 @@ func (a *demoArchive) meta(tx string) (string, *archiveMeta, error) {
 	return dir, &m, nil
 }
 
-// load returns the signed documents of transaction tx, for the next
-// approval level.
-func (a *demoArchive) load(tx string) ([]*demoDoc, error) {
+// load returns copies in files of the signed documents of transaction
+// tx, for the next approval level (the copies are the caller's to
+// release, the archive keeps its own). On error, nothing is left behind.
+func (a *demoArchive) load(tx string, files *demoFiles) ([]*demoDoc, error) {
 	dir, m, err := a.meta(tx)
 	if err != nil {
 		return nil, err
@@ -117,25 +128,34 @@ func (a *demoArchive) load(tx string) ([]*demoDoc, error) {
 		if d.File == "" {
 			continue
 		}
-		b, err := readLimited(filepath.Join(dir, filepath.Base(d.File)), 2*demoMaxUpload)
+		p, err := files.copyOf(filepath.Join(dir, filepath.Base(d.File)))
 		if err != nil {
+			releaseAll(docs)
 			return nil, err
 		}
-		docs = append(docs, &demoDoc{Name: d.Name, PDF: b})
+		docs = append(docs, &demoDoc{Name: d.Name, path: p})
 	}
 	return docs, nil
 }
 
-// open returns the i-th signed PDF of transaction tx and its name.
-func (a *demoArchive) open(tx string, i int) (*os.File, string, error) {
+// open returns the i-th signed PDF of transaction tx, or the repaired copy
+// that was signed, and the document's name.
+func (a *demoArchive) open(tx string, i int, repaired bool) (*os.File, string, error) {
 	dir, m, err := a.meta(tx)
 	if err != nil {
 		return nil, "", err
 	}
-	if i < 0 || i >= len(m.Docs) || m.Docs[i].File == "" {
+	if i < 0 || i >= len(m.Docs) {
 		return nil, "", roamsign.E(roamsign.ErrNotFound, "demo.archive", "no such signed document")
 	}
-	f, err := os.Open(filepath.Join(dir, filepath.Base(m.Docs[i].File)))
+	file := m.Docs[i].File
+	if repaired {
+		file = m.Docs[i].Copy
+	}
+	if file == "" {
+		return nil, "", roamsign.E(roamsign.ErrNotFound, "demo.archive", "no such signed document")
+	}
+	f, err := os.Open(filepath.Join(dir, filepath.Base(file)))
 	return f, m.Docs[i].Name, err
 }
 
@@ -159,21 +179,4 @@ func (a *demoArchive) sweep() {
 			_ = os.RemoveAll(filepath.Join(a.dir, e.Name()))
 		}
 	}
-}
-
-// readLimited reads a file of at most limit bytes.
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, roamsign.E(roamsign.ErrTooLarge, "demo.archive", "%s is larger than %d bytes", filepath.Base(path), limit)
-	}
-	return b, nil
 }

@@ -7,33 +7,54 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strings"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/signer/pdf"
-	"github.com/roamsign/roamsign/transport/httpapi"
 )
 
-// demoMaxStreamUpload bounds an upload sent as the request body to
-// /demo/api/upload: it is streamed to disk, never held in memory.
-const demoMaxStreamUpload = 1 << 30
-
 // demoFiles keeps the demo's documents on disk: uploads, the copies being
-// signed and the signed results, each in its own file of a private
-// temporary folder, read and written in chunks.
+// signed and the signed results, each in its own file of dir (DataDir/
+// demo-work, on the file system of the archive, so that a signed file is
+// renamed into the archive, not copied), read and written in chunks.
 type demoFiles struct {
-	once sync.Once
 	dir  string
+	once sync.Once
 	err  error
 }
 
-// create streams what write produces into a new file and returns its path.
-func (f *demoFiles) create(write func(w io.Writer) error) (string, error) {
-	f.once.Do(func() { f.dir, f.err = os.MkdirTemp("", "roamsign-demo-*") })
+// demoLeftover is the age beyond which a file found in the work directory
+// when the demo first writes there is a crash's leftover: every file of a
+// running demo is removed within demoSessionTTL.
+const demoLeftover = 2 * demoSessionTTL
+
+// open makes the work directory on first use and removes the files a
+// crash left behind.
+func (f *demoFiles) open() error {
+	f.once.Do(func() {
+		if f.err = os.MkdirAll(f.dir, 0o700); f.err != nil {
+			return
+		}
+		entries, _ := os.ReadDir(f.dir)
+		for _, e := range entries {
+			if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > demoLeftover {
+				_ = os.RemoveAll(filepath.Join(f.dir, e.Name()))
+			}
+		}
+	})
 	if f.err != nil {
-		return "", roamsign.Wrap(roamsign.ErrUnavailable, "demo.files", f.err, "cannot store documents")
+		return roamsign.Wrap(roamsign.ErrUnavailable, "demo.files", f.err, "cannot store documents")
+	}
+	return nil
+}
+
+// create streams what write produces into a new file and returns its path;
+// on error nothing is left behind.
+func (f *demoFiles) create(write func(w io.Writer) error) (string, error) {
+	if err := f.open(); err != nil {
+		return "", err
 	}
 	tmp, err := os.CreateTemp(f.dir, "doc-*.pdf")
 	if err != nil {
@@ -54,9 +75,14 @@ func (f *demoFiles) create(write func(w io.Writer) error) (string, error) {
 	return tmp.Name(), nil
 }
 
-// fromBytes stores b.
-func (f *demoFiles) fromBytes(b []byte) (string, error) {
-	return f.create(func(w io.Writer) error { _, err := w.Write(b); return err })
+// copyOf stores a copy of the file at path.
+func (f *demoFiles) copyOf(path string) (string, error) {
+	in, _, err := openSized(path)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	return f.create(func(w io.Writer) error { _, err := io.Copy(w, in); return err })
 }
 
 // openSized opens a stored document and returns its size.
@@ -73,12 +99,19 @@ func openSized(path string) (*os.File, int64, error) {
 	return fh, st.Size(), nil
 }
 
+// repairNote is what a repair found and changed, in plain words, for the
+// signing screen, the result and the archive.
+type repairNote struct {
+	Damage string   `json:"damage,omitempty"`
+	Fixes  []string `json:"fixes"`
+}
+
 // repairStored writes a repaired copy of the stored document at path and
-// returns the copy's path and what was wrong and changed, in plain words.
-func (f *demoFiles) repairStored(ctx context.Context, path string) (string, string, error) {
+// returns the copy's path and what the repair found and changed.
+func (f *demoFiles) repairStored(ctx context.Context, path string) (string, *repairNote, error) {
 	in, size, err := openSized(path)
 	if err != nil {
-		return "", "", err
+		return "", nil, err
 	}
 	defer in.Close()
 	var rep *pdf.RepairReport
@@ -88,13 +121,9 @@ func (f *demoFiles) repairStored(ctx context.Context, path string) (string, stri
 		return err
 	})
 	if err != nil {
-		return "", "", err
+		return "", nil, err
 	}
-	what := strings.Join(rep.Fixes, "; ")
-	if rep.Damage != "" {
-		what = rep.Damage + ": " + what
-	}
-	return out, what, nil
+	return out, &repairNote{Damage: rep.Damage, Fixes: rep.Fixes}, nil
 }
 
 type demoUpload struct {
@@ -102,17 +131,25 @@ type demoUpload struct {
 	created time.Time
 }
 
-// upload stores the request body, a PDF of at most demoMaxStreamUpload
-// bytes, streamed to disk, and returns its id for a prepare request
-// ("uploadId").
+// upload stores the request body, a PDF of at most d.maxUpload bytes,
+// streamed to disk in chunks (the memory it takes does not grow with the
+// file), and returns its id for a prepare request ("uploadId"). A larger
+// body gets the one refusal of uploadTooLarge.
 func (d *hostDemo) upload(w http.ResponseWriter, r *http.Request) {
 	const op = "demo.upload"
-	body := http.MaxBytesReader(w, r.Body, demoMaxStreamUpload)
+	if r.ContentLength > d.maxUpload {
+		writeDemoProblem(w, r, uploadTooLarge(d.maxUpload))
+		return
+	}
+	// A large file takes longer to arrive than the server's read timeout,
+	// which is meant for API requests.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(demoTransferTime))
+	body := http.MaxBytesReader(w, r.Body, d.maxUpload)
 	path, err := d.files.create(func(w io.Writer) error {
 		_, err := io.Copy(w, body)
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
-			return roamsign.E(roamsign.ErrTooLarge, op, "upload larger than %d MiB", demoMaxStreamUpload>>20)
+			return uploadTooLarge(d.maxUpload)
 		}
 		if err != nil {
 			return roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "the upload was cut short")
@@ -120,7 +157,7 @@ func (d *hostDemo) upload(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 	if err != nil {
-		httpapi.WriteProblem(w, r, err)
+		writeDemoProblem(w, r, err)
 		return
 	}
 	id := randomID()
@@ -147,8 +184,9 @@ func (d *hostDemo) takeUpload(id string) (string, bool) {
 }
 
 // prepareRepairing prepares doc's signature with prepare; when the
-// document is refused as damaged or encrypted and its user asked for a
-// repair (doc.repair), the repaired copy replaces it and is prepared.
+// document is refused as damaged and its user asked for a repair
+// (doc.repair), the repaired copy replaces it (the upload as sent is
+// removed) and is prepared; doc.repaired then says what was fixed.
 func prepareRepairing(ctx context.Context, doc *demoDoc, prepare func(f *os.File, size int64) (*pdf.Prepared, error)) (*pdf.Prepared, error) {
 	for try := 0; ; try++ {
 		f, size, err := openSized(doc.path)
@@ -162,23 +200,26 @@ func prepareRepairing(ctx context.Context, doc *demoDoc, prepare func(f *os.File
 		}
 		f.Close()
 		doc.file = nil
-		p, what, rerr := doc.repair.repairStored(ctx, doc.path)
+		p, note, rerr := doc.repair.repairStored(ctx, doc.path)
 		if rerr != nil {
 			return nil, rerr
 		}
 		os.Remove(doc.path)
-		doc.path, doc.Repaired = p, what
+		doc.path, doc.repaired = p, note
 	}
 }
 
-// release closes the document and removes its file, if it has one.
+// release closes the document and removes its files, if it has any (a
+// file the archive moved is gone already).
 func (doc *demoDoc) release() {
 	if doc.file != nil {
 		doc.file.Close()
 		doc.file = nil
 	}
-	if doc.path != "" {
-		os.Remove(doc.path)
+	for _, p := range []string{doc.path, doc.copy} {
+		if p != "" {
+			os.Remove(p)
+		}
 	}
 }
 

@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -22,64 +24,102 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestStreamedUploadAndRepair: a PDF sent as the body of /demo/api/upload
-// is stored on disk and prepared from there; a damaged one is refused with
-// the reason and the advice unless the prepare request asks for a repair,
-// which then prepares the repaired copy and says what it changed.
-func TestStreamedUploadAndRepair(t *testing.T) {
+// demoFixture is the host demo without a signing service, on its own
+// data directory, with a signer's key and chain from a test PKI: the
+// upload and prepare requests go through its handlers as the page sends
+// them, and the test signs the prepared hashes itself.
+type demoFixture struct {
+	t     testing.TB
+	d     *hostDemo
+	mux   *http.ServeMux
+	key   crypto.Signer
+	chain []*x509.Certificate
+}
+
+func newDemoFixture(t testing.TB) *demoFixture {
+	t.Helper()
 	root, err := testpki.NewRoot(testpki.Options{})
 	require.NoError(t, err)
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
 	leaf, err := root.IssueLeaf("ALIYA BINTI AHMAD", string(demoUsers[0].ID), key.Public(), testpki.LeafOptions{})
 	require.NoError(t, err)
-	chain := []*x509.Certificate{leaf, root.Cert}
 	d := newHostDemo(nil, nil, slog.New(slog.DiscardHandler), t.TempDir())
 	mux := http.NewServeMux()
 	d.routes(mux)
-	ctx := context.Background()
+	return &demoFixture{t: t, d: d, mux: mux, key: key, chain: []*x509.Certificate{leaf, root.Cert}}
+}
 
-	upload := func(doc []byte) string {
-		rec := httptest.NewRecorder()
-		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/demo/api/upload", bytes.NewReader(doc)))
-		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-		var out struct{ Upload string }
-		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &out))
-		require.NotEmpty(t, out.Upload)
-		return out.Upload
-	}
-	prepare := func(id string, repair bool) ([]*demoDoc, error) {
-		body, err := json.Marshal(map[string]any{"signer": demoUsers[0].ID, "level": "Perakuan 1", "uploadId": id, "uploadName": "scan.pdf", "repair": repair})
-		require.NoError(t, err)
-		r := httptest.NewRequest(http.MethodPost, "/demo/api/prepare", bytes.NewReader(body))
-		r.Header.Set("Content-Type", "application/json")
-		_, docs, err := d.readPrepare(httptest.NewRecorder(), r)
-		if err != nil {
-			return nil, err
-		}
-		_, err = prepareDocs(ctx, docs, chain, demoUsers[0].ID, "Perakuan 1", nil)
+// send posts body to /demo/api/upload as the page does (the file as the
+// raw request body); size is its Content-Length, -1 when unknown (sent
+// in chunks).
+func (f *demoFixture) send(body io.Reader, size int64) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodPost, "/demo/api/upload", body)
+	r.Header.Set("Content-Type", "application/pdf")
+	r.ContentLength = size
+	rec := httptest.NewRecorder()
+	f.mux.ServeHTTP(rec, r)
+	return rec
+}
+
+// upload stores doc through /demo/api/upload and returns its id.
+func (f *demoFixture) upload(doc []byte) string {
+	f.t.Helper()
+	rec := f.send(bytes.NewReader(doc), int64(len(doc)))
+	require.Equal(f.t, http.StatusOK, rec.Code, rec.Body.String())
+	var out struct{ Upload string }
+	require.NoError(f.t, json.Unmarshal(rec.Body.Bytes(), &out))
+	require.NotEmpty(f.t, out.Upload)
+	return out.Upload
+}
+
+// prepare reads a prepare request naming upload id and prepares its
+// documents.
+func (f *demoFixture) prepare(id string, repair bool) ([]*demoDoc, error) {
+	body, err := json.Marshal(map[string]any{"signer": demoUsers[0].ID, "level": "Perakuan 1", "uploadId": id, "uploadName": "scan.pdf", "repair": repair})
+	require.NoError(f.t, err)
+	r := httptest.NewRequest(http.MethodPost, "/demo/api/prepare", bytes.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	_, docs, err := f.d.readPrepare(httptest.NewRecorder(), r)
+	if err != nil {
 		return docs, err
 	}
+	_, err = prepareDocs(context.Background(), docs, f.chain, demoUsers[0].ID, "Perakuan 1", nil)
+	return docs, err
+}
+
+// TestStreamedUploadAndRepair: a PDF sent as the body of /demo/api/upload
+// is stored on disk and prepared from there; a damaged one is refused with
+// the reason and the advice to tick the repair box unless the prepare
+// request asks for a repair, which then prepares the repaired copy and
+// says what it changed.
+func TestStreamedUploadAndRepair(t *testing.T) {
+	f := newDemoFixture(t)
 
 	good := pdfxtest.Generate(pdfxtest.Options{Pages: 2})
-	docs, err := prepare(upload(good), false)
+	docs, err := f.prepare(f.upload(good), false)
 	require.NoError(t, err)
 	require.Len(t, docs, 1)
 	stored, err := os.ReadFile(docs[0].path)
 	require.NoError(t, err)
 	require.Equal(t, good, stored, "the upload is stored as sent")
-	require.Empty(t, docs[0].Repaired)
+	require.Nil(t, docs[0].repaired)
 	releaseAll(docs)
 	require.NoFileExists(t, docs[0].path, "released documents are removed")
 
 	broken := bytes.TrimSuffix(good, []byte("%%EOF\n"))
-	_, err = prepare(upload(broken), false)
+	_, err = f.prepare(f.upload(broken), false)
 	require.ErrorIs(t, err, pdf.ErrRepairable)
-	require.Contains(t, err.Error(), "-repair")
+	err = whyUnsigned(err)
+	var p *demoProblem
+	require.ErrorAs(t, err, &p)
+	require.Equal(t, reasonDamaged, p.reason)
+	require.Contains(t, err.Error(), `Tick "Repair damaged PDF"`)
 
-	docs, err = prepare(upload(broken), true)
+	docs, err = f.prepare(f.upload(broken), true)
 	require.NoError(t, err)
-	require.NotEmpty(t, docs[0].Repaired, "what the repair did is kept")
+	require.NotNil(t, docs[0].repaired, "what the repair did is kept")
+	require.NotEmpty(t, docs[0].repaired.Fixes)
 	require.Contains(t, docs[0].DataHeader, "repaired copy", "the signing screen and the audit say the copy is signed")
 	fixed, err := os.ReadFile(docs[0].path)
 	require.NoError(t, err)
@@ -87,6 +127,6 @@ func TestStreamedUploadAndRepair(t *testing.T) {
 	require.NoError(t, err, "the repaired copy is what is prepared")
 	releaseAll(docs)
 
-	_, err = prepare("no-such-upload", false)
+	_, err = f.prepare("no-such-upload", false)
 	require.ErrorIs(t, err, roamsign.ErrNotFound)
 }

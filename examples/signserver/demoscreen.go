@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -22,6 +23,7 @@ const (
 	reasonTriesExhausted = "tries_exhausted" // every try of the OTP was used: request a new one
 	reasonScreenExpired  = "screen_expired"  // the demo forgot the signing screen: start again
 	reasonEncrypted      = "encrypted"       // an encrypted (password-protected) upload
+	reasonDamaged        = "damaged"         // a damaged upload: tick the repair box
 	reasonTooLarge       = "upload_too_large"
 )
 
@@ -36,10 +38,32 @@ type demoProblem struct {
 func (p *demoProblem) Error() string { return p.err.Error() }
 func (p *demoProblem) Unwrap() error { return p.err }
 
-var (
-	errScreenExpired  = &demoProblem{reasonScreenExpired, roamsign.E(roamsign.ErrExpired, "demo.sign", "the signing screen has expired; start again")}
-	errUploadTooLarge = &demoProblem{reasonTooLarge, roamsign.E(roamsign.ErrTooLarge, "demo.prepare", "the PDF is larger than %d MiB, the most the demo signs", demoMaxUpload>>20)}
-)
+var errScreenExpired = &demoProblem{reasonScreenExpired, roamsign.E(roamsign.ErrExpired, "demo.sign", "the signing screen has expired; start again")}
+
+// demoMB is the unit in which the demo's upload limit is set and told: a
+// megabyte of 1,000,000 bytes.
+const demoMB = 1_000_000
+
+// demoDefaultMaxUploadMB is the default of -demo-max-upload-mb.
+const demoDefaultMaxUploadMB = 1000
+
+// tooLargeWords is the one wording, in Malay and English, of the refusal
+// of an upload larger than limit bytes: the server's refusal carries the
+// English line as its detail, and the page, which refuses such a file
+// before sending it, has both from /demo/api/config.
+func tooLargeWords(limit int64) [2]string {
+	mb := limit / demoMB
+	return [2]string{
+		fmt.Sprintf("Fail PDF ini melebihi %d MB, saiz terbesar yang diterima oleh demo ini. Pilih fail yang lebih kecil.", mb),
+		fmt.Sprintf("The PDF is larger than %d MB, the largest this demo accepts. Choose a smaller file.", mb),
+	}
+}
+
+// uploadTooLarge is the refusal of an upload larger than limit bytes,
+// whichever way it came.
+func uploadTooLarge(limit int64) error {
+	return &demoProblem{reasonTooLarge, roamsign.E(roamsign.ErrTooLarge, "demo.upload", "%s", tooLargeWords(limit)[1])}
+}
 
 // writeDemoProblem writes err as a problem document, with its reason in
 // reasonHeader when it has one.
@@ -63,15 +87,20 @@ func whyRefused(err error, ch *roamsign.OTPResponse, now time.Time) error {
 	return &demoProblem{reasonOTPExpired, err}
 }
 
-// whyUnsigned gives a document refused as encrypted its reason; the
-// signer's file, not the server, is at fault, so it is a 400 whose detail
-// the page shows, not a 501.
+// whyUnsigned gives a document refused as encrypted or as damaged its
+// reason. For an encrypted one the signer's file, not the server, is at
+// fault, so it is a 400 whose detail the page shows, not a 501; a damaged
+// one is refused with what is wrong and the box to tick.
 func whyUnsigned(err error) error {
-	if !errors.Is(err, pdf.ErrEncrypted) {
-		return err
+	switch {
+	case errors.Is(err, pdf.ErrEncrypted):
+		return &demoProblem{reasonEncrypted, roamsign.Wrap(roamsign.ErrInvalidInput, "demo.prepare", err,
+			"the PDF is encrypted (password-protected): remove the encryption, then upload it again")}
+	case errors.Is(err, pdf.ErrRepairable):
+		return &demoProblem{reasonDamaged, roamsign.Wrap(roamsign.ErrInvalidInput, "demo.prepare", err,
+			httpapi.PublicDetail(err)+`. Tick "Repair damaged PDF" and sign again: a repaired copy is then signed`)}
 	}
-	return &demoProblem{reasonEncrypted, roamsign.Wrap(roamsign.ErrInvalidInput, "demo.prepare", err,
-		"the PDF is encrypted (password-protected): remove the encryption, then upload it again")}
+	return err
 }
 
 // screen is what the signing screen shows.
@@ -88,6 +117,9 @@ type screen struct {
 type screenItem struct {
 	DataHeader string `json:"dataHeader"`
 	Hash       string `json:"hash"`
+	// Repaired says what the repair of the document found and fixed: the
+	// repaired copy is what is signed.
+	Repaired *repairNote `json:"repaired,omitempty"`
 }
 
 type shownTimes struct {
@@ -101,7 +133,7 @@ func signingScreen(id string, s *demoSession) screen {
 	sc := screen{Session: id, Challenge: s.challenge, Certificate: s.cert,
 		Shown: shownTimes{Expires: otp.FormatTime(s.challenge.ExpiresAt, nil)}}
 	for i, doc := range s.docs {
-		sc.Items = append(sc.Items, screenItem{doc.DataHeader, base64.StdEncoding.EncodeToString(s.hashes[i].Value)})
+		sc.Items = append(sc.Items, screenItem{doc.DataHeader, base64.StdEncoding.EncodeToString(s.hashes[i].Value), doc.repaired})
 	}
 	if s.cert != nil {
 		sc.Shown.CertStart = otp.FormatDate(s.cert.NotBefore, nil)

@@ -1,11 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/roamsign/roamsign/ltv"
 	"github.com/roamsign/roamsign/signer/pdf"
@@ -26,7 +26,7 @@ const (
 type padesSetup struct {
 	level    string
 	stamper  pdf.Timestamper
-	longTerm func(ctx context.Context, signed []byte) ([]byte, error) // nil below B-LT
+	longTerm func(ctx context.Context, in io.ReaderAt, size int64, w io.Writer) error // nil below B-LT
 }
 
 // openPAdES reads -pades-level. Its default is B-LTA when a time-stamping
@@ -65,27 +65,27 @@ func (a *app) openPAdES(cfg Config) (padesSetup, error) {
 	if err != nil {
 		return s, err
 	}
-	s.longTerm = func(ctx context.Context, signed []byte) ([]byte, error) {
-		return longTerm(ctx, level, signed, v, a.tsa)
+	s.longTerm = func(ctx context.Context, in io.ReaderAt, size int64, w io.Writer) error {
+		return longTerm(ctx, level, in, size, w, v, a.tsa)
 	}
 	return s, nil
 }
 
-// longTerm adds the /DSS (B-LT), then a document time-stamp (B-LTA).
-func longTerm(ctx context.Context, level string, signed []byte, v pdf.ChainValidator, ts pdf.DigestTimestamper) ([]byte, error) {
-	var out bytes.Buffer
+// longTerm writes to w the signed PDF in (size bytes) with the /DSS
+// added (B-LT), then a document time-stamp (B-LTA).
+func longTerm(ctx context.Context, level string, in io.ReaderAt, size int64, w io.Writer, v pdf.ChainValidator, ts pdf.DigestTimestamper) error {
 	var rep *pdf.LTVReport
 	var err error
 	if level == levelBLT {
-		rep, err = pdf.AddLTV(ctx, bytes.NewReader(signed), int64(len(signed)), &out, pdf.LTVOptions{Validator: v})
+		rep, err = pdf.AddLTV(ctx, in, size, w, pdf.LTVOptions{Validator: v})
 	} else {
-		rep, err = pdf.Extend(ctx, bytes.NewReader(signed), int64(len(signed)), &out, pdf.ExtendOptions{Validator: v, Timestamper: ts})
+		rep, err = pdf.Extend(ctx, in, size, w, pdf.ExtendOptions{Validator: v, Timestamper: ts})
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", level, err)
+		return fmt.Errorf("%s: %w", level, err)
 	}
 	if !rep.Changed {
-		return nil, errors.New(level + ": nothing was added to a freshly signed document")
+		return errors.New(level + ": nothing was added to a freshly signed document")
 	}
-	return out.Bytes(), nil
+	return nil
 }

@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -177,8 +176,9 @@ func (a *app) handler() http.Handler {
 		mux.HandleFunc("GET /{$}", servePage(static, "index.html"))
 		mux.HandleFunc("GET /dev/mailbox", servePage(static, "mailbox.html"))
 		mux.HandleFunc("GET /dev/mailbox.json", a.mailbox.serveJSON)
-		a.demo = newHostDemo(a.svc, a.verifier, a.log, filepath.Join(a.cfg.DataDir, "demo-signed"))
+		a.demo = newHostDemo(a.svc, a.verifier, a.log, a.cfg.DataDir)
 		a.demo.stamper, a.demo.longTerm = a.pades.stamper, a.pades.longTerm
+		a.demo.maxUpload = int64(a.cfg.DemoMaxUploadMB) * demoMB
 		demo := http.NewServeMux()
 		a.demo.routes(demo)
 		mux.Handle("/demo/", httpapi.Pages(demo, a.log))

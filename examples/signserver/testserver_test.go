@@ -239,6 +239,20 @@ func (s *testServer) postJSON(path string, v, out any) int {
 	return resp.StatusCode
 }
 
+// uploadDoc sends doc to the host demo's upload endpoint as the page does
+// (the file as the raw request body) and returns the upload's id.
+func (s *testServer) uploadDoc(doc []byte) string {
+	s.t.Helper()
+	resp, err := s.hc.Post(s.base+"/demo/api/upload", "application/pdf", bytes.NewReader(doc))
+	require.NoError(s.t, err, "upload")
+	defer resp.Body.Close()
+	var out struct{ Upload string }
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	require.Equal(s.t, http.StatusOK, resp.StatusCode, "upload: %s", b)
+	require.NoError(s.t, json.Unmarshal(b, &out))
+	return out.Upload
+}
+
 // runCmd runs a subcommand in-process and returns its output.
 func runCmd(t testing.TB, args ...string) (stdout, stderr string, err error) {
 	t.Helper()

@@ -16,7 +16,9 @@
     tries_exhausted: ["Terlalu banyak percubaan yang salah untuk OTP ini. Mohon OTP baharu.", "Too many wrong attempts for this OTP. Request a new one."],
     screen_expired: ["Skrin tandatangan telah tamat tempoh. Sila mula semula.", "The signing screen has expired. Please start again."],
     encrypted: ["PDF ini disulitkan (dilindungi kata laluan) dan tidak boleh ditandatangani. Buang penyulitan, kemudian muat naik semula.", "This PDF is encrypted (password-protected) and cannot be signed. Remove the encryption, then upload it again."],
+    // Replaced by the server's wording, with the limit, from /demo/api/config.
     upload_too_large: ["Fail PDF terlalu besar untuk demo ini.", "The PDF file is too large for this demo."],
+    damaged: ["PDF ini rosak. Tandakan \u201cBaiki PDF yang rosak\u201d dan tandatangan semula: salinan yang dibaiki akan ditandatangani.", "This PDF is damaged. Tick \u201cRepair damaged PDF\u201d and sign again: a repaired copy is then signed."],
     unsupported: ["Dokumen ini tidak dapat ditandatangani.", "This document cannot be signed."],
     already_used: ["OTP ini telah digunakan. Mohon OTP baharu.", "This OTP was already used. Request a new one."],
     rate_limited: ["Terlalu banyak permintaan OTP. Cuba sebentar lagi.", "Too many OTP requests. Try again shortly."],
@@ -40,7 +42,7 @@
     const ms = document.createElement("p"); ms.textContent = m ? m[0] : "Permintaan tidak dapat diselesaikan.";
     const en = document.createElement("p"); en.lang = "en"; en.textContent = m ? m[1] : (problem && problem.detail) || "The request could not be completed.";
     el.append(ms, en);
-    if (problem && problem.detail && m) { const d = document.createElement("p"); d.className = "en"; d.textContent = problem.detail; el.append(d); }
+    if (problem && problem.detail && m && problem.detail !== m[1]) { const d = document.createElement("p"); d.className = "en"; d.textContent = problem.detail; el.append(d); }
     if (problem && (problem.code || problem.requestId)) {
       // The stable code and the request's reference, which the server's log holds with the details.
       const ref = document.createElement("p"); ref.className = "ref";
@@ -52,8 +54,15 @@
   }
   function clearError() { $("error").classList.add("hidden"); }
 
+  // api sends a JSON body (none: GET), or a File as the raw request body,
+  // and returns the JSON answer; a refusal is thrown as its problem.
   async function api(path, body) {
-    const r = await fetch(path, { method: body ? "POST" : "GET", headers: body ? { "Content-Type": "application/json" } : {}, body: body ? JSON.stringify(body) : undefined });
+    const raw = body instanceof Blob;
+    const r = await fetch(path, {
+      method: body ? "POST" : "GET",
+      headers: body ? { "Content-Type": raw ? "application/pdf" : "application/json" } : {},
+      body: body ? (raw ? body : JSON.stringify(body)) : undefined,
+    });
     const ct = r.headers.get("Content-Type") || "";
     const data = ct.includes("json") ? await r.json() : null;
     if (!r.ok) {
@@ -72,6 +81,7 @@
   async function loadConfig() {
     const cfg = await api("/demo/api/config");
     maxUpload = cfg.maxUploadBytes || 0;
+    if (cfg.tooLarge) messages.upload_too_large = cfg.tooLarge;
     const docs = $("docs"); docs.replaceChildren();
     cfg.docs.forEach((d, i) => {
       const id = "doc-" + d.id;
@@ -84,17 +94,26 @@
     for (const u of cfg.users) { const o = document.createElement("option"); o.value = u.id; o.textContent = u.name + " (" + u.id + ")"; sel.append(o); }
   }
 
-  function readUpload() {
+  // sendUpload streams the chosen file, as it is, to the server, which
+  // keeps it on disk, and returns the fields naming it in a prepare request.
+  async function sendUpload() {
     const f = $("upload").files[0];
-    if (!f) return Promise.resolve(null);
-    // The same refusal as the server's, before sending megabytes for nothing.
-    if (maxUpload && f.size > maxUpload) return Promise.reject({ code: "too_large", reason: "upload_too_large", detail: "the PDF is larger than " + Math.floor(maxUpload / 1048576) + " MiB, the most the demo signs" });
-    return new Promise((resolve, reject) => {
-      const rd = new FileReader();
-      rd.onload = () => { const s = rd.result; resolve({ name: f.name, data: s.substring(s.indexOf(",") + 1) }); };
-      rd.onerror = () => reject({ code: "invalid_input", detail: "cannot read file" });
-      rd.readAsDataURL(f);
-    });
+    if (!f) return {};
+    // The server's refusal, in its words, before sending megabytes for nothing.
+    if (maxUpload && f.size > maxUpload) throw { code: "too_large", reason: "upload_too_large" };
+    const u = await api("/demo/api/upload", f);
+    return { uploadId: u.upload, uploadName: f.name };
+  }
+
+  // repairNote lists what the repair of a document found and fixed.
+  function repairNote(rep) {
+    const box = document.createElement("div"); box.className = "repaired";
+    const p = document.createElement("p");
+    p.textContent = "Salinan yang dibaiki ditandatangani / A repaired copy is signed" + (rep.damage ? " — " + rep.damage : "") + ":";
+    const ul = document.createElement("ul");
+    for (const f of rep.fixes || []) { const li = document.createElement("li"); li.textContent = f; ul.append(li); }
+    box.append(p, ul);
+    return box;
   }
 
   function renderSigning(p) {
@@ -103,6 +122,7 @@
     for (const it of p.items) {
       const tr = document.createElement("tr");
       const a = document.createElement("td"); a.textContent = it.dataHeader;
+      if (it.repaired) a.append(repairNote(it.repaired));
       const b = document.createElement("td"); b.className = "mono"; b.textContent = it.hash;
       tr.append(a, b); tb.append(tr);
     }
@@ -128,8 +148,8 @@
     $("btn-prepare").disabled = true;
     try {
       const docs = [...document.querySelectorAll("input[name=doc]:checked")].map((c) => c.value);
-      const upload = await readUpload();
-      const p = await api("/demo/api/prepare", { signer: $("signer").value, level: $("level").value, docs, upload });
+      const upload = await sendUpload();
+      const p = await api("/demo/api/prepare", { signer: $("signer").value, level: $("level").value, docs, ...upload, repair: $("repair").checked });
       renderSigning(p);
     } catch (e) { showError(e); } finally { $("btn-prepare").disabled = false; }
   });
@@ -154,6 +174,7 @@
     for (const it of r.items) {
       const tr = document.createElement("tr");
       const name = document.createElement("td"); name.textContent = it.dataHeader;
+      if (it.repaired) name.append(repairNote(it.repaired));
       const st = document.createElement("td"); const b = document.createElement("span"); b.className = "badge " + it.status; b.textContent = it.status; st.append(b);
       const ver = document.createElement("td");
       if (it.verification) {
@@ -164,6 +185,11 @@
       } else if (it.error) { ver.textContent = it.error; }
       const dl = document.createElement("td");
       if (it.download) { const a = document.createElement("a"); a.href = it.download; a.textContent = "PDF"; a.setAttribute("download", ""); dl.append(a); }
+      if (it.repairedCopy) {
+        const a = document.createElement("a"); a.href = it.repairedCopy; a.className = "repaired-copy"; a.setAttribute("download", "");
+        a.textContent = "Salinan dibaiki (sebelum tandatangan) / Repaired copy (before signing)";
+        dl.append(document.createElement("br"), a);
+      }
       tr.append(name, st, ver, dl); tb.append(tr);
     }
     show("step-result");
