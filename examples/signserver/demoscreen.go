@@ -98,7 +98,7 @@ func whyUnsigned(err error) error {
 			"the PDF is encrypted (password-protected): remove the encryption, then upload it again")}
 	case errors.Is(err, pdf.ErrRepairable):
 		return &demoProblem{reasonDamaged, roamsign.Wrap(roamsign.ErrInvalidInput, "demo.prepare", err,
-			httpapi.PublicDetail(err)+`. Tick "Repair damaged PDF" and sign again: a repaired copy is then signed`)}
+			"The PDF is damaged ("+httpapi.PublicDetail(err)+`). Tick "Repair damaged PDF" and sign again: a repaired copy is then signed.`)}
 	}
 	return err
 }

@@ -30,6 +30,9 @@
     not_found: ["Tidak dijumpai.", "Not found."],
   };
 
+  // Refusals whose English line is the server's detail, which says what is wrong.
+  const ownWords = new Set(["damaged"]);
+
   // Refusals after which the signer may request a new OTP on the same screen.
   const renewable = new Set(["otp_expired", "tries_exhausted", "already_used"]);
 
@@ -40,9 +43,10 @@
     const el = $("error");
     el.replaceChildren();
     const ms = document.createElement("p"); ms.textContent = m ? m[0] : "Permintaan tidak dapat diselesaikan.";
-    const en = document.createElement("p"); en.lang = "en"; en.textContent = m ? m[1] : (problem && problem.detail) || "The request could not be completed.";
+    const own = problem && problem.detail && ownWords.has(problem.reason);
+    const en = document.createElement("p"); en.lang = "en"; en.textContent = m && !own ? m[1] : (problem && problem.detail) || "The request could not be completed.";
     el.append(ms, en);
-    if (problem && problem.detail && m && problem.detail !== m[1]) { const d = document.createElement("p"); d.className = "en"; d.textContent = problem.detail; el.append(d); }
+    if (problem && problem.detail && m && !own && problem.detail !== m[1]) { const d = document.createElement("p"); d.className = "en"; d.textContent = problem.detail; el.append(d); }
     if (problem && (problem.code || problem.requestId)) {
       // The stable code and the request's reference, which the server's log holds with the details.
       const ref = document.createElement("p"); ref.className = "ref";
