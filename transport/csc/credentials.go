@@ -192,8 +192,14 @@ func (s *server) describe(c *cred, opts InfoOptions) CredentialInfo {
 func certInfo(chain []*x509.Certificate, opts InfoOptions, now time.Time) *CertInfo {
 	leaf := chain[0]
 	ci := &CertInfo{}
-	if now.After(leaf.NotAfter) {
+	// cert/status (CSC API v2.0.0.2 clause 11.4): the validity of the
+	// signer's certificate at now; a client may offer only credentials
+	// whose certificate says "valid".
+	switch {
+	case now.After(leaf.NotAfter):
 		ci.Status = "expired"
+	case !now.Before(leaf.NotBefore):
+		ci.Status = "valid"
 	}
 	switch opts.Certificates {
 	case "", "single":

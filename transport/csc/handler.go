@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 
@@ -257,11 +258,35 @@ func decodeJSON(r *http.Request, v any) error {
 	if err := json.Unmarshal(body, v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return badRequest("Missing (or invalid type) parameter " + te.Field)
+			return badRequest("Missing (or invalid type) " + jsonKind(te.Type) + "parameter " + te.Field)
 		}
 		return badRequest("Malformed JSON body")
 	}
 	return nil
+}
+
+// jsonKind names the JSON type a parameter of Go type t has, as the error
+// descriptions of the CSC API tables do ("Missing (or invalid type)
+// integer parameter numSignatures"), followed by a space; "" when none
+// fits.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return ""
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "string "
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "integer "
+	case reflect.Bool:
+		return "boolean "
+	case reflect.Slice, reflect.Array:
+		return "array "
+	case reflect.Struct, reflect.Map:
+		return "object "
+	}
+	return ""
 }
 
 // recorder remembers the status written.
