@@ -22,7 +22,8 @@ func encryptedSource() []byte {
 
 // TestRepairRemovesEncryption: a document encrypted with permissions only
 // (every qpdf encryption, with and without object streams, metadata
-// encrypted or in clear) is refused by Prepare with ErrOwnerEncrypted and
+// encrypted or in clear) is refused by verify as encrypted, by Prepare
+// with ErrOwnerEncrypted and
 // by Repair without RemoveEncryption (nothing written); with it, Repair
 // writes a copy without encryption that passes qpdf --check, renders the
 // same pages as the encrypted document (poppler opens it without a
@@ -42,6 +43,9 @@ func TestRepairRemovesEncryption(t *testing.T) {
 			require.ErrorIs(t, err, roamsign.ErrUnsupported)
 			require.NotErrorIs(t, err, ErrPasswordRequired)
 			require.Contains(t, err.Error(), "the document is encrypted with permissions only (it opens without a password)")
+			_, err = v.VerifyPDF(ctx, verify.PDFRequest{Document: bytes.NewReader(in), Size: int64(len(in))})
+			require.ErrorIs(t, err, roamsign.ErrUnsupported, "verify refuses encrypted documents")
+			require.Contains(t, err.Error(), "encrypted")
 
 			var out bytes.Buffer
 			_, err = Repair(ctx, bytes.NewReader(in), int64(len(in)), &out, RepairOptions{})
@@ -50,7 +54,7 @@ func TestRepairRemovesEncryption(t *testing.T) {
 
 			rep, err := Repair(ctx, bytes.NewReader(in), int64(len(in)), &out, RepairOptions{RemoveEncryption: true})
 			require.NoError(t, err)
-			require.Empty(t, rep.Damage)
+			require.Equal(t, "the document is encrypted with permissions only", rep.Damage)
 			require.Contains(t, rep.Fixes, "removed the encryption (no password is needed to open the document; the owner password's restrictions are removed)")
 			fixed := out.Bytes()
 			require.NotContains(t, string(fixed), "/Encrypt")

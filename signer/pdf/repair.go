@@ -25,8 +25,9 @@ type RepairOptions struct {
 
 // RepairReport says, in plain words, what [Repair] found and did.
 type RepairReport struct {
-	// Damage is why the document could not be signed as it was; empty
-	// when it could (the copy is then only a clean rewrite).
+	// Damage is why the document could not be signed as it was (its
+	// damage, or its encryption when that was removed); empty when it
+	// could (the copy is then only a clean rewrite).
 	Damage string
 	// Fixes lists what the repair changed.
 	Fixes []string
@@ -115,6 +116,9 @@ func decrypt(op string, rd *pdfx.Reader, rep *RepairReport, opts RepairOptions) 
 	}
 	if err := rd.Decrypt(); err != nil {
 		return encryptionRefusal(op, err)
+	}
+	if rep.Damage == "" {
+		rep.Damage = "the document is encrypted with permissions only"
 	}
 	rep.Fixes = append(rep.Fixes, "removed the encryption (no password is needed to open the document; the owner password's restrictions are removed)")
 	return nil
