@@ -25,11 +25,13 @@
 // the host (package signer/pdf), the hashes of all of them are approved
 // with one OTP, and each signed PDF is completed into DIR/signed/, with
 // progress on standard error. Only hashes travel to the server. Files are
-// read and written in chunks, never whole into memory. A damaged PDF is
+// read and written in chunks, never whole into memory. A damaged PDF, or
+// one encrypted with permissions only (it opens without a password), is
 // refused with the reason; with -repair a clean copy is written to
-// DIR/repaired/ (what was wrong and what was changed is printed) and that
-// copy is what is signed. An encrypted PDF is refused with the advice to
-// remove the encryption first.
+// DIR/repaired/ (what was wrong and what was changed is printed: the
+// encryption removed, for an encrypted one) and that copy is what is
+// signed. A PDF that needs a password to open is refused with the advice
+// to decrypt it with the password first.
 //
 // The PIN is read from -pin-file or, without it, from the first line of
 // standard input; the OTP from the next line of standard input or, with
@@ -117,7 +119,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.devMailbox, "dev-mailbox", "", "read the OTP from this development mailbox URL (…/dev/mailbox.json) instead of standard input")
 	fs.StringVar(&o.header, "data-header", "", "data header shown to the signer (default: the file name)")
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "time limit for the whole signing")
-	fs.BoolVar(&o.repair, "repair", false, "with -dir: sign a repaired copy (written to DIR/repaired/) of each damaged PDF instead of refusing it")
+	fs.BoolVar(&o.repair, "repair", false, "with -dir: sign a repaired copy (written to DIR/repaired/) of each damaged PDF, or of one encrypted with permissions only (the copy is decrypted), instead of refusing it")
 	fs.BoolVar(&o.verbose, "v", false, "on failure, also print the whole error (operation names, addresses) for the logs")
 	if err := fs.Parse(args); err != nil {
 		return o, err

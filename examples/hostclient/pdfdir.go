@@ -33,9 +33,10 @@ type pdfBatch struct {
 
 // preparePDFs prepares an invisible PAdES approval signature for every
 // *.pdf in dir, reporting progress. With repair, a PDF that pdf.Prepare
-// refuses as damaged is repaired into
-// dir/repaired/ and the copy is prepared instead; without it, such a PDF
-// stops the batch with the reason and the advice.
+// refuses as damaged, or as encrypted with permissions only, is repaired
+// (decrypted) into dir/repaired/ and the copy is prepared instead;
+// without it, such a PDF stops the batch with the reason and the advice,
+// as does, always, one that needs a password to open.
 func preparePDFs(ctx context.Context, dir string, chain []*x509.Certificate, reason string, repair bool, progress io.Writer) (*pdfBatch, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -59,7 +60,7 @@ func preparePDFs(ctx context.Context, dir string, chain []*x509.Certificate, rea
 	for i, name := range b.names {
 		path := filepath.Join(dir, name)
 		err := b.prepare(ctx, path, chain, reason)
-		if repair && (errors.Is(err, pdf.ErrRepairable) || errors.Is(err, pdf.ErrEncrypted)) {
+		if repair && (errors.Is(err, pdf.ErrRepairable) || errors.Is(err, pdf.ErrOwnerEncrypted)) {
 			if path, err = repairPDF(ctx, dir, name, progress); err == nil {
 				err = b.prepare(ctx, path, chain, reason)
 			}
@@ -177,9 +178,9 @@ func streamToFile(dst string, write func(w io.Writer) error) error {
 	return os.Rename(tmp.Name(), dst)
 }
 
-// repairPDF writes a repaired copy of dir/name to dir/repaired/name (an
-// encrypted one is refused with the advice), says what was wrong and what
-// was changed, and returns the copy's path.
+// repairPDF writes a repaired copy of dir/name to dir/repaired/name (the
+// encryption removed when it has permissions only), says what was wrong
+// and what was changed, and returns the copy's path.
 func repairPDF(ctx context.Context, dir, name string, progress io.Writer) (string, error) {
 	out := filepath.Join(dir, "repaired")
 	if err := os.MkdirAll(out, 0o755); err != nil {
@@ -194,7 +195,7 @@ func repairPDF(ctx context.Context, dir, name string, progress io.Writer) (strin
 	var rep *pdf.RepairReport
 	err = streamToFile(dst, func(w io.Writer) error {
 		var err error
-		rep, err = pdf.Repair(ctx, f, size, w, pdf.RepairOptions{})
+		rep, err = pdf.Repair(ctx, f, size, w, pdf.RepairOptions{RemoveEncryption: true})
 		return err
 	})
 	if err != nil {

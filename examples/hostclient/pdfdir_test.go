@@ -34,6 +34,8 @@ func TestFolderBatchRepair(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.pdf"), good, 0o600))
 	broken := bytes.TrimSuffix(good, []byte("%%EOF\n"))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "b.pdf"), broken, 0o600))
+	encrypted := pdfxtest.QPDF(t, good, pdfxtest.OwnerOnlyEncryptions["aes-256"]...)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "c.pdf"), encrypted, 0o600))
 	ctx := context.Background()
 	var progress bytes.Buffer
 
@@ -45,10 +47,12 @@ func TestFolderBatchRepair(t *testing.T) {
 
 	batch, err := preparePDFs(ctx, dir, chain, "Perakuan 1", true, &progress)
 	require.NoError(t, err)
-	require.Len(t, batch.hashes, 2)
+	require.Len(t, batch.hashes, 3)
 	require.Contains(t, progress.String(), "repaired b.pdf")
+	require.Contains(t, progress.String(), "repaired c.pdf (the document is encrypted with permissions only): removed the encryption")
 	repaired := filepath.Join(dir, "repaired", "b.pdf")
 	require.Equal(t, repaired, batch.paths[1])
+	require.Equal(t, filepath.Join(dir, "repaired", "c.pdf"), batch.paths[2])
 
 	resp := &roamsign.SignResponse{TransactionID: "tx"}
 	for _, h := range batch.hashes {
@@ -63,7 +67,35 @@ func TestFolderBatchRepair(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, bytes.HasPrefix(signed, copyBytes), "the signed file is the repaired copy plus the signature")
 	pdfxtest.Check(t, signed)
+	signed, err = os.ReadFile(filepath.Join(dir, "signed", "c.pdf"))
+	require.NoError(t, err)
+	pdfxtest.Check(t, signed)
+	require.NotContains(t, string(signed), "/Encrypt", "the decrypted copy is what is signed")
 	left, err := filepath.Glob(filepath.Join(dir, "*", ".writing-*"))
 	require.NoError(t, err)
 	require.Empty(t, left, "no temporary files left")
+}
+
+// TestFolderBatchPasswordRequired: a PDF that needs a password to open
+// stops the batch even with -repair, with the advice to decrypt it with
+// the password; nothing is written for it.
+func TestFolderBatchPasswordRequired(t *testing.T) {
+	root, err := testpki.NewRoot(testpki.Options{})
+	require.NoError(t, err)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	leaf, err := root.IssueLeaf("AHMAD BIN ALI", "800101145678", key.Public(), testpki.LeafOptions{})
+	require.NoError(t, err)
+	chain := append([]*x509.Certificate{leaf}, root.Chain()...)
+
+	dir := t.TempDir()
+	doc := pdfxtest.QPDF(t, pdfxtest.Generate(pdfxtest.Options{}), pdfxtest.UserPasswordEncryption...)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "rahsia.pdf"), doc, 0o600))
+	var progress bytes.Buffer
+	_, err = preparePDFs(context.Background(), dir, chain, "Perakuan 1", true, &progress)
+	require.ErrorIs(t, err, pdf.ErrPasswordRequired)
+	require.Contains(t, err.Error(), "rahsia.pdf")
+	require.Contains(t, err.Error(), "needs a password to open")
+	require.Contains(t, err.Error(), "qpdf --decrypt --password=")
+	require.NoFileExists(t, filepath.Join(dir, "repaired", "rahsia.pdf"))
 }

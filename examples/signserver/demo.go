@@ -167,8 +167,9 @@ type prepareRequest struct {
 	UploadID   string `json:"uploadId"`
 	UploadName string `json:"uploadName"`
 	// Repair asks for a repaired copy of an uploaded document that is
-	// damaged to be signed instead; without it such a document is refused
-	// with the reason.
+	// damaged, or encrypted with permissions only (the copy is
+	// decrypted), to be signed instead; without it such a document is
+	// refused with the reason.
 	Repair bool `json:"repair"`
 }
 

@@ -106,8 +106,9 @@ type repairNote struct {
 	Fixes  []string `json:"fixes"`
 }
 
-// repairStored writes a repaired copy of the stored document at path and
-// returns the copy's path and what the repair found and changed.
+// repairStored writes a repaired copy of the stored document at path (the
+// encryption removed when it has permissions only) and returns the copy's
+// path and what the repair found and changed.
 func (f *demoFiles) repairStored(ctx context.Context, path string) (string, *repairNote, error) {
 	in, size, err := openSized(path)
 	if err != nil {
@@ -117,7 +118,7 @@ func (f *demoFiles) repairStored(ctx context.Context, path string) (string, *rep
 	var rep *pdf.RepairReport
 	out, err := f.create(func(w io.Writer) error {
 		var err error
-		rep, err = pdf.Repair(ctx, in, size, w, pdf.RepairOptions{})
+		rep, err = pdf.Repair(ctx, in, size, w, pdf.RepairOptions{RemoveEncryption: true})
 		return err
 	})
 	if err != nil {
@@ -184,9 +185,10 @@ func (d *hostDemo) takeUpload(id string) (string, bool) {
 }
 
 // prepareRepairing prepares doc's signature with prepare; when the
-// document is refused as damaged and its user asked for a repair
-// (doc.repair), the repaired copy replaces it (the upload as sent is
-// removed) and is prepared; doc.repaired then says what was fixed.
+// document is refused as damaged or encrypted with permissions only and
+// its user asked for a repair (doc.repair), the repaired copy replaces it
+// (the upload as sent is removed) and is prepared; doc.repaired then says
+// what was fixed.
 func prepareRepairing(ctx context.Context, doc *demoDoc, prepare func(f *os.File, size int64) (*pdf.Prepared, error)) (*pdf.Prepared, error) {
 	for try := 0; ; try++ {
 		f, size, err := openSized(doc.path)
@@ -195,7 +197,7 @@ func prepareRepairing(ctx context.Context, doc *demoDoc, prepare func(f *os.File
 		}
 		doc.file = f
 		prep, err := prepare(f, size)
-		if err == nil || try > 0 || doc.repair == nil || !(errors.Is(err, pdf.ErrRepairable) || errors.Is(err, pdf.ErrEncrypted)) {
+		if err == nil || try > 0 || doc.repair == nil || !(errors.Is(err, pdf.ErrRepairable) || errors.Is(err, pdf.ErrOwnerEncrypted)) {
 			return prep, err
 		}
 		f.Close()

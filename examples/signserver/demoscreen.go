@@ -93,6 +93,12 @@ func whyRefused(err error, ch *roamsign.OTPResponse, now time.Time) error {
 // one is refused with what is wrong and the box to tick.
 func whyUnsigned(err error) error {
 	switch {
+	case errors.Is(err, pdf.ErrOwnerEncrypted):
+		return &demoProblem{reasonEncrypted, roamsign.Wrap(roamsign.ErrInvalidInput, "demo.prepare", err,
+			`The PDF is encrypted with permissions only (it opens without a password). Tick "Repair damaged PDF" and sign again: a decrypted copy is then signed.`)}
+	case errors.Is(err, pdf.ErrPasswordRequired):
+		return &demoProblem{reasonEncrypted, roamsign.Wrap(roamsign.ErrInvalidInput, "demo.prepare", err,
+			"the PDF is encrypted and needs a password to open: decrypt it with the password, then upload it again")}
 	case errors.Is(err, pdf.ErrEncrypted):
 		return &demoProblem{reasonEncrypted, roamsign.Wrap(roamsign.ErrInvalidInput, "demo.prepare", err,
 			"the PDF is encrypted (password-protected): remove the encryption, then upload it again")}
