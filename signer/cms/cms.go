@@ -30,7 +30,9 @@ type Options struct {
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
 	// ContentType is the eContentType and the content-type attribute. Nil
-	// means id-data (1.2.840.113549.1.7.1).
+	// means id-data (1.2.840.113549.1.7.1). CAdES and PAdES baseline
+	// signatures (ETSI EN 319 122-1 and EN 319 142-1 clause 6.3) have
+	// id-data; another type makes a CMS signature outside those profiles.
 	ContentType asn1.ObjectIdentifier
 	// AlgorithmProtection adds the CMSAlgorithmProtection attribute (RFC
 	// 6211), binding the digest and signature algorithms into what is signed.
@@ -38,8 +40,11 @@ type Options struct {
 	// PSS signs with RSASSA-PSS (salt length = digest length, MGF1 with the
 	// same digest) instead of PKCS #1 v1.5. It requires an RSA key.
 	PSS bool
-	// OmitSigningTime leaves out the signing-time attribute (PAdES carries
-	// the time in the signature dictionary's /M entry instead).
+	// OmitSigningTime leaves out the signing-time attribute, as a PAdES
+	// baseline signature must (EN 319 142-1 clause 6.3: the time is the
+	// signature dictionary's /M). A CAdES baseline signature has it (EN
+	// 319 122-1 clause 6.3), so a detached CMS signature without it is
+	// outside that profile.
 	OmitSigningTime bool
 	// CallerVerifies makes [SignDigest] skip its verification of RSA
 	// signatures, for a caller that verifies every result against the

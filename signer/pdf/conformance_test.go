@@ -4,14 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha1"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/hex"
-	"math/big"
 	"regexp"
 	"strings"
 	"testing"
@@ -22,6 +19,7 @@ import (
 	"github.com/digitorus/pdfsign/sign"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roamsign/roamsign/internal/adestest"
 	"github.com/roamsign/roamsign/internal/ltvtest"
 	"github.com/roamsign/roamsign/internal/pdfx"
 	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
@@ -30,145 +28,9 @@ import (
 )
 
 // This file checks the package's outputs against ETSI EN 319 142-1 (PAdES
-// baseline B-B, B-T, B-LT, B-LTA), ISO 32000-2 clause 12.8, RFC 5652,
-// RFC 5035 and RFC 3161 with its own reading of the ASN.1 (encoding/asn1,
-// not the package's CMS code), the way an outside PAdES validator reads
-// them.
-
-var (
-	oidData          = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
-	oidSignedData    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
-	oidTSTInfo       = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4}
-	oidContentType   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}
-	oidMessageDigest = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
-	oidSigningTime   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 5}
-	oidSigningCert   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 12}
-	oidSigningCertV2 = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 47}
-	oidSigTimestamp  = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 14}
-	oidSHA256        = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
-	oidSHA384        = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}
-	oidSHA512        = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}
-)
-
-type contentInfo struct {
-	ContentType asn1.ObjectIdentifier
-	Content     asn1.RawValue `asn1:"explicit,tag:0"`
-}
-
-type encapContent struct {
-	EContentType asn1.ObjectIdentifier
-	EContent     asn1.RawValue `asn1:"explicit,optional,tag:0"`
-}
-
-type signedData struct {
-	Version          int
-	DigestAlgorithms []pkix.AlgorithmIdentifier `asn1:"set"`
-	Encap            encapContent
-	Certificates     []asn1.RawValue `asn1:"optional,tag:0"`
-	CRLs             []asn1.RawValue `asn1:"optional,tag:1"`
-	SignerInfos      []signerInfo    `asn1:"set"`
-}
-
-type issuerAndSerial struct {
-	Issuer asn1.RawValue
-	Serial *big.Int
-}
-
-type attribute struct {
-	Type   asn1.ObjectIdentifier
-	Values []asn1.RawValue `asn1:"set"`
-}
-
-type signerInfo struct {
-	Version            int
-	SID                issuerAndSerial
-	DigestAlgorithm    pkix.AlgorithmIdentifier
-	SignedAttrs        asn1.RawValue `asn1:"optional,tag:0"`
-	SignatureAlgorithm pkix.AlgorithmIdentifier
-	Signature          []byte
-	UnsignedAttrs      []attribute `asn1:"optional,tag:1"`
-}
-
-type essCertIDv2 struct {
-	HashAlgorithm pkix.AlgorithmIdentifier `asn1:"optional"`
-	CertHash      []byte
-	IssuerSerial  struct {
-		Issuer []asn1.RawValue
-		Serial *big.Int
-	} `asn1:"optional"`
-}
-
-type tstInfo struct {
-	Version        int
-	Policy         asn1.ObjectIdentifier
-	MessageImprint struct {
-		HashAlgorithm pkix.AlgorithmIdentifier
-		HashedMessage []byte
-	}
-	Rest []asn1.RawValue `asn1:"optional"` // serialNumber, genTime, ...
-}
-
-func hashOf(t testing.TB, oid asn1.ObjectIdentifier) crypto.Hash {
-	t.Helper()
-	switch {
-	case oid.Equal(oidSHA256):
-		return crypto.SHA256
-	case oid.Equal(oidSHA384):
-		return crypto.SHA384
-	case oid.Equal(oidSHA512):
-		return crypto.SHA512
-	}
-	t.Fatalf("digest algorithm %v is not one of EN 319 142-1's SHA-2", oid)
-	return 0
-}
-
-// parseSignedData reads a DER ContentInfo holding SignedData, with no
-// trailing bytes.
-func parseSignedData(t testing.TB, der []byte) *signedData {
-	t.Helper()
-	var ci contentInfo
-	rest, err := asn1.Unmarshal(der, &ci)
-	require.NoError(t, err)
-	require.Empty(t, rest, "bytes after the ContentInfo")
-	require.True(t, ci.ContentType.Equal(oidSignedData), "content type %v", ci.ContentType)
-	var sd signedData
-	rest, err = asn1.Unmarshal(ci.Content.Bytes, &sd)
-	require.NoError(t, err)
-	require.Empty(t, rest)
-	return &sd
-}
-
-// attrs reads the DER SET OF Attribute of a [0] IMPLICIT signedAttrs,
-// checking that its elements are in DER order (X.690 clause 11.6).
-func attrs(t testing.TB, raw asn1.RawValue) ([]attribute, []byte) {
-	t.Helper()
-	der := append([]byte{0x31}, raw.FullBytes[1:]...) // the SET OF that is signed
-	var list []attribute
-	_, err := asn1.UnmarshalWithParams(der, &list, "set")
-	require.NoError(t, err)
-	var elems [][]byte
-	for rest := raw.Bytes; len(rest) > 0; {
-		var el asn1.RawValue
-		var err error
-		rest, err = asn1.Unmarshal(rest, &el)
-		require.NoError(t, err)
-		elems = append(elems, el.FullBytes)
-	}
-	for i := 1; i < len(elems); i++ {
-		require.True(t, bytes.Compare(elems[i-1], elems[i]) <= 0, "signed attributes not in DER SET OF order")
-	}
-	return list, der
-}
-
-func values(list []attribute, oid asn1.ObjectIdentifier) [][]asn1.RawValue {
-	var out [][]asn1.RawValue
-	for _, a := range list {
-		if a.Type.Equal(oid) {
-			out = append(out, a.Values)
-		}
-	}
-	return out
-}
+// baseline B-B, B-T, B-LT, B-LTA) and ISO 32000-2 clause 12.8, with the
+// CMS read by package adestest (RFC 5652, RFC 5035, RFC 3161, its own
+// ASN.1 reading), the way an outside PAdES validator reads them.
 
 // sigDict is one signature dictionary of a document with the bytes it
 // covers.
@@ -232,9 +94,9 @@ func signatureDicts(t testing.TB, doc []byte) []sigDict {
 }
 
 // checkBB checks a PAdES-B-B signature (EN 319 142-1 clause 6.3, table 1
-// and its additional requirements; EN 319 122-1 clause 5.2) and returns
-// its SignedData.
-func checkBB(t testing.TB, s sigDict, leaf *x509.Certificate) *signedData {
+// and its additional requirements: the signature dictionary here, its
+// CMS with package adestest) and returns its SignedData.
+func checkBB(t testing.TB, s sigDict, leaf *x509.Certificate) *adestest.SignedData {
 	t.Helper()
 	d := s.dict
 	require.Equal(t, pdfx.Name("Sig"), d["Type"])
@@ -244,142 +106,7 @@ func checkBB(t testing.TB, s sigDict, leaf *x509.Certificate) *signedData {
 	m, ok := d["M"].(pdfx.String)
 	require.True(t, ok, "/M shall be present")
 	require.Regexp(t, regexp.MustCompile(`^D:\d{14}(Z|[+-]\d\d'\d\d'?)$`), string(m))
-
-	sd := parseSignedData(t, s.der)
-	require.Equal(t, 1, sd.Version, "SignedData version (RFC 5652 clause 5.1: id-data, v1 SignerInfos, no attribute certificates)")
-	require.True(t, sd.Encap.EContentType.Equal(oidData), "eContentType id-data")
-	require.Empty(t, sd.Encap.EContent.Bytes, "detached: no eContent")
-	var found bool
-	for _, c := range sd.Certificates {
-		found = found || bytes.Equal(c.FullBytes, leaf.Raw)
-	}
-	require.True(t, found, "the signing certificate is in SignedData.certificates (requirement a)")
-	require.Len(t, sd.SignerInfos, 1)
-	si := sd.SignerInfos[0]
-	require.Equal(t, 1, si.Version)
-	require.Equal(t, leaf.RawIssuer, si.SID.Issuer.FullBytes)
-	require.Zero(t, leaf.SerialNumber.Cmp(si.SID.Serial))
-	var listed bool
-	for _, a := range sd.DigestAlgorithms {
-		listed = listed || a.Algorithm.Equal(si.DigestAlgorithm.Algorithm)
-	}
-	require.True(t, listed, "the signer's digest algorithm is in SignedData.digestAlgorithms")
-	h := hashOf(t, si.DigestAlgorithm.Algorithm)
-
-	list, signedDER := attrs(t, si.SignedAttrs)
-	ct := values(list, oidContentType)
-	require.Len(t, ct, 1, "content-type once")
-	require.Len(t, ct[0], 1)
-	var ctOID asn1.ObjectIdentifier
-	_, err := asn1.Unmarshal(ct[0][0].FullBytes, &ctOID)
-	require.NoError(t, err)
-	require.True(t, ctOID.Equal(oidData), "content-type is id-data (requirement c)")
-
-	md := values(list, oidMessageDigest)
-	require.Len(t, md, 1, "message-digest once")
-	var digest []byte
-	_, err = asn1.Unmarshal(md[0][0].FullBytes, &digest)
-	require.NoError(t, err)
-	hw := h.New()
-	hw.Write(s.covered)
-	require.Equal(t, hw.Sum(nil), digest, "message-digest is the digest of the ByteRange")
-
-	require.Empty(t, values(list, oidSigningTime), "PAdES: the signing-time attribute shall not be present")
-	require.Empty(t, values(list, oidSigningCert), "signing-certificate (v1, SHA-1) not used with SHA-2")
-	sc := values(list, oidSigningCertV2)
-	require.Len(t, sc, 1, "signing-certificate-v2 once")
-	var scv2 struct {
-		Certs []essCertIDv2
-	}
-	rest, err := asn1.Unmarshal(sc[0][0].FullBytes, &scv2)
-	require.NoError(t, err)
-	require.Empty(t, rest)
-	require.NotEmpty(t, scv2.Certs)
-	id := scv2.Certs[0]
-	certHash := crypto.SHA256 // DEFAULT, which DER omits
-	if id.HashAlgorithm.Algorithm != nil {
-		require.False(t, id.HashAlgorithm.Algorithm.Equal(oidSHA256), "DER omits the DEFAULT sha256")
-		certHash = hashOf(t, id.HashAlgorithm.Algorithm)
-	}
-	hw = certHash.New()
-	hw.Write(leaf.Raw)
-	require.Equal(t, hw.Sum(nil), id.CertHash, "ESSCertIDv2 certHash names the signer's certificate")
-	if id.IssuerSerial.Serial != nil {
-		require.Len(t, id.IssuerSerial.Issuer, 1)
-		gn := id.IssuerSerial.Issuer[0]
-		require.Equal(t, asn1.ClassContextSpecific, gn.Class)
-		require.Equal(t, 4, gn.Tag, "GeneralName directoryName [4]")
-		require.True(t, gn.IsCompound, "directoryName is EXPLICIT (Name is a CHOICE)")
-		require.Equal(t, leaf.RawIssuer, gn.Bytes)
-		require.Zero(t, leaf.SerialNumber.Cmp(id.IssuerSerial.Serial))
-	}
-
-	hw = h.New()
-	hw.Write(signedDER)
-	switch k := leaf.PublicKey.(type) {
-	case *ecdsa.PublicKey:
-		require.True(t, ecdsa.VerifyASN1(k, hw.Sum(nil), si.Signature), "signature over the DER signed attributes")
-	default:
-		require.NoError(t, leaf.CheckSignature(x509.SHA256WithRSA, signedDER, si.Signature))
-	}
-	return sd
-}
-
-// checkToken checks an RFC 3161 TimeStampToken (a ContentInfo SignedData
-// of a TSTInfo) whose imprint must be the digest of data, signed by a
-// certificate with the critical id-kp-timeStamping extended key usage
-// (RFC 3161 clause 2.3).
-func checkToken(t testing.TB, token, data []byte) {
-	t.Helper()
-	sd := parseSignedData(t, token)
-	require.True(t, sd.Encap.EContentType.Equal(oidTSTInfo), "eContentType id-ct-TSTInfo")
-	var octets []byte
-	_, err := asn1.Unmarshal(sd.Encap.EContent.Bytes, &octets)
-	require.NoError(t, err)
-	var info tstInfo
-	_, err = asn1.Unmarshal(octets, &info)
-	require.NoError(t, err)
-	require.Equal(t, 1, info.Version)
-	h := hashOf(t, info.MessageImprint.HashAlgorithm.Algorithm)
-	hw := h.New()
-	hw.Write(data)
-	require.Equal(t, hw.Sum(nil), info.MessageImprint.HashedMessage, "the imprint is the digest of the time-stamped data")
-	require.Len(t, sd.SignerInfos, 1)
-	si := sd.SignerInfos[0]
-	var tsa *x509.Certificate
-	for _, c := range sd.Certificates {
-		cert, err := x509.ParseCertificate(c.FullBytes)
-		require.NoError(t, err)
-		if bytes.Equal(cert.RawIssuer, si.SID.Issuer.FullBytes) && cert.SerialNumber.Cmp(si.SID.Serial) == 0 {
-			tsa = cert
-		}
-	}
-	require.NotNil(t, tsa, "the token carries its TSA certificate (certReq)")
-	require.Equal(t, []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping}, tsa.ExtKeyUsage)
-	var critical bool
-	for _, e := range tsa.Extensions {
-		if e.Id.Equal(asn1.ObjectIdentifier{2, 5, 29, 37}) {
-			critical = e.Critical
-		}
-	}
-	require.True(t, critical, "the TSA's extended key usage is critical")
-	list, _ := attrs(t, si.SignedAttrs)
-	require.Len(t, append(values(list, oidSigningCertV2), values(list, oidSigningCert)...), 1, "ESS signing certificate in the token (RFC 5816)")
-}
-
-// checkBT checks the signature-time-stamp unsigned attribute: one token
-// over the signature value (EN 319 142-1 clause 6.3, B-T).
-func checkBT(t testing.TB, sd *signedData) {
-	t.Helper()
-	si := sd.SignerInfos[0]
-	var tokens []asn1.RawValue
-	for _, a := range si.UnsignedAttrs {
-		if a.Type.Equal(oidSigTimestamp) {
-			tokens = append(tokens, a.Values...)
-		}
-	}
-	require.Len(t, tokens, 1, "one signature-time-stamp")
-	checkToken(t, tokens[0].FullBytes, si.Signature)
+	return adestest.CheckBB(t, s.der, s.covered, leaf, adestest.PAdES)
 }
 
 // checkDSS checks the catalog's /DSS (EN 319 142-1 clause 5.4.2, ISO
@@ -519,14 +246,14 @@ func TestPAdESBaselineConformance(t *testing.T) {
 	t.Run("B-T", func(t *testing.T) {
 		sigs := signatureDicts(t, bt)
 		require.Len(t, sigs, 1)
-		checkBT(t, checkBB(t, sigs[0], leaf))
+		adestest.CheckBT(t, checkBB(t, sigs[0], leaf))
 		checkESIC(t, bt, 2)
 	})
 	blt := f.BLT(t, bt, true)
 	t.Run("B-LT", func(t *testing.T) {
 		sigs := signatureDicts(t, blt)
 		require.Len(t, sigs, 1)
-		checkBT(t, checkBB(t, sigs[0], leaf))
+		adestest.CheckBT(t, checkBB(t, sigs[0], leaf))
 		checkDSS(t, blt, sigs, f.Chain)
 		checkESIC(t, blt, 1)
 	})
@@ -534,14 +261,14 @@ func TestPAdESBaselineConformance(t *testing.T) {
 	t.Run("B-LTA", func(t *testing.T) {
 		sigs := signatureDicts(t, blta)
 		require.Len(t, sigs, 2)
-		checkBT(t, checkBB(t, sigs[0], leaf))
+		adestest.CheckBT(t, checkBB(t, sigs[0], leaf))
 		checkDSS(t, blta, sigs, f.Chain)
 		checkESIC(t, blta, 1)
 		dts := sigs[1]
 		require.Equal(t, pdfx.Name("DocTimeStamp"), dts.dict["Type"])
 		require.Equal(t, pdfx.Name("ETSI.RFC3161"), dts.dict["SubFilter"])
 		require.Equal(t, int64(len(blta)), dts.br[2]+dts.br[3])
-		checkToken(t, dts.der, dts.covered)
+		adestest.CheckToken(t, dts.der, dts.covered)
 		dssAt := bytes.Index(blta, []byte("/Type /DSS"))
 		require.Positive(t, dssAt)
 		require.Less(t, int64(dssAt), dts.br[1], "the document time-stamp covers the /DSS revision")
