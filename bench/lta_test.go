@@ -26,6 +26,10 @@ import (
 // ltaDocs is the batch BenchmarkPDFLTA signs with one approval.
 const ltaDocs = 100
 
+// ltaExtra is room for the /DSS and document time-stamp revisions of a
+// B-LTA output beyond the signed document.
+const ltaExtra = 32 << 10
+
 // ltaWaitFactor is the number of goroutines per CPU that complete and
 // extend the B-LTA documents.
 const ltaWaitFactor = 8
@@ -115,19 +119,19 @@ func (l *ltaTools) reset() { l.ts.spent.Store(0); l.v.spent.Store(0) }
 
 // completeLTA completes one document B-LTA in one pass.
 func (l *ltaTools) completeLTA(ctx context.Context, p *pdf.Prepared, sig []byte) ([]byte, error) {
-	var lta bytes.Buffer
-	_, err := p.CompleteLTA(ctx, sig, &lta, pdf.LTAOptions{Timestamper: l.ts, Validator: l.v})
+	lta := signedBuffer(p, ltaExtra)
+	_, err := p.CompleteLTA(ctx, sig, lta, pdf.LTAOptions{Timestamper: l.ts, Validator: l.v})
 	return lta.Bytes(), err
 }
 
 // completeExtend completes one document B-T, then extends it to B-LTA.
 func (l *ltaTools) completeExtend(ctx context.Context, p *pdf.Prepared, sig []byte) ([]byte, error) {
-	var bt bytes.Buffer
-	if err := p.Complete(ctx, sig, &bt); err != nil {
+	bt := signedBuffer(p, 0)
+	if err := p.Complete(ctx, sig, bt); err != nil {
 		return nil, err
 	}
-	var lta bytes.Buffer
-	_, err := pdf.Extend(ctx, bytes.NewReader(bt.Bytes()), int64(bt.Len()), &lta, pdf.ExtendOptions{Timestamper: l.ts, Validator: l.v})
+	lta := bytes.NewBuffer(make([]byte, 0, bt.Len()+ltaExtra))
+	_, err := pdf.Extend(ctx, bytes.NewReader(bt.Bytes()), int64(bt.Len()), lta, pdf.ExtendOptions{Timestamper: l.ts, Validator: l.v})
 	return lta.Bytes(), err
 }
 
