@@ -32,7 +32,8 @@ const browserUploadLimitMB = 30
 // followed by the signature; a PDF with a wrong startxref is refused with
 // the advice to tick "Repair damaged PDF", and with the box ticked the
 // repaired copy is signed, the signing screen and the result list what
-// was fixed, and the repaired copy that was signed is offered too; a file
+// was fixed, and the repaired copy that was signed is offered too; so is
+// a PDF encrypted with permissions only, as a decrypted copy; a file
 // over the server's limit gets the one message, the server's own words.
 // Every signed file passes pdfsig, qpdf --check and `signserver verify`.
 func TestBrowserUpload(t *testing.T) {
@@ -114,6 +115,35 @@ func TestBrowserUpload(t *testing.T) {
 	require.False(t, bytes.Equal(repaired, wrongStartxref(t, good)), "the copy is repaired")
 	pdfxtest.Check(t, repaired)
 	signed = append(signed, writeTemp(t, "repaired-signed.pdf", doc))
+
+	// A PDF encrypted with permissions only: refused with the advice
+	// without the box, signed as a decrypted copy with it.
+	owner := pdfxtest.QPDF(t, good, pdfxtest.OwnerOnlyEncryptions["aes-256"]...)
+	ownerPath := filepath.Join(t.TempDir(), "terhad.pdf")
+	require.NoError(t, os.WriteFile(ownerPath, owner, 0o600))
+	b.do("choose a PDF encrypted with permissions only, without the repair box",
+		chromedp.Click(chromedp.CSS("#btn-restart")),
+		chromedp.WaitVisible(chromedp.CSS("#step-choose")),
+		chromedp.Click(chromedp.CSS("#repair")),
+		chromedp.SetUploadFiles(chromedp.CSS("#upload"), []string{ownerPath}),
+		chromedp.Click(chromedp.CSS("#btn-prepare")),
+		chromedp.WaitVisible(chromedp.CSS("#error")),
+	)
+	if got := b.text("#error"); !strings.Contains(got, "encrypted with permissions only") || !strings.Contains(got, `Tick "Repair damaged PDF"`) {
+		b.fail("owner-password PDF without the repair box: want the refusal that says to tick the box, got %q", got)
+	}
+	b.do("tick the repair box and sign the decrypted copy",
+		chromedp.Click(chromedp.CSS("#repair")),
+		chromedp.Click(chromedp.CSS("#btn-prepare")),
+		chromedp.WaitVisible(chromedp.CSS("#step-sign")),
+	)
+	if note := b.text("#sign-items .repaired"); !strings.Contains(note, "removed the encryption") {
+		b.fail("signing screen: want the removal of the encryption among the fixes, got %q", note)
+	}
+	vcode = b.checkSigningScreen("terhad (repaired copy)", demoUser1, "ALIYA BINTI AHMAD")
+	doc = b.confirm(demoUser1, demoPIN1, vcode, 1)
+	require.NotContains(t, string(doc), "/Encrypt", "the signed copy is decrypted")
+	signed = append(signed, writeTemp(t, "decrypted-signed.pdf", doc))
 
 	// A file over the limit: the page refuses it before sending, in the
 	// server's words, which the server's own refusal carries too.

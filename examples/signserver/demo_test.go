@@ -140,8 +140,12 @@ func TestDemoServer(t *testing.T) {
 	require.NoError(t, err)
 	code, reason, out = upload("rahsia.pdf", encrypted)
 	assert.Equal(t, http.StatusBadRequest, code, "%v", out)
+	assert.Equal(t, reasonOwnerEncrypted, reason)
+	assert.Contains(t, out["detail"], `Tick "Repair damaged PDF"`)
+	code, reason, out = upload("kata-laluan.pdf", pdfxtest.QPDF(t, plain, pdfxtest.UserPasswordEncryption...))
+	assert.Equal(t, http.StatusBadRequest, code, "%v", out)
 	assert.Equal(t, reasonEncrypted, reason)
-	assert.Contains(t, out["detail"], "encrypted")
+	assert.Contains(t, out["detail"], "needs a password to open")
 
 	code, reason, _ = demoPost(t, s, "/demo/api/sign", map[string]string{"session": "forgotten", "pin": demoPIN1, "otp": "123456"})
 	assert.Equal(t, http.StatusGone, code)

@@ -23,7 +23,7 @@ func TestEncryptedUploadRepair(t *testing.T) {
 	err = whyUnsigned(err)
 	var p *demoProblem
 	require.ErrorAs(t, err, &p)
-	require.Equal(t, reasonEncrypted, p.reason)
+	require.Equal(t, reasonOwnerEncrypted, p.reason, "the page words it apart from an encryption it cannot remove")
 	require.Contains(t, err.Error(), `Tick "Repair damaged PDF" and sign again: a decrypted copy is then signed.`)
 
 	docs, err := f.prepare(f.upload(owner), true)

@@ -24,6 +24,7 @@ const (
 	reasonScreenExpired  = "screen_expired"  // the demo forgot the signing screen: start again
 	reasonEncrypted      = "encrypted"       // an encrypted (password-protected) upload
 	reasonDamaged        = "damaged"         // a damaged upload: tick the repair box
+	reasonOwnerEncrypted = "owner_encrypted" // encrypted with permissions only: tick the repair box
 	reasonTooLarge       = "upload_too_large"
 )
 
@@ -89,21 +90,23 @@ func whyRefused(err error, ch *roamsign.OTPResponse, now time.Time) error {
 
 // whyUnsigned gives a document refused as encrypted or as damaged its
 // reason. For an encrypted one the signer's file, not the server, is at
-// fault, so it is a 400 whose detail the page shows, not a 501; a damaged
-// one is refused with what is wrong and the box to tick.
+// fault, so it is a 400 whose detail the page shows, not a 501. A damaged
+// one, or one encrypted with permissions only, is refused with what is
+// wrong and the box to tick.
 func whyUnsigned(err error) error {
+	const op = "demo.prepare"
 	switch {
 	case errors.Is(err, pdf.ErrOwnerEncrypted):
-		return &demoProblem{reasonEncrypted, roamsign.Wrap(roamsign.ErrInvalidInput, "demo.prepare", err,
+		return &demoProblem{reasonOwnerEncrypted, roamsign.Wrap(roamsign.ErrInvalidInput, op, err,
 			`The PDF is encrypted with permissions only (it opens without a password). Tick "Repair damaged PDF" and sign again: a decrypted copy is then signed.`)}
 	case errors.Is(err, pdf.ErrPasswordRequired):
-		return &demoProblem{reasonEncrypted, roamsign.Wrap(roamsign.ErrInvalidInput, "demo.prepare", err,
+		return &demoProblem{reasonEncrypted, roamsign.Wrap(roamsign.ErrInvalidInput, op, err,
 			"the PDF is encrypted and needs a password to open: decrypt it with the password, then upload it again")}
 	case errors.Is(err, pdf.ErrEncrypted):
-		return &demoProblem{reasonEncrypted, roamsign.Wrap(roamsign.ErrInvalidInput, "demo.prepare", err,
+		return &demoProblem{reasonEncrypted, roamsign.Wrap(roamsign.ErrInvalidInput, op, err,
 			"the PDF is encrypted (password-protected): remove the encryption, then upload it again")}
 	case errors.Is(err, pdf.ErrRepairable):
-		return &demoProblem{reasonDamaged, roamsign.Wrap(roamsign.ErrInvalidInput, "demo.prepare", err,
+		return &demoProblem{reasonDamaged, roamsign.Wrap(roamsign.ErrInvalidInput, op, err,
 			"The PDF is damaged ("+httpapi.PublicDetail(err)+`). Tick "Repair damaged PDF" and sign again: a repaired copy is then signed.`)}
 	}
 	return err

@@ -19,6 +19,7 @@
     // Replaced by the server's wording, with the limit, from /demo/api/config.
     upload_too_large: ["Fail PDF terlalu besar untuk demo ini.", "The PDF file is too large for this demo."],
     damaged: ["PDF ini rosak. Tandakan \u201cBaiki PDF yang rosak\u201d dan tandatangan semula: salinan yang dibaiki akan ditandatangani.", "This PDF is damaged. Tick \u201cRepair damaged PDF\u201d and sign again: a repaired copy is then signed."],
+    owner_encrypted: ["PDF ini disulitkan dengan kebenaran sahaja (dibuka tanpa kata laluan). Tandakan \u201cBaiki PDF yang rosak\u201d dan tandatangan semula: salinan yang dinyahsulit akan ditandatangani.", "This PDF is encrypted with permissions only. Tick \u201cRepair damaged PDF\u201d and sign again: a decrypted copy is then signed."],
     unsupported: ["Dokumen ini tidak dapat ditandatangani.", "This document cannot be signed."],
     already_used: ["OTP ini telah digunakan. Mohon OTP baharu.", "This OTP was already used. Request a new one."],
     rate_limited: ["Terlalu banyak permintaan OTP. Cuba sebentar lagi.", "Too many OTP requests. Try again shortly."],
@@ -31,7 +32,7 @@
   };
 
   // Refusals whose English line is the server's detail, which says what is wrong.
-  const ownWords = new Set(["damaged"]);
+  const ownWords = new Set(["damaged", "owner_encrypted", "encrypted"]);
 
   // Refusals after which the signer may request a new OTP on the same screen.
   const renewable = new Set(["otp_expired", "tries_exhausted", "already_used"]);
