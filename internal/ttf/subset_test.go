@@ -94,6 +94,12 @@ func TestSubsetComposite(t *testing.T) {
 	require.NotEmpty(t, want)
 	require.Equal(t, want, got, "the composite draws its renumbered components")
 	requireChecksums(t, out)
+
+	// A component outside the font is refused, not followed.
+	bad, err := Parse(withComposite(t, comp, a, 0xfff0))
+	require.NoError(t, err)
+	_, _, err = bad.Subset([]uint16{comp})
+	require.ErrorIs(t, err, ErrMalformed)
 }
 
 // withComposite returns Go Regular with glyph comp replaced by a composite

@@ -81,12 +81,22 @@ type Options struct {
 type Appearance struct {
 	// Page is the 1-based page number; default 1.
 	Page int
-	// Rect is the widget rectangle in default user space:
-	// lower-left x, lower-left y, upper-right x, upper-right y.
+	// Rect is the widget rectangle on the page as it is shown: lower-left
+	// x, lower-left y, upper-right x, upper-right y, in points from the
+	// lower-left corner of the visible page (its /CropBox, else its
+	// /MediaBox) after the page's /Rotate is applied. On an unrotated page
+	// whose boxes start at (0, 0) this is default user space. The widget's
+	// /Rect is this rectangle mapped to default user space, and the
+	// appearance reads upright on screen whatever the page's rotation. It
+	// must lie on the visible page.
 	Rect [4]float64
-	// Lines replace the default text (signer name, date, reason, location).
+	// Lines replace the default text (signer name, date, reason, location):
+	// at most MaxAppearanceLines lines of MaxAppearanceLine characters, each
+	// character one the embedded font (Go Regular) has a glyph for, else
+	// the signature is refused with a [GlyphError].
 	Lines []string
-	// FontSize in points; default fitted to the rectangle, at most 10.
+	// FontSize in points, at most 500; default fitted to the rectangle, at
+	// most 10.
 	FontSize float64
 	// Image, a JPEG or PNG file (at most MaxImageSize bytes), is drawn at
 	// the left of the rectangle, scaled to its height (at most half its

@@ -318,16 +318,16 @@ func TestVisibleAppearance(t *testing.T) {
 	require.ErrorIs(t, Sign(context.Background(), bytes.NewReader(in), int64(len(in)), io.Discard, p.key, p.chain, bad), roamsign.ErrInvalidInput, "bad image")
 }
 
-// renderDarkPixels renders page 1 at 72 dpi with pdftoppm and counts
-// non-white pixels inside the rectangle (PDF coordinates, origin bottom-left,
-// page 595x842).
+// renderDarkPixels renders page 1 at 72 dpi with pdftoppm, as a viewer
+// shows it (crop box, rotation), and counts non-white pixels inside the
+// rectangle (points from the lower-left corner of the page as shown).
 func renderDarkPixels(t testing.TB, doc []byte, llx, lly, urx, ury int) int {
 	t.Helper()
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.pdf")
 	require.NoError(t, os.WriteFile(in, doc, 0o600))
 	outBase := filepath.Join(dir, "page")
-	if out, err := exec.Command(pdfxtest.Tool(t, "pdftoppm"), "-r", "72", "-f", "1", "-l", "1", "-singlefile", in, outBase).CombinedOutput(); err != nil {
+	if out, err := exec.Command(pdfxtest.Tool(t, "pdftoppm"), "-r", "72", "-cropbox", "-f", "1", "-l", "1", "-singlefile", in, outBase).CombinedOutput(); err != nil {
 		t.Fatalf("pdftoppm: %v\n%s", err, out)
 	}
 	f, err := os.Open(outBase + ".ppm")
