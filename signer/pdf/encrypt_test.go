@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/internal/pdfx"
 	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
 	"github.com/roamsign/roamsign/verify"
 	"github.com/stretchr/testify/require"
@@ -149,4 +150,47 @@ func pdfInfo(t *testing.T, doc []byte, args ...string) string {
 		out = bytes.Join(keep, nil)
 	}
 	return string(out)
+}
+
+// TestRepairKeepsSignatureContents: the /Contents of a signature
+// dictionary is not encrypted (ISO 32000-2, 7.6.2), so removing the
+// encryption leaves it as it was while the dictionary's other strings are
+// decrypted.
+func TestRepairKeepsSignatureContents(t *testing.T) {
+	p := newPKI(t)
+	signed := signDoc(t, encryptedSource(), p.key, p.chain, Options{Reason: "Perakuan 1"})
+	want := signatureDict(t, signed)
+	for _, name := range []string{"rc4-128", "aes-128", "aes-256"} {
+		t.Run(name, func(t *testing.T) {
+			in := pdfxtest.QPDF(t, signed, pdfxtest.OwnerOnlyEncryptions[name]...)
+			var out bytes.Buffer
+			_, err := Repair(context.Background(), bytes.NewReader(in), int64(len(in)), &out, RepairOptions{RemoveEncryption: true})
+			require.NoError(t, err)
+			got := signatureDict(t, out.Bytes())
+			require.Equal(t, pdfx.String("Perakuan 1"), got["Reason"])
+			require.Equal(t, want["Contents"], got["Contents"])
+		})
+	}
+}
+
+// signatureDict returns the signature dictionary of doc's first field.
+func signatureDict(t *testing.T, doc []byte) pdfx.Dict {
+	t.Helper()
+	r, err := pdfx.Open(bytes.NewReader(doc), int64(len(doc)), pdfx.Limits{})
+	require.NoError(t, err)
+	cat, err := r.Catalog()
+	require.NoError(t, err)
+	form, err := r.ResolveDict(cat["AcroForm"], "form")
+	require.NoError(t, err)
+	for _, f := range form["Fields"].(pdfx.Array) {
+		field, err := r.ResolveDict(f, "field")
+		require.NoError(t, err)
+		if field["FT"] == pdfx.Name("Sig") {
+			sig, err := r.ResolveDict(field["V"], "signature")
+			require.NoError(t, err)
+			return sig
+		}
+	}
+	t.Fatal("no signature field")
+	return nil
 }

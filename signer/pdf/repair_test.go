@@ -145,13 +145,18 @@ func renderPages(t testing.TB, doc []byte) [][]byte {
 	return pages
 }
 
-// FuzzRepair: Repair answers any input with a copy that opens, or a typed
-// error, within its memory budget.
+// FuzzRepair: Repair (removing an owner-password-only encryption) answers
+// any input with a copy that opens, or a typed error, within its memory
+// budget.
 func FuzzRepair(f *testing.F) {
 	for _, d := range damagedDocs(f) {
 		f.Add(d.data)
 	}
 	f.Add(pdfxtest.Hybrid())
+	src := encryptedSource()
+	for _, name := range []string{"rc4-40", "aes-128-cleartext-metadata", "aes-256"} {
+		f.Add(pdfxtest.QPDF(f, src, append([]string{"--object-streams=generate"}, pdfxtest.OwnerOnlyEncryptions[name]...)...))
+	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		if len(in) > 1<<20 {
 			return
@@ -159,7 +164,7 @@ func FuzzRepair(f *testing.F) {
 		var out bytes.Buffer
 		var err error
 		alloc := pdfxtest.Allocated(func() {
-			_, err = Repair(context.Background(), bytes.NewReader(in), int64(len(in)), &out, RepairOptions{})
+			_, err = Repair(context.Background(), bytes.NewReader(in), int64(len(in)), &out, RepairOptions{RemoveEncryption: true})
 		})
 		require.LessOrEqual(t, alloc, pdfxtest.HeapLimit(len(in)), "heap allocated")
 		if err != nil {
