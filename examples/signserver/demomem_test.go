@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
+	"github.com/roamsign/roamsign/verify"
 	"github.com/stretchr/testify/require"
 )
 
@@ -22,7 +23,8 @@ const demoHeapLimit = 64 << 20
 // millisecond, above what was in use before): streamed to disk by the
 // upload handler (stored whole, sent without a Content-Length, as in
 // chunks), prepared from its file, and completed with its signature into
-// a file; the signed file passes pdfsig and qpdf --check.
+// a file, and verified from it; the signed file passes pdfsig and qpdf
+// --check.
 func TestDemoLargeUploadBounded(t *testing.T) {
 	f := newDemoFixture(t)
 	f.d.maxUpload = 200 * demoMB
@@ -63,5 +65,12 @@ func TestDemoLargeUploadBounded(t *testing.T) {
 	step("complete", func() { signed, err = f.d.complete(context.Background(), docs[0], sig) })
 	require.NoError(t, err)
 	defer os.Remove(signed)
+
+	f.d.verifier, err = verify.New(verify.Config{Anchors: f.chain[len(f.chain)-1:], Offline: true})
+	require.NoError(t, err)
+	var v *verification
+	step("verify", func() { v = f.d.verify(context.Background(), signed) })
+	require.Len(t, v.Signatures, 1, "%+v", v)
+	require.NotEqual(t, verify.Invalid, v.Verdict, "%v", v.Signatures) // no CRL offline: indeterminate at best
 	checkPDF(t, signed, 1)
 }
