@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -296,4 +297,31 @@ func TestCSCSpecificationSamples(t *testing.T) {
 	checkError(t, status, ctype, body, http.StatusBadRequest, "invalid_request", "Invalid parameter authObjectID")
 	status, ctype, body = rawCall(t, e, e.keyA, "signatures/signDoc", `{"credentialID": "`+credID+`"}`)
 	checkError(t, status, ctype, body, http.StatusNotImplemented, "", "")
+}
+
+// TestCSCExpiredCertificate: a credential whose certificate has expired
+// answers getChallenge and authorize with the error of clause 11.10
+// ("Signing certificate is expired"): no OTP is sent and nothing is
+// signed; credentials/info still describes it, cert/status "expired".
+func TestCSCExpiredCertificate(t *testing.T) {
+	e := newEnv(t, "", nil)
+	u := e.suite.Enrol(t, apitest.HostA)
+	credID := "RS-" + string(u.ID)
+	leaf, err := x509.ParseCertificate(u.Chain[0])
+	require.NoError(t, err)
+	e.clock.Add(leaf.NotAfter.Sub(e.clock.Now()) + time.Hour)
+
+	h64 := base64.StdEncoding.EncodeToString(apitest.Hashes(1)[0].Value)
+	status, ctype, body := rawCall(t, e, e.keyA, "credentials/getChallenge", `{"credentialID": "`+credID+`", "authObjectID": "OTP",
+		"hashes": ["`+h64+`"], "hashAlgorithmOID": "2.16.840.1.101.3.4.2.1"}`)
+	checkError(t, status, ctype, body, http.StatusBadRequest, "invalid_request", "Signing certificate is expired")
+	require.Empty(t, e.d.Challenges.LastOTP(u.ID), "no OTP sent")
+	status, ctype, body = rawCall(t, e, e.keyA, "credentials/authorize", `{"credentialID": "`+credID+`", "numSignatures": 1,
+		"hashes": ["`+h64+`"], "hashAlgorithmOID": "2.16.840.1.101.3.4.2.1",
+		"authData": [{"id": "PIN", "value": "`+apitest.PIN.Reveal()+`"}, {"id": "OTP", "value": "123456"}]}`)
+	checkError(t, status, ctype, body, http.StatusBadRequest, "invalid_request", "Signing certificate is expired")
+
+	status, _, ci := rawCall(t, e, e.keyA, "credentials/info", `{"credentialID": "`+credID+`"}`)
+	require.Equal(t, http.StatusOK, status)
+	assert.Equal(t, "expired", str(t, obj(t, ci, "cert"), "status"))
 }

@@ -69,6 +69,23 @@ func (s *server) credential(ctx context.Context, id string) (*cred, error) {
 	return &cred{id: id, user: u, chain: chain, enabled: m.Use == roamsign.MediumRoamingOTP}, nil
 }
 
+// usable refuses a credential that cannot sign now: its key disabled, or
+// its certificate outside its validity (CSC API v2.0.0.2 clause 11.10:
+// "Signing certificate is expired"), so that no OTP is sent and nothing
+// is signed for it.
+func (c *cred) usable(now time.Time) error {
+	leaf := c.chain[0]
+	switch {
+	case !c.enabled:
+		return badRequest("The credential identified by credentialID is disabled")
+	case now.After(leaf.NotAfter):
+		return badRequest("Signing certificate is expired")
+	case now.Before(leaf.NotBefore):
+		return badRequest("Signing certificate is not yet valid")
+	}
+	return nil
+}
+
 func hasRoaming(media []roamsign.MediumKind) bool {
 	for _, m := range media {
 		if m == roamsign.MediumRoamingOTP {

@@ -99,8 +99,8 @@ func (s *server) challenge(ctx context.Context, c *caller, in challengeInput) (s
 	if err != nil {
 		return "", err
 	}
-	if !cr.enabled {
-		return "", badRequest("The credential identified by credentialID is disabled")
+	if err := cr.usable(s.opts.Now()); err != nil {
+		return "", err
 	}
 	header, err := dataHeader(s.clientName(c), in.description, in.hashes == nil)
 	if err != nil {
@@ -190,8 +190,8 @@ func (s *server) authorize(ctx context.Context, c *caller, in authorizeInput) (s
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	if !cr.enabled {
-		return "", time.Time{}, badRequest("The credential identified by credentialID is disabled")
+	if err := cr.usable(s.opts.Now()); err != nil {
+		return "", time.Time{}, err
 	}
 	if err := s.checkCount(in.numSignatures, in.hashes); err != nil {
 		return "", time.Time{}, err

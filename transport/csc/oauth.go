@@ -246,8 +246,8 @@ func (s *server) authorizePage(w http.ResponseWriter, r *http.Request, v version
 func (s *server) openPage(w http.ResponseWriter, r *http.Request, req *authzRequest) {
 	ctx := roamsign.WithHost(r.Context(), req.client.Host)
 	cr, err := s.credential(ctx, req.credentialID)
-	if err == nil && !cr.enabled {
-		err = badRequest("The credential identified by credentialID is disabled")
+	if err == nil {
+		err = cr.usable(s.opts.Now())
 	}
 	if err != nil {
 		s.fail(w, r, req, redirErr(ErrCodeInvalidRequest, errorOf(err).Description))
