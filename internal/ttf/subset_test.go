@@ -211,11 +211,12 @@ func withTable(t testing.TB, tag string, at int, v uint16) []byte {
 
 // FuzzSubset feeds arbitrary fonts and glyph lists to Parse and Subset: no
 // panic, and every subset made is a font Parse reads again with as many
-// glyphs as the map says.
+// glyphs as the map says. The seeds are fonts of a few glyphs without
+// hinting tables (a few hundred bytes, so that the engine's minimising of
+// each new input stays short), one with a composite glyph.
 func FuzzSubset(f *testing.F) {
-	small, _, err := mustParse(f).Subset([]uint16{36, 37, 100})
-	require.NoError(f, err)
-	f.Add(small, []byte{0, 1, 0, 2})
+	f.Add(tinyFont(f, goregular.TTF, 36, 37, 100), []byte{0, 1, 0, 2})
+	f.Add(tinyFont(f, withComposite(f, 300, 36, 137), 300), []byte{0, 3})
 	f.Fuzz(func(t *testing.T, data, glyphBytes []byte) {
 		font, err := Parse(data)
 		if err != nil {
@@ -234,6 +235,23 @@ func FuzzSubset(f *testing.F) {
 		require.NoError(t, err, "a subset reads back")
 		require.Equal(t, len(ids), again.NumGlyphs())
 	})
+}
+
+// tinyFont returns the subset of font with the given glyphs, without its
+// hinting, OS/2 and post tables.
+func tinyFont(t testing.TB, font []byte, glyphs ...uint16) []byte {
+	t.Helper()
+	f, err := Parse(font)
+	require.NoError(t, err)
+	sub, _, err := f.Subset(glyphs)
+	require.NoError(t, err)
+	sf, err := Parse(sub)
+	require.NoError(t, err)
+	tables := map[string][]byte{}
+	for _, tag := range []string{"cmap", "glyf", "head", "hhea", "hmtx", "loca", "maxp"} {
+		tables[tag] = sf.tables[tag]
+	}
+	return write(tables)
 }
 
 func mustParse(t testing.TB) *Font {
