@@ -90,7 +90,8 @@ func appearanceStream(u *pdfx.Update, a *Appearance, sp sigParams, pl placement)
 	}
 	var b strings.Builder
 	res := pdfx.Dict{}
-	fmt.Fprintf(&b, "q 0.4 0.4 0.4 RG 0.5 w 0.25 0.25 %.2f %.2f re S Q\n", w-0.5, h-0.5)
+	// Grey in DeviceGray, which PDF/A allows whatever the output intent.
+	fmt.Fprintf(&b, "q 0.4 G 0.5 w 0.25 0.25 %.2f %.2f re S Q\n", w-0.5, h-0.5)
 	textX := 2.0
 	if len(a.Image) > 0 {
 		img, iw, ih, err := imageXObject(u, a.Image)

@@ -100,7 +100,9 @@ type Appearance struct {
 	FontSize float64
 	// Image, a JPEG or PNG file (at most MaxImageSize bytes), is drawn at
 	// the left of the rectangle, scaled to its height (at most half its
-	// width), with the text to its right.
+	// width), with the text to its right. A PNG with transparency gets a
+	// soft mask, which PDF/A-1 does not allow: use an opaque image on such
+	// documents.
 	Image []byte
 }
 
