@@ -106,8 +106,13 @@
     if (!f) return {};
     // The server's refusal, in its words, before sending megabytes for nothing.
     if (maxUpload && f.size > maxUpload) throw { code: "too_large", reason: "upload_too_large" };
-    const u = await api("/demo/api/upload", f);
-    return { uploadId: u.upload, uploadName: f.name };
+    const st = $("upload-status");
+    st.textContent = "Memuat naik " + f.name + " (" + (f.size / 1e6).toFixed(1) + " MB)… / Uploading…";
+    st.classList.remove("hidden");
+    try {
+      const u = await api("/demo/api/upload", f);
+      return { uploadId: u.upload, uploadName: f.name };
+    } finally { st.classList.add("hidden"); }
   }
 
   // repairNote lists what the repair of a document found and fixed.
