@@ -14,6 +14,7 @@ import (
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/signer/pdf"
+	"github.com/roamsign/roamsign/transport/httpapi"
 )
 
 // maxBatchPDFs bounds a folder batch (the service's default batch limit is
@@ -66,7 +67,7 @@ func preparePDFs(ctx context.Context, dir string, chain []*x509.Certificate, rea
 			}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, refusedPDF(name, err)
 		}
 		bar.Step(i + 1)
 	}
@@ -221,4 +222,23 @@ func hashFile(path string) (roamsign.Hash, error) {
 		return roamsign.Hash{}, err
 	}
 	return roamsign.Hash{Algorithm: roamsign.SHA256, Value: h.Sum(nil)}, nil
+}
+
+// refusedPDF names the file of a PDF that could not be prepared and, for
+// signer/pdf's refusals, keeps what to do (repair it, remove the
+// encryption, decrypt it with the password) in the words printed for a
+// person (httpapi.Describe shows only the outermost message).
+func refusedPDF(name string, err error) error {
+	k := roamsign.KindOf(err)
+	if k == roamsign.KindUnknown {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	msg := name + ": " + httpapi.PublicDetail(err)
+	for _, advice := range []error{pdf.ErrPasswordRequired, pdf.ErrOwnerEncrypted, pdf.ErrRepairable, pdf.ErrEncrypted} {
+		if errors.Is(err, advice) {
+			msg += ": " + advice.Error()
+			break
+		}
+	}
+	return roamsign.Wrap(k, "hostclient", err, msg)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
 	"github.com/roamsign/roamsign/internal/testpki"
 	"github.com/roamsign/roamsign/signer/pdf"
+	"github.com/roamsign/roamsign/transport/httpapi"
 	"github.com/stretchr/testify/require"
 )
 
@@ -41,8 +42,8 @@ func TestFolderBatchRepair(t *testing.T) {
 
 	_, err = preparePDFs(ctx, dir, chain, "Perakuan 1", false, &progress)
 	require.ErrorIs(t, err, pdf.ErrRepairable)
-	require.Contains(t, err.Error(), "b.pdf")
-	require.Contains(t, err.Error(), "-repair")
+	require.Contains(t, httpapi.Describe(err), "b.pdf: ")
+	require.Contains(t, httpapi.Describe(err), "-repair")
 	require.NoDirExists(t, filepath.Join(dir, "repaired"), "nothing is repaired without -repair")
 
 	batch, err := preparePDFs(ctx, dir, chain, "Perakuan 1", true, &progress)
@@ -76,10 +77,11 @@ func TestFolderBatchRepair(t *testing.T) {
 	require.Empty(t, left, "no temporary files left")
 }
 
-// TestFolderBatchPasswordRequired: a PDF that needs a password to open
-// stops the batch even with -repair, with the advice to decrypt it with
-// the password; nothing is written for it.
-func TestFolderBatchPasswordRequired(t *testing.T) {
+// TestFolderBatchEncrypted: a PDF encrypted with permissions only stops
+// the batch without -repair, with the advice to use it; one that needs a
+// password to open stops it even with -repair, with the advice to decrypt
+// it with the password; nothing is written for it.
+func TestFolderBatchEncrypted(t *testing.T) {
 	root, err := testpki.NewRoot(testpki.Options{})
 	require.NoError(t, err)
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -88,14 +90,22 @@ func TestFolderBatchPasswordRequired(t *testing.T) {
 	require.NoError(t, err)
 	chain := append([]*x509.Certificate{leaf}, root.Chain()...)
 
+	good := pdfxtest.Generate(pdfxtest.Options{})
 	dir := t.TempDir()
-	doc := pdfxtest.QPDF(t, pdfxtest.Generate(pdfxtest.Options{}), pdfxtest.UserPasswordEncryption...)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "rahsia.pdf"), doc, 0o600))
+	owner := pdfxtest.QPDF(t, good, pdfxtest.OwnerOnlyEncryptions["rc4-128"]...)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "terhad.pdf"), owner, 0o600))
 	var progress bytes.Buffer
+	_, err = preparePDFs(context.Background(), dir, chain, "Perakuan 1", false, &progress)
+	require.ErrorIs(t, err, pdf.ErrOwnerEncrypted)
+	require.Contains(t, httpapi.Describe(err), "terhad.pdf: the document is encrypted with permissions only (it opens without a password): to sign it, repair it with removal of the encryption (pdf.Repair with RemoveEncryption, hostclient -repair")
+	require.NoDirExists(t, filepath.Join(dir, "repaired"))
+
+	dir = t.TempDir()
+	doc := pdfxtest.QPDF(t, good, pdfxtest.UserPasswordEncryption...)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "rahsia.pdf"), doc, 0o600))
 	_, err = preparePDFs(context.Background(), dir, chain, "Perakuan 1", true, &progress)
 	require.ErrorIs(t, err, pdf.ErrPasswordRequired)
-	require.Contains(t, err.Error(), "rahsia.pdf")
-	require.Contains(t, err.Error(), "needs a password to open")
-	require.Contains(t, err.Error(), "qpdf --decrypt --password=")
+	said := httpapi.Describe(err) // what a person reads
+	require.Contains(t, said, "rahsia.pdf: the document needs a password to open: roamsign cannot remove that: decrypt it with the password first (for example qpdf --decrypt --password=")
 	require.NoFileExists(t, filepath.Join(dir, "repaired", "rahsia.pdf"))
 }
