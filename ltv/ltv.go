@@ -20,6 +20,16 @@
 // (as supplied material), so what is embedded and still sufficient is
 // returned again rather than fetched anew.
 //
+// A Validator made by [New] remembers, for a few minutes, the paths it
+// found valid, so that a batch of documents by one signer and one
+// time-stamping authority validates each path once: an answer is reused
+// only for the same certificates and offered material, at a validation
+// time between the one it was validated at and the earliest expiry of its
+// certificates and nextUpdate of its CRLs, and never once the clock
+// passes that nextUpdate. Paths decided by OCSP, with a status other than
+// good, or under a maximum revocation freshness or a grace period are
+// always validated anew.
+//
 // # Concurrency
 //
 // A Validator is safe for concurrent use.
@@ -41,6 +51,8 @@ type Validator struct {
 	// Signers validates signers' paths; TSAs validates time-stamping
 	// authorities' paths.
 	Signers, TSAs *verify.Verifier
+	// memo remembers valid paths (New sets it; see chainMemo).
+	memo *chainMemo
 }
 
 var _ pdf.ChainValidator = (*Validator)(nil)
@@ -64,7 +76,7 @@ func New(cfg verify.Config) (*Validator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Validator{Signers: s, TSAs: t}, nil
+	return &Validator{Signers: s, TSAs: t, memo: newMemo(cfg)}, nil
 }
 
 // ValidateChain validates req's path with the verifier of its role at
@@ -81,6 +93,13 @@ func (v *Validator) ValidateChain(ctx context.Context, req pdf.ChainRequest) (*p
 	if ver == nil || req.Leaf == nil {
 		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "no verifier for the %s path, or no certificate", req.Role)
 	}
+	var key [32]byte
+	if v.memo != nil {
+		key = memoKey(req)
+		if vd, ok := v.memo.get(key, req); ok {
+			return vd, nil
+		}
+	}
 	r := ver.VerifyChain(ctx, verify.ChainRequest{
 		Leaf: req.Leaf, Intermediates: req.Intermediates, At: req.At, Timestamped: req.Timestamped,
 		Supplied: verify.ValidationData{Certificates: req.Known.Certificates, CRLs: req.Known.CRLs, OCSPResponses: req.Known.OCSPResponses},
@@ -95,6 +114,9 @@ func (v *Validator) ValidateChain(ctx context.Context, req pdf.ChainRequest) (*p
 			why = f.Name + " " + string(f.Verdict) + ": " + f.Reason
 		}
 		return nil, roamsign.E(kind, op, "%s %q: %s", req.Role, req.Leaf.Subject.CommonName, why)
+	}
+	if v.memo != nil {
+		v.memo.put(key, req, r)
 	}
 	return &pdf.ValidationData{
 		Certificates:  r.Validation.Certificates,
