@@ -293,6 +293,11 @@ func TestCSCSpecificationSamples(t *testing.T) {
 	checkError(t, status, ctype, body, http.StatusBadRequest, "invalid_request", "Invalid parameter certificates")
 	status, ctype, body = rawCall(t, e, e.keyA, "credentials/authorize", `{"credentialID": "`+credID+`", "numSignatures": "2"}`)
 	checkError(t, status, ctype, body, http.StatusBadRequest, "invalid_request", "Missing (or invalid type) integer parameter numSignatures")
+	status, ctype, body = rawCall(t, e, e.keyA, "credentials/authorize", `{"credentialID": "`+credID+`", "hashes": ["`+h64[0]+`"]}`)
+	checkError(t, status, ctype, body, http.StatusBadRequest, "invalid_request", "Missing (or invalid type) integer parameter numSignatures")
+	status, ctype, body = rawCall(t, e, e.keyA, "credentials/authorize", `{"credentialID": "`+credID+`", "numSignatures": 0, "hashes": ["`+h64[0]+`"],
+		"hashAlgorithmOID": "2.16.840.1.101.3.4.2.1", "authData": [{"id": "PIN", "value": "x"}, {"id": "OTP", "value": "1"}]}`)
+	checkError(t, status, ctype, body, http.StatusBadRequest, "invalid_request", "Invalid value for parameter numSignatures")
 	status, ctype, body = rawCall(t, e, e.keyA, "credentials/getChallenge", `{"credentialID": "`+credID+`", "authObjectID": "fallback question"}`)
 	checkError(t, status, ctype, body, http.StatusBadRequest, "invalid_request", "Invalid parameter authObjectID")
 	status, ctype, body = rawCall(t, e, e.keyA, "signatures/signDoc", `{"credentialID": "`+credID+`"}`)

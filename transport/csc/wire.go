@@ -2,6 +2,7 @@ package csc
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 
 	"github.com/roamsign/roamsign"
@@ -37,6 +38,26 @@ type AuthorizeRequest struct {
 	ClientData       string     `json:"clientData,omitempty"`
 	SignAlgo         string     `json:"signAlgo,omitempty"`
 	SignAlgoParams   string     `json:"signAlgoParams,omitempty"`
+
+	numSignaturesSet bool // decoded: numSignatures was given
+}
+
+// UnmarshalJSON decodes the request and notes whether numSignatures was
+// given, so that a missing one is told apart from a value below 1 (CSC
+// API v2.0.0.2 clause 11.6's error table).
+func (r *AuthorizeRequest) UnmarshalJSON(b []byte) error {
+	type plain AuthorizeRequest
+	if err := json.Unmarshal(b, (*plain)(r)); err != nil {
+		return err
+	}
+	var n struct {
+		N *json.RawMessage `json:"numSignatures"`
+	}
+	if err := json.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	r.numSignaturesSet = n.N != nil
+	return nil
 }
 
 // AuthorizeResponse is the answer of credentials/authorize and
@@ -114,6 +135,9 @@ func getChallengeV2(s *server, ctx context.Context, w http.ResponseWriter, c *ca
 func authorizeV2(s *server, ctx context.Context, _ http.ResponseWriter, c *caller, req *AuthorizeRequest) (*AuthorizeResponse, error) {
 	if req.CredentialID == "" {
 		return nil, badRequest("Missing (or invalid type) string parameter credentialID")
+	}
+	if !req.numSignaturesSet {
+		return nil, badRequest("Missing (or invalid type) integer parameter numSignatures")
 	}
 	if req.Hashes == nil {
 		return nil, badRequest("Missing (or invalid type) array parameter hashes: SCAL 2 binds the SAD to the hashes")
