@@ -109,6 +109,7 @@ func TestPlacementOnRotatedPages(t *testing.T) {
 		"rotate -90":          {"", a4 + " /Rotate -90", 842, 595},
 		"inherited 90":        {"/Rotate 90 " + a4, "", 842, 595},
 		"offset media box":    {"", "/MediaBox [100 200 712 992]", 612, 792},
+		"reversed media box":  {"", "/MediaBox [712 992 100 200] /Rotate 180", 612, 792},
 		"crop box":            {"", a4 + " /CropBox [50 100 545 742]", 495, 642},
 		"crop box rotate 270": {"/Rotate 270", "/MediaBox [100 200 712 992] /CropBox [150 250 662 942]", 692, 512},
 	}
