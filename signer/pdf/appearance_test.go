@@ -3,6 +3,7 @@ package pdf
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -302,4 +303,31 @@ func FuzzAppearanceText(f *testing.F) {
 			require.Zero(t, len(m[1])%4, "whole two-byte codes")
 		}
 	})
+}
+
+// TestConcurrentAppearances signs visible signatures from several
+// goroutines at once (the font and the compressors are shared): each
+// output is a valid document whose appearance text extracts as written.
+func TestConcurrentAppearances(t *testing.T) {
+	p := newPKI(t)
+	in := pageDoc("/Rotate 90", "/MediaBox [0 0 595 842]")
+	outs := make(chan []byte, 6)
+	errs := make(chan error, 6)
+	for i := range 6 {
+		go func() {
+			var out bytes.Buffer
+			err := Sign(context.Background(), bytes.NewReader(in), int64(len(in)), &out, p.key, p.chain,
+				Options{Appearance: &Appearance{Rect: [4]float64{40, 40, 300, 110}, Lines: []string{fmt.Sprintf("Penandatangan %d", i)}}})
+			errs <- err
+			outs <- out.Bytes()
+		}()
+	}
+	seen := map[string]bool{}
+	for range 6 {
+		require.NoError(t, <-errs)
+		out := <-outs
+		pdfxtest.Check(t, out)
+		seen[strings.TrimSpace(pageText(t, out))] = true
+	}
+	require.Len(t, seen, 6, "each output shows its own text: %v", seen)
 }

@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/jpeg"
 	"image/png"
+	"sync"
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/internal/pdfx"
@@ -89,10 +90,19 @@ func imageXObject(u *pdfx.Update, data []byte) (pdfx.Ref, int, int, error) {
 	return pdfx.Ref{}, 0, 0, roamsign.E(roamsign.ErrInvalidInput, op, "appearance image must be a JPEG or PNG file")
 }
 
+// zlibWriters keeps compressors between appearances: each holds some
+// hundreds of kilobytes of tables, which dominated the cost of an
+// appearance (font program, CIDSet, ToUnicode, images) when made anew.
+var zlibWriters = sync.Pool{New: func() any { return zlib.NewWriter(nil) }}
+
+// deflate compresses b with zlib (/FlateDecode).
 func deflate(b []byte) []byte {
 	var out bytes.Buffer
-	zw := zlib.NewWriter(&out)
+	zw := zlibWriters.Get().(*zlib.Writer)
+	zw.Reset(&out)
 	_, _ = zw.Write(b)
 	_ = zw.Close()
+	zw.Reset(nil)
+	zlibWriters.Put(zw)
 	return out.Bytes()
 }
