@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -72,5 +75,73 @@ func TestDemoLargeUploadBounded(t *testing.T) {
 	step("verify", func() { v = f.d.verify(context.Background(), signed) })
 	require.Len(t, v.Signatures, 1, "%+v", v)
 	require.NotEqual(t, verify.Invalid, v.Verdict, "%v", v.Signatures) // no CRL offline: indeterminate at best
+	checkPDF(t, signed, 1)
+}
+
+// TestDemoServerLargeBounded: through the running server's demo endpoints
+// (dev mode: PAdES B-LTA, so the signed file also gets a /DSS and a
+// document time-stamp), a 100 MiB PDF is uploaded, prepared and signed
+// with PIN and OTP, each request within demoHeapLimit of peak heap of the
+// whole process (client and server, in one process here), and the
+// signed file downloaded in chunks passes pdfsig and qpdf --check.
+func TestDemoServerLargeBounded(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir)
+	path, size := pdfxtest.LargeFile(t, pdfxtest.LargeOptions{Pages: 1000, Size: 100 << 20})
+	step := func(name string, fn func()) {
+		t.Helper()
+		u := pdfxtest.Measure(fn)
+		t.Logf("%s (%d bytes): peak heap %.1f MiB, allocated %.1f MiB", name, size, float64(u.Peak)/(1<<20), float64(u.Alloc)/(1<<20))
+		require.LessOrEqual(t, u.Peak, uint64(demoHeapLimit), "%s: peak heap", name)
+	}
+
+	var up struct{ Upload string }
+	step("upload", func() {
+		body, err := os.Open(path)
+		require.NoError(t, err)
+		defer body.Close()
+		resp, err := s.hc.Post(s.base+"/demo/api/upload", "application/pdf", body)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&up))
+	})
+	var p demoPrepared
+	step("prepare", func() {
+		code := s.postJSON("/demo/api/prepare", map[string]any{"signer": demoUser1, "level": "Perakuan 1", "uploadId": up.Upload, "uploadName": "besar.pdf"}, &p)
+		require.Equal(t, http.StatusOK, code)
+	})
+	otp := readOTP(t, s.hc, s.base, demoEmail(t, demoUser1), p.Challenge.VerificationCode)
+	var r struct {
+		Items []struct {
+			Status       string `json:"status"`
+			Download     string `json:"download"`
+			Verification struct {
+				Verdict string `json:"verdict"`
+			} `json:"verification"`
+		} `json:"items"`
+	}
+	step("sign (complete, B-LTA, verify, archive)", func() {
+		code := s.postJSON("/demo/api/sign", map[string]string{"session": p.Session, "pin": demoPIN1, "otp": otp}, &r)
+		require.Equal(t, http.StatusOK, code)
+	})
+	require.Len(t, r.Items, 1)
+	require.Equal(t, "signed", r.Items[0].Status)
+	require.Equal(t, "valid", r.Items[0].Verification.Verdict)
+
+	signed := filepath.Join(t.TempDir(), "besar-signed.pdf")
+	step("download", func() {
+		resp, err := s.hc.Get(s.base + r.Items[0].Download)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		out, err := os.Create(signed)
+		require.NoError(t, err)
+		_, err = io.Copy(out, resp.Body)
+		require.NoError(t, errors.Join(err, out.Close()))
+	})
+	st, err := os.Stat(signed)
+	require.NoError(t, err)
+	require.Greater(t, st.Size(), size)
 	checkPDF(t, signed, 1)
 }
