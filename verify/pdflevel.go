@@ -62,7 +62,7 @@ func (d *pdfDoc) levels(sigs, stamps []*PDFSignature) {
 		if s.Kind == KindDocumentTimestamp || s.Result == nil || s.lt == nil {
 			continue
 		}
-		if s.SubFilter != "ETSI.CAdES.detached" {
+		if !padesBaseline(s) {
 			if s.lt.base == LevelBB {
 				s.Level = LevelCMS
 			}
@@ -127,4 +127,13 @@ func (d *pdfDoc) dssOf(end int64) derSet {
 	}
 	d.dssAt[end] = set
 	return set
+}
+
+// padesBaseline reports whether a signature has what EN 319 142-1 clause
+// 6.3 asks of a PAdES baseline signature beside its CMS: /SubFilter
+// /ETSI.CAdES.detached, the claimed signing time in /M and no CMS
+// signing-time attribute (the CMS content type is id-data, or the
+// signature is invalid).
+func padesBaseline(s *PDFSignature) bool {
+	return s.SubFilter == "ETSI.CAdES.detached" && s.ClaimedTime != nil && s.Result.ClaimedSigningTime == nil
 }
