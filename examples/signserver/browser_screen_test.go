@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -26,9 +25,7 @@ var shownTime = regexp.MustCompile(`^\d{2}/\d{2}/\d{4} \d{2}:\d{2} MYT$`)
 // not the expired one, and a "Request a new OTP" action on the same
 // screen, whose new OTP signs.
 func TestBrowserTimesHeadlinesAndNewOTP(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("Chromium not found at %s (%v): install it with `make deps` (Debian package chromium)", chromiumPath, err)
-	}
+	checkChromium(t)
 	s := startServer(t, t.TempDir())
 	c, err := httpapi.NewClient(s.base, httpapi.ClientOptions{HTTPClient: s.hc, APIKey: s.apiKey()})
 	require.NoError(t, err)

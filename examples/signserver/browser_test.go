@@ -32,9 +32,7 @@ const chromiumPath = "/usr/bin/chromium"
 // second approval level by another user on the signed PDF, a wrong OTP,
 // and the signing screen on a phone-width viewport.
 func TestBrowserSigning(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("Chromium not found at %s (%v): install it with `make deps` (Debian package chromium)", chromiumPath, err)
-	}
+	checkChromium(t)
 	checkTool(t, "pdfsig")
 	checkTool(t, "qpdf")
 	dir := t.TempDir()
@@ -169,6 +167,14 @@ func TestBrowserSigning(t *testing.T) {
 	b.checkNoExceptions()
 }
 
+// checkChromium fails t with install advice when Chromium is missing.
+func checkChromium(t testing.TB) {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("Chromium not found at %s (%v): install it with `make deps` (Debian package chromium)", chromiumPath, err)
+	}
+}
+
 // browser is one headless Chromium tab on the test server.
 type browser struct {
 	t         *testing.T
@@ -183,6 +189,7 @@ type browser struct {
 
 func newBrowser(t *testing.T, s *testServer) *browser {
 	t.Helper()
+	checkChromium(t)
 	artifacts := os.Getenv("ROAMSIGN_TEST_ARTIFACTS")
 	if artifacts == "" {
 		artifacts = t.TempDir()

@@ -39,9 +39,7 @@ const browserUploadLimitMB = 30
 func TestBrowserUpload(t *testing.T) {
 	checkTool(t, "pdfsig")
 	checkTool(t, "qpdf")
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("Chromium not found at %s (%v): install it with `make deps` (Debian package chromium)", chromiumPath, err)
-	}
+	checkChromium(t)
 	dir := t.TempDir()
 	s := startServer(t, dir, "-demo-max-upload-mb", strconv.Itoa(browserUploadLimitMB))
 	b := newBrowser(t, s)

@@ -112,15 +112,7 @@ func TestDemoServerLargeBounded(t *testing.T) {
 		require.Equal(t, http.StatusOK, code)
 	})
 	otp := readOTP(t, s.hc, s.base, demoEmail(t, demoUser1), p.Challenge.VerificationCode)
-	var r struct {
-		Items []struct {
-			Status       string `json:"status"`
-			Download     string `json:"download"`
-			Verification struct {
-				Verdict string `json:"verdict"`
-			} `json:"verification"`
-		} `json:"items"`
-	}
+	var r demoSignResult
 	step("sign (complete, B-LTA, verify, archive)", func() {
 		code := s.postJSON("/demo/api/sign", map[string]string{"session": p.Session, "pin": demoPIN1, "otp": otp}, &r)
 		require.Equal(t, http.StatusOK, code)

@@ -164,6 +164,18 @@ type demoPrepared struct {
 	Certificate *roamsign.CertificateSummary `json:"certificate"`
 }
 
+// demoSignResult is the host demo's answer to a sign request.
+type demoSignResult struct {
+	TransactionID string `json:"transactionId"`
+	Items         []struct {
+		Status       string `json:"status"`
+		Download     string `json:"download"`
+		Verification struct {
+			Verdict string `json:"verdict"`
+		} `json:"verification"`
+	} `json:"items"`
+}
+
 // signDemoPDF signs the first sample voucher through the host demo's JSON
 // endpoints (the calls the page makes) and returns the signed PDF.
 func signDemoPDF(t *testing.T, s *testServer, user, pin string) []byte {
@@ -181,16 +193,7 @@ func signDemo(t *testing.T, s *testServer, user, pin string) (pdf []byte, link, 
 		t.Fatalf("prepare: status %d, %+v", code, p)
 	}
 	otp := readOTP(t, s.hc, s.base, demoEmail(t, user), p.Challenge.VerificationCode)
-	var r struct {
-		TransactionID string `json:"transactionId"`
-		Items         []struct {
-			Status       string `json:"status"`
-			Download     string `json:"download"`
-			Verification struct {
-				Verdict string `json:"verdict"`
-			} `json:"verification"`
-		} `json:"items"`
-	}
+	var r demoSignResult
 	if code := s.postJSON("/demo/api/sign", map[string]string{"session": p.Session, "pin": pin, "otp": otp}, &r); code != http.StatusOK {
 		t.Fatalf("sign: status %d", code)
 	}
