@@ -106,6 +106,13 @@ func (r *Reader) Decrypt() error {
 	r.sec = sec
 	clear(r.cache)
 	clear(r.objStms)
+	if r.repair {
+		// A rebuilt reader could not read encrypted object streams.
+		if err := r.addCompressed(); err != nil {
+			return err
+		}
+		r.x.finalize([]int64{r.x.declared}, []int64{r.size})
+	}
 	return nil
 }
 

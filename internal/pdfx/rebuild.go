@@ -209,7 +209,8 @@ func (r *Reader) keepReadable(found *scanned) (int, error) {
 }
 
 // addCompressed adds the objects of every object stream found, except
-// those also found as objects of the file.
+// those also found as objects of the file. The object streams of an
+// encrypted file are read once it is decrypted (Decrypt calls it again).
 func (r *Reader) addCompressed() error {
 	var add []xent
 	for _, e := range r.x.ents {
@@ -219,6 +220,9 @@ func (r *Reader) addCompressed() error {
 		_, o, err := r.parseIndirectAt(e.off)
 		s, ok := o.(*Stream)
 		if err != nil || !ok || s.Dict["Type"] != Name("ObjStm") {
+			continue
+		}
+		if _, err := r.decrypted(Ref{Num: e.num(), Gen: int(e.gen)}, s); err != nil {
 			continue
 		}
 		os, err := r.loadObjStm(s)

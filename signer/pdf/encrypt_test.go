@@ -227,3 +227,37 @@ func TestRepairEncryptedStreamsData(t *testing.T) {
 		})
 	}
 }
+
+// TestRepairDamagedEncrypted: a damaged document encrypted with
+// permissions only (its objects in encrypted object streams) is refused
+// by Prepare as damaged, by Repair without RemoveEncryption as encrypted,
+// and with it repaired into a decrypted copy that renders the same pages
+// as the document before the damage and signs.
+func TestRepairDamagedEncrypted(t *testing.T) {
+	p := newPKI(t)
+	nss := p.nss(t)
+	ctx := context.Background()
+	for _, name := range []string{"rc4-128", "aes-128", "aes-256"} {
+		t.Run(name, func(t *testing.T) {
+			good := pdfxtest.QPDF(t, encryptedSource(), append([]string{"--object-streams=generate"}, pdfxtest.OwnerOnlyEncryptions[name]...)...)
+			in := bytes.TrimSuffix(good, []byte("%%EOF\n"))
+			_, err := Prepare(ctx, bytes.NewReader(in), int64(len(in)), p.chain, Options{})
+			require.ErrorIs(t, err, ErrRepairable)
+
+			var out bytes.Buffer
+			_, err = Repair(ctx, bytes.NewReader(in), int64(len(in)), &out, RepairOptions{})
+			require.ErrorIs(t, err, ErrOwnerEncrypted)
+			require.Zero(t, out.Len())
+
+			rep, err := Repair(ctx, bytes.NewReader(in), int64(len(in)), &out, RepairOptions{RemoveEncryption: true})
+			require.NoError(t, err)
+			require.Contains(t, rep.Damage, "end-of-file marker")
+			require.Contains(t, rep.Fixes, "removed the encryption (no password is needed to open the document; the owner password's restrictions are removed)")
+			fixed := out.Bytes()
+			pdfxtest.Check(t, fixed)
+			requireSamePages(t, good, fixed)
+			require.Equal(t, pdfInfo(t, pdfxtest.QPDF(t, good, "--decrypt")), pdfInfo(t, fixed))
+			requireValid(t, signDoc(t, fixed, p.key, p.chain, Options{}), 1, nss)
+		})
+	}
+}

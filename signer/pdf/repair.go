@@ -106,11 +106,6 @@ func Repair(ctx context.Context, r io.ReaderAt, size int64, w io.Writer, opts Re
 // decrypt makes rd present the document decrypted when it opens without
 // a password and the caller asked for it, else refuses it.
 func decrypt(op string, rd *pdfx.Reader, rep *RepairReport, opts RepairOptions) error {
-	if rep.Damage != "" {
-		// Object streams are read while the damage is mended, before
-		// the decryption could apply to them.
-		return &roamsign.Error{Kind: roamsign.ErrUnsupported, Op: op, Msg: "the document is both damaged (" + rep.Damage + ") and encrypted", Err: ErrEncrypted}
-	}
 	if !opts.RemoveEncryption {
 		return errEncrypted(op, rd)
 	}

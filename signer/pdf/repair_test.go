@@ -155,7 +155,9 @@ func FuzzRepair(f *testing.F) {
 	f.Add(pdfxtest.Hybrid())
 	src := encryptedSource()
 	for _, name := range []string{"rc4-40", "aes-128-cleartext-metadata", "aes-256"} {
-		f.Add(pdfxtest.QPDF(f, src, append([]string{"--object-streams=generate"}, pdfxtest.OwnerOnlyEncryptions[name]...)...))
+		enc := pdfxtest.QPDF(f, src, append([]string{"--object-streams=generate"}, pdfxtest.OwnerOnlyEncryptions[name]...)...)
+		f.Add(enc)
+		f.Add(bytes.TrimSuffix(enc, []byte("%%EOF\n")))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		if len(in) > 1<<20 {
