@@ -182,6 +182,9 @@ type browser struct {
 	name      string
 	ctx       context.Context
 	artifacts string
+	// timeout bounds each do; default 20 s (a test of large documents
+	// gives more).
+	timeout time.Duration
 
 	mu         *sync.Mutex
 	exceptions *[]string
@@ -219,7 +222,7 @@ func newBrowser(t *testing.T, s *testServer) *browser {
 		cancelTab()
 		cancelAlloc()
 	})
-	b := &browser{t: t, s: s, name: "desktop", ctx: ctx, artifacts: artifacts, mu: &sync.Mutex{}, exceptions: new([]string)}
+	b := &browser{t: t, s: s, name: "desktop", ctx: ctx, artifacts: artifacts, timeout: 20 * time.Second, mu: &sync.Mutex{}, exceptions: new([]string)}
 	// The first action starts the browser; it runs on the tab context
 	// itself, since the browser lives as long as that context.
 	require.NoError(t, chromedp.Do(ctx), "starting Chromium %s", chromiumPath)
@@ -234,7 +237,7 @@ func (b *browser) newTab(name string) *browser {
 	if err := chromedp.Do(ctx); err != nil {
 		b.t.Fatalf("new tab: %v", err)
 	}
-	nb := &browser{t: b.t, s: b.s, name: name, ctx: ctx, artifacts: b.artifacts, mu: b.mu, exceptions: b.exceptions}
+	nb := &browser{t: b.t, s: b.s, name: name, ctx: ctx, artifacts: b.artifacts, timeout: b.timeout, mu: b.mu, exceptions: b.exceptions}
 	nb.watchExceptions()
 	return nb
 }
@@ -302,7 +305,7 @@ func (b *browser) open() {
 // screenshot and fails the test.
 func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	ctx, cancel := context.WithTimeout(b.ctx, b.timeout)
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		b.fail("%s: %v", what, err)

@@ -43,6 +43,9 @@ func TestBrowserUpload(t *testing.T) {
 	dir := t.TempDir()
 	s := startServer(t, dir, "-demo-max-upload-mb", strconv.Itoa(browserUploadLimitMB))
 	b := newBrowser(t, s)
+	// Sending, signing (B-LTA) and verifying 20 MiB takes seconds, many
+	// more on a loaded machine under the race detector.
+	b.timeout = 2 * time.Minute
 	b.open()
 	var signed []string
 
