@@ -63,7 +63,7 @@ func (v *Verifier) VerifyCMS(ctx context.Context, req CMSRequest) ([]*Result, er
 	if err := v.addData(ev, req.Supplied, OriginSupplied, true); err != nil {
 		return nil, roamsign.Wrap(roamsign.KindOf(err), op, err, "CMSRequest.Supplied")
 	}
-	return v.verifySignedData(ctx, sd, bytesDigester(content), signedDataCtx{extra: req.Intermediates, ev: ev})
+	return v.verifySignedData(ctx, sd, bytesDigester(content), signedDataCtx{extra: req.Intermediates, ev: ev, cades: true})
 }
 
 // embedded returns the validation material a SignedData carries: its
@@ -117,6 +117,9 @@ type signedDataCtx struct {
 	poe time.Time
 	// dss is the DER of what a PDF's /DSS holds, for the level rules.
 	dss derSet
+	// cades says the SignedData is a CMS signature of its own (not a
+	// PDF's), held to the CAdES baseline for its level.
+	cades bool
 }
 
 // verifySignedData verifies every signer of a parsed SignedData whose
@@ -178,6 +181,11 @@ func (v *Verifier) verifySigner(ctx context.Context, sd *icms.SignedData, si *ic
 		}
 	}
 	v.checkCert(ctx, r, cert, inter, rc)
+	if sc.cades && r.Level == LevelBB && r.ClaimedSigningTime == nil {
+		// EN 319 122-1 clause 6.3: a CAdES baseline signature has a
+		// signing-time attribute (a PAdES one has none: /M says it).
+		r.Level = LevelCMS
+	}
 	r.lt = newLTInfo(r, own, token)
 	r.Level, _ = r.lt.reach(r, token, sc.dss)
 	return r

@@ -154,7 +154,9 @@ const (
 	// adbe.pkcs7.detached); not a CAdES or PAdES baseline signature.
 	LevelPKCS7 Level = "pkcs7"
 	// LevelCMS: signed attributes without an ESS signing-certificate(-v2)
-	// attribute, or a PDF signature that is not PAdES baseline (EN 319
+	// attribute, a detached or attached CMS signature without the
+	// signing-time attribute CAdES-B-B requires (EN 319 122-1), or a PDF
+	// signature that is not PAdES baseline (EN 319
 	// 142-1 clause 6.3): its /SubFilter is not ETSI.CAdES.detached, it has
 	// no /M, or its CMS has a signing-time attribute; not a baseline
 	// signature.

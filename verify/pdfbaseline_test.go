@@ -58,3 +58,27 @@ func TestPDFLevelNeedsPAdESBaseline(t *testing.T) {
 	require.Nil(t, res.Signatures[0].ClaimedTime)
 	require.Equal(t, LevelCMS, res.Signatures[0].Level)
 }
+
+// A detached CMS signature is CAdES-B-B only with the signing-time
+// attribute EN 319 122-1 clause 6.3 requires; without it a valid
+// signature is reported as a plain CMS signature.
+func TestCMSLevelNeedsSigningTime(t *testing.T) {
+	p := newPKI(t)
+	v := p.verifier()
+	ctx := context.Background()
+	chain := []*x509.Certificate{p.leaf, p.inter.Cert}
+	content := []byte("Akuan Terima: invois 2026/0042")
+	for _, omit := range []bool{false, true} {
+		der, err := signcms.Sign(ctx, p.key, bytes.NewReader(content), chain,
+			signcms.Options{Now: func() time.Time { return p.now }, OmitSigningTime: omit})
+		require.NoError(t, err)
+		rs, err := v.VerifyCMS(ctx, CMSRequest{Signature: der, Content: content})
+		require.NoError(t, err)
+		require.Equal(t, Valid, rs[0].Verdict, "%+v", rs[0].Checks)
+		want := LevelBB
+		if omit {
+			want = LevelCMS
+		}
+		require.Equal(t, want, rs[0].Level, "signing-time omitted: %v", omit)
+	}
+}
