@@ -105,6 +105,8 @@ type Client struct {
 	now       func() time.Time
 	// largest is the size of the largest token obtained (TokenSizeHint).
 	largest atomic.Int64
+	// certs are the certificates parsed from tokens.
+	certs certMemo
 }
 
 // New checks cfg and returns a client. Errors are of kind
