@@ -16,8 +16,7 @@
     tries_exhausted: ["Terlalu banyak percubaan yang salah untuk OTP ini. Mohon OTP baharu.", "Too many wrong attempts for this OTP. Request a new one."],
     screen_expired: ["Skrin tandatangan telah tamat tempoh. Sila mula semula.", "The signing screen has expired. Please start again."],
     encrypted: ["PDF ini disulitkan (dilindungi kata laluan) dan tidak boleh ditandatangani. Buang penyulitan, kemudian muat naik semula.", "This PDF is encrypted (password-protected) and cannot be signed. Remove the encryption, then upload it again."],
-    // Replaced by the server's wording, with the limit, from /demo/api/config.
-    upload_too_large: ["Fail PDF terlalu besar untuk demo ini.", "The PDF file is too large for this demo."],
+    // upload_too_large: the server's wording, with the limit, from /demo/api/config (tooLargeWords).
     damaged: ["PDF ini rosak. Tandakan \u201cBaiki PDF yang rosak\u201d dan tandatangan semula: salinan yang dibaiki akan ditandatangani.", "This PDF is damaged. Tick \u201cRepair damaged PDF\u201d and sign again: a repaired copy is then signed."],
     owner_encrypted: ["PDF ini disulitkan dengan kebenaran sahaja (dibuka tanpa kata laluan). Tandakan \u201cBaiki PDF yang rosak\u201d dan tandatangan semula: salinan yang dinyahsulit akan ditandatangani.", "This PDF is encrypted with permissions only. Tick \u201cRepair damaged PDF\u201d and sign again: a decrypted copy is then signed."],
     unsupported: ["Dokumen ini tidak dapat ditandatangani.", "This document cannot be signed."],
