@@ -273,6 +273,25 @@ func TestPAdESBaselineConformance(t *testing.T) {
 		require.Positive(t, dssAt)
 		require.Less(t, int64(dssAt), dts.br[1], "the document time-stamp covers the /DSS revision")
 	})
+	t.Run("B-LTA in one pass", func(t *testing.T) {
+		doc := ltvtest.Document()
+		ctx := context.Background()
+		p, err := pdf.Prepare(ctx, bytes.NewReader(doc), int64(len(doc)), f.Chain, pdf.Options{Timestamper: f.Client})
+		require.NoError(t, err)
+		sig, err := f.Key.Sign(rand.Reader, p.Digest(), p.SignerOpts())
+		require.NoError(t, err)
+		var out bytes.Buffer
+		_, err = p.CompleteLTA(ctx, sig, &out, pdf.LTAOptions{Timestamper: f.Client, Validator: f.Validator, VRI: true})
+		require.NoError(t, err)
+		lta := out.Bytes()
+		sigs := signatureDicts(t, lta)
+		require.Len(t, sigs, 2)
+		adestest.CheckBT(t, checkBB(t, sigs[0], leaf))
+		checkDSS(t, lta, sigs, f.Chain)
+		checkESIC(t, lta, 2)
+		require.Equal(t, pdfx.Name("DocTimeStamp"), sigs[1].dict["Type"])
+		adestest.CheckToken(t, sigs[1].der, sigs[1].covered)
+	})
 	t.Run("ESIC after a foreign signature", func(t *testing.T) {
 		// A B-T document from a signer that declares no extension gets
 		// level 1 with its /DSS, and verify still finds the signature

@@ -21,6 +21,13 @@
 //
 // [Sign] does both halves with a local crypto.Signer.
 //
+// A PDF 1.x document also declares, in its catalog, the developer
+// extension ETSI EN 319 142-1 recommends for these features (/Extensions
+// /ESIC, /BaseVersion /1.7: level 2 with an ETSI.CAdES.detached
+// signature, level 1 with a /DSS or a document time-stamp; a higher level
+// is kept, and a document older than 1.7 gets /Version /1.7). ISO 32000-2
+// defines them, so a PDF 2.0 document declares nothing.
+//
 // Approval signatures and certification signatures (DocMDP P=1, 2 or 3,
 // /Perms /DocMDP and a /Reference with /TransformMethod /DocMDP) are
 // supported; several signatures are added one after another, each in its
