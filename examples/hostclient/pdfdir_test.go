@@ -22,13 +22,7 @@ import (
 // reason and the advice, unless -repair asked for a repaired copy, which
 // is then written beside the batch and is what is signed.
 func TestFolderBatchRepair(t *testing.T) {
-	root, err := testpki.NewRoot(testpki.Options{})
-	require.NoError(t, err)
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	require.NoError(t, err)
-	leaf, err := root.IssueLeaf("AHMAD BIN ALI", "800101145678", key.Public(), testpki.LeafOptions{})
-	require.NoError(t, err)
-	chain := append([]*x509.Certificate{leaf}, root.Chain()...)
+	key, chain := signerChain(t)
 
 	dir := t.TempDir()
 	good := pdfxtest.Generate(pdfxtest.Options{Pages: 2})
@@ -40,7 +34,7 @@ func TestFolderBatchRepair(t *testing.T) {
 	ctx := context.Background()
 	var progress bytes.Buffer
 
-	_, err = preparePDFs(ctx, dir, chain, "Perakuan 1", false, &progress)
+	_, err := preparePDFs(ctx, dir, chain, "Perakuan 1", false, &progress)
 	require.ErrorIs(t, err, pdf.ErrRepairable)
 	require.Contains(t, httpapi.Describe(err), "b.pdf: ")
 	require.Contains(t, httpapi.Describe(err), "-repair")
@@ -82,20 +76,14 @@ func TestFolderBatchRepair(t *testing.T) {
 // password to open stops it even with -repair, with the advice to decrypt
 // it with the password; nothing is written for it.
 func TestFolderBatchEncrypted(t *testing.T) {
-	root, err := testpki.NewRoot(testpki.Options{})
-	require.NoError(t, err)
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	require.NoError(t, err)
-	leaf, err := root.IssueLeaf("AHMAD BIN ALI", "800101145678", key.Public(), testpki.LeafOptions{})
-	require.NoError(t, err)
-	chain := append([]*x509.Certificate{leaf}, root.Chain()...)
+	_, chain := signerChain(t)
 
 	good := pdfxtest.Generate(pdfxtest.Options{})
 	dir := t.TempDir()
 	owner := pdfxtest.QPDF(t, good, pdfxtest.OwnerOnlyEncryptions["rc4-128"]...)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "terhad.pdf"), owner, 0o600))
 	var progress bytes.Buffer
-	_, err = preparePDFs(context.Background(), dir, chain, "Perakuan 1", false, &progress)
+	_, err := preparePDFs(context.Background(), dir, chain, "Perakuan 1", false, &progress)
 	require.ErrorIs(t, err, pdf.ErrOwnerEncrypted)
 	require.Contains(t, httpapi.Describe(err), "terhad.pdf: the document is encrypted with permissions only (it opens without a password): to sign it, repair it with removal of the encryption (pdf.Repair with RemoveEncryption, hostclient -repair")
 	require.NoDirExists(t, filepath.Join(dir, "repaired"))
@@ -108,4 +96,16 @@ func TestFolderBatchEncrypted(t *testing.T) {
 	said := httpapi.Describe(err) // what a person reads
 	require.Contains(t, said, "rahsia.pdf: the document needs a password to open: roamsign cannot remove that: decrypt it with the password first (for example qpdf --decrypt --password=")
 	require.NoFileExists(t, filepath.Join(dir, "repaired", "rahsia.pdf"))
+}
+
+// signerChain returns a signer's key and its chain from a new test root.
+func signerChain(t *testing.T) (*rsa.PrivateKey, []*x509.Certificate) {
+	t.Helper()
+	root, err := testpki.NewRoot(testpki.Options{})
+	require.NoError(t, err)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	leaf, err := root.IssueLeaf("AHMAD BIN ALI", "800101145678", key.Public(), testpki.LeafOptions{})
+	require.NoError(t, err)
+	return key, append([]*x509.Certificate{leaf}, root.Chain()...)
 }

@@ -276,24 +276,33 @@ func FuzzOpen(f *testing.F) {
 	}
 	f.Add(pdfxtest.Generate(pdfxtest.Options{Version: "2.0"}))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		tm := time.AfterFunc(3*time.Second, func() { panic("hang") })
-		defer tm.Stop()
-		var err error
-		budget := pdfx.NewBudget(pdfx.DefaultBudget(int64(len(data))))
-		alloc := pdfxtest.Allocated(func() {
-			var r *pdfx.Reader
-			r, err = pdfx.Open(bytes.NewReader(data), int64(len(data)), pdfx.Limits{MaxObjects: 10000, MaxStreamBytes: 1 << 20, MaxObjectBytes: 1 << 20, Budget: budget})
-			if err == nil {
-				walk(r)
-			}
+		fuzzRead(t, data, func(r *pdfx.Reader) error {
+			walk(r)
+			return nil
 		})
-		// Allocation is bounded per input byte, whatever the input.
-		require.LessOrEqual(t, alloc, pdfxtest.HeapLimit(len(data)), "heap allocated for %d input bytes", len(data))
-		require.LessOrEqual(t, budget.Used(), budget.Limit()+1<<20, "budget overrun")
-		if err != nil {
-			require.NotEqual(t, roamsign.KindUnknown, roamsign.KindOf(err), "untyped error: %v", err)
+	})
+}
+
+// fuzzRead opens data and runs fn on the reader, requiring no hang, a
+// typed error or none, and allocation and budget bounded per input byte,
+// whatever the input.
+func fuzzRead(t *testing.T, data []byte, fn func(r *pdfx.Reader) error) {
+	tm := time.AfterFunc(3*time.Second, func() { panic("hang") })
+	defer tm.Stop()
+	var err error
+	budget := pdfx.NewBudget(pdfx.DefaultBudget(int64(len(data))))
+	alloc := pdfxtest.Allocated(func() {
+		var r *pdfx.Reader
+		r, err = pdfx.Open(bytes.NewReader(data), int64(len(data)), pdfx.Limits{MaxObjects: 10000, MaxStreamBytes: 1 << 20, MaxObjectBytes: 1 << 20, Budget: budget})
+		if err == nil {
+			err = fn(r)
 		}
 	})
+	require.LessOrEqual(t, alloc, pdfxtest.HeapLimit(len(data)), "heap allocated for %d input bytes", len(data))
+	require.LessOrEqual(t, budget.Used(), budget.Limit()+1<<20, "budget overrun")
+	if err != nil {
+		require.NotEqual(t, roamsign.KindUnknown, roamsign.KindOf(err), "untyped error: %v", err)
+	}
 }
 
 func TestEOFMarkers(t *testing.T) {
