@@ -14,7 +14,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/internal/pdfx"
@@ -129,4 +131,28 @@ func TestStreamedUploadAndRepair(t *testing.T) {
 
 	_, err = f.prepare("no-such-upload", false)
 	require.ErrorIs(t, err, roamsign.ErrNotFound)
+}
+
+// TestDemoFilesLeftovers: the first document the demo stores removes the
+// files a crash left in its work directory, and keeps recent ones.
+func TestDemoFilesLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	old, recent := filepath.Join(dir, "doc-old.pdf"), filepath.Join(dir, "doc-recent.pdf")
+	require.NoError(t, os.WriteFile(old, []byte("%PDF"), 0o600))
+	require.NoError(t, os.WriteFile(recent, []byte("%PDF"), 0o600))
+	then := time.Now().Add(-demoLeftover - time.Minute)
+	require.NoError(t, os.Chtimes(old, then, then))
+
+	f := &demoFiles{dir: dir}
+	p, err := f.create(func(w io.Writer) error { _, err := w.Write([]byte("%PDF-1.7")); return err })
+	require.NoError(t, err)
+	require.FileExists(t, p)
+	require.NoFileExists(t, old, "a crash's leftover")
+	require.FileExists(t, recent)
+
+	_, err = f.create(func(io.Writer) error { return roamsign.E(roamsign.ErrInvalidInput, "test", "cut short") })
+	require.ErrorIs(t, err, roamsign.ErrInvalidInput)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 2, "a failed write leaves nothing behind")
 }
