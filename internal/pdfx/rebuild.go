@@ -20,7 +20,8 @@ const rebuildOp = "pdfx.Rebuild"
 // newest trailer (or cross-reference stream) that has them, else the
 // catalog from the objects. The Reader it returns reads the objects found
 // as one revision; [Reader.WriteFull] writes them as a clean file. What
-// it did is returned in plain words.
+// it did is returned in plain words. The object streams of an encrypted
+// file are read when [Reader.Decrypt] is called on the Reader.
 //
 // It is for files that [Open] refuses as damaged, and for callers that
 // asked for a repair: the file it describes is not the file as written,
