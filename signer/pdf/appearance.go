@@ -80,9 +80,9 @@ func appearanceStream(u *pdfx.Update, a *Appearance, sp sigParams, pl placement)
 	if a.FontSize < 0 || a.FontSize > maxFontSize || math.IsNaN(a.FontSize) {
 		return nil, roamsign.E(roamsign.ErrInvalidInput, buildOp, "appearance font size must be between 0 (fitted) and %d points", maxFontSize)
 	}
-	tf, err := loadTextFont()
+	tf, err := appearanceFont(a)
 	if err != nil {
-		return nil, roamsign.Wrap(roamsign.ErrInternal, buildOp, err, "appearance font")
+		return nil, err
 	}
 	st, err := tf.shape(appearanceLines(a, sp))
 	if err != nil {

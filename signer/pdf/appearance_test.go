@@ -14,8 +14,10 @@ import (
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
+	"github.com/roamsign/roamsign/internal/ttf"
 	"github.com/roamsign/roamsign/verify"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/image/font/gofont/gomono"
 )
 
 // pageDoc is a one-page document whose page tree node and page carry the
@@ -330,4 +332,59 @@ func TestConcurrentAppearances(t *testing.T) {
 		seen[strings.TrimSpace(pageText(t, out))] = true
 	}
 	require.Len(t, seen, 6, "each output shows its own text: %v", seen)
+}
+
+// TestAppearanceCustomFont draws the text in a caller's TrueType font (Go
+// Mono): pdffonts lists a subset of it, embedded with a ToUnicode map, and
+// the text extracts as written; what is not a TrueType font is refused.
+func TestAppearanceCustomFont(t *testing.T) {
+	p := newPKI(t)
+	nss := p.nss(t)
+	in := pageDoc("", "/MediaBox [0 0 595 842]")
+	lines := []string{"Disahkan oleh: Nur Ain", "Ωμέγα Жук 0123"}
+	out := signDoc(t, in, p.key, p.chain, Options{Appearance: &Appearance{Rect: [4]float64{40, 40, 400, 120}, Lines: lines, Font: gomono.TTF}})
+	requireValid(t, out, 1, nss)
+	rows := pdffonts(t, out)
+	require.Len(t, rows, 1)
+	require.Regexp(t, `^[A-Z]{6}\+GoMono$`, rows[0].name, "the caller's font, by its PostScript name")
+	require.Equal(t, fontRow{rows[0].name, "yes", "yes", "yes"}, rows[0], "embedded, subset, ToUnicode")
+	require.Equal(t, strings.Join(lines, "\n"), strings.TrimSpace(pageText(t, out)))
+
+	for name, c := range map[string]struct {
+		font []byte
+		kind roamsign.Kind
+	}{
+		"not a font":  {[]byte("not a font at all"), roamsign.ErrInvalidInput},
+		"CFF":         {append([]byte("OTTO"), make([]byte, 64)...), roamsign.ErrInvalidInput},
+		"truncated":   {gomono.TTF[:len(gomono.TTF)/2], roamsign.ErrInvalidInput},
+		"beyond size": {make([]byte, ttf.MaxFontSize+1), roamsign.ErrTooLarge},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var w bytes.Buffer
+			err := Sign(context.Background(), bytes.NewReader(in), int64(len(in)), &w, p.key, p.chain,
+				Options{Appearance: &Appearance{Rect: [4]float64{40, 40, 400, 120}, Lines: lines, Font: c.font}})
+			require.ErrorIs(t, err, c.kind)
+			require.Zero(t, w.Len(), "bytes written")
+		})
+	}
+}
+
+// FuzzAppearanceFont builds appearances with arbitrary font files: a
+// document or a typed error, never a panic.
+func FuzzAppearanceFont(f *testing.F) {
+	chain := newPKI(f).chain
+	doc := pageDoc("", "/MediaBox [0 0 595 842]")
+	mono, err := ttf.Parse(gomono.TTF)
+	require.NoError(f, err)
+	small, _, err := mono.Subset([]uint16{36, 37, 20, 21})
+	require.NoError(f, err)
+	f.Add(small)
+	f.Add([]byte("\x00\x01\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00glyf\x00\x00\x00\x00\x00\x00\x00\x1c\x00\x00\x00\x00"))
+	f.Fuzz(func(t *testing.T, font []byte) {
+		sp, err := params(chain, Options{Appearance: &Appearance{Rect: [4]float64{10, 10, 200, 60}, Lines: []string{"AB 12"}, Font: font}})
+		require.NoError(t, err)
+		if _, err := buildUpdate(bytes.NewReader(doc), int64(len(doc)), sp); err != nil {
+			require.NotEqual(t, roamsign.KindUnknown, roamsign.KindOf(err), "untyped error %v", err)
+		}
+	})
 }

@@ -108,9 +108,10 @@
 // # Limitations
 //
 // Appearance text is drawn in Go Regular (Latin, Greek and Cyrillic
-// scripts), embedded as a subset of the glyphs used with a /ToUnicode map,
-// so a PDF/A document keeps only embedded fonts; text with a character the
-// font lacks is refused with [GlyphError]. Characters are drawn one by one,
+// scripts) or the caller's TrueType font (Appearance.Font), embedded as a
+// subset of the glyphs used with a /ToUnicode map, so a PDF/A document
+// keeps only embedded fonts; text with a character the font lacks is
+// refused with [GlyphError]. Characters are drawn one by one,
 // without kerning or complex-script shaping. The appearance rectangle is
 // given on the page as shown (rotation and crop box applied). An
 // appearance may show a JPEG or PNG image. Existing empty signature fields are not filled; each signature

@@ -28,8 +28,9 @@ const (
 )
 
 // GlyphError is the cause of a refusal of appearance text with a character
-// the appearance font (Go Regular: Latin, Greek and Cyrillic scripts and
-// common symbols) has no glyph for, or a control character. Match it with
+// the appearance font (Appearance.Font, else Go Regular: Latin, Greek and
+// Cyrillic scripts and common symbols) has no glyph for, or a control
+// character. Match it with
 // errors.As; the error is also roamsign.ErrInvalidInput.
 type GlyphError struct {
 	Rune rune // the character
@@ -40,25 +41,69 @@ func (e *GlyphError) Error() string {
 	return fmt.Sprintf("the appearance font cannot draw %U %q (line %d); set Appearance.Lines to text without it", e.Rune, e.Rune, e.Line)
 }
 
-// textFont is the font of appearance text: Go Regular, read once. Its
-// fonts are safe for concurrent use with a Buffer per caller.
+// textFont is a font of appearance text: Go Regular, read once, or the
+// caller's Appearance.Font. Its fonts are safe for concurrent use with a
+// Buffer per caller.
 type textFont struct {
 	sf   *sfnt.Font
 	tt   *ttf.Font
 	upem fixed.Int26_6
+	name string // PostScript name, the part of /BaseFont after the tag
 }
 
-var loadTextFont = sync.OnceValues(func() (*textFont, error) {
-	sf, err := sfnt.Parse(goregular.TTF)
+var loadTextFont = sync.OnceValues(func() (*textFont, error) { return parseTextFont(goregular.TTF) })
+
+// appearanceFont returns the font for a's text: the caller's, read and
+// checked (it is untrusted input), else Go Regular.
+func appearanceFont(a *Appearance) (*textFont, error) {
+	if a.Font == nil {
+		tf, err := loadTextFont()
+		if err != nil {
+			return nil, roamsign.Wrap(roamsign.ErrInternal, buildOp, err, "appearance font")
+		}
+		return tf, nil
+	}
+	if len(a.Font) > ttf.MaxFontSize {
+		return nil, roamsign.E(roamsign.ErrTooLarge, buildOp, "Appearance.Font exceeds %d bytes", ttf.MaxFontSize)
+	}
+	tf, err := parseTextFont(a.Font)
+	if err != nil {
+		return nil, roamsign.Wrap(roamsign.ErrInvalidInput, buildOp, err, "Appearance.Font is not a TrueType font (glyf outlines) that can be embedded")
+	}
+	return tf, nil
+}
+
+// parseTextFont reads a TrueType font with both readers: ttf (tables for
+// the subset) first, then sfnt (characters, advances, metrics).
+func parseTextFont(data []byte) (*textFont, error) {
+	tt, err := ttf.Parse(data)
 	if err != nil {
 		return nil, err
 	}
-	tt, err := ttf.Parse(goregular.TTF)
+	sf, err := sfnt.Parse(data)
 	if err != nil {
 		return nil, err
 	}
-	return &textFont{sf: sf, tt: tt, upem: fixed.I(int(sf.UnitsPerEm()))}, nil
-})
+	upem := int(sf.UnitsPerEm())
+	if upem < 16 || upem > 16384 {
+		return nil, fmt.Errorf("units per em %d outside 16 to 16384", upem)
+	}
+	var buf sfnt.Buffer
+	ps, _ := sf.Name(&buf, sfnt.NameIDPostScript)
+	name := strings.Map(func(r rune) rune {
+		if r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_') {
+			return r
+		}
+		return -1
+	}, ps)
+	if len(name) > 48 {
+		name = name[:48]
+	}
+	if name == "" {
+		name = "Font"
+	}
+	return &textFont{sf: sf, tt: tt, upem: fixed.I(upem), name: name}, nil
+}
 
 // shapedText is appearance text mapped to the font's glyphs: one glyph
 // list per line, each line's width in thousandths of the font size, and
@@ -111,7 +156,7 @@ func (f *textFont) shape(lines []string) (*shapedText, error) {
 func (f *textFont) width(buf *sfnt.Buffer, g uint16) (float64, error) {
 	adv, err := f.sf.GlyphAdvance(buf, sfnt.GlyphIndex(g), f.upem, font.HintingNone)
 	if err != nil {
-		return 0, roamsign.Wrap(roamsign.ErrInternal, buildOp, err, "appearance font")
+		return 0, roamsign.Wrap(roamsign.ErrInvalidInput, buildOp, err, "appearance font")
 	}
 	return f.scale(adv), nil
 }
@@ -153,9 +198,9 @@ func (f *textFont) embed(u *pdfx.Update, st *shapedText) (*embedded, error) {
 	slices.Sort(used)
 	program, cids, err := f.tt.Subset(used)
 	if err != nil {
-		return nil, roamsign.Wrap(roamsign.ErrInternal, buildOp, err, "appearance font subset")
+		return nil, roamsign.Wrap(roamsign.ErrInvalidInput, buildOp, err, "appearance font")
 	}
-	name := pdfx.Name(subsetTag(used) + "+GoRegular")
+	name := pdfx.Name(subsetTag(used) + "+" + f.name)
 	desc, err := f.descriptor(u, name, program, len(cids))
 	if err != nil {
 		return nil, err
@@ -189,11 +234,11 @@ func (f *textFont) descriptor(u *pdfx.Update, name pdfx.Name, program []byte, n 
 	var buf sfnt.Buffer
 	m, err := f.sf.Metrics(&buf, f.upem, font.HintingNone)
 	if err != nil {
-		return pdfx.Ref{}, roamsign.Wrap(roamsign.ErrInternal, buildOp, err, "appearance font")
+		return pdfx.Ref{}, roamsign.Wrap(roamsign.ErrInvalidInput, buildOp, err, "appearance font")
 	}
 	bb, err := f.sf.Bounds(&buf, f.upem, font.HintingNone)
 	if err != nil {
-		return pdfx.Ref{}, roamsign.Wrap(roamsign.ErrInternal, buildOp, err, "appearance font")
+		return pdfx.Ref{}, roamsign.Wrap(roamsign.ErrInvalidInput, buildOp, err, "appearance font")
 	}
 	cidSet := make([]byte, (n+7)/8)
 	for i := range n {

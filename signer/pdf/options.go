@@ -92,9 +92,15 @@ type Appearance struct {
 	Rect [4]float64
 	// Lines replace the default text (signer name, date, reason, location):
 	// at most MaxAppearanceLines lines of MaxAppearanceLine characters, each
-	// character one the embedded font (Go Regular) has a glyph for, else
+	// character one the font (Font, else Go Regular) has a glyph for, else
 	// the signature is refused with a [GlyphError].
 	Lines []string
+	// Font, a TrueType font file (glyf outlines, at most 16 MiB), draws the
+	// text instead of Go Regular, for scripts Go Regular lacks (CJK, for
+	// example); a subset of it is embedded. Its licence must allow
+	// embedding. Characters are drawn one by one, without the shaping that
+	// joining scripts (Arabic, Jawi, Tamil) need.
+	Font []byte
 	// FontSize in points, at most 500; default fitted to the rectangle, at
 	// most 10.
 	FontSize float64
