@@ -241,6 +241,12 @@ func TestPAdESBaselineConformance(t *testing.T) {
 			require.Empty(t, sd.SignerInfos[0].UnsignedAttrs)
 			checkESIC(t, doc, 2)
 		}
+		// ISO 32000-2 defines ETSI.CAdES.detached: a PDF 2.0 document
+		// declares no extension for it.
+		doc := signHostBB(t, f, pdfxtest.Generate(pdfxtest.Options{Version: "2.0"}))
+		checkBB(t, signatureDicts(t, doc)[0], leaf)
+		require.NotContains(t, string(doc), "/ESIC")
+		require.NotContains(t, string(doc), "/Version")
 	})
 	bt := f.BT(t, ltvtest.Document())
 	t.Run("B-T", func(t *testing.T) {
