@@ -88,7 +88,8 @@ type Appearance struct {
 	// whose boxes start at (0, 0) this is default user space. The widget's
 	// /Rect is this rectangle mapped to default user space, and the
 	// appearance reads upright on screen whatever the page's rotation. It
-	// must lie on the visible page.
+	// must lie on the visible page. On a page with a /UserUnit (PDF 1.6)
+	// the numbers are in that page's units, as its boxes are.
 	Rect [4]float64
 	// Lines replace the default text (signer name, date, reason, location):
 	// at most MaxAppearanceLines lines of MaxAppearanceLine characters, each
