@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -142,6 +144,7 @@ func TestDamage(t *testing.T) {
 		"bad startxref":  bytes.Replace(good, []byte("startxref\n"), []byte("startxref\n9"), 1),
 		"xref moved":     bytes.Replace(good, []byte("startxref\n"), []byte("startxref\n1"), 1),
 		"offset outside": outsideOffset(good),
+		"xref elsewhere": startxrefAt(good, bytes.Index(good, []byte("\n2 0 obj"))+3),
 	}
 	for name, data := range damaged {
 		t.Run(name, func(t *testing.T) {
@@ -150,12 +153,22 @@ func TestDamage(t *testing.T) {
 			require.ErrorAs(t, err, &de)
 			require.ErrorIs(t, err, roamsign.ErrInvalidInput)
 			require.NotContains(t, err.Error(), "%%")
+			for _, jargon := range []string{"syntax error", "expected", "pdfx", "malformed"} {
+				require.NotContains(t, de.Msg, jargon, "the damage is said in plain words")
+			}
 		})
 	}
 	notPDF := bytes.Repeat([]byte("hello "), 20)
 	_, err := pdfx.Open(bytes.NewReader(notPDF), int64(len(notPDF)), pdfx.Limits{})
 	var de *pdfx.DamageError
 	require.False(t, errors.As(err, &de), "no PDF is not damage: %v", err)
+}
+
+// startxrefAt points doc's startxref at off.
+func startxrefAt(doc []byte, off int) []byte {
+	i := bytes.LastIndex(doc, []byte("startxref\n")) + len("startxref\n")
+	j := i + bytes.IndexByte(doc[i:], '\n')
+	return slices.Concat(doc[:i], []byte(strconv.Itoa(off)), doc[j:])
 }
 
 // outsideOffset points the first in-use entry of doc's table past the end.

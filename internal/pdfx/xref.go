@@ -3,8 +3,11 @@ package pdfx
 import (
 	"bytes"
 	"cmp"
+	"errors"
 	"iter"
 	"slices"
+
+	"github.com/roamsign/roamsign"
 )
 
 // xent is one cross-reference entry as held in memory: 24 bytes, in an
@@ -403,12 +406,16 @@ func (r *Reader) readSection(off int64) (Section, error) {
 	}
 	sec.Stream = true
 	_, obj, err := r.parseIndirectAt(off)
-	if err != nil {
+	var se *syntaxError
+	if err != nil && !errors.As(err, &se) && !errors.Is(err, roamsign.ErrInvalidInput) {
 		return sec, err
 	}
 	s, ok := obj.(*Stream)
-	if !ok || s.Dict["Type"] != Name("XRef") {
-		return sec, invalid("startxref does not point to a cross-reference table or stream")
+	if err != nil || !ok || s.Dict["Type"] != Name("XRef") {
+		// The words a person reads: where the file says its
+		// cross-reference data is, there is none (a syntax error at that
+		// offset says the same in a reader's terms).
+		return sec, invalid("the cross-reference data is not where the file says (byte %d holds neither a cross-reference table nor a cross-reference stream)", off)
 	}
 	sec.Trailer = s.Dict
 	if err := r.parseXRefStream(s); err != nil {
