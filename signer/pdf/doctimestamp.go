@@ -141,7 +141,7 @@ func stampDocument(ctx context.Context, op string, ra io.ReaderAt, size int64, o
 // dictionary with reserve bytes of /Contents.
 func timestampUpdate(r *pdfx.Reader, field string, reserve int) (*update, error) {
 	if r.Encrypted() {
-		return nil, roamsign.E(roamsign.ErrUnsupported, "pdf.AddDocumentTimestamp", "encrypted PDF files cannot be time-stamped")
+		return nil, errEncrypted("pdf.AddDocumentTimestamp", r)
 	}
 	cat, err := r.Catalog()
 	if err != nil {

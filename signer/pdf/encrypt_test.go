@@ -105,8 +105,29 @@ func TestPasswordRequired(t *testing.T) {
 			_, err = offlineVerifier(t, p).VerifyPDF(ctx, verify.PDFRequest{Document: bytes.NewReader(in), Size: int64(len(in))})
 			require.ErrorIs(t, err, roamsign.ErrUnsupported)
 			require.Contains(t, err.Error(), "encrypted")
+
+			// Long-term validation refuses it in the same words.
+			_, err = AddLTV(ctx, bytes.NewReader(in), int64(len(in)), &out, LTVOptions{Validator: uncalled{t}})
+			requirePasswordRequired(t, err)
+			_, err = AddDocumentTimestamp(ctx, bytes.NewReader(in), int64(len(in)), &out, TimestampOptions{Validator: uncalled{t}, Timestamper: uncalled{t}})
+			requirePasswordRequired(t, err)
+			require.Zero(t, out.Len(), "nothing written")
 		})
 	}
+}
+
+// uncalled is a validator and a time-stamper for refusals that come
+// before any validation or time-stamping.
+type uncalled struct{ t *testing.T }
+
+func (u uncalled) ValidateChain(context.Context, ChainRequest) (*ValidationData, error) {
+	u.t.Error("the validator was called")
+	return nil, roamsign.E(roamsign.ErrUnavailable, "uncalled", "not to be called")
+}
+
+func (u uncalled) TimestampDigest(context.Context, roamsign.HashAlgorithm, []byte) ([]byte, error) {
+	u.t.Error("the time-stamper was called")
+	return nil, roamsign.E(roamsign.ErrUnavailable, "uncalled", "not to be called")
 }
 
 func requirePasswordRequired(t *testing.T, err error) {

@@ -75,7 +75,7 @@ func openLTV(ctx context.Context, op string, ra io.ReaderAt, size int64, v Chain
 		return nil, err
 	}
 	if r.Encrypted() {
-		return nil, roamsign.E(roamsign.ErrUnsupported, op, "encrypted PDF files are not supported")
+		return nil, errEncrypted(op, r)
 	}
 	cat, err := r.Catalog()
 	if err != nil {
