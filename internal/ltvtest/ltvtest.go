@@ -103,8 +103,19 @@ func Document() []byte { return pdfxtest.Generate(pdfxtest.Options{Pages: 1}) }
 // the key over the digest, complete with a signature time-stamp).
 func (f *Fixture) BT(t testing.TB, doc []byte) []byte {
 	t.Helper()
-	ctx := context.Background()
-	p, err := pdf.Prepare(ctx, bytes.NewReader(doc), int64(len(doc)), f.Chain, pdf.Options{Timestamper: f.Client})
+	p, sig := f.prepareSigned(t, doc)
+	var out bytes.Buffer
+	if err := p.Complete(context.Background(), sig, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// prepareSigned prepares doc with a signature time-stamp and signs its
+// digest with the key, as the host flow's remote signature would.
+func (f *Fixture) prepareSigned(t testing.TB, doc []byte) (*pdf.Prepared, []byte) {
+	t.Helper()
+	p, err := pdf.Prepare(context.Background(), bytes.NewReader(doc), int64(len(doc)), f.Chain, pdf.Options{Timestamper: f.Client})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,28 +123,16 @@ func (f *Fixture) BT(t testing.TB, doc []byte) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
-	if err := p.Complete(ctx, sig, &out); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
+	return p, sig
 }
 
 // LTA signs doc PAdES B-LTA in one pass through the host flow (prepare,
 // a signature by the key over the digest, pdf.Prepared.CompleteLTA).
 func (f *Fixture) LTA(t testing.TB, doc []byte) []byte {
 	t.Helper()
-	ctx := context.Background()
-	p, err := pdf.Prepare(ctx, bytes.NewReader(doc), int64(len(doc)), f.Chain, pdf.Options{Timestamper: f.Client})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig, err := f.Key.Sign(rand.Reader, p.Digest(), p.SignerOpts())
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, sig := f.prepareSigned(t, doc)
 	var out bytes.Buffer
-	if _, err := p.CompleteLTA(ctx, sig, &out, pdf.LTAOptions{Timestamper: f.Client, Validator: f.Validator}); err != nil {
+	if _, err := p.CompleteLTA(context.Background(), sig, &out, pdf.LTAOptions{Timestamper: f.Client, Validator: f.Validator}); err != nil {
 		t.Fatal(err)
 	}
 	return out.Bytes()

@@ -49,23 +49,8 @@ type sigDict struct {
 // /Contents is zero padding.
 func signatureDicts(t testing.TB, doc []byte) []sigDict {
 	t.Helper()
-	r, err := pdfx.Open(bytes.NewReader(doc), int64(len(doc)), pdfx.Limits{})
-	require.NoError(t, err)
-	cat, err := r.Catalog()
-	require.NoError(t, err)
-	acro, err := r.ResolveDict(cat["AcroForm"], "AcroForm")
-	require.NoError(t, err)
-	fo, err := r.Resolve(acro["Fields"])
-	require.NoError(t, err)
 	var out []sigDict
-	for _, f := range fo.(pdfx.Array) {
-		fd, err := r.ResolveDict(f, "field")
-		require.NoError(t, err)
-		if fd["FT"] != pdfx.Name("Sig") {
-			continue
-		}
-		sd, err := r.ResolveDict(fd["V"], "signature")
-		require.NoError(t, err)
+	for _, sd := range signatureValues(t, doc) {
 		s := sigDict{dict: sd, contents: []byte(sd["Contents"].(pdfx.String))}
 		br := sd["ByteRange"].(pdfx.Array)
 		require.Len(t, br, 4)

@@ -170,10 +170,9 @@ type stampedData struct {
 	token, digest []byte
 }
 
-// timestampTokens returns every time-stamp token of doc: the signature
-// time-stamps of its CMS signatures (over the signature value) and its
-// document time-stamps (over the ByteRange).
-func timestampTokens(t testing.TB, doc []byte) []stampedData {
+// signatureValues returns the signature and document time-stamp
+// dictionaries (the /V of every /FT /Sig field) of doc, in field order.
+func signatureValues(t testing.TB, doc []byte) []pdfx.Dict {
 	t.Helper()
 	r, err := pdfx.Open(bytes.NewReader(doc), int64(len(doc)), pdfx.Limits{})
 	require.NoError(t, err)
@@ -183,12 +182,27 @@ func timestampTokens(t testing.TB, doc []byte) []stampedData {
 	require.NoError(t, err)
 	fo, err := r.Resolve(acro["Fields"])
 	require.NoError(t, err)
+	var out []pdfx.Dict
+	for _, f := range fo.(pdfx.Array) {
+		fd, err := r.ResolveDict(f, "field")
+		require.NoError(t, err)
+		if fd["FT"] != pdfx.Name("Sig") {
+			continue
+		}
+		sd, err := r.ResolveDict(fd["V"], "signature")
+		require.NoError(t, err)
+		out = append(out, sd)
+	}
+	return out
+}
+
+// timestampTokens returns every time-stamp token of doc: the signature
+// time-stamps of its CMS signatures (over the signature value) and its
+// document time-stamps (over the ByteRange).
+func timestampTokens(t testing.TB, doc []byte) []stampedData {
+	t.Helper()
 	var out []stampedData
-	for _, fl := range fo.(pdfx.Array) {
-		fd, err := r.ResolveDict(fl, "field")
-		require.NoError(t, err)
-		sig, err := r.ResolveDict(fd["V"], "signature")
-		require.NoError(t, err)
+	for _, sig := range signatureValues(t, doc) {
 		der, _, err := cms.FirstElement(sig["Contents"].(pdfx.String))
 		require.NoError(t, err)
 		if sig["SubFilter"] == pdfx.Name("ETSI.RFC3161") {
@@ -204,7 +218,7 @@ func timestampTokens(t testing.TB, doc []byte) []stampedData {
 		sd, err := cms.ParseSignedData("test", der, 1<<20)
 		require.NoError(t, err)
 		a := cms.Attr(sd.SignerInfos[0].UnsignedAttrs, cms.RawAttrTimestampToken)
-		require.NotNil(t, a, "signature %s has no time-stamp", fd["T"])
+		require.NotNil(t, a, "signature %d has no time-stamp", len(out))
 		sum := sha256.Sum256(sd.SignerInfos[0].Signature)
 		out = append(out, stampedData{token: a.Values[0], digest: sum[:]})
 	}
