@@ -153,7 +153,9 @@ func (e ESSCertID) Matches(cert *x509.Certificate) bool {
 // attributes (RFC 5652 section 5.4), which must be present. The signature
 // algorithm must use the SignerInfo's digest algorithm; rsaEncryption
 // means PKCS #1 v1.5 with that digest. SHA-1 and unknown algorithms are
-// refused.
+// refused. A signature that verified once in this process is not
+// verified again (the check is remembered, keyed by the key, algorithm,
+// signed attributes and signature).
 func (si *SignerInfo) CheckSignature(cert *x509.Certificate) error {
 	if si.SignedAttrsDER == nil {
 		return fmt.Errorf("no signed attributes")
@@ -169,7 +171,7 @@ func (si *SignerInfo) CheckSignature(cert *x509.Certificate) error {
 	} else if alg, ok = SignatureAlgorithm(a); !ok || algHash(alg) != h {
 		return fmt.Errorf("signature algorithm %v not accepted with digest %v", a.OID, h)
 	}
-	return cert.CheckSignature(alg, si.SignedAttrsDER, si.Signature)
+	return checkSignatureMemo(cert, alg, si.SignedAttrsDER, si.Signature)
 }
 
 // algHash returns the digest of an x509 signature algorithm (zero for

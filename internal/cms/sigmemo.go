@@ -1,0 +1,61 @@
+package cms
+
+import (
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/binary"
+	"sync"
+)
+
+// maxVerified bounds the memo of verified signatures; a full memo is
+// emptied.
+const maxVerified = 4096
+
+// verified remembers SignerInfo signatures that verified in this process,
+// so that a token checked by the time-stamp client is not checked again,
+// at the same cost, by the code that embeds it. A signature check is a
+// pure function of the public key, the algorithm, the signed bytes and
+// the signature: the memo is keyed by a SHA-256 of all four, and only
+// successes are remembered, so a changed byte in any of them is checked
+// afresh.
+var verified struct {
+	mu sync.Mutex
+	m  map[[sha256.Size]byte]struct{}
+}
+
+// verifiedKey returns the memo key of a check of signature over signed
+// with alg and cert's public key. Each part is length-prefixed.
+func verifiedKey(cert *x509.Certificate, alg x509.SignatureAlgorithm, signed, signature []byte) [sha256.Size]byte {
+	h := sha256.New()
+	var n [8]byte
+	for _, part := range [][]byte{cert.RawSubjectPublicKeyInfo, binary.BigEndian.AppendUint64(nil, uint64(alg)), signed, signature} {
+		binary.BigEndian.PutUint64(n[:], uint64(len(part)))
+		h.Write(n[:])
+		h.Write(part)
+	}
+	var k [sha256.Size]byte
+	h.Sum(k[:0])
+	return k
+}
+
+// checkSignatureMemo is cert.CheckSignature(alg, signed, signature),
+// remembered on success.
+func checkSignatureMemo(cert *x509.Certificate, alg x509.SignatureAlgorithm, signed, signature []byte) error {
+	k := verifiedKey(cert, alg, signed, signature)
+	verified.mu.Lock()
+	_, ok := verified.m[k]
+	verified.mu.Unlock()
+	if ok {
+		return nil
+	}
+	if err := cert.CheckSignature(alg, signed, signature); err != nil {
+		return err
+	}
+	verified.mu.Lock()
+	if verified.m == nil || len(verified.m) >= maxVerified {
+		verified.m = map[[sha256.Size]byte]struct{}{}
+	}
+	verified.m[k] = struct{}{}
+	verified.mu.Unlock()
+	return nil
+}
