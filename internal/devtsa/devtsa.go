@@ -1,9 +1,14 @@
 // Package devtsa is an RFC 3161 time-stamping responder for tests and for
 // the example server's development mode: it answers TimeStampReq messages
-// over HTTP with tokens signed by a key held in memory. Tokens are produced
-// by github.com/digitorus/timestamp, an implementation independent of the
-// client in package tsa, so that the client is tested against tokens it did
-// not build itself.
+// over HTTP with tokens signed by a key held in memory. Requests are parsed
+// by github.com/digitorus/timestamp; tokens signed with ECDSA or RSA keys
+// are encoded by this package directly in DER, with the parts common to
+// every token encoded once (a token costs little more than its signature),
+// and tokens a test tampers with (Responder.Tamper) are built by
+// digitorus/timestamp. Neither shares code with the client in package tsa,
+// so the client is tested against tokens it did not build itself; the
+// tests check this package's tokens with digitorus/timestamp and
+// openssl ts -verify.
 //
 // It is not a production time-stamping authority: it has no audit trail,
 // no clock discipline and no protection of its key.
@@ -20,6 +25,8 @@ import (
 	"time"
 
 	"github.com/digitorus/timestamp"
+
+	"github.com/roamsign/roamsign"
 )
 
 // MaxRequestSize is the largest TimeStampReq accepted.
@@ -48,6 +55,8 @@ type Responder struct {
 	// Tamper, when set, changes the token's fields before it is signed, so
 	// tests can produce tokens a client must refuse.
 	Tamper func(*timestamp.Timestamp)
+
+	enc encoder // the shared parts of tokens; fields must not change after the first request
 }
 
 // Respond returns the DER TimeStampResp for a DER TimeStampReq: a granted
@@ -99,6 +108,13 @@ func (r *Responder) Respond(reqDER []byte) (resp []byte, err error) {
 	}
 	if req.Nonce != nil {
 		ts.Nonce = new(big.Int).Set(req.Nonce)
+	}
+	if r.Tamper == nil {
+		if p := r.prepare(); p != nil {
+			h, _ := roamsign.HashAlgorithmFromCrypto(req.HashAlgorithm) // SHA-256, SHA-384 or SHA-512, checked above
+			return r.encode(p, token{hash: h, imprint: req.HashedMessage, genTime: ts.Time,
+				policy: policy, accuracy: r.Accuracy, nonce: ts.Nonce, certReq: req.Certificates})
+		}
 	}
 	if req.Certificates {
 		ts.Certificates = r.Chain
