@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/binary"
 	"encoding/hex"
 	"hash/crc32"
 	"io"
@@ -92,7 +93,7 @@ func (p *Prepared) CompleteLTA(ctx context.Context, signature []byte, w io.Write
 		return nil, err
 	}
 	tails := append(signed, dss...)
-	ts, st, err := stampDocument(ctx, op, appended{ra: d.ra, size: d.size, tail: tails}, d.size+int64(len(tails)), tsOpts)
+	ts, st, err := stampDocument(ctx, op, appended{ra: d.ra, size: d.size, tail: tails}, d.size+int64(len(tails)), tsOpts, d.prefix())
 	if err != nil {
 		return nil, err
 	}
@@ -131,12 +132,12 @@ func (d *document) signatureInfo(der, tok []byte, chain []*x509.Certificate) (*s
 // those prepared or from those the document time-stamp covers.
 func (d *document) writeLTA(ctx context.Context, w io.Writer, tails []byte, ts *document, token []byte) error {
 	const op = "pdf.CompleteLTA"
-	orig, all := crc32.New(castagnoli), crc32.New(castagnoli)
-	if err := copyOriginal(ctx, io.MultiWriter(w, orig, all), d.ra, d.size); err != nil {
+	orig := &crcWriter{}
+	if err := copyOriginal(ctx, io.MultiWriter(w, orig), d.ra, d.size); err != nil {
 		return roamsign.Wrap(roamsign.ErrUnavailable, op, err, "copying the document failed")
 	}
-	all.Write(tails)
-	if !bytes.Equal(crcBytes(orig), d.origState) || !bytes.Equal(crcBytes(all), ts.origState) {
+	all := binary.BigEndian.AppendUint32(nil, crc32.Update(orig.sum, castagnoli, tails))
+	if !bytes.Equal(binary.BigEndian.AppendUint32(nil, orig.sum), d.origState) || !bytes.Equal(all, ts.origState) {
 		return roamsign.E(roamsign.ErrConflict, op, "the document changed while it was completed; discard the output")
 	}
 	if _, err := w.Write(tails); err != nil {

@@ -22,7 +22,9 @@ import (
 // the document time-stamp) after the original, clean for qpdf, pdfsig,
 // openssl ts -verify and verify (B-LTA), for a first signature and for an
 // approval added to a document signed before, whose signature's material
-// goes into the /DSS too.
+// goes into the /DSS too, and for a document time-stamp whose digest
+// (SHA-384) is not the signature's (the digest of the original bytes is
+// then computed afresh instead of resumed from Prepare's).
 func TestCompleteLTA(t *testing.T) {
 	f := ltvtest.New(t)
 	nss := nssTrusting(t, f.Root.Cert)
@@ -31,12 +33,25 @@ func TestCompleteLTA(t *testing.T) {
 		in       []byte
 		nss      string
 		n, cades int
+		hash     roamsign.HashAlgorithm
 	}{
-		"first signature":  {in: orig, nss: nss, n: 2, cades: 1},
-		"second signature": {in: f.BT(t, orig), n: 3, cades: 2},
+		"first signature":                {in: orig, nss: nss, n: 2, cades: 1},
+		"second signature":               {in: f.BT(t, orig), n: 3, cades: 2},
+		"document time-stamp in SHA-384": {in: orig, n: 2, cades: 1, hash: roamsign.SHA384},
 	} {
 		t.Run(name, func(t *testing.T) {
 			doc := f.LTA(t, tc.in)
+			if tc.hash != 0 {
+				ctx := context.Background()
+				p, err := pdf.Prepare(ctx, bytes.NewReader(tc.in), int64(len(tc.in)), f.Chain, pdf.Options{Timestamper: f.Client})
+				require.NoError(t, err)
+				sig, err := f.Key.Sign(rand.Reader, p.Digest(), p.SignerOpts())
+				require.NoError(t, err)
+				var out bytes.Buffer
+				_, err = p.CompleteLTA(ctx, sig, &out, pdf.LTAOptions{Timestamper: f.Client, Validator: f.Validator, Hash: tc.hash})
+				require.NoError(t, err)
+				doc = out.Bytes()
+			}
 			require.Equal(t, doc[:len(tc.in)], tc.in, "the original bytes come first, unchanged")
 			require.Equal(t, 3, bytes.Count(doc[len(tc.in):], []byte("%%EOF")), "three incremental updates")
 			res := requireLongTerm(t, f, doc, tc.nss, tc.n, tc.cades)

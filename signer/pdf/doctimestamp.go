@@ -49,7 +49,7 @@ func AddDocumentTimestamp(ctx context.Context, r io.ReaderAt, size int64, w io.W
 	if err := opts.check(op, size); err != nil {
 		return nil, err
 	}
-	d, st, err := stampDocument(ctx, op, r, size, opts)
+	d, st, err := stampDocument(ctx, op, r, size, opts, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +99,7 @@ type stampedToken struct {
 // stampDocument prepares the document time-stamp's update, obtains a
 // token over its ByteRange and verifies it; when the token does not fit it
 // prepares again once with the room the token needs.
-func stampDocument(ctx context.Context, op string, ra io.ReaderAt, size int64, opts TimestampOptions) (*document, *stampedToken, error) {
+func stampDocument(ctx context.Context, op string, ra io.ReaderAt, size int64, opts TimestampOptions, pre *hashedPrefix) (*document, *stampedToken, error) {
 	h := opts.Hash
 	if h == 0 {
 		h = roamsign.SHA256
@@ -114,7 +114,7 @@ func stampDocument(ctx context.Context, op string, ra io.ReaderAt, size int64, o
 		if err != nil {
 			return nil, nil, err
 		}
-		d, err := placeUpdate(ctx, ra, size, h, up)
+		d, err := placeUpdate(ctx, ra, size, h, up, pre)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -3,6 +3,7 @@ package pdf
 import (
 	"bytes"
 	"context"
+	"encoding"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -30,6 +31,10 @@ type document struct {
 	contentsLen int      // reserved hex digits
 	digest      []byte   // digest of the ByteRange
 	origState   []byte   // CRC-32C of the original bytes, big-endian
+	// origHash is the state of the digest (hash) after the original
+	// bytes, from which a document time-stamp over the same bytes and
+	// more resumes (nil after Resume).
+	origHash []byte
 	// sigRef is the signature dictionary's object and field its field's
 	// name; both are zero after Resume.
 	sigRef pdfx.Ref
@@ -54,10 +59,16 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, readBuf); return &b 
 // copyOriginal streams the first size bytes of ra to dst in fixed-size
 // chunks.
 func copyOriginal(ctx context.Context, dst io.Writer, ra io.ReaderAt, size int64) error {
+	return copySection(ctx, dst, ra, 0, size)
+}
+
+// copySection streams the bytes of ra from off to end to dst in
+// fixed-size chunks.
+func copySection(ctx context.Context, dst io.Writer, ra io.ReaderAt, off, end int64) error {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
-	sr := io.NewSectionReader(ra, 0, size)
+	sr := io.NewSectionReader(ra, off, end-off)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -91,12 +102,40 @@ func newDocument(ctx context.Context, ra io.ReaderAt, size int64, sp sigParams, 
 	if err != nil {
 		return nil, err
 	}
-	return placeUpdate(ctx, ra, size, sp.hash, up)
+	return placeUpdate(ctx, ra, size, sp.hash, up, nil)
+}
+
+// hashedPrefix is the digest state and CRC-32C of the first size bytes of
+// a document, hashed before.
+type hashedPrefix struct {
+	size  int64
+	hash  roamsign.HashAlgorithm
+	state []byte // encoding.BinaryMarshaler form of the digest
+	crc   uint32
+}
+
+// prefix returns d's original bytes as a hashedPrefix, or nil when their
+// digest state was not kept.
+func (d *document) prefix() *hashedPrefix {
+	if d.origHash == nil {
+		return nil
+	}
+	return &hashedPrefix{size: d.size, hash: d.hash, state: d.origHash, crc: binary.BigEndian.Uint32(d.origState)}
+}
+
+// crcWriter computes a CRC-32C (Castagnoli) from a starting value.
+type crcWriter struct{ sum uint32 }
+
+func (c *crcWriter) Write(p []byte) (int, error) {
+	c.sum = crc32.Update(c.sum, castagnoli, p)
+	return len(p), nil
 }
 
 // placeUpdate fills in the update's /ByteRange and computes its digest
-// with h while streaming the original bytes.
-func placeUpdate(ctx context.Context, ra io.ReaderAt, size int64, hash roamsign.HashAlgorithm, up *update) (*document, error) {
+// with h while streaming the original bytes. When pre holds the digest
+// state of the document's first bytes with h, it resumes from it and
+// reads only the rest.
+func placeUpdate(ctx context.Context, ra io.ReaderAt, size int64, hash roamsign.HashAlgorithm, up *update, pre *hashedPrefix) (*document, error) {
 	const op = "pdf.Prepare"
 	upd, brPH, ctPH := up.bytes, up.byteRange, up.contents
 	d := &document{ra: ra, size: size, hash: hash, update: upd, contentsLen: ctPH.Width, sigRef: up.sig, field: up.field}
@@ -111,11 +150,22 @@ func placeUpdate(ctx context.Context, ra io.ReaderAt, size int64, hash roamsign.
 	d.contentsOff = ctPH.Offset - size
 
 	h := hash.CryptoHash().New()
-	crc := crc32.New(castagnoli)
-	if err := copyOriginal(ctx, io.MultiWriter(h, crc), ra, size); err != nil {
+	crc := &crcWriter{}
+	from := int64(0)
+	if pre != nil && pre.hash == hash && pre.size <= size {
+		if u, ok := h.(encoding.BinaryUnmarshaler); ok && u.UnmarshalBinary(pre.state) == nil {
+			crc.sum, from = pre.crc, pre.size
+		} else {
+			h.Reset()
+		}
+	}
+	if err := copySection(ctx, io.MultiWriter(h, crc), ra, from, size); err != nil {
 		return nil, roamsign.Wrap(roamsign.ErrUnavailable, op, err, "reading the document failed")
 	}
-	d.origState = crcBytes(crc)
+	d.origState = binary.BigEndian.AppendUint32(nil, crc.sum)
+	if m, ok := h.(encoding.BinaryMarshaler); ok {
+		d.origHash, _ = m.MarshalBinary()
+	}
 	h.Write(upd[:start-size])
 	h.Write(upd[end-size:])
 	d.digest = h.Sum(nil)

@@ -102,7 +102,7 @@ func Extend(ctx context.Context, r io.ReaderAt, size int64, w io.Writer, opts Ex
 	rep.Reason = why
 	doc := appended{ra: r, size: size, tail: tail}
 	total := size + int64(len(tail))
-	d, st, err := stampDocument(ctx, op, doc, total, tsOpts)
+	d, st, err := stampDocument(ctx, op, doc, total, tsOpts, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -198,7 +198,8 @@ func signatureValues(t testing.TB, doc []byte) []pdfx.Dict {
 
 // timestampTokens returns every time-stamp token of doc: the signature
 // time-stamps of its CMS signatures (over the signature value) and its
-// document time-stamps (over the ByteRange).
+// document time-stamps (over the ByteRange, hashed with the algorithm the
+// token's imprint names).
 func timestampTokens(t testing.TB, doc []byte) []stampedData {
 	t.Helper()
 	var out []stampedData
@@ -208,7 +209,11 @@ func timestampTokens(t testing.TB, doc []byte) []stampedData {
 		if sig["SubFilter"] == pdfx.Name("ETSI.RFC3161") {
 			require.Equal(t, pdfx.Name("DocTimeStamp"), sig["Type"])
 			br := sig["ByteRange"].(pdfx.Array)
-			h := sha256.New()
+			sd, err := cms.ParseSignedData("test", der, 1<<20)
+			require.NoError(t, err)
+			tst, err := cms.ParseTSTInfo(sd.EContent)
+			require.NoError(t, err)
+			h := tst.Hash.New() // the imprint's algorithm, SHA-256 unless asked otherwise
 			a, b, c, d := br[0].(int64), br[1].(int64), br[2].(int64), br[3].(int64)
 			h.Write(doc[a : a+b])
 			h.Write(doc[c : c+d])

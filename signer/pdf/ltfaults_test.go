@@ -144,8 +144,16 @@ func TestLTVRefusesUnvalidatedMaterial(t *testing.T) {
 	require.ErrorIs(t, err, roamsign.ErrInvalidSignature)
 	require.Zero(t, out.Len())
 
-	// Material that does not parse is refused too.
-	_, err = pdf.AddLTV(context.Background(), bytes.NewReader(bt), int64(len(bt)), &out, pdf.LTVOptions{Validator: garbage{}})
+	// Material that does not parse is refused too, and so is a
+	// certificate given as a CRL after the same bytes were embedded as a
+	// certificate (the memo of material that parsed keeps the kind).
+	_, err = pdf.AddLTV(context.Background(), bytes.NewReader(bt), int64(len(bt)), &out, pdf.LTVOptions{Validator: garbage{[]byte("not a CRL")}})
+	require.ErrorIs(t, err, roamsign.ErrInvalidInput)
+	require.Zero(t, out.Len())
+	rep, err := pdf.AddLTV(context.Background(), bytes.NewReader(bt), int64(len(bt)), io.Discard, pdf.LTVOptions{Validator: f.Validator})
+	require.NoError(t, err)
+	require.True(t, rep.Changed)
+	_, err = pdf.AddLTV(context.Background(), bytes.NewReader(bt), int64(len(bt)), &out, pdf.LTVOptions{Validator: garbage{f.CA.Cert.Raw}})
 	require.ErrorIs(t, err, roamsign.ErrInvalidInput)
 	require.Zero(t, out.Len())
 
@@ -159,10 +167,11 @@ func TestLTVRefusesUnvalidatedMaterial(t *testing.T) {
 	require.ErrorIs(t, err, pdf.ErrNoSignature)
 }
 
-type garbage struct{}
+// garbage is a validator whose material is one CRL that is not a CRL.
+type garbage struct{ crl []byte }
 
-func (garbage) ValidateChain(context.Context, pdf.ChainRequest) (*pdf.ValidationData, error) {
-	return &pdf.ValidationData{CRLs: [][]byte{[]byte("not a CRL")}}, nil
+func (g garbage) ValidateChain(context.Context, pdf.ChainRequest) (*pdf.ValidationData, error) {
+	return &pdf.ValidationData{CRLs: [][]byte{g.crl}}, nil
 }
 
 func signBB(t testing.TB, f *ltvtest.Fixture) []byte {
