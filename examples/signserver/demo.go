@@ -33,11 +33,14 @@ type hostDemo struct {
 	verifier *verify.Verifier // nil: verification not configured
 	stamper  pdf.Timestamper  // nil: no signature time-stamp (PAdES-B-B)
 	// longTerm writes to w the signed PDF in (size bytes) with a /DSS
-	// (B-LT) and a document time-stamp (B-LTA) added; nil: none.
+	// added (B-LT); nil: none.
 	longTerm func(ctx context.Context, in io.ReaderAt, size int64, w io.Writer) error
-	users    []demoUser
-	log      *slog.Logger
-	now      func() time.Time
+	// lta completes signatures B-LTA in one pass (Prepared.CompleteLTA);
+	// nil: below B-LTA.
+	lta   *pdf.LTAOptions
+	users []demoUser
+	log   *slog.Logger
+	now   func() time.Time
 
 	// archive keeps the signed PDFs in the data directory for
 	// demoRetention, so that download links and the next approval level
@@ -458,9 +461,15 @@ func (d *hostDemo) finish(ctx context.Context, doc *demoDoc, item *roamsign.Sign
 	return out, signed
 }
 
-// complete writes doc signed with sig, and with the long-term update when
-// the demo makes one, into a file of d.files and returns its path.
+// complete writes doc signed with sig, with the long-term updates when
+// the demo makes them, into a file of d.files and returns its path.
 func (d *hostDemo) complete(ctx context.Context, doc *demoDoc, sig []byte) (string, error) {
+	if d.lta != nil {
+		return d.files.create(func(w io.Writer) error {
+			_, err := doc.prep.CompleteLTA(ctx, sig, w, *d.lta)
+			return err
+		})
+	}
 	path, err := d.files.create(func(w io.Writer) error { return doc.prep.Complete(ctx, sig, w) })
 	if err != nil || d.longTerm == nil {
 		return path, err

@@ -21,12 +21,14 @@ const (
 )
 
 // padesSetup is what the host demo does to a PDF beyond the signature:
-// the signature time-stamp (B-T and up) and the long-term update (B-LT:
-// a /DSS; B-LTA: a /DSS and a document time-stamp).
+// the signature time-stamp (B-T and up) and the long-term updates (B-LT:
+// a /DSS added to the signed file; B-LTA: the signature, a /DSS and a
+// document time-stamp written in one pass by pdf.Prepared.CompleteLTA).
 type padesSetup struct {
 	level    string
 	stamper  pdf.Timestamper
-	longTerm func(ctx context.Context, in io.ReaderAt, size int64, w io.Writer) error // nil below B-LT
+	longTerm func(ctx context.Context, in io.ReaderAt, size int64, w io.Writer) error // B-LT only
+	lta      *pdf.LTAOptions                                                          // B-LTA only
 }
 
 // openPAdES reads -pades-level. Its default is B-LTA when a time-stamping
@@ -65,27 +67,25 @@ func (a *app) openPAdES(cfg Config) (padesSetup, error) {
 	if err != nil {
 		return s, err
 	}
+	if level == levelLTA {
+		s.lta = &pdf.LTAOptions{Timestamper: a.tsa, Validator: v}
+		return s, nil
+	}
 	s.longTerm = func(ctx context.Context, in io.ReaderAt, size int64, w io.Writer) error {
-		return longTerm(ctx, level, in, size, w, v, a.tsa)
+		return addLTV(ctx, in, size, w, v)
 	}
 	return s, nil
 }
 
-// longTerm writes to w the signed PDF in (size bytes) with the /DSS
-// added (B-LT), then a document time-stamp (B-LTA).
-func longTerm(ctx context.Context, level string, in io.ReaderAt, size int64, w io.Writer, v pdf.ChainValidator, ts pdf.DigestTimestamper) error {
-	var rep *pdf.LTVReport
-	var err error
-	if level == levelBLT {
-		rep, err = pdf.AddLTV(ctx, in, size, w, pdf.LTVOptions{Validator: v})
-	} else {
-		rep, err = pdf.Extend(ctx, in, size, w, pdf.ExtendOptions{Validator: v, Timestamper: ts})
-	}
+// addLTV writes to w the signed PDF in (size bytes) with the /DSS added
+// (B-LT).
+func addLTV(ctx context.Context, in io.ReaderAt, size int64, w io.Writer, v pdf.ChainValidator) error {
+	rep, err := pdf.AddLTV(ctx, in, size, w, pdf.LTVOptions{Validator: v})
 	if err != nil {
-		return fmt.Errorf("%s: %w", level, err)
+		return fmt.Errorf("%s: %w", levelBLT, err)
 	}
 	if !rep.Changed {
-		return errors.New(level + ": nothing was added to a freshly signed document")
+		return errors.New(levelBLT + ": nothing was added to a freshly signed document")
 	}
 	return nil
 }

@@ -177,7 +177,7 @@ func (a *app) handler() http.Handler {
 		mux.HandleFunc("GET /dev/mailbox", servePage(static, "mailbox.html"))
 		mux.HandleFunc("GET /dev/mailbox.json", a.mailbox.serveJSON)
 		a.demo = newHostDemo(a.svc, a.verifier, a.log, a.cfg.DataDir)
-		a.demo.stamper, a.demo.longTerm = a.pades.stamper, a.pades.longTerm
+		a.demo.stamper, a.demo.longTerm, a.demo.lta = a.pades.stamper, a.pades.longTerm, a.pades.lta
 		a.demo.maxUpload = int64(a.cfg.DemoMaxUploadMB) * demoMB
 		demo := http.NewServeMux()
 		a.demo.routes(demo)

@@ -167,18 +167,7 @@ func TestDemoPDFTimestamped(t *testing.T) {
 	// The signature time-stamp and the document time-stamp.
 	assert.Regexp(t, `roamsign_tsa_requests_total\{outcome="ok",tsa="http://127\.0\.0\.1:\d+/tsa"\} 2`, string(metrics))
 	require.NoError(t, s.stop())
-	out, errOut, err := runCmd(t, "verify", pdfPath, "-data-dir", dir, "--json")
-	require.NoError(t, err, errOut)
-	var report struct {
-		Verdict    string `json:"verdict"`
-		Signatures []struct {
-			Kind             string `json:"kind"`
-			TimestampPresent bool   `json:"timestampPresent"`
-			TimeSource       string `json:"timeSource"`
-			Level            string `json:"level"`
-		} `json:"signatures"`
-	}
-	require.NoError(t, json.Unmarshal([]byte(out), &report), out)
+	report, out := verifyCmd(t, pdfPath, dir)
 	require.Equal(t, "valid", report.Verdict, out)
 	require.Len(t, report.Signatures, 2, out)
 	assert.True(t, report.Signatures[0].TimestampPresent)
@@ -188,6 +177,55 @@ func TestDemoPDFTimestamped(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(doc), "/DSS ", "no document security store")
 	assert.Contains(t, string(doc), "/DocTimeStamp", "no document time-stamp")
+}
+
+// TestDemoPAdESLevels: each -pades-level gives the demo's PDFs that
+// level, as the verify command reports it: B-B and B-T one signature,
+// B-LT one signature with a /DSS, B-LTA the signature completed in one
+// pass with its /DSS and a document time-stamp.
+func TestDemoPAdESLevels(t *testing.T) {
+	for _, tc := range []struct {
+		level string
+		sigs  int
+	}{{"B-B", 1}, {"B-T", 1}, {"B-LT", 1}, {"B-LTA", 2}} {
+		t.Run(tc.level, func(t *testing.T) {
+			dir := t.TempDir()
+			s := startServer(t, dir, "-pades-level", tc.level)
+			pdfPath := filepath.Join(t.TempDir(), "voucher-signed.pdf")
+			require.NoError(t, os.WriteFile(pdfPath, signDemoPDF(t, s, demoUser1, demoPIN1), 0o600))
+			require.NoError(t, s.stop())
+			report, out := verifyCmd(t, pdfPath, dir)
+			require.Equal(t, "valid", report.Verdict, out)
+			require.Len(t, report.Signatures, tc.sigs, out)
+			assert.Equal(t, tc.level, report.Signatures[0].Level, out)
+			doc, err := os.ReadFile(pdfPath)
+			require.NoError(t, err)
+			assert.Equal(t, tc.level == "B-LT" || tc.level == "B-LTA", strings.Contains(string(doc), "/DSS "), "/DSS")
+		})
+	}
+}
+
+// verifyReport is the part of the verify command's JSON report the tests
+// read.
+type verifyReport struct {
+	Verdict    string `json:"verdict"`
+	Signatures []struct {
+		Kind             string `json:"kind"`
+		TimestampPresent bool   `json:"timestampPresent"`
+		TimeSource       string `json:"timeSource"`
+		Level            string `json:"level"`
+	} `json:"signatures"`
+}
+
+// verifyCmd runs `signserver verify --json` on pdfPath with the data
+// directory dir and returns its report and output.
+func verifyCmd(t *testing.T, pdfPath, dir string) (verifyReport, string) {
+	t.Helper()
+	out, errOut, err := runCmd(t, "verify", pdfPath, "-data-dir", dir, "--json")
+	require.NoError(t, err, errOut)
+	var report verifyReport
+	require.NoError(t, json.Unmarshal([]byte(out), &report), out)
+	return report, out
 }
 
 func pemCert(der []byte) []byte {
