@@ -8,9 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -117,20 +114,7 @@ func (r *recorder) all() []tsa.Observation {
 
 // opensslVerify checks a token with `openssl ts -verify` against the
 // digest it imprints, trusting the test root only.
-func opensslVerify(t testing.TB, p *pki, token []byte, digestHex string) {
+func opensslVerify(t testing.TB, p *pki, token, digest []byte) {
 	t.Helper()
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Fatal("openssl is required: install it with `make deps` (apt-get install openssl)")
-	}
-	dir := t.TempDir()
-	write := func(name string, b []byte) string {
-		path := filepath.Join(dir, name)
-		require.NoError(t, os.WriteFile(path, b, 0o600))
-		return path
-	}
-	out, err := exec.Command("openssl", "ts", "-verify", "-token_in", "-in", write("token.der", token),
-		"-digest", digestHex, "-CAfile", write("root.pem", testpki.PEM(p.root.Cert)),
-		"-untrusted", write("inter.pem", testpki.PEM(p.inter.Cert))).CombinedOutput()
-	require.NoError(t, err, "openssl ts -verify:\n%s", out)
-	require.Contains(t, string(out), "Verification: OK")
+	testpki.OpenSSLVerifyToken(t, token, digest, []*x509.Certificate{p.root.Cert}, []*x509.Certificate{p.inter.Cert})
 }

@@ -2,14 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
+	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"flag"
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/internal/testpki"
 	"github.com/roamsign/roamsign/transport/ops"
 	"github.com/roamsign/roamsign/tsa"
 )
@@ -80,7 +80,7 @@ func TestDevTSA(t *testing.T) {
 	tok, err := a.tsa.Stamp(context.Background(), tsa.Request{Digest: digest})
 	require.NoError(t, err)
 	assert.Equal(t, "roamsign Development TSA", tok.Signer.Subject.CommonName)
-	opensslTSVerify(t, tok.DER, hex.EncodeToString(digest), filepath.Join(dir, "ca", "ca.pem"))
+	testpki.OpenSSLVerifyToken(t, tok.DER, digest, []*x509.Certificate{a.ca.cert}, nil)
 	assert.Equal(t, 1.0, tsaRequests(t, a, tok.TSA, "ok"))
 
 	// The same TSA certificate after a restart.
@@ -230,14 +230,4 @@ func verifyCmd(t *testing.T, pdfPath, dir string) (verifyReport, string) {
 
 func pemCert(der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-}
-
-// opensslTSVerify runs `openssl ts -verify` on a token against a digest.
-func opensslTSVerify(t *testing.T, token []byte, digestHex, caFile string) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "token.der")
-	require.NoError(t, os.WriteFile(path, token, 0o600))
-	out, err := exec.Command(checkTool(t, "openssl"), "ts", "-verify", "-token_in", "-in", path, "-digest", digestHex, "-CAfile", caFile).CombinedOutput()
-	require.NoError(t, err, "openssl ts -verify:\n%s", out)
-	require.True(t, strings.Contains(string(out), "Verification: OK"), string(out))
 }

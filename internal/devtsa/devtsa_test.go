@@ -8,12 +8,8 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
-	"encoding/hex"
 	"fmt"
 	"math/big"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -86,7 +82,7 @@ func TestTokens(t *testing.T) {
 						}
 						require.Len(t, ts.Certificates, 2)
 						assert.True(t, ts.Certificates[0].Equal(k.cert))
-						opensslVerify(t, ts.RawToken, hex.EncodeToString(sum[:]), root.Cert, inter.Cert)
+						testpki.OpenSSLVerifyToken(t, ts.RawToken, sum[:], []*x509.Certificate{root.Cert}, []*x509.Certificate{inter.Cert})
 					})
 				}
 			}
@@ -149,24 +145,4 @@ func mustMarshal(t *testing.T, r *timestamp.Request) []byte {
 	b, err := r.Marshal()
 	require.NoError(t, err)
 	return b
-}
-
-// opensslVerify checks a token with `openssl ts -verify` against the
-// digest it imprints, trusting root only.
-func opensslVerify(t *testing.T, token []byte, digestHex string, root, inter *x509.Certificate) {
-	t.Helper()
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Fatal("openssl is required: install it with `make deps` (apt-get install openssl)")
-	}
-	dir := t.TempDir()
-	write := func(name string, b []byte) string {
-		path := filepath.Join(dir, name)
-		require.NoError(t, os.WriteFile(path, b, 0o600))
-		return path
-	}
-	out, err := exec.Command("openssl", "ts", "-verify", "-token_in", "-in", write("token.der", token),
-		"-digest", digestHex, "-CAfile", write("root.pem", testpki.PEM(root)),
-		"-untrusted", write("inter.pem", testpki.PEM(inter))).CombinedOutput()
-	require.NoError(t, err, "openssl ts -verify:\n%s", out)
-	require.Contains(t, string(out), "Verification: OK")
 }

@@ -4,12 +4,14 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"io"
 	"net/http"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/roamsign/roamsign"
@@ -48,4 +50,37 @@ func TestHierarchy(t *testing.T) {
 	require.Len(t, crl.RevokedCertificateEntries, 1)
 	require.Zero(t, crl.RevokedCertificateEntries[0].SerialNumber.Cmp(leaf.SerialNumber), "revoked serial")
 	require.EqualValues(t, 1, srv.Hits())
+}
+
+// failRecorder is a testing.TB whose Fatal and Fatalf record the failure
+// and return, so that a check can be seen to fail.
+type failRecorder struct {
+	testing.TB
+	failed bool
+}
+
+func (f *failRecorder) Fatal(...any)          { f.failed = true }
+func (f *failRecorder) Fatalf(string, ...any) { f.failed = true }
+
+// TestOpenSSLVerifyTokenCanFail: the openssl check accepts a token over
+// its digest under its root, and refuses another digest and another root.
+func TestOpenSSLVerifyTokenCanFail(t *testing.T) {
+	root, err := NewRoot(Options{})
+	require.NoError(t, err)
+	other, err := NewRoot(Options{Name: "Other Root"})
+	require.NoError(t, err)
+	tsa, err := root.NewTSA(LeafOptions{})
+	require.NoError(t, err)
+	tok, err := tsa.Token([]byte("data"), time.Now())
+	require.NoError(t, err)
+	sum := sha256.Sum256([]byte("data"))
+	OpenSSLVerifyToken(t, tok, sum[:], []*x509.Certificate{root.Cert}, nil)
+	for name, tc := range map[string]struct {
+		digest []byte
+		root   *x509.Certificate
+	}{"another digest": {make([]byte, 32), root.Cert}, "another root": {sum[:], other.Cert}} {
+		f := &failRecorder{TB: t}
+		OpenSSLVerifyToken(f, tok, tc.digest, []*x509.Certificate{tc.root}, nil)
+		assert.True(t, f.failed, name)
+	}
 }

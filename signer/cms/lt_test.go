@@ -6,14 +6,12 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
 	"errors"
 	"fmt"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -147,17 +145,8 @@ func opensslTSVerify(t *testing.T, p *ltPKI, der []byte) {
 	require.NoError(t, err)
 	a := icms.Attr(sd.SignerInfos[0].UnsignedAttrs, icms.RawAttrTimestampToken)
 	require.NotNil(t, a)
-	dir := t.TempDir()
-	write := func(name string, b []byte) string {
-		path := filepath.Join(dir, name)
-		require.NoError(t, os.WriteFile(path, b, 0o600))
-		return path
-	}
-	out, err := exec.Command("openssl", "ts", "-verify", "-token_in", "-in", write("token.der", a.Values[0]),
-		"-data", write("sv.bin", sd.SignerInfos[0].Signature), "-CAfile", write("root.pem", testpki.PEM(p.root.Cert)),
-		"-untrusted", write("inter.pem", testpki.PEM(p.inter.Cert))).CombinedOutput()
-	require.NoError(t, err, "openssl ts -verify:\n%s", out)
-	require.Contains(t, string(out), "Verification: OK")
+	sum := sha256.Sum256(sd.SignerInfos[0].Signature)
+	testpki.OpenSSLVerifyToken(t, a.Values[0], sum[:], []*x509.Certificate{p.root.Cert}, []*x509.Certificate{p.inter.Cert})
 }
 
 type stampFunc func(ctx context.Context, data []byte) ([]byte, error)

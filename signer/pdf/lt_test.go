@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -235,14 +234,5 @@ func timestampTokens(t testing.TB, doc []byte) []stampedData {
 // the TSA's certificate and its path, and the ESS binding.
 func opensslTSVerify(t testing.TB, sd stampedData, f *ltvtest.Fixture) {
 	t.Helper()
-	token := sd.token
-	dir := t.TempDir()
-	tok := filepath.Join(dir, "token.der")
-	ca := filepath.Join(dir, "ca.pem")
-	require.NoError(t, os.WriteFile(tok, token, 0o600))
-	require.NoError(t, os.WriteFile(ca, testpki.PEM(f.Root.Cert, f.CA.Cert), 0o600))
-	out, err := exec.Command(pdfxtest.Tool(t, "openssl"), "ts", "-verify", "-token_in", "-in", tok,
-		"-digest", hex.EncodeToString(sd.digest), "-CAfile", ca).CombinedOutput()
-	require.NoError(t, err, "openssl ts -verify:\n%s", out)
-	require.Contains(t, string(out), "Verification: OK")
+	testpki.OpenSSLVerifyToken(t, sd.token, sd.digest, []*x509.Certificate{f.Root.Cert, f.CA.Cert}, nil)
 }
