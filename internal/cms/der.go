@@ -1,6 +1,8 @@
 package cms
 
 import (
+	"crypto/sha256"
+	"crypto/x509"
 	"encoding/asn1"
 	"math/big"
 	"time"
@@ -163,6 +165,31 @@ func AddAttribute(b *cryptobyte.Builder, oid asn1.ObjectIdentifier, val cryptoby
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 		b.AddASN1ObjectIdentifier(oid)
 		b.AddASN1(cbasn1.SET, val)
+	})
+}
+
+// AddSigningCertificateV2 appends the value of a signing-certificate-v2
+// attribute (RFC 5035) that names cert by its SHA-256 hash and its issuer
+// and serial number (serialDER, the DER INTEGER):
+//
+//	SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2 }
+//	ESSCertIDv2 ::= SEQUENCE { hashAlgorithm DEFAULT sha256 (omitted),
+//	  certHash OCTET STRING, issuerSerial IssuerSerial }
+//	IssuerSerial ::= SEQUENCE { issuer GeneralNames, serialNumber }
+func AddSigningCertificateV2(b *cryptobyte.Builder, cert *x509.Certificate, serialDER []byte) {
+	certHash := sha256.Sum256(cert.Raw)
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				b.AddASN1OctetString(certHash[:])
+				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+						b.AddASN1(cbasn1.Tag(4).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes(cert.RawIssuer) })
+					})
+					b.AddBytes(serialDER)
+				})
+			})
+		})
 	})
 }
 

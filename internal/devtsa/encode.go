@@ -52,27 +52,8 @@ func (r *Responder) prepare() *signerParts {
 			b.AddBytes(serial)
 		})
 		sid := b.BytesOrPanic()
-		// SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2 }
-		// ESSCertIDv2 ::= SEQUENCE { hashAlgorithm DEFAULT sha256 (omitted),
-		//   certHash OCTET STRING, issuerSerial IssuerSerial }
-		// IssuerSerial ::= SEQUENCE { issuer GeneralNames, serialNumber }
-		certHash := sha256.Sum256(r.Cert.Raw)
 		b = cryptobyte.NewBuilder(nil)
-		icms.AddAttribute(b, icms.OIDAttrSigningCertV2, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-						b.AddASN1OctetString(certHash[:])
-						b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-							b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-								b.AddASN1(cbasn1.Tag(4).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes(r.Cert.RawIssuer) })
-							})
-							b.AddBytes(serial)
-						})
-					})
-				})
-			})
-		})
+		icms.AddAttribute(b, icms.OIDAttrSigningCertV2, func(b *cryptobyte.Builder) { icms.AddSigningCertificateV2(b, r.Cert, serial) })
 		ess := b.BytesOrPanic()
 		certs := append([]byte(nil), r.Cert.Raw...)
 		for _, c := range r.Chain {

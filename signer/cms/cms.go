@@ -4,7 +4,6 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
 	"math/big"
@@ -163,7 +162,6 @@ func checkOID(oid asn1.ObjectIdentifier) error {
 // DER order.
 func (p *Prepared) buildAttrs(contentDigest []byte, signingTime time.Time, algProtection bool) ([]byte, error) {
 	leaf := p.chain[0]
-	certHash := sha256.Sum256(leaf.Raw)
 	var elems [][]byte
 	attr := func(oid asn1.ObjectIdentifier, val cryptobyte.BuilderContinuation) {
 		b := cryptobyte.NewBuilder(make([]byte, 0, 128))
@@ -186,25 +184,7 @@ func (p *Prepared) buildAttrs(contentDigest []byte, signingTime time.Time, algPr
 			}
 		})
 	}
-	// SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2 }
-	// ESSCertIDv2 ::= SEQUENCE { hashAlgorithm DEFAULT sha256 (omitted),
-	//   certHash OCTET STRING, issuerSerial IssuerSerial }
-	// IssuerSerial ::= SEQUENCE { issuer GeneralNames, serialNumber }
-	attr(icms.OIDAttrSigningCertV2, func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-					b.AddASN1OctetString(certHash[:])
-					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-						b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-							b.AddASN1(cbasn1.Tag(4).Constructed().ContextSpecific(), raw(leaf.RawIssuer))
-						})
-						b.AddBytes(p.serialDER)
-					})
-				})
-			})
-		})
-	})
+	attr(icms.OIDAttrSigningCertV2, func(b *cryptobyte.Builder) { icms.AddSigningCertificateV2(b, leaf, p.serialDER) })
 	if algProtection {
 		// CMSAlgorithmProtection ::= SEQUENCE { digestAlgorithm,
 		//   signatureAlgorithm [1] IMPLICIT AlgorithmIdentifier, ... }
