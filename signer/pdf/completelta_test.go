@@ -65,8 +65,9 @@ func TestCompleteLTA(t *testing.T) {
 }
 
 // TestCompleteLTARefuses: without a signature time-stamp, with a path the
-// validator refuses, or with a document changed since Prepare,
-// CompleteLTA fails and writes nothing.
+// validator refuses, or with a document changed since Prepare (whichever
+// digest the document time-stamp uses), CompleteLTA fails and writes
+// nothing.
 func TestCompleteLTARefuses(t *testing.T) {
 	f := ltvtest.New(t)
 	ctx := context.Background()
@@ -104,5 +105,11 @@ func TestCompleteLTARefuses(t *testing.T) {
 	i := bytes.IndexByte(doc, '\n') + 2
 	doc[i] ^= 0x01
 	_, err = p.CompleteLTA(ctx, sig, &out, lta)
+	require.ErrorIs(t, err, roamsign.ErrConflict)
+
+	// The same with a document time-stamp in SHA-384, whose digest is not
+	// resumed from Prepare's but computed over the changed bytes: the
+	// check of the original bytes against those prepared still refuses.
+	_, err = p.CompleteLTA(ctx, sig, &out, pdf.LTAOptions{Timestamper: f.Client, Validator: f.Validator, Hash: roamsign.SHA384})
 	require.ErrorIs(t, err, roamsign.ErrConflict)
 }
