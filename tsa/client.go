@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/roamsign/roamsign"
+	icms "github.com/roamsign/roamsign/internal/cms"
 )
 
 // Defaults of [Config].
@@ -105,8 +106,9 @@ type Client struct {
 	now       func() time.Time
 	// largest is the size of the largest token obtained (TokenSizeHint).
 	largest atomic.Int64
-	// certs are the certificates parsed from tokens.
-	certs certMemo
+	// certs are the certificates parsed from tokens: an authority sends
+	// the same few with every token.
+	certs icms.CertMemo
 }
 
 // New checks cfg and returns a client. Errors are of kind

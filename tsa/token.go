@@ -82,7 +82,7 @@ func (v *tokenCheck) parse() *Error {
 // TSA's must be there (RFC 3161 section 2.4.1).
 func (v *tokenCheck) findSigner() *Error {
 	for _, der := range v.sd.Certificates {
-		c, err := v.c.certs.parse(der)
+		c, err := v.c.certs.Parse(der)
 		if err != nil {
 			return &Error{TSA: v.ep.url, Reason: ReasonMalformed, Msg: "a certificate in the token does not parse", Err: err}
 		}

@@ -225,10 +225,16 @@ func parseStamp(der []byte) (*stamp, error) {
 	return &stamp{genTime: tst.GenTime, signer: signer, certs: certs, tst: tst, sd: sd}, nil
 }
 
+// certMemo keeps the certificates met again and again (time-stamping
+// authorities', signers' CAs) parsed.
+var certMemo icms.CertMemo
+
+// parseCerts parses the certificates of a CMS SignedData, through
+// certMemo. The certificates are shared and must not be modified.
 func parseCerts(ders [][]byte) ([]*x509.Certificate, error) {
 	out := make([]*x509.Certificate, 0, len(ders))
 	for _, d := range ders {
-		c, err := x509.ParseCertificate(d)
+		c, err := certMemo.Parse(d)
 		if err != nil {
 			return nil, roamsign.Wrap(roamsign.ErrInvalidInput, inspectOp, err, "a certificate does not parse")
 		}
