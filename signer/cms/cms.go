@@ -1,6 +1,7 @@
 package cms
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
@@ -255,7 +256,40 @@ func (p *Prepared) Complete(signature []byte) ([]byte, error) {
 	return p.complete("cms.Complete", signature, true)
 }
 
-func (p *Prepared) complete(op string, signature []byte, check bool) ([]byte, error) {
+// CompleteTimestamped is [Prepared.Complete] followed by a signature
+// time-stamp (CAdES-B-T, ETSI EN 319 122-1): it checks signature as
+// Complete does, asks ts for a time-stamp token over the signature value
+// and returns the SignedData with the token as its signature-time-stamp
+// unsigned attribute, and the token. It is what Complete then
+// [AddSignatureTimestamp] make, without parsing the SignedData again. A
+// token over other data is refused with [roamsign.ErrInvalidInput]; its
+// own signature is ts's to check (a tsa.Client checks it). ts's errors are
+// returned as they are.
+func (p *Prepared) CompleteTimestamped(ctx context.Context, signature []byte, ts Timestamper) (der, token []byte, err error) {
+	const op = "cms.CompleteTimestamped"
+	if ts == nil {
+		return nil, nil, roamsign.E(roamsign.ErrInvalidInput, op, "no Timestamper")
+	}
+	sig, err := p.signatureValue(op, signature, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	if token, err = ts.Timestamp(ctx, sig); err != nil {
+		return nil, nil, err
+	}
+	attr, err := timestampAttribute(op, sig, token)
+	if err != nil {
+		return nil, nil, err
+	}
+	if der, err = p.encode(sig, attr); err != nil {
+		return nil, nil, roamsign.Wrap(roamsign.ErrInternal, op, err, "encode SignedData")
+	}
+	return der, token, nil
+}
+
+// signatureValue returns signature normalised to DER, once it verified
+// with the leaf's key when check is set.
+func (p *Prepared) signatureValue(op string, signature []byte, check bool) ([]byte, error) {
 	sig, err := p.normalize(signature)
 	if err != nil {
 		return nil, roamsign.Wrap(roamsign.ErrInvalidSignature, op, err, "malformed signature")
@@ -264,6 +298,14 @@ func (p *Prepared) complete(op string, signature []byte, check bool) ([]byte, er
 		if err := p.verify(sig); err != nil {
 			return nil, roamsign.Wrap(roamsign.ErrInvalidSignature, op, err, "signature does not verify with the signer certificate")
 		}
+	}
+	return sig, nil
+}
+
+func (p *Prepared) complete(op string, signature []byte, check bool) ([]byte, error) {
+	sig, err := p.signatureValue(op, signature, check)
+	if err != nil {
+		return nil, err
 	}
 	out, err := p.encode(sig, nil)
 	if err != nil {

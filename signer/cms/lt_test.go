@@ -153,6 +153,54 @@ type stampFunc func(ctx context.Context, data []byte) ([]byte, error)
 
 func (f stampFunc) Timestamp(ctx context.Context, data []byte) ([]byte, error) { return f(ctx, data) }
 
+// TestCompleteTimestamped: a prepared signature completed with its
+// signature time-stamp in one step is CAdES-B-T (openssl and verify accept
+// it and the token), carries the token returned beside it, and is refused
+// as Complete and AddSignatureTimestamp refuse: a signature that does not
+// verify (before any TSA is asked), no Timestamper, a TSA's error, a token
+// over other data.
+func TestCompleteTimestamped(t *testing.T) {
+	p := newLTPKI(t)
+	ctx := context.Background()
+	content := []byte("Akuan Terima: invoice 2026/118, RM 1,200.00")
+	prep, err := cms.Prepare(roamsign.SHA256.Sum(content), []*x509.Certificate{p.leaf, p.inter.Cert}, cms.Options{})
+	require.NoError(t, err)
+	sig, err := p.key.Sign(rand.Reader, prep.Digest(), prep.SignerOpts())
+	require.NoError(t, err)
+
+	der, token, err := prep.CompleteTimestamped(ctx, sig, p.client)
+	require.NoError(t, err)
+	mustVerify(t, p.pki, der, content)
+	opensslTSVerify(t, p, der)
+	sd, err := icms.ParseSignedData("test", der, cms.MaxCMSSize)
+	require.NoError(t, err)
+	require.Equal(t, token, []byte(icms.Attr(sd.SignerInfos[0].UnsignedAttrs, icms.RawAttrTimestampToken).Values[0]))
+	v, err := verify.New(verify.Config{Anchors: []*x509.Certificate{p.root.Cert}})
+	require.NoError(t, err)
+	rs, err := v.VerifyCMS(ctx, verify.CMSRequest{Signature: der, Content: content})
+	require.NoError(t, err)
+	require.Equal(t, verify.Valid, rs[0].Verdict, "%+v", rs[0].Checks)
+	assert.Equal(t, verify.LevelBT, rs[0].Level)
+
+	called := false
+	_, _, err = prep.CompleteTimestamped(ctx, append([]byte{}, sig[:len(sig)-1]...), stampFunc(func(context.Context, []byte) ([]byte, error) {
+		called = true
+		return nil, nil
+	}))
+	require.ErrorIs(t, err, roamsign.ErrInvalidSignature)
+	assert.False(t, called, "no time-stamp for a signature that does not verify")
+	_, _, err = prep.CompleteTimestamped(ctx, sig, nil)
+	require.ErrorIs(t, err, roamsign.ErrInvalidInput)
+	_, _, err = prep.CompleteTimestamped(ctx, sig, stampFunc(func(context.Context, []byte) ([]byte, error) {
+		return nil, roamsign.E(roamsign.ErrRateLimited, "test", "quota")
+	}))
+	require.ErrorIs(t, err, roamsign.ErrRateLimited)
+	_, _, err = prep.CompleteTimestamped(ctx, sig, stampFunc(func(ctx context.Context, _ []byte) ([]byte, error) {
+		return p.client.Timestamp(ctx, []byte("another signature"))
+	}))
+	require.ErrorIs(t, err, roamsign.ErrInvalidInput)
+}
+
 func TestAddSignatureTimestampRefuses(t *testing.T) {
 	p := newLTPKI(t)
 	ctx := context.Background()
@@ -271,4 +319,36 @@ func ExampleAddSignatureTimestamp() {
 	// Output:
 	// signature unchanged: true
 	// time-stamped: true
+}
+
+// A host completes a remote signature as CAdES-B-T in one step: the
+// signature is checked, then time-stamped by an authority through package
+// tsa, which verifies the token first.
+func ExamplePrepared_CompleteTimestamped() {
+	ctx := context.Background()
+	root, _ := testpki.NewRoot(testpki.Options{})
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader) // held by the remote service
+	leaf, _ := root.IssueLeaf("ALI BIN ABU", "900101145678", key.Public(), testpki.LeafOptions{})
+	authority, _ := root.NewTSA(testpki.LeafOptions{})
+	srv := httptest.NewServer(authority.Responder())
+	defer srv.Close()
+	client, err := tsa.New(tsa.Config{TSAs: []tsa.TSA{{URL: srv.URL}}, Chain: tsa.Roots(root.Pool())})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	prep, err := cms.Prepare(roamsign.SHA256.Sum([]byte("payment voucher PV2026/000124")), []*x509.Certificate{leaf}, cms.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	signature, _ := key.Sign(rand.Reader, prep.Digest(), prep.SignerOpts()) // the remote signature
+	der, token, err := prep.CompleteTimestamped(ctx, signature, client)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("signed:", len(der) > len(token), "time-stamped:", len(token) > 0)
+	// Output: signed: true time-stamped: true
 }

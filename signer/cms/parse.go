@@ -51,39 +51,14 @@ func SignatureValue(cmsDER []byte) ([]byte, error) {
 // token's own signature is not checked here.
 func AddTimestampToken(cmsDER, token []byte) ([]byte, error) {
 	const op = "cms.AddTimestampToken"
-	if len(token) > MaxCMSSize {
-		return nil, roamsign.E(roamsign.ErrTooLarge, op, "token of %d bytes exceeds the limit of %d", len(token), MaxCMSSize)
-	}
 	sd, err := parseSigned(op, cmsDER)
 	if err != nil {
 		return nil, err
 	}
 	si := &sd.SignerInfos[0]
-	tok, err := icms.ParseSignedData(op, token, MaxCMSSize)
+	attr, err := timestampAttribute(op, si.Signature, token)
 	if err != nil {
-		return nil, roamsign.Wrap(roamsign.KindOf(err), op, err, "timestamp token")
-	}
-	if !tok.EContentType.Equal(icms.OIDTSTInfo) || !tok.HasEContent {
-		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "timestamp token: content is not TSTInfo")
-	}
-	tst, err := icms.ParseTSTInfo(tok.EContent)
-	if err != nil {
-		return nil, roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "timestamp token")
-	}
-	hh := tst.Hash.New()
-	hh.Write(si.Signature)
-	if !bytes.Equal(hh.Sum(nil), tst.Imprint) {
-		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "timestamp token does not cover this signature")
-	}
-	tokenDER, err := icms.ToDER(token)
-	if err != nil {
-		return nil, roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "timestamp token")
-	}
-	b := cryptobyte.NewBuilder(make([]byte, 0, 32+len(tokenDER)))
-	icms.AddAttribute(b, icms.OIDAttrTimestampToken, func(b *cryptobyte.Builder) { b.AddBytes(tokenDER) })
-	attr, err := b.Bytes()
-	if err != nil {
-		return nil, roamsign.Wrap(roamsign.ErrInternal, op, err, "encode attribute")
+		return nil, err
 	}
 	unsigned := append(append([][]byte(nil), si.UnsignedRaw...), attr)
 	icms.SortSet(unsigned)
@@ -113,4 +88,41 @@ func AddTimestampToken(cmsDER, token []byte) ([]byte, error) {
 		return nil, roamsign.Wrap(roamsign.ErrInternal, op, err, "encode SignedData")
 	}
 	return res, nil
+}
+
+// timestampAttribute returns the signature-time-stamp Attribute (RFC 3161
+// appendix A) holding token, after checking that token is a time-stamp
+// token (a SignedData of TSTInfo) whose message imprint is the digest of
+// signature. The token is written in DER.
+func timestampAttribute(op string, signature, token []byte) ([]byte, error) {
+	if len(token) > MaxCMSSize {
+		return nil, roamsign.E(roamsign.ErrTooLarge, op, "token of %d bytes exceeds the limit of %d", len(token), MaxCMSSize)
+	}
+	tok, err := icms.ParseSignedData(op, token, MaxCMSSize)
+	if err != nil {
+		return nil, roamsign.Wrap(roamsign.KindOf(err), op, err, "timestamp token")
+	}
+	if !tok.EContentType.Equal(icms.OIDTSTInfo) || !tok.HasEContent {
+		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "timestamp token: content is not TSTInfo")
+	}
+	tst, err := icms.ParseTSTInfo(tok.EContent)
+	if err != nil {
+		return nil, roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "timestamp token")
+	}
+	hh := tst.Hash.New()
+	hh.Write(signature)
+	if !bytes.Equal(hh.Sum(nil), tst.Imprint) {
+		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "timestamp token does not cover this signature")
+	}
+	tokenDER, err := icms.ToDER(token)
+	if err != nil {
+		return nil, roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "timestamp token")
+	}
+	b := cryptobyte.NewBuilder(make([]byte, 0, 32+len(tokenDER)))
+	icms.AddAttribute(b, icms.OIDAttrTimestampToken, func(b *cryptobyte.Builder) { b.AddBytes(tokenDER) })
+	attr, err := b.Bytes()
+	if err != nil {
+		return nil, roamsign.Wrap(roamsign.ErrInternal, op, err, "encode attribute")
+	}
+	return attr, nil
 }

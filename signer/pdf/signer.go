@@ -149,23 +149,11 @@ func (p *Prepared) Complete(ctx context.Context, signature []byte, w io.Writer) 
 // signature time-stamp token when a Timestamper was set; it returns the
 // container and the token (nil without Timestamper).
 func (p *Prepared) container(ctx context.Context, signature []byte) (der, tok []byte, err error) {
-	if der, err = p.cms.Complete(signature); err != nil {
-		return nil, nil, err
-	}
 	if p.tsa == nil {
-		return der, nil, nil
+		der, err = p.cms.Complete(signature)
+		return der, nil, err
 	}
-	sv, err := cms.SignatureValue(der)
-	if err != nil {
-		return nil, nil, err
-	}
-	if tok, err = p.tsa.Timestamp(ctx, sv); err != nil {
-		return nil, nil, err
-	}
-	if der, err = cms.AddTimestampToken(der, tok); err != nil {
-		return nil, nil, err
-	}
-	return der, tok, nil
+	return p.cms.CompleteTimestamped(ctx, signature, p.tsa)
 }
 
 // CompleteCMS embeds a CMS SignedData built elsewhere (detached, over
