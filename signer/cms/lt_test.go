@@ -18,6 +18,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/roamsign/roamsign"
 	icms "github.com/roamsign/roamsign/internal/cms"
@@ -219,6 +221,26 @@ func TestAddSignatureTimestampRefuses(t *testing.T) {
 	require.ErrorIs(t, err, roamsign.ErrInvalidInput)
 	_, err = cms.AddSignatureTimestamp(ctx, []byte("not CMS"), p.client)
 	require.ErrorIs(t, err, roamsign.ErrInvalidInput)
+
+	// A token in BER (here its outer SEQUENCE of indefinite length) is
+	// accepted and written in DER.
+	var tokenDER []byte
+	bt, err := cms.AddSignatureTimestamp(ctx, sig, stampFunc(func(ctx context.Context, data []byte) ([]byte, error) {
+		tok, err := p.client.Timestamp(ctx, data)
+		if err != nil {
+			return nil, err
+		}
+		tokenDER = tok
+		s := cryptobyte.String(tok)
+		var body cryptobyte.String
+		require.True(t, s.ReadASN1(&body, cbasn1.SEQUENCE))
+		return append(append([]byte{0x30, 0x80}, body...), 0, 0), nil
+	}))
+	require.NoError(t, err)
+	sd, err := icms.ParseSignedData("test", bt, cms.MaxCMSSize)
+	require.NoError(t, err)
+	require.False(t, sd.BER)
+	require.Equal(t, tokenDER, []byte(icms.Attr(sd.SignerInfos[0].UnsignedAttrs, icms.RawAttrTimestampToken).Values[0]))
 }
 
 func TestAddCertificates(t *testing.T) {

@@ -114,9 +114,11 @@ func timestampAttribute(op string, signature, token []byte) ([]byte, error) {
 	if !bytes.Equal(hh.Sum(nil), tst.Imprint) {
 		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "timestamp token does not cover this signature")
 	}
-	tokenDER, err := icms.ToDER(token)
-	if err != nil {
-		return nil, roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "timestamp token")
+	tokenDER := token
+	if tok.BER {
+		if tokenDER, err = icms.ToDER(token); err != nil {
+			return nil, roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "timestamp token")
+		}
 	}
 	b := cryptobyte.NewBuilder(make([]byte, 0, 32+len(tokenDER)))
 	icms.AddAttribute(b, icms.OIDAttrTimestampToken, func(b *cryptobyte.Builder) { b.AddBytes(tokenDER) })
