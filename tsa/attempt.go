@@ -94,6 +94,31 @@ func (c *Client) exchange(ctx context.Context, ep *endpoint, h roamsign.HashAlgo
 // 3.4, and the name of its drafts that some authorities still send.
 var replyTypes = map[string]bool{"application/timestamp-reply": true, "application/timestamp-response": true}
 
+// isReplyType reports whether a Content-Type names a TimeStampResp,
+// parameters allowed.
+func isReplyType(ct string) bool {
+	if replyTypes[ct] {
+		return true // the usual case, without parameters
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && replyTypes[mt]
+}
+
+// readReply reads a reply's body, at most limit+1 bytes: into a buffer of
+// the announced length when there is one (at most limit, checked by the
+// caller; net/http delivers exactly that many bytes or an error), so that
+// the usual reply is read without growing a buffer.
+func readReply(resp *http.Response, limit int64) ([]byte, error) {
+	if n := resp.ContentLength; n >= 0 && n <= limit {
+		body := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, body); err != nil {
+			return nil, err
+		}
+		return body, nil
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, limit+1))
+}
+
 // post sends der and returns the body of a 200 reply of a time-stamp
 // media type, at most MaxReplySize bytes. ctx carries the attempt's
 // timeout; a caller's cancellation is told apart by Stamp.
@@ -135,14 +160,14 @@ func (c *Client) post(ctx context.Context, ep *endpoint, der []byte) ([]byte, *a
 	case code != http.StatusOK:
 		return nil, fail(ReasonHTTP, code, fmt.Sprintf("HTTP %d", code), nil)
 	}
-	if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err != nil || !replyTypes[mt] {
-		return nil, fail(ReasonHTTP, resp.StatusCode, fmt.Sprintf("reply of type %.60q, not application/timestamp-reply", resp.Header.Get("Content-Type")), nil)
+	if ct := resp.Header.Get("Content-Type"); !isReplyType(ct) {
+		return nil, fail(ReasonHTTP, resp.StatusCode, fmt.Sprintf("reply of type %.60q, not application/timestamp-reply", ct), nil)
 	}
 	limit := c.cfg.MaxReplySize
 	if resp.ContentLength > limit {
 		return nil, fail(ReasonOversize, resp.StatusCode, fmt.Sprintf("reply of %d bytes exceeds the limit of %d", resp.ContentLength, limit), nil)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	body, err := readReply(resp, limit)
 	if err != nil {
 		return nil, transport(err)
 	}

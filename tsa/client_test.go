@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/asn1"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"sync"
 	"testing"
@@ -38,6 +40,41 @@ func TestStamp(t *testing.T) {
 			assert.Len(t, tok.Certificates, 2, "TSA and intermediate (certReq)")
 			assert.Positive(t, tok.Serial.Sign())
 			opensslVerify(t, p, tok.DER, digest)
+		})
+	}
+}
+
+// TestReplyForms: replies of each time-stamp media type, with or without
+// parameters, and sent with a length or chunked, all give a token.
+func TestReplyForms(t *testing.T) {
+	p := newPKI(t)
+	r := p.responder()
+	for _, tc := range []struct {
+		contentType string
+		chunked     bool
+	}{
+		{"application/timestamp-reply", false},
+		{"application/timestamp-response", false},
+		{"Application/TimeStamp-Reply; charset=binary", false},
+		{"application/timestamp-reply", true},
+	} {
+		t.Run(fmt.Sprintf("%s/chunked=%v", tc.contentType, tc.chunked), func(t *testing.T) {
+			srv := serve(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				body, err := io.ReadAll(req.Body)
+				require.NoError(t, err)
+				resp, err := r.Respond(body)
+				require.NoError(t, err)
+				w.Header().Set("Content-Type", tc.contentType)
+				if tc.chunked {
+					_, _ = w.Write(resp[:10])
+					w.(http.Flusher).Flush()
+					resp = resp[10:]
+				}
+				_, _ = w.Write(resp)
+			}))
+			c := newClient(t, tsa.Config{Chain: p.checker()}, tsa.TSA{URL: srv.URL})
+			_, err := c.Stamp(context.Background(), tsa.Request{Digest: roamsign.SHA256.Sum([]byte(tc.contentType))})
+			require.NoError(t, err)
 		})
 	}
 }
