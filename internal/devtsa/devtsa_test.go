@@ -146,3 +146,35 @@ func mustMarshal(t *testing.T, r *timestamp.Request) []byte {
 	require.NoError(t, err)
 	return b
 }
+
+// FuzzRespond: any request gets a TimeStampResp that parses, granted or
+// rejected, never a panic; a granted token covers the digest asked for.
+func FuzzRespond(f *testing.F) {
+	root, err := testpki.NewRoot(testpki.Options{})
+	require.NoError(f, err)
+	tsa, err := root.NewTSA(testpki.LeafOptions{})
+	require.NoError(f, err)
+	r := tsa.Responder()
+	sum := sha256.Sum256([]byte("seed"))
+	for _, req := range []*timestamp.Request{
+		{HashAlgorithm: crypto.SHA256, HashedMessage: sum[:], Certificates: true, Nonce: big.NewInt(7)},
+		{HashAlgorithm: crypto.SHA256, HashedMessage: sum[:]},
+		{HashAlgorithm: crypto.SHA1, HashedMessage: sum[:20]},
+	} {
+		der, err := req.Marshal()
+		require.NoError(f, err)
+		f.Add(der)
+	}
+	f.Add([]byte{0x30, 0x80, 0x00, 0x00})
+	f.Fuzz(func(t *testing.T, req []byte) {
+		resp, err := r.Respond(req)
+		require.NoError(t, err)
+		ts, err := timestamp.ParseResponse(resp)
+		if err != nil {
+			return // a rejection
+		}
+		parsed, err := timestamp.ParseRequest(req)
+		require.NoError(t, err, "a token was granted for a request that does not parse")
+		assert.Equal(t, parsed.HashedMessage, ts.HashedMessage)
+	})
+}
