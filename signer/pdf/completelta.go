@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"hash/crc32"
 	"io"
-	"slices"
 	"time"
 
 	"github.com/roamsign/roamsign"
@@ -74,7 +73,7 @@ func (p *Prepared) CompleteLTA(ctx context.Context, signature []byte, w io.Write
 	if 2*len(der) > d.contentsLen {
 		return nil, &ContentsTooSmallError{Need: len(der), Reserved: d.contentsLen / 2}
 	}
-	signed := d.signedUpdate(der)
+	signed := d.signedUpdate(der, dssRoom)
 	var known *knownSig
 	if d.sigRef.Num != 0 {
 		own, err := d.signatureInfo(der, tok, p.cms.Chain())
@@ -105,9 +104,15 @@ func (p *Prepared) CompleteLTA(ctx context.Context, signature []byte, w io.Write
 	return rep, nil
 }
 
-// signedUpdate returns a copy of the update with der in /Contents.
-func (d *document) signedUpdate(der []byte) []byte {
-	u := slices.Clone(d.update)
+// dssRoom is the room CompleteLTA leaves after the signed update for the
+// /DSS update that follows it (a signer's and a TSA's paths with their
+// CRLs take a few KB; more only costs a copy).
+const dssRoom = 16 << 10
+
+// signedUpdate returns a copy of the update with der in /Contents, with
+// room for extra bytes after it.
+func (d *document) signedUpdate(der []byte, extra int) []byte {
+	u := append(make([]byte, 0, len(d.update)+extra), d.update...)
 	hex.Encode(u[d.contentsOff:], der)
 	return u
 }
