@@ -158,6 +158,8 @@ func (c *Client) fill() {
 		// completed in parallel): keep their connections, not two.
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = 32
+		// Replies are DER, which does not compress: no Accept-Encoding.
+		tr.DisableCompression = true
 		c.http = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	if c.cfg.Timeout == 0 {

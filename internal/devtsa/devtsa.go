@@ -22,6 +22,7 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/digitorus/timestamp"
@@ -137,7 +138,14 @@ func (r *Responder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "POST a time-stamp query", http.StatusMethodNotAllowed)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(req.Body, MaxRequestSize+1))
+	var body []byte
+	var err error
+	if n := req.ContentLength; n >= 0 && n <= MaxRequestSize {
+		body = make([]byte, n)
+		_, err = io.ReadFull(req.Body, body)
+	} else {
+		body, err = io.ReadAll(io.LimitReader(req.Body, MaxRequestSize+1))
+	}
 	if err != nil {
 		http.Error(w, "reading the request failed", http.StatusBadRequest)
 		return
@@ -151,6 +159,8 @@ func (r *Responder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "time-stamping failed", http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "application/timestamp-reply")
+	h := w.Header()
+	h.Set("Content-Type", "application/timestamp-reply")
+	h.Set("Content-Length", strconv.Itoa(len(resp)))
 	_, _ = w.Write(resp)
 }
