@@ -86,7 +86,7 @@ var (
 func (r *Responder) encode(p *signerParts, t token) ([]byte, error) {
 	var serial [16]byte
 	if _, err := rand.Read(serial[:]); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("devtsa: serial number: %w", err)
 	}
 	serial[0] &= 0x7f
 	serial[0] |= 0x01 // positive, minimal: the first octet is never zero
@@ -123,7 +123,7 @@ func (r *Responder) encode(p *signerParts, t token) ([]byte, error) {
 	})
 	tst, err := b.Bytes()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("devtsa: TSTInfo: %w", err)
 	}
 
 	digest := sha256.Sum256(tst)
@@ -149,7 +149,7 @@ func (r *Responder) encode(p *signerParts, t token) ([]byte, error) {
 	sum := sha256.Sum256(signed)
 	sig, err := r.Key.Sign(rand.Reader, sum[:], crypto.SHA256)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("devtsa: signing: %w", err)
 	}
 
 	attrBody := signed[setHeaderLen(signed):]
