@@ -316,17 +316,12 @@ func FuzzAddCertificates(f *testing.F) {
 // authority through package tsa, which verifies the token first.
 func ExampleAddSignatureTimestamp() {
 	ctx := context.Background()
-	root, _ := testpki.NewRoot(testpki.Options{})
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	leaf, _ := root.IssueLeaf("ALI BIN ABU", "900101145678", key.Public(), testpki.LeafOptions{})
-	authority, _ := root.NewTSA(testpki.LeafOptions{})
-	srv := httptest.NewServer(authority.Responder())
-	defer srv.Close()
-	client, err := tsa.New(tsa.Config{TSAs: []tsa.TSA{{URL: srv.URL}}, Chain: tsa.Roots(root.Pool())})
+	key, leaf, client, done, err := exampleSignerAndTSA()
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
+	defer done()
 
 	sig, _ := cms.Sign(ctx, key, strings.NewReader("payment voucher PV2026/000123"), []*x509.Certificate{leaf}, cms.Options{})
 	bt, err := cms.AddSignatureTimestamp(ctx, sig, client)
@@ -348,17 +343,12 @@ func ExampleAddSignatureTimestamp() {
 // tsa, which verifies the token first.
 func ExamplePrepared_CompleteTimestamped() {
 	ctx := context.Background()
-	root, _ := testpki.NewRoot(testpki.Options{})
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader) // held by the remote service
-	leaf, _ := root.IssueLeaf("ALI BIN ABU", "900101145678", key.Public(), testpki.LeafOptions{})
-	authority, _ := root.NewTSA(testpki.LeafOptions{})
-	srv := httptest.NewServer(authority.Responder())
-	defer srv.Close()
-	client, err := tsa.New(tsa.Config{TSAs: []tsa.TSA{{URL: srv.URL}}, Chain: tsa.Roots(root.Pool())})
+	key, leaf, client, done, err := exampleSignerAndTSA() // key: held by the remote service
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
+	defer done()
 
 	prep, err := cms.Prepare(roamsign.SHA256.Sum([]byte("payment voucher PV2026/000124")), []*x509.Certificate{leaf}, cms.Options{})
 	if err != nil {
@@ -373,4 +363,30 @@ func ExamplePrepared_CompleteTimestamped() {
 	}
 	fmt.Println("signed:", len(der) > len(token), "time-stamped:", len(token) > 0)
 	// Output: signed: true time-stamped: true
+}
+
+// exampleSignerAndTSA returns the examples' signer (a key and its
+// certificate from a test root) and a tsa.Client of a time-stamping
+// authority of the same root, served over HTTP until done is called.
+func exampleSignerAndTSA() (key *ecdsa.PrivateKey, leaf *x509.Certificate, client *tsa.Client, done func(), err error) {
+	root, err := testpki.NewRoot(testpki.Options{})
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if leaf, err = root.IssueLeaf("ALI BIN ABU", "900101145678", key.Public(), testpki.LeafOptions{}); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	authority, err := root.NewTSA(testpki.LeafOptions{})
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	srv := httptest.NewServer(authority.Responder())
+	if client, err = tsa.New(tsa.Config{TSAs: []tsa.TSA{{URL: srv.URL}}, Chain: tsa.Roots(root.Pool())}); err != nil {
+		srv.Close()
+		return nil, nil, nil, nil, err
+	}
+	return key, leaf, client, srv.Close, nil
 }
