@@ -24,7 +24,8 @@
 // [AddTimestampToken] add an RFC 3161 signature-time-stamp (CAdES-B-T /
 // PAdES-B-T) once a TSA has stamped the signature value;
 // [AddSignatureTimestamp] does both through a [Timestamper] such as
-// package tsa's Client.
+// package tsa's Client, and [Prepared.CompleteTimestamped] completes a
+// prepared signature with its signature-time-stamp in one step.
 //
 // CAdES-B-LT (ETSI EN 319 122-1) keeps the validation material in the
 // SignedData itself: [AddCertificates] adds the certificates of the
