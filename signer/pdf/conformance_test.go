@@ -50,7 +50,7 @@ type sigDict struct {
 func signatureDicts(t testing.TB, doc []byte) []sigDict {
 	t.Helper()
 	var out []sigDict
-	for _, sd := range signatureValues(t, doc) {
+	for _, sd := range pdf.SignatureDicts(t, doc) {
 		s := sigDict{dict: sd, contents: []byte(sd["Contents"].(pdfx.String))}
 		br := sd["ByteRange"].(pdfx.Array)
 		require.Len(t, br, 4)
@@ -102,10 +102,7 @@ func checkBB(t testing.TB, s sigDict, leaf *x509.Certificate) *adestest.SignedDa
 // signature's /Contents, each with a /TU date.
 func checkDSS(t testing.TB, doc []byte, sigs []sigDict, chain []*x509.Certificate) {
 	t.Helper()
-	r, err := pdfx.Open(bytes.NewReader(doc), int64(len(doc)), pdfx.Limits{})
-	require.NoError(t, err)
-	cat, err := r.Catalog()
-	require.NoError(t, err)
+	r, cat := pdf.OpenCatalog(t, doc)
 	dss, err := r.ResolveDict(cat["DSS"], "DSS")
 	require.NoError(t, err, "B-LT: the catalog has a /DSS")
 	streams := func(k pdfx.Name) [][]byte {
@@ -179,10 +176,7 @@ func checkDSS(t testing.TB, doc []byte, sigs []sigDict, chain []*x509.Certificat
 // /ESIC with /BaseVersion /1.7 and /ExtensionLevel at least level.
 func checkESIC(t testing.TB, doc []byte, level int64) {
 	t.Helper()
-	r, err := pdfx.Open(bytes.NewReader(doc), int64(len(doc)), pdfx.Limits{})
-	require.NoError(t, err)
-	cat, err := r.Catalog()
-	require.NoError(t, err)
+	r, cat := pdf.OpenCatalog(t, doc)
 	ext, err := r.ResolveDict(cat["Extensions"], "Extensions")
 	require.NoError(t, err, "the catalog declares /Extensions")
 	esic, err := r.ResolveDict(ext["ESIC"], "ESIC")

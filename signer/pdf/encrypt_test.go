@@ -181,40 +181,18 @@ func pdfInfo(t *testing.T, doc []byte, args ...string) string {
 func TestRepairKeepsSignatureContents(t *testing.T) {
 	p := newPKI(t)
 	signed := signDoc(t, encryptedSource(), p.key, p.chain, Options{Reason: "Perakuan 1"})
-	want := signatureDict(t, signed)
+	want := signatureDicts(t, signed)[0]
 	for _, name := range []string{"rc4-128", "aes-128", "aes-256"} {
 		t.Run(name, func(t *testing.T) {
 			in := pdfxtest.QPDF(t, signed, pdfxtest.OwnerOnlyEncryptions[name]...)
 			var out bytes.Buffer
 			_, err := Repair(context.Background(), bytes.NewReader(in), int64(len(in)), &out, RepairOptions{RemoveEncryption: true})
 			require.NoError(t, err)
-			got := signatureDict(t, out.Bytes())
+			got := signatureDicts(t, out.Bytes())[0]
 			require.Equal(t, pdfx.String("Perakuan 1"), got["Reason"])
 			require.Equal(t, want["Contents"], got["Contents"])
 		})
 	}
-}
-
-// signatureDict returns the signature dictionary of doc's first field.
-func signatureDict(t *testing.T, doc []byte) pdfx.Dict {
-	t.Helper()
-	r, err := pdfx.Open(bytes.NewReader(doc), int64(len(doc)), pdfx.Limits{})
-	require.NoError(t, err)
-	cat, err := r.Catalog()
-	require.NoError(t, err)
-	form, err := r.ResolveDict(cat["AcroForm"], "form")
-	require.NoError(t, err)
-	for _, f := range form["Fields"].(pdfx.Array) {
-		field, err := r.ResolveDict(f, "field")
-		require.NoError(t, err)
-		if field["FT"] == pdfx.Name("Sig") {
-			sig, err := r.ResolveDict(field["V"], "signature")
-			require.NoError(t, err)
-			return sig
-		}
-	}
-	t.Fatal("no signature field")
-	return nil
 }
 
 // TestRepairEncryptedStreamsData: removing the encryption of a large

@@ -177,10 +177,7 @@ func docs(t testing.TB) map[string][]byte {
 // adds an object, as an editor saving the file would.
 func addRevision(t testing.TB, doc []byte) []byte {
 	t.Helper()
-	r, err := pdfx.Open(bytes.NewReader(doc), int64(len(doc)), pdfx.Limits{})
-	require.NoError(t, err)
-	cat, err := r.Catalog()
-	require.NoError(t, err)
+	r, cat := openCatalog(t, doc)
 	u := r.NewUpdate()
 	cat = cat.Clone()
 	cat["Lang"] = pdfx.String("ms-MY")
@@ -243,4 +240,37 @@ func newTSA(t testing.TB, p *testPKI) *tsaServer {
 	}))
 	t.Cleanup(s.Close)
 	return s
+}
+
+// openCatalog opens doc and returns its reader and catalog.
+func openCatalog(t testing.TB, doc []byte) (*pdfx.Reader, pdfx.Dict) {
+	t.Helper()
+	r, err := pdfx.Open(bytes.NewReader(doc), int64(len(doc)), pdfx.Limits{})
+	require.NoError(t, err)
+	cat, err := r.Catalog()
+	require.NoError(t, err)
+	return r, cat
+}
+
+// signatureDicts returns the signature and document time-stamp
+// dictionaries (the /V of every /FT /Sig field) of doc, in field order.
+func signatureDicts(t testing.TB, doc []byte) []pdfx.Dict {
+	t.Helper()
+	r, cat := openCatalog(t, doc)
+	acro, err := r.ResolveDict(cat["AcroForm"], "AcroForm")
+	require.NoError(t, err)
+	fo, err := r.Resolve(acro["Fields"])
+	require.NoError(t, err)
+	var out []pdfx.Dict
+	for _, f := range fo.(pdfx.Array) {
+		fd, err := r.ResolveDict(f, "field")
+		require.NoError(t, err)
+		if fd["FT"] != pdfx.Name("Sig") {
+			continue
+		}
+		sd, err := r.ResolveDict(fd["V"], "signature")
+		require.NoError(t, err)
+		out = append(out, sd)
+	}
+	return out
 }

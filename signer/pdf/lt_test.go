@@ -17,6 +17,7 @@ import (
 	"github.com/roamsign/roamsign/internal/pdfx"
 	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
 	"github.com/roamsign/roamsign/internal/testpki"
+	"github.com/roamsign/roamsign/signer/pdf"
 	"github.com/roamsign/roamsign/verify"
 	"github.com/stretchr/testify/require"
 )
@@ -169,32 +170,6 @@ type stampedData struct {
 	token, digest []byte
 }
 
-// signatureValues returns the signature and document time-stamp
-// dictionaries (the /V of every /FT /Sig field) of doc, in field order.
-func signatureValues(t testing.TB, doc []byte) []pdfx.Dict {
-	t.Helper()
-	r, err := pdfx.Open(bytes.NewReader(doc), int64(len(doc)), pdfx.Limits{})
-	require.NoError(t, err)
-	cat, err := r.Catalog()
-	require.NoError(t, err)
-	acro, err := r.ResolveDict(cat["AcroForm"], "AcroForm")
-	require.NoError(t, err)
-	fo, err := r.Resolve(acro["Fields"])
-	require.NoError(t, err)
-	var out []pdfx.Dict
-	for _, f := range fo.(pdfx.Array) {
-		fd, err := r.ResolveDict(f, "field")
-		require.NoError(t, err)
-		if fd["FT"] != pdfx.Name("Sig") {
-			continue
-		}
-		sd, err := r.ResolveDict(fd["V"], "signature")
-		require.NoError(t, err)
-		out = append(out, sd)
-	}
-	return out
-}
-
 // timestampTokens returns every time-stamp token of doc: the signature
 // time-stamps of its CMS signatures (over the signature value) and its
 // document time-stamps (over the ByteRange, hashed with the algorithm the
@@ -202,7 +177,7 @@ func signatureValues(t testing.TB, doc []byte) []pdfx.Dict {
 func timestampTokens(t testing.TB, doc []byte) []stampedData {
 	t.Helper()
 	var out []stampedData
-	for _, sig := range signatureValues(t, doc) {
+	for _, sig := range pdf.SignatureDicts(t, doc) {
 		der, _, err := cms.FirstElement(sig["Contents"].(pdfx.String))
 		require.NoError(t, err)
 		if sig["SubFilter"] == pdfx.Name("ETSI.RFC3161") {

@@ -1,7 +1,6 @@
 package pdf
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -139,15 +138,9 @@ func TestPDFAPreserved(t *testing.T) {
 	requireValid(t, twice, 2, nss)
 	requireVerified(t, v, twice, 2)
 
-	orig, err := pdfx.Open(bytes.NewReader(in), int64(len(in)), pdfx.Limits{})
-	require.NoError(t, err)
-	origCat, err := orig.Catalog()
-	require.NoError(t, err)
+	orig, origCat := openCatalog(t, in)
 	for _, doc := range [][]byte{once, twice} {
-		r, err := pdfx.Open(bytes.NewReader(doc), int64(len(doc)), pdfx.Limits{})
-		require.NoError(t, err)
-		cat, err := r.Catalog()
-		require.NoError(t, err)
+		r, cat := openCatalog(t, doc)
 		require.Equal(t, origCat["OutputIntents"], cat["OutputIntents"], "/OutputIntents")
 		require.Equal(t, origCat["Metadata"], cat["Metadata"], "/Metadata")
 		for _, num := range []int{5, 6, 7, 8, 9, 10} {
