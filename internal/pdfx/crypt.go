@@ -109,6 +109,9 @@ func (r *Reader) Decrypt() error {
 	if r.repair {
 		// A rebuilt reader could not read encrypted object streams.
 		if err := r.addCompressed(); err != nil {
+			r.sec = nil // not half decrypted: the reader stays as it was
+			clear(r.cache)
+			clear(r.objStms)
 			return err
 		}
 		r.x.finalize([]int64{r.x.declared}, []int64{r.size})
