@@ -184,6 +184,14 @@ func (d *hostDemo) prepare(w http.ResponseWriter, r *http.Request) {
 		writeDemoProblem(w, r, err)
 		return
 	}
+	// The documents' files go with the session once it is stored; on any
+	// earlier exit they are released here.
+	stored := false
+	defer func() {
+		if !stored {
+			releaseAll(docs)
+		}
+	}()
 	ctx := d.ctx(r)
 	med, err := d.api.Medium(ctx, roamsign.MediumRequest{User: req.Signer})
 	if err != nil {
@@ -202,7 +210,6 @@ func (d *hostDemo) prepare(w http.ResponseWriter, r *http.Request) {
 	level := truncate(strings.TrimSpace(req.Level), 64)
 	s := &demoSession{user: req.Signer, level: level, docs: docs, cert: med.Certificate, chain: chain, created: d.now()}
 	if s.hashes, err = prepareDocs(ctx, docs, chain, req.Signer, level, d.stamper); err != nil {
-		releaseAll(docs)
 		writeDemoProblem(w, r, whyUnsigned(err))
 		return
 	}
@@ -215,7 +222,6 @@ func (d *hostDemo) prepare(w http.ResponseWriter, r *http.Request) {
 		s.header = batchHeader(names, req.Signer, level)
 	}
 	if s.challenge, err = d.api.RequestOTP(ctx, roamsign.OTPRequest{User: req.Signer, Hashes: s.hashes, DataHeader: s.header}); err != nil {
-		releaseAll(docs)
 		writeDemoProblem(w, r, err)
 		return
 	}
@@ -224,6 +230,7 @@ func (d *hostDemo) prepare(w http.ResponseWriter, r *http.Request) {
 	d.mu.Lock()
 	d.gc()
 	d.sessions[id] = s
+	stored = true
 	d.mu.Unlock()
 	writeJSON(w, http.StatusOK, sc)
 }
@@ -237,6 +244,7 @@ func (d *hostDemo) readPrepare(w http.ResponseWriter, r *http.Request) (*prepare
 	}
 	docs, err := d.collect(r.Context(), &req)
 	if err != nil {
+		releaseAll(docs)
 		return nil, nil, err
 	}
 	return &req, docs, nil

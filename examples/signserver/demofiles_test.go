@@ -156,3 +156,35 @@ func TestDemoFilesLeftovers(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, entries, 2, "a failed write leaves nothing behind")
 }
+
+// mediumRefused is a signing service whose Medium call fails; the demo's
+// other calls are not reached.
+type mediumRefused struct{ roamsign.API }
+
+func (mediumRefused) Medium(context.Context, roamsign.MediumRequest) (*roamsign.MediumResponse, error) {
+	return nil, roamsign.E(roamsign.ErrNotFound, "test", "no such user")
+}
+
+// TestDemoPrepareFailureReleasesUpload: when a prepare request fails
+// before its session is stored (here the service does not know the
+// signer), the uploaded file is removed from the work directory instead
+// of staying there until the next start.
+func TestDemoPrepareFailureReleasesUpload(t *testing.T) {
+	f := newDemoFixture(t)
+	f.d.api = mediumRefused{}
+	id := f.upload(pdfxtest.Generate(pdfxtest.Options{Pages: 1}))
+	entries, err := os.ReadDir(f.d.files.dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "the upload is on disk")
+
+	body, err := json.Marshal(map[string]any{"signer": demoUsers[0].ID, "level": "Perakuan 1", "uploadId": id, "uploadName": "scan.pdf"})
+	require.NoError(t, err)
+	r := httptest.NewRequest(http.MethodPost, "/demo/api/prepare", bytes.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	f.mux.ServeHTTP(rec, r)
+	require.Equal(t, http.StatusNotFound, rec.Code, rec.Body.String())
+	entries, err = os.ReadDir(f.d.files.dir)
+	require.NoError(t, err)
+	require.Empty(t, entries, "the upload is released")
+}
