@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -174,6 +175,8 @@ func TestPlacementRefusals(t *testing.T) {
 		"off the crop box": {pageDoc("", "/MediaBox [0 0 595 842] /CropBox [0 0 300 300]"), [4]float64{10, 250, 100, 350}},
 		"bad media box":    {pageDoc("", "/MediaBox [0 0 595]"), [4]float64{10, 10, 100, 50}},
 		"empty crop box":   {pageDoc("", "/MediaBox [0 0 595 842] /CropBox [600 0 700 100]"), [4]float64{10, 10, 100, 50}},
+		"NaN":              {pageDoc("", "/MediaBox [0 0 595 842]"), [4]float64{10, 10, math.NaN(), 50}},
+		"infinite":         {pageDoc("", "/MediaBox [0 0 595 842]"), [4]float64{math.Inf(-1), 10, 100, 50}},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

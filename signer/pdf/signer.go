@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"io"
+	"math"
 	"time"
 
 	"github.com/roamsign/roamsign"
@@ -101,6 +102,11 @@ func params(chain []*x509.Certificate, opts Options) (sigParams, error) {
 		return sp, roamsign.E(roamsign.ErrInvalidInput, op, "ContentsSize above 1 MiB")
 	}
 	if a := opts.Appearance; a != nil {
+		for _, v := range a.Rect {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return sp, roamsign.E(roamsign.ErrInvalidInput, op, "appearance rectangle must be finite numbers")
+			}
+		}
 		if a.Rect[2] <= a.Rect[0] || a.Rect[3] <= a.Rect[1] || a.Page < 0 {
 			return sp, roamsign.E(roamsign.ErrInvalidInput, op, "appearance rectangle must have positive width and height")
 		}
