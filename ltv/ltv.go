@@ -93,10 +93,16 @@ func (v *Validator) ValidateChain(ctx context.Context, req pdf.ChainRequest) (*p
 	if ver == nil || req.Leaf == nil {
 		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "no verifier for the %s path, or no certificate", req.Role)
 	}
+	// A request without a validation time is validated at the clock's
+	// time: its answer is not remembered, as it holds for no fixed time.
+	memo := v.memo
+	if req.At.IsZero() {
+		memo = nil
+	}
 	var key [32]byte
-	if v.memo != nil {
+	if memo != nil {
 		key = memoKey(req)
-		if vd, ok := v.memo.get(key, req); ok {
+		if vd, ok := memo.get(key, req); ok {
 			return vd, nil
 		}
 	}
@@ -115,8 +121,8 @@ func (v *Validator) ValidateChain(ctx context.Context, req pdf.ChainRequest) (*p
 		}
 		return nil, roamsign.E(kind, op, "%s %q: %s", req.Role, req.Leaf.Subject.CommonName, why)
 	}
-	if v.memo != nil {
-		v.memo.put(key, req, r)
+	if memo != nil {
+		memo.put(key, req, r)
 	}
 	return &pdf.ValidationData{
 		Certificates:  r.Validation.Certificates,

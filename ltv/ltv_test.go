@@ -53,3 +53,23 @@ func TestValidatorRemembersOnlyTheSamePathInItsWindow(t *testing.T) {
 	_, err = v.ValidateChain(ctx, pdf.ChainRequest{Role: pdf.SignerChain, Leaf: stranger, Intermediates: inter, At: now, Timestamped: true})
 	require.Error(t, err)
 }
+
+// TestValidatorZeroTimeIsNow: a request without a validation time is
+// validated at the clock's time each time, never answered from the memo:
+// a leaf that expired a minute ago is refused although the same request
+// was valid two minutes before, within the memo's five minutes.
+func TestValidatorZeroTimeIsNow(t *testing.T) {
+	f := ltvtest.New(t)
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Second)
+	v, err := ltv.New(verify.Config{Anchors: f.Anchors(), Now: func() time.Time { return now }})
+	require.NoError(t, err)
+	leaf, err := f.CA.IssueLeaf("AHMAD BIN ALI", "800101145678", f.Chain[0].PublicKey, testpki.LeafOptions{NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Minute)})
+	require.NoError(t, err)
+	req := pdf.ChainRequest{Role: pdf.SignerChain, Leaf: leaf, Intermediates: f.Chain[1:]}
+	_, err = v.ValidateChain(ctx, req)
+	require.NoError(t, err, "valid now")
+	now = now.Add(2 * time.Minute)
+	_, err = v.ValidateChain(ctx, req)
+	require.Error(t, err, "expired a minute ago")
+}
