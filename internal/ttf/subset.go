@@ -2,6 +2,7 @@ package ttf
 
 import (
 	"encoding/binary"
+	"fmt"
 	"slices"
 )
 
@@ -36,10 +37,17 @@ func (f *Font) Subset(glyphs []uint16) ([]byte, map[uint16]uint16, error) {
 	}
 	glyf, loca, hmtx := f.glyphTables(keep, newID)
 	tables := map[string][]byte{"glyf": glyf, "loca": loca, "hmtx": hmtx, "cmap": emptyCmap}
+	copiedSize := 0
 	for _, tag := range copied {
 		if t, ok := f.tables[tag]; ok {
 			tables[tag] = t
+			copiedSize += len(t)
 		}
+	}
+	// Tables may overlap in a font file: copied as they are, they could
+	// make the subset several times the font's size.
+	if copiedSize > MaxFontSize {
+		return nil, nil, fmt.Errorf("%w: the tables copied into the subset take %d bytes, more than %d", ErrMalformed, copiedSize, MaxFontSize)
 	}
 	maxp := slices.Clone(f.tables["maxp"])
 	binary.BigEndian.PutUint16(maxp[4:], uint16(len(keep)))

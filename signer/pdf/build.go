@@ -311,7 +311,7 @@ func findPage(r *pdfx.Reader, root pdfx.Object, n int) (pdfx.Ref, pdfx.Dict, err
 	var walk func(o pdfx.Object, depth int) (pdfx.Ref, pdfx.Dict, error)
 	walk = func(o pdfx.Object, depth int) (pdfx.Ref, pdfx.Dict, error) {
 		visited++
-		if depth > 64 || visited > 1_000_000 {
+		if depth > maxPageTreeDepth || visited > 1_000_000 {
 			return pdfx.Ref{}, nil, roamsign.E(roamsign.ErrInvalidInput, op, "page tree too deep or cyclic")
 		}
 		ref, isRef := o.(pdfx.Ref)
