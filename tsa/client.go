@@ -242,7 +242,9 @@ type Token struct {
 	Imprint  []byte
 	// Signer is the TSA's certificate; Certificates are all the
 	// certificates the token carries (Signer among them), the material a
-	// B-LT signature embeds for the time-stamp's chain.
+	// B-LT signature embeds for the time-stamp's chain. They are shared
+	// with the Client, which parses an authority's certificates once:
+	// callers must not modify them.
 	Signer       *x509.Certificate
 	Certificates []*x509.Certificate
 }

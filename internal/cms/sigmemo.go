@@ -41,6 +41,11 @@ func verifiedKey(cert *x509.Certificate, alg x509.SignatureAlgorithm, signed, si
 // checkSignatureMemo is cert.CheckSignature(alg, signed, signature),
 // remembered on success.
 func checkSignatureMemo(cert *x509.Certificate, alg x509.SignatureAlgorithm, signed, signature []byte) error {
+	if len(cert.RawSubjectPublicKeyInfo) == 0 {
+		// A certificate built in memory rather than parsed: its key is not
+		// in the memo's key, so it is checked every time.
+		return cert.CheckSignature(alg, signed, signature)
+	}
 	k := verifiedKey(cert, alg, signed, signature)
 	verified.mu.Lock()
 	_, ok := verified.m[k]

@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"math/big"
@@ -48,16 +49,43 @@ func TestCheckSignatureRemembersOnlySuccess(t *testing.T) {
 		bad.SignatureAlgorithm = AlgorithmIdentifier{OID: MustRawOID(OIDECDSAWithSHA384)}
 		require.Error(t, bad.CheckSignature(cert), "round %d: another algorithm", round)
 
-		// Fill the memo past its bound: it is emptied, and the checks
-		// above hold again on the next round.
-		for i := range maxVerified + 1 {
-			verified.mu.Lock()
-			if verified.m == nil || len(verified.m) >= maxVerified {
-				verified.m = map[[32]byte]struct{}{}
-			}
-			verified.m[[32]byte{byte(i), byte(i >> 8), 0xff}] = struct{}{}
-			verified.mu.Unlock()
+		// Fill the memo past its bound with checks that succeed: it never
+		// holds more than maxVerified, and the checks above hold again on
+		// the next round.
+		if round == 0 {
+			fillVerified(t)
 		}
+	}
+
+	// A certificate built in memory (no raw public key) is checked every
+	// time: another key under the same name is refused after a success.
+	mem, memOther := *cert, *other
+	mem.RawSubjectPublicKeyInfo, memOther.RawSubjectPublicKeyInfo = nil, nil
+	require.NoError(t, si.CheckSignature(&mem))
+	require.Error(t, si.CheckSignature(&memOther))
+}
+
+// fillVerified makes maxVerified+1 distinct signature checks succeed
+// through checkSignatureMemo and checks the memo's bound after each.
+func fillVerified(t *testing.T) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(9), Subject: pkix.Name{CommonName: "filler"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, k.Public(), k)
+	require.NoError(t, err)
+	c, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	for i := range maxVerified + 1 {
+		msg := []byte{byte(i), byte(i >> 8), byte(i >> 16)}
+		sum := sha256.Sum256(msg)
+		sig, err := ecdsa.SignASN1(rand.Reader, k, sum[:])
+		require.NoError(t, err)
+		require.NoError(t, checkSignatureMemo(c, x509.ECDSAWithSHA256, msg, sig))
+		verified.mu.Lock()
+		n := len(verified.m)
+		verified.mu.Unlock()
+		require.LessOrEqual(t, n, maxVerified)
 	}
 }
 
