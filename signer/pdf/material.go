@@ -67,21 +67,21 @@ func gather(ctx context.Context, op string, sigs []*sigInfo, v ChainValidator, k
 }
 
 // checkMaterial refuses material that does not parse: a validator's
-// answer is embedded only when each item is what it claims to be. An item
-// that parsed before (the same bytes, remembered by their SHA-256) is not
-// parsed again: a batch signed by one signer embeds the same certificates
-// and CRLs in every document.
+// answer is embedded only when each item is what it claims to be. A batch
+// signed by one signer embeds the same certificates and CRLs in every
+// document: certificates go through certMemo, and a CRL that parsed before
+// (the same bytes, remembered by their SHA-256) is not parsed again.
 func checkMaterial(op string, vd *ValidationData) error {
 	if vd == nil {
 		return roamsign.E(roamsign.ErrInternal, op, "the validator returned no material")
 	}
 	for _, c := range vd.Certificates {
-		if err := parsesOnce(c, materialCert); err != nil {
+		if _, err := certMemo.Parse(c); err != nil {
 			return roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "the validator returned a certificate that does not parse")
 		}
 	}
 	for _, c := range vd.CRLs {
-		if err := parsesOnce(c, materialCRL); err != nil {
+		if err := crlParses(c); err != nil {
 			return roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "the validator returned a CRL that does not parse")
 		}
 	}
@@ -93,55 +93,35 @@ func checkMaterial(op string, vd *ValidationData) error {
 	return nil
 }
 
-// maxParsed bounds the memo of parsed material; a full memo is emptied.
-const maxParsed = 4096
+// maxParsedCRLs bounds the memo of CRLs that parsed; a full memo is
+// emptied.
+const maxParsedCRLs = 4096
 
-// materialKind is what an item of validation material claims to be.
-type materialKind uint8
-
-const (
-	materialCert materialKind = iota
-	materialCRL
-)
-
-// parsed remembers the SHA-256 of material that parsed, with its kind (a
-// certificate's bytes are not taken for a CRL's).
-var parsed struct {
+// parsedCRLs remembers the SHA-256 of CRLs that parsed.
+var parsedCRLs struct {
 	mu sync.Mutex
-	m  map[parsedKey]struct{}
+	m  map[[sha256.Size]byte]struct{}
 }
 
-type parsedKey struct {
-	sum  [sha256.Size]byte
-	kind materialKind
-}
-
-// parsesOnce parses der as kind unless the same bytes parsed as that kind
-// before; only successes are remembered.
-func parsesOnce(der []byte, kind materialKind) error {
-	k := parsedKey{sha256.Sum256(der), kind}
-	parsed.mu.Lock()
-	_, ok := parsed.m[k]
-	parsed.mu.Unlock()
+// crlParses parses der as a CRL unless the same bytes parsed before; only
+// successes are remembered.
+func crlParses(der []byte) error {
+	k := sha256.Sum256(der)
+	parsedCRLs.mu.Lock()
+	_, ok := parsedCRLs.m[k]
+	parsedCRLs.mu.Unlock()
 	if ok {
 		return nil
 	}
-	var err error
-	switch kind {
-	case materialCert:
-		_, err = x509.ParseCertificate(der)
-	case materialCRL:
-		_, err = x509.ParseRevocationList(der)
-	}
-	if err != nil {
+	if _, err := x509.ParseRevocationList(der); err != nil {
 		return err
 	}
-	parsed.mu.Lock()
-	if parsed.m == nil || len(parsed.m) >= maxParsed {
-		parsed.m = map[parsedKey]struct{}{}
+	parsedCRLs.mu.Lock()
+	if parsedCRLs.m == nil || len(parsedCRLs.m) >= maxParsedCRLs {
+		parsedCRLs.m = map[[sha256.Size]byte]struct{}{}
 	}
-	parsed.m[k] = struct{}{}
-	parsed.mu.Unlock()
+	parsedCRLs.m[k] = struct{}{}
+	parsedCRLs.mu.Unlock()
 	return nil
 }
 
