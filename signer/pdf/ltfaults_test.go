@@ -146,7 +146,7 @@ func TestLTVRefusesUnvalidatedMaterial(t *testing.T) {
 
 	// Material that does not parse is refused too, and so is a
 	// certificate given as a CRL after the same bytes were embedded as a
-	// certificate (the memo of material that parsed keeps the kind).
+	// certificate (what parsed as a certificate is not taken for a CRL).
 	_, err = pdf.AddLTV(context.Background(), bytes.NewReader(bt), int64(len(bt)), &out, pdf.LTVOptions{Validator: garbage{[]byte("not a CRL")}})
 	require.ErrorIs(t, err, roamsign.ErrInvalidInput)
 	require.Zero(t, out.Len())
