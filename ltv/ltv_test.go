@@ -73,3 +73,23 @@ func TestValidatorZeroTimeIsNow(t *testing.T) {
 	_, err = v.ValidateChain(ctx, req)
 	require.Error(t, err, "expired a minute ago")
 }
+
+// TestValidatorMemoEndsAtExpiry: a remembered path is not answered for a
+// time after one of its certificates expired, although the memo's five
+// minutes and the CRLs' nextUpdate have not passed.
+func TestValidatorMemoEndsAtExpiry(t *testing.T) {
+	f := ltvtest.New(t)
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Second)
+	v, err := ltv.New(verify.Config{Anchors: f.Anchors(), Now: func() time.Time { return now }})
+	require.NoError(t, err)
+	leaf, err := f.CA.IssueLeaf("AHMAD BIN ALI", "800101145678", f.Chain[0].PublicKey, testpki.LeafOptions{NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Minute)})
+	require.NoError(t, err)
+	req := pdf.ChainRequest{Role: pdf.SignerChain, Leaf: leaf, Intermediates: f.Chain[1:], At: now}
+	_, err = v.ValidateChain(ctx, req)
+	require.NoError(t, err, "valid now")
+	now = now.Add(2 * time.Minute)
+	req.At = now
+	_, err = v.ValidateChain(ctx, req)
+	require.Error(t, err, "expired a minute ago")
+}

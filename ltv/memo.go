@@ -86,8 +86,9 @@ func (m *chainMemo) put(key [sha256.Size]byte, req pdf.ChainRequest, r *verify.R
 		}
 	}
 	now := m.now()
+	// Until the first expiry of the path's certificates, the leaf's first.
 	e := memoEntry{from: req.At, until: r.Chain[0].NotAfter.Add(time.Nanosecond), expires: now.Add(m.maxAge)}
-	for _, c := range r.Chain {
+	for _, c := range r.Chain[1:] {
 		e.until = earliest(e.until, c.NotAfter.Add(time.Nanosecond))
 	}
 	// The material's certificates (a CRL issuer's among them).
