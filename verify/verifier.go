@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/roamsign/roamsign"
+	icms "github.com/roamsign/roamsign/internal/cms"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
@@ -495,6 +496,11 @@ func certInfo(c *x509.Certificate) CertInfo {
 // parseCert parses a DER certificate through a small cache keyed by the
 // DER bytes themselves.
 func (v *Verifier) parseCert(der []byte) (*x509.Certificate, error) {
+	if len(der) > icms.MaxMemoCertSize {
+		// Not kept: the cache's memory stays bounded whatever the
+		// certificates a document or a caller brings.
+		return ParseCertificate(der)
+	}
 	return v.certs.get(string(der), func() (*x509.Certificate, error) { return ParseCertificate(der) })
 }
 
