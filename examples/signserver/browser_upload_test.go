@@ -72,10 +72,11 @@ func TestBrowserUpload(t *testing.T) {
 	// A damaged upload: refused with the advice, then repaired on request.
 	good := pdfxtest.Generate(pdfxtest.Options{Pages: 2})
 	damaged := filepath.Join(t.TempDir(), "rosak.pdf")
-	require.NoError(t, os.WriteFile(damaged, wrongStartxref(t, good), 0o600))
+	broken := wrongStartxref(t, good)
+	require.NoError(t, os.WriteFile(damaged, broken, 0o600))
 	// What signer/pdf says is wrong with it, which the refusal repeats.
 	fx := newDemoFixture(t)
-	_, perr := pdf.Prepare(context.Background(), bytes.NewReader(wrongStartxref(t, good)), int64(len(good)), fx.chain, pdf.Options{})
+	_, perr := pdf.Prepare(context.Background(), bytes.NewReader(broken), int64(len(broken)), fx.chain, pdf.Options{})
 	require.ErrorIs(t, perr, pdf.ErrRepairable)
 	what := httpapi.PublicDetail(perr)
 	b.do("choose a damaged PDF",
@@ -113,7 +114,7 @@ func TestBrowserUpload(t *testing.T) {
 	repaired := s.get(href)
 	require.Greater(t, len(doc), len(repaired))
 	require.True(t, bytes.Equal(repaired, doc[:len(repaired)]), "what was signed is the repaired copy offered, byte for byte")
-	require.False(t, bytes.Equal(repaired, wrongStartxref(t, good)), "the copy is repaired")
+	require.False(t, bytes.Equal(repaired, broken), "the copy is repaired")
 	pdfxtest.Check(t, repaired)
 	signed = append(signed, writeTemp(t, "repaired-signed.pdf", doc))
 
