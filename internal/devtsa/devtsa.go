@@ -1,8 +1,8 @@
 // Package devtsa is an RFC 3161 time-stamping responder for tests and for
 // the example server's development mode: it answers TimeStampReq messages
-// over HTTP with tokens signed by a key held in memory. Requests are parsed
-// by github.com/digitorus/timestamp; tokens signed with ECDSA or RSA keys
-// are encoded by this package directly in DER, with the parts common to
+// over HTTP with tokens signed by a key held in memory. Requests are read
+// by this package, strictly in DER; tokens signed with ECDSA or RSA keys
+// are encoded by it directly in DER, with the parts common to
 // every token encoded once (a token costs little more than its signature),
 // and tokens a test tampers with (Responder.Tamper) are built by
 // digitorus/timestamp. Neither shares code with the client in package tsa,
@@ -20,7 +20,6 @@ import (
 	"encoding/asn1"
 	"fmt"
 	"io"
-	"math/big"
 	"net/http"
 	"strconv"
 	"time"
@@ -73,51 +72,39 @@ func (r *Responder) Respond(reqDER []byte) (resp []byte, err error) {
 	if len(reqDER) > MaxRequestSize {
 		return timestamp.CreateErrorResponse(timestamp.Rejection, timestamp.BadRequest)
 	}
-	req, err := timestamp.ParseRequest(reqDER)
-	if err != nil {
-		return timestamp.CreateErrorResponse(timestamp.Rejection, timestamp.BadDataFormat)
-	}
-	switch req.HashAlgorithm {
-	case crypto.SHA256, crypto.SHA384, crypto.SHA512:
-	default:
-		return timestamp.CreateErrorResponse(timestamp.Rejection, timestamp.BadAlgorithm)
-	}
-	if len(req.HashedMessage) != req.HashAlgorithm.Size() {
+	req, ok := parseRequest(reqDER)
+	if !ok {
 		return timestamp.CreateErrorResponse(timestamp.Rejection, timestamp.BadDataFormat)
 	}
 	policy := r.Policy
 	if policy == nil {
 		policy = DefaultPolicy
 	}
-	if req.TSAPolicyOID != nil && !req.TSAPolicyOID.Equal(policy) {
-		return timestamp.CreateErrorResponse(timestamp.Rejection, timestamp.UnacceptedPolicy)
-	}
-	if len(req.Extensions) > 0 {
-		return timestamp.CreateErrorResponse(timestamp.Rejection, timestamp.UnacceptedExtension)
+	if fail, refused := req.refusal(policy); refused {
+		return timestamp.CreateErrorResponse(timestamp.Rejection, fail)
 	}
 	now := time.Now
 	if r.Now != nil {
 		now = r.Now
 	}
-	ts := &timestamp.Timestamp{
-		HashAlgorithm:     req.HashAlgorithm,
-		HashedMessage:     req.HashedMessage,
-		Time:              now().UTC(),
-		Accuracy:          r.Accuracy,
-		Policy:            policy,
-		AddTSACertificate: req.Certificates,
-	}
-	if req.Nonce != nil {
-		ts.Nonce = new(big.Int).Set(req.Nonce)
-	}
+	genTime := now().UTC()
 	if r.Tamper == nil {
 		if p := r.prepare(); p != nil {
-			h, _ := roamsign.HashAlgorithmFromCrypto(req.HashAlgorithm) // SHA-256, SHA-384 or SHA-512, checked above
-			return r.encode(p, token{hash: h, imprint: req.HashedMessage, genTime: ts.Time,
-				policy: policy, accuracy: r.Accuracy, nonce: ts.Nonce, certReq: req.Certificates})
+			h, _ := roamsign.HashAlgorithmFromCrypto(req.hash) // SHA-256, SHA-384 or SHA-512, checked above
+			return r.encode(p, token{hash: h, imprint: req.imprint, genTime: genTime,
+				policy: policy, accuracy: r.Accuracy, nonce: req.nonce, certReq: req.certReq})
 		}
 	}
-	if req.Certificates {
+	ts := &timestamp.Timestamp{
+		HashAlgorithm:     req.hash,
+		HashedMessage:     req.imprint,
+		Time:              genTime,
+		Accuracy:          r.Accuracy,
+		Policy:            policy,
+		AddTSACertificate: req.certReq,
+		Nonce:             req.nonceInt(),
+	}
+	if req.certReq {
 		ts.Certificates = r.Chain
 	}
 	if r.Tamper != nil {

@@ -7,9 +7,11 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"fmt"
 	"math/big"
+	"slices"
 	"testing"
 	"time"
 
@@ -51,8 +53,8 @@ func TestTokens(t *testing.T) {
 	for name, k := range keys {
 		for _, tamper := range []bool{false, true} {
 			for _, certReq := range []bool{true, false} {
-				for _, nonce := range []*big.Int{nil, new(big.Int).Lsh(big.NewInt(0xfedc), 60)} {
-					t.Run(fmt.Sprintf("%s/digitorus=%v/certReq=%v/nonce=%v", name, tamper, certReq, nonce != nil), func(t *testing.T) {
+				for _, nonce := range []*big.Int{nil, new(big.Int).Lsh(big.NewInt(0xfedc), 60), big.NewInt(-129)} {
+					t.Run(fmt.Sprintf("%s/digitorus=%v/certReq=%v/nonce=%v", name, tamper, certReq, nonce), func(t *testing.T) {
 						r := &devtsa.Responder{Cert: k.cert, Key: k.key, Chain: []*x509.Certificate{inter.Cert},
 							Accuracy: 1500*time.Millisecond + 7*time.Microsecond, Now: func() time.Time { return at }}
 						if tamper {
@@ -129,6 +131,16 @@ func TestRefusals(t *testing.T) {
 		"short digest": {mustMarshal(t, &timestamp.Request{HashAlgorithm: crypto.SHA256, HashedMessage: sum[:16]}), timestamp.BadDataFormat},
 		"other policy": {mustMarshal(t, &timestamp.Request{HashAlgorithm: crypto.SHA256, HashedMessage: sum[:], TSAPolicyOID: asn1.ObjectIdentifier{1, 2, 3}}), timestamp.UnacceptedPolicy},
 		"too large":    {bytes.Repeat([]byte{0}, devtsa.MaxRequestSize+1), timestamp.BadRequest},
+		"extension": {mustMarshal(t, &timestamp.Request{HashAlgorithm: crypto.SHA256, HashedMessage: sum[:],
+			ExtraExtensions: []pkix.Extension{{Id: asn1.ObjectIdentifier{1, 2, 3}, Value: []byte{5, 0}}}}), timestamp.UnacceptedExtension},
+		"unknown hash":     {request(t, 1, asn1.ObjectIdentifier{1, 2, 3}, nil, sum[:], nil), timestamp.BadAlgorithm},
+		"hash parameters":  {request(t, 1, asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}, []byte{4, 0}, sum[:], nil), timestamp.BadAlgorithm},
+		"version 2":        {request(t, 2, asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}, nil, sum[:], nil), timestamp.BadDataFormat},
+		"certReq FALSE":    {request(t, 1, asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}, nil, sum[:], []byte{1, 1, 0}), timestamp.BadDataFormat},
+		"certReq not DER":  {request(t, 1, asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}, nil, sum[:], []byte{1, 1, 1}), timestamp.BadDataFormat},
+		"nonce not DER":    {request(t, 1, asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}, nil, sum[:], []byte{2, 2, 0, 1}), timestamp.BadDataFormat},
+		"trailing element": {request(t, 1, asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}, nil, sum[:], []byte{4, 0}), timestamp.BadDataFormat},
+		"trailing bytes":   {append(mustMarshal(t, &timestamp.Request{HashAlgorithm: crypto.SHA256, HashedMessage: sum[:]}), 0), timestamp.BadDataFormat},
 	} {
 		t.Run(name, func(t *testing.T) {
 			resp, err := r.Respond(tc.req)
@@ -138,6 +150,28 @@ func TestRefusals(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.fail.String())
 		})
 	}
+}
+
+// request encodes a TimeStampReq of version, with a messageImprint of
+// hash (with params, a DER element, as its parameters when set) and
+// imprint, followed by the DER elements in rest.
+func request(t *testing.T, version int, hash asn1.ObjectIdentifier, params, imprint, rest []byte) []byte {
+	t.Helper()
+	alg := pkix.AlgorithmIdentifier{Algorithm: hash}
+	if params != nil {
+		alg.Parameters = asn1.RawValue{FullBytes: params}
+	}
+	mi, err := asn1.Marshal(struct {
+		Alg     pkix.AlgorithmIdentifier
+		Imprint []byte
+	}{alg, imprint})
+	require.NoError(t, err)
+	v, err := asn1.Marshal(version)
+	require.NoError(t, err)
+	der, err := asn1.Marshal(asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSequence, IsCompound: true,
+		Bytes: slices.Concat(v, mi, rest)})
+	require.NoError(t, err)
+	return der
 }
 
 func mustMarshal(t *testing.T, r *timestamp.Request) []byte {
@@ -176,5 +210,13 @@ func FuzzRespond(f *testing.F) {
 		parsed, err := timestamp.ParseRequest(req)
 		require.NoError(t, err, "a token was granted for a request that does not parse")
 		assert.Equal(t, parsed.HashedMessage, ts.HashedMessage)
+		assert.Equal(t, parsed.HashAlgorithm, ts.HashAlgorithm)
+		if parsed.Nonce == nil {
+			assert.Nil(t, ts.Nonce)
+		} else {
+			assert.Zero(t, parsed.Nonce.Cmp(ts.Nonce), "nonce echoed")
+		}
+		assert.Equal(t, parsed.Certificates, len(ts.Certificates) > 0, "certificates when asked for only")
+		assert.Empty(t, parsed.Extensions, "a request with extensions is refused")
 	})
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/asn1"
 	"fmt"
-	"math/big"
 	"sync"
 	"time"
 
@@ -71,7 +70,7 @@ type token struct {
 	genTime  time.Time
 	policy   asn1.ObjectIdentifier
 	accuracy time.Duration
-	nonce    *big.Int
+	nonce    []byte // INTEGER content octets; nil when absent
 	certReq  bool
 }
 
@@ -118,7 +117,7 @@ func (r *Responder) encode(p *signerParts, t token) ([]byte, error) {
 			})
 		}
 		if t.nonce != nil {
-			b.AddASN1(cbasn1.INTEGER, func(b *cryptobyte.Builder) { b.AddBytes(icms.IntegerBytes(t.nonce)) })
+			b.AddASN1(cbasn1.INTEGER, func(b *cryptobyte.Builder) { b.AddBytes(t.nonce) })
 		}
 	})
 	tst, err := b.Bytes()
