@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -196,11 +197,11 @@ func ltaRate(b *testing.B, d *deployment, name string, sigs int, level verify.Le
 	}
 	for b.Loop() {
 		if pair != nil && got.n%2 == 1 {
-			paired.run(pair)
+			paired.run("B-B", pair)
 		}
-		got.run(batch)
+		got.run(name, batch)
 		if pair != nil && got.n%2 == 1 {
-			paired.run(pair)
+			paired.run("B-B", pair)
 		}
 	}
 	b.ReportMetric(got.rate(), "docs/s")
@@ -216,9 +217,11 @@ type timing struct {
 	n            int
 }
 
-func (t *timing) run(batch func() [][]byte) {
+// run runs batch once, with the profile label batch=name so that a CPU
+// profile of the benchmark tells the paired batches apart (-tagfocus).
+func (t *timing) run(name string, batch func() [][]byte) {
 	t0, c0 := time.Now(), proctime.CPU()
-	batch()
+	pprof.Do(context.Background(), pprof.Labels("batch", name), func(context.Context) { batch() })
 	t.elapsed += time.Since(t0)
 	t.cpu += proctime.CPU() - c0
 	t.n++
