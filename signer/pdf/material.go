@@ -1,9 +1,12 @@
 package pdf
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
+	"hash/maphash"
+	"slices"
 	"sync"
 	"time"
 
@@ -127,24 +130,54 @@ func crlParses(der []byte) error {
 
 // union returns a with b's items that a lacks, in order.
 func union(a, b ValidationData) ValidationData {
-	add := func(list [][]byte, items [][]byte) [][]byte {
-		seen := make(map[[32]byte]bool, len(list))
-		for _, x := range list {
-			seen[sha256.Sum256(x)] = true
-		}
-		for _, x := range items {
-			if k := sha256.Sum256(x); !seen[k] {
-				seen[k] = true
-				list = append(list, x)
-			}
-		}
+	return ValidationData{
+		Certificates:  addNew(a.Certificates, b.Certificates),
+		CRLs:          addNew(a.CRLs, b.CRLs),
+		OCSPResponses: addNew(a.OCSPResponses, b.OCSPResponses),
+	}
+}
+
+// itemHash keys addNew's index: a hash seeded by the process, so that a
+// document cannot choose items whose keys collide (tests replace it to
+// make every key collide).
+var itemHash = func(seed maphash.Seed) func([]byte) uint64 {
+	return func(b []byte) uint64 { return maphash.Bytes(seed, b) }
+}(maphash.MakeSeed())
+
+// addNew returns list with the items it lacks appended, in order. Items
+// are indexed by a 64-bit hash and compared in full when their hashes
+// meet, so equal items are always found and distinct ones never merged;
+// a CRL of megabytes is hashed at memory speed.
+func addNew(list, items [][]byte) [][]byte {
+	if len(items) == 0 {
 		return list
 	}
-	return ValidationData{
-		Certificates:  add(a.Certificates, b.Certificates),
-		CRLs:          add(a.CRLs, b.CRLs),
-		OCSPResponses: add(a.OCSPResponses, b.OCSPResponses),
+	seen := make(map[uint64]int, len(list)+len(items)) // hash → index in list of the first item with it
+	has := func(x []byte, h uint64) bool {
+		i, ok := seen[h]
+		if !ok {
+			return false
+		}
+		if bytes.Equal(list[i], x) {
+			return true
+		}
+		// Another item with the same hash: compare with every item.
+		return slices.ContainsFunc(list, func(y []byte) bool { return bytes.Equal(x, y) })
 	}
+	for i, x := range list {
+		if h := itemHash(x); !has(x, h) {
+			seen[h] = i
+		}
+	}
+	for _, x := range items {
+		if h := itemHash(x); !has(x, h) {
+			if _, taken := seen[h]; !taken {
+				seen[h] = len(list)
+			}
+			list = append(list, x)
+		}
+	}
+	return list
 }
 
 // missing returns b's items that a lacks.
