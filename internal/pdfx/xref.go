@@ -57,7 +57,7 @@ func (x *xrefData) reserve(b *Budget, n int) error {
 	if cap(x.ents)-len(x.ents) >= n {
 		return nil
 	}
-	c := max(len(x.ents)+n, 2*cap(x.ents), 256)
+	c := max(len(x.ents)+n, 2*cap(x.ents), 32)
 	if err := b.Spend(int64(c) * xentSize); err != nil {
 		return err
 	}

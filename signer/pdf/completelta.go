@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"hash/crc32"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/roamsign/roamsign"
@@ -73,7 +74,8 @@ func (p *Prepared) CompleteLTA(ctx context.Context, signature []byte, w io.Write
 	if 2*len(der) > d.contentsLen {
 		return nil, &ContentsTooSmallError{Need: len(der), Reserved: d.contentsLen / 2}
 	}
-	signed := d.signedUpdate(der, dssRoom)
+	signed, release := d.signedUpdate(der, dssRoom)
+	defer release()
 	var known *knownSig
 	if d.sigRef.Num != 0 {
 		own, err := d.signatureInfo(der, tok, p.cms.Chain())
@@ -110,12 +112,31 @@ func (p *Prepared) CompleteLTA(ctx context.Context, signature []byte, w io.Write
 const dssRoom = 16 << 10
 
 // signedUpdate returns a copy of the update with der in /Contents, with
-// room for extra bytes after it.
-func (d *document) signedUpdate(der []byte, extra int) []byte {
-	u := append(make([]byte, 0, len(d.update)+extra), d.update...)
+// room for extra bytes after it, in a buffer of updatePool; release
+// returns it to the pool, when nothing refers to the copy any more.
+func (d *document) signedUpdate(der []byte, extra int) (u []byte, release func()) {
+	bp, _ := updatePool.Get().(*[]byte)
+	if bp == nil || cap(*bp) < len(d.update)+extra || cap(*bp) > maxPooledUpdate {
+		bp = new([]byte)
+		*bp = make([]byte, 0, len(d.update)+extra)
+	}
+	u = append((*bp)[:0], d.update...)
 	hex.Encode(u[d.contentsOff:], der)
-	return u
+	return u, func() {
+		if cap(u) <= maxPooledUpdate {
+			*bp = u[:0]
+			updatePool.Put(bp)
+		}
+	}
 }
+
+// updatePool keeps CompleteLTA's buffers of the signed update (tens of
+// KB each, mostly the reserved /Contents), so that a batch does not
+// allocate and clear one per document; buffers over maxPooledUpdate are
+// left to the collector.
+var updatePool sync.Pool
+
+const maxPooledUpdate = 1 << 20
 
 // signatureInfo returns the signature being completed as a reader of the
 // signed document would find it: /Contents is der padded with zeros, the
