@@ -5,12 +5,17 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/x509"
+	"fmt"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/internal/ltvtest"
+	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
 	"github.com/roamsign/roamsign/internal/testpki"
 	"github.com/roamsign/roamsign/ltv"
 	"github.com/roamsign/roamsign/signer/pdf"
@@ -112,4 +117,47 @@ func TestCompleteLTARefuses(t *testing.T) {
 	// check of the original bytes against those prepared still refuses.
 	_, err = p.CompleteLTA(ctx, sig, &out, pdf.LTAOptions{Timestamper: f.Client, Validator: f.Validator, Hash: roamsign.SHA384})
 	require.ErrorIs(t, err, roamsign.ErrConflict)
+}
+
+// TestCompleteLTAConcurrent completes documents of different sizes at
+// once, twice over, so that the buffers CompleteLTA reuses pass from one
+// document to another of another size: every output holds its own
+// original bytes and verifies B-LTA offline.
+func TestCompleteLTAConcurrent(t *testing.T) {
+	f := ltvtest.New(t)
+	ctx := context.Background()
+	docs := make([][]byte, 8)
+	for i := range docs {
+		docs[i] = pdfxtest.Generate(pdfxtest.Options{Pages: 1 + i%3, Padding: i * 3000})
+	}
+	for range 2 {
+		outs := make([][]byte, len(docs))
+		var wg sync.WaitGroup
+		for i, doc := range docs {
+			wg.Go(func() {
+				p, err := pdf.Prepare(ctx, bytes.NewReader(doc), int64(len(doc)), f.Chain, pdf.Options{Timestamper: f.Client, Reason: fmt.Sprint("document ", i)})
+				if !assert.NoError(t, err) {
+					return
+				}
+				sig, err := f.Key.Sign(rand.Reader, p.Digest(), p.SignerOpts())
+				if !assert.NoError(t, err) {
+					return
+				}
+				var out bytes.Buffer
+				_, err = p.CompleteLTA(ctx, sig, &out, pdf.LTAOptions{Timestamper: f.Client, Validator: f.Validator})
+				assert.NoError(t, err)
+				outs[i] = out.Bytes()
+			})
+		}
+		wg.Wait()
+		for i, out := range outs {
+			require.True(t, bytes.HasPrefix(out, docs[i]), "document %d: its original bytes first", i)
+			res := verifyOffline(t, f, out, time.Now())
+			require.Len(t, res.Signatures, 2, "document %d", i)
+			for _, s := range res.Signatures {
+				require.Equal(t, verify.Valid, s.Verdict, "document %d %s: %+v", i, s.Field, s.Failed())
+			}
+			require.Equal(t, verify.LevelBLTA, res.Signatures[0].Level, "document %d", i)
+		}
+	}
 }
