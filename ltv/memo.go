@@ -5,9 +5,9 @@ import (
 	"crypto/x509"
 	"encoding/binary"
 	"slices"
-	"sync"
 	"time"
 
+	"github.com/roamsign/roamsign/internal/memo"
 	"github.com/roamsign/roamsign/signer/pdf"
 	"github.com/roamsign/roamsign/verify"
 )
@@ -34,8 +34,7 @@ const (
 type chainMemo struct {
 	now    func() time.Time
 	maxAge time.Duration
-	mu     sync.Mutex
-	m      map[[sha256.Size]byte]memoEntry
+	m      memo.Map[[sha256.Size]byte, memoEntry]
 }
 
 type memoEntry struct {
@@ -65,9 +64,7 @@ func newMemo(cfg verify.Config) *chainMemo {
 
 // get returns the remembered answer to req.
 func (m *chainMemo) get(key [sha256.Size]byte, req pdf.ChainRequest) (*pdf.ValidationData, bool) {
-	m.mu.Lock()
-	e, ok := m.m[key]
-	m.mu.Unlock()
+	e, ok := m.m.Get(key)
 	if !ok || req.At.Before(e.from) || !req.At.Before(e.until) || !m.now().Before(e.expires) {
 		return nil, false
 	}
@@ -113,12 +110,7 @@ func (m *chainMemo) put(key [sha256.Size]byte, req pdf.ChainRequest, r *verify.R
 	// Clipped: a caller appending to an answer never writes into the
 	// memo's arrays.
 	e.vd = pdf.ValidationData{Certificates: slices.Clip(r.Validation.Certificates), CRLs: slices.Clip(r.Validation.CRLs)}
-	m.mu.Lock()
-	if m.m == nil || len(m.m) >= maxMemo {
-		m.m = map[[sha256.Size]byte]memoEntry{}
-	}
-	m.m[key] = e
-	m.mu.Unlock()
+	m.m.Put(key, e, maxMemo)
 }
 
 func earliest(a, b time.Time) time.Time {

@@ -6,8 +6,9 @@ import (
 	"crypto/x509"
 	"encoding/binary"
 	"fmt"
-	"sync"
 	"time"
+
+	"github.com/roamsign/roamsign/internal/memo"
 )
 
 // ChainChecker validates the time-stamping authority's certificate path
@@ -56,8 +57,7 @@ const maxRememberedPaths = 64
 
 type rootsChecker struct {
 	roots *x509.CertPool
-	mu    sync.Mutex
-	paths map[[sha256.Size]byte]validity
+	paths memo.Map[[sha256.Size]byte, validity]
 }
 
 // validity is the period in which every certificate of a path is valid.
@@ -70,9 +70,7 @@ func (r *rootsChecker) CheckTSAChain(_ context.Context, req ChainRequest) error 
 		return fmt.Errorf("no trust anchors or no certificate")
 	}
 	key := pathKey(req.Leaf, req.Intermediates)
-	r.mu.Lock()
-	v, ok := r.paths[key]
-	r.mu.Unlock()
+	v, ok := r.paths.Get(key)
 	if ok && v.holds(req.At) {
 		return nil
 	}
@@ -98,12 +96,7 @@ func (r *rootsChecker) CheckTSAChain(_ context.Context, req ChainRequest) error 
 			v.until = c.NotAfter
 		}
 	}
-	r.mu.Lock()
-	if r.paths == nil || len(r.paths) >= maxRememberedPaths {
-		r.paths = map[[sha256.Size]byte]validity{}
-	}
-	r.paths[key] = v
-	r.mu.Unlock()
+	r.paths.Put(key, v, maxRememberedPaths)
 	return nil
 }
 

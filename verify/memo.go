@@ -2,7 +2,8 @@ package verify
 
 import (
 	"crypto/x509"
-	"sync"
+
+	imemo "github.com/roamsign/roamsign/internal/memo"
 )
 
 // maxMemo bounds each memo; a full memo is emptied.
@@ -12,30 +13,19 @@ const maxMemo = 4096
 // certificates, their display forms and extension parses, certificate
 // hashes). It is safe for concurrent use; two callers may compute the same
 // value once each, which is harmless.
-type memo[K comparable, V any] struct {
-	mu sync.Mutex
-	m  map[K]V
-}
+type memo[K comparable, V any] struct{ m imemo.Map[K, V] }
 
 // get returns the value of k, computing it on a miss. Errors are not
 // cached.
 func (c *memo[K, V]) get(k K, compute func() (V, error)) (V, error) {
-	c.mu.Lock()
-	v, ok := c.m[k]
-	c.mu.Unlock()
-	if ok {
+	if v, ok := c.m.Get(k); ok {
 		return v, nil
 	}
 	v, err := compute()
 	if err != nil {
 		return v, err
 	}
-	c.mu.Lock()
-	if c.m == nil || len(c.m) >= maxMemo {
-		c.m = map[K]V{}
-	}
-	c.m[k] = v
-	c.mu.Unlock()
+	c.m.Put(k, v, maxMemo)
 	return v, nil
 }
 

@@ -2,7 +2,8 @@ package cms
 
 import (
 	"crypto/x509"
-	"sync"
+
+	"github.com/roamsign/roamsign/internal/memo"
 )
 
 // Bounds of a [CertMemo]: the certificates it holds, and the size of a
@@ -20,8 +21,7 @@ const (
 // memory is bounded whatever the input. The zero value is ready to use; a
 // CertMemo is safe for concurrent use.
 type CertMemo struct {
-	mu sync.Mutex
-	m  map[string]*x509.Certificate
+	m memo.Map[string, *x509.Certificate]
 }
 
 // Parse returns x509.ParseCertificate(der), from the memo when the same
@@ -31,21 +31,13 @@ func (m *CertMemo) Parse(der []byte) (*x509.Certificate, error) {
 	if len(der) > MaxMemoCertSize {
 		return x509.ParseCertificate(der)
 	}
-	m.mu.Lock()
-	c, ok := m.m[string(der)]
-	m.mu.Unlock()
-	if ok {
+	if c, ok := m.m.Get(string(der)); ok {
 		return c, nil
 	}
 	c, err := x509.ParseCertificate(der)
 	if err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	if m.m == nil || len(m.m) >= MaxMemoCerts {
-		m.m = map[string]*x509.Certificate{}
-	}
-	m.m[string(der)] = c
-	m.mu.Unlock()
+	m.m.Put(string(der), c, MaxMemoCerts)
 	return c, nil
 }

@@ -4,7 +4,8 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/binary"
-	"sync"
+
+	"github.com/roamsign/roamsign/internal/memo"
 )
 
 // maxVerified bounds the memo of verified signatures; a full memo is
@@ -18,10 +19,7 @@ const maxVerified = 4096
 // the signature: the memo is keyed by a SHA-256 of all four, and only
 // successes are remembered, so a changed byte in any of them is checked
 // afresh.
-var verified struct {
-	mu sync.Mutex
-	m  map[[sha256.Size]byte]struct{}
-}
+var verified memo.Map[[sha256.Size]byte, struct{}]
 
 // verifiedKey returns the memo key of a check of signature over signed
 // with alg and cert's public key. Each part is length-prefixed.
@@ -47,20 +45,12 @@ func checkSignatureMemo(cert *x509.Certificate, alg x509.SignatureAlgorithm, sig
 		return cert.CheckSignature(alg, signed, signature)
 	}
 	k := verifiedKey(cert, alg, signed, signature)
-	verified.mu.Lock()
-	_, ok := verified.m[k]
-	verified.mu.Unlock()
-	if ok {
+	if _, ok := verified.Get(k); ok {
 		return nil
 	}
 	if err := cert.CheckSignature(alg, signed, signature); err != nil {
 		return err
 	}
-	verified.mu.Lock()
-	if verified.m == nil || len(verified.m) >= maxVerified {
-		verified.m = map[[sha256.Size]byte]struct{}{}
-	}
-	verified.m[k] = struct{}{}
-	verified.mu.Unlock()
+	verified.Put(k, struct{}{}, maxVerified)
 	return nil
 }

@@ -7,11 +7,11 @@ import (
 	"crypto/x509"
 	"hash/maphash"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/roamsign/roamsign"
 	icms "github.com/roamsign/roamsign/internal/cms"
+	"github.com/roamsign/roamsign/internal/memo"
 )
 
 // ErrNoSignatureTimestamp is returned (wrapped) by [AddLTV] and [Extend]
@@ -101,30 +101,19 @@ func checkMaterial(op string, vd *ValidationData) error {
 const maxParsedCRLs = 4096
 
 // parsedCRLs remembers the SHA-256 of CRLs that parsed.
-var parsedCRLs struct {
-	mu sync.Mutex
-	m  map[[sha256.Size]byte]struct{}
-}
+var parsedCRLs memo.Map[[sha256.Size]byte, struct{}]
 
 // crlParses parses der as a CRL unless the same bytes parsed before; only
 // successes are remembered.
 func crlParses(der []byte) error {
 	k := sha256.Sum256(der)
-	parsedCRLs.mu.Lock()
-	_, ok := parsedCRLs.m[k]
-	parsedCRLs.mu.Unlock()
-	if ok {
+	if _, ok := parsedCRLs.Get(k); ok {
 		return nil
 	}
 	if _, err := x509.ParseRevocationList(der); err != nil {
 		return err
 	}
-	parsedCRLs.mu.Lock()
-	if parsedCRLs.m == nil || len(parsedCRLs.m) >= maxParsedCRLs {
-		parsedCRLs.m = map[[sha256.Size]byte]struct{}{}
-	}
-	parsedCRLs.m[k] = struct{}{}
-	parsedCRLs.mu.Unlock()
+	parsedCRLs.Put(k, struct{}{}, maxParsedCRLs)
 	return nil
 }
 

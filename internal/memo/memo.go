@@ -1,0 +1,42 @@
+// Package memo is the bounded map behind the project's memos of pure
+// results: parsed certificates, verified signatures, validated paths. A
+// memo changes no outcome, only how often a result is computed; its
+// memory is bounded whatever the input, since a full map is emptied before
+// it takes another entry.
+package memo
+
+import "sync"
+
+// Map remembers values by key. It is safe for concurrent use; two callers
+// that miss the same key may both compute its value and put it, which is
+// harmless for a pure result. The zero value is an empty map ready to use.
+type Map[K comparable, V any] struct {
+	mu sync.Mutex
+	m  map[K]V
+}
+
+// Get returns the value remembered for k.
+func (c *Map[K, V]) Get(k K) (V, bool) {
+	c.mu.Lock()
+	v, ok := c.m[k]
+	c.mu.Unlock()
+	return v, ok
+}
+
+// Put remembers v for k, after emptying the map when it holds max entries
+// or more, so that it never holds more than max (at least one).
+func (c *Map[K, V]) Put(k K, v V, max int) {
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= max {
+		c.m = map[K]V{}
+	}
+	c.m[k] = v
+	c.mu.Unlock()
+}
+
+// Len returns the number of entries.
+func (c *Map[K, V]) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m)
+}
