@@ -201,7 +201,20 @@ func (p *parser) object(depth int) (Object, error) {
 
 func (p *parser) name() (Object, error) {
 	p.pos++ // '/'
-	var out []byte
+	start := p.pos
+	for p.pos < len(p.data) && !isSpace(p.data[p.pos]) && !isDelim(p.data[p.pos]) && p.data[p.pos] != '#' {
+		p.pos++
+	}
+	if p.pos < len(p.data) && p.data[p.pos] != '#' || p.pos == len(p.data) && p.atEOF {
+		// No escape: the name is the bytes as they are, a common one
+		// without allocating.
+		b := p.data[start:p.pos]
+		if o, ok := commonNames[string(b)]; ok {
+			return o, p.spend(3 * len(b))
+		}
+		return Name(b), p.spend(3 * len(b))
+	}
+	out := append([]byte(nil), p.data[start:p.pos]...)
 	for p.pos < len(p.data) {
 		c := p.data[p.pos]
 		if isSpace(c) || isDelim(c) {
@@ -224,6 +237,35 @@ func (p *parser) name() (Object, error) {
 	}
 	return Name(out), p.spend(3 * len(out))
 }
+
+// commonNames are the names PDF files use most, each held as an Object
+// once, so that reading one allocates nothing.
+var commonNames = func() map[string]Object {
+	m := map[string]Object{}
+	for _, n := range []Name{
+		"AP", "AcroForm", "Adobe.PPKLite", "Annots", "Author", "BBox",
+		"BaseFont", "BaseVersion", "Border", "ByteRange", "CRLs", "CS",
+		"Catalog", "Certs", "Columns", "ContactInfo", "Contents", "Count",
+		"CreationDate", "Creator", "CropBox", "DA", "DR", "DSS", "DecodeParms",
+		"Dests", "DocMDP", "DocTimeStamp", "ESIC", "ETSI.CAdES.detached",
+		"ETSI.RFC3161", "Encoding", "Encrypt", "ExtGState", "ExtensionLevel",
+		"Extensions", "F", "FT", "Fields", "Filter", "First", "FirstChar",
+		"FlateDecode", "Font", "FontDescriptor", "Form", "Group", "ID", "Index",
+		"Info", "Kids", "Lang", "LastChar", "Length", "Location", "M",
+		"MarkInfo", "Matrix", "MediaBox", "Metadata", "ModDate", "N", "Name",
+		"Names", "OCSPs", "ObjStm", "Outlines", "OutputIntents", "P", "Page",
+		"PageLayout", "PageMode", "Pages", "Parent", "Perms", "Predictor",
+		"Prev", "ProcSet", "Producer", "Reason", "Rect", "Reference",
+		"Resources", "Root", "Rotate", "S", "Sig", "SigFlags", "Size",
+		"StructTreeRoot", "SubFilter", "Subtype", "T", "Title",
+		"TransformMethod", "TransformParams", "Type", "V", "VRI", "Version",
+		"ViewerPreferences", "W", "Widget", "Widths", "XObject", "XRef",
+		"XRefStm", "adbe.pkcs7.detached",
+	} {
+		m[string(n)] = n
+	}
+	return m
+}()
 
 func (p *parser) literal() (Object, error) {
 	p.pos++ // '('
