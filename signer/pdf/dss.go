@@ -2,7 +2,6 @@ package pdf
 
 import (
 	"crypto/sha1"
-	"crypto/sha256"
 	"encoding/hex"
 	"strings"
 	"time"
@@ -23,8 +22,8 @@ type dss struct {
 	r    *pdfx.Reader
 	ref  *pdfx.Ref // the /DSS object when it is indirect
 	dict pdfx.Dict // a copy of the /DSS, empty when there is none
-	// have maps the SHA-256 of each item's data to its stream, per array.
-	have  map[pdfx.Name]map[[32]byte]pdfx.Ref
+	// have finds the stream of each item's data, per array.
+	have  map[pdfx.Name]*itemSet[pdfx.Ref]
 	known ValidationData
 }
 
@@ -39,7 +38,7 @@ func (d *ValidationData) lists() [3]*[][]byte {
 // readDSS reads the /DSS of the document's catalog. Streams that cannot be
 // read are kept as they are but not counted as known material.
 func readDSS(r *pdfx.Reader, cat pdfx.Dict) (*dss, error) {
-	d := &dss{r: r, dict: pdfx.Dict{}, have: map[pdfx.Name]map[[32]byte]pdfx.Ref{}}
+	d := &dss{r: r, dict: pdfx.Dict{}, have: map[pdfx.Name]*itemSet[pdfx.Ref]{}}
 	if ref, ok := cat["DSS"].(pdfx.Ref); ok {
 		d.ref = &ref
 	}
@@ -53,7 +52,7 @@ func readDSS(r *pdfx.Reader, cat pdfx.Dict) (*dss, error) {
 	count, total := 0, 0
 	known := d.known.lists()
 	for i, k := range dssArrays {
-		d.have[k.dss] = map[[32]byte]pdfx.Ref{}
+		d.have[k.dss] = &itemSet[pdfx.Ref]{}
 		arrObj, err := r.Resolve(d.dict[k.dss])
 		if err != nil {
 			return nil, err
@@ -75,7 +74,9 @@ func readDSS(r *pdfx.Reader, cat pdfx.Dict) (*dss, error) {
 				continue
 			}
 			total += len(data)
-			d.have[k.dss][sha256.Sum256(data)] = ref
+			if _, dup := d.have[k.dss].find(data); !dup {
+				d.have[k.dss].add(data, ref)
+			}
 			*known[i] = append(*known[i], data)
 		}
 	}
@@ -95,11 +96,10 @@ func (d *dss) extend(u *pdfx.Update, rootRef pdfx.Ref, cat pdfx.Dict, per []sigM
 		for i, list := range vd.lists() {
 			k := dssArrays[i].dss
 			for _, der := range *list {
-				h := sha256.Sum256(der)
-				ref, ok := d.have[k][h]
+				ref, ok := d.have[k].find(der)
 				if !ok {
 					ref = u.Add(&pdfx.Stream{Dict: pdfx.Dict{}, Data: der})
-					d.have[k][h] = ref
+					d.have[k].add(der, ref)
 					d.dict[k] = append(d.dict[k].(pdfx.Array), ref)
 					*added.lists()[i] = append(*added.lists()[i], der)
 				}

@@ -3,10 +3,8 @@ package pdf
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"crypto/x509"
 	"hash/maphash"
-	"slices"
 	"time"
 
 	"github.com/roamsign/roamsign"
@@ -96,24 +94,37 @@ func checkMaterial(op string, vd *ValidationData) error {
 	return nil
 }
 
-// maxParsedCRLs bounds the memo of CRLs that parsed; a full memo is
-// emptied.
-const maxParsedCRLs = 4096
+// Bounds of the memo of CRLs that parsed: it holds at most
+// maxParsedCRLs of at most maxMemoCRLSize bytes each (larger ones are
+// parsed each time), and is emptied when full.
+const (
+	maxParsedCRLs  = 4
+	maxMemoCRLSize = 4 << 20
+)
 
-// parsedCRLs remembers the SHA-256 of CRLs that parsed.
-var parsedCRLs memo.Map[[sha256.Size]byte, struct{}]
+// parsedCRLs remembers CRLs that parsed, by content: a copy of each, under
+// its itemHash. The CRLs of a batch are the same few, met again for every
+// document; a national CA's CRL of megabytes is compared at memory speed
+// instead of parsed, or hashed with SHA-256, each time.
+var parsedCRLs memo.Map[uint64, []byte]
 
 // crlParses parses der as a CRL unless the same bytes parsed before; only
 // successes are remembered.
 func crlParses(der []byte) error {
-	k := sha256.Sum256(der)
-	if _, ok := parsedCRLs.Get(k); ok {
-		return nil
+	small := len(der) <= maxMemoCRLSize
+	var h uint64
+	if small {
+		h = itemHash(der)
+		if seen, ok := parsedCRLs.Get(h); ok && bytes.Equal(seen, der) {
+			return nil
+		}
 	}
 	if _, err := x509.ParseRevocationList(der); err != nil {
 		return err
 	}
-	parsedCRLs.Put(k, struct{}{}, maxParsedCRLs)
+	if small {
+		parsedCRLs.Put(h, bytes.Clone(der), maxParsedCRLs)
+	}
 	return nil
 }
 
@@ -126,43 +137,96 @@ func union(a, b ValidationData) ValidationData {
 	}
 }
 
-// itemHash keys addNew's index: a hash seeded by the process, so that a
-// document cannot choose items whose keys collide (tests replace it to
-// make every key collide).
+// itemHash is the hash of items that itemSet and the memo of parsed CRLs
+// index by: seeded by the process, so that a document cannot choose items
+// whose hashes collide (tests replace it to make every hash collide).
 var itemHash = func(seed maphash.Seed) func([]byte) uint64 {
 	return func(b []byte) uint64 { return maphash.Bytes(seed, b) }
 }(maphash.MakeSeed())
 
-// addNew returns list with the items it lacks appended, in order. Items
-// are indexed by a 64-bit hash and compared in full when their hashes
-// meet, so equal items are always found and distinct ones never merged;
-// a CRL of megabytes is hashed at memory speed.
+// itemSet indexes items (certificates, CRLs, OCSP responses) by content,
+// so that equal items are always found and distinct ones never taken for
+// each other. Items are grouped by length and compared in full (an item
+// met again is usually the same slice, which compares at once); a length
+// shared by more than maxLinear items is indexed by itemHash too, so that
+// no input makes a lookup compare with many items. The zero value is
+// empty.
+type itemSet[V any] struct{ byLen map[int]*itemBucket[V] }
+
+// maxLinear is the most items of one length an itemSet compares a lookup
+// with one by one.
+const maxLinear = 8
+
+type itemBucket[V any] struct {
+	items  []itemEntry[V]
+	hashed map[uint64][]int // itemHash → indexes in items; nil up to maxLinear items
+}
+
+type itemEntry[V any] struct {
+	der []byte
+	v   V
+}
+
+// find returns the value recorded for x.
+func (s *itemSet[V]) find(x []byte) (v V, ok bool) {
+	b := s.byLen[len(x)]
+	if b == nil {
+		return v, false
+	}
+	if b.hashed == nil {
+		for _, e := range b.items {
+			if bytes.Equal(e.der, x) {
+				return e.v, true
+			}
+		}
+		return v, false
+	}
+	for _, i := range b.hashed[itemHash(x)] {
+		if e := b.items[i]; bytes.Equal(e.der, x) {
+			return e.v, true
+		}
+	}
+	return v, false
+}
+
+// add records x, which find does not know, with v.
+func (s *itemSet[V]) add(x []byte, v V) {
+	if s.byLen == nil {
+		s.byLen = map[int]*itemBucket[V]{}
+	}
+	b := s.byLen[len(x)]
+	if b == nil {
+		b = &itemBucket[V]{}
+		s.byLen[len(x)] = b
+	}
+	b.items = append(b.items, itemEntry[V]{x, v})
+	switch {
+	case b.hashed != nil:
+		h := itemHash(x)
+		b.hashed[h] = append(b.hashed[h], len(b.items)-1)
+	case len(b.items) > maxLinear:
+		b.hashed = map[uint64][]int{}
+		for i, e := range b.items {
+			h := itemHash(e.der)
+			b.hashed[h] = append(b.hashed[h], i)
+		}
+	}
+}
+
+// addNew returns list with the items it lacks appended, in order.
 func addNew(list, items [][]byte) [][]byte {
 	if len(items) == 0 {
 		return list
 	}
-	seen := make(map[uint64]int, len(list)+len(items)) // hash → index in list of the first item with it
-	has := func(x []byte, h uint64) bool {
-		i, ok := seen[h]
-		if !ok {
-			return false
-		}
-		if bytes.Equal(list[i], x) {
-			return true
-		}
-		// Another item with the same hash: compare with every item.
-		return slices.ContainsFunc(list, func(y []byte) bool { return bytes.Equal(x, y) })
-	}
-	for i, x := range list {
-		if h := itemHash(x); !has(x, h) {
-			seen[h] = i
+	var seen itemSet[struct{}]
+	for _, x := range list {
+		if _, ok := seen.find(x); !ok {
+			seen.add(x, struct{}{})
 		}
 	}
 	for _, x := range items {
-		if h := itemHash(x); !has(x, h) {
-			if _, taken := seen[h]; !taken {
-				seen[h] = len(list)
-			}
+		if _, ok := seen.find(x); !ok {
+			seen.add(x, struct{}{})
 			list = append(list, x)
 		}
 	}
