@@ -20,8 +20,8 @@ import (
 	"github.com/roamsign/roamsign"
 	"github.com/roamsign/roamsign/bench"
 	"github.com/roamsign/roamsign/hsm"
+	"github.com/roamsign/roamsign/internal/ltvtest"
 	"github.com/roamsign/roamsign/internal/parallel"
-	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
 	"github.com/roamsign/roamsign/internal/testpki"
 	"github.com/roamsign/roamsign/signer/pdf"
 	"github.com/roamsign/roamsign/verify"
@@ -29,8 +29,9 @@ import (
 
 // pdfDoc is the document both sides of BenchmarkPDF sign, n times per
 // batch: a 50 KB file of three pages with a classic cross-reference table
-// (pdfxtest.Generate is deterministic, so one copy serves every batch).
-var pdfDoc = pdfxtest.Generate(pdfxtest.Options{Pages: 3, Padding: 50 << 10, Info: true})
+// (ltvtest.BenchDocument is deterministic, so one copy serves every
+// batch).
+var pdfDoc = ltvtest.BenchDocument()
 
 // pdfBatches are the numbers of documents BenchmarkPDF signs per batch.
 var pdfBatches = []int{10, 100}

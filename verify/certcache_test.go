@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	icms "github.com/roamsign/roamsign/internal/cms"
+	"github.com/roamsign/roamsign/internal/testpki"
 )
 
 // TestParseCacheKeepsNoLargeCertificate: the verifier's parse cache keeps
@@ -57,4 +59,50 @@ func selfSigned(t *testing.T, pad int) *x509.Certificate {
 	c, err := x509.ParseCertificate(der)
 	require.NoError(t, err)
 	return c
+}
+
+// TestCarriedCRLsRememberedByContent: a CRL carried by documents is parsed
+// once and then answered from the memo only for the same bytes: with
+// every key colliding, another CRL gets its own parse and bytes that are
+// not a CRL are refused; a CRL over maxMemoCRLSize is parsed without being
+// kept.
+func TestCarriedCRLsRememberedByContent(t *testing.T) {
+	orig := crlHash
+	t.Cleanup(func() { crlHash = orig })
+	crlHash = func([]byte) uint64 { return 7 }
+	ca, err := testpki.NewRoot(testpki.Options{})
+	require.NoError(t, err)
+	v, err := New(Config{Anchors: []*x509.Certificate{ca.Cert}})
+	require.NoError(t, err)
+	der, err := ca.CRL(testpki.CRLOptions{})
+	require.NoError(t, err)
+	a, err := v.parseCarriedCRL(der)
+	require.NoError(t, err)
+	b, err := v.parseCarriedCRL(bytes.Clone(der))
+	require.NoError(t, err)
+	require.Same(t, a, b, "the same bytes: remembered")
+
+	other, err := ca.CRL(testpki.CRLOptions{Number: big.NewInt(99)})
+	require.NoError(t, err)
+	c, err := v.parseCarriedCRL(other)
+	require.NoError(t, err)
+	require.NotSame(t, a, c)
+	require.Equal(t, other, c.Raw, "another CRL is parsed, not taken for the first")
+	notCRL := bytes.Clone(other)
+	notCRL[0] = 0x31
+	_, err = v.parseCarriedCRL(notCRL)
+	require.Error(t, err, "same hash, not a CRL")
+
+	entries := make([]testpki.Revocation, maxMemoCRLSize/20)
+	for i := range entries {
+		entries[i] = testpki.Revocation{Serial: big.NewInt(int64(i + 1)), Time: time.Now().Add(-time.Hour)}
+	}
+	large, err := ca.CRL(testpki.CRLOptions{Entries: entries})
+	require.NoError(t, err)
+	require.Greater(t, len(large), maxMemoCRLSize)
+	l1, err := v.parseCarriedCRL(large)
+	require.NoError(t, err)
+	l2, err := v.parseCarriedCRL(large)
+	require.NoError(t, err)
+	require.NotSame(t, l1, l2, "a large CRL is not kept")
 }

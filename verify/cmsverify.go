@@ -71,7 +71,7 @@ func (v *Verifier) VerifyCMS(ctx context.Context, req CMSRequest) ([]*Result, er
 // adbe-revocationInfoArchival signed attribute of each signer. Material
 // that does not parse is skipped: it can only fail to decide. own is the
 // DER of every certificate, CRL and OCSP response carried.
-func (v *Verifier) embedded(sd *icms.SignedData) (ev *evidence, own derSet) {
+func (v *Verifier) embedded(sd *icms.SignedData) (ev *evidence, own *derSet) {
 	d := ValidationData{CRLs: sd.CRLs, OCSPResponses: sd.OCSPResponses}
 	for _, si := range sd.SignerInfos {
 		if a := icms.Attr(si.SignedAttrs, icms.RawAttrAdobeRevocation); a != nil && len(a.Values) == 1 {
@@ -83,14 +83,14 @@ func (v *Verifier) embedded(sd *icms.SignedData) (ev *evidence, own derSet) {
 	}
 	ev = &evidence{}
 	for _, der := range d.CRLs {
-		if c, err := parseCRL(der, v.maxCRLSize); err == nil {
+		if c, err := v.parseCarriedCRL(der); err == nil {
 			ev.crls = append(ev.crls, crlCand{crl: c, origin: OriginSignature})
 		}
 	}
 	for _, der := range d.OCSPResponses {
 		ev.ocsps = append(ev.ocsps, ocspCand{der: der, origin: OriginSignature})
 	}
-	own = derSet{}
+	own = &derSet{}
 	own.add(sd.Certificates, d.CRLs, d.OCSPResponses)
 	return ev, own
 }
@@ -116,7 +116,7 @@ type signedDataCtx struct {
 	// covers the signature (PDF); zero when none does.
 	poe time.Time
 	// dss is the DER of what a PDF's /DSS holds, for the level rules.
-	dss derSet
+	dss *derSet
 	// cades says the SignedData is a CMS signature of its own (not a
 	// PDF's), held to the CAdES baseline for its level.
 	cades bool
@@ -144,7 +144,7 @@ func (v *Verifier) verifySignedData(ctx context.Context, sd *icms.SignedData, di
 	return out, nil
 }
 
-func (v *Verifier) verifySigner(ctx context.Context, sd *icms.SignedData, si *icms.SignerInfo, dig digester, certs []*x509.Certificate, now time.Time, ev *evidence, own derSet, sc signedDataCtx) *Result {
+func (v *Verifier) verifySigner(ctx context.Context, sd *icms.SignedData, si *icms.SignerInfo, dig digester, certs []*x509.Certificate, now time.Time, ev *evidence, own *derSet, sc signedDataCtx) *Result {
 	r := &Result{TrustedTime: now, TimeSource: TimeSourceVerificationTime, Checks: make([]Check, 0, 10)}
 	cert := v.checkSigner(r, sd, si, dig, certs, icms.OIDData, false)
 	if cert == nil {

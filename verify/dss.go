@@ -20,8 +20,8 @@ func (v *Verifier) dssEvidence(d ValidationData) *evidence {
 
 // dssSet returns the DER of every certificate, CRL and OCSP response of
 // d, the material of a document security store.
-func dssSet(d ValidationData) derSet {
-	out := make(derSet, len(d.Certificates)+len(d.CRLs)+len(d.OCSPResponses))
+func dssSet(d ValidationData) *derSet {
+	out := &derSet{}
 	out.add(d.Certificates, d.CRLs, d.OCSPResponses)
 	return out
 }

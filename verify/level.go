@@ -1,24 +1,37 @@
 package verify
 
-import "crypto/sha256"
+import "github.com/roamsign/roamsign/internal/derset"
 
-// derSet is a set of DER items (certificates, CRLs, OCSP responses), kept
-// by their SHA-256.
-type derSet map[[32]byte]struct{}
+// derSet is a set of DER items (certificates, CRLs, OCSP responses),
+// matched by content (a national CA's CRL of megabytes, carried by each
+// signature's path, is not hashed at every lookup). A nil set holds
+// nothing.
+type derSet struct{ m derset.Map[struct{}] }
 
 // add adds every item of each list.
-func (s derSet) add(lists ...[][]byte) {
+func (s *derSet) add(lists ...[][]byte) {
 	for _, l := range lists {
 		for _, der := range l {
-			s[sha256.Sum256(der)] = struct{}{}
+			s.m.Add(der, struct{}{})
 		}
 	}
 }
 
-// has reports whether der is in s (a nil set holds nothing).
-func (s derSet) has(der []byte) bool {
-	_, ok := s[sha256.Sum256(der)]
+// has reports whether der is in s.
+func (s *derSet) has(der []byte) bool {
+	if s == nil {
+		return false
+	}
+	_, ok := s.m.Find(der)
 	return ok
+}
+
+// len returns the number of items in s.
+func (s *derSet) len() int {
+	if s == nil {
+		return 0
+	}
+	return s.m.Len()
 }
 
 // ltInfo is what the level rules read of a CMS signature.
@@ -28,22 +41,23 @@ type ltInfo struct {
 	base Level
 	// own is the DER of the certificates, CRLs and OCSP responses the
 	// signature carries (its CMS and its timestamp token).
-	own derSet
+	own *derSet
 	// token is the signature timestamp when it is valid.
 	token *tokenResult
 }
 
 // newLTInfo records what the level rules need of r, a signature whose
 // CMS carries own and whose valid signature timestamp is token (or nil).
-func newLTInfo(r *Result, own derSet, token *tokenResult) *ltInfo {
+func newLTInfo(r *Result, own *derSet, token *tokenResult) *ltInfo {
 	l := &ltInfo{base: r.Level, own: own, token: token}
-	if token != nil && len(token.own) > 0 {
-		l.own = make(derSet, len(own)+len(token.own))
-		for k := range own {
-			l.own[k] = struct{}{}
-		}
-		for k := range token.own {
-			l.own[k] = struct{}{}
+	if token != nil && token.own.len() > 0 {
+		l.own = &derSet{}
+		for _, s := range []*derSet{own, token.own} {
+			if s != nil {
+				for der := range s.m.All() {
+					l.own.m.Add(der, struct{}{})
+				}
+			}
 		}
 	}
 	return l
@@ -61,7 +75,7 @@ func newLTInfo(r *Result, own derSet, token *tokenResult) *ltInfo {
 //
 // need lists the items of the /DSS that B-LT relies on; B-LTA further
 // needs a document timestamp over a revision whose /DSS holds them.
-func (l *ltInfo) reach(r *Result, tok *tokenResult, dss derSet) (lvl Level, need [][]byte) {
+func (l *ltInfo) reach(r *Result, tok *tokenResult, dss *derSet) (lvl Level, need [][]byte) {
 	if l.base != LevelBB {
 		return l.base, nil
 	}
@@ -77,7 +91,7 @@ func (l *ltInfo) reach(r *Result, tok *tokenResult, dss derSet) (lvl Level, need
 // material reports whether the certificates below the anchor of path's
 // validated chain and the revocation evidence that decided their status
 // are all in the signature or in dss, and adds those of dss to need.
-func (l *ltInfo) material(path *Result, dss derSet, need *[][]byte) bool {
+func (l *ltInfo) material(path *Result, dss *derSet, need *[][]byte) bool {
 	if path == nil || path.Validation == nil || len(path.Validation.Certificates) < 2 {
 		return false
 	}

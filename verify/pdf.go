@@ -206,8 +206,8 @@ type pdfDoc struct {
 	evidence *evidence
 	// dss is the DER of the final /DSS's material; dssAt that of the
 	// /DSS of the revision ending at an offset (see dssOf).
-	dss   derSet
-	dssAt map[int64]derSet
+	dss   *derSet
+	dssAt map[int64]*derSet
 }
 
 type sigField struct {

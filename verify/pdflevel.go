@@ -114,16 +114,16 @@ func (d *pdfDoc) dssHolds(ts *PDFSignature, need [][]byte) bool {
 // dssOf returns the DER set of the /DSS of the revision ending at end.
 // Its items are only hashed, not parsed: reading them costs the
 // document's budget their size.
-func (d *pdfDoc) dssOf(end int64) derSet {
+func (d *pdfDoc) dssOf(end int64) *derSet {
 	if set, ok := d.dssAt[end]; ok {
 		return set
 	}
-	var set derSet
+	var set *derSet
 	if r, err := d.readerAt(end); err == nil {
 		set = dssSet(dssData(r, 1))
 	}
 	if d.dssAt == nil {
-		d.dssAt = map[int64]derSet{}
+		d.dssAt = map[int64]*derSet{}
 	}
 	d.dssAt[end] = set
 	return set

@@ -46,7 +46,7 @@ type tokenResult struct {
 	material *Result
 	// own is the DER of the certificates, CRLs and OCSP responses the
 	// token carries.
-	own derSet
+	own *derSet
 }
 
 // check is the timestamp check's reason for a valid token.

@@ -213,7 +213,7 @@ func (v *Verifier) addData(ev *evidence, d ValidationData, origin string, lenien
 		ev.certs = append(ev.certs, c)
 	}
 	for _, der := range d.CRLs {
-		c, err := parseCRL(der, v.maxCRLSize)
+		c, err := v.parseCarriedCRL(der)
 		if err != nil && len(lenient) > 0 && lenient[0] {
 			continue
 		}

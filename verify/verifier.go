@@ -15,6 +15,7 @@ import (
 
 	"github.com/roamsign/roamsign"
 	icms "github.com/roamsign/roamsign/internal/cms"
+	imemo "github.com/roamsign/roamsign/internal/memo"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
@@ -149,6 +150,9 @@ type Verifier struct {
 	extras memo[*x509.Certificate, *parsedCert]
 	// sigChecks memoises signature checks of certificates.
 	sigChecks memo[[2]*x509.Certificate, sigResult]
+	// crls remembers CRLs that documents and signatures carry (see
+	// parseCarriedCRL).
+	crls imemo.Map[uint64, *CRL]
 
 	anchors    []*x509.Certificate
 	tsaAnchors []*x509.Certificate

@@ -17,6 +17,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"math/big"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -93,11 +94,34 @@ func (f *Fixture) PublishCRLs(t testing.TB) {
 	}
 }
 
+// PublishLargeCACRL publishes, in place of the issuing CA's CRL, one that
+// lists n revoked certificates (none of the fixture's: serials from 10⁹),
+// and returns it: at 40,000 entries about 0.9 MB, a national CA's.
+func (f *Fixture) PublishLargeCACRL(t testing.TB, n int) []byte {
+	t.Helper()
+	entries := make([]testpki.Revocation, n)
+	for i := range entries {
+		entries[i] = testpki.Revocation{Serial: big.NewInt(int64(1e9 + i)), Time: time.Now().Add(-time.Hour)}
+	}
+	crl, err := f.CA.CRL(testpki.CRLOptions{Entries: entries})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.CRLs.Set("/ca.crl", crl)
+	return crl
+}
+
 // Anchors returns the trust anchors (the root) for a verifier.
 func (f *Fixture) Anchors() []*x509.Certificate { return []*x509.Certificate{f.Root.Cert} }
 
 // Document returns a small unsigned PDF.
 func Document() []byte { return pdfxtest.Generate(pdfxtest.Options{Pages: 1}) }
+
+// BenchDocument returns the unsigned PDF the benchmarks sign: 50 KB of
+// three pages with an /Info dictionary, a payment voucher's size.
+func BenchDocument() []byte {
+	return pdfxtest.Generate(pdfxtest.Options{Pages: 3, Padding: 50 << 10, Info: true})
+}
 
 // BT signs doc PAdES B-T through the host flow (prepare, a signature by
 // the key over the digest, complete with a signature time-stamp).

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/roamsign/roamsign"
+	"github.com/roamsign/roamsign/internal/derset"
 	"github.com/roamsign/roamsign/internal/pdfx"
 )
 
@@ -23,7 +24,7 @@ type dss struct {
 	ref  *pdfx.Ref // the /DSS object when it is indirect
 	dict pdfx.Dict // a copy of the /DSS, empty when there is none
 	// have finds the stream of each item's data, per array.
-	have  map[pdfx.Name]*itemSet[pdfx.Ref]
+	have  map[pdfx.Name]*derset.Map[pdfx.Ref]
 	known ValidationData
 }
 
@@ -38,7 +39,7 @@ func (d *ValidationData) lists() [3]*[][]byte {
 // readDSS reads the /DSS of the document's catalog. Streams that cannot be
 // read are kept as they are but not counted as known material.
 func readDSS(r *pdfx.Reader, cat pdfx.Dict) (*dss, error) {
-	d := &dss{r: r, dict: pdfx.Dict{}, have: map[pdfx.Name]*itemSet[pdfx.Ref]{}}
+	d := &dss{r: r, dict: pdfx.Dict{}, have: map[pdfx.Name]*derset.Map[pdfx.Ref]{}}
 	if ref, ok := cat["DSS"].(pdfx.Ref); ok {
 		d.ref = &ref
 	}
@@ -52,7 +53,7 @@ func readDSS(r *pdfx.Reader, cat pdfx.Dict) (*dss, error) {
 	count, total := 0, 0
 	known := d.known.lists()
 	for i, k := range dssArrays {
-		d.have[k.dss] = &itemSet[pdfx.Ref]{}
+		d.have[k.dss] = &derset.Map[pdfx.Ref]{}
 		arrObj, err := r.Resolve(d.dict[k.dss])
 		if err != nil {
 			return nil, err
@@ -74,9 +75,7 @@ func readDSS(r *pdfx.Reader, cat pdfx.Dict) (*dss, error) {
 				continue
 			}
 			total += len(data)
-			if _, dup := d.have[k.dss].find(data); !dup {
-				d.have[k.dss].add(data, ref)
-			}
+			d.have[k.dss].Add(data, ref)
 			*known[i] = append(*known[i], data)
 		}
 	}
@@ -96,10 +95,10 @@ func (d *dss) extend(u *pdfx.Update, rootRef pdfx.Ref, cat pdfx.Dict, per []sigM
 		for i, list := range vd.lists() {
 			k := dssArrays[i].dss
 			for _, der := range *list {
-				ref, ok := d.have[k].find(der)
+				ref, ok := d.have[k].Find(der)
 				if !ok {
 					ref = u.Add(&pdfx.Stream{Dict: pdfx.Dict{}, Data: der})
-					d.have[k].add(der, ref)
+					d.have[k].Add(der, ref)
 					d.dict[k] = append(d.dict[k].(pdfx.Array), ref)
 					*added.lists()[i] = append(*added.lists()[i], der)
 				}

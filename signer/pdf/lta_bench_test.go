@@ -4,16 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"math/big"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/roamsign/roamsign/internal/ltvtest"
-	"github.com/roamsign/roamsign/internal/pdfx/pdfxtest"
 	"github.com/roamsign/roamsign/internal/proctime"
-	"github.com/roamsign/roamsign/internal/testpki"
 	"github.com/roamsign/roamsign/signer/pdf"
 )
 
@@ -30,15 +26,8 @@ import (
 // for the TSA does not blur.
 func BenchmarkCompleteLevels(b *testing.B) {
 	f, large := ltvtest.New(b), ltvtest.New(b)
-	entries := make([]testpki.Revocation, 40000)
-	for i := range entries {
-		entries[i] = testpki.Revocation{Serial: big.NewInt(int64(1e9 + i)), Time: time.Now().Add(-time.Hour)}
-	}
-	crl, err := large.CA.CRL(testpki.CRLOptions{Entries: entries})
-	require.NoError(b, err)
-	large.CRLs.Set("/ca.crl", crl)
-
-	doc := pdfxtest.Generate(pdfxtest.Options{Pages: 3, Padding: 50 << 10, Info: true})
+	large.PublishLargeCACRL(b, 40000)
+	doc := ltvtest.BenchDocument()
 	ctx := context.Background()
 	var out bytes.Buffer
 	lta := func(f *ltvtest.Fixture) func(*pdf.Prepared, []byte) error {

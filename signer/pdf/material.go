@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
-	"hash/maphash"
 	"time"
 
 	"github.com/roamsign/roamsign"
 	icms "github.com/roamsign/roamsign/internal/cms"
+	"github.com/roamsign/roamsign/internal/derset"
 	"github.com/roamsign/roamsign/internal/memo"
 )
 
@@ -103,7 +103,7 @@ const (
 )
 
 // parsedCRLs remembers CRLs that parsed, by content: a copy of each, under
-// its itemHash. The CRLs of a batch are the same few, met again for every
+// its crlHash. The CRLs of a batch are the same few, met again for every
 // document; a national CA's CRL of megabytes is compared at memory speed
 // instead of parsed, or hashed with SHA-256, each time.
 var parsedCRLs memo.Map[uint64, []byte]
@@ -114,7 +114,7 @@ func crlParses(der []byte) error {
 	small := len(der) <= maxMemoCRLSize
 	var h uint64
 	if small {
-		h = itemHash(der)
+		h = crlHash(der)
 		if seen, ok := parsedCRLs.Get(h); ok && bytes.Equal(seen, der) {
 			return nil
 		}
@@ -137,96 +137,21 @@ func union(a, b ValidationData) ValidationData {
 	}
 }
 
-// itemHash is the hash of items that itemSet and the memo of parsed CRLs
-// index by: seeded by the process, so that a document cannot choose items
-// whose hashes collide (tests replace it to make every hash collide).
-var itemHash = func(seed maphash.Seed) func([]byte) uint64 {
-	return func(b []byte) uint64 { return maphash.Bytes(seed, b) }
-}(maphash.MakeSeed())
-
-// itemSet indexes items (certificates, CRLs, OCSP responses) by content,
-// so that equal items are always found and distinct ones never taken for
-// each other. Items are grouped by length and compared in full (an item
-// met again is usually the same slice, which compares at once); a length
-// shared by more than maxLinear items is indexed by itemHash too, so that
-// no input makes a lookup compare with many items. The zero value is
-// empty.
-type itemSet[V any] struct{ byLen map[int]*itemBucket[V] }
-
-// maxLinear is the most items of one length an itemSet compares a lookup
-// with one by one.
-const maxLinear = 8
-
-type itemBucket[V any] struct {
-	items  []itemEntry[V]
-	hashed map[uint64][]int // itemHash → indexes in items; nil up to maxLinear items
-}
-
-type itemEntry[V any] struct {
-	der []byte
-	v   V
-}
-
-// find returns the value recorded for x.
-func (s *itemSet[V]) find(x []byte) (v V, ok bool) {
-	b := s.byLen[len(x)]
-	if b == nil {
-		return v, false
-	}
-	if b.hashed == nil {
-		for _, e := range b.items {
-			if bytes.Equal(e.der, x) {
-				return e.v, true
-			}
-		}
-		return v, false
-	}
-	for _, i := range b.hashed[itemHash(x)] {
-		if e := b.items[i]; bytes.Equal(e.der, x) {
-			return e.v, true
-		}
-	}
-	return v, false
-}
-
-// add records x, which find does not know, with v.
-func (s *itemSet[V]) add(x []byte, v V) {
-	if s.byLen == nil {
-		s.byLen = map[int]*itemBucket[V]{}
-	}
-	b := s.byLen[len(x)]
-	if b == nil {
-		b = &itemBucket[V]{}
-		s.byLen[len(x)] = b
-	}
-	b.items = append(b.items, itemEntry[V]{x, v})
-	switch {
-	case b.hashed != nil:
-		h := itemHash(x)
-		b.hashed[h] = append(b.hashed[h], len(b.items)-1)
-	case len(b.items) > maxLinear:
-		b.hashed = map[uint64][]int{}
-		for i, e := range b.items {
-			h := itemHash(e.der)
-			b.hashed[h] = append(b.hashed[h], i)
-		}
-	}
-}
+// crlHash keys the memo of parsed CRLs (tests replace it to make every
+// key collide).
+var crlHash = derset.Hash
 
 // addNew returns list with the items it lacks appended, in order.
 func addNew(list, items [][]byte) [][]byte {
 	if len(items) == 0 {
 		return list
 	}
-	var seen itemSet[struct{}]
+	var seen derset.Map[struct{}]
 	for _, x := range list {
-		if _, ok := seen.find(x); !ok {
-			seen.add(x, struct{}{})
-		}
+		seen.Add(x, struct{}{})
 	}
 	for _, x := range items {
-		if _, ok := seen.find(x); !ok {
-			seen.add(x, struct{}{})
+		if seen.Add(x, struct{}{}) {
 			list = append(list, x)
 		}
 	}
