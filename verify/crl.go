@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"fmt"
-	"hash/maphash"
 	"math/big"
 	"sync"
 	"time"
@@ -247,38 +246,23 @@ func ParseCRL(der []byte) (*CRL, error) {
 	return parseCRL(der, DefaultMaxCRLSize)
 }
 
-// Bounds of a Verifier's memo of carried CRLs: at most maxCarriedCRLs of
-// at most maxMemoCRLSize bytes each (larger ones are parsed each time).
-const (
-	maxCarriedCRLs = 4
-	maxMemoCRLSize = 4 << 20
-)
-
-// crlHash keys the memo of carried CRLs: a hash seeded by the process, so
-// that a document cannot choose CRLs whose keys collide; a hit is taken
-// only when the bytes are equal (tests replace it to make every key
-// collide).
-var crlHash = func(seed maphash.Seed) func([]byte) uint64 {
-	return func(b []byte) uint64 { return maphash.Bytes(seed, b) }
-}(maphash.MakeSeed())
-
 // parseCarriedCRL is parseCRL for the CRLs that documents and signatures
-// carry, remembered by content: the documents of a batch carry the same
-// CA's CRL, of megabytes for a national CA, which is then parsed once. The
-// parsed CRL is shared, as the cache of fetched CRLs shares its own.
+// carry, remembered by their bytes (Verifier.crls): the documents of a
+// batch carry the same CA's CRL, of megabytes for a national CA, which is
+// then parsed once. The parsed CRL is shared, as the cache of fetched CRLs
+// shares its own.
 func (v *Verifier) parseCarriedCRL(der []byte) (*CRL, error) {
-	if len(der) > maxMemoCRLSize || int64(len(der)) > v.maxCRLSize {
-		return parseCRL(der, v.maxCRLSize)
-	}
-	h := crlHash(der)
-	if c, ok := v.crls.Get(h); ok && bytes.Equal(c.Raw, der) {
+	if c, ok := v.crls.Get(der); ok {
 		return c, nil
 	}
-	c, err := parseCRL(bytes.Clone(der), v.maxCRLSize)
+	if !v.crls.Keeps(der) || int64(len(der)) > v.maxCRLSize {
+		return parseCRL(der, v.maxCRLSize)
+	}
+	c, err := parseCRL(bytes.Clone(der), v.maxCRLSize) // kept: not the document's buffer
 	if err != nil {
 		return nil, err
 	}
-	v.crls.Put(h, c, maxCarriedCRLs)
+	v.crls.Put(c.Raw, c)
 	return c, nil
 }
 

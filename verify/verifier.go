@@ -151,8 +151,9 @@ type Verifier struct {
 	// sigChecks memoises signature checks of certificates.
 	sigChecks memo[[2]*x509.Certificate, sigResult]
 	// crls remembers CRLs that documents and signatures carry (see
-	// parseCarriedCRL).
-	crls imemo.Map[uint64, *CRL]
+	// parseCarriedCRL): at most 4, of at most 4 MiB each (a parsed CRL
+	// keeps about 4 times its size).
+	crls imemo.ByContent[*CRL]
 
 	anchors    []*x509.Certificate
 	tsaAnchors []*x509.Certificate
@@ -177,6 +178,7 @@ func New(cfg Config) (*Verifier, error) {
 		maxCRLSize: cfg.MaxCRLSize,
 		maxSig:     cfg.MaxSignatureSize,
 		now:        cfg.Now,
+		crls:       imemo.ByContent[*CRL]{Max: 4, MaxSize: 4 << 20},
 		log:        cfg.Logger,
 		ekus:       cfg.AllowedEKUs,
 		keyUsage:   cfg.KeyUsage,

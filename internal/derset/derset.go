@@ -11,20 +11,19 @@ import (
 	"iter"
 )
 
-// Hash is a hash seeded by the process, so that input cannot choose items
-// whose hashes collide. A hit on it is taken only when the bytes are
-// equal. Packages that key memos by it hold it in a variable of their own
-// that their tests can replace.
-var Hash = func(seed maphash.Seed) func([]byte) uint64 {
+// seeded is a hash seeded by the process, so that input cannot choose
+// items whose hashes collide; a hit on it is taken only when the bytes
+// are equal.
+var seeded = func(seed maphash.Seed) func([]byte) uint64 {
 	return func(b []byte) uint64 { return maphash.Bytes(seed, b) }
 }(maphash.MakeSeed())
 
 // hash is what a Map indexes by; tests replace it to make every hash
 // collide.
-var hash = Hash
+var hash = seeded
 
 // MaxLinear is the most items of one length a Map compares a lookup with
-// one by one; past it they are indexed by Hash too, so that no input
+// one by one; past it they are indexed by a hash too, so that no input
 // makes a lookup compare with many items.
 const MaxLinear = 8
 

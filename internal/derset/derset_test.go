@@ -17,8 +17,8 @@ func TestMap(t *testing.T) {
 	for i := range 3 * MaxLinear {
 		pool = append(pool, fmt.Appendf(nil, "item %02d", i))
 	}
-	t.Cleanup(func() { hash = Hash })
-	for name, h := range map[string]func([]byte) uint64{"seeded": Hash, "every hash collides": func([]byte) uint64 { return 7 }} {
+	t.Cleanup(func() { hash = seeded })
+	for name, h := range map[string]func([]byte) uint64{"seeded": seeded, "every hash collides": func([]byte) uint64 { return 7 }} {
 		hash = h
 		r := rand.New(rand.NewPCG(1, 2))
 		for c := range 300 {

@@ -94,36 +94,23 @@ func checkMaterial(op string, vd *ValidationData) error {
 	return nil
 }
 
-// Bounds of the memo of CRLs that parsed: it holds at most
-// maxParsedCRLs of at most maxMemoCRLSize bytes each (larger ones are
-// parsed each time), and is emptied when full.
-const (
-	maxParsedCRLs  = 4
-	maxMemoCRLSize = 4 << 20
-)
-
-// parsedCRLs remembers CRLs that parsed, by content: a copy of each, under
-// its crlHash. The CRLs of a batch are the same few, met again for every
-// document; a national CA's CRL of megabytes is compared at memory speed
-// instead of parsed, or hashed with SHA-256, each time.
-var parsedCRLs memo.Map[uint64, []byte]
+// parsedCRLs remembers CRLs that parsed, by their bytes: the CRLs of a
+// batch are the same few, met again for every document, and a national
+// CA's CRL of megabytes is then compared at memory speed instead of parsed
+// each time. At most 4, of at most 4 MiB each.
+var parsedCRLs = memo.ByContent[struct{}]{Max: 4, MaxSize: 4 << 20}
 
 // crlParses parses der as a CRL unless the same bytes parsed before; only
 // successes are remembered.
 func crlParses(der []byte) error {
-	small := len(der) <= maxMemoCRLSize
-	var h uint64
-	if small {
-		h = crlHash(der)
-		if seen, ok := parsedCRLs.Get(h); ok && bytes.Equal(seen, der) {
-			return nil
-		}
+	if _, ok := parsedCRLs.Get(der); ok {
+		return nil
 	}
 	if _, err := x509.ParseRevocationList(der); err != nil {
 		return err
 	}
-	if small {
-		parsedCRLs.Put(h, bytes.Clone(der), maxParsedCRLs)
+	if parsedCRLs.Keeps(der) {
+		parsedCRLs.Put(bytes.Clone(der), struct{}{})
 	}
 	return nil
 }
@@ -136,10 +123,6 @@ func union(a, b ValidationData) ValidationData {
 		OCSPResponses: addNew(a.OCSPResponses, b.OCSPResponses),
 	}
 }
-
-// crlHash keys the memo of parsed CRLs (tests replace it to make every
-// key collide).
-var crlHash = derset.Hash
 
 // addNew returns list with the items it lacks appended, in order.
 func addNew(list, items [][]byte) [][]byte {
