@@ -59,17 +59,11 @@ func TestValidatorRemembersOnlyTheSamePathInItsWindow(t *testing.T) {
 // a leaf that expired a minute ago is refused although the same request
 // was valid two minutes before, within the memo's five minutes.
 func TestValidatorZeroTimeIsNow(t *testing.T) {
-	f := ltvtest.New(t)
 	ctx := context.Background()
-	now := time.Now().Truncate(time.Second)
-	v, err := ltv.New(verify.Config{Anchors: f.Anchors(), Now: func() time.Time { return now }})
-	require.NoError(t, err)
-	leaf, err := f.CA.IssueLeaf("AHMAD BIN ALI", "800101145678", f.Chain[0].PublicKey, testpki.LeafOptions{NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Minute)})
-	require.NoError(t, err)
-	req := pdf.ChainRequest{Role: pdf.SignerChain, Leaf: leaf, Intermediates: f.Chain[1:]}
-	_, err = v.ValidateChain(ctx, req)
+	v, req, now := expiringInAMinute(t)
+	_, err := v.ValidateChain(ctx, req)
 	require.NoError(t, err, "valid now")
-	now = now.Add(2 * time.Minute)
+	*now = now.Add(2 * time.Minute)
 	_, err = v.ValidateChain(ctx, req)
 	require.Error(t, err, "expired a minute ago")
 }
@@ -78,18 +72,27 @@ func TestValidatorZeroTimeIsNow(t *testing.T) {
 // time after one of its certificates expired, although the memo's five
 // minutes and the CRLs' nextUpdate have not passed.
 func TestValidatorMemoEndsAtExpiry(t *testing.T) {
-	f := ltvtest.New(t)
 	ctx := context.Background()
+	v, req, now := expiringInAMinute(t)
+	req.At = *now
+	_, err := v.ValidateChain(ctx, req)
+	require.NoError(t, err, "valid now")
+	*now = now.Add(2 * time.Minute)
+	req.At = *now
+	_, err = v.ValidateChain(ctx, req)
+	require.Error(t, err, "expired a minute ago")
+}
+
+// expiringInAMinute returns a validator whose clock is *now, and a
+// request for the fixture's signer's key in a leaf that expires a minute
+// after *now, without a validation time.
+func expiringInAMinute(t *testing.T) (*ltv.Validator, pdf.ChainRequest, *time.Time) {
+	t.Helper()
+	f := ltvtest.New(t)
 	now := time.Now().Truncate(time.Second)
 	v, err := ltv.New(verify.Config{Anchors: f.Anchors(), Now: func() time.Time { return now }})
 	require.NoError(t, err)
 	leaf, err := f.CA.IssueLeaf("AHMAD BIN ALI", "800101145678", f.Chain[0].PublicKey, testpki.LeafOptions{NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Minute)})
 	require.NoError(t, err)
-	req := pdf.ChainRequest{Role: pdf.SignerChain, Leaf: leaf, Intermediates: f.Chain[1:], At: now}
-	_, err = v.ValidateChain(ctx, req)
-	require.NoError(t, err, "valid now")
-	now = now.Add(2 * time.Minute)
-	req.At = now
-	_, err = v.ValidateChain(ctx, req)
-	require.Error(t, err, "expired a minute ago")
+	return v, pdf.ChainRequest{Role: pdf.SignerChain, Leaf: leaf, Intermediates: f.Chain[1:]}, &now
 }

@@ -2,12 +2,7 @@ package verify
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
 	"math/big"
 	"testing"
 	"time"
@@ -47,16 +42,7 @@ func TestParseCacheKeepsNoLargeCertificate(t *testing.T) {
 // bytes.
 func selfSigned(t *testing.T, pad int) *x509.Certificate {
 	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "cache"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
-	if pad > 0 {
-		tmpl.ExtraExtensions = []pkix.Extension{{Id: asn1.ObjectIdentifier{1, 2, 3, 4}, Value: make([]byte, pad)}}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, k.Public(), k)
-	require.NoError(t, err)
-	c, err := x509.ParseCertificate(der)
+	c, err := testpki.SelfSigned(pad)
 	require.NoError(t, err)
 	return c
 }

@@ -95,11 +95,7 @@ func TestTokens(t *testing.T) {
 // TestTokensDiffer checks that two tokens over the same digest have
 // distinct serial numbers.
 func TestTokensDiffer(t *testing.T) {
-	root, err := testpki.NewRoot(testpki.Options{})
-	require.NoError(t, err)
-	tsa, err := root.NewTSA(testpki.LeafOptions{})
-	require.NoError(t, err)
-	r := tsa.Responder()
+	r := newResponder(t)
 	sum := sha256.Sum256([]byte("same"))
 	req, err := (&timestamp.Request{HashAlgorithm: crypto.SHA256, HashedMessage: sum[:], Certificates: true}).Marshal()
 	require.NoError(t, err)
@@ -116,11 +112,7 @@ func TestTokensDiffer(t *testing.T) {
 
 // TestRefusals checks the rejections of RFC 3161 section 2.4.2.
 func TestRefusals(t *testing.T) {
-	root, err := testpki.NewRoot(testpki.Options{})
-	require.NoError(t, err)
-	tsa, err := root.NewTSA(testpki.LeafOptions{})
-	require.NoError(t, err)
-	r := tsa.Responder()
+	r := newResponder(t)
 	sum := sha256.Sum256([]byte("x"))
 	for name, tc := range map[string]struct {
 		req  []byte
@@ -184,11 +176,7 @@ func mustMarshal(t *testing.T, r *timestamp.Request) []byte {
 // FuzzRespond: any request gets a TimeStampResp that parses, granted or
 // rejected, never a panic; a granted token covers the digest asked for.
 func FuzzRespond(f *testing.F) {
-	root, err := testpki.NewRoot(testpki.Options{})
-	require.NoError(f, err)
-	tsa, err := root.NewTSA(testpki.LeafOptions{})
-	require.NoError(f, err)
-	r := tsa.Responder()
+	r := newResponder(f)
 	sum := sha256.Sum256([]byte("seed"))
 	for _, req := range []*timestamp.Request{
 		{HashAlgorithm: crypto.SHA256, HashedMessage: sum[:], Certificates: true, Nonce: big.NewInt(7)},
@@ -219,4 +207,15 @@ func FuzzRespond(f *testing.F) {
 		assert.Equal(t, parsed.Certificates, len(ts.Certificates) > 0, "certificates when asked for only")
 		assert.Empty(t, parsed.Extensions, "a request with extensions is refused")
 	})
+}
+
+// newResponder returns the responder of a time-stamping authority under a
+// new root.
+func newResponder(t testing.TB) *devtsa.Responder {
+	t.Helper()
+	root, err := testpki.NewRoot(testpki.Options{})
+	require.NoError(t, err)
+	tsa, err := root.NewTSA(testpki.LeafOptions{})
+	require.NoError(t, err)
+	return tsa.Responder()
 }
