@@ -57,8 +57,8 @@ func (v *tokenCheck) fail(r Reason, format string, args ...any) *Error {
 
 // parse reads the token: a SignedData over a TSTInfo with one signer.
 func (v *tokenCheck) parse() *Error {
-	sd, err := icms.ParseSignedData("tsa.verify", v.der, int(v.c.cfg.MaxReplySize))
-	if err != nil {
+	sd, tst, err := icms.ParseTimestampToken("tsa.verify", v.der, int(v.c.cfg.MaxReplySize))
+	if sd == nil {
 		return &Error{TSA: v.ep.url, Reason: ReasonMalformed, Msg: "the token is not a CMS SignedData", Err: err}
 	}
 	v.sd = sd
@@ -66,9 +66,10 @@ func (v *tokenCheck) parse() *Error {
 		return v.fail(ReasonMalformed, "the token must encapsulate a TSTInfo and have one signer")
 	}
 	v.si = &sd.SignerInfos[0]
-	if v.tst, err = icms.ParseTSTInfo(sd.EContent); err != nil {
+	if err != nil {
 		return &Error{TSA: v.ep.url, Reason: ReasonMalformed, Msg: "TSTInfo", Err: err}
 	}
+	v.tst = tst
 	for i, crit := range v.tst.Critical {
 		if crit {
 			return v.fail(ReasonMalformed, "TSTInfo has an unsupported critical extension %v", v.tst.Extensions[i])

@@ -98,14 +98,13 @@ func timestampAttribute(op string, signature, token []byte) ([]byte, error) {
 	if len(token) > MaxCMSSize {
 		return nil, roamsign.E(roamsign.ErrTooLarge, op, "token of %d bytes exceeds the limit of %d", len(token), MaxCMSSize)
 	}
-	tok, err := icms.ParseSignedData(op, token, MaxCMSSize)
-	if err != nil {
+	tok, tst, err := icms.ParseTimestampToken(op, token, MaxCMSSize)
+	if tok == nil {
 		return nil, roamsign.Wrap(roamsign.KindOf(err), op, err, "timestamp token")
 	}
 	if !tok.EContentType.Equal(icms.OIDTSTInfo) || !tok.HasEContent {
 		return nil, roamsign.E(roamsign.ErrInvalidInput, op, "timestamp token: content is not TSTInfo")
 	}
-	tst, err := icms.ParseTSTInfo(tok.EContent)
 	if err != nil {
 		return nil, roamsign.Wrap(roamsign.ErrInvalidInput, op, err, "timestamp token")
 	}

@@ -203,14 +203,13 @@ func (s *sigInfo) parseCMS(der []byte) error {
 // parseStamp parses a time-stamp token (not verifying it: the validator
 // does, and tokens this package embeds are checked by checkToken).
 func parseStamp(der []byte) (*stamp, error) {
-	sd, err := icms.ParseSignedData(inspectOp, der, maxTokenSize)
-	if err != nil {
+	sd, tst, err := icms.ParseTimestampToken(inspectOp, der, maxTokenSize)
+	if sd == nil {
 		return nil, err
 	}
 	if !sd.HasEContent || len(sd.SignerInfos) != 1 || !sd.EContentType.Equal(icms.OIDTSTInfo) {
 		return nil, roamsign.E(roamsign.ErrInvalidInput, inspectOp, "not a time-stamp token")
 	}
-	tst, err := icms.ParseTSTInfo(sd.EContent)
 	if err != nil {
 		return nil, err
 	}
