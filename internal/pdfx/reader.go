@@ -104,6 +104,12 @@ type Reader struct {
 	repair bool
 	ends   []int64
 
+	// over holds the objects of updates applied in memory
+	// ([Update.Applied]), which shadow the file's; nextFree is the first
+	// object number they leave free.
+	over     map[int]pending
+	nextFree int
+
 	// While cross-reference sections are read, need records the smallest
 	// file size in which they would read the same, so that an earlier
 	// revision can share them (see Revision).
@@ -547,6 +553,12 @@ func (r *Reader) MaxObjectNumber() int {
 // Get returns the object ref points to. A reference to a free or missing
 // object yields nil (the null object), as ISO 32000 requires.
 func (r *Reader) Get(ref Ref) (Object, error) {
+	if p, ok := r.over[ref.Num]; ok {
+		if p.ref.Gen != ref.Gen {
+			return nil, nil
+		}
+		return p.obj, nil
+	}
 	e, ok := r.Lookup(ref.Num)
 	if !ok || e.Type == EntryFree || (e.Type == EntryInFile && e.Gen != ref.Gen) || (e.Type == EntryCompressed && ref.Gen != 0) {
 		return nil, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strconv"
@@ -349,4 +350,62 @@ func TestReadObjectAt(t *testing.T) {
 	o, err := r.Get(pdfx.Ref{Num: 1, Gen: 1})
 	require.NoError(t, err, "wrong generation")
 	require.Nil(t, o, "wrong generation")
+}
+
+// TestUpdateApplied: an update built on Update.Applied (the file as it
+// reads with an update appended, not parsed back) is byte for byte the
+// update built on the file opened again, for every kind of file and over
+// several updates; the applied reader reads the update's objects, the
+// file's others, and the update's trailer.
+func TestUpdateApplied(t *testing.T) {
+	for name, data := range variants(t) {
+		t.Run(name, func(t *testing.T) {
+			doc := data
+			applied := open(t, doc)
+			for rev := 0; rev < 3; rev++ {
+				reopened := open(t, doc)
+				var updates [2][]byte
+				var us [2]*pdfx.Update
+				var info pdfx.Ref
+				for i, r := range []*pdfx.Reader{reopened, applied} {
+					u := r.NewUpdate()
+					info = u.Add(pdfx.Dict{"Title": pdfx.TextString(fmt.Sprintf("Revision %d", rev))})
+					cat, err := r.Catalog()
+					require.NoError(t, err)
+					cat = cat.Clone()
+					cat["Lang"] = pdfx.String(fmt.Sprintf("ms-MY-%d", rev))
+					u.Put(r.Trailer()["Root"].(pdfx.Ref), cat)
+					updates[i], err = u.Bytes()
+					require.NoError(t, err)
+					us[i] = u
+				}
+				require.Equal(t, string(updates[0]), string(updates[1]), "revision %d", rev)
+				next := append(bytes.Clone(doc), updates[1]...)
+				pdfxtest.Check(t, next)
+				var err error
+				applied, err = us[1].Applied(bytes.NewReader(next))
+				require.NoError(t, err)
+				want := open(t, next)
+				require.Equal(t, want.Size(), applied.Size())
+				require.Equal(t, want.StartXref(), applied.StartXref())
+				require.Equal(t, want.MaxObjectNumber(), applied.MaxObjectNumber())
+				require.Equal(t, want.Trailer()["Root"], applied.Trailer()["Root"])
+				require.Equal(t, want.Trailer()["Size"], applied.Trailer()["Size"])
+				c1, err := want.Catalog()
+				require.NoError(t, err)
+				c2, err := applied.Catalog()
+				require.NoError(t, err)
+				require.Equal(t, c1["Lang"], c2["Lang"], "the update's catalog")
+				require.Equal(t, c1["Pages"], c2["Pages"])
+				o1, _ := want.Get(info)
+				o2, _ := applied.Get(info)
+				require.Equal(t, o1, o2, "the update's new object")
+				require.Equal(t, pageCount(t, want), pageCount(t, applied), "the file's objects")
+				doc = next
+			}
+		})
+	}
+	u := open(t, pdfxtest.Generate(pdfxtest.Options{})).NewUpdate()
+	_, err := u.Applied(nil)
+	require.ErrorIs(t, err, roamsign.ErrInternal, "Applied before Bytes")
 }

@@ -1,6 +1,7 @@
 package pdfx
 
 import (
+	"io"
 	"sort"
 	"strconv"
 
@@ -16,6 +17,18 @@ type Update struct {
 	objs []pending
 	idx  map[int]int
 	hint int
+	// out describes the bytes Bytes produced, for Applied.
+	out *output
+}
+
+// output is what Bytes wrote: its length, where its cross-reference
+// section starts (as the file counts offsets), its trailer, and the first
+// object number it left free.
+type output struct {
+	n        int
+	xref     int64
+	trailer  Dict
+	nextFree int
 }
 
 // Grow tells the writer to expect about n bytes of output, so that
@@ -33,7 +46,7 @@ type pending struct {
 
 // NewUpdate starts an incremental update of the file r reads.
 func (r *Reader) NewUpdate() *Update {
-	return &Update{r: r, next: r.MaxObjectNumber() + 1, idx: map[int]int{}}
+	return &Update{r: r, next: max(r.MaxObjectNumber()+1, r.nextFree), idx: map[int]int{}}
 }
 
 // Add allocates a new object number for obj and returns its reference.
@@ -89,15 +102,51 @@ func (u *Update) Bytes() ([]byte, error) {
 	stream := u.r.Sections()[0].Stream
 	tr := u.trailer(stream)
 	xrefOff := base + int64(len(b))
+	nextFree := u.next
 	if stream {
 		b = u.appendXRefStream(b, w, tr, xrefOff-u.r.hdr)
+		nextFree++
 	} else {
 		b = appendXRefTable(b, w, tr, base)
 	}
 	b = append(b, "startxref\n"...)
 	b = strconv.AppendInt(b, xrefOff-u.r.hdr, 10)
 	b = append(b, "\n%%EOF\n"...)
+	u.out = &output{n: len(b), xref: xrefOff, trailer: tr, nextFree: nextFree}
 	return b, nil
+}
+
+// Applied returns a reader of the file as it reads once the bytes of the
+// update's last [Update.Bytes] are appended, without parsing them back:
+// the objects the update put are read as they were put (they must not be
+// changed any more), the others from the file as before; the trailer and
+// startxref are the update's; and [Reader.NewUpdate] on it numbers new
+// objects after the update's and chains to its cross-reference section.
+// ra reads the file followed by those bytes. It is meant for building a
+// further update: [Reader.Sections], [Reader.SectionEntries],
+// [Reader.Lookup], [Reader.Revision] and the other walks of
+// cross-reference data describe the file before the update. The reader
+// shares the file reader's budget and object cache (neither is safe for
+// concurrent use); the file reader stays valid.
+func (u *Update) Applied(ra io.ReaderAt) (*Reader, error) {
+	if u.out == nil {
+		return nil, roamsign.E(roamsign.ErrInternal, "pdfx.Update", "Applied before Bytes")
+	}
+	r := *u.r
+	r.ra = ra
+	r.size += int64(u.out.n)
+	r.startxref = u.out.xref
+	r.eofEnd = true
+	r.trailer = u.out.trailer
+	r.over = make(map[int]pending, len(u.objs)+len(u.r.over))
+	for num, p := range u.r.over {
+		r.over[num] = p
+	}
+	for _, p := range u.objs {
+		r.over[p.ref.Num] = p
+	}
+	r.nextFree = u.out.nextFree
+	return &r, nil
 }
 
 // written records where the update put each object (as the file counts

@@ -94,7 +94,12 @@ func (p *Prepared) CompleteLTA(ctx context.Context, signature []byte, w io.Write
 		return nil, err
 	}
 	tails := append(signed, dss...)
-	ts, st, err := stampDocument(ctx, op, appended{ra: d.ra, size: d.size, tail: tails}, d.size+int64(len(tails)), tsOpts, d.prefix())
+	doc := appended{ra: d.ra, size: d.size, tail: tails}
+	r, err := l.after(doc)
+	if err != nil {
+		return nil, err
+	}
+	ts, st, err := stampDocument(ctx, op, doc, d.size+int64(len(tails)), tsOpts, d.prefix(), r)
 	if err != nil {
 		return nil, err
 	}

@@ -49,7 +49,7 @@ func AddDocumentTimestamp(ctx context.Context, r io.ReaderAt, size int64, w io.W
 	if err := opts.check(op, size); err != nil {
 		return nil, err
 	}
-	d, st, err := stampDocument(ctx, op, r, size, opts, nil)
+	d, st, err := stampDocument(ctx, op, r, size, opts, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -98,17 +98,20 @@ type stampedToken struct {
 
 // stampDocument prepares the document time-stamp's update, obtains a
 // token over its ByteRange and verifies it; when the token does not fit it
-// prepares again once with the room the token needs.
-func stampDocument(ctx context.Context, op string, ra io.ReaderAt, size int64, opts TimestampOptions, pre *hashedPrefix) (*document, *stampedToken, error) {
+// prepares again once with the room the token needs. r reads ra when the
+// caller has such a reader (the document is opened otherwise).
+func stampDocument(ctx context.Context, op string, ra io.ReaderAt, size int64, opts TimestampOptions, pre *hashedPrefix, r *pdfx.Reader) (*document, *stampedToken, error) {
 	h := opts.Hash
 	if h == 0 {
 		h = roamsign.SHA256
 	}
 	reserve := tokenReserve(opts.Timestamper, opts.ContentsSize)
 	for attempt := 0; ; attempt++ {
-		r, err := pdfx.Open(ra, size, pdfx.Limits{})
-		if err != nil {
-			return nil, nil, err
+		if r == nil {
+			var err error
+			if r, err = pdfx.Open(ra, size, pdfx.Limits{}); err != nil {
+				return nil, nil, err
+			}
 		}
 		up, err := timestampUpdate(r, opts.FieldName, reserve)
 		if err != nil {

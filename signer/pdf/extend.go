@@ -102,7 +102,11 @@ func Extend(ctx context.Context, r io.ReaderAt, size int64, w io.Writer, opts Ex
 	rep.Reason = why
 	doc := appended{ra: r, size: size, tail: tail}
 	total := size + int64(len(tail))
-	d, st, err := stampDocument(ctx, op, doc, total, tsOpts, nil)
+	dr, err := l.after(doc)
+	if err != nil {
+		return nil, err
+	}
+	d, st, err := stampDocument(ctx, op, doc, total, tsOpts, nil, dr)
 	if err != nil {
 		return nil, err
 	}

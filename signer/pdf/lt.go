@@ -65,6 +65,9 @@ type ltvState struct {
 	sigs  []*sigInfo
 	store *dss
 	per   []sigMaterial
+	// u is the update that update returned, nil before or when nothing
+	// was missing.
+	u *pdfx.Update
 }
 
 // openLTV reads the document, its signatures (known is not read again)
@@ -140,8 +143,19 @@ func (l *ltvState) update(vri bool, now time.Time) ([]byte, *LTVReport, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	l.u = u
 	rep.Changed, rep.Reason = true, "validation material added"
 	return tail, rep, nil
+}
+
+// after returns a reader of the document followed by update's bytes (ra
+// reads both), which reads the update's objects as they were built
+// instead of parsing the document again.
+func (l *ltvState) after(ra io.ReaderAt) (*pdfx.Reader, error) {
+	if l.u == nil {
+		return l.r, nil
+	}
+	return l.u.Applied(ra)
 }
 
 // writeWithTail writes the document followed by tail.
