@@ -2,6 +2,7 @@ package cms
 
 import (
 	"bytes"
+	"reflect"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -68,4 +69,42 @@ func TestParseTimestampToken(t *testing.T) {
 
 	require.Equal(t, 64, tokenMemo.Max)
 	require.Equal(t, 16<<10, tokenMemo.MaxSize)
+}
+
+// FuzzParseTimestampToken: on any input the memoised parser answers as
+// ParseSignedData then ParseTSTInfo do, a second read of the same bytes
+// (from the memo when they parsed) answers the same, and the memo stays
+// within its bounds.
+func FuzzParseTimestampToken(f *testing.F) {
+	tok, _ := tstToken(f)
+	f.Add(tok)
+	f.Add([]byte{0x30, 0x03, 0x02, 0x01, 0x01})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		const max = 1 << 16
+		sd, tst, err := ParseTimestampToken("fuzz", data, max)
+		wantSD, wantErr := ParseSignedData("fuzz", data, max)
+		if (sd == nil) != (wantSD == nil) || (sd == nil && err == nil) {
+			t.Fatalf("SignedData %v, want %v (%v)", sd != nil, wantSD != nil, wantErr)
+		}
+		if sd == nil {
+			return
+		}
+		if !sd.HasEContent || !sd.EContentType.Equal(OIDTSTInfo) {
+			if tst != nil || err != nil {
+				t.Fatalf("no TSTInfo content, yet %v, %v", tst, err)
+			}
+			return
+		}
+		wantTST, wantErr := ParseTSTInfo(sd.EContent)
+		if (err == nil) != (wantErr == nil) || (err == nil && !reflect.DeepEqual(tst, wantTST)) {
+			t.Fatalf("TSTInfo %+v, %v; want %+v, %v", tst, err, wantTST, wantErr)
+		}
+		sd2, tst2, err2 := ParseTimestampToken("fuzz", bytes.Clone(data), max)
+		if (err2 == nil) != (err == nil) || !reflect.DeepEqual(sd2, sd) || !reflect.DeepEqual(tst2, tst) {
+			t.Fatal("a second read of the same bytes answers otherwise")
+		}
+		if tokenMemo.Len() > MaxMemoTokens {
+			t.Fatalf("memo holds %d tokens", tokenMemo.Len())
+		}
+	})
 }
