@@ -17,6 +17,9 @@
 // chained by /Prev. The original bytes are never rewritten: the caller
 // appends [Update.Bytes] to them. [Placeholder] objects reserve bytes whose
 // final value is known only later (a signature's /ByteRange and /Contents).
+// [Update.Applied] reads the file as it will be with an update appended,
+// taking the update's objects as they were built, so that a further update
+// (a PDF document time-stamp after a /DSS) needs no second reading.
 //
 // # For verifiers
 //
