@@ -11,15 +11,15 @@ import "sync"
 // that miss the same key may both compute its value and put it, which is
 // harmless for a pure result. The zero value is an empty map ready to use.
 type Map[K comparable, V any] struct {
-	mu sync.Mutex
+	mu sync.RWMutex // readers, the common case, do not wait for each other
 	m  map[K]V
 }
 
 // Get returns the value remembered for k.
 func (c *Map[K, V]) Get(k K) (V, bool) {
-	c.mu.Lock()
+	c.mu.RLock()
 	v, ok := c.m[k]
-	c.mu.Unlock()
+	c.mu.RUnlock()
 	return v, ok
 }
 
@@ -36,7 +36,7 @@ func (c *Map[K, V]) Put(k K, v V, max int) {
 
 // Len returns the number of entries.
 func (c *Map[K, V]) Len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	return len(c.m)
 }
