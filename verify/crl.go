@@ -252,18 +252,7 @@ func ParseCRL(der []byte) (*CRL, error) {
 // then parsed once. The parsed CRL is shared, as the cache of fetched CRLs
 // shares its own.
 func (v *Verifier) parseCarriedCRL(der []byte) (*CRL, error) {
-	if c, ok := v.crls.Get(der); ok {
-		return c, nil
-	}
-	if !v.crls.Keeps(der) || int64(len(der)) > v.maxCRLSize {
-		return parseCRL(der, v.maxCRLSize)
-	}
-	c, err := parseCRL(bytes.Clone(der), v.maxCRLSize) // kept: not the document's buffer
-	if err != nil {
-		return nil, err
-	}
-	v.crls.Put(c.Raw, c)
-	return c, nil
+	return v.crls.Remember(der, func(own []byte) (*CRL, error) { return parseCRL(own, v.maxCRLSize) })
 }
 
 // parseCRL is the CRL parser. It is longer than the usual limit because it

@@ -112,7 +112,7 @@ func (d *pdfDoc) dssHolds(ts *PDFSignature, need [][]byte) bool {
 }
 
 // dssOf returns the DER set of the /DSS of the revision ending at end.
-// Its items are only hashed, not parsed: reading them costs the
+// Its items are only indexed, not parsed: reading them costs the
 // document's budget their size.
 func (d *pdfDoc) dssOf(end int64) *derSet {
 	if set, ok := d.dssAt[end]; ok {

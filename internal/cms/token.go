@@ -1,7 +1,7 @@
 package cms
 
 import (
-	"bytes"
+	"errors"
 
 	"github.com/roamsign/roamsign/internal/memo"
 )
@@ -25,6 +25,10 @@ type parsedToken struct {
 	tst *TSTInfo
 }
 
+// errNoTSTInfo marks a SignedData that encapsulates no TSTInfo, which
+// ParseTimestampToken returns without error and does not remember.
+var errNoTSTInfo = errors.New("no TSTInfo")
+
 // ParseTimestampToken is [ParseSignedData] of an RFC 3161 time-stamp
 // token of at most max bytes, then [ParseTSTInfo] of its encapsulated
 // content when that is a TSTInfo. It returns:
@@ -42,28 +46,23 @@ type parsedToken struct {
 // times it is read. The result may be shared with other callers: it must
 // not be modified.
 func ParseTimestampToken(op string, der []byte, max int) (*SignedData, *TSTInfo, error) {
-	if len(der) <= max {
-		if t, ok := tokenMemo.Get(der); ok {
-			return t.sd, t.tst, nil
-		}
-	}
-	own := der
-	if tokenMemo.Keeps(der) {
-		// The result refers to the bytes it was parsed from: parse the
-		// memo's own copy, which no caller can change.
-		own = bytes.Clone(der)
-	}
-	sd, err := ParseSignedData(op, own, max)
-	if err != nil {
+	if len(der) > max {
+		_, err := ParseSignedData(op, der, max) // refused for its size, remembered or not
 		return nil, nil, err
 	}
-	if !sd.HasEContent || !sd.EContentType.Equal(OIDTSTInfo) {
-		return sd, nil, nil
+	t, err := tokenMemo.Remember(der, func(own []byte) (parsedToken, error) {
+		sd, err := ParseSignedData(op, own, max)
+		if err != nil {
+			return parsedToken{}, err
+		}
+		if !sd.HasEContent || !sd.EContentType.Equal(OIDTSTInfo) {
+			return parsedToken{sd: sd}, errNoTSTInfo
+		}
+		tst, err := ParseTSTInfo(sd.EContent)
+		return parsedToken{sd, tst}, err
+	})
+	if errors.Is(err, errNoTSTInfo) {
+		return t.sd, nil, nil
 	}
-	tst, err := ParseTSTInfo(sd.EContent)
-	if err != nil {
-		return sd, nil, err
-	}
-	tokenMemo.Put(own, parsedToken{sd, tst})
-	return sd, tst, nil
+	return t.sd, t.tst, err
 }

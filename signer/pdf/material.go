@@ -1,7 +1,6 @@
 package pdf
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"time"
@@ -71,7 +70,7 @@ func gather(ctx context.Context, op string, sigs []*sigInfo, v ChainValidator, k
 // answer is embedded only when each item is what it claims to be. A batch
 // signed by one signer embeds the same certificates and CRLs in every
 // document: certificates go through certMemo, and a CRL that parsed before
-// (the same bytes, remembered by their SHA-256) is not parsed again.
+// (the same bytes, compared in full) is not parsed again.
 func checkMaterial(op string, vd *ValidationData) error {
 	if vd == nil {
 		return roamsign.E(roamsign.ErrInternal, op, "the validator returned no material")
@@ -103,16 +102,11 @@ var parsedCRLs = memo.ByContent[struct{}]{Max: 4, MaxSize: 4 << 20}
 // crlParses parses der as a CRL unless the same bytes parsed before; only
 // successes are remembered.
 func crlParses(der []byte) error {
-	if _, ok := parsedCRLs.Get(der); ok {
-		return nil
-	}
-	if _, err := x509.ParseRevocationList(der); err != nil {
-		return err
-	}
-	if parsedCRLs.Keeps(der) {
-		parsedCRLs.Put(bytes.Clone(der), struct{}{})
-	}
-	return nil
+	_, err := parsedCRLs.Remember(der, func(own []byte) (struct{}, error) {
+		_, err := x509.ParseRevocationList(own)
+		return struct{}{}, err
+	})
+	return err
 }
 
 // union returns a with b's items that a lacks, in order.
