@@ -17,7 +17,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
-	"math/big"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -99,11 +98,7 @@ func (f *Fixture) PublishCRLs(t testing.TB) {
 // and returns it: at 40,000 entries about 0.9 MB, a national CA's.
 func (f *Fixture) PublishLargeCACRL(t testing.TB, n int) []byte {
 	t.Helper()
-	entries := make([]testpki.Revocation, n)
-	for i := range entries {
-		entries[i] = testpki.Revocation{Serial: big.NewInt(int64(1e9 + i)), Time: time.Now().Add(-time.Hour)}
-	}
-	crl, err := f.CA.CRL(testpki.CRLOptions{Entries: entries})
+	crl, err := f.CA.CRL(testpki.CRLOptions{Entries: testpki.Revoked(1e9, n)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,18 @@ type Revocation struct {
 	Reason int // RFC 5280 CRLReason; 0 unspecified, 6 certificateHold
 }
 
+// Revoked returns n revocations of the consecutive serials from first,
+// made an hour ago: the entries of a CRL as long as a test needs (about
+// 20 bytes each, so 40,000 make a national CA's 0.9 MB).
+func Revoked(first int64, n int) []Revocation {
+	out := make([]Revocation, n)
+	at := time.Now().Add(-time.Hour)
+	for i := range out {
+		out[i] = Revocation{Serial: big.NewInt(first + int64(i)), Time: at}
+	}
+	return out
+}
+
 // CA is a certificate authority (root or intermediate) that issues
 // certificates and CRLs. It is safe for concurrent use.
 type CA struct {
